@@ -1,0 +1,45 @@
+# The two commands: `make run` serves the API with demo data, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+WORKERS ?= 2
+DEMO_SEED ?= 1
+export FLASK_APP := wsgi
+
+.PHONY: run test test-fast lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall whenever a requirements file changes.
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+run: $(VENV)/.installed
+	$(BIN)/flask db upgrade
+	@if [ "$(DEMO_SEED)" != "0" ]; then $(BIN)/flask seed-demo; fi
+	$(BIN)/gunicorn --workers $(WORKERS) --worker-class sync --bind 127.0.0.1:$(PORT) \
+		wsgi:app
+
+test: $(VENV)/.installed-dev
+	$(BIN)/pytest -n 2 -q
+
+test-fast: $(VENV)/.installed-dev
+	$(BIN)/pytest -n 2 -q -m "not slow"
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python bench/auth_reads.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

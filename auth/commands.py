@@ -1,0 +1,38 @@
+"""Account CLI: `flask --app wsgi create-user USERNAME --role admin --password-stdin`."""
+
+import sys
+
+import click
+from flask import Flask
+
+from auth import service
+from auth.models import Role
+from kernel.errors import AppError
+from kernel.extensions import db
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(create_user)
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option("--role", type=click.Choice([role.value for role in Role]), required=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--display-name", default=None)
+@click.option("--scope-grid-id", type=int, default=None, help="The grid unit (not for admins).")
+def create_user(
+    username: str, role: str, password_stdin: bool, display_name: str | None, scope_grid_id: int | None
+) -> None:
+    """Create an account (the first admin, typically)."""
+    if not password_stdin:
+        raise click.UsageError("pass --password-stdin and give the password on standard input")
+    password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        account = service.create_initial_account(username, password, Role(role), display_name, scope_grid_id)
+    except AppError as error:
+        db.session.rollback()
+        details = "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in error.details.items())
+        raise click.ClickException(f"{error.message} {details}".strip()) from None
+    db.session.commit()
+    click.echo(f"created {account.role.value} {account.username} (id {account.id})")

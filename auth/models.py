@@ -1,0 +1,69 @@
+"""Accounts and their login sessions."""
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from grid.models import CellAssignment, GridUnit
+from kernel.clock import utcnow
+from kernel.db import UTCDateTime, str_enum
+from kernel.extensions import db
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    SUPERVISOR = "supervisor"
+    WORKER = "worker"
+    VOLUNTEER = "volunteer"
+
+
+class Account(db.Model):
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64))
+    role: Mapped[Role] = mapped_column(str_enum(Role), index=True)
+    # The unit a supervisor or volunteer covers, or a worker belongs to; none for admins.
+    scope_grid_id: Mapped[int | None] = mapped_column(ForeignKey("grid_units.id"), index=True)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    failed_logins_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, index=True)
+
+    scope_grid: Mapped[GridUnit | None] = relationship(lazy="joined")
+    cell_assignments: Mapped[list[CellAssignment]] = relationship(lazy="select", viewonly=True)
+
+    @property
+    def grid_ids(self) -> list[int]:
+        """The cells a worker covers."""
+        return sorted(assignment.grid_id for assignment in self.cell_assignments)
+
+
+class LoginSession(db.Model):
+    """One login and every token rotated from it (the refresh-token family)."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_reason: Mapped[str | None] = mapped_column(String(32))
+
+
+class RefreshToken(db.Model):
+    __tablename__ = "refresh_tokens"
+
+    jti: Mapped[str] = mapped_column(String(36), primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("login_sessions.id", ondelete="CASCADE"), index=True)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,128 @@
+"""HTTP endpoints for login, tokens, the current account and account management."""
+
+from typing import Any
+
+from flask import Flask, request
+from flask_jwt_extended import current_user, get_jwt, verify_jwt_in_request
+
+from auth import service
+from auth.models import Account, Role
+from auth.schemas import (
+    LoginSchema,
+    MeSchema,
+    PasswordChangeSchema,
+    TokenSchema,
+    UserCreateSchema,
+    UserPageSchema,
+    UserQuerySchema,
+    UserSchema,
+    UserUpdateSchema,
+)
+from auth.tokens import TokenGrant, register_token_loaders
+from kernel.api import Blueprint, document_security, documents
+from kernel.etag import check_if_match
+from kernel.extensions import api, jwt
+from kernel.pagination import Page
+from kernel.security import current_account, requires_auth, requires_role
+
+auth_blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Login, tokens and the current account")
+users_blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Accounts")
+
+MANAGERS = (Role.ADMIN, Role.SUPERVISOR)
+
+
+def register(app: Flask) -> None:
+    register_token_loaders(jwt)
+    api.register_blueprint(auth_blp)
+    api.register_blueprint(users_blp)
+
+
+@auth_blp.route("/login", methods=["POST"])
+@auth_blp.arguments(LoginSchema)
+@auth_blp.response(200, TokenSchema)
+@documents(401, 429)
+def login(credentials: dict[str, str]) -> TokenGrant:
+    """Log in with a username and password; returns an access and a refresh token."""
+    return service.login(credentials["username"], credentials["password"], address=request.remote_addr or "unknown")
+
+
+@auth_blp.route("/refresh", methods=["POST"])
+@auth_blp.response(200, TokenSchema)
+@documents(401)
+@document_security
+def refresh() -> TokenGrant:
+    """Exchange the refresh token (sent as the bearer token) for new tokens; the old one dies."""
+    verify_jwt_in_request(refresh=True)
+    return service.refresh(current_user, get_jwt())
+
+
+@auth_blp.route("/logout", methods=["POST"])
+@requires_auth
+@auth_blp.response(204)
+def logout() -> None:
+    """End this session: its access and refresh tokens stop working."""
+    service.logout(get_jwt()["sid"])
+
+
+@auth_blp.route("/me", methods=["GET"])
+@requires_auth
+@auth_blp.response(200, MeSchema)
+@documents(304)
+def me() -> Account:
+    """Who am I: the account, its role and its grid scope."""
+    return current_account()
+
+
+@auth_blp.route("/password", methods=["POST"])
+@requires_auth
+@auth_blp.arguments(PasswordChangeSchema)
+@auth_blp.response(204)
+def change_password(data: dict[str, str]) -> None:
+    """Change one's own password; every other session of the account ends."""
+    service.change_password(
+        current_account(),
+        old_password=data["old_password"],
+        new_password=data["new_password"],
+        session_id=get_jwt()["sid"],
+    )
+
+
+@users_blp.route("", methods=["GET"])
+@requires_role(*MANAGERS)
+@users_blp.arguments(UserQuerySchema, location="query")
+@users_blp.response(200, UserPageSchema)
+def list_users(query: dict[str, Any]) -> Page[Account]:
+    """Accounts in the caller's reach; filters `role`, `q` (username or name), `active`."""
+    filters = service.AccountFilters(role=query.get("role"), q=query.get("q"), active=query.get("active"))
+    return service.list_accounts(current_account(), filters, limit=query["limit"], cursor=query.get("cursor"))
+
+
+@users_blp.route("", methods=["POST"])
+@requires_role(*MANAGERS)
+@users_blp.arguments(UserCreateSchema)
+@users_blp.response(201, UserSchema)
+@documents(409)
+def create_user(data: dict[str, Any]) -> Account:
+    """Create an account; supervisors create workers and volunteers inside their own subtree."""
+    return service.create_account(current_account(), data)
+
+
+@users_blp.route("/<id:user_id>", methods=["GET"])
+@requires_role(*MANAGERS)
+@users_blp.response(200, UserSchema)
+@documents(304, 404)
+def get_user(user_id: int) -> Account:
+    """One account in the caller's reach."""
+    return service.get_account(current_account(), user_id)
+
+
+@users_blp.route("/<id:user_id>", methods=["PATCH"])
+@requires_role(*MANAGERS)
+@users_blp.arguments(UserUpdateSchema)
+@users_blp.response(200, UserSchema)
+@documents(404, 409, 412)
+def update_user(changes: dict[str, Any], user_id: int) -> Account:
+    """Change an account; `active: false` deactivates it and ends its sessions at once."""
+    actor = current_account()
+    check_if_match(UserSchema().dump(service.get_account(actor, user_id)))
+    return service.update_account(actor, user_id, changes)

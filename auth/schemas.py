@@ -1,0 +1,108 @@
+"""The wire format of accounts and tokens."""
+
+from typing import Any
+
+import phonenumbers
+from marshmallow import Schema, ValidationError, fields, validate
+
+from auth.models import Role
+from kernel.api import BaseSchema, IdField, PageQuerySchema, page_schema
+
+USERNAME = validate.Regexp(r"^[A-Za-z0-9_.-]{3,64}$", error="3 to 64 letters, digits, '_', '.' or '-'")
+PASSWORD = validate.Length(min=1, max=256)
+
+
+def refuse_blank(value: str) -> None:
+    if not value.strip():
+        raise ValidationError("Must not be blank.")
+
+
+class MainlandMobile(fields.String):
+    """A mainland China mobile number, stored as its 11 national digits."""
+
+    default_error_messages = {"invalid_phone": "Not a valid mainland China mobile number."}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            number = phonenumbers.parse(text, "CN")
+        except phonenumbers.NumberParseException:
+            raise self.make_error("invalid_phone") from None
+        mobile_types = {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
+        if (
+            number.country_code != 86
+            or not phonenumbers.is_valid_number(number)
+            or phonenumbers.number_type(number) not in mobile_types
+        ):
+            raise self.make_error("invalid_phone")
+        return str(number.national_number)
+
+
+class GridBriefSchema(Schema):
+    id = IdField(required=True)
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    level = fields.String(required=True)
+
+
+class UserSchema(Schema):
+    id = IdField(required=True)
+    username = fields.String(required=True)
+    display_name = fields.String(required=True)
+    role = fields.Enum(Role, by_value=True, required=True)
+    scope_grid_id = IdField(required=True, allow_none=True)
+    scope_grid = fields.Nested(GridBriefSchema, required=True, allow_none=True)
+    phone = fields.String(required=True, allow_none=True, metadata={"example": "13812345678"})
+    active = fields.Boolean(required=True)
+    created_at = fields.AwareDateTime(required=True)
+    updated_at = fields.AwareDateTime(required=True)
+
+
+class MeSchema(UserSchema):
+    grid_ids = fields.List(IdField(), required=True, metadata={"description": "cells assigned (workers)"})
+
+
+UserPageSchema = page_schema(UserSchema, "UserPageSchema")
+
+
+class UserCreateSchema(BaseSchema):
+    username = fields.String(required=True, validate=USERNAME)
+    display_name = fields.String(required=True, validate=[validate.Length(min=1, max=64), refuse_blank])
+    role = fields.Enum(Role, by_value=True, required=True)
+    scope_grid_id = IdField(allow_none=True, load_default=None)
+    phone = MainlandMobile(allow_none=True, load_default=None)
+    password = fields.String(required=True, validate=PASSWORD, load_only=True)
+    active = fields.Boolean(load_default=True)
+
+
+class UserUpdateSchema(BaseSchema):
+    display_name = fields.String(validate=[validate.Length(min=1, max=64), refuse_blank])
+    role = fields.Enum(Role, by_value=True)
+    scope_grid_id = IdField(allow_none=True)
+    phone = MainlandMobile(allow_none=True)
+    password = fields.String(validate=PASSWORD, load_only=True, metadata={"description": "reset; ends all sessions"})
+    active = fields.Boolean()
+
+
+class UserQuerySchema(PageQuerySchema):
+    role = fields.Enum(Role, by_value=True)
+    q = fields.String(validate=validate.Length(min=1, max=64))
+    active = fields.Boolean()
+
+
+class LoginSchema(BaseSchema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    password = fields.String(required=True, validate=PASSWORD)
+
+
+class PasswordChangeSchema(BaseSchema):
+    old_password = fields.String(required=True, validate=PASSWORD)
+    new_password = fields.String(required=True, validate=PASSWORD)
+
+
+class TokenSchema(Schema):
+    access_token = fields.String(required=True)
+    refresh_token = fields.String(required=True)
+    token_type = fields.String(required=True, metadata={"example": "Bearer"})
+    expires_in = fields.Integer(required=True, metadata={"description": "seconds the access token lives"})
+    user = fields.Nested(UserSchema, required=True)

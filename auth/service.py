@@ -1,0 +1,235 @@
+"""Rules for logging in and for managing accounts. Plain functions over plain values."""
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, or_, select
+
+from auth import throttle, tokens
+from auth.models import Account, Role
+from auth.passwords import check_policy, hash_password, spend_verification_time, verify_password
+from auth.scope import management_scope
+from auth.tokens import TokenGrant
+from grid import service as grid_service
+from grid.models import GridUnit
+from kernel.clock import utcnow
+from kernel.errors import ConflictError, ForbiddenError, NotFoundError, UnauthorizedError, ValidationError
+from kernel.extensions import db
+from kernel.pagination import Page, paginate
+from kernel.scope import Scope, ensure_manageable
+
+log = logging.getLogger("grid.auth")
+# What a supervisor may create and manage; admins manage every role.
+SUPERVISED_ROLES = frozenset({Role.WORKER, Role.VOLUNTEER})
+
+
+# --- logging in --------------------------------------------------------------------------------
+
+
+def login(username: str, password: str, *, address: str) -> TokenGrant:
+    """Check the credentials and open a session; failures are counted and throttled.
+
+    Failure records must outlive the refused request, so this commits them itself.
+    """
+    now = utcnow()
+    account = find_account_by_username(username)
+    if account is None or not account.active:
+        spend_verification_time(password)
+        throttle.record_address_failure(address)
+        raise UnauthorizedError("Wrong username or password.")
+    throttle.ensure_not_locked(account, now)
+    if not verify_password(account.password_hash, password):
+        throttle.record_account_failure(account, now)
+        db.session.commit()
+        throttle.record_address_failure(address)
+        raise UnauthorizedError("Wrong username or password.")
+    throttle.reset_account_failures(account)
+    return tokens.open_session(account)
+
+
+def refresh(account: Account, claims: Mapping[str, Any]) -> TokenGrant:
+    """Rotate a refresh token; a reused one revokes its whole login family (kept despite the 401)."""
+    grant = tokens.rotate(account, dict(claims))
+    if grant is None:
+        tokens.revoke_session(claims["sid"], "refresh_reuse")
+        db.session.commit()
+        log.warning("refresh token reuse: session revoked", extra={"account_id": account.id})
+        raise UnauthorizedError("This refresh token was already used; the session is closed.")
+    return grant
+
+
+def logout(session_id: str) -> None:
+    tokens.revoke_session(session_id, "logout")
+
+
+def change_password(account: Account, *, old_password: str, new_password: str, session_id: str) -> None:
+    """Change one's own password; every other session of the account ends."""
+    if not verify_password(account.password_hash, old_password):
+        raise ValidationError("The current password is wrong.", {"old_password": ["does not match"]})
+    check_policy(new_password, username=account.username, field="new_password")
+    _set_password(account, new_password)
+    tokens.revoke_all_sessions(account.id, "password_changed", except_session=session_id)
+
+
+def find_account_by_username(username: str) -> Account | None:
+    return db.session.scalars(select(Account).where(Account.username == username.strip().lower())).one_or_none()
+
+
+# --- managing accounts ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountFilters:
+    role: Role | None = None
+    q: str | None = None
+    active: bool | None = None
+
+
+def list_accounts(actor: Account, filters: AccountFilters, *, limit: int, cursor: str | None) -> Page[Account]:
+    """Accounts the actor may see: all for admins, workers and volunteers in a supervisor's subtree."""
+    stmt = _visible_accounts(actor)
+    if filters.role is not None:
+        stmt = stmt.where(Account.role == filters.role)
+    if filters.active is not None:
+        stmt = stmt.where(Account.active == filters.active)
+    if filters.q:
+        pattern = f"%{filters.q.lower()}%"
+        stmt = stmt.where(or_(Account.username.like(pattern), func.lower(Account.display_name).like(pattern)))
+    fingerprint = {"role": filters.role, "q": filters.q, "active": filters.active, "actor": actor.id}
+    return paginate(stmt, order_by=[Account.id], limit=limit, cursor=cursor, query_fingerprint=fingerprint)
+
+
+def get_account(actor: Account, account_id: int) -> Account:
+    """An account the actor may see; 404 otherwise (its existence is private)."""
+    account = db.session.scalars(_visible_accounts(actor).where(Account.id == account_id)).one_or_none()
+    if account is None:
+        raise NotFoundError("No such account.")
+    return account
+
+
+def create_account(actor: Account, data: Mapping[str, Any]) -> Account:
+    role = Role(data["role"])
+    _ensure_may_manage_role(actor, role)
+    scope_grid = _placement(management_scope(actor), role, data.get("scope_grid_id"))
+    username = data["username"].lower()
+    check_policy(data["password"], username=username)
+    if find_account_by_username(username) is not None:
+        raise ConflictError("That username is taken.", {"username": ["already exists"]})
+    account = Account(
+        username=username,
+        display_name=data["display_name"],
+        role=role,
+        scope_grid=scope_grid,
+        phone=data.get("phone"),
+        active=data.get("active", True),
+        password_hash=hash_password(data["password"]),
+    )
+    db.session.add(account)
+    db.session.flush()
+    log.info("account created", extra={"account_id": account.id, "by": actor.id, "role": role.value})
+    return account
+
+
+def update_account(actor: Account, account_id: int, changes: Mapping[str, Any]) -> Account:
+    account = get_account(actor, account_id)
+    was_admin = account.role is Role.ADMIN
+    _ensure_may_manage_role(actor, account.role)
+    role = Role(changes.get("role", account.role))
+    _ensure_may_manage_role(actor, role)
+    if "role" in changes or "scope_grid_id" in changes:
+        grid_id = changes.get("scope_grid_id", account.scope_grid_id)
+        account.scope_grid = _placement(management_scope(actor), role, grid_id)
+        account.role = role
+    for name in ("display_name", "phone"):
+        if name in changes:
+            setattr(account, name, changes[name])
+    if "password" in changes:
+        check_policy(changes["password"], username=account.username)
+        _set_password(account, changes["password"])
+        tokens.revoke_all_sessions(account.id, "password_reset")
+    if changes.get("active") is False and account.active:
+        account.active = False
+        tokens.revoke_all_sessions(account.id, "deactivated")
+    elif changes.get("active") is True:
+        account.active = True
+    if was_admin:
+        _ensure_an_admin_remains()
+    db.session.flush()
+    return account
+
+
+def create_initial_account(
+    username: str,
+    password: str,
+    role: Role,
+    display_name: str | None = None,
+    scope_grid_id: int | None = None,
+    phone: str | None = None,
+) -> Account:
+    """For the CLI and the demo seed: no acting account, same rules on the password and the name."""
+    username = username.strip().lower()
+    check_policy(password, username=username)
+    if find_account_by_username(username) is not None:
+        raise ConflictError("That username is taken.", {"username": ["already exists"]})
+    scope_grid = _placement(Scope.everything(), role, scope_grid_id)
+    account = Account(
+        username=username,
+        display_name=display_name or username,
+        role=role,
+        scope_grid=scope_grid,
+        phone=phone,
+        password_hash=hash_password(password),
+    )
+    db.session.add(account)
+    db.session.flush()
+    return account
+
+
+def _visible_accounts(actor: Account) -> Any:
+    stmt = select(Account)
+    if actor.role is Role.ADMIN:
+        return stmt
+    scope = management_scope(actor)
+    return (
+        stmt.join(GridUnit, GridUnit.id == Account.scope_grid_id)
+        .where(Account.role.in_(SUPERVISED_ROLES))
+        .where(scope.clause(GridUnit.path))
+    )
+
+
+def _ensure_may_manage_role(actor: Account, role: Role) -> None:
+    if actor.role is Role.ADMIN:
+        return
+    if actor.role is not Role.SUPERVISOR or role not in SUPERVISED_ROLES:
+        raise ForbiddenError(f"You may not manage {role.value} accounts.", {"role": ["worker or volunteer only"]})
+
+
+def _placement(reach: Scope, role: Role, grid_id: int | None) -> GridUnit | None:
+    """The unit an account belongs to: none for admins, required and within `reach` otherwise."""
+    if role is Role.ADMIN:
+        if grid_id is not None:
+            raise ValidationError("Admins cover the whole territory.", {"scope_grid_id": ["must be empty for admins"]})
+        return None
+    if grid_id is None:
+        raise ValidationError("This role needs a grid unit.", {"scope_grid_id": [f"required for {role.value}"]})
+    unit = grid_service.find_unit(grid_id)
+    if unit is None:
+        raise ValidationError("No such grid unit.", {"scope_grid_id": ["no such grid unit"]})
+    ensure_manageable(reach, unit.path, "grid unit")
+    return unit
+
+
+def _set_password(account: Account, password: str) -> None:
+    account.password_hash = hash_password(password)
+    account.password_changed_at = utcnow()
+
+
+def _ensure_an_admin_remains() -> None:
+    db.session.flush()
+    remaining = db.session.scalar(
+        select(func.count()).select_from(Account).where(Account.role == Role.ADMIN, Account.active.is_(True))
+    )
+    if not remaining:
+        raise ConflictError("This would leave no active admin.", {"active": ["the last admin must stay"]})

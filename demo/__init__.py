@@ -1,0 +1,1 @@
+"""A small demo district for `make run` and for trying the API by hand."""

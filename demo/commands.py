@@ -1,0 +1,23 @@
+"""`flask --app wsgi seed-demo`: the demo district, only into an empty database."""
+
+import click
+from flask import Flask
+
+from demo.seed import DEMO_PASSWORD, LOGINS, database_is_empty, seed_demo
+from kernel.extensions import db
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(seed_demo_command)
+
+
+@click.command("seed-demo")
+def seed_demo_command() -> None:
+    """Seed the demo district when the database holds no units and no accounts."""
+    if not database_is_empty():
+        click.echo("database not empty: demo seed skipped")
+        return
+    seed_demo()
+    db.session.commit()
+    names = ", ".join(login.username for login in LOGINS)
+    click.echo(f"demo district seeded; logins {names}, password {DEMO_PASSWORD}")

@@ -1,0 +1,1 @@
+"""The territory: grid units (city › district › street › community › cell) and who covers them."""

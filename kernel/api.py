@@ -1,0 +1,144 @@
+"""flask-smorest, adapted to the house conventions: one error shape, pagination in the body."""
+
+import http
+from collections.abc import Callable
+from copy import deepcopy
+from typing import Any, TypeVar
+
+import flask_smorest
+from flask import Flask, Response, send_from_directory
+from marshmallow import RAISE, Schema, fields, validate
+from swagger_ui_bundle import swagger_ui_path
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import BaseConverter
+
+from kernel.errors import ErrorSchema, render_http_exception
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+BEARER_SCHEME = "bearerAuth"
+
+
+class HouseApi(flask_smorest.Api):
+    """Renders werkzeug/webargs errors in the house shape, keeping headers such as `Allow` on 405."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def handle_http_exception(self, error: HTTPException) -> Response:  # type: ignore[override]
+        return render_http_exception(error)
+
+    def init_app(self, app: Flask, *args: Any, **kwargs: Any) -> None:
+        app.url_map.converters["id"] = IdConverter
+        super().init_app(app, *args, **kwargs)
+        self.register_converter(IdConverter, lambda _converter: {"type": "string", "pattern": "^[0-9]{1,18}$"})
+        self.spec.components.security_scheme(BEARER_SCHEME, {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+        self.ma_plugin.map_to_openapi_type(IdField, "string", None)
+        self.ma_plugin.converter.add_attribute_function(id_field_to_openapi)
+        _serve_swagger_assets(app)
+
+
+class IdConverter(BaseConverter):
+    """`<id:user_id>` in routes: digits only, so a malformed id is a 404, never a database error."""
+
+    regex = r"[0-9]{1,18}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: Any) -> str:
+        return str(value)
+
+
+class Blueprint(flask_smorest.Blueprint):
+    # Lists return {"items", "next_cursor"} in the body, never an X-Pagination header.
+    PAGINATION_HEADER_NAME = None
+
+
+def _serve_swagger_assets(app: Flask) -> None:
+    """The docs page's scripts and styles, from the installed swagger-ui-bundle, not a CDN."""
+
+    def swagger_asset(filename: str) -> Response:
+        return send_from_directory(str(swagger_ui_path), filename, max_age=86400)
+
+    app.add_url_rule("/api/v1/docs/assets/<path:filename>", "swagger_asset", swagger_asset)
+
+
+def document_responses(function: F, *statuses: int) -> F:
+    """Add the house error responses for these statuses to a view's OpenAPI operation."""
+    apidoc = deepcopy(getattr(function, "_apidoc", {}))
+    responses = apidoc.setdefault("response", {}).setdefault("responses", {})
+    for status in statuses:
+        name = http.HTTPStatus(status).name
+        if name not in responses.setdefault(status, []):
+            responses[status].append(name)
+    function._apidoc = apidoc  # type: ignore[attr-defined]
+    return function
+
+
+def document_security(function: F) -> F:
+    apidoc = deepcopy(getattr(function, "_apidoc", {}))
+    apidoc.setdefault("manual_doc", {})["security"] = [{BEARER_SCHEME: []}]
+    function._apidoc = apidoc  # type: ignore[attr-defined]
+    return function
+
+
+def documents(*statuses: int) -> Callable[[F], F]:
+    """Decorator form of `document_responses`, for errors a view's service may raise."""
+
+    def decorator(function: F) -> F:
+        return document_responses(function, *statuses)
+
+    return decorator
+
+
+class BaseSchema(Schema):
+    """House base: unknown fields are refused (422), as API.md asks."""
+
+    class Meta:
+        unknown = RAISE
+
+
+class IdField(fields.Field):
+    """Ids are opaque strings on the wire and integers in the database."""
+
+    default_error_messages = {"invalid": "Not a valid id."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("metadata", {}).setdefault("example", "42")
+        super().__init__(**kwargs)
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else str(value)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        text = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
+        if not text.isascii() or not text.isdigit() or len(text) > 18:
+            raise self.make_error("invalid")
+        return int(text)
+
+
+def id_field_to_openapi(converter: Any, field: fields.Field, **kwargs: Any) -> dict[str, Any]:
+    if isinstance(field, IdField):
+        return {"type": "string", "pattern": "^[0-9]{1,18}$"}
+    return {}
+
+
+class PageQuerySchema(BaseSchema):
+    """`?limit=` and `?cursor=`, shared by every list."""
+
+    limit = fields.Integer(
+        load_default=20, validate=validate.Range(min=1, max=100), metadata={"description": "1 to 100"}
+    )
+    cursor = fields.String(validate=validate.Length(max=512), metadata={"description": "opaque, from next_cursor"})
+
+
+def page_schema(item_schema: type[Schema], name: str) -> type[Schema]:
+    """The list envelope {"items": [...], "next_cursor": ...} for an item schema."""
+    return type(
+        name,
+        (Schema,),
+        {
+            "items": fields.List(fields.Nested(item_schema), required=True),
+            "next_cursor": fields.String(required=True, allow_none=True),
+        },
+    )

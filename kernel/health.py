@@ -1,0 +1,63 @@
+"""Liveness and readiness probes for load balancers and orchestrators."""
+
+from functools import cache
+from pathlib import Path
+
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from marshmallow import Schema, fields
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from kernel.api import Blueprint
+from kernel.config import ROOT
+from kernel.errors import ServiceUnavailableError
+from kernel.extensions import db
+
+blp = Blueprint("health", __name__, description="Health probes")
+
+
+class HealthSchema(Schema):
+    status = fields.String(required=True, metadata={"example": "ok"})
+
+
+class ReadinessSchema(HealthSchema):
+    migration = fields.String(required=True)
+
+
+@blp.route("/healthz", methods=["GET"])
+@blp.response(200, HealthSchema)
+def healthz() -> dict[str, str]:
+    """The process is alive."""
+    return {"status": "ok"}
+
+
+@blp.route("/readyz", methods=["GET"])
+@blp.response(200, ReadinessSchema)
+@blp.alt_response(503, response="SERVICE_UNAVAILABLE")
+def readyz() -> dict[str, str]:
+    """The database answers and its schema is at the latest migration."""
+    try:
+        current = db.session.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    except SQLAlchemyError:
+        db.session.rollback()
+        raise ServiceUnavailableError(
+            "The database is not reachable or not migrated.", {"database": ["unavailable"]}
+        ) from None
+    head = migration_head()
+    if current != [head]:
+        raise ServiceUnavailableError(
+            "The database schema is not at the latest migration; run `flask --app wsgi db upgrade`.",
+            {"migration": [f"at {', '.join(current) or 'nothing'}, expected {head}"]},
+        )
+    return {"status": "ready", "migration": head}
+
+
+@cache
+def migration_head() -> str:
+    config = Config()
+    config.set_main_option("script_location", str(Path(ROOT) / "migrations"))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    if head is None:
+        raise RuntimeError("no migrations found")
+    return head

@@ -1,0 +1,55 @@
+"""Grid scope: which part of the territory tree a caller covers.
+
+A unit's materialized path lists its ancestors' ids with a trailing separator ("/1/5/9/"), so
+"inside Y's subtree" is one indexed prefix match. Every endpoint checks scope through this module.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, false, or_, true
+from sqlalchemy.orm import InstrumentedAttribute
+
+from kernel.errors import ForbiddenError, NotFoundError
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The subtrees a caller covers; `unrestricted` for the whole territory (admins)."""
+
+    unrestricted: bool = False
+    paths: tuple[str, ...] = ()
+
+    @classmethod
+    def everything(cls) -> "Scope":
+        return cls(unrestricted=True)
+
+    @classmethod
+    def of_paths(cls, paths: Iterable[str]) -> "Scope":
+        return cls(paths=tuple(sorted(set(paths))))
+
+    def covers(self, path: str | None) -> bool:
+        """Whether the unit at `path` lies in one of the covered subtrees."""
+        if self.unrestricted:
+            return True
+        return path is not None and any(path.startswith(root) for root in self.paths)
+
+    def clause(self, path_column: InstrumentedAttribute[str]) -> ColumnElement[bool]:
+        """A WHERE clause keeping rows whose unit path lies in the covered subtrees."""
+        if self.unrestricted:
+            return true()
+        if not self.paths:
+            return false()
+        return or_(*(path_column.startswith(root, autoescape=True) for root in self.paths))
+
+
+def ensure_visible(scope: Scope, path: str | None, what: str = "resource") -> None:
+    """404 when the caller may not even know the object exists."""
+    if not scope.covers(path):
+        raise NotFoundError(f"No such {what}.")
+
+
+def ensure_manageable(scope: Scope, path: str | None, what: str = "unit") -> None:
+    """403 when the caller names a place outside their scope for a change."""
+    if not scope.covers(path):
+        raise ForbiddenError(f"That {what} is outside your scope.", {"scope": ["outside your grid scope"]})

@@ -1,0 +1,199 @@
+"""Fixtures: one app per test process on a migrated database, emptied after every test.
+
+`TEST_DATABASE_URL=postgresql+psycopg://...` runs the suite on PostgreSQL; each xdist worker gets
+a database of its own, named after the given one.
+"""
+
+import os
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, make_url, text
+
+from auth import tokens
+from auth.models import Account, Role
+from auth.passwords import hash_password
+from grid import service as grid_service
+from grid.models import GridLevel, GridUnit
+from kernel import clock
+from kernel.app import create_app
+from kernel.config import normalize_database_url
+from kernel.extensions import db, limiter
+
+PASSWORD = "correct-horse-battery"
+_HASHES: dict[str, str] = {}
+
+
+def _database_url(worker: str, tmp_dir: Path) -> str:
+    given = os.environ.get("TEST_DATABASE_URL")
+    if not given:
+        return f"sqlite:///{tmp_dir / f'test-{worker}.db'}"
+    url = make_url(normalize_database_url(given))
+    worker_db = f"{url.database}_{worker}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{worker_db}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{worker_db}"'))
+    admin.dispose()
+    return url.set(database=worker_db).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[Flask]:
+    url = _database_url(worker_id, tmp_path_factory.mktemp("db"))
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SECRET_KEY": "test-secret-key-not-for-production-0123456789",
+            "JWT_SECRET_KEY": "test-jwt-key-not-for-production-0123456789abc",
+            "RATELIMIT_STORAGE_URI": "memory://",
+        }
+    )
+    with app.app_context():
+        upgrade()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(app: Flask) -> Iterator[None]:
+    """Every test starts with empty tables, a fresh limiter and the real clock."""
+    yield
+    clock.travel(timedelta(0))
+    with app.app_context():
+        db.session.remove()
+        _empty_tables()
+        limiter.reset()
+
+
+def _empty_tables() -> None:
+    tables = [table for table in reversed(db.metadata.sorted_tables)]
+    with db.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            names = ", ".join(f'"{table.name}"' for table in tables)
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(table.delete())
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def ctx(app: Flask) -> Iterator[None]:
+    """An app context for arranging data directly (committed, visible to the client)."""
+    with app.app_context():
+        yield
+
+
+@pytest.fixture
+def make_unit(app: Flask) -> Callable[..., GridUnit]:
+    counter = iter(range(1, 10_000))
+
+    def make(level: str = "grid", parent: GridUnit | None = None, code: str | None = None,
+             name: str | None = None) -> GridUnit:
+        with app.app_context():
+            parent_row = db.session.get(GridUnit, parent.id) if parent is not None else None
+            unit = grid_service.create_unit(
+                code=code or f"U{next(counter):04d}", name=name or f"单元{code or ''}",
+                level=GridLevel(level), parent=parent_row,
+            )
+            db.session.commit()
+            db.session.refresh(unit)
+            db.session.expunge(unit)
+            return unit
+
+    return make
+
+
+@pytest.fixture
+def tree(make_unit: Callable[..., GridUnit]) -> dict[str, GridUnit]:
+    """district D › streets S1, S2 › communities C1 (in S1), C2 (in S2) › cells G1a, G1b (C1), G2a (C2)."""
+    units: dict[str, GridUnit] = {}
+    units["D"] = make_unit("district", code="D")
+    units["S1"] = make_unit("street", units["D"], code="S1")
+    units["S2"] = make_unit("street", units["D"], code="S2")
+    units["C1"] = make_unit("community", units["S1"], code="C1")
+    units["C2"] = make_unit("community", units["S2"], code="C2")
+    units["G1a"] = make_unit("grid", units["C1"], code="G1a")
+    units["G1b"] = make_unit("grid", units["C1"], code="G1b")
+    units["G2a"] = make_unit("grid", units["C2"], code="G2a")
+    return units
+
+
+@pytest.fixture
+def make_account(app: Flask) -> Callable[..., Account]:
+    counter = iter(range(1, 10_000))
+
+    def make(role: str = "worker", unit: GridUnit | None = None, cells: list[GridUnit] | None = None,
+             username: str | None = None, password: str = PASSWORD, **fields: Any) -> Account:
+        if password not in _HASHES:
+            _HASHES[password] = hash_password(password)
+        with app.app_context():
+            account = Account(
+                username=username or f"{role}{next(counter)}",
+                display_name=fields.pop("display_name", f"{role} 测试"),
+                role=Role(role),
+                scope_grid_id=unit.id if unit is not None else None,
+                password_hash=_HASHES[password],
+                **fields,
+            )
+            db.session.add(account)
+            db.session.flush()
+            if cells:
+                grid_service.assign_cells(account.id, [db.session.get(GridUnit, c.id) for c in cells])
+            db.session.commit()
+            db.session.refresh(account)
+            db.session.expunge(account)
+            return account
+
+    return make
+
+
+@pytest.fixture
+def tokens_for(app: Flask) -> Callable[[Account], dict[str, str]]:
+    """A fresh login session for an account, without spending a password hash per test."""
+
+    def issue(account: Account) -> dict[str, str]:
+        with app.app_context():
+            grant = tokens.open_session(db.session.get(Account, account.id))
+            db.session.commit()
+            return {"access": grant.access_token, "refresh": grant.refresh_token}
+
+    return issue
+
+
+@pytest.fixture
+def auth(tokens_for: Callable[[Account], dict[str, str]]) -> Callable[[Account], dict[str, str]]:
+    """Authorization headers for an account."""
+
+    def headers(account: Account) -> dict[str, str]:
+        return bearer(tokens_for(account)["access"])
+
+    return headers
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
+    """The one error shape, with this status and code; returns the error object."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    body = response.get_json()
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"code", "message", "details"}
+    assert body["error"]["code"] == code
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    return body["error"]
