@@ -6,7 +6,7 @@ import phonenumbers
 from marshmallow import Schema, ValidationError, fields, validate
 
 from auth.models import Role
-from kernel.api import BaseSchema, IdField, PageQuerySchema, page_schema
+from kernel.api import BaseSchema, IdField, PageQuerySchema, Timestamp, page_schema
 
 USERNAME = validate.Regexp(r"^[A-Za-z0-9_.-]{3,64}$", error="3 to 64 letters, digits, '_', '.' or '-'")
 PASSWORD = validate.Length(min=1, max=256)
@@ -54,8 +54,8 @@ class UserSchema(Schema):
     scope_grid = fields.Nested(GridBriefSchema, required=True, allow_none=True)
     phone = fields.String(required=True, allow_none=True, metadata={"example": "13812345678"})
     active = fields.Boolean(required=True)
-    created_at = fields.AwareDateTime(required=True)
-    updated_at = fields.AwareDateTime(required=True)
+    created_at = Timestamp(required=True)
+    updated_at = Timestamp(required=True)
 
 
 class MeSchema(UserSchema):

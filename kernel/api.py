@@ -3,12 +3,14 @@
 import http
 from collections.abc import Callable
 from copy import deepcopy
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import flask_smorest
 from flask import Flask, Response, send_from_directory
 from marshmallow import RAISE, Schema, fields, validate
 from swagger_ui_bundle import swagger_ui_path
+from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
@@ -49,9 +51,51 @@ class IdConverter(BaseConverter):
         return str(value)
 
 
+# Request headers every operation of a method honours, documented once here.
+CONVENTION_HEADERS: dict[str, dict[str, Any]] = {
+    "POST": {
+        "in": "header",
+        "name": "Idempotency-Key",
+        "required": False,
+        "description": "Replays of the same key and body return the first response (kept 24 hours).",
+        "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    },
+    "PATCH": {
+        "in": "header",
+        "name": "If-Match",
+        "required": False,
+        "description": "The ETag you last read; 412 when the resource has changed since.",
+        "schema": {"type": "string"},
+    },
+}
+
+
+class StrictParser(FlaskParser):
+    """Unknown query parameters are refused like unknown body fields: `?staus=open` is a typo, not a filter."""
+
+    DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": None, "querystring": None}
+
+
 class Blueprint(flask_smorest.Blueprint):
     # Lists return {"items", "next_cursor"} in the body, never an X-Pagination header.
     PAGINATION_HEADER_NAME = None
+    ARGUMENTS_PARSER = StrictParser()
+
+    def route(self, rule: str, *, parameters: Any = None, tags: Any = None, **options: Any) -> Callable[[F], F]:
+        register = super().route(rule, parameters=parameters, tags=tags, **options)
+
+        def decorator(function: F) -> F:
+            methods = set(options.get("methods", ["GET"]))
+            if not getattr(function, "honours_idempotency_key", False):
+                methods.discard("POST")  # only authenticated POSTs: keys are kept per account
+            headers = [CONVENTION_HEADERS[m] for m in sorted(methods) if m in CONVENTION_HEADERS]
+            if headers:
+                apidoc = deepcopy(getattr(function, "_apidoc", {}))
+                apidoc.setdefault("manual_doc", {}).setdefault("parameters", []).extend(headers)
+                function._apidoc = apidoc  # type: ignore[attr-defined]
+            return register(function)
+
+        return decorator
 
 
 def _serve_swagger_assets(app: Flask) -> None:
@@ -115,6 +159,21 @@ class IdField(fields.Field):
         if not text.isascii() or not text.isdigit() or len(text) > 18:
             raise self.make_error("invalid")
         return int(text)
+
+
+class Timestamp(fields.AwareDateTime):
+    """Times in UTC with a `Z`, as API.md shows them (`2026-11-22T06:30:00Z`); offsets accepted on input."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(default_timezone=UTC, **kwargs)
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        if value is None:
+            return None
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        return super()._deserialize(value, attr, data, **kwargs).astimezone(UTC)
 
 
 def id_field_to_openapi(converter: Any, field: fields.Field, **kwargs: Any) -> dict[str, Any]:

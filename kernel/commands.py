@@ -2,6 +2,7 @@
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 
 from kernel.extensions import db
 from kernel.idempotency import purge_expired
@@ -12,6 +13,7 @@ def register(app: Flask) -> None:
 
 
 @click.command("purge-idempotency-keys")
+@with_appcontext
 def purge_idempotency_keys() -> None:
     """Delete Idempotency-Key records older than IDEMPOTENCY_KEY_HOURS (24 by default)."""
     removed = purge_expired()

@@ -63,7 +63,7 @@ def encode_cursor(values: Sequence[Any], binding: str) -> str:
 def decode_cursor(cursor: str, binding: str, width: int) -> list[Any]:
     """The key values in a cursor; 400 `bad_request` when it is forged, damaged or from another list."""
     body, _, signature = cursor.partition(".")
-    if not signature or not hmac.compare_digest(signature, _sign(body.encode())):
+    if not cursor.isascii() or not signature or not hmac.compare_digest(signature, _sign(body.encode())):
         raise BadRequestError("The cursor is not valid.", {"cursor": ["not a cursor issued by this list"]})
     payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
     values = payload.get("k")

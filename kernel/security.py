@@ -34,6 +34,7 @@ def requires_role(*roles: str) -> Callable[[F], F]:
                 raise ForbiddenError("Your role may not do this.", {"role": [f"one of: {', '.join(roles)}"]})
             return run_idempotently(account.id, view, *args, **kwargs)
 
+        wrapper.honours_idempotency_key = True  # type: ignore[attr-defined]
         document_security(wrapper)
         return document_responses(wrapper, 401, 403)  # type: ignore[return-value]
 

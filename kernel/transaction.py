@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import UnsupportedMediaType
 
-from kernel.errors import render_unexpected
+from kernel.errors import BadRequestError, render_unexpected
 from kernel.extensions import db
 
 log = logging.getLogger("grid.transaction")
@@ -26,6 +26,12 @@ def accepts(*mimetypes: str) -> Callable[[F], F]:
 
 
 def register_transaction_boundary(app: Flask) -> None:
+    @app.before_request
+    def refuse_nameless_query_parameters() -> None:
+        # werkzeug silently drops "?=x"; refuse it like any other malformed parameter.
+        if any(pair.partition(b"=")[0] == b"" for pair in request.query_string.split(b"&") if pair):
+            raise BadRequestError("A query parameter has no name.", {"query": ["parameter without a name"]})
+
     @app.before_request
     def refuse_unsupported_bodies() -> None:
         if request.method not in BODY_METHODS or not _has_body():
