@@ -2,6 +2,7 @@
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 
 from demo.seed import DEMO_PASSWORD, LOGINS, database_is_empty, seed_demo
 from kernel.extensions import db
@@ -12,6 +13,7 @@ def register(app: Flask) -> None:
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo_command() -> None:
     """Seed the demo district when the database holds no units and no accounts."""
     if not database_is_empty():

@@ -1,0 +1,69 @@
+"""The OpenAPI document covers every route, documents the conventions, and the docs page works offline."""
+
+import re
+
+import pytest
+
+# Routes that serve the documentation itself rather than the API.
+DOC_ENDPOINTS = {"static", "swagger_asset", "api-docs.openapi_json", "api-docs.openapi_swagger_ui"}
+
+
+@pytest.fixture(scope="module")
+def spec(app):
+    return app.test_client().get("/api/v1/openapi.json").json
+
+
+def openapi_path(rule: str) -> str:
+    return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule)
+
+
+def test_every_route_is_documented_and_every_documented_path_exists(app, spec):
+    routes = {
+        (openapi_path(rule.rule), method.lower())
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint not in DOC_ENDPOINTS
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    documented = {
+        (path, method) for path, operations in spec["paths"].items() for method in operations if method != "parameters"
+    }
+    assert routes == documented
+
+
+def test_the_bearer_scheme_is_declared_and_protected_operations_use_it(spec):
+    assert spec["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+    }
+    assert spec["paths"]["/api/v1/users"]["get"]["security"] == [{"bearerAuth": []}]
+    assert "security" not in spec["paths"]["/api/v1/auth/login"]["post"]
+
+
+def test_errors_are_documented_with_the_one_error_shape(spec):
+    error = spec["components"]["schemas"]["Error"]
+    assert error["required"] == ["error"]
+    operation = spec["paths"]["/api/v1/users/{user_id}"]["patch"]
+    assert {"401", "403", "404", "412", "422", "default"} <= set(operation["responses"])
+
+
+def test_lists_document_the_cursor_envelope_not_a_pagination_header(spec):
+    ok = spec["paths"]["/api/v1/users"]["get"]["responses"]["200"]
+    assert "headers" not in ok
+    envelope = spec["components"]["schemas"]["UserPage"]
+    assert set(envelope["properties"]) == {"items", "next_cursor"}
+
+
+def test_authenticated_posts_document_the_idempotency_key(spec):
+    names = [p["name"] for p in spec["paths"]["/api/v1/users"]["post"]["parameters"]]
+    assert "Idempotency-Key" in names
+
+
+def test_the_docs_page_loads_its_assets_from_the_service_itself(client):
+    page = client.get("/api/v1/docs")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert assets and all(asset.startswith("/api/v1/docs/assets/") for asset in assets)
+    for asset in assets:
+        assert client.get(asset).status_code == 200, asset
