@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from grid.models import CellAssignment, GridUnit
 from kernel.clock import utcnow
-from kernel.db import UTCDateTime, str_enum
+from kernel.db import BigId, UTCDateTime, str_enum
 from kernel.extensions import db
 
 
@@ -22,12 +22,12 @@ class Role(enum.StrEnum):
 class Account(db.Model):
     __tablename__ = "accounts"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(64))
     role: Mapped[Role] = mapped_column(str_enum(Role), index=True)
     # The unit a supervisor or volunteer covers, or a worker belongs to; none for admins.
-    scope_grid_id: Mapped[int | None] = mapped_column(ForeignKey("grid_units.id"), index=True)
+    scope_grid_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("grid_units.id"), index=True)
     phone: Mapped[str | None] = mapped_column(String(20))
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
@@ -53,7 +53,7 @@ class LoginSession(db.Model):
     __tablename__ = "login_sessions"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_reason: Mapped[str | None] = mapped_column(String(32))

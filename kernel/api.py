@@ -1,14 +1,16 @@
 """flask-smorest, adapted to the house conventions: one error shape, pagination in the body."""
 
 import http
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from copy import deepcopy
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import flask_smorest
 from flask import Flask, Response, send_from_directory
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, fields, pre_load, validate
+from marshmallow import ValidationError as MarshmallowValidationError
 from swagger_ui_bundle import swagger_ui_path
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
@@ -135,11 +137,37 @@ def documents(*statuses: int) -> Callable[[F], F]:
     return decorator
 
 
+# NUL bytes and lone surrogates: JSON can carry them, PostgreSQL text and UTF-8 cannot.
+_UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
+
+
+def _has_unstorable_text(value: Any) -> bool:
+    if isinstance(value, str):
+        return bool(_UNSTORABLE_TEXT.search(value))
+    if isinstance(value, Mapping):
+        return any(_has_unstorable_text(k) or _has_unstorable_text(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_unstorable_text(item) for item in value)
+    return False
+
+
 class BaseSchema(Schema):
-    """House base: unknown fields are refused (422), as API.md asks."""
+    """House base: unknown fields are refused (422), as API.md asks, and so is text no database can store."""
 
     class Meta:
         unknown = RAISE
+
+    @pre_load
+    def refuse_unstorable_text(self, data: Any, **_kwargs: Any) -> Any:
+        if isinstance(data, Mapping):
+            errors = {
+                str(key): ["contains a NUL character or invalid Unicode"]
+                for key, value in data.items()
+                if _has_unstorable_text(key) or _has_unstorable_text(value)
+            }
+            if errors:
+                raise MarshmallowValidationError(errors)
+        return data
 
 
 class IdField(fields.Field):

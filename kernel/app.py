@@ -8,7 +8,7 @@ from flask import Flask
 
 from kernel import commands, health
 from kernel.config import ROOT, load_settings
-from kernel.db import install_sqlite_pragmas
+from kernel.db import install_connection_settings
 from kernel.errors import register_error_handlers
 from kernel.etag import register_etags
 from kernel.extensions import api, db, jwt, limiter, migrate
@@ -38,7 +38,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
-        install_sqlite_pragmas(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+        install_connection_settings(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     jwt.init_app(app)
     register_token_error_loaders(jwt)

@@ -4,7 +4,7 @@ import enum
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, String, event
+from sqlalchemy import BigInteger, DateTime, Engine, Integer, MetaData, String, event
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -18,6 +18,11 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# 64-bit ids on PostgreSQL (position pings and events outgrow 2^31); SQLite's rowid is 64-bit already
+# and only a column typed exactly INTEGER becomes it.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class Base(DeclarativeBase):
@@ -65,10 +70,26 @@ class StrEnumType(TypeDecorator[enum.Enum]):
         return None if value is None else self.enum_class(value)
 
 
-def install_sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:
+def install_connection_settings(engine: Engine, busy_timeout_ms: int) -> None:
+    """Per-connection settings: SQLite pragmas, or PostgreSQL timeouts so no request hangs on a lock."""
+    if engine.dialect.name == "sqlite":
+        _install_sqlite_pragmas(engine, busy_timeout_ms)
+    elif engine.dialect.name == "postgresql":
+        _install_postgres_timeouts(engine)
+
+
+def _install_postgres_timeouts(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SET lock_timeout = '5s'")  # a lock wait past this is 409 (pgcode 55P03)
+        cursor.execute("SET statement_timeout = '30s'")
+        cursor.close()
+        dbapi_connection.commit()  # a SET inside a rolled-back transaction would be undone
+
+
+def _install_sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:
     """WAL for concurrent readers, enforced foreign keys, and waiting for the writer lock."""
-    if engine.dialect.name != "sqlite":
-        return
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel.clock import utcnow
-from kernel.db import UTCDateTime
+from kernel.db import BigId, UTCDateTime
 from kernel.errors import BadRequestError, IdempotencyKeyReusedError
 from kernel.extensions import db
 
@@ -30,8 +30,8 @@ class IdempotencyKey(db.Model):
     __tablename__ = "idempotency_keys"
     __table_args__ = (UniqueConstraint("account_id", "key"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(MAX_KEY_LENGTH))
     fingerprint: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int | None]
