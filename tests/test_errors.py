@@ -120,9 +120,10 @@ def test_chinese_text_is_returned_as_is(client, make_account, auth):
     assert response.mimetype == "application/json"
 
 
-@pytest.mark.parametrize("username", ["nul\u0000byte", "lone\udc00surrogate"])
-def test_text_no_database_can_store_is_422_not_500(client, username):
-    response = client.post("/api/v1/auth/login", json={"username": username, "password": "whatever-it-is"})
+@pytest.mark.parametrize("escaped_username", ["nul\\u0000byte", "lone\\udc00surrogate"])
+def test_text_no_database_can_store_is_422_not_500(client, escaped_username):
+    body = f'{{"username": "{escaped_username}", "password": "whatever-it-is"}}'
+    response = client.post("/api/v1/auth/login", data=body, content_type="application/json")
     error = assert_error(response, 422, "validation_error")
     assert "username" in error["details"]
 
