@@ -101,13 +101,16 @@ def ctx(app: Flask) -> Iterator[None]:
 def make_unit(app: Flask) -> Callable[..., GridUnit]:
     counter = iter(range(1, 10_000))
 
-    def make(level: str = "grid", parent: GridUnit | None = None, code: str | None = None,
-             name: str | None = None) -> GridUnit:
+    def make(
+        level: str = "grid", parent: GridUnit | None = None, code: str | None = None, name: str | None = None
+    ) -> GridUnit:
         with app.app_context():
             parent_row = db.session.get(GridUnit, parent.id) if parent is not None else None
             unit = grid_service.create_unit(
-                code=code or f"U{next(counter):04d}", name=name or f"单元{code or ''}",
-                level=GridLevel(level), parent=parent_row,
+                code=code or f"U{next(counter):04d}",
+                name=name or f"单元{code or ''}",
+                level=GridLevel(level),
+                parent=parent_row,
             )
             db.session.commit()
             db.session.refresh(unit)
@@ -136,8 +139,14 @@ def tree(make_unit: Callable[..., GridUnit]) -> dict[str, GridUnit]:
 def make_account(app: Flask) -> Callable[..., Account]:
     counter = iter(range(1, 10_000))
 
-    def make(role: str = "worker", unit: GridUnit | None = None, cells: list[GridUnit] | None = None,
-             username: str | None = None, password: str = PASSWORD, **fields: Any) -> Account:
+    def make(
+        role: str = "worker",
+        unit: GridUnit | None = None,
+        cells: list[GridUnit] | None = None,
+        username: str | None = None,
+        password: str = PASSWORD,
+        **fields: Any,
+    ) -> Account:
         if password not in _HASHES:
             _HASHES[password] = hash_password(password)
         with app.app_context():
