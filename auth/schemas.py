@@ -6,6 +6,7 @@ import phonenumbers
 from marshmallow import Schema, ValidationError, fields, validate
 
 from auth.models import Role
+from grid.schemas import GridBriefSchema
 from kernel.api import BaseSchema, IdField, PageQuerySchema, Timestamp, page_schema
 
 USERNAME = validate.Regexp(r"^[A-Za-z0-9_.-]{3,64}$", error="3 to 64 letters, digits, '_', '.' or '-'")
@@ -36,13 +37,6 @@ class MainlandMobile(fields.String):
         ):
             raise self.make_error("invalid_phone")
         return str(number.national_number)
-
-
-class GridBriefSchema(Schema):
-    id = IdField(required=True)
-    code = fields.String(required=True)
-    name = fields.String(required=True)
-    level = fields.String(required=True)
 
 
 class UserSchema(Schema):

@@ -1,7 +1,10 @@
 """What part of the territory an account covers (see kernel.scope)."""
 
+from sqlalchemy import select
+
 from auth.models import Account, Role
-from grid import service as grid_service
+from grid.models import CellAssignment, GridUnit
+from kernel.extensions import db
 from kernel.scope import Scope
 
 
@@ -10,7 +13,7 @@ def scope_of(account: Account) -> Scope:
     if account.role is Role.ADMIN:
         return Scope.everything()
     if account.role is Role.WORKER:
-        return Scope.of_paths(grid_service.cell_paths_of(account.id))
+        return Scope.of_paths(cell_paths_of(account.id))
     return Scope.of_paths([account.scope_grid.path] if account.scope_grid else [])
 
 
@@ -21,3 +24,13 @@ def management_scope(account: Account) -> Scope:
     if account.role is Role.SUPERVISOR and account.scope_grid is not None:
         return Scope.of_paths([account.scope_grid.path])
     return Scope()
+
+
+def cell_paths_of(account_id: int) -> list[str]:
+    """Paths of the cells assigned to a worker."""
+    stmt = (
+        select(GridUnit.path)
+        .join(CellAssignment, CellAssignment.grid_id == GridUnit.id)
+        .where(CellAssignment.account_id == account_id)
+    )
+    return list(db.session.scalars(stmt))

@@ -6,7 +6,9 @@ from sqlalchemy import func, select
 
 from auth import service as auth_service
 from auth.models import Account, Role
+from grid import geometry
 from grid import service as grid_service
+from grid.locator import bump_version
 from grid.models import GridLevel, GridUnit
 from kernel.extensions import db
 
@@ -21,6 +23,30 @@ class DemoLogin:
     unit_code: str | None
     cell_codes: tuple[str, ...] = ()
     phone: str | None = None
+
+
+# Around 南阳市宛城区 (WGS-84): the district and street are squares, each community a 1 km square
+# split into three cells of about 330 m × 1 km.
+ORIGIN_LNG, ORIGIN_LAT = 112.53, 32.99
+
+
+def box(west: float, south: float, east: float, north: float) -> dict:
+    corners = [[west, south], [east, south], [east, north], [west, north], [west, south]]
+    return {"type": "Polygon", "coordinates": [[[round(x, 6), round(y, 6)] for x, y in corners]]}
+
+
+def boundary_of(code: str) -> dict:
+    """The demo boundary for a unit code."""
+    if code == "411302":
+        return box(ORIGIN_LNG - 0.05, ORIGIN_LAT - 0.05, ORIGIN_LNG + 0.1, ORIGIN_LAT + 0.1)
+    if code == "411302001":
+        return box(ORIGIN_LNG, ORIGIN_LAT, ORIGIN_LNG + 0.05, ORIGIN_LAT + 0.05)
+    community = int(code[9:12])  # 001 or 002: side by side, west to east
+    west = ORIGIN_LNG + 0.01 * (community - 1)
+    if "-" not in code:
+        return box(west, ORIGIN_LAT, west + 0.01, ORIGIN_LAT + 0.01)
+    cell = int(code.split("-")[1])
+    return box(west + 0.01 * (cell - 1) / 3, ORIGIN_LAT, west + 0.01 * cell / 3, ORIGIN_LAT + 0.01)
 
 
 UNITS = (
@@ -68,7 +94,9 @@ def seed_demo() -> None:
     units: dict[str, GridUnit] = {}
     for code, name, level, parent_code in UNITS:
         parent = units[parent_code] if parent_code else None
-        units[code] = grid_service.create_unit(code=code, name=name, level=level, parent=parent)
+        units[code] = grid_service.create_unit(
+            code=code, name=name, level=level, parent=parent, boundary=geometry.dump(boundary_of(code))
+        )
     for login in LOGINS:
         unit = units[login.unit_code] if login.unit_code else None
         account = auth_service.create_initial_account(
@@ -80,3 +108,4 @@ def seed_demo() -> None:
             login.phone,
         )
         grid_service.assign_cells(account.id, [units[code] for code in login.cell_codes])
+    bump_version()

@@ -3,7 +3,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kernel.clock import utcnow
@@ -34,13 +34,32 @@ class GridUnit(db.Model):
     # "/1/5/9/": ancestors' ids then this unit's, with a trailing separator (see kernel.scope).
     path: Mapped[str] = mapped_column(String(255), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # GeoJSON Polygon or MultiPolygon in WGS-84, as the client sent it (see grid.geometry).
+    boundary: Mapped[str | None] = mapped_column(Text)
+    households: Mapped[int | None] = mapped_column(Integer)
+    population: Mapped[int | None] = mapped_column(Integer)
+    party_branch_name: Mapped[str | None] = mapped_column(String(128))
+    party_branch_secretary: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, index=True)
 
     parent: Mapped["GridUnit | None"] = relationship(remote_side=[id])
 
+    @property
+    def depth(self) -> int:
+        return self.path.count("/") - 1
+
     def ancestor_ids(self) -> list[int]:
         return [int(part) for part in self.path.strip("/").split("/")[:-1]]
+
+
+class GridIndexState(db.Model):
+    """One row: bumped whenever a cell's boundary or activity changes, so every process rebuilds its index."""
+
+    __tablename__ = "grid_index_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class CellAssignment(db.Model):

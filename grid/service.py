@@ -1,23 +1,38 @@
-"""Rules of the territory tree (the kernel part: creating units, paths, assignments)."""
+"""Rules of the territory tree: units, their boundaries, moves, scope, and locating a point."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from flask import current_app
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import Select, exists, func, or_, select, update
 
+from auth.models import Account, Role
+from auth.scope import management_scope, scope_of
+from grid import geometry
+from grid.coords import CoordSystem, to_wgs84
+from grid.locator import CellLocator, bump_version
 from grid.models import LEVEL_DEPTH, CellAssignment, GridLevel, GridUnit
-from kernel.errors import NotFoundError, ValidationError
+from kernel.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from kernel.extensions import db
+from kernel.pagination import Page, paginate
+from kernel.scope import Scope
+
+# --- creating units (also used by the demo seed and the importer) --------------------------------
 
 
-def create_unit(*, code: str, name: str, level: GridLevel, parent: GridUnit | None) -> GridUnit:
+def create_unit(*, code: str, name: str, level: GridLevel, parent: GridUnit | None, **details: Any) -> GridUnit:
     """Add a unit under `parent` (or as a root); its level must be exactly one below the parent's."""
     check_level_under(level, parent)
     if db.session.scalars(select(GridUnit.id).where(GridUnit.code == code)).first() is not None:
-        raise ValidationError("A unit with that code exists.", {"code": ["already used"]})
-    unit = GridUnit(code=code, name=name, level=level, parent=parent, path="/pending/")
+        raise ConflictError("A unit with that code exists.", {"code": ["already used"]})
+    unit = GridUnit(code=code, name=name, level=level, parent=parent, path="/pending/", **details)
     db.session.add(unit)
     db.session.flush()  # the path needs the id
     unit.path = f"{parent.path if parent else '/'}{unit.id}/"
+    db.session.flush()  # so the response shows what is stored (updated_at moves with the path)
     return unit
 
 
@@ -25,7 +40,7 @@ def check_level_under(level: GridLevel, parent: GridUnit | None) -> None:
     if parent is not None and LEVEL_DEPTH[level] != LEVEL_DEPTH[parent.level] + 1:
         raise ValidationError(
             f"A {level.value} cannot sit under a {parent.level.value}.",
-            {"level": [f"levels descend one at a time; under a {parent.level.value} comes the next level"]},
+            {"parent_id": [f"levels descend one at a time: under a {parent.level.value} comes the next level"]},
         )
 
 
@@ -40,24 +55,260 @@ def find_unit(unit_id: int) -> GridUnit | None:
     return db.session.get(GridUnit, unit_id)
 
 
-def cell_paths_of(account_id: int) -> list[str]:
-    """Paths of the cells assigned to a worker."""
-    stmt = (
-        select(GridUnit.path)
-        .join(CellAssignment, CellAssignment.grid_id == GridUnit.id)
-        .where(CellAssignment.account_id == account_id)
-    )
-    return list(db.session.scalars(stmt))
-
-
-def assign_cells(account_id: int, cells: Iterable[GridUnit]) -> None:
+def assign_cells(account_id: int, cells: Sequence[GridUnit]) -> None:
     for cell in cells:
         if cell.level is not GridLevel.GRID:
             raise ValidationError("Workers are assigned to grid cells.", {"grid_ids": [f"{cell.code} is not a cell"]})
         db.session.add(CellAssignment(account_id=account_id, grid_id=cell.id))
 
 
-def units_by_ids(unit_ids: Sequence[int]) -> dict[int, GridUnit]:
-    if not unit_ids:
-        return {}
-    return {unit.id: unit for unit in db.session.scalars(select(GridUnit).where(GridUnit.id.in_(unit_ids)))}
+# --- reading within scope ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnitFilters:
+    parent_id: int | None = None
+    subtree: bool = False
+    level: GridLevel | None = None
+    q: str | None = None
+    active: bool | None = None
+    updated_since: datetime | None = None
+
+
+def list_units(actor: Account, filters: UnitFilters, *, limit: int, cursor: str | None) -> Page[GridUnit]:
+    """Units in the actor's scope, filtered; `parent_id` with `subtree` gives every descendant."""
+    stmt = _visible(actor)
+    if filters.parent_id is not None:
+        parent = get_visible_unit(actor, filters.parent_id, ancestors_allowed=True)
+        if filters.subtree:
+            stmt = stmt.where(GridUnit.path.startswith(parent.path, autoescape=True), GridUnit.id != parent.id)
+        else:
+            stmt = stmt.where(GridUnit.parent_id == parent.id)
+    if filters.level is not None:
+        stmt = stmt.where(GridUnit.level == filters.level)
+    if filters.active is not None:
+        stmt = stmt.where(GridUnit.active == filters.active)
+    if filters.updated_since is not None:
+        stmt = stmt.where(GridUnit.updated_at >= filters.updated_since)
+    if filters.q:
+        pattern = f"%{filters.q.lower()}%"
+        stmt = stmt.where(or_(func.lower(GridUnit.code).like(pattern), func.lower(GridUnit.name).like(pattern)))
+    fingerprint = {**filters.__dict__, "actor": actor.id}
+    return paginate(stmt, order_by=[GridUnit.id], limit=limit, cursor=cursor, query_fingerprint=fingerprint)
+
+
+def get_visible_unit(actor: Account, unit_id: int, *, ancestors_allowed: bool = False) -> GridUnit:
+    """A unit in the actor's scope (or, where names suffice, an ancestor of it); 404 otherwise."""
+    unit = find_unit(unit_id)
+    scope = scope_of(actor)
+    if unit is None:
+        raise NotFoundError("No such grid unit.")
+    if scope.covers(unit.path) or (ancestors_allowed and _is_ancestor_of_scope(unit, scope)):
+        return unit
+    raise NotFoundError("No such grid unit.")
+
+
+def ancestors_of(actor: Account, unit_id: int) -> list[GridUnit]:
+    """The chain from the root down to the unit's parent."""
+    unit = get_visible_unit(actor, unit_id, ancestors_allowed=True)
+    return _ancestors(unit)
+
+
+def _ancestors(unit: GridUnit) -> list[GridUnit]:
+    ids = [int(part) for part in unit.path.strip("/").split("/")[:-1]]
+    if not ids:
+        return []
+    by_id = {u.id: u for u in db.session.scalars(select(GridUnit).where(GridUnit.id.in_(ids)))}
+    return [by_id[i] for i in ids]
+
+
+def _visible(actor: Account) -> Select[tuple[GridUnit]]:
+    return select(GridUnit).where(scope_of(actor).clause(GridUnit.path))
+
+
+def _is_ancestor_of_scope(unit: GridUnit, scope: Scope) -> bool:
+    return any(root.startswith(unit.path) for root in scope.paths)
+
+
+# --- changing units ------------------------------------------------------------------------------
+
+
+def create_unit_for(actor: Account, data: Mapping[str, Any]) -> GridUnit:
+    """Create a unit; admins anywhere, supervisors below their own unit."""
+    parent = _parent_for_write(actor, data.get("parent_id"))
+    if parent is None and actor.role is not Role.ADMIN:
+        raise ForbiddenError("Only admins create root units.", {"parent_id": ["required for supervisors"]})
+    boundary = _checked_boundary(data.get("boundary"), parent=parent, level=data["level"], unit=None)
+    unit = create_unit(
+        code=data["code"],
+        name=data["name"],
+        level=data["level"],
+        parent=parent,
+        boundary=geometry.dump(data["boundary"]) if boundary is not None else None,
+        households=data.get("households"),
+        population=data.get("population"),
+        active=data.get("active", True),
+        **_party_branch_columns(data.get("party_branch")),
+    )
+    if unit.level is GridLevel.GRID:
+        bump_version()
+    return unit
+
+
+def update_unit_for(actor: Account, unit_id: int, changes: Mapping[str, Any]) -> GridUnit:
+    unit = _unit_for_write(actor, unit_id)
+    if "code" in changes and changes["code"] != unit.code:
+        if db.session.scalars(select(GridUnit.id).where(GridUnit.code == changes["code"])).first() is not None:
+            raise ConflictError("A unit with that code exists.", {"code": ["already used"]})
+        unit.code = changes["code"]
+    if "parent_id" in changes and changes["parent_id"] != unit.parent_id:
+        _move(actor, unit, changes["parent_id"])
+    if "boundary" in changes:
+        _checked_boundary(changes["boundary"], parent=unit.parent, level=unit.level, unit=unit)
+        unit.boundary = geometry.dump(changes["boundary"]) if changes["boundary"] is not None else None
+    elif "parent_id" in changes and unit.boundary is not None:
+        _checked_boundary(geometry.load(unit.boundary), parent=unit.parent, level=unit.level, unit=unit)
+    for name in ("name", "households", "population", "active"):
+        if name in changes:
+            setattr(unit, name, changes[name])
+    if "party_branch" in changes:
+        for column, value in _party_branch_columns(changes["party_branch"]).items():
+            setattr(unit, column, value)
+    if unit.level is GridLevel.GRID and {"boundary", "active", "parent_id"} & set(changes):
+        bump_version()
+    db.session.flush()
+    return unit
+
+
+def delete_unit_for(actor: Account, unit_id: int) -> None:
+    """Delete a unit nothing hangs on; otherwise 409 (deactivate it instead)."""
+    unit = _unit_for_write(actor, unit_id)
+    holders = {
+        "children": exists().where(GridUnit.parent_id == unit.id),
+        "workers": exists().where(CellAssignment.grid_id == unit.id),
+        "accounts": exists().where(Account.scope_grid_id == unit.id),
+    }
+    blocking = [name for name, clause in holders.items() if db.session.scalar(select(clause))]
+    if blocking:
+        raise ConflictError(
+            "The unit still has " + ", ".join(blocking) + "; deactivate it instead.", {"unit": blocking}
+        )
+    if unit.level is GridLevel.GRID:
+        bump_version()
+    db.session.delete(unit)
+    db.session.flush()
+
+
+def _unit_for_write(actor: Account, unit_id: int) -> GridUnit:
+    """A unit the actor may change: admins any; supervisors strictly below their own unit."""
+    unit = get_visible_unit(actor, unit_id)
+    if actor.role is Role.ADMIN:
+        return unit
+    home = actor.scope_grid
+    if actor.role is Role.SUPERVISOR and home is not None and unit.path != home.path:
+        return unit
+    raise ForbiddenError("You may not change this unit.", {"unit": ["only units below your own"]})
+
+
+def _parent_for_write(actor: Account, parent_id: int | None) -> GridUnit | None:
+    if parent_id is None:
+        return None
+    parent = find_unit(parent_id)
+    if parent is None:
+        raise ValidationError("No such parent unit.", {"parent_id": ["no such grid unit"]})
+    reach = management_scope(actor)
+    if not reach.covers(parent.path) or actor.role not in {Role.ADMIN, Role.SUPERVISOR}:
+        raise ForbiddenError("That parent is outside your scope.", {"parent_id": ["outside your grid scope"]})
+    return parent
+
+
+def _move(actor: Account, unit: GridUnit, parent_id: int | None) -> None:
+    """Re-hang a unit and its whole subtree; cycles and level jumps are refused."""
+    new_parent = _parent_for_write(actor, parent_id)
+    if new_parent is None and actor.role is not Role.ADMIN:
+        raise ForbiddenError("Only admins make root units.", {"parent_id": ["required for supervisors"]})
+    if new_parent is not None and new_parent.path.startswith(unit.path):
+        raise ValidationError("A unit cannot move under itself.", {"parent_id": ["would create a cycle"]})
+    check_level_under(unit.level, new_parent)
+    old_prefix = unit.path
+    new_prefix = f"{new_parent.path if new_parent else '/'}{unit.id}/"
+    db.session.execute(
+        update(GridUnit)
+        .where(GridUnit.path.startswith(old_prefix, autoescape=True))
+        .values(path=new_prefix + func.substr(GridUnit.path, len(old_prefix) + 1))
+        .execution_options(synchronize_session=False)
+    )
+    unit.parent = new_parent
+    db.session.flush()
+    db.session.expire_all()
+
+
+def _checked_boundary(
+    boundary: Any, *, parent: GridUnit | None, level: GridLevel, unit: GridUnit | None
+) -> BaseGeometry | None:
+    """Valid, inside the parent, around the children, and (cells) not overlapping sibling cells."""
+    if boundary is None:
+        return None
+    try:
+        shape = geometry.parse_boundary(boundary)
+        if parent is not None and parent.boundary is not None:
+            geometry.check_inside(shape, geometry.parse_boundary(geometry.load(parent.boundary)))
+        if unit is not None:
+            _check_children_inside(unit, shape)
+        if level is GridLevel.GRID and parent is not None:
+            _check_no_sibling_overlap(shape, parent, unit)
+    except geometry.BoundaryError as error:
+        raise ValidationError(f"The boundary {error}.", {"boundary": [str(error)]}) from None
+    return shape
+
+
+def _check_children_inside(unit: GridUnit, shape: BaseGeometry) -> None:
+    children = db.session.scalars(select(GridUnit).where(GridUnit.parent_id == unit.id, GridUnit.boundary.is_not(None)))
+    for child in children:
+        try:
+            geometry.check_inside(geometry.parse_boundary(geometry.load(child.boundary)), shape)
+        except geometry.BoundaryError:
+            raise geometry.BoundaryError(f"would leave the child unit {child.code} outside it") from None
+
+
+def _check_no_sibling_overlap(shape: BaseGeometry, parent: GridUnit, unit: GridUnit | None) -> None:
+    stmt = select(GridUnit.code, GridUnit.boundary).where(
+        GridUnit.parent_id == parent.id, GridUnit.level == GridLevel.GRID, GridUnit.boundary.is_not(None)
+    )
+    if unit is not None:
+        stmt = stmt.where(GridUnit.id != unit.id)
+    siblings = [(code, geometry.parse_boundary(geometry.load(text))) for code, text in db.session.execute(stmt)]
+    clashes = geometry.overlapping(shape, siblings)
+    if clashes:
+        raise geometry.BoundaryError(f"overlaps the cells {', '.join(clashes)}")
+
+
+def _party_branch_columns(branch: Mapping[str, Any] | None) -> dict[str, Any]:
+    if branch is None:
+        return {"party_branch_name": None, "party_branch_secretary": None}
+    return {"party_branch_name": branch["name"], "party_branch_secretary": branch.get("secretary")}
+
+
+# --- locating a point ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Located:
+    cell: GridUnit
+    ancestors: list[GridUnit]
+    point: dict[str, Any]
+
+
+def locate(lat: float, lng: float, system: CoordSystem) -> Located:
+    """The cell holding a point given in any of the supported coordinate systems; 404 when none does."""
+    wgs_lat, wgs_lng = to_wgs84(lat, lng, system)
+    cell_id = locator().locate(wgs_lat, wgs_lng)
+    if cell_id is None:
+        raise NotFoundError("No grid cell holds that point.", {"point": [f"{wgs_lat:.6f}, {wgs_lng:.6f} (WGS-84)"]})
+    cell = get_unit(cell_id)
+    return Located(cell, _ancestors(cell), {"lat": wgs_lat, "lng": wgs_lng, "coord_system": "wgs84"})
+
+
+def locator() -> CellLocator:
+    """This app's cell index (one per process and app)."""
+    return current_app.extensions.setdefault("cell_locator", CellLocator())

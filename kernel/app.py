@@ -18,7 +18,7 @@ from kernel.security import register_token_error_loaders
 from kernel.transaction import register_transaction_boundary
 
 # Bounded contexts, in dependency order; each module's register(app) adds its blueprints or commands.
-CONTEXT_MODULES = ("auth.routes", "auth.commands", "demo.commands")
+CONTEXT_MODULES = ("auth.routes", "auth.commands", "grid.routes", "grid.commands", "demo.commands")
 
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:

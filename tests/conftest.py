@@ -141,8 +141,8 @@ def make_account(app: Flask) -> Callable[..., Account]:
 
     def make(
         role: str = "worker",
-        unit: GridUnit | None = None,
-        cells: list[GridUnit] | None = None,
+        unit: GridUnit | int | str | None = None,
+        cells: list[GridUnit | int | str] | None = None,
         username: str | None = None,
         password: str = PASSWORD,
         **fields: Any,
@@ -154,20 +154,25 @@ def make_account(app: Flask) -> Callable[..., Account]:
                 username=username or f"{role}{next(counter)}",
                 display_name=fields.pop("display_name", f"{role} 测试"),
                 role=Role(role),
-                scope_grid_id=unit.id if unit is not None else None,
+                scope_grid_id=_unit_id(unit) if unit is not None else None,
                 password_hash=_HASHES[password],
                 **fields,
             )
             db.session.add(account)
             db.session.flush()
             if cells:
-                grid_service.assign_cells(account.id, [db.session.get(GridUnit, c.id) for c in cells])
+                grid_service.assign_cells(account.id, [db.session.get(GridUnit, _unit_id(c)) for c in cells])
             db.session.commit()
             db.session.refresh(account)
             db.session.expunge(account)
             return account
 
     return make
+
+
+def _unit_id(unit: "GridUnit | int | str") -> int:
+    """Factories take a unit, or its id as the API returns it."""
+    return int(unit) if isinstance(unit, int | str) else unit.id
 
 
 @pytest.fixture

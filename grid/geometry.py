@@ -1,0 +1,112 @@
+"""Boundaries: GeoJSON Polygon or MultiPolygon in WGS-84, checked before they are stored.
+
+Shapely works in (lng, lat) like GeoJSON. Tolerances are in degrees: 1e-5° is about 1 m.
+"""
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import shapely
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
+from shapely.validation import explain_validity
+
+# Drawn boundaries of neighbours never meet exactly: allow about 2 m of slack at the edges.
+EDGE_TOLERANCE_DEG = 2e-5
+# Sibling cells may share edges and overlap by slivers, not by more than this share of the smaller cell.
+OVERLAP_TOLERANCE = 0.005
+MAX_VERTICES = 100_000
+
+
+class BoundaryError(ValueError):
+    """A boundary that cannot be stored; the message says why, for a 422."""
+
+
+def parse_boundary(geojson: Any) -> BaseGeometry:
+    """A valid shapely geometry from a GeoJSON Polygon or MultiPolygon, or BoundaryError."""
+    if not isinstance(geojson, Mapping):
+        raise BoundaryError("must be a GeoJSON object")
+    kind, coordinates = geojson.get("type"), geojson.get("coordinates")
+    if kind not in {"Polygon", "MultiPolygon"}:
+        raise BoundaryError("must be a GeoJSON Polygon or MultiPolygon")
+    polygons = [coordinates] if kind == "Polygon" else coordinates
+    if not isinstance(polygons, list) or not polygons:
+        raise BoundaryError("has no coordinates")
+    vertices = 0
+    for polygon in polygons:
+        vertices += _check_polygon(polygon)
+    if vertices > MAX_VERTICES:
+        raise BoundaryError(f"has more than {MAX_VERTICES} vertices")
+    geometry = shape({"type": kind, "coordinates": coordinates})
+    if not geometry.is_valid:
+        raise BoundaryError(f"is not a valid polygon: {explain_validity(geometry)}")
+    if geometry.area == 0:
+        raise BoundaryError("encloses no area")
+    return geometry
+
+
+def _check_polygon(polygon: Any) -> int:
+    if not isinstance(polygon, list) or not polygon:
+        raise BoundaryError("each polygon is a list of rings")
+    count = 0
+    for ring in polygon:
+        if not isinstance(ring, list) or len(ring) < 4:
+            raise BoundaryError("each ring needs at least four positions")
+        for position in ring:
+            _check_position(position)
+        if ring[0][:2] != ring[-1][:2]:
+            raise BoundaryError("each ring must be closed (first and last positions equal)")
+        count += len(ring)
+    return count
+
+
+def _check_position(position: Any) -> None:
+    if (
+        not isinstance(position, list | tuple)
+        or len(position) < 2
+        or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in position[:2])
+    ):
+        raise BoundaryError("each position is [longitude, latitude]")
+    lng, lat = position[0], position[1]
+    if not (-180 <= lng <= 180 and -90 <= lat <= 90):
+        raise BoundaryError(f"position [{lng}, {lat}] is out of range (longitude ±180, latitude ±90)")
+
+
+def check_inside(child: BaseGeometry, parent: BaseGeometry) -> None:
+    """A unit lies inside its parent, give or take the edge tolerance."""
+    if not parent.buffer(EDGE_TOLERANCE_DEG).covers(child):
+        raise BoundaryError("is not inside the parent unit's boundary")
+
+
+def overlapping(candidate: BaseGeometry, siblings: Iterable[tuple[str, BaseGeometry]]) -> list[str]:
+    """Codes of the siblings that overlap the candidate by more than the tolerance."""
+    found = []
+    for code, other in siblings:
+        if not candidate.intersects(other):
+            continue
+        shared = candidate.intersection(other).area
+        if shared > OVERLAP_TOLERANCE * min(candidate.area, other.area):
+            found.append(code)
+    return found
+
+
+def overlapping_pairs(cells: Sequence[tuple[str, BaseGeometry]]) -> list[tuple[str, str]]:
+    """Every pair of cells overlapping beyond the tolerance, found through a spatial index."""
+    geometries = [geometry for _, geometry in cells]
+    tree = shapely.STRtree(geometries)
+    left, right = tree.query(geometries, predicate="intersects")
+    pairs = []
+    for i, j in zip(left.tolist(), right.tolist(), strict=True):
+        if i < j and overlapping(geometries[i], [(cells[j][0], geometries[j])]):
+            pairs.append((cells[i][0], cells[j][0]))
+    return pairs
+
+
+def dump(geojson: Mapping[str, Any]) -> str:
+    """The stored form: the client's GeoJSON as compact JSON, so an export gives back what came in."""
+    return json.dumps({"type": geojson["type"], "coordinates": geojson["coordinates"]}, separators=(",", ":"))
+
+
+def load(text: str | None) -> dict[str, Any] | None:
+    return None if text is None else json.loads(text)

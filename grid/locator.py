@@ -1,0 +1,82 @@
+"""Which cell holds a point: an in-process STRtree over the active cells' boundaries.
+
+Each process keeps its own index and compares its version with the one in the database on every
+lookup (one primary-key read), so an import by another process or machine is seen on the next request.
+
+Tie-break: a point exactly on a shared edge or vertex touches several cells; it goes to the cell with
+the lowest id (the one created first), so the answer never depends on index order.
+"""
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from sqlalchemy import select, update
+
+from grid.models import GridIndexState, GridLevel, GridUnit
+from kernel.extensions import db
+
+STATE_ROW = 1
+
+
+@dataclass(frozen=True)
+class CellIndex:
+    version: int
+    tree: shapely.STRtree | None
+    cell_ids: np.ndarray
+
+    def cells_at(self, lat: float, lng: float) -> list[int]:
+        if self.tree is None:
+            return []
+        hits = self.tree.query(shapely.Point(lng, lat), predicate="intersects")
+        return sorted(int(self.cell_ids[i]) for i in hits)
+
+
+class CellLocator:
+    """One per app; thread-safe; rebuilt lazily when the database says the cells changed."""
+
+    def __init__(self) -> None:
+        self._index: CellIndex | None = None
+        self._lock = threading.Lock()
+
+    def locate(self, lat: float, lng: float) -> int | None:
+        """The id of the cell holding the WGS-84 point, or None."""
+        cells = self.index().cells_at(lat, lng)
+        return cells[0] if cells else None
+
+    def index(self) -> CellIndex:
+        version = current_version()
+        index = self._index
+        if index is not None and index.version == version:
+            return index
+        with self._lock:
+            if self._index is None or self._index.version != version:
+                self._index = build_index(version)
+            return self._index
+
+
+def build_index(version: int) -> CellIndex:
+    rows = db.session.execute(
+        select(GridUnit.id, GridUnit.boundary).where(
+            GridUnit.level == GridLevel.GRID, GridUnit.active.is_(True), GridUnit.boundary.is_not(None)
+        )
+    ).all()
+    if not rows:
+        return CellIndex(version, None, np.array([], dtype=np.int64))
+    shapes = [shapely.from_geojson(boundary) for _, boundary in rows]
+    return CellIndex(version, shapely.STRtree(shapes), np.array([cell_id for cell_id, _ in rows], dtype=np.int64))
+
+
+def current_version() -> int:
+    return db.session.scalar(select(GridIndexState.version).where(GridIndexState.id == STATE_ROW)) or 0
+
+
+def bump_version() -> None:
+    """Call in the transaction that changes a cell's boundary, activity or existence."""
+    bumped = db.session.execute(
+        update(GridIndexState).where(GridIndexState.id == STATE_ROW).values(version=GridIndexState.version + 1)
+    )
+    if bumped.rowcount == 0:
+        db.session.add(GridIndexState(id=STATE_ROW, version=1))
+        db.session.flush()

@@ -1,0 +1,135 @@
+"""The wire format of grid units, imports and point lookups."""
+
+from typing import Any
+
+from marshmallow import Schema, fields, validate
+
+from grid.coords import CoordSystem
+from grid.models import GridLevel, GridUnit
+from kernel.api import BaseSchema, IdField, PageQuerySchema, Timestamp, page_schema
+
+CODE = validate.Regexp(r"^[A-Za-z0-9_.-]{1,64}$", error="1 to 64 letters, digits, '_', '.' or '-'")
+NAME = validate.Length(min=1, max=128)
+COUNT = validate.Range(min=0, max=100_000_000)
+
+
+class GeoJSONGeometry(fields.Dict):
+    """A GeoJSON Polygon or MultiPolygon (WGS-84); checked in depth by the service."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        metadata = kwargs.setdefault("metadata", {})
+        metadata.setdefault("description", "GeoJSON Polygon or MultiPolygon, WGS-84 [lng, lat]")
+        metadata.setdefault(
+            "example",
+            {"type": "Polygon", "coordinates": [[[112.5, 33.0], [112.51, 33.0], [112.51, 33.01], [112.5, 33.0]]]},
+        )
+        super().__init__(**kwargs)
+
+
+class PartyBranchSchema(BaseSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    secretary = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+
+
+class GridSchema(Schema):
+    id = IdField(required=True)
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    level = fields.Enum(GridLevel, by_value=True, required=True)
+    parent_id = IdField(required=True, allow_none=True)
+    boundary = fields.Method("_boundary", required=True, allow_none=True, metadata={"type": "object"})
+    households = fields.Integer(required=True, allow_none=True)
+    population = fields.Integer(required=True, allow_none=True)
+    party_branch = fields.Method("_party_branch", required=True, allow_none=True, metadata={"type": "object"})
+    active = fields.Boolean(required=True)
+    created_at = Timestamp(required=True)
+    updated_at = Timestamp(required=True)
+
+    def _boundary(self, unit: GridUnit) -> dict[str, Any] | None:
+        from grid.geometry import load
+
+        return load(unit.boundary)
+
+    def _party_branch(self, unit: GridUnit) -> dict[str, Any] | None:
+        if unit.party_branch_name is None:
+            return None
+        return {"name": unit.party_branch_name, "secretary": unit.party_branch_secretary}
+
+
+class GridBriefSchema(Schema):
+    id = IdField(required=True)
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    level = fields.Enum(GridLevel, by_value=True, required=True)
+    parent_id = IdField(required=True, allow_none=True)
+
+
+GridPageSchema = page_schema(GridSchema, "GridPageSchema")
+
+
+class GridListSchema(Schema):
+    items = fields.List(fields.Nested(GridBriefSchema), required=True)
+
+
+class GridCreateSchema(BaseSchema):
+    code = fields.String(required=True, validate=CODE)
+    name = fields.String(required=True, validate=NAME)
+    level = fields.Enum(GridLevel, by_value=True, required=True)
+    parent_id = IdField(load_default=None, allow_none=True)
+    boundary = GeoJSONGeometry(load_default=None, allow_none=True)
+    households = fields.Integer(load_default=None, allow_none=True, validate=COUNT)
+    population = fields.Integer(load_default=None, allow_none=True, validate=COUNT)
+    party_branch = fields.Nested(PartyBranchSchema, load_default=None, allow_none=True)
+    active = fields.Boolean(load_default=True)
+
+
+class GridUpdateSchema(BaseSchema):
+    code = fields.String(validate=CODE)
+    name = fields.String(validate=NAME)
+    parent_id = IdField(allow_none=True, metadata={"description": "moves the unit and its whole subtree"})
+    boundary = GeoJSONGeometry(allow_none=True)
+    households = fields.Integer(allow_none=True, validate=COUNT)
+    population = fields.Integer(allow_none=True, validate=COUNT)
+    party_branch = fields.Nested(PartyBranchSchema, allow_none=True)
+    active = fields.Boolean()
+
+
+class GridQuerySchema(PageQuerySchema):
+    parent_id = IdField()
+    subtree = fields.Boolean(load_default=False, metadata={"description": "with parent_id: the whole subtree"})
+    level = fields.Enum(GridLevel, by_value=True)
+    q = fields.String(validate=validate.Length(min=1, max=64), metadata={"description": "code or name contains"})
+    active = fields.Boolean()
+    updated_since = Timestamp()
+
+
+class LocateQuerySchema(BaseSchema):
+    lat = fields.Float(required=True, allow_nan=False, validate=validate.Range(min=-90, max=90))
+    lng = fields.Float(required=True, allow_nan=False, validate=validate.Range(min=-180, max=180))
+    coord_system = fields.Enum(CoordSystem, by_value=True, load_default=CoordSystem.WGS84)
+
+
+class PointSchema(Schema):
+    lat = fields.Float(required=True)
+    lng = fields.Float(required=True)
+    coord_system = fields.String(required=True, metadata={"example": "wgs84"})
+
+
+class LocatedSchema(Schema):
+    cell = fields.Nested(GridBriefSchema, required=True)
+    ancestors = fields.List(fields.Nested(GridBriefSchema), required=True, metadata={"description": "root first"})
+    point = fields.Nested(PointSchema, required=True, metadata={"description": "the point in WGS-84"})
+
+
+class ImportSummarySchema(Schema):
+    created = fields.Integer(required=True)
+    updated = fields.Integer(required=True)
+    unchanged = fields.Integer(required=True)
+
+
+class FeatureCollectionSchema(BaseSchema):
+    type = fields.String(required=True, validate=validate.Equal("FeatureCollection"))
+    features = fields.List(fields.Dict(), required=True, validate=validate.Length(max=200_000))
+    name = fields.String()
+    crs = fields.Dict()
+    bbox = fields.List(fields.Float())
