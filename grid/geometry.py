@@ -4,7 +4,7 @@ Shapely works in (lng, lat) like GeoJSON. Tolerances are in degrees: 1e-5° is a
 """
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import shapely
@@ -110,3 +110,17 @@ def dump(geojson: Mapping[str, Any]) -> str:
 
 def load(text: str | None) -> dict[str, Any] | None:
     return None if text is None else json.loads(text)
+
+
+def convert(geojson: dict[str, Any] | None, transform: Callable[[float, float], tuple[float, float]]) -> Any:
+    """The same geometry with every [lng, lat] position passed through transform(lat, lng)."""
+    if geojson is None:
+        return None
+
+    def walk(node: Any) -> Any:
+        if node and isinstance(node[0], int | float):
+            lat, lng = transform(node[1], node[0])
+            return [round(lng, 7), round(lat, 7), *node[2:]]
+        return [walk(child) for child in node]
+
+    return {**geojson, "coordinates": walk(geojson["coordinates"])}

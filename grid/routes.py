@@ -20,6 +20,8 @@ from grid.schemas import (
     ImportSummarySchema,
     LocatedSchema,
     LocateQuerySchema,
+    OutputQuerySchema,
+    use_output_coord_system,
 )
 from kernel.api import Blueprint, PageQuerySchema, documents
 from kernel.etag import check_if_match
@@ -48,6 +50,7 @@ def register(app: Flask) -> None:
 @documents(404)
 def list_grids(query: dict[str, Any]) -> Page[GridUnit]:
     """Units in the caller's scope; filters `parent_id` (+`subtree`), `level`, `q`, `active`, `updated_since`."""
+    use_output_coord_system(query["coord_system"])
     filters = service.UnitFilters(
         parent_id=query.get("parent_id"),
         subtree=query["subtree"],
@@ -90,10 +93,12 @@ def import_grids(collection: dict[str, Any]) -> ImportSummary:
 
 @blp.route("/<id:unit_id>", methods=["GET"])
 @requires_auth
+@blp.arguments(OutputQuerySchema, location="query")
 @blp.response(200, GridSchema)
 @documents(304, 404)
-def get_grid(unit_id: int) -> GridUnit:
-    """One unit in the caller's scope."""
+def get_grid(query: dict[str, Any], unit_id: int) -> GridUnit:
+    """One unit in the caller's scope; `?coord_system=gcj02` gives the boundary for Amap or Tencent maps."""
+    use_output_coord_system(query["coord_system"])
     return service.get_visible_unit(current_account(), unit_id)
 
 

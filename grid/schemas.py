@@ -2,9 +2,11 @@
 
 from typing import Any
 
+from flask import g
 from marshmallow import Schema, fields, validate
 
-from grid.coords import CoordSystem
+from grid import geometry
+from grid.coords import CoordSystem, from_wgs84
 from grid.models import GridLevel, GridUnit
 from kernel.api import BaseSchema, IdField, PageQuerySchema, Timestamp, page_schema
 
@@ -24,6 +26,24 @@ class GeoJSONGeometry(fields.Dict):
             {"type": "Polygon", "coordinates": [[[112.5, 33.0], [112.51, 33.0], [112.51, 33.01], [112.5, 33.0]]]},
         )
         super().__init__(**kwargs)
+
+
+def output_coord_system() -> CoordSystem:
+    """The coordinate system this request asked its responses in (`?coord_system=`); WGS-84 by default."""
+    return g.get("output_coord_system", CoordSystem.WGS84)
+
+
+def use_output_coord_system(system: CoordSystem) -> None:
+    g.output_coord_system = system
+
+
+class OutputQuerySchema(BaseSchema):
+    coord_system = fields.Enum(
+        CoordSystem,
+        by_value=True,
+        load_default=CoordSystem.WGS84,
+        metadata={"description": "of coordinates in the response"},
+    )
 
 
 class PartyBranchSchema(BaseSchema):
@@ -46,9 +66,11 @@ class GridSchema(Schema):
     updated_at = Timestamp(required=True)
 
     def _boundary(self, unit: GridUnit) -> dict[str, Any] | None:
-        from grid.geometry import load
-
-        return load(unit.boundary)
+        boundary = geometry.load(unit.boundary)
+        system = output_coord_system()
+        if system is CoordSystem.WGS84:
+            return boundary
+        return geometry.convert(boundary, lambda lat, lng: from_wgs84(lat, lng, system))
 
     def _party_branch(self, unit: GridUnit) -> dict[str, Any] | None:
         if unit.party_branch_name is None:
@@ -94,7 +116,7 @@ class GridUpdateSchema(BaseSchema):
     active = fields.Boolean()
 
 
-class GridQuerySchema(PageQuerySchema):
+class GridQuerySchema(PageQuerySchema, OutputQuerySchema):
     parent_id = IdField()
     subtree = fields.Boolean(load_default=False, metadata={"description": "with parent_id: the whole subtree"})
     level = fields.Enum(GridLevel, by_value=True)

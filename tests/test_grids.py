@@ -269,3 +269,14 @@ def test_workers_and_volunteers_cannot_write_units(client, people, mapped, who):
 
 def test_reading_units_needs_a_token(client, mapped):
     assert_error(client.get("/api/v1/grids"), 401, "unauthorized")
+
+
+def test_a_boundary_can_be_read_in_gcj02_for_chinese_map_sdks(client, admin, mapped):
+    from grid.coords import CoordSystem, from_wgs84
+
+    plain = client.get(f"/api/v1/grids/{mapped['G1']}", headers=admin).json["boundary"]
+    shifted = client.get(f"/api/v1/grids/{mapped['G1']}?coord_system=gcj02", headers=admin).json["boundary"]
+    lng, lat = plain["coordinates"][0][0]
+    expected_lat, expected_lng = from_wgs84(lat, lng, CoordSystem.GCJ02)
+    assert shifted["coordinates"][0][0] == pytest.approx([expected_lng, expected_lat], abs=1e-6)
+    assert shifted["coordinates"][0][0] != plain["coordinates"][0][0]
