@@ -80,7 +80,10 @@ def register_token_loaders(jwt: JWTManager) -> None:
     @jwt.token_in_blocklist_loader
     def session_revoked(_header: dict[str, Any], payload: dict[str, Any]) -> bool:
         session_id, subject = payload.get("sid"), payload.get("sub")
-        if not isinstance(session_id, str) or not isinstance(subject, str) or not subject.isdigit():
+        # Only shapes the database can compare without an error (no NUL byte, no number past BIGINT).
+        if not (isinstance(session_id, str) and session_id.isascii() and session_id.isalnum()):
+            return True
+        if not (isinstance(subject, str) and subject.isascii() and subject.isdigit() and len(subject) <= 18):
             return True
         row = db.session.execute(
             select(Account, LoginSession.revoked_at)
