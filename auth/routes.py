@@ -77,8 +77,9 @@ def me() -> Account:
 @requires_auth
 @auth_blp.arguments(PasswordChangeSchema)
 @auth_blp.response(204)
+@documents(429)
 def change_password(data: dict[str, str]) -> None:
-    """Change one's own password; every other session of the account ends."""
+    """Change one's own password; every other session of the account ends. Wrong guesses are capped (429)."""
     service.change_password(
         current_account(),
         old_password=data["old_password"],

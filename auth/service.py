@@ -66,7 +66,9 @@ def logout(session_id: str) -> None:
 
 def change_password(account: Account, *, old_password: str, new_password: str, session_id: str) -> None:
     """Change one's own password; every other session of the account ends."""
+    throttle.ensure_password_attempts_left(account)
     if not verify_password(account.password_hash, old_password):
+        throttle.record_password_failure(account)
         raise ValidationError("The current password is wrong.", {"old_password": ["does not match"]})
     check_policy(new_password, username=account.username, field="new_password")
     _set_password(account, new_password)
@@ -95,8 +97,14 @@ def list_accounts(actor: Account, filters: AccountFilters, *, limit: int, cursor
     if filters.active is not None:
         stmt = stmt.where(Account.active == filters.active)
     if filters.q:
-        pattern = f"%{filters.q.lower()}%"
-        stmt = stmt.where(or_(Account.username.like(pattern), func.lower(Account.display_name).like(pattern)))
+        # contains(autoescape): "_" and "%" in q are literal characters, not LIKE wildcards.
+        needle = filters.q.lower()
+        stmt = stmt.where(
+            or_(
+                Account.username.contains(needle, autoescape=True),
+                func.lower(Account.display_name).contains(needle, autoescape=True),
+            )
+        )
     fingerprint = {"role": filters.role, "q": filters.q, "active": filters.active, "actor": actor.id}
     return paginate(stmt, order_by=[Account.id], limit=limit, cursor=cursor, query_fingerprint=fingerprint)
 
@@ -135,6 +143,9 @@ def create_account(actor: Account, data: Mapping[str, Any]) -> Account:
 def update_account(actor: Account, account_id: int, changes: Mapping[str, Any]) -> Account:
     account = get_account(actor, account_id)
     was_admin = account.role is Role.ADMIN
+    if was_admin:
+        # One change to an admin at a time, so two cannot each leave the other as "the last admin".
+        db.session.execute(select(Account.id).where(Account.role == Role.ADMIN).order_by(Account.id).with_for_update())
     _ensure_may_manage_role(actor, account.role)
     role = Role(changes.get("role", account.role))
     _ensure_may_manage_role(actor, role)

@@ -9,6 +9,7 @@ by its own successful logins.
 
 import logging
 import math
+import time
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -16,7 +17,6 @@ from limits import RateLimitItemPerSecond
 from sqlalchemy import case, update
 
 from auth.models import Account
-from kernel.clock import utcnow
 from kernel.errors import RateLimitedError
 from kernel.extensions import db, limiter
 
@@ -74,11 +74,34 @@ def record_address_failure(address: str) -> None:
     item = _address_limit()
     if limiter.limiter.hit(item, "login-failures", address):
         return
-    reset_at = limiter.limiter.get_window_stats(item, "login-failures", address).reset_time
     db.session.commit()  # keep the per-account count of this failure
     raise RateLimitedError(
-        "Too many failed logins from this address; try again later.", math.ceil(reset_at - utcnow().timestamp())
+        "Too many failed logins from this address; try again later.", _seconds_left(item, "login-failures", address)
     )
+
+
+def ensure_password_attempts_left(account: Account) -> None:
+    """A stolen session must not become a way to guess the password: wrong current passwords are capped."""
+    item = _password_limit()
+    if not limiter.limiter.test(item, "password-failures", str(account.id)):
+        raise RateLimitedError(
+            "Too many wrong current passwords; try again later.",
+            _seconds_left(item, "password-failures", str(account.id)),
+        )
+
+
+def record_password_failure(account: Account) -> None:
+    limiter.limiter.hit(_password_limit(), "password-failures", str(account.id))
+
+
+def _seconds_left(item: RateLimitItemPerSecond, namespace: str, key: str) -> int:
+    reset_at = limiter.limiter.get_window_stats(item, namespace, key).reset_time
+    return math.ceil(reset_at - time.time())  # the limiter keeps real time, not the app's clock
+
+
+def _password_limit() -> RateLimitItemPerSecond:
+    window: timedelta = current_app.config["LOGIN_FAILURE_WINDOW"]
+    return RateLimitItemPerSecond(current_app.config["LOGIN_FAILURES_PER_ACCOUNT"], int(window.total_seconds()))
 
 
 def _address_limit() -> RateLimitItemPerSecond:

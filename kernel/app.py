@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from kernel import commands, health
 from kernel.config import ROOT, load_settings
@@ -18,7 +19,15 @@ from kernel.security import register_token_error_loaders
 from kernel.transaction import register_transaction_boundary
 
 # Bounded contexts, in dependency order; each module's register(app) adds its blueprints or commands.
-CONTEXT_MODULES = ("auth.routes", "auth.commands", "grid.routes", "grid.commands", "demo.commands")
+CONTEXT_MODULES = (
+    "auth.routes",
+    "auth.commands",
+    "grid.routes",
+    "grid.commands",
+    "workforce.routes",
+    "workforce.commands",
+    "demo.commands",
+)
 
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
@@ -27,6 +36,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(overrides or {})
     app.json.ensure_ascii = False  # Chinese text as it is
     configure_logging(app.config["LOG_LEVEL"])
+    if app.config["TRUSTED_PROXIES"]:
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     register_extensions(app)
     register_request_hooks(app)
     register_error_handlers(app)

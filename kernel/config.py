@@ -37,6 +37,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "JWT_TOKEN_LOCATION": ["headers"],
         "IDEMPOTENCY_KEY_TTL": timedelta(hours=int(env.get("IDEMPOTENCY_KEY_HOURS", "24"))),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
+        # Reverse proxies in front of the app whose X-Forwarded-For to trust (login brakes count by address).
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
         "JSON_AS_ASCII": False,
         "API_TITLE": "Grid governance API",
         "API_VERSION": "v1",

@@ -279,3 +279,31 @@ def test_address_throttled_failures_still_count_against_the_account(client, per_
     assert_error(login(client, "user0", WRONG), 429, "rate_limited")
 
     assert stored("user0").failed_logins == 1
+
+
+def test_wrong_current_passwords_are_capped_so_a_stolen_session_cannot_guess(client, make_account, auth):
+    account = make_account("worker")
+    headers = auth(account)
+    body = {"old_password": "not-the-password", "new_password": "a-new-password-2026"}
+    statuses = [client.post("/api/v1/auth/password", json=body, headers=headers).status_code for _ in range(6)]
+    assert statuses == [422] * 5 + [429]
+    right = {"old_password": PASSWORD, "new_password": "a-new-password-2026"}
+    capped = client.post("/api/v1/auth/password", json=right, headers=headers)
+    assert_error(capped, 429, "rate_limited")
+    assert int(capped.headers["Retry-After"]) > 0
+
+
+def test_behind_a_trusted_proxy_failures_count_by_the_clients_address(app, make_account):
+    from kernel.app import create_app
+
+    proxied = create_app({**app.config, "TRUSTED_PROXIES": 1, "LOGIN_FAILURES_PER_ADDRESS": 1})
+    client = proxied.test_client()
+    make_account("worker", username="office")
+    wrong = {"username": "office", "password": "wrong-password-1"}
+    proxy = {"REMOTE_ADDR": "10.0.0.1"}
+    client.post("/api/v1/auth/login", json=wrong, environ_base=proxy, headers={"X-Forwarded-For": "1.1.1.1"})
+    over = client.post("/api/v1/auth/login", json=wrong, environ_base=proxy, headers={"X-Forwarded-For": "1.1.1.1"})
+    other = client.post("/api/v1/auth/login", json=wrong, environ_base=proxy, headers={"X-Forwarded-For": "2.2.2.2"})
+    assert (over.status_code, other.status_code) == (429, 401)
+    with proxied.app_context():
+        db.engine.dispose()
