@@ -1,0 +1,195 @@
+"""Positions: screening fixes from phones, storing them in WGS-84, reading tracks, and retention.
+
+Position data is personal: it is kept for WORKFORCE_POSITION_RETENTION_DAYS (90 by default) and only
+the worker and the supervisors and admins in scope read it (the service checks who asks).
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from itertools import pairwise
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import ColumnElement, delete, insert, or_, select, update
+
+from grid.coords import CoordSystem, distance_m, to_wgs84
+from kernel.clock import utcnow
+from kernel.errors import ValidationError
+from kernel.extensions import db
+from workforce.models import Fix, PositionPing, WorkerProfile
+
+# Phones' clocks drift; a fix this far ahead of the server is accepted, further is implausible.
+CLOCK_SKEW = timedelta(minutes=5)
+DEFAULT_RETENTION_DAYS = 90
+
+
+def retention() -> timedelta:
+    """How long position data is kept (WORKFORCE_POSITION_RETENTION_DAYS, 90 days by default)."""
+    return timedelta(days=int(current_app.config.get("WORKFORCE_POSITION_RETENTION_DAYS", DEFAULT_RETENTION_DAYS)))
+
+
+@dataclass(frozen=True)
+class Rejection:
+    index: int
+    reason: str
+    message: str
+
+
+def screen(
+    pings: Sequence[Mapping[str, Any]], *, now: datetime, not_before: datetime | None = None
+) -> tuple[list[Fix], list[Rejection]]:
+    """Split fixes into plausible ones (converted to WGS-84) and refusals with their reasons."""
+    oldest = now - retention()
+    accepted: list[Fix] = []
+    rejected: list[Rejection] = []
+    for index, ping in enumerate(pings):
+        refusal = _implausibility(ping, now=now, oldest=oldest, not_before=not_before)
+        if refusal is not None:
+            rejected.append(Rejection(index, *refusal))
+            continue
+        lat, lng = to_wgs84(ping["lat"], ping["lng"], CoordSystem(ping.get("coord_system", CoordSystem.WGS84)))
+        accepted.append(Fix(lat, lng, ping.get("accuracy"), ping["recorded_at"]))
+    return accepted, rejected
+
+
+def _implausibility(
+    ping: Mapping[str, Any], *, now: datetime, oldest: datetime, not_before: datetime | None
+) -> tuple[str, str] | None:
+    if not (-90 <= ping["lat"] <= 90 and -180 <= ping["lng"] <= 180):
+        return "out_of_range", "lat must lie in [-90, 90] and lng in [-180, 180]"
+    if ping.get("accuracy") is not None and ping["accuracy"] < 0:
+        return "negative_accuracy", "accuracy is a radius in metres"
+    recorded_at: datetime = ping["recorded_at"]
+    if recorded_at > now + CLOCK_SKEW:
+        return "in_future", f"recorded_at is more than {CLOCK_SKEW.seconds // 60} minutes in the future"
+    if recorded_at < oldest:
+        return "too_old", f"recorded_at is older than the retention period ({retention().days} days)"
+    if not_before is not None and recorded_at < not_before - CLOCK_SKEW:
+        return "before_start", "recorded_at is before the patrol started"
+    return None
+
+
+def store(profile: WorkerProfile, fixes: Sequence[Fix], *, patrol_id: int | None) -> None:
+    """Insert screened fixes (one statement) and move the worker's last position forward if they are newer."""
+    if not fixes:
+        return
+    now = utcnow()
+    db.session.execute(
+        insert(PositionPing),
+        [
+            {
+                "worker_id": profile.id,
+                "patrol_id": patrol_id,
+                "lat": fix.lat,
+                "lng": fix.lng,
+                "accuracy": fix.accuracy,
+                "recorded_at": fix.recorded_at,
+                "received_at": now,
+            }
+            for fix in fixes
+        ],
+    )
+    _advance_last_position(profile, max(fixes, key=lambda fix: fix.recorded_at or now))
+
+
+def _advance_last_position(profile: WorkerProfile, newest: Fix) -> None:
+    """Move the last position forward only: a late ping from the offline queue never moves it back."""
+    db.session.execute(
+        update(WorkerProfile)
+        .where(
+            WorkerProfile.id == profile.id,
+            or_(WorkerProfile.last_recorded_at.is_(None), WorkerProfile.last_recorded_at < newest.recorded_at),
+        )
+        .values(
+            last_lat=newest.lat,
+            last_lng=newest.lng,
+            last_accuracy=newest.accuracy,
+            last_recorded_at=newest.recorded_at,
+            updated_at=utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(profile)
+
+
+@dataclass(frozen=True)
+class Track:
+    worker_id: int
+    patrol_id: int | None
+    points: list[Fix]
+
+
+def fixes_of_worker(worker_id: int, *, start: datetime, end: datetime) -> list[Fix]:
+    """A worker's fixes from `start` to `end` (both included), oldest first, patrol points included."""
+    return _load(
+        PositionPing.worker_id == worker_id, PositionPing.recorded_at >= start, PositionPing.recorded_at <= end
+    )
+
+
+def fixes_of_patrol(patrol_id: int) -> list[Fix]:
+    """A patrol's track points, oldest first."""
+    return _load(PositionPing.patrol_id == patrol_id)
+
+
+def _load(*criteria: ColumnElement[bool]) -> list[Fix]:
+    # Plain columns, not ORM objects: a seven-day track holds tens of thousands of rows.
+    stmt = (
+        select(PositionPing.lat, PositionPing.lng, PositionPing.accuracy, PositionPing.recorded_at)
+        .where(*criteria)
+        .order_by(PositionPing.recorded_at, PositionPing.id)
+    )
+    return [Fix(lat, lng, accuracy, recorded_at) for lat, lng, accuracy, recorded_at in db.session.execute(stmt)]
+
+
+def path_length_m(fixes: Sequence[Fix]) -> float:
+    """The length of the path through the fixes in the order given (metres)."""
+    return sum(distance_m(a.lat, a.lng, b.lat, b.lng) for a, b in pairwise(fixes))
+
+
+# --- retention ------------------------------------------------------------------------------------
+
+
+def position_cutoff(now: datetime | None = None) -> datetime:
+    """Positions recorded before this time are past the retention period."""
+    return (now or utcnow()) - retention()
+
+
+def purge_positions_batch(cutoff: datetime, *, patrol_points: bool, limit: int) -> int:
+    """Delete up to `limit` pings (or patrol points) recorded before `cutoff`; returns how many went."""
+    kind = PositionPing.patrol_id.is_not(None) if patrol_points else PositionPing.patrol_id.is_(None)
+    doomed = select(PositionPing.id).where(PositionPing.recorded_at < cutoff, kind).limit(limit)
+    result = db.session.execute(
+        delete(PositionPing).where(PositionPing.id.in_(doomed)).execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+def forget_last_positions(cutoff: datetime) -> int:
+    """Clear last positions older than `cutoff`: they are position data too."""
+    result = db.session.execute(
+        update(WorkerProfile)
+        .where(WorkerProfile.last_recorded_at < cutoff)
+        .values(last_lat=None, last_lng=None, last_accuracy=None, last_recorded_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+def check_client_time(
+    value: datetime,
+    field: str,
+    *,
+    now: datetime,
+    not_before: datetime | None = None,
+    skew: timedelta = CLOCK_SKEW,
+) -> None:
+    """422 for a client-given time of one object (a patrol's start or end, a visit) that cannot be true."""
+    if value > now + CLOCK_SKEW:
+        raise ValidationError(
+            f"{field} is in the future.", {field: [f"more than {CLOCK_SKEW.seconds // 60} minutes ahead"]}
+        )
+    if value < now - retention():
+        raise ValidationError(f"{field} is too old.", {field: [f"older than {retention().days} days"]})
+    if not_before is not None and value < not_before - skew:
+        raise ValidationError(f"{field} is before the patrol started.", {field: ["before started_at"]})

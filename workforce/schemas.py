@@ -1,0 +1,325 @@
+"""The wire format of worker profiles, position pings, tracks and patrols."""
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, pre_dump, validate, validates_schema
+
+from grid.coords import CoordSystem, from_wgs84
+from grid.schemas import GridBriefSchema, OutputQuerySchema, output_coord_system
+from kernel.api import BaseSchema, IdField, PageQuerySchema, Timestamp, page_schema
+from workforce.models import Employment, Fix
+
+MAX_BATCH = 500
+MAX_TRACK_WINDOW = timedelta(days=7)
+NOTE = validate.Length(min=1, max=2000)
+
+
+class StrictBoolean(fields.Boolean):
+    """JSON `true` or `false` only, as documented: 0, 1 or "yes" in a body are a client bug, not an answer."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
+class StrictFloat(fields.Float):
+    """A JSON number only, as documented: "32.99" in a body is refused, not converted."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.make_error("invalid", input=value)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class StrictId(IdField):
+    """An id as the documented string of digits; a bare JSON number is refused."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if not isinstance(value, str):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+# --- positions ------------------------------------------------------------------------------------
+
+
+class PositionSchema(Schema):
+    """A point in the coordinate system the request asked for (`?coord_system=`, WGS-84 by default)."""
+
+    lat = fields.Float(required=True)
+    lng = fields.Float(required=True)
+    coord_system = fields.Enum(CoordSystem, by_value=True, required=True)
+
+    @pre_dump
+    def in_output_system(self, fix: Fix, **_kwargs: Any) -> dict[str, Any]:
+        system = output_coord_system()
+        lat, lng = from_wgs84(fix.lat, fix.lng, system)  # stored in WGS-84
+        return {
+            "lat": lat,
+            "lng": lng,
+            "coord_system": system,
+            "accuracy": fix.accuracy,
+            "recorded_at": fix.recorded_at,
+        }
+
+
+class LastPositionSchema(PositionSchema):
+    accuracy = fields.Float(required=True, allow_none=True, metadata={"description": "metres"})
+    recorded_at = Timestamp(required=True, metadata={"description": "by the phone's clock"})
+
+
+class PingSchema(BaseSchema):
+    # No ranges here on purpose: an implausible ping is refused alone (see the batch's `rejected`), so one
+    # bad fix cannot block the offline queue that carries a few hundred good ones.
+    lat = StrictFloat(required=True, allow_nan=False, metadata={"example": 32.99})
+    lng = StrictFloat(required=True, allow_nan=False, metadata={"example": 112.53})
+    coord_system = fields.Enum(CoordSystem, by_value=True, load_default=CoordSystem.WGS84)
+    accuracy = StrictFloat(load_default=None, allow_none=True, allow_nan=False, metadata={"description": "metres"})
+    recorded_at = Timestamp(required=True, metadata={"description": "when the phone took the fix"})
+
+
+class LocationBatchSchema(BaseSchema):
+    pings = fields.List(
+        fields.Nested(PingSchema),
+        required=True,
+        validate=validate.Length(min=1, max=MAX_BATCH),
+        metadata={"description": f"1 to {MAX_BATCH} fixes; a single ping is a list of one"},
+    )
+
+
+class RejectionSchema(Schema):
+    index = fields.Integer(required=True, metadata={"description": "position in the list sent"})
+    reason = fields.String(
+        required=True,
+        metadata={"enum": ["out_of_range", "negative_accuracy", "in_future", "too_old", "before_start"]},
+    )
+    message = fields.String(required=True)
+
+
+class LocationResultSchema(Schema):
+    accepted = fields.Integer(required=True)
+    rejected = fields.List(fields.Nested(RejectionSchema), required=True)
+    last_position = fields.Nested(LastPositionSchema, required=True, allow_none=True)
+
+
+class WindowSchema(BaseSchema):
+    """`?from=&to=`, at most seven days apart."""
+
+    start = Timestamp(required=True, data_key="from")
+    end = Timestamp(required=True, data_key="to")
+
+    @validates_schema
+    def check_window(self, data: Mapping[str, Any], **_kwargs: Any) -> None:
+        if "start" not in data or "end" not in data:
+            return
+        if data["end"] < data["start"]:
+            raise ValidationError("Must not be before `from`.", "to")
+        if data["end"] - data["start"] > MAX_TRACK_WINDOW:
+            raise ValidationError(f"At most {MAX_TRACK_WINDOW.days} days after `from`.", "to")
+
+
+class TrackQuerySchema(WindowSchema, OutputQuerySchema):
+    pass
+
+
+class TrackGeometrySchema(Schema):
+    type = fields.String(required=True, metadata={"enum": ["LineString", "Point"]})
+    coordinates = fields.Raw(required=True, metadata={"description": "[lng, lat] positions (GeoJSON order)"})
+
+
+class TrackPropertiesSchema(Schema):
+    times = fields.List(Timestamp(), required=True, metadata={"description": "of each position, in order"})
+    accuracies = fields.List(fields.Float(allow_none=True), required=True, metadata={"description": "metres"})
+
+
+class TrackFeatureSchema(Schema):
+    type = fields.String(required=True, metadata={"example": "Feature"})
+    geometry = fields.Nested(TrackGeometrySchema, required=True)
+    properties = fields.Nested(TrackPropertiesSchema, required=True)
+
+
+class TrackSchema(Schema):
+    """A GeoJSON FeatureCollection: one LineString through the positions by time (a Point for one, none for none)."""
+
+    type = fields.String(required=True, metadata={"example": "FeatureCollection"})
+    features = fields.List(fields.Nested(TrackFeatureSchema), required=True)
+    worker_id = IdField(required=True)
+    patrol_id = IdField(required=True, allow_none=True)
+    coord_system = fields.Enum(CoordSystem, by_value=True, required=True)
+    count = fields.Integer(required=True)
+
+    @pre_dump
+    def as_geojson(self, track: Any, **_kwargs: Any) -> dict[str, Any]:
+        system = output_coord_system()
+        positions = []
+        for fix in track.points:
+            lat, lng = from_wgs84(fix.lat, fix.lng, system)
+            positions.append([lng, lat])
+        features = []
+        if positions:
+            geometry = (
+                {"type": "LineString", "coordinates": positions}
+                if len(positions) > 1
+                else {"type": "Point", "coordinates": positions[0]}
+            )
+            properties = {
+                "times": [fix.recorded_at for fix in track.points],
+                "accuracies": [fix.accuracy for fix in track.points],
+            }
+            features.append({"type": "Feature", "geometry": geometry, "properties": properties})
+        return {
+            "type": "FeatureCollection",
+            "features": features,
+            "worker_id": track.worker_id,
+            "patrol_id": track.patrol_id,
+            "coord_system": system,
+            "count": len(positions),
+        }
+
+
+# --- workers --------------------------------------------------------------------------------------
+
+
+class WorkerSchema(Schema):
+    id = IdField(required=True)
+    user_id = IdField(required=True, metadata={"description": "the worker's account"})
+    username = fields.String(required=True)
+    name = fields.String(required=True, metadata={"description": "the account's display name"})
+    phone = fields.String(
+        required=True, allow_none=True, metadata={"description": "null for volunteers (except their own)"}
+    )
+    employment = fields.Enum(Employment, by_value=True, required=True)
+    party_member = fields.Boolean(required=True)
+    grid_ids = fields.List(IdField(), required=True, metadata={"description": "cells assigned"})
+    on_duty = fields.Boolean(required=True)
+    last_position = fields.Nested(
+        LastPositionSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "null when unknown or not for the caller's eyes (volunteers)"},
+    )
+    created_at = Timestamp(required=True)
+    updated_at = Timestamp(required=True)
+
+
+WorkerPageSchema = page_schema(WorkerSchema, "WorkerPageSchema")
+
+GRID_IDS = validate.Length(max=100)
+
+
+class WorkerCreateSchema(BaseSchema):
+    user_id = StrictId(required=True, metadata={"description": "an existing worker account"})
+    employment = fields.Enum(Employment, by_value=True, required=True)
+    party_member = StrictBoolean(load_default=False)
+    grid_ids = fields.List(
+        StrictId(),
+        validate=GRID_IDS,
+        metadata={"description": "cells (level grid, active); omitted: keep the account's"},
+    )
+    on_duty = StrictBoolean(load_default=False)
+
+
+class WorkerUpdateSchema(BaseSchema):
+    employment = fields.Enum(Employment, by_value=True)
+    party_member = StrictBoolean()
+    grid_ids = fields.List(StrictId(), validate=GRID_IDS, metadata={"description": "the whole new set of cells"})
+    on_duty = StrictBoolean()
+
+
+class WorkerQuerySchema(PageQuerySchema, OutputQuerySchema):
+    grid_id = IdField(metadata={"description": "workers assigned to cells in this unit's subtree"})
+    on_duty = fields.Boolean()
+    employment = fields.Enum(Employment, by_value=True)
+    party_member = fields.Boolean()
+    q = fields.String(validate=validate.Length(min=1, max=64), metadata={"description": "name or username contains"})
+
+
+class DutySchema(BaseSchema):
+    on_duty = StrictBoolean(required=True)
+
+
+# --- patrols --------------------------------------------------------------------------------------
+
+
+class PatrolCreateSchema(BaseSchema):
+    grid_id = StrictId(required=True, metadata={"description": "one of the worker's own cells"})
+    note = fields.String(load_default=None, allow_none=True, validate=NOTE)
+    started_at = Timestamp(metadata={"description": "when the patrol began (offline apps); default now"})
+
+
+class PatrolPointsSchema(BaseSchema):
+    points = fields.List(fields.Nested(PingSchema), required=True, validate=validate.Length(min=1, max=MAX_BATCH))
+
+
+class PatrolPointsResultSchema(Schema):
+    accepted = fields.Integer(required=True)
+    rejected = fields.List(fields.Nested(RejectionSchema), required=True)
+    points_count = fields.Integer(required=True, metadata={"description": "the patrol's points now stored"})
+
+
+class VisitCreateSchema(BaseSchema):
+    household = fields.String(validate=validate.Length(min=1, max=128), metadata={"example": "3栋2单元501"})
+    place = fields.String(validate=validate.Length(min=1, max=200), metadata={"example": "东门菜市场"})
+    note = fields.String(required=True, validate=NOTE)
+    lat = StrictFloat(allow_nan=False, validate=validate.Range(min=-90, max=90))
+    lng = StrictFloat(allow_nan=False, validate=validate.Range(min=-180, max=180))
+    coord_system = fields.Enum(CoordSystem, by_value=True, load_default=CoordSystem.WGS84)
+    visited_at = Timestamp(metadata={"description": "default now"})
+
+    @validates_schema
+    def check_where(self, data: Mapping[str, Any], **_kwargs: Any) -> None:
+        if "household" not in data and "place" not in data:
+            raise ValidationError("Name the household or the place visited.", "place")
+        if ("lat" in data) != ("lng" in data):
+            raise ValidationError("Give both lat and lng, or neither.", "lat" if "lat" not in data else "lng")
+
+
+class PatrolEndSchema(BaseSchema):
+    ended_at = Timestamp(metadata={"description": "when the patrol ended (offline apps); default now"})
+
+
+class VisitSchema(Schema):
+    id = IdField(required=True)
+    patrol_id = IdField(required=True)
+    household = fields.String(required=True, allow_none=True)
+    place = fields.String(required=True, allow_none=True)
+    note = fields.String(required=True)
+    position = fields.Nested(PositionSchema, required=True, allow_none=True)
+    visited_at = Timestamp(required=True)
+    created_at = Timestamp(required=True)
+
+
+class PatrolSchema(Schema):
+    id = IdField(required=True)
+    worker_id = IdField(required=True)
+    worker_name = fields.String(required=True, attribute="worker.account.display_name")
+    grid_id = IdField(required=True)
+    grid = fields.Nested(GridBriefSchema, required=True)
+    note = fields.String(required=True, allow_none=True)
+    open = fields.Boolean(required=True, attribute="is_open")
+    started_at = Timestamp(required=True)
+    ended_at = Timestamp(required=True, allow_none=True)
+    length_m = fields.Float(required=True, allow_none=True, metadata={"description": "set when ended"})
+    duration_s = fields.Integer(required=True, allow_none=True, metadata={"description": "set when ended"})
+    points_count = fields.Integer(required=True)
+    visits_count = fields.Integer(required=True)
+    created_at = Timestamp(required=True)
+    updated_at = Timestamp(required=True)
+
+
+class PatrolDetailSchema(PatrolSchema):
+    visits = fields.List(fields.Nested(VisitSchema), required=True, metadata={"description": "oldest first"})
+
+
+PatrolPageSchema = page_schema(PatrolSchema, "PatrolPageSchema")
+
+
+class PatrolQuerySchema(PageQuerySchema):
+    worker_id = IdField()
+    grid_id = IdField(metadata={"description": "patrols in cells of this unit's subtree"})
+    start = Timestamp(data_key="from", metadata={"description": "started at or after"})
+    end = Timestamp(data_key="to", metadata={"description": "started before"})
+    open = fields.Boolean()
