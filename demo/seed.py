@@ -11,8 +11,15 @@ from grid import service as grid_service
 from grid.locator import bump_version
 from grid.models import GridLevel, GridUnit
 from kernel.extensions import db
+from workforce import service as workforce_service
+from workforce.models import Employment
 
 DEMO_PASSWORD = "demo-pass-2026"
+DEMO_PROFILES = {  # username: (employment, party member)
+    "li.worker": (Employment.FULL_TIME, True),
+    "wang.worker": (Employment.PART_TIME, False),
+    "zhao.worker": (Employment.FULL_TIME, True),
+}
 
 
 @dataclass(frozen=True)
@@ -108,4 +115,7 @@ def seed_demo() -> None:
             login.phone,
         )
         grid_service.assign_cells(account.id, [units[code] for code in login.cell_codes])
+        if login.username in DEMO_PROFILES:
+            employment, party_member = DEMO_PROFILES[login.username]
+            workforce_service.create_initial_profile(account.id, employment=employment, party_member=party_member)
     bump_version()

@@ -131,3 +131,9 @@ def test_text_no_database_can_store_is_422_not_500(client, escaped_username):
 def test_an_id_beyond_32_bits_is_a_plain_404(client, make_account, auth):
     admin = make_account("admin")
     assert_error(client.get("/api/v1/users/7747192261", headers=auth(admin)), 404, "not_found")
+
+
+def test_a_time_that_cannot_be_brought_to_utc_is_422(client, make_account, auth):
+    admin = make_account("admin")
+    response = client.get("/api/v1/grids?updated_since=0001-01-01T00:00:00%2B05:00", headers=auth(admin))
+    assert_error(response, 422, "validation_error")
