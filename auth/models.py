@@ -43,7 +43,9 @@ class Account(db.Model):
 
     @property
     def grid_ids(self) -> list[int]:
-        """The cells a worker covers."""
+        """The cells a worker covers (other roles have none: no query for them)."""
+        if self.role is not Role.WORKER:
+            return []
         return sorted(assignment.grid_id for assignment in self.cell_assignments)
 
 

@@ -1,18 +1,24 @@
-"""ETags computed from the representation a client sees, so GET and If-Match agree by construction."""
+"""ETags computed from the bytes a client receives, so GET and If-Match agree by construction.
+
+Flask's JSON provider sorts keys, so one representation always serializes to the same bytes.
+"""
 
 import hashlib
-import json
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 
 from kernel.errors import PreconditionFailedError
 
 
 def etag_of(representation: Mapping[str, Any] | list[Any]) -> str:
-    canonical = json.dumps(representation, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+    """The ETag of a representation as it would be sent."""
+    return _digest(current_app.json.response(representation).get_data())
+
+
+def _digest(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()[:32]
 
 
 def check_if_match(current_representation: Mapping[str, Any]) -> None:
@@ -33,5 +39,5 @@ def register_etags(app: Flask) -> None:
     def add_etag(response: Response) -> Response:
         if request.method not in {"GET", "PATCH"} or response.status_code != 200 or not response.is_json:
             return response
-        response.set_etag(etag_of(response.get_json()))
+        response.set_etag(_digest(response.get_data()))
         return response.make_conditional(request) if request.method == "GET" else response
