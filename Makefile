@@ -40,6 +40,8 @@ lint: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/auth_reads.py
+	$(BIN)/python bench/grid_import.py
+	$(BIN)/python bench/grid_locate.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
