@@ -7,7 +7,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from auth.models import Role
 from grid.schemas import GridBriefSchema
-from kernel.api import BaseSchema, IdField, PageQuerySchema, Timestamp, page_schema
+from kernel.api import BaseSchema, IdField, PageQuerySchema, StrictBoolean, Timestamp, page_schema
 
 USERNAME = validate.Regexp(r"^[A-Za-z0-9_.-]{3,64}$", error="3 to 64 letters, digits, '_', '.' or '-'")
 PASSWORD = validate.Length(min=1, max=256)
@@ -66,7 +66,7 @@ class UserCreateSchema(BaseSchema):
     scope_grid_id = IdField(allow_none=True, load_default=None)
     phone = MainlandMobile(allow_none=True, load_default=None)
     password = fields.String(required=True, validate=PASSWORD, load_only=True)
-    active = fields.Boolean(load_default=True)
+    active = StrictBoolean(load_default=True)
 
 
 class UserUpdateSchema(BaseSchema):
@@ -75,7 +75,7 @@ class UserUpdateSchema(BaseSchema):
     scope_grid_id = IdField(allow_none=True)
     phone = MainlandMobile(allow_none=True)
     password = fields.String(validate=PASSWORD, load_only=True, metadata={"description": "reset; ends all sessions"})
-    active = fields.Boolean()
+    active = StrictBoolean()
 
 
 class UserQuerySchema(PageQuerySchema):

@@ -8,7 +8,7 @@ from marshmallow import Schema, fields, validate
 from grid import geometry
 from grid.coords import CoordSystem, from_wgs84
 from grid.models import GridLevel, GridUnit
-from kernel.api import BaseSchema, IdField, PageQuerySchema, Timestamp, page_schema
+from kernel.api import BaseSchema, IdField, PageQuerySchema, StrictBoolean, Timestamp, page_schema
 
 CODE = validate.Regexp(r"^[A-Za-z0-9_.-]{1,64}$", error="1 to 64 letters, digits, '_', '.' or '-'")
 NAME = validate.Length(min=1, max=128)
@@ -99,10 +99,10 @@ class GridCreateSchema(BaseSchema):
     level = fields.Enum(GridLevel, by_value=True, required=True)
     parent_id = IdField(load_default=None, allow_none=True)
     boundary = GeoJSONGeometry(load_default=None, allow_none=True)
-    households = fields.Integer(load_default=None, allow_none=True, validate=COUNT)
-    population = fields.Integer(load_default=None, allow_none=True, validate=COUNT)
+    households = fields.Integer(load_default=None, allow_none=True, validate=COUNT, strict=True)
+    population = fields.Integer(load_default=None, allow_none=True, validate=COUNT, strict=True)
     party_branch = fields.Nested(PartyBranchSchema, load_default=None, allow_none=True)
-    active = fields.Boolean(load_default=True)
+    active = StrictBoolean(load_default=True)
 
 
 class GridUpdateSchema(BaseSchema):
@@ -110,10 +110,10 @@ class GridUpdateSchema(BaseSchema):
     name = fields.String(validate=NAME)
     parent_id = IdField(allow_none=True, metadata={"description": "moves the unit and its whole subtree"})
     boundary = GeoJSONGeometry(allow_none=True)
-    households = fields.Integer(allow_none=True, validate=COUNT)
-    population = fields.Integer(allow_none=True, validate=COUNT)
+    households = fields.Integer(allow_none=True, validate=COUNT, strict=True)
+    population = fields.Integer(allow_none=True, validate=COUNT, strict=True)
     party_branch = fields.Nested(PartyBranchSchema, allow_none=True)
-    active = fields.Boolean()
+    active = StrictBoolean()
 
 
 class GridQuerySchema(PageQuerySchema, OutputQuerySchema):

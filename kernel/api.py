@@ -183,10 +183,19 @@ class IdField(fields.Field):
         return None if value is None else str(value)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
-        text = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
+        text = value if isinstance(value, str) else ""  # ids are documented as strings; 42 is refused
         if not text.isascii() or not text.isdigit() or len(text) > 18:
             raise self.make_error("invalid")
         return int(text)
+
+
+class StrictBoolean(fields.Boolean):
+    """JSON `true` or `false` only, as documented: 0, 1 or "yes" in a body are a client bug, not an answer."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
 
 
 class Timestamp(fields.AwareDateTime):

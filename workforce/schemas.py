@@ -8,21 +8,12 @@ from marshmallow import Schema, ValidationError, fields, pre_dump, validate, val
 
 from grid.coords import CoordSystem, from_wgs84
 from grid.schemas import GridBriefSchema, OutputQuerySchema, output_coord_system
-from kernel.api import BaseSchema, IdField, PageQuerySchema, Timestamp, page_schema
+from kernel.api import BaseSchema, IdField, PageQuerySchema, StrictBoolean, Timestamp, page_schema
 from workforce.models import Employment, Fix
 
 MAX_BATCH = 500
 MAX_TRACK_WINDOW = timedelta(days=7)
 NOTE = validate.Length(min=1, max=2000)
-
-
-class StrictBoolean(fields.Boolean):
-    """JSON `true` or `false` only, as documented: 0, 1 or "yes" in a body are a client bug, not an answer."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
-        if not isinstance(value, bool):
-            raise self.make_error("invalid", input=value)
-        return value
 
 
 class StrictFloat(fields.Float):
