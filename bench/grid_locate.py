@@ -23,7 +23,8 @@ the cell the generator put the point in. Measures:
     from `wrk -t2 -c<connections> --latency` when wrk is on PATH, else (or with `--generator
     python`) from one Python process per connection (http.client), which shares the 2 cores with
     the server. Prints req/s, p50, p99, the ratio to /healthz, SQL statements per request (counted
-    in process with the Flask test client), the workers' CPU during each run and their RSS after.
+    in process with the Flask test client), the workers' CPU during each run (in cores, and in ms
+    per request, which stays steady when other processes share the machine) and their RSS after.
 
 `--profile` also runs 2,000 locate requests through the Flask test client under cProfile.
 """
@@ -490,14 +491,14 @@ def print_table(results: Sequence[Result], statements: dict[str, int]) -> None:
     reference = results[0].rate
     print(
         f"{'endpoint':<26} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'/healthz':>8} {'SQL':>4} {'errors':>6}"
-        f"  {'server CPU':>10}  {'client CPU':>10}"
+        f"  {'server CPU':>10} {'CPU ms/req':>10}  {'client CPU':>10}"
     )
     for result in results:
         client = "" if math.isnan(result.client_cores) else f"{result.client_cores:5.2f} cores"
         print(
             f"{result.endpoint.label:<26} {result.rate:7.0f} {result.p50_ms:7.2f} {result.p99_ms:7.2f} "
             f"{result.rate / reference:8.2f} {statements[result.endpoint.label]:4d} {result.errors:6d}  "
-            f"{result.server_cores:5.2f} cores  {client:>10}"
+            f"{result.server_cores:5.2f} cores {result.server_cores / result.rate * 1e3:10.2f}  {client:>10}"
         )
 
 

@@ -78,7 +78,11 @@ def create_grid(data: dict[str, Any]) -> GridUnit:
 @blp.response(200, LocatedSchema)
 @documents(404)
 def locate(query: dict[str, Any]) -> service.Located:
-    """The cell holding a point (WGS-84, GCJ-02 or BD-09), with its ancestors; 404 when none holds it."""
+    """The cell holding a point (WGS-84, GCJ-02 or BD-09), with its ancestors; 404 when none holds it.
+
+    A point exactly on an edge or vertex shared by several cells goes to the one with the lowest id
+    (created first). The point is returned in WGS-84.
+    """
     return service.locate(query["lat"], query["lng"], query["coord_system"])
 
 
