@@ -18,14 +18,23 @@ from tests.conftest import bearer
 EXAMPLES_PER_OPERATION = 100
 
 
-def fuzz(operation, mode: GenerationMode, headers: dict[str, str]) -> None:
+def fuzz(
+    operation,
+    mode: GenerationMode,
+    headers: dict[str, str],
+    *,
+    own: dict[str, str] | None = None,
+    examples: int = EXAMPLES_PER_OPERATION,
+) -> None:
+    """Fuzz one operation; `own` aims positive cases' path ids at objects the caller may act on."""
+
     @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(
-        max_examples=EXAMPLES_PER_OPERATION, deadline=None, suppress_health_check=list(HealthCheck), database=None
-    )
+    @settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     def exercise(case):
         # A negative case must reach the server broken (see sent_broken); some arrive valid and rightly succeed.
         assume(mode is GenerationMode.POSITIVE or sent_broken(case))
+        if own and mode is GenerationMode.POSITIVE and case.path_parameters:
+            case.path_parameters.update({k: v for k, v in own.items() if k in case.path_parameters})
         # Schema-valid bodies may still break business rules (a weak password, an unknown grid unit),
         # which are 422 by API.md: only the positive-acceptance heuristic is left out.
         case.call_and_validate(headers=headers, excluded_checks=[positive_data_acceptance])

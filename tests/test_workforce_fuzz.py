@@ -4,16 +4,12 @@ tests/test_fuzz.py fuzzes everything as an admin, who only ever gets 403 from th
 pings, points, visits and windows reach the rules themselves: no 5xx, nothing that contradicts the spec.
 """
 
-import contextlib
-
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, assume, given, settings
-from hypothesis.errors import Unsatisfiable
 from schemathesis.generation.modes import GenerationMode
-from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.conftest import bearer
+from tests.test_fuzz import fuzz
 from tests.workforce_setup import build_staff
 
 EXAMPLES_PER_OPERATION = 40
@@ -44,38 +40,7 @@ def test_the_workers_own_endpoints_honour_the_openapi_document(app, client, tree
     for path, method in OPERATIONS:
         operation = schema[path][method]
         try:
-            fuzz(operation, mode, headers, own)
+            fuzz(operation, mode, headers, own=own, examples=EXAMPLES_PER_OPERATION)
         except Exception as failure:  # collect every operation's failure, then report them together
             failures.append(f"{operation.label}: {failure}")
     assert not failures, "\n\n".join(failures)
-
-
-def fuzz(operation, mode: GenerationMode, headers: dict[str, str], own: dict[str, str]) -> None:
-    @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(
-        max_examples=EXAMPLES_PER_OPERATION, deadline=None, suppress_health_check=list(HealthCheck), database=None
-    )
-    def exercise(case):
-        # A negative case must reach the server broken (see sent_broken).
-        assume(mode is GenerationMode.POSITIVE or sent_broken(case))
-        # Aim at the worker's own profile and patrol, where the rules run, rather than at random ids.
-        if mode is GenerationMode.POSITIVE and case.path_parameters:
-            case.path_parameters.update({k: v for k, v in own.items() if k in case.path_parameters})
-        case.call_and_validate(headers=headers, excluded_checks=[positive_data_acceptance])
-
-    with contextlib.suppress(Unsatisfiable):
-        exercise()
-
-
-def sent_broken(case) -> bool:
-    """Whether a negative case is still broken as sent: our bearer header replaces the generated Authorization,
-    and a query parameter whose value is an empty list or null is not sent at all (`{"": []}`)."""
-    if any(value is None or value == [] for value in (case.query or {}).values()):
-        return False
-    components = case.meta.components if case.meta else {}
-    broken = {
-        str(getattr(where, "value", where))
-        for where, info in components.items()
-        if info.mode is GenerationMode.NEGATIVE
-    }
-    return bool(broken - {"header"})
