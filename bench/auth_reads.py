@@ -435,6 +435,11 @@ def main() -> None:
             print(f"token: admin's; /api/v1/users/{subject} is {SUBJECT}\n")
             results = measure(server, endpoints, generator, args)
             print_table(results, statements)
+            if generator == "python":
+                print(
+                    "note: the Python clients take CPU from the server, most on the fastest endpoint (/healthz), "
+                    "so these ratios read high; judge the target with wrk"
+                )
             print("\ngunicorn workers after the run:")
             for pid in server.worker_pids():
                 print(f"  {memory_line(pid)}")
