@@ -39,9 +39,6 @@ import multiprocessing
 import os
 import pstats
 import re
-import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -56,6 +53,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.auth_reads import call, choose_generator, free_port, memory_line, percentile, stop  # noqa: E402
 from bench.grid_import import flask_cli, migrated_database, temporary_directory, use_environment  # noqa: E402
 from bench.grid_map import QueryPoint, feature_collection, query_points  # noqa: E402
 
@@ -201,12 +199,6 @@ def profile_requests(paths: Sequence[str], token: str, requests: int, top: int) 
 # --- (b) over HTTP --------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
-
-
 @dataclass
 class Server:
     process: subprocess.Popen[bytes]
@@ -256,42 +248,6 @@ def wait_until_up(server: Server, log: Path, timeout: float = 30.0) -> None:
         except OSError:
             time.sleep(0.1)
     raise SystemExit(f"gunicorn did not come up:\n{log.read_text(errors='replace')[-4000:]}")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)  # graceful: workers finish their request
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-def memory_line(pid: int) -> str:
-    """`pid N: RSS x MB (peak y MB)` from /proc/<pid>/status."""
-    fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        name, _, value = line.partition(":")
-        if name in {"VmRSS", "VmHWM"}:
-            fields[name] = int(value.split()[0]) / 1024  # kB to MB
-    return f"pid {pid}: RSS {fields['VmRSS']:.1f} MB (peak {fields['VmHWM']:.1f} MB)"
-
-
-def call(port: int, method: str, path: str, *, token: str | None = None, body: Any = None) -> tuple[int, Any]:
-    """One request on a fresh connection; the status and the decoded JSON body."""
-    connection = http.client.HTTPConnection(HOST, port, timeout=10)
-    headers = {"Content-Type": "application/json"} if body is not None else {}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    try:
-        connection.request(method, path, json.dumps(body) if body is not None else None, headers)
-        response = connection.getresponse()
-        data = response.read()
-    finally:
-        connection.close()
-    return response.status, json.loads(data) if data else None
 
 
 @dataclass(frozen=True)
@@ -411,21 +367,6 @@ def python_client(port: int, endpoint: Endpoint, first: int, start_at: float, st
     connection.close()
     usage = os.times()
     results.put((latencies, errors, usage.user + usage.system))
-
-
-def percentile(sorted_values: Sequence[float], share: float) -> float:
-    """Nearest rank."""
-    if not sorted_values:
-        return math.nan
-    return sorted_values[max(0, math.ceil(share * len(sorted_values)) - 1)]
-
-
-def choose_generator(asked: str) -> str:
-    if asked == "auto":
-        return "wrk" if shutil.which("wrk") else "python"
-    if asked == "wrk" and not shutil.which("wrk"):
-        raise SystemExit("--generator wrk: wrk is not on PATH")
-    return asked
 
 
 # --- the HTTP run ---------------------------------------------------------------------------------
