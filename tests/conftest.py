@@ -27,6 +27,21 @@ from kernel.config import normalize_database_url
 from kernel.extensions import db, limiter
 
 PASSWORD = "correct-horse-battery"
+# What an account looks like on the wire (never a password or its hash).
+ACCOUNT_FIELDS = frozenset(
+    {
+        "id",
+        "username",
+        "display_name",
+        "role",
+        "scope_grid_id",
+        "scope_grid",
+        "phone",
+        "active",
+        "created_at",
+        "updated_at",
+    }
+)
 _HASHES: dict[str, str] = {}
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from auth import passwords
 from auth.models import Account, LoginSession, Role
 from kernel.extensions import db
-from tests.conftest import PASSWORD, assert_error, bearer
+from tests.conftest import ACCOUNT_FIELDS, PASSWORD, assert_error, bearer
 
 LOGIN = "/api/v1/auth/login"
 REFRESH = "/api/v1/auth/refresh"
@@ -22,18 +22,6 @@ ME = "/api/v1/auth/me"
 CHANGE_PASSWORD = "/api/v1/auth/password"
 NEW_PASSWORD = "a-fresh-long-password"
 ADMIN_PASSWORD = "a-strong-admin-password"
-USER_FIELDS = {
-    "id",
-    "username",
-    "display_name",
-    "role",
-    "scope_grid_id",
-    "scope_grid",
-    "phone",
-    "active",
-    "created_at",
-    "updated_at",
-}
 
 
 def login(client: Any, username: str, password: str = PASSWORD) -> Any:
@@ -99,7 +87,7 @@ def test_login_returns_bearer_tokens_and_the_account(client, worker):
 def test_login_response_never_contains_the_password_or_its_hash(client, worker):
     response = login(client, "zhang.wei")
 
-    assert set(response.json["user"]) == USER_FIELDS
+    assert set(response.json["user"]) == ACCOUNT_FIELDS
     text = response.get_data(as_text=True)
     assert PASSWORD not in text
     assert "argon2" not in text

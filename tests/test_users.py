@@ -17,23 +17,11 @@ from sqlalchemy import select
 from auth import service
 from auth.models import Account
 from kernel.extensions import db
-from tests.conftest import PASSWORD, assert_error, bearer
+from tests.conftest import ACCOUNT_FIELDS, PASSWORD, assert_error, bearer
 
 USERS = "/api/v1/users"
 NEW_PASSWORD = "a-fresh-long-password"
 MISSING_ID = "987654321"
-FIELDS = {
-    "id",
-    "username",
-    "display_name",
-    "role",
-    "scope_grid_id",
-    "scope_grid",
-    "phone",
-    "active",
-    "created_at",
-    "updated_at",
-}
 
 # Accounts around a supervisor of S1: (role, unit in `tree`, within the supervisor's reach).
 REACH = [
@@ -202,7 +190,7 @@ def test_an_account_is_returned_with_its_fields_and_ids_as_strings(client, tree,
     response = client.get(url(account), headers=auth(admin))
     assert response.status_code == 200
     body = response.json
-    assert set(body) == FIELDS
+    assert set(body) == ACCOUNT_FIELDS
     assert body["id"] == str(account.id)
     assert (body["username"], body["display_name"], body["role"]) == ("wang.wu", "王五", "worker")
     assert (body["phone"], body["active"]) == ("13812345678", True)
@@ -292,7 +280,7 @@ def test_an_admin_creates_an_account_of_any_role_anywhere(client, tree, admin, a
     response = client.post(USERS, json=body, headers=auth(admin))
     assert response.status_code == 201, response.json
     created = response.json
-    assert set(created) == FIELDS
+    assert set(created) == ACCOUNT_FIELDS
     assert isinstance(created["id"], str)
     assert (created["username"], created["display_name"], created["role"]) == ("new.account", "李四", role)
     assert created["scope_grid_id"] == body["scope_grid_id"]
@@ -484,7 +472,7 @@ def test_a_patch_changes_only_the_fields_it_names(client, admin, worker, auth):
     headers = auth(admin)
     before = client.get(url(worker), headers=headers).json
     after = client.patch(url(worker), json={"display_name": "张三丰"}, headers=headers).json
-    unchanged = FIELDS - {"display_name", "updated_at"}
+    unchanged = ACCOUNT_FIELDS - {"display_name", "updated_at"}
     assert {k: after[k] for k in unchanged} == {k: before[k] for k in unchanged}
 
 
