@@ -198,6 +198,24 @@ class StrictBoolean(fields.Boolean):
         return value
 
 
+class StrictFloat(fields.Float):
+    """A JSON number only, as documented: "32.99" in a body is refused, not converted."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.make_error("invalid", input=value)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class StrictId(IdField):
+    """An id as the documented string of digits; a bare JSON number is refused."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if not isinstance(value, str):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class Timestamp(fields.AwareDateTime):
     """Times in UTC with a `Z`, as API.md shows them (`2026-11-22T06:30:00Z`); offsets accepted on input."""
 

@@ -8,30 +8,21 @@ from marshmallow import Schema, ValidationError, fields, pre_dump, validate, val
 
 from grid.coords import CoordSystem, from_wgs84
 from grid.schemas import GridBriefSchema, OutputQuerySchema, output_coord_system
-from kernel.api import BaseSchema, IdField, PageQuerySchema, StrictBoolean, Timestamp, page_schema
+from kernel.api import (
+    BaseSchema,
+    IdField,
+    PageQuerySchema,
+    StrictBoolean,
+    StrictFloat,
+    StrictId,
+    Timestamp,
+    page_schema,
+)
 from workforce.models import Employment, Fix
 
 MAX_BATCH = 500
 MAX_TRACK_WINDOW = timedelta(days=7)
 NOTE = validate.Length(min=1, max=2000)
-
-
-class StrictFloat(fields.Float):
-    """A JSON number only, as documented: "32.99" in a body is refused, not converted."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.make_error("invalid", input=value)
-        return super()._deserialize(value, attr, data, **kwargs)
-
-
-class StrictId(IdField):
-    """An id as the documented string of digits; a bare JSON number is refused."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
-        if not isinstance(value, str):
-            raise self.make_error("invalid")
-        return super()._deserialize(value, attr, data, **kwargs)
 
 
 # --- positions ------------------------------------------------------------------------------------
