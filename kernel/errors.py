@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask, Response, g, jsonify
 from marshmallow import Schema, fields
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("grid.errors")
@@ -165,6 +166,8 @@ def render_unexpected(error: Exception) -> Response:
     if isinstance(error, IntegrityError):
         log.warning("integrity error reached the kernel", extra={"request_id": g.get("request_id")})
         return error_response(409, "conflict", "The change conflicts with existing data.")
+    if isinstance(error, StaleDataError):  # a version check lost to a concurrent change of the same row
+        return error_response(409, "conflict", "Someone else changed this at the same moment; fetch it again.")
     log.exception("unexpected error", extra={"request_id": g.get("request_id")})
     return error_response(500, "internal_error", "An unexpected error occurred; it has been logged.")
 
