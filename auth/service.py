@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 
 from auth import throttle, tokens
 from auth.models import Account, Role
@@ -23,6 +23,8 @@ from kernel.scope import Scope, ensure_manageable
 log = logging.getLogger("grid.auth")
 # What a supervisor may create and manage; admins manage every role.
 SUPERVISED_ROLES = frozenset({Role.WORKER, Role.VOLUNTEER})
+# Built once, like auth.tokens.PRINCIPAL_QUERY; who may see the account is `_is_visible`.
+ACCOUNT_BY_ID = select(Account).where(Account.id == bindparam("account_id"))
 
 
 # --- logging in --------------------------------------------------------------------------------
@@ -111,8 +113,8 @@ def list_accounts(actor: Account, filters: AccountFilters, *, limit: int, cursor
 
 def get_account(actor: Account, account_id: int) -> Account:
     """An account the actor may see; 404 otherwise (its existence is private)."""
-    account = db.session.scalars(_visible_accounts(actor).where(Account.id == account_id)).one_or_none()
-    if account is None:
+    account = db.session.scalars(ACCOUNT_BY_ID, {"account_id": account_id}).one_or_none()
+    if account is None or not _is_visible(actor, account):
         raise NotFoundError("No such account.")
     return account
 
@@ -199,6 +201,7 @@ def create_initial_account(
 
 
 def _visible_accounts(actor: Account) -> Any:
+    """The accounts the actor may see, as a query for lists; `_is_visible` is the same rule for one account."""
     stmt = select(Account)
     if actor.role is Role.ADMIN:
         return stmt
@@ -208,6 +211,14 @@ def _visible_accounts(actor: Account) -> Any:
         .where(Account.role.in_(SUPERVISED_ROLES))
         .where(scope.clause(GridUnit.path))
     )
+
+
+def _is_visible(actor: Account, account: Account) -> bool:
+    """`_visible_accounts` for one loaded account, so a read by id needs no statement of its own."""
+    if actor.role is Role.ADMIN:
+        return True
+    home = account.scope_grid
+    return account.role in SUPERVISED_ROLES and home is not None and management_scope(actor).covers(home.path)
 
 
 def _ensure_may_manage_role(actor: Account, role: Role) -> None:

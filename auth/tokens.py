@@ -12,11 +12,20 @@ from typing import Any
 
 from flask import current_app, g
 from flask_jwt_extended import JWTManager, create_access_token, create_refresh_token
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from auth.models import Account, LoginSession, RefreshToken
 from kernel.clock import utcnow
 from kernel.extensions import db
+
+# The account behind an access token and whether its session was revoked, looked up on every
+# authenticated request. Built once: a statement object memoizes its cache key, and building and keying
+# this join anew on each request cost about 0.2 ms, an eighth of a GET /auth/me.
+PRINCIPAL_QUERY = (
+    select(Account, LoginSession.revoked_at)
+    .join(LoginSession, LoginSession.account_id == Account.id)
+    .where(LoginSession.id == bindparam("session_id"), Account.id == bindparam("account_id"))
+)
 
 
 @dataclass(frozen=True)
@@ -85,11 +94,7 @@ def register_token_loaders(jwt: JWTManager) -> None:
             return True
         if not (isinstance(subject, str) and subject.isascii() and subject.isdigit() and len(subject) <= 18):
             return True
-        row = db.session.execute(
-            select(Account, LoginSession.revoked_at)
-            .join(LoginSession, LoginSession.account_id == Account.id)
-            .where(LoginSession.id == session_id, Account.id == int(subject))
-        ).first()
+        row = db.session.execute(PRINCIPAL_QUERY, {"session_id": session_id, "account_id": int(subject)}).first()
         if row is None:
             return True
         g.token_account = row[0]
