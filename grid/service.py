@@ -8,6 +8,7 @@ from typing import Any
 from flask import current_app
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Select, exists, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from auth.models import Account, Role
 from auth.scope import management_scope, scope_of
@@ -196,7 +197,14 @@ def delete_unit_for(actor: Account, unit_id: int) -> None:
     if unit.level is GridLevel.GRID:
         bump_version()
     db.session.delete(unit)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:  # records of other contexts (tickets, patrols) still point at it
+        db.session.rollback()
+        raise ConflictError(
+            "The unit still has records (tickets, patrols) that point at it; deactivate it instead.",
+            {"unit": ["records"]},
+        ) from None
 
 
 def _unit_for_write(actor: Account, unit_id: int) -> GridUnit:

@@ -26,6 +26,13 @@ CONTEXT_MODULES = (
     "grid.commands",
     "workforce.routes",
     "workforce.commands",
+    "tasks.routes",
+    "tasks.category_routes",
+    "tasks.attachment_routes",
+    "tasks.commands",
+    "notifications.routes",
+    "notifications.commands",
+    "notifications.webhook_routes",
     "demo.commands",
 )
 

@@ -37,6 +37,64 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "JWT_TOKEN_LOCATION": ["headers"],
         "IDEMPOTENCY_KEY_TTL": timedelta(hours=int(env.get("IDEMPOTENCY_KEY_HOURS", "24"))),
         "WORKFORCE_POSITION_RETENTION_DAYS": int(env.get("WORKFORCE_POSITION_RETENTION_DAYS", "90")),
+        # Photos: where the local disk storage keeps them, the size cap, and whether EXIF/XMP (GPS!) go.
+        "ATTACHMENTS_DIR": env.get("ATTACHMENTS_DIR", str(INSTANCE_DIR / "attachments")),
+        "ATTACHMENTS_MAX_BYTES": int(env.get("ATTACHMENTS_MAX_BYTES", str(10 * 1024 * 1024))),
+        "ATTACHMENTS_STRIP_METADATA": env.get("ATTACHMENTS_STRIP_METADATA", "true").lower() not in {"0", "false", "no"},
+        # Tickets: a new ticket goes straight to its cell's only worker on duty when this is on.
+        "TICKETS_AUTO_DISPATCH": env.get("TICKETS_AUTO_DISPATCH", "0") == "1",
+        "TICKET_REOPEN_DAYS": int(env.get("TICKET_REOPEN_DAYS", "7")),
+        "TICKET_AUTO_CLOSE_DAYS": int(env.get("TICKET_AUTO_CLOSE_DAYS", "7")),
+        # Notification delivery (`flask notify worker`): batches claimed under a lease, retries with backoff.
+        "NOTIFY_BATCH_SIZE": int(env.get("NOTIFY_BATCH_SIZE", "50")),
+        "NOTIFY_LEASE_SECONDS": int(env.get("NOTIFY_LEASE_SECONDS", "120")),
+        # The longest one send may take (the channels' timeouts): no send starts closer than this to the lease's end.
+        "NOTIFY_SEND_MARGIN_SECONDS": int(env.get("NOTIFY_SEND_MARGIN_SECONDS", "30")),
+        "NOTIFY_MAX_ATTEMPTS": int(env.get("NOTIFY_MAX_ATTEMPTS", "8")),
+        "NOTIFY_BACKOFF_BASE_SECONDS": float(env.get("NOTIFY_BACKOFF_BASE_SECONDS", "30")),
+        "NOTIFY_BACKOFF_MAX_SECONDS": float(env.get("NOTIFY_BACKOFF_MAX_SECONDS", "3600")),
+        "NOTIFY_IDLE_SECONDS": float(env.get("NOTIFY_IDLE_SECONDS", "2")),
+        # At most this many SMS to one phone number per hour (0: no limit); more are held, not sent.
+        "NOTIFY_SMS_PER_PHONE_PER_HOUR": int(env.get("NOTIFY_SMS_PER_PHONE_PER_HOUR", "5")),
+        # Non-urgent resident SMS wait for the end of this local period ("" turns quiet hours off).
+        "NOTIFY_QUIET_HOURS": env.get("NOTIFY_QUIET_HOURS", "22:00-07:00"),
+        "NOTIFY_TIMEZONE": env.get("NOTIFY_TIMEZONE", "Asia/Shanghai"),
+        # The SMS channel: console (logs; the default), http (any gateway), aliyun or tencent (requirements-sms.txt).
+        "SMS_CHANNEL": env.get("SMS_CHANNEL", "console"),
+        "SMS_CONSOLE_FILE": env.get("SMS_CONSOLE_FILE"),  # console: also append one JSON line per message here
+        # Provider template codes by template name, as JSON: {"sms_ticket_resolved": "SMS_4567"}.
+        "SMS_TEMPLATE_CODES": json.loads(env.get("SMS_TEMPLATE_CODES", "{}")),
+        "SMS_HTTP_URL": env.get("SMS_HTTP_URL"),
+        "SMS_HTTP_METHOD": env.get("SMS_HTTP_METHOD", "POST"),
+        # The JSON body; string values may hold {message_id}, {phone}, {text}, {template}, {template_code};
+        # a value that is exactly "{params}" becomes the template's parameters as an object.
+        "SMS_HTTP_BODY_TEMPLATE": env.get("SMS_HTTP_BODY_TEMPLATE"),
+        "SMS_HTTP_AUTH_HEADER": env.get("SMS_HTTP_AUTH_HEADER"),  # "Authorization: Bearer ..." (a secret)
+        "SMS_HTTP_ID_FIELD": env.get("SMS_HTTP_ID_FIELD"),  # dotted path to the gateway's id in its JSON answer
+        "SMS_HTTP_CONNECT_TIMEOUT": float(env.get("SMS_HTTP_CONNECT_TIMEOUT", "3")),
+        "SMS_HTTP_READ_TIMEOUT": float(env.get("SMS_HTTP_READ_TIMEOUT", "10")),
+        # Aliyun and Tencent (SMS_CHANNEL=aliyun|tencent): credentials are secrets, never committed. An endpoint
+        # is a host (HTTPS) or a URL with its scheme. Tencent's parameters go in the order the template declares,
+        # or as SMS_TEMPLATE_CODES says: {"sms_ticket_resolved": {"code": "1234567", "params": ["no", "status"]}}.
+        "SMS_TIMEOUT_SECONDS": float(env.get("SMS_TIMEOUT_SECONDS", "5")),  # connect, and then read, each
+        "ALIYUN_SMS_ACCESS_KEY_ID": env.get("ALIYUN_SMS_ACCESS_KEY_ID", ""),
+        "ALIYUN_SMS_ACCESS_KEY_SECRET": env.get("ALIYUN_SMS_ACCESS_KEY_SECRET", ""),
+        "ALIYUN_SMS_SIGN_NAME": env.get("ALIYUN_SMS_SIGN_NAME", ""),
+        "ALIYUN_SMS_ENDPOINT": env.get("ALIYUN_SMS_ENDPOINT", "dysmsapi.aliyuncs.com"),
+        "TENCENT_SMS_SECRET_ID": env.get("TENCENT_SMS_SECRET_ID", ""),
+        "TENCENT_SMS_SECRET_KEY": env.get("TENCENT_SMS_SECRET_KEY", ""),
+        "TENCENT_SMS_SDK_APP_ID": env.get("TENCENT_SMS_SDK_APP_ID", ""),
+        "TENCENT_SMS_SIGN_NAME": env.get("TENCENT_SMS_SIGN_NAME", ""),
+        "TENCENT_SMS_ENDPOINT": env.get("TENCENT_SMS_ENDPOINT", "sms.tencentcloudapi.com"),
+        "TENCENT_SMS_REGION": env.get("TENCENT_SMS_REGION", "ap-guangzhou"),
+        # Webhooks out: https only unless WEBHOOKS_ALLOW_HTTP=1 (development); each attempt's whole time limit;
+        # how much of a receiver's answer is read; a CA bundle replacing the system's (a private CA).
+        "WEBHOOKS_ALLOW_HTTP": env.get("WEBHOOKS_ALLOW_HTTP", "0") == "1",
+        "WEBHOOK_TIMEOUT_SECONDS": float(env.get("WEBHOOK_TIMEOUT_SECONDS", "10")),
+        "WEBHOOK_MAX_RESPONSE_BYTES": int(env.get("WEBHOOK_MAX_RESPONSE_BYTES", "16384")),
+        "WEBHOOKS_CA_FILE": env.get("WEBHOOKS_CA_FILE") or None,
+        # Tests only, never read from the environment: networks the SSRF guard lets through (a local receiver).
+        "WEBHOOKS_ALLOWED_TEST_NETWORKS": [],
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         # Reverse proxies in front of the app whose X-Forwarded-For to trust (login brakes count by address).
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),

@@ -69,6 +69,7 @@ def app(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[Fl
             "SECRET_KEY": "test-secret-key-not-for-production-0123456789",
             "JWT_SECRET_KEY": "test-jwt-key-not-for-production-0123456789abc",
             "RATELIMIT_STORAGE_URI": "memory://",
+            "ATTACHMENTS_DIR": str(tmp_path_factory.mktemp("attachments")),
         }
     )
     with app.app_context():
@@ -87,6 +88,8 @@ def _clean_state(app: Flask) -> Iterator[None]:
         db.session.remove()
         _empty_tables()
         limiter.reset()
+        # The emptied index-state row restarts its version: a cached index of deleted cells would look current.
+        app.extensions.pop("cell_locator", None)
 
 
 def _empty_tables() -> None:
@@ -226,3 +229,13 @@ def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
     assert body["error"]["code"] == code
     assert isinstance(body["error"]["message"], str) and body["error"]["message"]
     return body["error"]
+
+
+@pytest.fixture
+def categories(app: Flask) -> None:
+    """The default category tree, as a fresh deployment has it after its first run."""
+    from tasks.categories import seed_defaults
+
+    with app.app_context():
+        seed_defaults()
+        db.session.commit()

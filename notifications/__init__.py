@@ -1,0 +1,1 @@
+"""Notifications: a transactional outbox, delivery workers, SMS channels, webhooks and inbound hooks."""

@@ -1,0 +1,322 @@
+"""Notifications owed, and what callers read of them. Plain functions, in the caller's transaction.
+
+Owing (`owe_*`) only adds outbox rows to the session: they commit with the change that owes them, or roll back
+with it. Delivery is `notifications.delivery`'s business. Who gets what is one table, `OWED`:
+
+| what happened | resident (SMS to each reporter) | assignee (inbox) | supervisors (inbox) |
+|---|---|---|---|
+| intake (`create`) | received | | |
+| dispatch (also auto-dispatch) | | assigned | |
+| accept, claim (the work is taken) | taken | | |
+| resolve | resolved, asks for a rating 1–5 | | |
+| close (supervisor, rating, auto-close) | closed | | |
+| reopen (supervisor, rating 1–2) | reopened | reopened | |
+| cancel merged into another ticket | merged, with the surviving number | | |
+| urge | | urged | |
+| warned (sweep) | | warned | |
+| overdue (sweep) | | overdue | the nearest supervisors over the unit |
+
+"Taken" is accept or claim rather than dispatch: a dispatch can still be returned, while accept and claim mean
+someone has started. The residents of a ticket are the reporters of all its requests, so reporters of a
+duplicate merged into it hear how it ends. Only mobile numbers get SMS (hotline callers may give a landline).
+"""
+
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from sqlalchemy import Select, select, update
+
+from auth.models import Account, Role
+from grid.models import GridUnit
+from kernel.clock import utcnow
+from kernel.errors import ConflictError, NotFoundError
+from kernel.extensions import db
+from kernel.pagination import Page, paginate
+from notifications import templates
+from notifications.models import DeliveryStatus, Medium, Notification
+from notifications.webhooks import owe_webhooks
+from tasks.deadlines import clock_name
+from tasks.models import Priority, ResidentRequest, Ticket
+
+MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
+RETRYABLE: Final = frozenset({DeliveryStatus.DEAD, DeliveryStatus.HELD, DeliveryStatus.FAILED})
+
+
+@dataclass(frozen=True)
+class Owed:
+    """What one ticket action owes: the event name and a template per audience (None: nothing)."""
+
+    event: str
+    resident: str | None = None
+    assignee: str | None = None
+    supervisors: str | None = None
+
+
+# Keys are tasks.lifecycle actions and the sweep's thresholds.
+OWED: Final[Mapping[str, Owed]] = {
+    "create": Owed("ticket.created", resident="sms_ticket_received"),
+    "dispatch": Owed("ticket.dispatched", assignee="inbox_assigned"),
+    "accept": Owed("ticket.accepted", resident="sms_ticket_taken"),
+    "claim": Owed("ticket.claimed", resident="sms_ticket_taken"),
+    "resolve": Owed("ticket.resolved", resident="sms_ticket_resolved"),
+    "close": Owed("ticket.closed", resident="sms_ticket_closed"),
+    "reopen": Owed("ticket.reopened", resident="sms_ticket_reopened", assignee="inbox_reopened"),
+    "urge": Owed("ticket.urged", assignee="inbox_urged"),
+    "warned": Owed("ticket.warned", assignee="inbox_warned"),
+    "overdue": Owed("ticket.overdue", assignee="inbox_overdue", supervisors="inbox_unit_overdue"),
+}
+MERGED_EVENT = "ticket.merged"
+
+
+# --- owing ----------------------------------------------------------------------------------------
+
+
+def owe_for_ticket(ticket: Ticket, action: str, *, note: str | None = None) -> list[Notification]:
+    """Add the notifications `action` on `ticket` owes (see OWED) to the session; call after the change."""
+    _owe_webhook(ticket, str(action))
+    owed = OWED.get(str(action))
+    if owed is None:
+        return []
+    params = ticket_params(ticket, note=note)
+    rows: list[Notification | None] = []
+    if owed.resident is not None:
+        phones = [ticket.reporter_phone] if action == "create" else resident_phones(ticket.id)
+        rows += [owe_sms(owed.event, owed.resident, phone, params, ticket=ticket) for phone in phones if phone]
+    if owed.assignee is not None and ticket.assignee_id is not None:
+        rows.append(owe_inbox(owed.event, owed.assignee, ticket.assignee_id, params, ticket=ticket))
+    if owed.supervisors is not None:
+        rows += [
+            owe_inbox(owed.event, owed.supervisors, account_id, params, ticket=ticket)
+            for account_id in nearest_supervisors(ticket)
+            if account_id != ticket.assignee_id
+        ]
+    return [row for row in rows if row is not None]
+
+
+# The ticket events other systems may subscribe to (notifications.webhooks.WEBHOOK_EVENTS), by action.
+WEBHOOK_EVENT_OF_ACTION: Final[dict[str, str]] = {
+    "create": "ticket.created",
+    "dispatch": "ticket.dispatched",
+    "accept": "ticket.accepted",
+    "claim": "ticket.accepted",
+    "resolve": "ticket.resolved",
+    "close": "ticket.closed",
+    "reopen": "ticket.reopened",
+    "cancel": "ticket.cancelled",
+    "urge": "ticket.urged",
+    "warned": "ticket.warned",
+    "overdue": "ticket.overdue",
+}
+
+
+def _owe_webhook(ticket: Ticket, action: str) -> None:
+    """What other systems learn of a ticket: no resident's phone or address ever leaves through a webhook."""
+    event = WEBHOOK_EVENT_OF_ACTION.get(action)
+    if event is None:
+        return
+    data = {
+        "ticket_id": str(ticket.id),
+        "no": ticket.no,
+        "status": ticket.status.value,
+        "priority": ticket.priority.value,
+        "category_code": ticket.category_code,
+        "grid_id": str(ticket.grid_id),
+        "assignee_id": str(ticket.assignee_id) if ticket.assignee_id else None,
+    }
+    owe_webhooks(event, data, ticket_id=ticket.id)
+
+
+def owe_merge_notice(merged: Ticket, survivor: Ticket) -> list[Notification]:
+    """Tell the reporters of `merged` (call before its requests move) the number of the ticket that carries on."""
+    params = {**ticket_params(survivor), "merged_no": merged.no}
+    rows = [
+        owe_sms(MERGED_EVENT, "sms_ticket_merged", phone, params, ticket=survivor)
+        for phone in resident_phones(merged.id)
+    ]
+    return [row for row in rows if row is not None]
+
+
+def owe_sms(
+    event: str, template: str, phone: str, params: Mapping[str, Any], *, ticket: Ticket | None = None
+) -> Notification | None:
+    """One SMS to a resident's mobile number, pending delivery; None for a number that cannot take SMS."""
+    if not is_mobile(phone):
+        return None
+    row = _row(event, template, Medium.SMS, params, ticket=ticket, recipient_phone=phone)
+    row.status = DeliveryStatus.PENDING
+    return row
+
+
+def owe_inbox(
+    event: str, template: str, account_id: int, params: Mapping[str, Any], *, ticket: Ticket | None = None
+) -> Notification:
+    """One message in an account's inbox: delivered by being written (status sent)."""
+    row = _row(event, template, Medium.INBOX, params, ticket=ticket, recipient_account_id=account_id)
+    row.status = DeliveryStatus.SENT
+    row.sent_at = row.created_at
+    return row
+
+
+def _row(
+    event: str, template: str, medium: Medium, params: Mapping[str, Any], *, ticket: Ticket | None, **recipient: Any
+) -> Notification:
+    now = utcnow()
+    row = Notification(
+        message_id=str(uuid.uuid4()),
+        event=event,
+        medium=medium,
+        template=template,
+        params={name: str(value) for name, value in params.items() if name in templates.get_template(template).params},
+        urgent=ticket is not None and ticket.priority is Priority.URGENT,
+        ticket_id=ticket.id if ticket is not None else None,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+        **recipient,
+    )
+    db.session.add(row)
+    return row
+
+
+def ticket_params(ticket: Ticket, *, note: str | None = None) -> dict[str, str]:
+    """Every value a ticket template may use; each template keeps only the ones it names."""
+    clock = clock_name(ticket.status)
+    return {
+        "no": ticket.no,
+        "status": templates.RESIDENT_STATUS.get(ticket.status.value, ""),
+        "category": ticket.category.name,
+        "due": templates.local_time(ticket.due_at or ticket.resolve_due_at),
+        "clock": templates.CLOCK_NAMES.get(clock or "", ""),
+        "note": templates.excerpt(note),
+    }
+
+
+def resident_phones(ticket_id: int) -> list[str]:
+    """The distinct reporter phones of a ticket's requests (duplicates merged into it included)."""
+    stmt = (
+        select(ResidentRequest.reporter_phone)
+        .where(ResidentRequest.ticket_id == ticket_id, ResidentRequest.reporter_phone.is_not(None))
+        .distinct()
+    )
+    return sorted(phone for phone in db.session.scalars(stmt) if phone)
+
+
+def nearest_supervisors(ticket: Ticket) -> list[int]:
+    """Active supervisors placed on the deepest unit above (or at) the ticket's that has any: one query, and a
+    district office is not told of every overdue ticket its communities already supervise."""
+    unit_ids = [*ticket.grid.ancestor_ids(), ticket.grid_id]
+    stmt = (
+        select(Account.id, GridUnit.path)
+        .join(GridUnit, GridUnit.id == Account.scope_grid_id)
+        .where(Account.role == Role.SUPERVISOR, Account.active.is_(True), Account.scope_grid_id.in_(unit_ids))
+    )
+    rows = db.session.execute(stmt).all()
+    if not rows:
+        return []
+    deepest = max(len(path) for _, path in rows)
+    return sorted(account_id for account_id, path in rows if len(path) == deepest)
+
+
+def is_mobile(phone: str | None) -> bool:
+    """A mainland mobile number (national digits), the only kind an SMS reaches."""
+    return bool(phone) and MOBILE.match(phone) is not None  # type: ignore[arg-type]
+
+
+# --- reading: admins ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NotificationFilters:
+    status: DeliveryStatus | None = None
+    medium: Medium | None = None
+    ticket_id: int | None = None
+    event: str | None = None
+
+
+def list_notifications(filters: NotificationFilters, *, limit: int, cursor: str | None) -> Page[Notification]:
+    """Every notification, newest first (admins: routes check the role)."""
+    stmt: Select[Any] = select(Notification)
+    if filters.status is not None:
+        stmt = stmt.where(Notification.status == filters.status)
+    if filters.medium is not None:
+        stmt = stmt.where(Notification.medium == filters.medium)
+    if filters.ticket_id is not None:
+        stmt = stmt.where(Notification.ticket_id == filters.ticket_id)
+    if filters.event is not None:
+        stmt = stmt.where(Notification.event == filters.event)
+    return paginate(
+        stmt,
+        order_by=[Notification.id],
+        limit=limit,
+        cursor=cursor,
+        query_fingerprint={"list": "notifications", **filters.__dict__},
+        descending=True,
+    )
+
+
+def retry(notification_id: int) -> Notification:
+    """Put a dead, held or failed message back in the queue with a fresh count of attempts."""
+    notification = db.session.get(Notification, notification_id)
+    if notification is None:
+        raise NotFoundError("No such notification.")
+    now = utcnow()
+    done = db.session.execute(
+        update(Notification)
+        .where(Notification.id == notification_id, Notification.status.in_(list(RETRYABLE)))
+        .values(
+            status=DeliveryStatus.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            lease_until=None,
+            lease_token=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        raise ConflictError(
+            f"A {notification.status} notification cannot be retried; only dead, held or failed ones.",
+            {"status": [notification.status.value], "retryable": sorted(RETRYABLE)},
+        )
+    db.session.refresh(notification)
+    return notification
+
+
+# --- reading: one's own inbox ---------------------------------------------------------------------
+
+
+def inbox(account: Account, *, unread: bool | None, limit: int, cursor: str | None) -> Page[Notification]:
+    """The account's inbox, newest first; `unread=True` only what it has not read, `False` only what it has."""
+    stmt = select(Notification).where(Notification.recipient_account_id == account.id, _in_inbox())
+    if unread is not None:
+        stmt = stmt.where(Notification.read_at.is_(None) if unread else Notification.read_at.is_not(None))
+    return paginate(
+        stmt,
+        order_by=[Notification.id],
+        limit=limit,
+        cursor=cursor,
+        query_fingerprint={"list": "inbox", "account": account.id, "unread": unread},
+        descending=True,
+    )
+
+
+def mark_read(account: Account, *, ids: Sequence[int] | None = None, everything: bool = False) -> int:
+    """Mark the account's own unread messages (those of `ids`, or all) read; how many changed. Ids of other
+    accounts' messages change nothing, as unknown ids do."""
+    stmt = update(Notification).where(
+        Notification.recipient_account_id == account.id, _in_inbox(), Notification.read_at.is_(None)
+    )
+    if not everything:
+        stmt = stmt.where(Notification.id.in_(list(ids or ())))
+    result = db.session.execute(stmt.values(read_at=utcnow()).execution_options(synchronize_session=False))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _in_inbox() -> Any:
+    return Notification.medium == Medium.INBOX
+
+
+def text_of(notification: Notification) -> str:
+    return templates.render(notification.template, notification.params or {})

@@ -1,0 +1,129 @@
+"""What each notification says, in Chinese, one template per event and audience.
+
+A template is named text with named parameters. SMS providers that keep their own copy of the text (Aliyun,
+Tencent) get the name mapped to their template code (`SMS_TEMPLATE_CODES`) and the parameters, by name or in
+`params` order; channels that send free text (console, http) get the rendered text.
+
+Every resident SMS carries the ticket number and a short status, and nothing else about the case: never the
+address (a resident's home) and never anyone's phone number. Inbox messages go to staff who see the ticket
+anyway, and may say more.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from notifications.models import Medium
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+
+# Short statuses as residents read them (tasks.models.Status values).
+RESIDENT_STATUS: Final[Mapping[str, str]] = {
+    "pending": "已受理",
+    "assigned": "已派单",
+    "in_progress": "处理中",
+    "resolved": "已办结",
+    "closed": "已完结",
+    "cancelled": "已撤销",
+}
+
+# Which running clock a warning is about (tasks.deadlines.clock_name values).
+CLOCK_NAMES: Final[Mapping[str, str]] = {"accept": "接单", "resolve": "办结"}
+
+
+@dataclass(frozen=True)
+class Template:
+    name: str
+    medium: Medium
+    text: str  # str.format with the named parameters
+    params: tuple[str, ...]  # their order, for providers that take positional values (Tencent)
+
+    def render(self, values: Mapping[str, Any]) -> str:
+        return self.text.format_map({name: str(values.get(name) or "") for name in self.params})
+
+
+def _sms(name: str, text: str, *params: str) -> Template:
+    return Template(name, Medium.SMS, text, params)
+
+
+def _inbox(name: str, text: str, *params: str) -> Template:
+    return Template(name, Medium.INBOX, text, params)
+
+
+TEMPLATES: Final[Mapping[str, Template]] = {
+    template.name: template
+    for template in (
+        # --- residents (SMS) ---
+        _sms(
+            "sms_ticket_received",
+            "您反映的问题已受理，工单号{no}，当前状态：{status}。办理进展将短信告知。",
+            "no",
+            "status",
+        ),
+        _sms("sms_ticket_taken", "您的工单{no}已有工作人员接单，当前状态：{status}。", "no", "status"),
+        _sms(
+            "sms_ticket_resolved",
+            "您的工单{no}已办结，当前状态：{status}。请回复数字1-5评价（5非常满意，1非常不满意）。",
+            "no",
+            "status",
+        ),
+        _sms("sms_ticket_reopened", "您的工单{no}已重新办理，当前状态：{status}。", "no", "status"),
+        _sms("sms_ticket_closed", "您的工单{no}已完结，当前状态：{status}。感谢您的支持。", "no", "status"),
+        _sms(
+            "sms_ticket_merged",
+            "您反映的问题与工单{no}为同一问题，已合并办理，当前状态：{status}。原工单号{merged_no}。",
+            "no",
+            "status",
+            "merged_no",
+        ),
+        # --- staff (inbox) ---
+        _inbox("inbox_assigned", "新工单{no}（{category}）派给您，请于{due}前接单。", "no", "category", "due"),
+        _inbox("inbox_urged", "工单{no}（{category}）被督办：{note}", "no", "category", "note"),
+        _inbox(
+            "inbox_warned", "工单{no}（{category}）即将超期：请于{due}前{clock}。", "no", "category", "due", "clock"
+        ),
+        _inbox("inbox_overdue", "工单{no}（{category}）已超期：{clock}时限为{due}。", "no", "category", "due", "clock"),
+        _inbox(
+            "inbox_reopened",
+            "工单{no}（{category}）被重新打开：{note}。请于{due}前办结。",
+            "no",
+            "category",
+            "note",
+            "due",
+        ),
+        _inbox(
+            "inbox_unit_overdue",
+            "辖区工单{no}（{category}）已超期：{clock}时限为{due}，请督办。",
+            "no",
+            "category",
+            "due",
+            "clock",
+        ),
+    )
+}
+
+
+def get_template(name: str) -> Template:
+    return TEMPLATES[name]
+
+
+def render(name: str, values: Mapping[str, Any]) -> str:
+    """The text of template `name` with `values`; an unknown template (dropped since) shows its name."""
+    template = TEMPLATES.get(name)
+    return template.render(values) if template is not None else name
+
+
+def local_time(moment: datetime | None) -> str:
+    """`11月23日 14:30`, Beijing time: how a deadline reads in a message."""
+    if moment is None:
+        return ""
+    local = moment.astimezone(BEIJING)
+    return f"{local.month}月{local.day}日 {local:%H:%M}"
+
+
+def excerpt(text: str | None, limit: int = 60) -> str:
+    """A note cut to fit a message."""
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

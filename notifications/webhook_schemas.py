@@ -1,0 +1,112 @@
+"""The wire format of webhooks: the secret is write-only, shown once in the creation response."""
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from kernel.api import BaseSchema, IdField, PageQuerySchema, StrictBoolean, Timestamp, page_schema
+from notifications.webhooks import (
+    DESCRIPTION_MAX_LENGTH,
+    SECRET_MAX_LENGTH,
+    SECRET_MIN_LENGTH,
+    SECRET_PATTERN,
+    URL_MAX_LENGTH,
+    WEBHOOK_EVENTS,
+)
+
+
+class FullMatch(validate.Regexp):
+    """A Regexp the whole value must match: Python's `$` would also let a trailing newline through."""
+
+    def __call__(self, value: str) -> str:
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
+def _url(**kwargs: Any) -> fields.String:
+    return fields.String(
+        validate=validate.Length(min=1, max=URL_MAX_LENGTH),
+        metadata={
+            "description": "https:// (http:// only where WEBHOOKS_ALLOW_HTTP is on); its host must resolve to "
+            "public addresses only, checked now and again before every delivery",
+            "example": "https://ops.example.gov.cn/hooks/grid",
+        },
+        **kwargs,
+    )
+
+
+def _events(**kwargs: Any) -> fields.List:
+    return fields.List(
+        fields.String(validate=validate.OneOf(WEBHOOK_EVENTS)),
+        validate=validate.Length(min=1, max=len(WEBHOOK_EVENTS)),
+        metadata={"description": "the events to receive (duplicates are merged)", "example": ["ticket.resolved"]},
+        **kwargs,
+    )
+
+
+def _secret(description: str) -> fields.String:
+    return fields.String(
+        load_only=True,
+        validate=[
+            validate.Length(min=SECRET_MIN_LENGTH, max=SECRET_MAX_LENGTH),
+            FullMatch(SECRET_PATTERN, error="printable ASCII without spaces"),
+        ],
+        metadata={"description": description},
+    )
+
+
+def _description(**kwargs: Any) -> fields.String:
+    return fields.String(
+        allow_none=True,
+        validate=validate.Length(max=DESCRIPTION_MAX_LENGTH),
+        metadata={"example": "12345 热线平台"},
+        **kwargs,
+    )
+
+
+# --- output ----------------------------------------------------------------------------------------
+
+
+class WebhookSchema(Schema):
+    id = IdField(required=True)
+    url = fields.String(required=True)
+    events = fields.List(fields.String(), required=True)
+    active = fields.Boolean(required=True, metadata={"description": "false: nothing is owed to it or sent"})
+    description = fields.String(required=True, allow_none=True)
+    created_at = Timestamp(required=True)
+    updated_at = Timestamp(required=True)
+
+
+class WebhookCreatedSchema(WebhookSchema):
+    """The creation response: the only one that ever shows the secret."""
+
+    secret = fields.String(
+        required=True, metadata={"description": "shown only in this response: keep it to verify X-Grid-Signature"}
+    )
+
+
+WebhookPageSchema = page_schema(WebhookSchema, "WebhookPageSchema")
+
+
+# --- input -----------------------------------------------------------------------------------------
+
+
+class WebhookCreateSchema(BaseSchema):
+    url = _url(required=True)
+    events = _events(required=True)
+    secret = _secret("the HMAC-SHA256 key for X-Grid-Signature; generated when absent; write-only")
+    active = StrictBoolean(load_default=True)
+    description = _description(load_default=None)
+
+
+class WebhookUpdateSchema(BaseSchema):
+    url = _url()
+    events = _events()
+    secret = _secret("a new key (rotation): deliveries sent from now on are signed with it; write-only")
+    active = StrictBoolean(metadata={"description": "false pauses it: pending deliveries are given up"})
+    description = _description()
+
+
+class WebhookQuerySchema(PageQuerySchema):
+    active = fields.Boolean(metadata={"description": "only active (true) or inactive (false) webhooks"})

@@ -1,0 +1,1 @@
+"""Tasks: categories, resident requests and the ticket lifecycle (我为群众办实事)."""

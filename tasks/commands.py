@@ -1,0 +1,47 @@
+"""Tasks CLI: `flask --app wsgi tasks seed-categories` (run by `make run` after migrating), and cron jobs."""
+
+from datetime import timedelta
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from kernel.clock import utcnow
+from kernel.extensions import db
+from tasks import attachments
+from tasks.categories import seed_defaults
+from tasks.sweep import sweep
+
+tasks_cli = AppGroup("tasks", help="Tasks: categories and tickets.")
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(tasks_cli)
+
+
+@tasks_cli.command("seed-categories")
+def seed_categories_command() -> None:
+    """Insert the default category tree when there are no categories yet; otherwise change nothing."""
+    added = seed_defaults()
+    db.session.commit()
+    if added:
+        click.echo(f"seeded {added} default categories")
+    else:
+        click.echo("categories present: nothing seeded")
+
+
+@tasks_cli.command("purge-photos")
+@click.option("--hours", default=48, show_default=True, help="Photos never attached for this long go.")
+def purge_photos_command(hours: int) -> None:
+    """Delete intake photos that were uploaded but never attached to a ticket (run daily from cron)."""
+    removed = attachments.purge_unlinked(utcnow() - timedelta(hours=hours))
+    db.session.commit()
+    click.echo(f"removed {removed} unattached photos")
+
+
+@tasks_cli.command("sweep")
+@click.option("--batch", default=500, show_default=True, type=click.IntRange(min=1), help="Tickets per transaction.")
+def sweep_command(batch: int) -> None:
+    """Record warned and overdue tickets and auto-close unrated resolutions; safe on several machines at once."""
+    report = sweep(batch=batch)
+    click.echo(f"warned {report.warned}, overdue {report.overdue}, auto-closed {report.auto_closed}")

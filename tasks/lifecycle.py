@@ -1,0 +1,112 @@
+"""The ticket's life as data (DESIGN.md §3): one table that the endpoints, `allowed_actions` and the docs read."""
+
+import enum
+from dataclasses import dataclass
+
+from auth.models import Role
+from tasks.models import OPEN_STATUSES, Status
+
+
+class Action(enum.StrEnum):
+    DISPATCH = "dispatch"
+    ACCEPT = "accept"
+    RETURN = "return"
+    ESCALATE = "escalate"
+    CLAIM = "claim"
+    RESOLVE = "resolve"
+    CLOSE = "close"
+    REOPEN = "reopen"
+    CANCEL = "cancel"
+    URGE = "urge"
+
+
+class Party(enum.StrEnum):
+    """Who, relative to one ticket, may act: the relation is checked per ticket, not only the role."""
+
+    SUPERVISOR = "supervisor"  # an admin, or a supervisor whose scope covers the ticket's unit
+    ASSIGNEE = "assignee"  # the account the ticket is assigned to
+    VOLUNTEER = "volunteer"  # a volunteer whose scope covers the ticket, when its category is open to volunteers
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: Action
+    sources: frozenset[Status]
+    target: Status | None  # None: the status does not change (urge)
+    parties: frozenset[Party]
+    summary: str
+
+
+def _rule(action: Action, sources: set[Status], target: Status | None, parties: set[Party], summary: str) -> Transition:
+    return Transition(action, frozenset(sources), target, frozenset(parties), summary)
+
+
+S, P = Status, Party
+TRANSITIONS: dict[Action, Transition] = {
+    rule.action: rule
+    for rule in (
+        _rule(Action.DISPATCH, {S.PENDING}, S.ASSIGNED, {P.SUPERVISOR}, "Assign to a worker or volunteer."),
+        _rule(Action.ACCEPT, {S.ASSIGNED}, S.IN_PROGRESS, {P.ASSIGNEE}, "The assignee takes the work on."),
+        _rule(
+            Action.RETURN, {S.ASSIGNED, S.IN_PROGRESS}, S.PENDING, {P.ASSIGNEE}, "退回: give it back, with a reason."
+        ),
+        _rule(
+            Action.ESCALATE,
+            {S.PENDING, S.ASSIGNED, S.IN_PROGRESS},
+            S.PENDING,
+            {P.ASSIGNEE, P.SUPERVISOR},
+            "上报: the owning unit moves one level up, with a reason.",
+        ),
+        _rule(Action.CLAIM, {S.PENDING}, S.IN_PROGRESS, {P.VOLUNTEER}, "接单: a volunteer takes an open ticket."),
+        _rule(Action.RESOLVE, {S.IN_PROGRESS}, S.RESOLVED, {P.ASSIGNEE}, "Done, with a note for the resident."),
+        _rule(Action.CLOSE, {S.RESOLVED}, S.CLOSED, {P.SUPERVISOR}, "Verified and closed."),
+        _rule(
+            Action.REOPEN,
+            {S.RESOLVED, S.CLOSED},
+            S.IN_PROGRESS,
+            {P.SUPERVISOR},
+            "Not fixed: back to the handler, with a reason; counts against the handler.",
+        ),
+        _rule(
+            Action.CANCEL,
+            {S.PENDING, S.ASSIGNED},
+            S.CANCELLED,
+            {P.SUPERVISOR},
+            "Withdrawn, with a reason; `merged_into` folds a duplicate into another ticket.",
+        ),
+        _rule(Action.URGE, set(OPEN_STATUSES), None, {P.SUPERVISOR}, "督办: flag the ticket and notify the assignee."),
+    )
+}
+
+# Body fields each action requires (the schemas enforce them; listed here for the docs).
+REASON_REQUIRED = frozenset({Action.RETURN, Action.ESCALATE, Action.REOPEN, Action.CANCEL})
+
+
+def actions_from(status: Status) -> list[Action]:
+    """Every action the table allows from a status, whoever asks."""
+    return [rule.action for rule in TRANSITIONS.values() if status in rule.sources]
+
+
+def describe() -> str:
+    """The table as Markdown, for the API docs."""
+    lines = ["| action | from | to | who |", "|---|---|---|---|"]
+    for rule in TRANSITIONS.values():
+        sources = ", ".join(sorted(rule.sources))
+        target = rule.target or "unchanged"
+        parties = ", ".join(sorted(rule.parties))
+        lines.append(f"| `{rule.action}` | {sources} | {target} | {parties} |")
+    return "\n".join(lines)
+
+
+# The roles that can stand in each party (the per-ticket relation is checked by the service).
+PARTY_ROLES: dict[Party, frozenset[Role]] = {
+    Party.SUPERVISOR: frozenset({Role.ADMIN, Role.SUPERVISOR}),
+    Party.ASSIGNEE: frozenset({Role.WORKER, Role.VOLUNTEER}),
+    Party.VOLUNTEER: frozenset({Role.VOLUNTEER}),
+}
+
+
+def roles_for(action: Action) -> list[Role]:
+    """Roles that may ever take this action: anyone else is refused before the ticket is read."""
+    roles = set().union(*(PARTY_ROLES[party] for party in TRANSITIONS[action].parties))
+    return sorted(roles)

@@ -1,0 +1,190 @@
+"""HTTP endpoints for resident requests and tickets; the action routes are generated from the lifecycle table."""
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, request
+
+from auth.models import Role
+from grid.schemas import OutputQuerySchema, use_output_coord_system
+from kernel.api import Blueprint, documents
+from kernel.etag import check_if_match
+from kernel.extensions import api
+from kernel.pagination import Page
+from kernel.security import current_account, requires_role
+from tasks import service
+from tasks.lifecycle import TRANSITIONS, Action, describe, roles_for
+from tasks.models import TicketEvent
+from tasks.schemas import (
+    ACTION_BODIES,
+    ContactQuerySchema,
+    ContactSchema,
+    FeedbackSchema,
+    IntakeSchema,
+    RequestCreateSchema,
+    RequestPageSchema,
+    RequestQuerySchema,
+    RequestSchema,
+    TicketEventListSchema,
+    TicketPageSchema,
+    TicketQuerySchema,
+    TicketSchema,
+)
+
+requests_blp = Blueprint(
+    "requests", __name__, url_prefix="/api/v1/requests", description="Resident requests (诉求): intake"
+)
+tickets_blp = Blueprint(
+    "tickets",
+    __name__,
+    url_prefix="/api/v1/tickets",
+    description="Tickets (工单) and their lifecycle:\n\n" + describe(),
+)
+INTAKE_ROLES = (Role.ADMIN, Role.SUPERVISOR, Role.WORKER)
+EVERYONE = (Role.ADMIN, Role.SUPERVISOR, Role.WORKER, Role.VOLUNTEER)
+
+
+def register(app: Flask) -> None:
+    api.register_blueprint(requests_blp)
+    api.register_blueprint(tickets_blp)
+
+
+# --- requests -------------------------------------------------------------------------------------
+
+
+@requests_blp.route("", methods=["POST"])
+@requires_role(*INTAKE_ROLES)
+@requests_blp.arguments(RequestCreateSchema)
+@requests_blp.response(201, IntakeSchema)
+@documents(403)
+def create_request(data: dict[str, Any]) -> service.Intake:
+    """File a resident request: it is routed to the cell holding `location` (or to `grid_id`, or to your own
+    cell) and opens a `pending` ticket with deadlines from its category; likely duplicates are listed."""
+    return service.intake(current_account(), data)
+
+
+@requests_blp.route("", methods=["GET"])
+@requires_role(*EVERYONE)
+@requests_blp.arguments(RequestQuerySchema, location="query")
+@requests_blp.response(200, RequestPageSchema)
+def list_requests(query: dict[str, Any]) -> Page[service.RequestView]:
+    """Requests whose ticket you may see, newest first."""
+    use_output_coord_system(query["coord_system"])
+    filters = service.RequestFilters(
+        ticket_id=query.get("ticket_id"),
+        channel=query.get("channel"),
+        created_from=query.get("created_from"),
+        created_to=query.get("created_to"),
+    )
+    return service.list_requests(current_account(), filters, limit=query["limit"], cursor=query.get("cursor"))
+
+
+@requests_blp.route("/<id:request_id>", methods=["GET"])
+@requires_role(*EVERYONE)
+@requests_blp.arguments(OutputQuerySchema, location="query")
+@requests_blp.response(200, RequestSchema)
+@documents(304, 404)
+def get_request(query: dict[str, Any], request_id: int) -> service.RequestView:
+    """One request, if you may see its ticket."""
+    use_output_coord_system(query["coord_system"])
+    return service.get_request(current_account(), request_id)
+
+
+# --- tickets --------------------------------------------------------------------------------------
+
+
+@tickets_blp.route("", methods=["GET"])
+@requires_role(*EVERYONE)
+@tickets_blp.arguments(TicketQuerySchema, location="query")
+@tickets_blp.response(200, TicketPageSchema)
+@documents(404)
+def list_tickets(query: dict[str, Any]) -> Page[service.TicketView]:
+    """Tickets in your view, newest first; `assignee=me` is your queue. With `updated_since`: what changed
+    since, oldest change first, including tombstones for tickets that left your view."""
+    use_output_coord_system(query["coord_system"])
+    filters = service.TicketFilters(
+        status=query.get("status", ()),
+        grid_id=query.get("grid_id"),
+        assignee=query.get("assignee") if query.get("assignee") in (None, "me") else int(query["assignee"]),
+        category=query.get("category"),
+        overdue=query.get("overdue"),
+        warned=query.get("warned"),
+        q=query.get("q"),
+        created_from=query.get("created_from"),
+        created_to=query.get("created_to"),
+        updated_since=query.get("updated_since"),
+    )
+    return service.list_tickets(current_account(), filters, limit=query["limit"], cursor=query.get("cursor"))
+
+
+@tickets_blp.route("/<id:ticket_id>", methods=["GET"])
+@requires_role(*EVERYONE)
+@tickets_blp.arguments(OutputQuerySchema, location="query")
+@tickets_blp.response(200, TicketSchema)
+@documents(304, 404)
+def get_ticket(query: dict[str, Any], ticket_id: int) -> service.TicketView:
+    """One ticket with its deadlines and what you may do to it now (`allowed_actions`)."""
+    use_output_coord_system(query["coord_system"])
+    return service.get_ticket(current_account(), ticket_id)
+
+
+@tickets_blp.route("/<id:ticket_id>/events", methods=["GET"])
+@requires_role(*EVERYONE)
+@tickets_blp.arguments(OutputQuerySchema, location="query")
+@tickets_blp.response(200, TicketEventListSchema)
+@documents(404)
+def list_events(query: dict[str, Any], ticket_id: int) -> dict[str, list[TicketEvent]]:
+    """The ticket's timeline (全程纪实), oldest first; events are never edited or deleted."""
+    use_output_coord_system(query["coord_system"])
+    return {"items": service.events_of(current_account(), ticket_id)}
+
+
+@tickets_blp.route("/<id:ticket_id>/feedback", methods=["POST"])
+@requires_role(Role.ADMIN, Role.SUPERVISOR)
+@tickets_blp.arguments(FeedbackSchema)
+@tickets_blp.response(200, TicketSchema)
+@documents(404, 409, 412)
+def record_feedback(data: dict[str, Any], ticket_id: int) -> service.TicketView:
+    """The resident's rating of the latest resolution (回访): 1–2 reopens the ticket, 3–5 closes it."""
+    _check_if_match(ticket_id)
+    return service.record_feedback(current_account(), ticket_id, data)
+
+
+@tickets_blp.route("/<id:ticket_id>/contact", methods=["GET"])
+@requires_role(Role.ADMIN, Role.SUPERVISOR, Role.WORKER, Role.VOLUNTEER)
+@tickets_blp.arguments(ContactQuerySchema, location="query")
+@tickets_blp.response(200, ContactSchema)
+@documents(404)
+def get_contact(query: dict[str, Any], ticket_id: int) -> service.Contact:
+    """The reporter's full phone number, for a supervisor in scope or the handler; every read is recorded
+    with its reason in the access log."""
+    return service.reveal_contact(current_account(), ticket_id, query["reason"])
+
+
+def _check_if_match(ticket_id: int) -> None:
+    if request.if_match:  # only then is the current representation worth building
+        check_if_match(TicketSchema().dump(service.get_ticket(current_account(), ticket_id)))
+
+
+def _action_route(action: Action) -> Callable[..., service.TicketView]:
+    rule = TRANSITIONS[action]
+
+    def act(data: dict[str, Any], ticket_id: int) -> service.TicketView:
+        _check_if_match(ticket_id)
+        return service.perform(current_account(), ticket_id, action, data)
+
+    act.__name__ = f"{action}_ticket"
+    target = rule.target or "unchanged"
+    act.__doc__ = (
+        f"{rule.summary}\n\nFrom {', '.join(sorted(rule.sources))} to {target}; for the "
+        f"{' or '.join(sorted(rule.parties))}. 409 `invalid_transition` (with `allowed_actions`) when the "
+        "ticket's state does not allow it; 409 `conflict` when someone else changed the ticket at the same moment."
+    )
+    view = documents(404, 409, 412)(act)
+    view = tickets_blp.response(200, TicketSchema)(view)
+    view = tickets_blp.arguments(ACTION_BODIES[action])(view)
+    view = requires_role(*roles_for(action))(view)
+    return tickets_blp.route(f"/<id:ticket_id>/{action}", methods=["POST"], endpoint=f"{action}_ticket")(view)
+
+
+ACTION_VIEWS = {action: _action_route(action) for action in TRANSITIONS}

@@ -1,0 +1,318 @@
+"""The wire format of resident requests, tickets, their actions, events and feedback."""
+
+from typing import Any
+
+import phonenumbers
+from marshmallow import Schema, fields, post_dump, pre_dump, validate
+
+from grid.coords import CoordSystem, from_wgs84
+from grid.schemas import GridBriefSchema, OutputQuerySchema, output_coord_system
+from kernel.api import (
+    BaseSchema,
+    IdField,
+    PageQuerySchema,
+    StrictFloat,
+    StrictId,
+    Timestamp,
+    page_schema,
+)
+from tasks.lifecycle import Action
+from tasks.models import Channel, FeedbackChannel, Priority, Status
+
+TEXT = validate.Length(min=1, max=2000)
+REASON = validate.Length(min=1, max=500)
+MAX_PHOTOS = 9
+
+
+class ResidentPhone(fields.String):
+    """A mainland China number, mobile or fixed line (hotline callers often give a landline); digits only."""
+
+    default_error_messages = {"invalid_phone": "Not a valid mainland China phone number."}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            number = phonenumbers.parse(text, "CN")
+        except phonenumbers.NumberParseException:
+            raise self.make_error("invalid_phone") from None
+        if number.country_code != 86 or not phonenumbers.is_valid_number(number):
+            raise self.make_error("invalid_phone")
+        return phonenumbers.national_significant_number(number)
+
+
+# --- input ----------------------------------------------------------------------------------------
+
+
+class LocationInSchema(BaseSchema):
+    lat = StrictFloat(required=True, allow_nan=False, validate=validate.Range(-90, 90), metadata={"example": 32.99})
+    lng = StrictFloat(required=True, allow_nan=False, validate=validate.Range(-180, 180), metadata={"example": 112.53})
+    coord_system = fields.Enum(CoordSystem, by_value=True, load_default=CoordSystem.WGS84)
+
+
+class ReporterInSchema(BaseSchema):
+    name = fields.String(validate=validate.Length(min=1, max=64), load_default=None, allow_none=True)
+    phone = ResidentPhone(load_default=None, allow_none=True, metadata={"example": "13812345678"})
+
+
+PHOTOS = fields.List(
+    StrictId(),
+    validate=validate.Length(max=MAX_PHOTOS),
+    load_default=list,
+    metadata={"description": "ids of photos uploaded with POST /api/v1/attachments"},
+)
+
+
+class RequestCreateSchema(BaseSchema):
+    channel = fields.Enum(Channel, by_value=True, required=True)
+    category_code = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    description = fields.String(required=True, validate=TEXT)
+    location = fields.Nested(LocationInSchema, load_default=None, allow_none=True)
+    grid_id = StrictId(load_default=None, allow_none=True, metadata={"description": "the unit that owns the work"})
+    address = fields.String(validate=validate.Length(min=1, max=200), load_default=None, allow_none=True)
+    reporter = fields.Nested(ReporterInSchema, load_default=None, allow_none=True)
+    photos = PHOTOS
+    occurred_at = Timestamp(load_default=None, allow_none=True)
+    priority = fields.Enum(
+        Priority,
+        by_value=True,
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "the category's default when absent"},
+    )
+
+
+class NoteSchema(BaseSchema):
+    note = fields.String(validate=TEXT, load_default=None, allow_none=True)
+
+
+class DispatchSchema(NoteSchema):
+    assignee_id = StrictId(required=True)
+
+
+class ReasonSchema(BaseSchema):
+    reason = fields.String(required=True, validate=REASON)
+
+
+class ResolveSchema(BaseSchema):
+    note = fields.String(required=True, validate=TEXT, metadata={"description": "shown to the resident"})
+    photos = PHOTOS
+    location = fields.Nested(LocationInSchema, load_default=None, allow_none=True)
+
+
+class CancelSchema(ReasonSchema):
+    merged_into = StrictId(load_default=None, allow_none=True, metadata={"description": "the surviving ticket"})
+
+
+class UrgeSchema(BaseSchema):
+    note = fields.String(required=True, validate=REASON)
+
+
+# The body each action takes (the lifecycle table says who and from where).
+ACTION_BODIES: dict[Action, type[BaseSchema]] = {
+    Action.DISPATCH: DispatchSchema,
+    Action.ACCEPT: NoteSchema,
+    Action.RETURN: ReasonSchema,
+    Action.ESCALATE: ReasonSchema,
+    Action.CLAIM: NoteSchema,
+    Action.RESOLVE: ResolveSchema,
+    Action.CLOSE: NoteSchema,
+    Action.REOPEN: ReasonSchema,
+    Action.CANCEL: CancelSchema,
+    Action.URGE: UrgeSchema,
+}
+
+
+class FeedbackSchema(BaseSchema):
+    rating = fields.Integer(required=True, strict=True, validate=validate.Range(1, 5))
+    comment = fields.String(validate=REASON, load_default=None, allow_none=True)
+    channel = fields.Enum(FeedbackChannel, by_value=True, required=True)
+
+
+class ContactQuerySchema(BaseSchema):
+    reason = fields.String(
+        required=True,
+        validate=validate.Length(min=2, max=200),
+        metadata={"description": "why the full number is needed; kept in the access log"},
+    )
+
+
+def _status_list() -> fields.Field:
+    return fields.List(fields.Enum(Status, by_value=True), metadata={"description": "repeat for several"})
+
+
+class TicketQuerySchema(PageQuerySchema, OutputQuerySchema):
+    status = _status_list()
+    grid_id = IdField(metadata={"description": "the unit's whole subtree"})
+    assignee = fields.String(validate=validate.Regexp(r"^(me|[0-9]{1,18})$"), metadata={"description": "`me` or an id"})
+    category = fields.String(validate=validate.Length(min=1, max=32), metadata={"description": "with subcategories"})
+    overdue = fields.Boolean()
+    warned = fields.Boolean()
+    q = fields.String(validate=validate.Length(min=1, max=100))
+    created_from = Timestamp()
+    created_to = Timestamp()
+    updated_since = Timestamp(metadata={"description": "delta sync: changes since, tombstones included"})
+
+
+class RequestQuerySchema(PageQuerySchema, OutputQuerySchema):
+    ticket_id = IdField()
+    channel = fields.Enum(Channel, by_value=True)
+    created_from = Timestamp()
+    created_to = Timestamp()
+
+
+# --- output ---------------------------------------------------------------------------------------
+
+
+class LocationOutSchema(Schema):
+    """A stored WGS-84 point in the system the request asked for (`?coord_system=`)."""
+
+    lat = fields.Float(required=True)
+    lng = fields.Float(required=True)
+    coord_system = fields.Enum(CoordSystem, by_value=True, required=True)
+
+    @pre_dump
+    def in_output_system(self, point: tuple[float, float], **_kwargs: Any) -> dict[str, Any]:
+        system = output_coord_system()
+        lat, lng = from_wgs84(point[0], point[1], system)
+        return {"lat": lat, "lng": lng, "coord_system": system}
+
+
+def _location(obj: Any) -> tuple[float, float] | None:
+    return None if obj.lat is None or obj.lng is None else (obj.lat, obj.lng)
+
+
+def _location_out(obj: Any) -> dict[str, Any] | None:
+    """An object's stored point, in the coordinate system the request asked for; None without one."""
+    point = _location(obj)
+    return None if point is None else LocationOutSchema().dump(point)
+
+
+class PersonBriefSchema(Schema):
+    id = IdField(required=True)
+    display_name = fields.String(required=True)
+    role = fields.String(required=True)
+
+
+class ReporterSchema(Schema):
+    name = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True, metadata={"description": "masked (138****5678) unless you handle it"})
+
+
+class CategoryBriefSchema(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class DeadlinesSchema(Schema):
+    accept_due_at = Timestamp(allow_none=True, metadata={"description": "set at dispatch"})
+    resolve_due_at = Timestamp(allow_none=True)
+    warn_at = Timestamp(allow_none=True, metadata={"description": "80 % of the running clock"})
+    due_at = Timestamp(allow_none=True, metadata={"description": "the running clock's deadline"})
+
+
+class TicketSchema(Schema):
+    """A ticket as the caller sees it. In a delta sync a ticket that left your view comes as a tombstone:
+    `{id, status, updated_at, removed: true}` and nothing else."""
+
+    id = IdField(required=True)
+    no = fields.String(metadata={"example": "20261123-000017"})
+    status = fields.Enum(Status, by_value=True, required=True)
+    priority = fields.Enum(Priority, by_value=True)
+    category = fields.Method("_category", metadata={"type": "object"})
+    grid = fields.Nested(GridBriefSchema)
+    origin_grid_id = IdField()
+    description = fields.String()
+    address = fields.String(allow_none=True)
+    location = fields.Function(_location_out, allow_none=True)
+    reporter = fields.Method("_reporter")
+    assignee = fields.Nested(PersonBriefSchema, allow_none=True)
+    volunteer_claimable = fields.Boolean()
+    deadlines = fields.Method("_deadlines")
+    warned = fields.Boolean()
+    overdue = fields.Boolean()
+    urge_count = fields.Integer()
+    last_urged_at = Timestamp(allow_none=True)
+    reopen_count = fields.Integer()
+    merged_into_id = IdField(allow_none=True)
+    dispatched_at = Timestamp(allow_none=True)
+    accepted_at = Timestamp(allow_none=True)
+    resolved_at = Timestamp(allow_none=True)
+    closed_at = Timestamp(allow_none=True)
+    cancelled_at = Timestamp(allow_none=True)
+    created_at = Timestamp()
+    updated_at = Timestamp(required=True)
+    allowed_actions = fields.List(fields.Enum(Action, by_value=True), metadata={"description": "for you, now"})
+    removed = fields.Boolean(required=True, metadata={"description": "true: left your view (delta sync)"})
+
+    def _category(self, view: Any) -> dict[str, str]:
+        return CategoryBriefSchema().dump(view.category)
+
+    def _reporter(self, view: Any) -> dict[str, Any]:
+        return {"name": view.reporter_name, "phone": view.reporter_phone}
+
+    def _deadlines(self, view: Any) -> dict[str, Any]:
+        return DeadlinesSchema().dump(view.ticket)
+
+    @post_dump(pass_original=True)
+    def _tombstone(self, data: dict[str, Any], view: Any, **_kwargs: Any) -> dict[str, Any]:
+        if view.removed:
+            return {"id": data["id"], "status": data["status"], "updated_at": data["updated_at"], "removed": True}
+        return data
+
+
+TicketPageSchema = page_schema(TicketSchema, "TicketPageSchema")
+
+
+class TicketEventSchema(Schema):
+    id = IdField(required=True)
+    ticket_id = IdField(required=True)
+    action = fields.String(required=True, metadata={"description": "an action of the table, or create, merge"})
+    from_status = fields.Enum(Status, by_value=True, allow_none=True, required=True)
+    to_status = fields.Enum(Status, by_value=True, required=True)
+    actor = fields.Nested(PersonBriefSchema, allow_none=True, required=True, metadata={"description": "null: system"})
+    note = fields.String(allow_none=True, required=True)
+    photo_ids = fields.List(IdField(), required=True)
+    location = fields.Function(_location_out, allow_none=True, required=True)
+    details = fields.Dict(required=True)
+    created_at = Timestamp(required=True)
+
+
+class TicketEventListSchema(Schema):
+    items = fields.List(fields.Nested(TicketEventSchema), required=True)
+
+
+class RequestSchema(Schema):
+    id = IdField(required=True)
+    ticket_id = IdField(required=True)
+    ticket_no = fields.Function(lambda view: view.ticket.no, required=True)
+    channel = fields.Enum(Channel, by_value=True, required=True)
+    category_code = fields.String(required=True)
+    description = fields.String(required=True)
+    address = fields.String(allow_none=True, required=True)
+    location = fields.Function(_location_out, allow_none=True, required=True)
+    grid_id = IdField(required=True)
+    reporter = fields.Method("_reporter", required=True)
+    occurred_at = Timestamp(allow_none=True, required=True)
+    created_by_id = IdField(allow_none=True, required=True)
+    created_at = Timestamp(required=True)
+
+    def _reporter(self, view: Any) -> dict[str, Any]:
+        return {"name": view.reporter_name, "phone": view.reporter_phone}
+
+
+RequestPageSchema = page_schema(RequestSchema, "RequestPageSchema")
+
+
+class IntakeSchema(Schema):
+    request = fields.Nested(RequestSchema, required=True)
+    ticket = fields.Nested(TicketSchema, required=True)
+    possible_duplicates = fields.List(
+        fields.Nested(TicketSchema),
+        required=True,
+        metadata={"description": "open tickets of the same category nearby lately; a supervisor may merge"},
+    )
+
+
+class ContactSchema(Schema):
+    name = fields.String(allow_none=True, required=True)
+    phone = fields.String(allow_none=True, required=True)

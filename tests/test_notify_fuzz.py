@@ -1,0 +1,43 @@
+"""Schemathesis over the notification endpoints, as an admin and as a worker with messages in their inbox.
+
+tests/test_fuzz.py fuzzes everything as an admin with an empty outbox; here there are rows to list, page,
+retry and mark read, so generated filters, cursors and bodies reach the queries themselves.
+"""
+
+import pytest
+import schemathesis
+from schemathesis.generation.modes import GenerationMode
+
+from tests.conftest import bearer
+from tests.tasks_setup import build_world
+from tests.test_fuzz import fuzz
+
+EXAMPLES_PER_OPERATION = 25
+OPERATIONS = [
+    ("/api/v1/notifications", "GET"),
+    ("/api/v1/notifications/{notification_id}/retry", "POST"),
+    ("/api/v1/notifications/me", "GET"),
+    ("/api/v1/notifications/me/read", "POST"),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("who", ["admin", "worker"])
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=str)
+def test_the_notification_endpoints_honour_the_openapi_document(
+    app, client, tree, make_account, auth, tokens_for, categories, who, mode
+):
+    world = build_world(client, tree, make_account, auth)
+    ticket = world.act("supervisor", world.ticket(), "dispatch", assignee_id=world.id_of("worker"))
+    world.act("supervisor", ticket, "urge", note="请尽快处理")
+    listed = client.get("/api/v1/notifications", headers=world.headers["admin"]).get_json()["items"]
+    headers = bearer(tokens_for(world.accounts[who])["access"])
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    failures = []
+    for path, method in OPERATIONS:
+        operation = schema[path][method]
+        try:
+            fuzz(operation, mode, headers, own={"notification_id": listed[-1]["id"]}, examples=EXAMPLES_PER_OPERATION)
+        except Exception as failure:  # collect every operation's failure, then report them together
+            failures.append(f"{operation.label}: {failure}")
+    assert not failures, "\n\n".join(failures)
