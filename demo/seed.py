@@ -11,6 +11,9 @@ from grid import service as grid_service
 from grid.locator import bump_version
 from grid.models import GridLevel, GridUnit
 from kernel.extensions import db
+from tasks import service as tasks_service
+from tasks.categories import seed_defaults
+from tasks.lifecycle import Action
 from workforce import service as workforce_service
 from workforce.models import Employment
 
@@ -119,3 +122,53 @@ def seed_demo() -> None:
             employment, party_member = DEMO_PROFILES[login.username]
             workforce_service.create_initial_profile(account.id, employment=employment, party_member=party_member)
     bump_version()
+    seed_demo_tickets(units)
+
+
+# Requests in the demo cells (centre points of cells 01 and 03 of 医圣祠社区), at several stages of their life.
+DEMO_REQUESTS = (
+    # filed by, category, what, cell, then (actor, action, body) steps
+    ("li.worker", "CITY.GARBAGE", "小区东门垃圾桶满溢，三天未清运", "411302001001-01", ()),
+    (
+        "zhang.supervisor",
+        "FACILITY.LIGHT",
+        "医圣祠街 18 号路灯不亮",
+        "411302001001-02",
+        (("zhang.supervisor", "dispatch", {"assignee": "li.worker"}),),
+    ),
+    (
+        "wang.worker",
+        "DISPUTE.NEIGHBOR",
+        "楼上漏水引发邻里纠纷",
+        "411302001001-03",
+        (("zhang.supervisor", "dispatch", {"assignee": "wang.worker"}), ("wang.worker", "accept", {})),
+    ),
+    (
+        "li.worker",
+        "SERVICE.ELDERLY",
+        "独居老人需要代购药品",
+        "411302001001-01",
+        (("chen.volunteer", "claim", {}), ("chen.volunteer", "resolve", {"note": "已代购并送达"})),
+    ),
+)
+
+
+def seed_demo_tickets(units: dict[str, GridUnit]) -> None:
+    """A few tickets through the real service, so the demo's queues, timelines and figures are not empty."""
+    seed_defaults()
+    accounts = {account.username: account for account in db.session.scalars(select(Account))}
+    for filed_by, category, description, cell, steps in DEMO_REQUESTS:
+        intake = tasks_service.intake(
+            accounts[filed_by],
+            {
+                "channel": "app",
+                "category_code": category,
+                "description": description,
+                "grid_id": units[cell].id,
+                "reporter": {"name": "王女士", "phone": "13912345678"},
+            },
+        )
+        for actor, action, body in steps:
+            if "assignee" in body:
+                body = {"assignee_id": accounts[body["assignee"]].id}
+            tasks_service.perform(accounts[actor], intake.ticket.id, Action(action), body)
