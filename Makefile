@@ -18,12 +18,13 @@ $(VENV)/.installed: requirements.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
-$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+$(VENV)/.installed-dev: requirements-dev.txt requirements-sms.txt $(VENV)/.installed
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
 run: $(VENV)/.installed
 	$(BIN)/flask db upgrade
+	$(BIN)/flask tasks seed-categories
 	@if [ "$(DEMO_SEED)" != "0" ]; then $(BIN)/flask seed-demo; fi
 	$(BIN)/gunicorn --workers $(WORKERS) --worker-class sync --bind 127.0.0.1:$(PORT) \
 		wsgi:app
@@ -42,6 +43,8 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/auth_reads.py
 	$(BIN)/python bench/grid_import.py
 	$(BIN)/python bench/grid_locate.py
+	$(BIN)/python bench/tickets.py
+	$(BIN)/python bench/notify.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

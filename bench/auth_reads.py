@@ -57,14 +57,26 @@ TARGET_RATIO = 0.4
 class Endpoint:
     path: str
     token: str | None = None
+    method: str = "GET"
+    body: str | None = None  # JSON text sent with every request
+    paths: tuple[str, ...] = ()  # taken in turn instead of `path` (wrk then runs a Lua script)
+    title: str | None = None  # the label, when `METHOD path` says too little
+    target: float = TARGET_RATIO  # the least rate, as a share of /healthz, an authenticated endpoint must reach
 
     @property
     def label(self) -> str:
-        return f"GET {self.path}"
+        return self.title or f"{self.method} {self.path}"
+
+    @property
+    def request_paths(self) -> tuple[str, ...]:
+        return self.paths or (self.path,)
 
     @property
     def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        if self.body is not None:
+            headers["Content-Type"] = "application/json"
+        return headers
 
 
 @dataclass(frozen=True)
@@ -229,7 +241,8 @@ def account_id(port: int, token: str, username: str) -> str:
 def check_answers(port: int, endpoints: Sequence[Endpoint]) -> None:
     """Every endpoint answers 200 before it is measured (a fast 401 would be a false success)."""
     for endpoint in endpoints:
-        status, body = call(port, "GET", endpoint.path, token=endpoint.token)
+        sent = json.loads(endpoint.body) if endpoint.body is not None else None
+        status, body = call(port, endpoint.method, endpoint.request_paths[0], token=endpoint.token, body=sent)
         if status != 200:
             raise SystemExit(f"{endpoint.label} answered {status}: {body}")
 
@@ -257,9 +270,10 @@ def statements_per_request(env: dict[str, str], endpoints: Sequence[Endpoint]) -
 
     counts = {}
     for endpoint in endpoints:
-        client.get(endpoint.path, headers=endpoint.headers)
+        request = {"method": endpoint.method, "headers": endpoint.headers, "data": endpoint.body}
+        client.open(endpoint.request_paths[0], **request)
         event.listen(engine, "before_cursor_execute", record)
-        client.get(endpoint.path, headers=endpoint.headers)
+        client.open(endpoint.request_paths[0], **request)
         event.remove(engine, "before_cursor_execute", record)
         counts[endpoint] = len(statements)
         statements.clear()
@@ -270,12 +284,55 @@ def statements_per_request(env: dict[str, str], endpoints: Sequence[Endpoint]) -
 # --- load generators ------------------------------------------------------------------------------
 
 
+# Each wrk thread starts at its own share of the paths, so no two connections send the same path at once
+# (two concurrent changes to one ticket would make one of them a 409).
+WRK_SCRIPT = """\
+local paths = {%(paths)s}
+local method, body, stride = %(method)s, %(body)s, %(stride)d
+local threads = 0
+function setup(thread)
+  thread:set("first", threads * stride)
+  threads = threads + 1
+end
+local i = nil
+function request()
+  i = (i or first) %% #paths + 1
+  return wrk.format(method, paths[i], nil, body)
+end
+"""
+
+
+def lua_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@contextmanager
+def wrk_script(endpoint: Endpoint, threads: int) -> Iterator[list[str]]:
+    """wrk's `-s script` arguments when the endpoint needs more than one fixed GET, else none."""
+    if endpoint.method == "GET" and endpoint.body is None and not endpoint.paths:
+        yield []
+        return
+    paths = endpoint.request_paths
+    script = WRK_SCRIPT % {
+        "paths": ", ".join(lua_string(path) for path in paths),
+        "method": lua_string(endpoint.method),
+        "body": "nil" if endpoint.body is None else lua_string(endpoint.body),
+        "stride": len(paths) // threads,
+    }
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", prefix="bench-") as file:
+        file.write(script)
+        file.flush()
+        yield ["-s", file.name]
+
+
 def wrk_load(port: int, endpoint: Endpoint, seconds: int, connections: int) -> Result:
-    command = ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    threads = min(2, connections)
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
     for name, value in endpoint.headers.items():
         command += ["-H", f"{name}: {value}"]
-    command.append(f"http://{HOST}:{port}{endpoint.path}")
-    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    with wrk_script(endpoint, threads) as script:
+        command += [*script, f"http://{HOST}:{port}{endpoint.path}"]
+        done = subprocess.run(command, capture_output=True, text=True, check=True)
     return parse_wrk(endpoint, done.stdout)
 
 
@@ -302,8 +359,9 @@ def python_load(port: int, endpoint: Endpoint, seconds: int, connections: int) -
     context = multiprocessing.get_context("fork")
     results: Any = context.Queue()  # of (latencies, errors) per client
     start_at = time.time() + 0.3
-    args = (port, endpoint.path, endpoint.headers, start_at, start_at + seconds, results)
-    clients = [context.Process(target=python_client, args=args) for _ in range(connections)]
+    shares = [n * len(endpoint.request_paths) // connections for n in range(connections)]  # as WRK_SCRIPT
+    args = [(port, endpoint, first, start_at, start_at + seconds, results) for first in shares]
+    clients = [context.Process(target=python_client, args=client_args) for client_args in args]
     for client in clients:
         client.start()
     collected = [results.get() for _ in clients]
@@ -315,16 +373,19 @@ def python_load(port: int, endpoint: Endpoint, seconds: int, connections: int) -
     return Result(endpoint, len(latencies) / seconds, p50 * 1e3, p99 * 1e3, errors)
 
 
-def python_client(port: int, path: str, headers: dict[str, str], start_at: float, stop_at: float, results: Any) -> None:
-    """GET `path` back to back until `stop_at`; http.client reconnects when the server closes."""
+def python_client(port: int, endpoint: Endpoint, first: int, start_at: float, stop_at: float, results: Any) -> None:
+    """Send the endpoint's request back to back until `stop_at`, its paths in turn from `first`;
+    http.client reconnects when the server closes."""
     connection = http.client.HTTPConnection(HOST, port, timeout=30)
+    paths, headers, body = endpoint.request_paths, endpoint.headers, endpoint.body
     latencies: list[float] = []
     errors = 0
     time.sleep(max(0.0, start_at - time.time()))
     while time.time() < stop_at:
+        path = paths[(first + len(latencies)) % len(paths)]
         began = time.perf_counter()
         try:
-            connection.request("GET", path, headers=headers)
+            connection.request(endpoint.method, path, body.encode() if body is not None else None, headers)
             response = connection.getresponse()
             response.read()
             errors += not 200 <= response.status < 300
@@ -360,18 +421,20 @@ def measure(server: Server, endpoints: Sequence[Endpoint], generator: str, args:
 
 def print_table(results: Sequence[Result], statements: dict[Endpoint, int]) -> None:
     reference = results[0].rate
+    width = max(30, *(len(result.endpoint.label) for result in results))
     columns = f"{'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'/healthz':>8} {'SQL':>4} {'errors':>6} {'server CPU':>10}"
-    print(f"{'endpoint':<30} {columns}  target")
+    print(f"{'endpoint':<{width}} {columns}  target")
     for result in results:
         ratio = result.rate / reference
+        target = result.endpoint.target
         if result.endpoint.token is None:
             verdict = "(reference)"
         else:
-            met = ratio >= TARGET_RATIO and result.errors == 0
-            verdict = f">= {TARGET_RATIO} x /healthz: {'met' if met else 'NOT met'}"
+            met = ratio >= target and result.errors == 0
+            verdict = f">= {target} x /healthz: {'met' if met else 'NOT met'}"
         sql, cpu = statements[result.endpoint], result.server_cores
         print(
-            f"{result.endpoint.label:<30} {result.rate:8.0f} {result.p50_ms:7.2f} {result.p99_ms:7.2f} "
+            f"{result.endpoint.label:<{width}} {result.rate:8.0f} {result.p50_ms:7.2f} {result.p99_ms:7.2f} "
             f"{ratio:8.3f} {sql:4d} {result.errors:6d} {cpu:5.2f} cores  {verdict}"
         )
 
@@ -400,14 +463,25 @@ def describe_setup(generator: str, args: argparse.Namespace, port: int) -> None:
     print(f"load: {how}; {args.warmup} s warm-up per endpoint, endpoints one after the other")
 
 
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_load_options(parser: argparse.ArgumentParser) -> None:
+    """--duration, --connections, --warmup and --generator, as `measure` reads them."""
     parser.add_argument("--duration", type=int, default=10, help="seconds of load per endpoint (default 10)")
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections (default 16)")
     parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per endpoint (default 2)")
     parser.add_argument(
         "--generator", choices=("auto", "wrk", "python"), default="auto", help="auto: wrk if on PATH, else python"
     )
+
+
+def print_worker_memory(server: Server) -> None:
+    print("\ngunicorn workers after the run:")
+    for pid in server.worker_pids():
+        print(f"  {memory_line(pid)}")
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_load_options(parser)
     args = parser.parse_args()
     if args.duration < 1 or args.warmup < 1 or args.connections < 1:
         parser.error("--duration, --warmup and --connections must be at least 1")
@@ -440,9 +514,7 @@ def main() -> None:
                     "note: the Python clients take CPU from the server, most on the fastest endpoint (/healthz), "
                     "so these ratios read high; judge the target with wrk"
                 )
-            print("\ngunicorn workers after the run:")
-            for pid in server.worker_pids():
-                print(f"  {memory_line(pid)}")
+            print_worker_memory(server)
 
 
 if __name__ == "__main__":
