@@ -55,15 +55,19 @@ class Owed:
     supervisors: str | None = None
 
 
-# Keys are tasks.lifecycle actions and the sweep's thresholds.
+# Keys are tasks.lifecycle actions and the sweep's thresholds; each event is also what webhooks subscribed to
+# it receive (notifications.webhooks.WEBHOOK_EVENTS), so the outbox and other systems use one vocabulary.
 OWED: Final[Mapping[str, Owed]] = {
     "create": Owed("ticket.created", resident="sms_ticket_received"),
     "dispatch": Owed("ticket.dispatched", assignee="inbox_assigned"),
     "accept": Owed("ticket.accepted", resident="sms_ticket_taken"),
     "claim": Owed("ticket.claimed", resident="sms_ticket_taken"),
+    "return": Owed("ticket.returned"),
+    "escalate": Owed("ticket.escalated"),
     "resolve": Owed("ticket.resolved", resident="sms_ticket_resolved"),
     "close": Owed("ticket.closed", resident="sms_ticket_closed"),
     "reopen": Owed("ticket.reopened", resident="sms_ticket_reopened", assignee="inbox_reopened"),
+    "cancel": Owed("ticket.cancelled"),
     "urge": Owed("ticket.urged", assignee="inbox_urged"),
     "warned": Owed("ticket.warned", assignee="inbox_warned"),
     "overdue": Owed("ticket.overdue", assignee="inbox_overdue", supervisors="inbox_unit_overdue"),
@@ -76,10 +80,10 @@ MERGED_EVENT = "ticket.merged"
 
 def owe_for_ticket(ticket: Ticket, action: str, *, note: str | None = None) -> list[Notification]:
     """Add the notifications `action` on `ticket` owes (see OWED) to the session; call after the change."""
-    _owe_webhook(ticket, str(action))
     owed = OWED.get(str(action))
     if owed is None:
         return []
+    _owe_webhook(ticket, owed.event)
     params = ticket_params(ticket, note=note)
     rows: list[Notification | None] = []
     if owed.resident is not None:
@@ -96,27 +100,8 @@ def owe_for_ticket(ticket: Ticket, action: str, *, note: str | None = None) -> l
     return [row for row in rows if row is not None]
 
 
-# The ticket events other systems may subscribe to (notifications.webhooks.WEBHOOK_EVENTS), by action.
-WEBHOOK_EVENT_OF_ACTION: Final[dict[str, str]] = {
-    "create": "ticket.created",
-    "dispatch": "ticket.dispatched",
-    "accept": "ticket.accepted",
-    "claim": "ticket.accepted",
-    "resolve": "ticket.resolved",
-    "close": "ticket.closed",
-    "reopen": "ticket.reopened",
-    "cancel": "ticket.cancelled",
-    "urge": "ticket.urged",
-    "warned": "ticket.warned",
-    "overdue": "ticket.overdue",
-}
-
-
-def _owe_webhook(ticket: Ticket, action: str) -> None:
+def _owe_webhook(ticket: Ticket, event: str, **extra: str | None) -> None:
     """What other systems learn of a ticket: no resident's phone or address ever leaves through a webhook."""
-    event = WEBHOOK_EVENT_OF_ACTION.get(action)
-    if event is None:
-        return
     data = {
         "ticket_id": str(ticket.id),
         "no": ticket.no,
@@ -126,11 +111,13 @@ def _owe_webhook(ticket: Ticket, action: str) -> None:
         "grid_id": str(ticket.grid_id),
         "assignee_id": str(ticket.assignee_id) if ticket.assignee_id else None,
     }
-    owe_webhooks(event, data, ticket_id=ticket.id)
+    owe_webhooks(event, {**data, **extra}, ticket_id=ticket.id)
 
 
 def owe_merge_notice(merged: Ticket, survivor: Ticket) -> list[Notification]:
-    """Tell the reporters of `merged` (call before its requests move) the number of the ticket that carries on."""
+    """Tell the reporters of `merged` (call before its requests move) the number of the ticket that carries on,
+    and subscribed systems which ticket it went into (its `ticket.cancelled` follows)."""
+    _owe_webhook(merged, MERGED_EVENT, merged_into_id=str(survivor.id), merged_into_no=survivor.no)
     params = {**ticket_params(survivor), "merged_no": merged.no}
     rows = [
         owe_sms(MERGED_EVENT, "sms_ticket_merged", phone, params, ticket=survivor)

@@ -747,3 +747,29 @@ def test_ticket_changes_reach_a_subscribed_system_signed_and_without_personal_da
     assert all(is_genuine(hook["secret"], r.headers, r.body) for r in receiver.requests)
     sent = b"".join(received.body for received in receiver.requests).decode()
     assert RESIDENT_PHONE not in sent and "新华街" not in sent
+
+
+def test_escalations_returns_and_merges_reach_a_subscribed_system_by_their_own_names(
+    app, client, tree, make_account, auth, categories, receiver
+):
+    world = build_world(client, tree, make_account, auth)
+    wanted = ["ticket.returned", "ticket.escalated", "ticket.merged", "ticket.cancelled"]
+    created(client, world.headers["admin"], url=receiver.url(), events=wanted)
+    moved = world.in_progress()
+    world.act("worker", moved, "return", reason="不属于本网格")
+    world.act("community_supervisor", moved, "escalate", reason="需要街道协调")
+    survivor, duplicate = world.ticket(), world.ticket()
+    world.act("supervisor", duplicate, "cancel", reason="重复工单", merged_into=survivor["id"])
+
+    result = app.test_cli_runner().invoke(args=["notify", "run-once"])
+
+    assert result.exit_code == 0, result.output
+    deliveries = [json.loads(received.body) for received in receiver.requests]
+    assert [(d["event"], d["data"]["ticket_id"]) for d in deliveries] == [
+        ("ticket.returned", moved["id"]),
+        ("ticket.escalated", moved["id"]),
+        ("ticket.merged", duplicate["id"]),
+        ("ticket.cancelled", duplicate["id"]),
+    ]
+    merged = deliveries[2]["data"]
+    assert (merged["merged_into_id"], merged["merged_into_no"]) == (survivor["id"], survivor["no"])
