@@ -80,6 +80,7 @@ class Ticket(db.Model):
     __tablename__ = "tickets"
     __table_args__ = (
         Index("ix_tickets_assignee_id_status", "assignee_id", "status"),
+        Index("ix_tickets_assignee_id_created_at_id", "assignee_id", "created_at", "id"),  # a worker's queue
         Index("ix_tickets_status_due_at", "status", "due_at"),
         Index("ix_tickets_updated_at_id", "updated_at", "id"),
         Index("ix_tickets_created_at_id", "created_at", "id"),

@@ -4,11 +4,13 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import Select, and_, exists, func, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from auth.models import Account, Role
 from auth.scope import scope_of
@@ -46,16 +48,20 @@ DUPLICATE_LIMIT = 5
 # --- who sees a ticket ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class Viewer:
-    """An account with its scope worked out once per request (a worker's cells cost a query)."""
+    """An account with its scope worked out once per request, and only if a rule needs it (a worker's
+    cells cost a query, which a worker's own queue or one of their own tickets does not need)."""
 
-    account: Account
-    scope: Scope
+    def __init__(self, account: Account) -> None:
+        self.account = account
 
     @classmethod
     def of(cls, account: Account) -> "Viewer":
-        return cls(account, scope_of(account))
+        return cls(account)
+
+    @cached_property
+    def scope(self) -> Scope:
+        return scope_of(self.account)
 
     @property
     def role(self) -> Role:
@@ -64,7 +70,7 @@ class Viewer:
 
 def visibility_clause(viewer: Viewer) -> Any:
     """Tickets the viewer may see: their scope's (volunteers: only those open to volunteers), and their own."""
-    if viewer.scope.unrestricted:
+    if viewer.role is Role.ADMIN or viewer.scope.unrestricted:
         return true()
     units_in_scope = select(GridUnit.id).where(viewer.scope.clause(GridUnit.path))  # once, not per ticket
     in_scope = Ticket.grid_id.in_(units_in_scope)
@@ -74,17 +80,29 @@ def visibility_clause(viewer: Viewer) -> Any:
 
 
 def can_see(viewer: Viewer, ticket: Ticket) -> bool:
-    if ticket.assignee_id == viewer.account.id or viewer.scope.unrestricted:
+    if ticket.assignee_id == viewer.account.id or viewer.role is Role.ADMIN:
         return True
     if viewer.role is Role.VOLUNTEER and not ticket.volunteer_claimable:
         return False
     return viewer.scope.covers(ticket.grid.path)
 
 
+# What a ticket's representation needs of its unit and assignee, and no more: a unit's boundary is a
+# GeoJSON polygon that can run to kilobytes, and the assignee's own unit is not shown.
+TICKET_LOAD = (
+    joinedload(Ticket.grid).load_only(
+        GridUnit.code, GridUnit.name, GridUnit.level, GridUnit.parent_id, GridUnit.path, GridUnit.active
+    ),
+    joinedload(Ticket.assignee)
+    .load_only(Account.display_name, Account.role, Account.active, Account.scope_grid_id)
+    .lazyload(Account.scope_grid),
+)
+
+
 def get_visible_ticket(actor: Account, ticket_id: int, viewer: Viewer | None = None) -> Ticket:
     """A ticket the actor may see; 404 otherwise (its existence is private)."""
     viewer = viewer or Viewer.of(actor)
-    ticket = db.session.get(Ticket, ticket_id)
+    ticket = db.session.get(Ticket, ticket_id, options=TICKET_LOAD)
     if ticket is None or not can_see(viewer, ticket):
         raise NotFoundError("No such ticket.")
     return ticket
@@ -203,12 +221,13 @@ def list_tickets(actor: Account, filters: TicketFilters, *, limit: int, cursor: 
     """Newest first; with `updated_since`, oldest change first and with tombstones for tickets that left view."""
     viewer = Viewer.of(actor)
     now = utcnow()
-    visible = visibility_clause(viewer)
-    stmt = _filtered(select(Ticket), viewer, filters, now)
+    stmt = _filtered(select(Ticket).options(*TICKET_LOAD), viewer, filters, now)
     fingerprint = {**filters.__dict__, "actor": actor.id}
     if filters.updated_since is None:
+        # One's own tickets are always visible: a worker's queue needs neither their cells nor the clause.
+        own = filters.assignee == "me" or filters.assignee == actor.id
         page = paginate(
-            stmt.where(visible),
+            stmt if own else stmt.where(visibility_clause(viewer)),
             order_by=[Ticket.created_at, Ticket.id],
             limit=limit,
             cursor=cursor,
@@ -217,7 +236,7 @@ def list_tickets(actor: Account, filters: TicketFilters, *, limit: int, cursor: 
         )
         return Page([view_of(viewer, ticket, now) for ticket in page.items], page.next_cursor)
     changed = stmt.where(Ticket.updated_at >= filters.updated_since)
-    changed = changed.where(or_(visible, _left_view_since(viewer, filters.updated_since)))
+    changed = changed.where(or_(visibility_clause(viewer), _left_view_since(viewer, filters.updated_since)))
     page = paginate(
         changed, order_by=[Ticket.updated_at, Ticket.id], limit=limit, cursor=cursor, query_fingerprint=fingerprint
     )

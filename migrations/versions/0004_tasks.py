@@ -90,6 +90,7 @@ def upgrade():
     sa.UniqueConstraint('no', name=op.f('uq_tickets_no'))
     )
     with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.create_index('ix_tickets_assignee_id_created_at_id', ['assignee_id', 'created_at', 'id'], unique=False)
         batch_op.create_index('ix_tickets_assignee_id_status', ['assignee_id', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_category_code'), ['category_code'], unique=False)
         batch_op.create_index('ix_tickets_created_at_id', ['created_at', 'id'], unique=False)
@@ -246,6 +247,7 @@ def downgrade():
         batch_op.drop_index('ix_tickets_created_at_id')
         batch_op.drop_index(batch_op.f('ix_tickets_category_code'))
         batch_op.drop_index('ix_tickets_assignee_id_status')
+        batch_op.drop_index('ix_tickets_assignee_id_created_at_id')
 
     op.drop_table('tickets')
     op.drop_table('ticket_number_days')
