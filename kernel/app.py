@@ -33,6 +33,7 @@ CONTEXT_MODULES = (
     "notifications.routes",
     "notifications.commands",
     "notifications.webhook_routes",
+    "hooks.routes",
     "demo.commands",
 )
 

@@ -95,6 +95,19 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "WEBHOOKS_CA_FILE": env.get("WEBHOOKS_CA_FILE") or None,
         # Tests only, never read from the environment: networks the SSRF guard lets through (a local receiver).
         "WEBHOOKS_ALLOWED_TEST_NETWORKS": [],
+        # Hooks in. Signed pushes (X-Grid-Timestamp) older or newer than this are refused as stale.
+        "HOOKS_SIGNATURE_TOLERANCE_SECONDS": int(env.get("HOOKS_SIGNATURE_TOLERANCE_SECONDS", "300")),
+        # SMS provider callbacks (replies and delivery reports) carry no signature: each provider's URL carries
+        # a secret `?token=` (long and random; unset: that provider's callbacks are off, 404).
+        "SMS_CALLBACK_TOKENS": {
+            "aliyun": env.get("SMS_CALLBACK_TOKEN_ALIYUN", ""),
+            "tencent": env.get("SMS_CALLBACK_TOKEN_TENCENT", ""),
+            "http": env.get("SMS_CALLBACK_TOKEN_HTTP", ""),
+        },
+        # A callback about something older than this is recorded and ignored (providers retry for hours, not days).
+        "SMS_CALLBACK_MAX_AGE_HOURS": int(env.get("SMS_CALLBACK_MAX_AGE_HOURS", "24")),
+        # A reply counts as an answer to the resident SMS sent to that phone within this many hours.
+        "SMS_REPLY_WINDOW_HOURS": int(env.get("SMS_REPLY_WINDOW_HOURS", "168")),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         # Reverse proxies in front of the app whose X-Forwarded-For to trust (login brakes count by address).
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),

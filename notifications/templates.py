@@ -78,6 +78,13 @@ TEMPLATES: Final[Mapping[str, Template]] = {
             "status",
             "merged_no",
         ),
+        # A reply hooks/sms.py could not match to one ticket: names the resident's latest ticket as the example.
+        _sms(
+            "sms_reply_unmatched",
+            "未能确认您回复的是哪张工单。您最近的工单{no}当前状态：{status}。评价请回复“工单号 分数”，如：{no} 5。",
+            "no",
+            "status",
+        ),
         # --- staff (inbox) ---
         _inbox("inbox_assigned", "新工单{no}（{category}）派给您，请于{due}前接单。", "no", "category", "due"),
         _inbox("inbox_urged", "工单{no}（{category}）被督办：{note}", "no", "category", "note"),

@@ -817,6 +817,46 @@ def record_feedback(actor: Account, ticket_id: int, data: Mapping[str, Any]) -> 
     return view_of(viewer, ticket, now)
 
 
+# --- ratings residents send themselves (SMS replies, hooks/sms.py) ----------------------------------------------
+
+
+def rate_as_resident(
+    ticket: Ticket, rating: int, *, channel: str, details: Mapping[str, Any] | None = None
+) -> str | None:
+    """The resident's own rating of the latest resolution, no account acting: `record_feedback`'s rules (1–2
+    reopens, 3–5 closes, one rating per resolution). None once applied; otherwise why nothing changed."""
+    if ticket.status is not Status.RESOLVED:
+        return f"the ticket is {ticket.status.value}, not awaiting a rating"
+    already = select(Feedback.id).where(
+        Feedback.ticket_id == ticket.id, Feedback.resolution_round == ticket.resolution_round
+    )
+    if db.session.scalars(already).first() is not None:
+        return "this resolution has already been rated"
+    now = utcnow()
+    db.session.add(
+        Feedback(
+            ticket_id=ticket.id,
+            resolution_round=ticket.resolution_round,
+            rating=rating,
+            comment=None,
+            channel=channel,
+            recorded_by_id=None,
+            created_at=now,
+        )
+    )
+    action = Action.REOPEN if rating <= 2 else Action.CLOSE
+    reason = f"评价{rating}分"
+    applied = APPLY[action](None, ticket, {"reason": reason}, now)  # type: ignore[arg-type]
+    ticket.status = TRANSITIONS[action].target  # type: ignore[assignment]
+    ticket.updated_at = now
+    details = {**applied, **(details or {}), "rating": rating, "feedback_channel": str(channel)}
+    record_event(ticket, None, action, Status.RESOLVED, note=reason, details=details)
+    # A concurrent rating loses here (unique (ticket, round) or the version check): 409, and the caller retries.
+    db.session.flush()
+    notify.owe_for_ticket(ticket, action, note=reason)
+    return None
+
+
 @dataclass(frozen=True)
 class Contact:
     name: str | None

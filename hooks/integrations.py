@@ -1,0 +1,330 @@
+"""Integrations: other systems that push resident requests in (`POST /api/v1/hooks/requests`).
+
+**Who acts.** The ticket service files requests for an account (`tasks.service.intake(actor, data)`), and the
+record (`created_by_id`, the `create` event's actor) points at accounts. So each integration owns a *service
+account*, created with it: inactive (an inactive account cannot log in or use a token, is never notified and
+never counted among the supervisors of a unit), with a password hash nothing verifies, named after the
+integration, and placed where the integration may file: a supervisor of `grid_id`, or an admin when the
+integration covers the whole territory. The intake applies that account's scope; a request routed outside it
+is refused with 422, like any intake outside one's scope. The `create` event also names the integration and
+its `external_id`, so the timeline says where the ticket came from.
+
+**Authentication**, one method per integration, chosen at creation:
+
+- `api_key`: `X-Api-Key: <key_id>.<random>`. The key is shown once; the server keeps its SHA-256 (the key is
+  256 random bits: no salt or slow hash needed), finds the row by the public `key_id` and compares digests in
+  constant time.
+- `hmac`: `X-Grid-Key-Id: <key_id>`, `X-Grid-Timestamp: <unix seconds>` and
+  `X-Grid-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`, the scheme of the webhooks we
+  send (notifications.webhooks). A timestamp more than `HOOKS_SIGNATURE_TOLERANCE_SECONDS` away is refused,
+  and so is a signature already accepted (kept twice that long), so a captured request cannot be replayed.
+
+Every failure is the same 401, whatever was wrong, so a caller learns nothing about which keys exist.
+
+**Repeats.** An `external_id` is filed once per integration: the `integration_requests` row is claimed (a
+unique insert) before the intake, so of two concurrent pushes one files and the other waits, then answers with
+the request the first one filed (200 instead of 201). A request that fails (422, 401…) leaves nothing behind,
+claim included: the request is one transaction.
+"""
+
+import hashlib
+import hmac
+import secrets
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import delete, select
+
+from auth.models import Account, Role
+from grid import service as grid_service
+from hooks.models import AuthMethod, Integration, PushedRequest, UsedSignature, insert_once
+from kernel.clock import utcnow
+from kernel.errors import NotFoundError, UnauthorizedError, ValidationError
+from kernel.extensions import db
+from kernel.pagination import Page, paginate
+from tasks import service as tasks
+from tasks.models import ResidentRequest, Ticket, TicketEvent
+
+KEY_HEADER = "X-Api-Key"
+KEY_ID_HEADER = "X-Grid-Key-Id"
+TIMESTAMP_HEADER = "X-Grid-Timestamp"
+SIGNATURE_HEADER = "X-Grid-Signature"
+SIGNATURE_PREFIX = "sha256="
+UNUSABLE_PASSWORD = "!integration"  # noqa: S105 - not a hash: argon2 refuses it, so no password ever matches
+
+
+# --- managing integrations (admins; routes check the role) -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Created:
+    """A new integration and its credential, shown only in the creation response."""
+
+    integration: Integration
+    api_key: str | None = None
+    secret: str | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.integration, name)
+
+
+def list_integrations(*, active: bool | None, limit: int, cursor: str | None) -> Page[Integration]:
+    """Integrations by id, deleted ones left out; optionally only the active or the inactive ones."""
+    stmt = select(Integration).where(Integration.deleted_at.is_(None))
+    if active is not None:
+        stmt = stmt.where(Integration.active.is_(active))
+    return paginate(
+        stmt, order_by=[Integration.id], limit=limit, cursor=cursor, query_fingerprint={"integrations": active}
+    )
+
+
+def get_integration(integration_id: int) -> Integration:
+    """The integration with this id; NotFoundError when there is none or it was deleted."""
+    integration = db.session.get(Integration, integration_id)
+    if integration is None or integration.deleted_at is not None:
+        raise NotFoundError("No such integration.")
+    return integration
+
+
+def create_integration(data: Mapping[str, Any]) -> Created:
+    """A new integration with its service account and credential (an API key, or the HMAC secret given)."""
+    method = AuthMethod(data.get("auth_method") or AuthMethod.API_KEY)
+    if method is AuthMethod.API_KEY and data.get("secret"):
+        raise ValidationError("An API key integration takes no secret.", {"secret": ["only for auth_method hmac"]})
+    grid_id = _checked_grid(data.get("grid_id"))
+    key_id = "ik" + secrets.token_hex(6)
+    account = Account(
+        username=f"integration-{key_id}",
+        display_name=data["name"],
+        role=Role.SUPERVISOR if grid_id is not None else Role.ADMIN,
+        scope_grid_id=grid_id,
+        password_hash=UNUSABLE_PASSWORD,
+        active=False,
+    )
+    integration = Integration(
+        name=data["name"],
+        description=data.get("description"),
+        auth_method=method,
+        key_id=key_id,
+        grid_id=grid_id,
+        account=account,
+        active=data.get("active", True),
+    )
+    api_key = secret = None
+    if method is AuthMethod.API_KEY:
+        api_key = f"{key_id}.{secrets.token_urlsafe(32)}"
+        integration.key_hash = _digest(api_key)
+    else:
+        secret = data.get("secret") or secrets.token_urlsafe(32)
+        integration.secret = secret
+    db.session.add_all([account, integration])
+    db.session.flush()
+    return Created(integration, api_key=api_key, secret=secret)
+
+
+def update_integration(integration_id: int, changes: Mapping[str, Any]) -> Integration:
+    """Rename, describe, move (its service account follows), pause, or give a signed integration a new secret."""
+    integration = get_integration(integration_id)
+    if "secret" in changes and integration.auth_method is not AuthMethod.HMAC:
+        raise ValidationError("An API key integration takes no secret.", {"secret": ["only for auth_method hmac"]})
+    if "grid_id" in changes:
+        integration.grid_id = _checked_grid(changes["grid_id"])
+        integration.account.scope_grid_id = integration.grid_id
+        integration.account.role = Role.SUPERVISOR if integration.grid_id is not None else Role.ADMIN
+    if "name" in changes:
+        integration.account.display_name = changes["name"]
+    for name in ("name", "description", "active", "secret"):
+        if name in changes:
+            setattr(integration, name, changes[name])
+    db.session.flush()
+    return integration
+
+
+def delete_integration(integration_id: int) -> None:
+    """Delete an integration: it can no longer push; the row stays (the tickets it filed point at its account)
+    with its credentials erased."""
+    integration = get_integration(integration_id)
+    integration.deleted_at = utcnow()
+    integration.active = False
+    integration.key_hash = None
+    integration.secret = None
+    db.session.flush()
+
+
+def _checked_grid(grid_id: int | None) -> int | None:
+    if grid_id is None:
+        return None
+    if grid_service.find_unit(grid_id) is None:
+        raise ValidationError("No such grid unit.", {"grid_id": ["no such unit"]})
+    return grid_id
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+# --- authenticating a push ---------------------------------------------------------------------------------------
+
+
+def authenticate(headers: Mapping[str, str], body: bytes) -> Integration:
+    """The active integration whose credential these headers carry; UnauthorizedError otherwise."""
+    if headers.get(KEY_HEADER) is not None:
+        integration = _by_api_key(headers[KEY_HEADER])
+    elif headers.get(SIGNATURE_HEADER) is not None:
+        integration = _by_signature(headers, body)
+    else:
+        raise UnauthorizedError(
+            f"Send {KEY_HEADER}, or {KEY_ID_HEADER} with {TIMESTAMP_HEADER} and {SIGNATURE_HEADER}.",
+            {"authentication": ["missing"]},
+        )
+    integration.last_used_at = utcnow()
+    return integration
+
+
+def _refused() -> UnauthorizedError:
+    return UnauthorizedError("The integration's credential is not valid.", {"authentication": ["not valid"]})
+
+
+def _active(key_id: str, method: AuthMethod) -> Integration | None:
+    if not (0 < len(key_id) <= 16 and all(c in string.ascii_lowercase + string.digits for c in key_id)):
+        return None
+    stmt = select(Integration).where(Integration.key_id == key_id)
+    integration = db.session.scalars(stmt).one_or_none()
+    if integration is None or not integration.active or integration.deleted_at is not None:
+        return None
+    return integration if integration.auth_method is method else None
+
+
+def _by_api_key(key: str) -> Integration:
+    key_id, _, _ = key.partition(".")
+    integration = _active(key_id, AuthMethod.API_KEY)
+    # Compared even when there is no such integration, so an unknown key id costs what a wrong key costs.
+    expected = integration.key_hash if integration is not None and integration.key_hash else "0" * 64
+    if not hmac.compare_digest(_digest(key), expected) or integration is None:
+        raise _refused()
+    return integration
+
+
+def _by_signature(headers: Mapping[str, str], body: bytes) -> Integration:
+    integration = _active(headers.get(KEY_ID_HEADER) or "", AuthMethod.HMAC)
+    timestamp = headers.get(TIMESTAMP_HEADER) or ""
+    given = headers.get(SIGNATURE_HEADER) or ""
+    secret = integration.secret if integration is not None and integration.secret else secrets.token_hex(16)
+    expected = signature(secret, timestamp, body)
+    if not hmac.compare_digest(given.encode(), expected.encode()) or integration is None:
+        raise _refused()
+    tolerance = int(current_app.config["HOOKS_SIGNATURE_TOLERANCE_SECONDS"])
+    now = utcnow()
+    if not timestamp.isascii() or not timestamp.isdigit() or abs(now.timestamp() - int(timestamp)) > tolerance:
+        raise UnauthorizedError(
+            f"The {TIMESTAMP_HEADER} is more than {tolerance} seconds away from now: sign the request again.",
+            {TIMESTAMP_HEADER: ["stale"]},
+        )
+    scope = f"integration:{integration.id}"
+    # What can no longer pass the timestamp check need not be remembered.
+    db.session.execute(
+        delete(UsedSignature).where(
+            UsedSignature.scope == scope, UsedSignature.created_at < now - timedelta(seconds=2 * tolerance)
+        )
+    )
+    if (
+        insert_once(
+            UsedSignature, {"scope": scope, "signature": expected, "created_at": now}, unique=["scope", "signature"]
+        )
+        is None
+    ):
+        raise UnauthorizedError(
+            "This signed request was already received: sign each request anew.", {SIGNATURE_HEADER: ["replayed"]}
+        )
+    return integration
+
+
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    """The X-Grid-Signature value: HMAC-SHA256 over "<timestamp>.<body>", as on the webhooks we send."""
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return SIGNATURE_PREFIX + digest
+
+
+# --- pushing a request ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pushed:
+    """The intake's answer, as the integration sees it: no actions offered (it may not act on tickets)."""
+
+    external_id: str
+    request: tasks.RequestView
+    ticket: tasks.TicketView
+    possible_duplicates: list[tasks.TicketView] = field(default_factory=list)
+    created: bool = True
+
+
+def push_request(integration: Integration, data: Mapping[str, Any]) -> Pushed:
+    """File a pushed resident request once per `external_id`; a repeat answers with the request filed first."""
+    external_id = data["external_id"]
+    earlier = _pushed(integration.id, external_id)
+    if earlier is not None:
+        return earlier
+    claim_id = insert_once(
+        PushedRequest,
+        {"integration_id": integration.id, "external_id": external_id, "created_at": utcnow()},
+        unique=["integration_id", "external_id"],
+    )
+    if claim_id is None:  # a concurrent push of the same id filed it while we waited
+        winner = _pushed(integration.id, external_id)
+        if winner is None:
+            raise RuntimeError("a claimed external_id without its request")
+        return winner
+    account = integration.account
+    intake = tasks.intake(account, {name: value for name, value in data.items() if name != "external_id"})
+    ticket = intake.ticket.ticket
+    if integration.grid_id is not None and not tasks.Viewer.of(account).scope.covers(ticket.grid.path):
+        raise ValidationError(
+            "The request belongs to a grid cell outside this integration's area.",
+            {"location": ["outside the integration's area"]},
+        )
+    db.session.get(PushedRequest, claim_id).request_id = intake.request.id  # type: ignore[union-attr]
+    _name_the_source(ticket, integration, external_id)
+    db.session.flush()
+    return Pushed(
+        external_id=external_id,
+        request=tasks.RequestView(intake.request, tasks.mask_phone(intake.request.reporter_phone)),
+        ticket=replace(intake.ticket, allowed_actions=[]),
+        possible_duplicates=[replace(view, allowed_actions=[]) for view in intake.possible_duplicates],
+    )
+
+
+def _pushed(integration_id: int, external_id: str) -> Pushed | None:
+    """What an earlier push of this external id filed, as it stands now."""
+    stmt = (
+        select(ResidentRequest)
+        .join(PushedRequest, PushedRequest.request_id == ResidentRequest.id)
+        .where(PushedRequest.integration_id == integration_id, PushedRequest.external_id == external_id)
+    )
+    request = db.session.scalars(stmt).one_or_none()
+    if request is None:
+        return None
+    integration = db.session.get(Integration, integration_id)
+    view = tasks.view_of(tasks.Viewer.of(integration.account), request.ticket)  # type: ignore[union-attr]
+    return Pushed(
+        external_id=external_id,
+        request=tasks.RequestView(request, tasks.mask_phone(request.reporter_phone)),
+        ticket=replace(view, allowed_actions=[]),
+        created=False,
+    )
+
+
+def _name_the_source(ticket: Ticket, integration: Integration, external_id: str) -> None:
+    """The `create` event says which integration filed the ticket and under which of its ids."""
+    stmt = select(TicketEvent).where(TicketEvent.ticket_id == ticket.id, TicketEvent.action == "create")
+    for event in db.session.scalars(stmt):
+        event.details = {
+            **(event.details or {}),
+            "integration_id": str(integration.id),
+            "integration": integration.name,
+            "external_id": external_id,
+        }
