@@ -34,6 +34,8 @@ CONTEXT_MODULES = (
     "notifications.commands",
     "notifications.webhook_routes",
     "hooks.routes",
+    "dashboards.routes",
+    "dashboards.commands",
     "demo.commands",
 )
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload
 
 from auth.models import Account, Role
 from auth.scope import scope_of
+from dashboards import rollups
 from grid import service as grid_service
 from grid.coords import CoordSystem, distance_m, to_wgs84
 from grid.models import CellAssignment, GridLevel, GridUnit
@@ -744,6 +745,7 @@ def record_event(
         created_at=utcnow(),
     )
     db.session.add(event)
+    rollups.on_event(ticket, event)  # the dashboards' rollups change in this same transaction
     return event
 
 

@@ -1,0 +1,232 @@
+"""A district at scale for the dashboards: N tickets, 10,000 cells, 2,000 workers, reproducible with `--seed`.
+
+Run: `.venv/bin/python bench/seed_scale.py --database-url sqlite:////tmp/district.db --tickets 1000000 [--seed 7]`
+(a PostgreSQL URL works too; the database must exist and be empty). Migrates, then fills it with SQLAlchemy Core
+`insert()` executemany in chunks, then runs `stats rebuild` (dashboards.rollups.rebuild) in process:
+
+- one district › 10 streets › 10 communities each › 100 cells each (10,000 cells), paths as the app writes them;
+- the default categories; an admin `bench.admin`, a supervisor per street (`bench.supervisor` covers street 1),
+  2,000 workers with 5 cells each; every account shares one argon2 hash (password `bench-password-123`);
+- `--tickets` tickets received uniformly over the last `--days` days, in random cells, categories and channels;
+  the ones of the last 30 days spread over every status (about 3 % of all tickets are open), older ones closed
+  (97 %) or cancelled; each step (dispatch, acceptance, resolution, closing) minutes to days after the one before,
+  about 10 % resolved late, half of the closed ones rated (mostly 4–5); one `create` event per ticket.
+No resident requests or other events are written: the dashboards do not read them.
+"""
+
+import argparse
+import random
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from flask_migrate import upgrade  # noqa: E402
+from sqlalchemy import insert  # noqa: E402
+
+from auth.models import Account, Role  # noqa: E402
+from auth.passwords import hash_password  # noqa: E402
+from dashboards import rollups  # noqa: E402
+from grid.models import CellAssignment, GridLevel, GridUnit  # noqa: E402
+from kernel.app import create_app  # noqa: E402
+from kernel.extensions import db  # noqa: E402
+from tasks.categories import seed_defaults  # noqa: E402
+from tasks.models import Category, Feedback, Status, Ticket, TicketEvent, TicketNumberDay  # noqa: E402
+
+PASSWORD = "bench-password-123"
+STREETS, COMMUNITIES, CELLS = 10, 10, 100  # per parent: 10 x 10 x 100 = 10,000 cells
+CHUNK = 10_000
+CHANNELS = ("app", "hotline", "sms", "walk_in", "patrol", "web")
+BEIJING_OFFSET = timedelta(hours=8)
+
+
+def make_app(url: str) -> Any:
+    return create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SECRET_KEY": "bench-secret-key-not-for-production-0123456789",
+            "JWT_SECRET_KEY": "bench-jwt-key-not-for-production-0123456789abc",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+
+
+def bulk(model: Any, rows: list[dict[str, Any]]) -> None:
+    for start in range(0, len(rows), CHUNK):
+        db.session.execute(insert(model), rows[start : start + CHUNK])
+
+
+def seed_territory(now: datetime) -> tuple[list[int], list[int]]:
+    """The units; returns the street ids and the cell ids."""
+    units: list[dict[str, Any]] = []
+    next_id = iter(range(1, 1_000_000))
+
+    def unit(level: GridLevel, code: str, name: str, parent: dict[str, Any] | None) -> dict[str, Any]:
+        uid = next(next_id)
+        row = {
+            "id": uid,
+            "code": code,
+            "name": name,
+            "level": level,
+            "parent_id": parent["id"] if parent else None,
+            "path": f"{parent['path'] if parent else '/'}{uid}/",
+            "active": True,
+            "created_at": now,
+            "updated_at": now,
+        }
+        units.append(row)
+        return row
+
+    district = unit(GridLevel.DISTRICT, "BD", "基准区", None)
+    streets, cells = [], []
+    for s in range(STREETS):
+        street = unit(GridLevel.STREET, f"BD{s:02d}", f"第{s + 1}街道", district)
+        streets.append(street["id"])
+        for c in range(COMMUNITIES):
+            community = unit(GridLevel.COMMUNITY, f"BD{s:02d}{c:02d}", f"第{s + 1}街道第{c + 1}社区", street)
+            for g in range(CELLS):
+                cell = unit(GridLevel.GRID, f"BD{s:02d}{c:02d}{g:03d}", f"网格{s + 1}-{c + 1}-{g + 1}", community)
+                cells.append(cell["id"])
+    bulk(GridUnit, units)
+    return streets, cells
+
+
+def seed_accounts(now: datetime, streets: list[int], cells: list[int], workers: int) -> list[int]:
+    """Admin, supervisors, workers (5 cells each, in order); returns the worker of each cell (by index)."""
+    hashed = hash_password(PASSWORD)
+    base = {"password_hash": hashed, "active": True, "created_at": now, "updated_at": now}
+    rows = [{"id": 1, "username": "bench.admin", "display_name": "管理员", "role": Role.ADMIN, **base}]
+    for index, street in enumerate(streets):
+        name = "bench.supervisor" if index == 0 else f"bench.supervisor{index + 1}"
+        rows.append({"id": 2 + index, "username": name, "display_name": f"街道督办{index + 1}", "role": Role.SUPERVISOR,
+                     "scope_grid_id": street, **base})  # fmt: skip
+    first_worker = 2 + len(streets)
+    for w in range(workers):
+        rows.append({"id": first_worker + w, "username": f"bench.worker{w + 1}", "display_name": f"网格员{w + 1}",
+                     "role": Role.WORKER, **base})  # fmt: skip
+    bulk(Account, rows)
+    per_worker = max(1, len(cells) // workers)
+    owners, assignments = [], []
+    for index, cell in enumerate(cells):
+        worker = first_worker + min(index // per_worker, workers - 1)
+        owners.append(worker)
+        assignments.append({"account_id": worker, "grid_id": cell, "created_at": now})
+    bulk(CellAssignment, assignments)
+    return owners
+
+
+def seed_tickets(now: datetime, cells: list[int], owners: list[int], count: int, days: int, rng: random.Random) -> None:
+    categories = [
+        (c.code, c.accept_minutes, c.resolve_hours) for c in db.session.query(Category).all() if c.parent_code
+    ]
+    created = sorted(now - timedelta(seconds=rng.uniform(0, days * 86400)) for _ in range(count))
+    day_counters: dict[str, int] = {}
+    tickets: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    feedback: list[dict[str, Any]] = []
+    for ticket_id, received in enumerate(created, start=1):
+        cell_index = rng.randrange(len(cells))
+        cell, worker = cells[cell_index], owners[cell_index]
+        code, accept_minutes, resolve_hours = rng.choice(categories)
+        day = (received + BEIJING_OFFSET).strftime("%Y%m%d")
+        day_counters[day] = day_counters.get(day, 0) + 1
+        row = _ticket(ticket_id, received, now, cell, worker, code, accept_minutes, resolve_hours, rng)
+        row["no"] = f"{day}-{day_counters[day]:06d}"
+        tickets.append(row)
+        events.append({"id": ticket_id, "ticket_id": ticket_id, "action": "create", "to_status": Status.PENDING,
+                       "prior_grid_id": cell, "photo_ids": [], "created_at": received,
+                       "details": {"channel": rng.choice(CHANNELS)}})  # fmt: skip
+        if row["status"] is Status.CLOSED and rng.random() < 0.5:
+            rating = rng.choices([5, 4, 3, 2, 1], weights=[60, 25, 8, 4, 3])[0]
+            feedback.append({"ticket_id": ticket_id, "resolution_round": 1, "rating": rating, "channel": "sms",
+                             "created_at": row["closed_at"]})  # fmt: skip
+        if len(tickets) >= CHUNK:
+            _flush(tickets, events, feedback)
+    _flush(tickets, events, feedback)
+    bulk(TicketNumberDay, [{"day": day, "last": last} for day, last in day_counters.items()])
+
+
+def _flush(tickets: list[dict[str, Any]], events: list[dict[str, Any]], feedback: list[dict[str, Any]]) -> None:
+    for model, rows in ((Ticket, tickets), (TicketEvent, events), (Feedback, feedback)):
+        if rows:
+            db.session.execute(insert(model), rows)
+            rows.clear()
+
+
+def _ticket(tid: int, received: datetime, now: datetime, cell: int, worker: int, code: str, accept_minutes: int,
+            resolve_hours: int, rng: random.Random) -> dict[str, Any]:  # fmt: skip
+    """One ticket's row: each step minutes to days after the last; a step that would come after now has not."""
+    resolve_due = received + timedelta(hours=resolve_hours)
+    row: dict[str, Any] = {
+        "id": tid, "status": Status.PENDING, "priority": "normal", "category_code": code, "grid_id": cell,
+        "origin_grid_id": cell, "description": "基准工单", "volunteer_claimable": False, "resolve_started_at": received,
+        "resolve_due_at": resolve_due, "warn_at": received + (resolve_due - received) * 0.8, "due_at": resolve_due,
+        "urge_count": 0, "reopen_count": 0, "resolution_round": 0, "created_at": received, "updated_at": received,
+        "version": 1, "reporter_name": "居民", "reporter_phone": f"139{rng.randrange(10**8):08d}",
+    }  # fmt: skip
+    if rng.random() < 0.03:
+        row.update(status=Status.CANCELLED, cancelled_at=received + timedelta(minutes=30), warn_at=None, due_at=None)
+        return row
+    dispatched = received + timedelta(minutes=rng.uniform(1, 120))
+    if dispatched > now:
+        return row
+    accept_due = dispatched + timedelta(minutes=accept_minutes)
+    row.update(status=Status.ASSIGNED, assignee_id=worker, dispatched_at=dispatched, accept_due_at=accept_due,
+               warn_at=dispatched + (accept_due - dispatched) * 0.8, due_at=accept_due)  # fmt: skip
+    accepted = dispatched + timedelta(minutes=rng.uniform(1, accept_minutes * 1.3))
+    if accepted > now:
+        return row
+    row.update(status=Status.IN_PROGRESS, accepted_at=accepted, warn_at=received + (resolve_due - received) * 0.8,
+               due_at=resolve_due)  # fmt: skip
+    resolved = accepted + timedelta(hours=rng.uniform(0.5, resolve_hours * 1.1))
+    if resolved > now:
+        return row
+    row.update(status=Status.RESOLVED, resolved_at=resolved, handler_id=worker, resolution_round=1, warn_at=None,
+               due_at=None)  # fmt: skip
+    closed = resolved + timedelta(hours=rng.uniform(1, 72))
+    if closed > now:
+        return row
+    row.update(status=Status.CLOSED, closed_at=closed, updated_at=closed)
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument("--workers", type=int, default=2_000)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+    app = make_app(args.database_url)
+    now = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)  # fixed, so a seed gives the same district on any day
+    with app.app_context():
+        upgrade()
+        started = time.perf_counter()
+        seed_defaults()
+        streets, cells = seed_territory(now)
+        owners = seed_accounts(now, streets, cells, args.workers)
+        seed_tickets(now, cells, owners, args.tickets, args.days, rng)
+        db.session.commit()
+        seeded = time.perf_counter()
+        print(f"seeded {len(cells)} cells, {args.workers} workers, {args.tickets} tickets in {seeded - started:.1f} s")
+        done = 0
+
+        def progress(n: int) -> None:
+            nonlocal done
+            done += n
+            if done % 100_000 < n:
+                print(f"  rollups: {done} tickets", flush=True)
+
+        rollups.rebuild(progress=progress)
+        db.session.commit()
+        print(f"stats rebuild: {time.perf_counter() - seeded:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Supervisor dashboards (`/api/v1/stats/...`) and ledgers (`/api/v1/exports/...`): read-only, scoped, fast."""

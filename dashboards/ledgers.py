@@ -1,0 +1,294 @@
+"""Ledgers (台账): every ticket received in scope and range, as CSV or XLSX rows, read in batches.
+
+The rows are the tickets that `received` counts (origin unit in the subtree, received on a Beijing day of the
+range), so a ledger's row count is its dashboard's `received`. Times are Beijing time, for people reading them.
+"""
+
+import csv
+import io
+import logging
+import tempfile
+from collections.abc import Iterator, Sequence
+from datetime import datetime, time, timedelta
+from typing import IO, Any
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import aliased
+
+from auth.models import Account
+from dashboards.models import StatsTicketFacts
+from dashboards.rollups import BEIJING
+from dashboards.service import Target, breakdown, figures, summary
+from grid.models import GridUnit
+from kernel.clock import utcnow
+from kernel.errors import ValidationError
+from kernel.extensions import db
+from tasks.models import OPEN_STATUSES, Category, Feedback, PersonalDataRead, Status, Ticket
+from tasks.service import mask_phone
+
+log = logging.getLogger("grid.dashboards.ledgers")
+BATCH = 2000
+STATUS_NAMES = {
+    Status.PENDING: "待派单",
+    Status.ASSIGNED: "待接单",
+    Status.IN_PROGRESS: "处理中",
+    Status.RESOLVED: "已办结",
+    Status.CLOSED: "已关闭",
+    Status.CANCELLED: "已取消",
+}
+CHANNEL_NAMES = {"app": "APP", "hotline": "热线", "sms": "短信", "walk_in": "来访", "patrol": "巡查", "web": "网站"}
+TICKET_HEADINGS: tuple[str, ...] = (
+    "工单编号",
+    "受理时间",
+    "渠道",
+    "类别",
+    "所属网格",
+    "当前责任单位",
+    "状态",
+    "优先级",
+    "反映人",
+    "联系电话",
+    "地址",
+    "问题描述",
+    "处理人",
+    "派单时间",
+    "响应期限",
+    "接单时间",
+    "办结期限",
+    "办结时间",
+    "关闭时间",
+    "是否超期",
+    "评价",
+)
+
+
+def check_reveal(actor: Account, target: Target, *, reveal: bool, reason: str | None, what: str) -> bool:
+    """Full phones only with a reason; the export is recorded in the personal-data access log (one row)."""
+    if not reveal:
+        return False
+    if not reason:
+        raise ValidationError("Say why the full numbers are needed.", {"reason": ["required with reveal_phones"]})
+    scope = "whole territory" if target.whole_territory else target.units[0].path
+    db.session.add(
+        PersonalDataRead(
+            account_id=actor.id,
+            ticket_id=None,
+            subject="reporter_phone",
+            reason=f"{what} {scope} {target.first}..{target.last}: {reason}"[:200],
+        )
+    )
+    log.info("personal data export", extra={"reader_id": actor.id, "subject": "reporter_phone", "export": what})
+    return True
+
+
+def _bounds(target: Target) -> tuple[datetime, datetime]:
+    start = datetime.combine(target.first, time(0), BEIJING)
+    return start, datetime.combine(target.last + timedelta(days=1), time(0), BEIJING)
+
+
+def ticket_rows(target: Target, *, full_phones: bool) -> Iterator[list[Any]]:
+    """One list per ticket, in TICKET_HEADINGS order, oldest first; fetched `BATCH` at a time.
+
+    The query is built now, inside the request's transaction; the rows are read as the response streams
+    (after the request's commit, so nothing of the request's session objects is touched then).
+    """
+    now = utcnow()
+    start, end = _bounds(target)
+    origin = aliased(GridUnit)
+    owner = aliased(GridUnit)
+    handler = aliased(Account)
+    rating = aliased(Feedback)
+    names = _unit_names(target)
+    stmt = (
+        select(
+            Ticket.no,
+            Ticket.created_at,
+            StatsTicketFacts.channel,
+            Category.name.label("category_name"),
+            origin.path.label("origin_path"),
+            owner.name.label("owner_name"),
+            Ticket.status,
+            Ticket.priority,
+            Ticket.reporter_name,
+            Ticket.reporter_phone,
+            Ticket.address,
+            Ticket.description,
+            handler.display_name.label("handler_name"),
+            Ticket.dispatched_at,
+            Ticket.accept_due_at,
+            Ticket.accepted_at,
+            Ticket.resolve_due_at,
+            Ticket.resolved_at,
+            Ticket.closed_at,
+            Ticket.due_at,
+            rating.rating.label("rating"),
+        )
+        .join(origin, origin.id == Ticket.origin_grid_id)
+        .join(owner, owner.id == Ticket.grid_id)
+        .join(Category, Category.code == Ticket.category_code)
+        .outerjoin(StatsTicketFacts, StatsTicketFacts.ticket_id == Ticket.id)
+        .outerjoin(handler, handler.id == func.coalesce(Ticket.assignee_id, Ticket.handler_id))
+        .outerjoin(rating, and_(rating.ticket_id == Ticket.id, rating.resolution_round == Ticket.resolution_round))
+        .where(Ticket.created_at >= start, Ticket.created_at < end)
+        .order_by(Ticket.created_at, Ticket.id)
+        .execution_options(yield_per=BATCH)
+    )
+    if not target.whole_territory:
+        stmt = stmt.where(origin.path.startswith(target.units[0].path, autoescape=True))
+    if target.categories is not None:
+        stmt = stmt.where(Ticket.category_code.in_(target.categories))
+    return _ticket_rows(stmt, names, now, full_phones=full_phones)
+
+
+def _ticket_rows(stmt: Any, names: dict[int, str], now: datetime, *, full_phones: bool) -> Iterator[list[Any]]:
+    for row in db.session.execute(stmt):
+        late = (row.status in OPEN_STATUSES and row.due_at is not None and row.due_at <= now) or (
+            row.resolved_at is not None and row.resolved_at > row.resolve_due_at
+        )
+        yield [
+            row.no,
+            _local(row.created_at),
+            CHANNEL_NAMES.get(row.channel or "", row.channel or ""),
+            _text(row.category_name),
+            _text(_path_names(row.origin_path, names)),
+            _text(row.owner_name),
+            STATUS_NAMES[row.status],
+            "紧急" if row.priority == "urgent" else "一般",
+            _text(row.reporter_name),
+            (row.reporter_phone if full_phones else mask_phone(row.reporter_phone)) or "",
+            _text(row.address),
+            _text(row.description),
+            _text(row.handler_name),
+            _local(row.dispatched_at),
+            _local(row.accept_due_at),
+            _local(row.accepted_at),
+            _local(row.resolve_due_at),
+            _local(row.resolved_at),
+            _local(row.closed_at),
+            "是" if late else "否",
+            row.rating if row.rating is not None else "",
+        ]
+
+
+def _text(value: str | None) -> str:
+    """Words people typed, as text: a leading = + - @ would make Excel run them as a formula."""
+    if not value:
+        return ""
+    return "'" + value if value[0] in "=+-@\t\r" else value
+
+
+def _unit_names(target: Target) -> dict[int, str]:
+    stmt = select(GridUnit.id, GridUnit.name)
+    if not target.whole_territory:
+        path = target.units[0].path
+        stmt = stmt.where(GridUnit.path.startswith(path, autoescape=True))
+    return dict(db.session.execute(stmt).all())
+
+
+def _path_names(path: str, names: dict[int, str]) -> str:
+    ids = [int(part) for part in path.strip("/").split("/")]
+    return "/".join(names[i] for i in ids if i in names)
+
+
+def _local(moment: datetime | None) -> str:
+    return "" if moment is None else moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+
+
+def csv_chunks(rows: Iterator[list[Any]]) -> Iterator[str]:
+    """UTF-8 with a BOM so Excel reads the Chinese right; one chunk per `BATCH` rows."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    buffer.write("\ufeff")
+    writer.writerow(TICKET_HEADINGS)
+    for count, row in enumerate(rows, start=1):
+        writer.writerow(row)
+        if count % BATCH == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def tickets_xlsx(rows: Iterator[list[Any]]) -> IO[bytes]:
+    """A write-only workbook (rows go to disk as they come), in a temporary file rewound for reading."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("工单台账")
+    sheet.append(list(TICKET_HEADINGS))
+    for row in rows:
+        sheet.append(xlsx_row(row))
+    return _saved(workbook)
+
+
+def xlsx_row(values: Sequence[Any]) -> list[Any]:
+    """Control characters (legal in JSON and CSV) have no place in a worksheet: drop them. Names typed by
+    people (units, workers, categories) are text too, never a formula."""
+    return [_text(ILLEGAL_CHARACTERS_RE.sub("", value)) if isinstance(value, str) else value for value in values]
+
+
+def _saved(workbook: Workbook) -> IO[bytes]:
+    spool: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed by file_chunks after sending
+    workbook.save(spool)
+    spool.seek(0)
+    return spool
+
+
+def file_chunks(spool: IO[bytes], size: int = 64 * 1024) -> Iterator[bytes]:
+    try:
+        while chunk := spool.read(size):
+            yield chunk
+    finally:
+        spool.close()
+
+
+FIGURE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("受理数", "received"),
+    ("在办数", "open"),
+    ("办结数", "resolved"),
+    ("关闭数", "closed"),
+    ("取消数", "cancelled"),
+    ("上报数", "escalated"),
+    ("超期数", "overdue"),
+    ("重办数", "reopens"),
+)
+RATE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("响应率", "response_rate"),
+    ("办结率", "resolution_rate"),
+    ("按期办结率", "on_time_resolution_rate"),
+    ("满意率", "satisfaction_rate"),
+)
+
+
+def stats_xlsx(target: Target) -> IO[bytes]:
+    """The summary and the breakdowns (by child unit, category, worker, channel) as sheets."""
+    workbook = Workbook(write_only=True)
+    whole = summary(target)
+    sheet = workbook.create_sheet("汇总")
+    sheet.append(xlsx_row(["单位", (whole["grid"].name if whole["grid"] is not None else "全部")]))
+    sheet.append(["起始日期", str(target.first)])
+    sheet.append(["截止日期", str(target.last)])
+    for heading, name in FIGURE_COLUMNS:
+        sheet.append([heading, whole[name]])
+    for heading, name in RATE_COLUMNS:
+        value = whole[name]
+        sheet.append([heading, value["rate"], f"{value['numerator']}/{value['denominator']}"])
+    sheet.append(["当前在办", whole["now"]["open"]])
+    sheet.append(["当前超期", whole["now"]["overdue"]])
+    sheet.append(["当前预警", whole["now"]["warned"]])
+    for by, title in (("child", "按下级单位"), ("category", "按类别"), ("worker", "按处理人"), ("channel", "按渠道")):
+        _breakdown_sheet(workbook.create_sheet(title), breakdown(target, by)["items"])
+    return _saved(workbook)
+
+
+def _breakdown_sheet(sheet: Any, items: Sequence[dict[str, Any]]) -> None:
+    sheet.append(["名称", *(h for h, _ in FIGURE_COLUMNS), *(h for h, _ in RATE_COLUMNS)])
+    for item in items:
+        # A worker's row has `tickets` (held or resolved) where a unit's has `received`.
+        counts = [item.get("tickets") if name == "received" and item.get(name) is None else item.get(name)
+                  for _, name in FIGURE_COLUMNS]  # fmt: skip
+        rates = [item[name]["rate"] for _, name in RATE_COLUMNS]
+        sheet.append(xlsx_row([item["name"], *counts, *rates]))
+
+
+__all__ = ["TICKET_HEADINGS", "check_reveal", "csv_chunks", "figures", "stats_xlsx", "ticket_rows", "tickets_xlsx"]

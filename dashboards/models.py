@@ -1,0 +1,115 @@
+"""Rollups for the dashboards: per unit, Beijing day, category and channel; per worker; and per ticket what it added.
+
+A ticket is counted once in every unit on its path (its unit and each ancestor), so a subtree's total is the
+rows of one unit, however deep the subtree: the dashboards read a few hundred rows, never the tickets table.
+`stats_ticket_facts` remembers what each ticket last added, so a change subtracts exactly that and adds the
+new contribution, in the transaction of the change (see dashboards.rollups).
+"""
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kernel.db import BigId
+from kernel.extensions import db
+from tasks.models import Ticket
+
+# Histogram bucket upper bounds (seconds) for time to accept and to resolve: p90 is read from them.
+# 5 min, 15 min, 30 min, 1 h, 2 h, 4 h, 8 h, 1 d, 2 d, 3 d, 7 d, 14 d, 30 d, then everything longer.
+DURATION_BOUNDS: tuple[int, ...] = (300, 900, 1800, 3600, 7200, 14400, 28800, 86400, 172800, 259200, 604800,
+                                    1209600, 2592000)  # fmt: skip
+BUCKETS = len(DURATION_BOUNDS) + 1
+ACCEPT_BUCKETS = tuple(f"accept_h{i}" for i in range(BUCKETS))
+RESOLVE_BUCKETS = tuple(f"resolve_h{i}" for i in range(BUCKETS))
+
+# What a ticket adds to its handling units (and, `received`, to its origin's): the columns of stats_daily.
+HANDLING_COUNTERS: tuple[str, ...] = (
+    "open",
+    "cancelled",
+    "dispatched",
+    "accepted",
+    "accepted_on_time",
+    "accept_seconds",
+    "resolved",
+    "resolved_on_time",
+    "resolve_seconds",
+    "closed",
+    "escalated",
+    "overdue",
+    "reopens",
+    "rated",
+    "rated_good",
+)
+DAILY_COUNTERS: tuple[str, ...] = ("received", *HANDLING_COUNTERS, *ACCEPT_BUCKETS, *RESOLVE_BUCKETS)
+# What a ticket adds to the worker who holds it (or resolved it last).
+WORKER_COUNTERS: tuple[str, ...] = (
+    "tickets",
+    "open",
+    "dispatched",
+    "accepted",
+    "accepted_on_time",
+    "accept_seconds",
+    "resolved",
+    "resolved_on_time",
+    "resolve_seconds",
+    "closed",
+    "overdue",
+    "reopens",
+    "rated",
+    "rated_good",
+)
+BIG_COUNTERS = frozenset({"accept_seconds", "resolve_seconds"})
+
+
+def _counter_columns(names: tuple[str, ...]) -> dict[str, Any]:
+    return {
+        name: mapped_column(BigInteger if name in BIG_COUNTERS else Integer, default=0, nullable=False)
+        for name in names
+    }
+
+
+class StatsDaily(db.Model):
+    """Tickets received on one Beijing day, of one category and channel, counted in one unit of their path."""
+
+    __tablename__ = "stats_daily"
+    unit_id: Mapped[int] = mapped_column(BigId, ForeignKey("grid_units.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    category_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+    locals().update(_counter_columns(DAILY_COUNTERS))
+
+
+class StatsWorkerDaily(db.Model):
+    """A worker's tickets received on one Beijing day, of one category, counted in one unit of their path."""
+
+    __tablename__ = "stats_worker_daily"
+    unit_id: Mapped[int] = mapped_column(BigId, ForeignKey("grid_units.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    category_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id"), primary_key=True)
+
+    locals().update(_counter_columns(WORKER_COUNTERS))
+
+
+class StatsTicketFacts(db.Model):
+    """What one ticket adds to the rollups now, and where: the change's 'before', so a change is one delta."""
+
+    __tablename__ = "stats_ticket_facts"
+
+    ticket_id: Mapped[int] = mapped_column(BigId, ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    category_code: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(32))
+    # Paths as they were when counted, so the subtraction hits the rows the addition went to.
+    origin_path: Mapped[str] = mapped_column(String(255))
+    owner_path: Mapped[str] = mapped_column(String(255))
+    worker_id: Mapped[int | None] = mapped_column(BigId)
+    # HANDLING_COUNTERS plus the sticky inputs (`overdue_seen`); zero entries left out.
+    counters: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+
+
+# "Now" figures (open, overdue, warned) read the tickets table: open tickets by owning unit, with the clock.
+Index("ix_tickets_status_grid_id_due_at", Ticket.status, Ticket.grid_id, Ticket.due_at)
