@@ -158,8 +158,15 @@ def facts_of(
 # --- in the transaction of every change -------------------------------------------------------------
 
 
+# Events that change none of the fields a ticket is counted by: no read and no write for them (an urge is
+# frequent, and reading the facts row made it half again as costly).
+UNCOUNTED_EVENTS = frozenset({"urge", "photo", "warned", "sms_reply"})
+
+
 def on_event(ticket: Ticket, event: TicketEvent) -> None:
     """Called by tasks.service.record_event: bring the ticket's rollup rows up to date with this change."""
+    if event.action in UNCOUNTED_EVENTS:
+        return
     stored = db.session.get(StatsTicketFacts, ticket.id)
     before = _facts_from_row(stored) if stored is not None else None
     counters = before.counters if before is not None else {}

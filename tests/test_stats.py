@@ -206,6 +206,14 @@ def test_the_rollups_agree_with_a_recount_after_escalations_reopens_merges_and_t
     assert body["overdue"] == 6  # t2 resolved late, and the five open ones the sweep found overdue
 
 
+def test_urges_leave_the_rollups_agreeing_with_a_recount(app, world, hand):
+    for name in ("t4", "t5", "t7"):
+        world.act("supervisor", hand[name], "urge", note="请尽快处理")
+    recount_agrees(app)
+    body = ok(world, "supervisor", "summary", **NOVEMBER)
+    assert (body["received"], body["open"]) == (11, 5)
+
+
 def test_a_rebuild_restores_the_rollups(app, world, hand):
     before = ok(world, "supervisor", "summary", **NOVEMBER)
     with app.app_context():
