@@ -18,6 +18,9 @@ def refuse_blank(value: str) -> None:
         raise ValidationError("Must not be blank.")
 
 
+MOBILE_TYPES = frozenset({phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE})
+
+
 class MainlandMobile(fields.String):
     """A mainland China mobile number, stored as its 11 national digits."""
 
@@ -29,14 +32,13 @@ class MainlandMobile(fields.String):
             number = phonenumbers.parse(text, "CN")
         except phonenumbers.NumberParseException:
             raise self.make_error("invalid_phone") from None
-        mobile_types = {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
-        if (
-            number.country_code != 86
-            or not phonenumbers.is_valid_number(number)
-            or phonenumbers.number_type(number) not in mobile_types
-        ):
+        if number.country_code != 86 or not phonenumbers.is_valid_number(number) or not self.accepts(number):
             raise self.make_error("invalid_phone")
-        return str(number.national_number)
+        return phonenumbers.national_significant_number(number)
+
+    def accepts(self, number: phonenumbers.PhoneNumber) -> bool:
+        """Which valid mainland numbers this field takes."""
+        return phonenumbers.number_type(number) in MOBILE_TYPES
 
 
 class UserSchema(Schema):

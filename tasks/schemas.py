@@ -5,6 +5,7 @@ from typing import Any
 import phonenumbers
 from marshmallow import Schema, fields, post_dump, pre_dump, validate
 
+from auth.schemas import MainlandMobile
 from grid.coords import CoordSystem, from_wgs84
 from grid.schemas import GridBriefSchema, OutputQuerySchema, output_coord_system
 from kernel.api import (
@@ -24,20 +25,13 @@ REASON = validate.Length(min=1, max=500)
 MAX_PHOTOS = 9
 
 
-class ResidentPhone(fields.String):
+class ResidentPhone(MainlandMobile):
     """A mainland China number, mobile or fixed line (hotline callers often give a landline); digits only."""
 
     default_error_messages = {"invalid_phone": "Not a valid mainland China phone number."}
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        text = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            number = phonenumbers.parse(text, "CN")
-        except phonenumbers.NumberParseException:
-            raise self.make_error("invalid_phone") from None
-        if number.country_code != 86 or not phonenumbers.is_valid_number(number):
-            raise self.make_error("invalid_phone")
-        return phonenumbers.national_significant_number(number)
+    def accepts(self, number: phonenumbers.PhoneNumber) -> bool:
+        return True
 
 
 # --- input ----------------------------------------------------------------------------------------
