@@ -16,7 +16,7 @@ import pytest
 from kernel.config import load_settings
 from notifications.channels import aliyun, create_channel, tencent
 from notifications.channels.aliyun import AliyunSmsChannel
-from notifications.channels.base import Outcome, OutgoingSms
+from notifications.channels.base import Outcome, OutgoingSms, split_endpoint
 from notifications.channels.tencent import TencentSmsChannel
 from tests.sms_stubs import AliyunStub, TencentStub
 
@@ -295,8 +295,8 @@ def test_aliyun_daily_throttle_lasts_until_beijing_midnight() -> None:
         ("https://dysmsapi.aliyuncs.com/", ("https", "dysmsapi.aliyuncs.com")),
     ],
 )
-def test_aliyun_endpoint_setting_names_protocol_and_host(endpoint: str, expected: tuple[str, str]) -> None:
-    assert aliyun.split_endpoint(endpoint) == expected
+def test_a_provider_endpoint_setting_names_protocol_and_host(endpoint: str, expected: tuple[str, str]) -> None:
+    assert split_endpoint(endpoint) == expected
 
 
 # Tencent

@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import urlsplit
 
 from alibabacloud_dysmsapi20170525 import models as dysms_models
 from alibabacloud_dysmsapi20170525.client import Client as DysmsClient
@@ -18,7 +17,7 @@ from alibabacloud_tea_openapi import models as openapi_models
 from darabonba.exceptions import ResponseException, UnretryableException
 from darabonba.runtime import RuntimeOptions
 
-from notifications.channels.base import Outcome, OutgoingSms, SendResult
+from notifications.channels.base import Outcome, OutgoingSms, SendResult, load_templates, split_endpoint
 
 DEFAULT_ENDPOINT = "dysmsapi.aliyuncs.com"
 REQUIRED_SETTINGS = ("ALIYUN_SMS_ACCESS_KEY_ID", "ALIYUN_SMS_ACCESS_KEY_SECRET", "ALIYUN_SMS_SIGN_NAME")
@@ -178,21 +177,6 @@ def seconds_to_beijing_midnight(now: datetime) -> float:
 def inner_error(exc: Exception) -> Exception:
     """The SDK raises `UnretryableException` around the real cause (a timeout, a refused connection)."""
     return getattr(exc, "inner_exception", None) or exc
-
-
-def split_endpoint(endpoint: str) -> tuple[str, str]:
-    """`dysmsapi.aliyuncs.com` (HTTPS) or `http://127.0.0.1:8080` (a local stub) → (protocol, host[:port])."""
-    if "://" not in endpoint:
-        return "https", endpoint.strip("/")
-    parts = urlsplit(endpoint)
-    return parts.scheme, parts.netloc
-
-
-def load_templates(raw: Mapping[str, Any] | str | None) -> dict[str, Any]:
-    """SMS_TEMPLATE_CODES: {"sms_ticket_resolved": "SMS_1"}, or {…: {"code": "SMS_1", "params": ["no", …]}}."""
-    if not raw:
-        return {}
-    return dict(json.loads(raw) if isinstance(raw, str) else raw)
 
 
 def template_ref(templates: Mapping[str, Any], name: str) -> TemplateRef:

@@ -1,9 +1,12 @@
 """The channel interface: one outgoing message in, one outcome back. Adapters never raise for a provider's
 answer; they classify it, so the delivery loop decides between retrying and giving up."""
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 
 class Outcome(StrEnum):
@@ -38,3 +41,19 @@ class Channel(Protocol):
     name: str
 
     def send(self, message: OutgoingSms) -> SendResult: ...
+
+
+def split_endpoint(endpoint: str) -> tuple[str, str]:
+    """A provider's endpoint setting: a host (`dysmsapi.aliyuncs.com`, HTTPS) or a URL with its scheme
+    (`http://127.0.0.1:8080`, a local stub) → (protocol, host[:port]), as the provider SDKs take them."""
+    if "://" not in endpoint:
+        return "https", endpoint.strip("/")
+    parts = urlsplit(endpoint)
+    return parts.scheme, parts.netloc
+
+
+def load_templates(raw: Mapping[str, Any] | str | None) -> dict[str, Any]:
+    """SMS_TEMPLATE_CODES: {"sms_ticket_resolved": "SMS_1"}, or {…: {"code": "SMS_1", "params": ["no", …]}}."""
+    if not raw:
+        return {}
+    return dict(json.loads(raw) if isinstance(raw, str) else raw)

@@ -4,13 +4,11 @@ Imported only when `SMS_CHANNEL=tencent`: the SDK is an optional extra (requirem
 works without it. The adapter never raises for the provider's answer; it classifies it (see `classify`).
 """
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import urlsplit
 
 from tencentcloud.common import credential
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
@@ -19,7 +17,7 @@ from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.sms.v20210111 import models as sms_models
 from tencentcloud.sms.v20210111.sms_client import SmsClient
 
-from notifications.channels.base import Outcome, OutgoingSms, SendResult
+from notifications.channels.base import Outcome, OutgoingSms, SendResult, load_templates, split_endpoint
 from notifications.templates import TEMPLATES
 
 DEFAULT_ENDPOINT = "sms.tencentcloudapi.com"
@@ -185,21 +183,6 @@ def e164(phone: str) -> str:
     if digits.startswith("86") and len(digits) == 13:  # mainland mobile numbers have 11 digits
         return "+" + digits
     return "+86" + digits
-
-
-def split_endpoint(endpoint: str) -> tuple[str, str]:
-    """`sms.tencentcloudapi.com` (HTTPS) or `http://127.0.0.1:8080` (a local stub) → (protocol, host[:port])."""
-    if "://" not in endpoint:
-        return "https", endpoint.strip("/")
-    parts = urlsplit(endpoint)
-    return parts.scheme, parts.netloc
-
-
-def load_templates(raw: Mapping[str, Any] | str | None) -> dict[str, Any]:
-    """SMS_TEMPLATE_CODES: {"sms_ticket_resolved": "1234567"}, or {…: {"code": "1234567", "params": ["no", …]}}."""
-    if not raw:
-        return {}
-    return dict(json.loads(raw) if isinstance(raw, str) else raw)
 
 
 def template_ref(templates: Mapping[str, Any], name: str) -> TemplateRef:
