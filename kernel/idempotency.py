@@ -91,10 +91,23 @@ def _check_key(key: str) -> None:
 
 def _fingerprint() -> str:
     digest = hashlib.sha256()
-    for part in (request.method.encode(), request.path.encode(), request.query_string, request.get_data()):
+    body = _multipart_parts() if request.mimetype == "multipart/form-data" else [request.get_data()]
+    for part in (request.method.encode(), request.path.encode(), request.query_string, *body):
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
     return digest.hexdigest()
+
+
+def _multipart_parts() -> list[bytes]:
+    """A form by its parts, not its bytes: a client that rebuilds the same upload for a replay picks a new
+    boundary, and the same photo must still be the same request."""
+    fields = sorted((name or "", value) for name, value in request.form.items(multi=True))
+    parts = [f"{name}={value}".encode() for name, value in fields]
+    for name, upload in sorted(request.files.items(multi=True), key=lambda item: item[0] or ""):
+        content = hashlib.file_digest(upload.stream, "sha256")
+        upload.stream.seek(0)
+        parts.append(f"{name or ''}:{upload.filename or ''}:{upload.mimetype}:{content.hexdigest()}".encode())
+    return parts
 
 
 def _find(account_id: int, key: str) -> IdempotencyKey | None:

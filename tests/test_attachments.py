@@ -704,6 +704,24 @@ def test_an_idempotent_replay_returns_the_first_response_and_stores_one_file(app
     assert len(stored_files(storage_dir)) == 1
 
 
+def test_a_replay_rebuilt_with_another_multipart_boundary_is_still_a_replay(app, client, auth, people, storage_dir):
+    headers = {**auth(people.assignee), "Idempotency-Key": "photo-2"}
+    body, content_type = multipart(JPEG_1X1)
+    first = client.post(UPLOAD, data=body, content_type=content_type, headers=headers)
+    boundary = content_type.split("boundary=")[1]
+    rebuilt = body.replace(boundary.encode(), b"another-boundary-0001")
+    replay = client.post(
+        UPLOAD, data=rebuilt, content_type="multipart/form-data; boundary=another-boundary-0001", headers=headers
+    )
+    assert first.status_code == replay.status_code == 201
+    assert replay.headers["Idempotent-Replayed"] == "true" and replay.json == first.json
+    assert count_rows(app) == 1
+
+    other, other_type = multipart(png())
+    refused = client.post(UPLOAD, data=other, content_type=other_type, headers=headers)
+    assert_error(refused, 409, "idempotency_key_reused")
+
+
 def test_a_photo_added_to_a_ticket_is_an_event_and_closed_tickets_take_none(client, auth, people, make_ticket):
     assignee = auth(people.assignee)
     ticket = make_ticket(assignee=people.assignee)
