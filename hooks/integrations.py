@@ -46,6 +46,7 @@ from kernel.clock import utcnow
 from kernel.errors import NotFoundError, UnauthorizedError, ValidationError
 from kernel.extensions import db
 from kernel.pagination import Page, paginate
+from notifications.webhooks import signature
 from tasks import service as tasks
 from tasks.models import ResidentRequest, Ticket, TicketEvent
 
@@ -53,7 +54,6 @@ KEY_HEADER = "X-Api-Key"
 KEY_ID_HEADER = "X-Grid-Key-Id"
 TIMESTAMP_HEADER = "X-Grid-Timestamp"
 SIGNATURE_HEADER = "X-Grid-Signature"
-SIGNATURE_PREFIX = "sha256="
 UNUSABLE_PASSWORD = "!integration"  # noqa: S105 - not a hash: argon2 refuses it, so no password ever matches
 
 
@@ -241,12 +241,6 @@ def _by_signature(headers: Mapping[str, str], body: bytes) -> Integration:
             "This signed request was already received: sign each request anew.", {SIGNATURE_HEADER: ["replayed"]}
         )
     return integration
-
-
-def signature(secret: str, timestamp: str, body: bytes) -> str:
-    """The X-Grid-Signature value: HMAC-SHA256 over "<timestamp>.<body>", as on the webhooks we send."""
-    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return SIGNATURE_PREFIX + digest
 
 
 # --- pushing a request ------------------------------------------------------------------------------------------
