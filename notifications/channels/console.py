@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from notifications.channels.base import Outcome, OutgoingSms, SendResult
+from tasks.service import mask_phone
 
 log = logging.getLogger("grid.notifications.console")
 
@@ -29,7 +30,7 @@ class ConsoleChannel:
     def send(self, message: OutgoingSms) -> SendResult:
         entry = {
             "message_id": message.message_id,
-            "phone": masked(message.phone),
+            "phone": mask_phone(message.phone),
             "template": message.template,
             "text": message.text,
         }
@@ -44,8 +45,3 @@ class ConsoleChannel:
             os.write(fd, line.encode())
         finally:
             os.close(fd)
-
-
-def masked(phone: str) -> str:
-    """138****5678."""
-    return f"{phone[:3]}****{phone[-4:]}" if len(phone) >= 8 else "****"
