@@ -19,10 +19,9 @@ from sqlalchemy.orm import aliased
 
 from auth.models import Account
 from dashboards.models import StatsTicketFacts
-from dashboards.rollups import BEIJING
 from dashboards.service import Target, breakdown, figures, summary
 from grid.models import GridUnit
-from kernel.clock import utcnow
+from kernel.clock import BEIJING, utcnow
 from kernel.errors import ValidationError
 from kernel.extensions import db
 from tasks.models import OPEN_STATUSES, Category, Feedback, PersonalDataRead, Status, Ticket

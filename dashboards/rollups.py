@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -33,10 +32,10 @@ from dashboards.models import (
     StatsWorkerDaily,
 )
 from grid.models import GridUnit
+from kernel.clock import BEIJING
 from kernel.extensions import db
 from tasks.models import OPEN_STATUSES, Feedback, Status, Ticket, TicketEvent
 
-BEIJING = ZoneInfo("Asia/Shanghai")
 DONE = frozenset({Status.RESOLVED, Status.CLOSED})
 DailyKey = tuple[int, date, str, str]  # unit, day, category, channel
 WorkerKey = tuple[int, date, str, int]  # unit, day, category, account

@@ -28,11 +28,10 @@ from dashboards.models import (
     StatsDaily,
     StatsWorkerDaily,
 )
-from dashboards.rollups import BEIJING
 from grid import geometry
 from grid import service as grid_service
 from grid.models import GridLevel, GridUnit
-from kernel.clock import utcnow
+from kernel.clock import BEIJING, utcnow
 from kernel.errors import ForbiddenError, ValidationError
 from kernel.extensions import db
 from kernel.pagination import Page, paginate

@@ -49,13 +49,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import Select, select, update
 
 from hooks.models import InboundStatus, ReportOutcome, SmsReply, SmsReport, insert_once
-from kernel.clock import utcnow
+from kernel.clock import BEIJING, utcnow
 from kernel.errors import BadRequestError, NotFoundError, UnauthorizedError, ValidationError
 from kernel.extensions import db
 from kernel.pagination import Page, paginate
@@ -65,7 +64,6 @@ from tasks import service as tasks
 from tasks.models import FeedbackChannel, ResidentRequest, Status, Ticket
 
 PROVIDERS: Final = ("aliyun", "tencent", "http")
-BEIJING = ZoneInfo("Asia/Shanghai")
 MAX_ITEMS = 1000  # per callback; providers push batches of tens
 TEXT_LIMIT = 2000
 RESOLVED_TEMPLATE = "sms_ticket_resolved"

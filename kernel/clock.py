@@ -1,6 +1,10 @@
 """The one source of "now", so tests can move time for deadlines, lockouts and expiry."""
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+# The calendar residents and offices live by: ticket numbers, quiet hours, dashboard days.
+BEIJING = ZoneInfo("Asia/Shanghai")
 
 _offset = timedelta(0)
 

@@ -13,11 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
-from zoneinfo import ZoneInfo
 
+from kernel.clock import BEIJING
 from notifications.models import Medium
-
-BEIJING = ZoneInfo("Asia/Shanghai")
 
 # Short statuses as residents read them (tasks.models.Status values).
 RESIDENT_STATUS: Final[Mapping[str, str]] = {

@@ -1,14 +1,12 @@
 """Human ticket numbers: the Beijing calendar day and a sequence within it, e.g. 20261123-000017."""
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.dialects import postgresql, sqlite
 
+from kernel.clock import BEIJING
 from kernel.extensions import db
 from tasks.models import TicketNumberDay
-
-BEIJING = ZoneInfo("Asia/Shanghai")
 
 
 def next_ticket_no(now: datetime) -> str:
