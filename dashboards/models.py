@@ -79,6 +79,7 @@ class StatsDaily(db.Model):
     category_code: Mapped[str] = mapped_column(String(32), primary_key=True)
     channel: Mapped[str] = mapped_column(String(32), primary_key=True)
 
+    # One integer column per counter, declared from the tuple the rollup code reads.
     locals().update(_counter_columns(DAILY_COUNTERS))
 
 
@@ -91,6 +92,7 @@ class StatsWorkerDaily(db.Model):
     category_code: Mapped[str] = mapped_column(String(32), primary_key=True)
     account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id"), primary_key=True)
 
+    # One integer column per counter, declared from the tuple the rollup code reads.
     locals().update(_counter_columns(WORKER_COUNTERS))
 
 

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from flask import Flask, Response, stream_with_context
 
@@ -198,6 +199,5 @@ def _ledger_rows(query: dict[str, Any], what: str) -> Any:
 
 
 def _attachment(ascii_name: str, name: str) -> str:
-    from urllib.parse import quote
-
+    """A download name for every browser: ASCII, and the Chinese one (RFC 6266) for those that read it."""
     return f"attachment; filename={ascii_name}; filename*=UTF-8''{quote(name)}"
