@@ -216,6 +216,13 @@ class StrictId(IdField):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+def format_timestamp(value: datetime | None) -> str | None:
+    """A time as the API writes it: UTC with a `Z` (`2026-11-22T06:30:00Z`); None stays None."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 class Timestamp(fields.AwareDateTime):
     """Times in UTC with a `Z`, as API.md shows them (`2026-11-22T06:30:00Z`); offsets accepted on input."""
 
@@ -223,9 +230,7 @@ class Timestamp(fields.AwareDateTime):
         super().__init__(default_timezone=UTC, **kwargs)
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
-        if value is None:
-            return None
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return format_timestamp(value)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
         try:
