@@ -83,6 +83,11 @@ class Blueprint(flask_smorest.Blueprint):
     PAGINATION_HEADER_NAME = None
     ARGUMENTS_PARSER = StrictParser()
 
+    def arguments(self, schema: Any, **kwargs: Any) -> Callable[[F], F]:
+        # Given a schema class, webargs builds an instance (deep-copying every field) on each request;
+        # an instance built here once serves them all (schemas keep no state between loads).
+        return super().arguments(schema() if isinstance(schema, type) else schema, **kwargs)  # type: ignore[no-any-return]
+
     def route(self, rule: str, *, parameters: Any = None, tags: Any = None, **options: Any) -> Callable[[F], F]:
         register = super().route(rule, parameters=parameters, tags=tags, **options)
 
