@@ -14,6 +14,7 @@ from kernel.errors import register_error_handlers
 from kernel.etag import register_etags
 from kernel.extensions import api, db, jwt, limiter, migrate
 from kernel.idempotency import register_idempotency
+from kernel.jsonio import FastJSONProvider
 from kernel.observability import configure_logging, register_request_logging
 from kernel.security import register_token_error_loaders
 from kernel.transaction import register_transaction_boundary
@@ -40,11 +41,14 @@ CONTEXT_MODULES = (
 )
 
 
+class App(Flask):
+    json_provider_class = FastJSONProvider
+
+
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
-    app = Flask(__name__, instance_path=str(ROOT / "instance"))
+    app = App(__name__, instance_path=str(ROOT / "instance"))
     app.config.from_mapping(load_settings())
     app.config.update(overrides or {})
-    app.json.ensure_ascii = False  # Chinese text as it is
     configure_logging(app.config["LOG_LEVEL"])
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
