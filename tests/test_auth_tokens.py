@@ -5,6 +5,7 @@ Each forgery is tried as an access token on GET /auth/me and as a refresh token 
 
 import base64
 import json
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -159,6 +160,8 @@ def test_the_genuine_token_of_those_forgeries_works(client, forgery, kind):
 @pytest.mark.parametrize("kind", ["access", "refresh"])
 def test_a_token_of_a_deleted_session_is_401(client, forgery, kind, ctx):
     forged = forgery(kind)
+    if kind == "access":  # it worked a moment ago (and its verified decode is remembered)
+        assert send(client, kind, bearer(forged.token)).status_code == 200
     db.session.execute(delete(LoginSession).where(LoginSession.id == forged.sid))
     db.session.commit()
 
@@ -172,6 +175,18 @@ def test_a_token_of_a_deleted_account_is_401(client, forgery, kind, ctx):
     db.session.commit()
 
     assert_error(send(client, kind, bearer(forged.token)), 401, "unauthorized")
+
+
+def test_an_access_token_that_worked_is_401_once_it_expires(client, forgery):
+    """A verified token is remembered per process, but its expiry is checked on every use."""
+    forged = forgery("access")
+    token = forged.sign(additional_claims={"sid": forged.sid}, expires_delta=timedelta(seconds=1))
+    assert send(client, "access", bearer(token)).status_code == 200
+
+    time.sleep(1.1)  # exp is a whole second, at most one second ahead
+
+    error = assert_error(send(client, "access", bearer(token)), 401, "unauthorized")
+    assert "expired" in error["message"]
 
 
 def test_a_refresh_token_expired_by_the_clock_is_401(client, forgery):
