@@ -379,6 +379,14 @@ def _canonical_events(events: Sequence[str]) -> list[str]:
 # --- owing -----------------------------------------------------------------------------------------
 
 
+# Asked on every ticket change: the ids and events only, not the subscriptions' secrets.
+ACTIVE_SUBSCRIPTIONS = (
+    select(Webhook.id, Webhook.events)
+    .where(Webhook.active.is_(True), Webhook.deleted_at.is_(None))
+    .order_by(Webhook.id)
+)
+
+
 def owe_webhooks(event: str, data: Mapping[str, Any], *, ticket_id: int | None) -> int:
     """Write one pending outbox row per active webhook subscribed to `event`, in the caller's transaction."""
     if event not in WEBHOOK_EVENTS:
@@ -386,19 +394,17 @@ def owe_webhooks(event: str, data: Mapping[str, Any], *, ticket_id: int | None) 
     # Through JSON: what cannot be sent fails here, in the change's transaction, not at send time.
     encoded = json.dumps(dict(data), ensure_ascii=False, allow_nan=False)
     subscribed = [
-        webhook
-        for webhook in db.session.scalars(
-            select(Webhook).where(Webhook.active.is_(True), Webhook.deleted_at.is_(None)).order_by(Webhook.id)
-        )
-        if event in webhook.events  # a handful of rows, so filtered here rather than with JSON operators
+        webhook_id
+        for webhook_id, events in db.session.execute(ACTIVE_SUBSCRIPTIONS)
+        if event in events  # a handful of rows, so filtered here rather than with JSON operators
     ]
-    for webhook in subscribed:
+    for webhook_id in subscribed:
         db.session.add(
             Notification(
                 message_id=str(uuid.uuid4()),
                 event=event,
                 medium=Medium.WEBHOOK,
-                webhook_id=webhook.id,
+                webhook_id=webhook_id,
                 ticket_id=ticket_id,
                 template=event,
                 params=json.loads(encoded),  # a copy each
