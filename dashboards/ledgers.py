@@ -19,7 +19,7 @@ from sqlalchemy.orm import aliased
 
 from auth.models import Account
 from dashboards.models import StatsTicketFacts
-from dashboards.service import Target, breakdown, figures, summary
+from dashboards.service import Target, breakdown_rows, figures, summary
 from grid.models import GridUnit
 from kernel.clock import BEIJING, utcnow
 from kernel.errors import ValidationError
@@ -276,7 +276,7 @@ def stats_xlsx(target: Target) -> IO[bytes]:
     sheet.append(["当前超期", whole["now"]["overdue"]])
     sheet.append(["当前预警", whole["now"]["warned"]])
     for by, title in (("child", "按下级单位"), ("category", "按类别"), ("worker", "按处理人"), ("channel", "按渠道")):
-        _breakdown_sheet(workbook.create_sheet(title), breakdown(target, by)["items"])
+        _breakdown_sheet(workbook.create_sheet(title), breakdown_rows(target, by))
     return _saved(workbook)
 
 

@@ -96,6 +96,34 @@ class StatsWorkerDaily(db.Model):
     locals().update(_counter_columns(WORKER_COUNTERS))
 
 
+class StatsMonthly(db.Model):
+    """Tickets received in one Beijing calendar month whose origin is in a unit's subtree: stats_daily's
+    `received` summed by month (kept with it), so a month-long map layer reads one row per cell, not thirty."""
+
+    __tablename__ = "stats_monthly"
+    __table_args__ = (
+        # A month of every cell, read from the index alone (the map layer of a district).
+        Index("ix_stats_monthly_month_unit_id_received", "month", "unit_id", "received"),
+        {"sqlite_with_rowid": False},  # SQLite: the rows live in the key's b-tree, one seek a cell
+    )
+    unit_id: Mapped[int] = mapped_column(BigId, ForeignKey("grid_units.id"), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)  # the month's first day
+    received: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+
+
+class StatsWorkerMonthly(db.Model):
+    """stats_worker_daily summed by Beijing calendar month (all categories; kept with it), so ranking a
+    district's workers over whole months reads one row per worker and month, however many tickets."""
+
+    __tablename__ = "stats_worker_monthly"
+    __table_args__ = {"sqlite_with_rowid": False}
+    unit_id: Mapped[int] = mapped_column(BigId, ForeignKey("grid_units.id"), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)  # the month's first day
+    account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id"), primary_key=True)
+
+    locals().update(_counter_columns(WORKER_COUNTERS))
+
+
 class StatsTicketFacts(db.Model):
     """What one ticket adds to the rollups now, and where: the change's 'before', so a change is one delta."""
 
@@ -113,5 +141,6 @@ class StatsTicketFacts(db.Model):
     counters: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
 
 
-# "Now" figures (open, overdue, warned) read the tickets table: open tickets by owning unit, with the clock.
-Index("ix_tickets_status_grid_id_due_at", Ticket.status, Ticket.grid_id, Ticket.due_at)
+# "Now" figures (open, overdue, warned) read the tickets table: open tickets by owning unit, with the clock. Both
+# deadlines are in the index, so counting a district's open work (and filtering the overdue list) reads no rows.
+Index("ix_tickets_status_grid_id_due_at_warn_at", Ticket.status, Ticket.grid_id, Ticket.due_at, Ticket.warn_at)

@@ -15,10 +15,31 @@ so `recount()` from the raw tickets gives the same rows, and `rebuild()` restore
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Date,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    and_,
+    case,
+    cast,
+    delete,
+    extract,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased, lazyload
 
@@ -28,8 +49,10 @@ from dashboards.models import (
     HANDLING_COUNTERS,
     WORKER_COUNTERS,
     StatsDaily,
+    StatsMonthly,
     StatsTicketFacts,
     StatsWorkerDaily,
+    StatsWorkerMonthly,
 )
 from grid.models import GridUnit
 from kernel.clock import BEIJING
@@ -231,7 +254,43 @@ def apply(before: Facts | None, after: Facts | None) -> None:
     daily = _difference(before.daily() if before else {}, after.daily() if after else {})
     workers = _difference(before.worker() if before else {}, after.worker() if after else {})
     upsert_daily(daily)
+    upsert_monthly(monthly_of(daily))
     upsert_workers(workers)
+    upsert_worker_months(worker_months_of(workers))
+
+
+def monthly_of(daily: Mapping[DailyKey, Counts]) -> dict[tuple[int, date], int]:
+    """stats_monthly's rows for these stats_daily rows (or deltas): `received` by unit and month."""
+    months: dict[tuple[int, date], int] = defaultdict(int)
+    for (unit, day, _category, _channel), counts in daily.items():
+        if counts.get("received"):
+            months[(unit, day.replace(day=1))] += counts["received"]
+    return {key: value for key, value in months.items() if value}
+
+
+def worker_months_of(workers: Mapping[WorkerKey, Counts]) -> dict[tuple[int, date, int], Counts]:
+    """stats_worker_monthly's rows for these stats_worker_daily rows (or deltas): by unit, month and account."""
+    months: dict[tuple[int, date, int], Counts] = defaultdict(lambda: defaultdict(int))
+    for (unit, day, _category, account), counts in workers.items():
+        for name, value in counts.items():
+            months[(unit, day.replace(day=1), account)][name] += value
+    return _nonzero(months)
+
+
+def upsert_worker_months(rows: Mapping[tuple[int, date, int], Counts]) -> None:
+    if rows:
+        params = [
+            {"unit_id": unit, "month": month, "account_id": account}
+            | {name: counts.get(name, 0) for name in WORKER_COUNTERS}
+            for (unit, month, account), counts in rows.items()
+        ]
+        _upsert(StatsWorkerMonthly, ["unit_id", "month", "account_id"], WORKER_COUNTERS, params)
+
+
+def upsert_monthly(rows: Mapping[tuple[int, date], int]) -> None:
+    if rows:
+        params = [{"unit_id": unit, "month": month, "received": n} for (unit, month), n in rows.items()]
+        _upsert(StatsMonthly, ["unit_id", "month"], ("received",), params)
 
 
 def _difference(old: Mapping[Any, Counts], new: Mapping[Any, Counts]) -> dict[Any, Counts]:
@@ -378,21 +437,288 @@ def stored() -> tuple[dict[DailyKey, Counts], dict[WorkerKey, Counts]]:
     return _nonzero(daily), _nonzero(workers)
 
 
-def rebuild(batch: int = 5000, progress: Callable[[int], None] | None = None) -> int:
-    """Throw the rollups away and recompute them from the raw tickets; the caller commits. Returns tickets seen."""
-    for model in (StatsDaily, StatsWorkerDaily, StatsTicketFacts):
-        db.session.execute(delete(model))
+def stored_worker_months() -> dict[tuple[int, date, int], Counts]:
+    """stats_worker_monthly as stored (zero counters and rows left out)."""
+    rows = {
+        (row.unit_id, row.month, row.account_id): {n: getattr(row, n) for n in WORKER_COUNTERS}
+        for row in db.session.scalars(select(StatsWorkerMonthly))
+    }
+    return _nonzero(rows)
+
+
+def stored_monthly() -> dict[tuple[int, date], int]:
+    """stats_monthly as stored (zero rows left out), to compare with monthly_of(a recount's daily rows)."""
+    rows = db.session.execute(select(StatsMonthly.unit_id, StatsMonthly.month, StatsMonthly.received))
+    return {(unit, month): received for unit, month, received in rows if received}
+
+
+# Scratch tables of one rebuild (temporary: one connection, gone with it; not part of the schema).
+_scratch = MetaData()
+_ANCESTRY = Table(
+    "stats_rebuild_ancestry",
+    _scratch,
+    Column("unit_id", BigInteger, primary_key=True),
+    Column("ancestor_id", BigInteger, primary_key=True),
+    prefixes=["TEMPORARY"],
+)
+_FACT_COUNTERS = (
+    "received", "open", "cancelled", "escalated", "dispatched", "accepted", "accepted_on_time", "accept_seconds",
+    "accept_bucket", "resolved", "resolved_on_time", "resolve_seconds", "resolve_bucket", "closed", "overdue",
+    "overdue_seen", "reopens", "rated", "rated_good",
+)  # fmt: skip
+_FACTS = Table(
+    "stats_rebuild_facts",
+    _scratch,
+    Column("ticket_id", BigInteger, primary_key=True),
+    Column("day", Date),
+    Column("category_code", String(32)),
+    Column("channel", String(32)),
+    Column("origin_id", BigInteger),
+    Column("owner_id", BigInteger),
+    Column("origin_path", String(255)),
+    Column("owner_path", String(255)),
+    Column("worker_id", BigInteger),
+    *(Column(name, BigInteger) for name in _FACT_COUNTERS),
+    prefixes=["TEMPORARY"],
+)
+
+
+def rebuild(days: int = 31, progress: Callable[[int], None] | None = None) -> int:
+    """Throw the rollups away and recompute them from the raw tickets in SQL; the caller commits.
+
+    Set-based (INSERT ... SELECT on both engines), `days` Beijing days of tickets at a time: each chunk's
+    per-ticket facts go to a scratch table, then to stats_ticket_facts, and fan out over the unit ancestry into
+    stats_daily and stats_worker_daily; the monthly rollups are summed from those at the end. `progress(n)` after
+    each chunk with its ticket count. Returns tickets seen. Gives the rows `recount()` computes in Python
+    (tests/test_stats.py checks they agree).
+    """
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SET LOCAL statement_timeout = 0"))  # a chunk at 1M tickets runs for seconds
+        connection.execute(text("SET LOCAL jit = off"))  # compiling the 47 sums cost more than running them
+        connection.execute(text("SET LOCAL work_mem = '128MB'"))  # a chunk's grouping in memory, not on disk
+    for model in (StatsDaily, StatsMonthly, StatsWorkerDaily, StatsWorkerMonthly, StatsTicketFacts):
+        connection.execute(delete(model))
+    bounds = connection.execute(select(func.min(Ticket.created_at), func.max(Ticket.created_at))).one()
+    if bounds[0] is None:
+        return 0
+    _scratch.drop_all(connection, checkfirst=True)  # left by a rebuild that failed on this connection
+    _scratch.create_all(connection)
+    _fill_ancestry(connection)
     seen = 0
-    for chunk in recount(batch, progress):
-        daily, workers = totals(facts for _, facts in chunk)
-        upsert_daily(daily)
-        upsert_workers(workers)
-        db.session.connection().execute(
-            StatsTicketFacts.__table__.insert(),
-            [{"ticket_id": ticket_id, **_facts_columns(facts)} for ticket_id, facts in chunk],
+    first = beijing_day(bounds[0])
+    last = beijing_day(bounds[1])
+    while first <= last:
+        following = first + timedelta(days=days)
+        connection.execute(delete(_FACTS))
+        connection.execute(
+            insert(_FACTS).from_select([c.name for c in _FACTS.columns], _facts_select(connection, first, following))
         )
-        seen += len(chunk)
+        count = connection.execute(select(func.count()).select_from(_FACTS)).scalar_one()  # rowcount: -1 on PG
+        if connection.dialect.name == "postgresql":
+            connection.execute(text(f"ANALYZE {_FACTS.name}"))  # a temporary table has no statistics
+        if count:
+            _insert_chunk(connection)
+        seen += count
+        if progress:
+            progress(count)
+        first = following
+    month = _month(connection.dialect.name == "postgresql", StatsDaily.day)
+    connection.execute(
+        insert(StatsMonthly).from_select(
+            ["unit_id", "month", "received"],
+            select(StatsDaily.unit_id, month, func.sum(StatsDaily.received))
+            .group_by(StatsDaily.unit_id, month)
+            .having(func.sum(StatsDaily.received) != 0),
+        )
+    )
+    month = _month(connection.dialect.name == "postgresql", StatsWorkerDaily.day)
+    keys = (StatsWorkerDaily.unit_id, month, StatsWorkerDaily.account_id)
+    connection.execute(
+        insert(StatsWorkerMonthly).from_select(
+            ["unit_id", "month", "account_id", *WORKER_COUNTERS],
+            select(*keys, *(func.sum(StatsWorkerDaily.__table__.c[n]) for n in WORKER_COUNTERS)).group_by(*keys),
+        )
+    )
+    _scratch.drop_all(connection)
     return seen
 
 
-__all__ = ["HANDLING_COUNTERS", "on_event", "rebuild", "recount", "stored", "totals"]
+def _month(postgres: bool, day: Any) -> Any:
+    """The first day of a date's month."""
+    if postgres:
+        return cast(func.date_trunc("month", day), Date)
+    return func.strftime("%Y-%m-01", day)
+
+
+def _fill_ancestry(connection: Any) -> None:
+    """(unit, each unit on its path including itself): what a ticket counted in `unit` fans out to."""
+    rows = [
+        {"unit_id": unit_id, "ancestor_id": ancestor}
+        for unit_id, path in connection.execute(select(GridUnit.id, GridUnit.path))
+        for ancestor in set(path_ids(path)) | {unit_id}
+    ]
+    for start in range(0, len(rows), 10_000):
+        connection.execute(insert(_ANCESTRY), rows[start : start + 10_000])
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), BEIJING)
+
+
+def _facts_select(connection: Any, first: date, following: date) -> Any:
+    """Per ticket received on Beijing days [first, following): counters_of() in SQL."""
+    postgres = connection.dialect.name == "postgresql"
+    origin, owner = aliased(GridUnit), aliased(GridUnit)
+    t = Ticket.__table__.c
+    status = t.status
+    open_ = status.in_([s.value for s in OPEN_STATUSES])
+    cancelled = status == Status.CANCELLED.value
+    done = and_(status.in_([s.value for s in DONE]), t.resolved_at.is_not(None))
+    accepted = and_(t.dispatched_at.is_not(None), t.accepted_at.is_not(None), t.accepted_at >= t.dispatched_at)
+    late = t.resolved_at > t.resolve_due_at
+    overdue_seen = select(TicketEvent.id).where(TicketEvent.ticket_id == t.id, TicketEvent.action == "overdue").exists()
+    channel = (
+        select(TicketEvent.details["channel"].as_string())
+        .where(TicketEvent.ticket_id == t.id, TicketEvent.action == "create")
+        .order_by(TicketEvent.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    rated = select(func.count()).where(Feedback.ticket_id == t.id).scalar_subquery()
+    rated_good = select(func.count()).where(Feedback.ticket_id == t.id, Feedback.rating >= 4).scalar_subquery()
+    live = lambda value: case((cancelled, 0), else_=value)  # noqa: E731  a cancelled ticket counts only that
+    flag = lambda condition: case((condition, 1), else_=0)  # noqa: E731
+    accept_seconds = _seconds(postgres, t.dispatched_at, t.accepted_at)
+    resolve_seconds = _seconds(postgres, t.created_at, t.resolved_at)
+    return (
+        select(
+            t.id,
+            _beijing_day(postgres, t.created_at),
+            t.category_code,
+            func.coalesce(func.nullif(channel, ""), "app"),
+            t.origin_grid_id,
+            t.grid_id,
+            origin.path,
+            owner.path,
+            func.coalesce(t.assignee_id, t.handler_id),
+            literal(1),
+            live(flag(open_)),
+            flag(cancelled),
+            live(flag(t.grid_id != t.origin_grid_id)),
+            live(flag(t.dispatched_at.is_not(None))),
+            live(flag(accepted)),
+            live(flag(and_(accepted, or_(t.accept_due_at.is_(None), t.accepted_at <= t.accept_due_at)))),
+            live(case((accepted, accept_seconds), else_=0)),
+            case((and_(accepted, ~cancelled), _bucket(accept_seconds)), else_=None),
+            live(flag(done)),
+            live(flag(and_(done, ~late))),
+            live(case((done, resolve_seconds), else_=0)),
+            case((and_(done, ~cancelled), _bucket(resolve_seconds)), else_=None),
+            live(flag(and_(done, status == Status.CLOSED.value))),
+            live(flag(or_(overdue_seen, and_(done, late)))),
+            flag(overdue_seen),
+            live(t.reopen_count),
+            live(rated),
+            live(func.coalesce(rated_good, 0)),
+        )
+        .join(origin, origin.id == t.origin_grid_id)
+        .join(owner, owner.id == t.grid_id)
+        .where(t.created_at >= _midnight(first), t.created_at < _midnight(following))
+    )
+
+
+def _beijing_day(postgres: bool, moment: Any) -> Any:
+    if postgres:
+        return cast(func.timezone("Asia/Shanghai", moment), Date)
+    return func.date(moment, "+8 hours")  # stored as UTC 'YYYY-MM-DD HH:MM:SS.ffffff'; China keeps no DST
+
+
+def _seconds(postgres: bool, start: Any, end: Any) -> Any:
+    """Whole seconds from start to end, rounded (half up; Python's round() only differs on exact halves)."""
+    if postgres:
+        return cast(func.floor(extract("epoch", end - start) + 0.5), BigInteger)
+    # Whole seconds from the text without its fraction ('%s' of the full text would round .9995 s up), then
+    # the microseconds from the fraction: exact, as Python's datetime subtraction.
+    whole = lambda moment: cast(func.strftime("%s", func.substr(moment, 1, 19)), Integer)  # noqa: E731
+    micros = (whole(end) - whole(start)) * 1_000_000 + (
+        cast(func.substr(end, 21, 6), Integer) - cast(func.substr(start, 21, 6), Integer)
+    )
+    return (micros + 500_000) // 1_000_000  # integer division in SQLite: the durations are never negative
+
+
+def _bucket(seconds: Any) -> Any:
+    return case(*((seconds <= bound, index) for index, bound in enumerate(DURATION_BOUNDS)), else_=len(DURATION_BOUNDS))
+
+
+def _insert_chunk(connection: Any) -> None:
+    """The scratch facts into stats_ticket_facts, and fanned out over the ancestry into the two rollups."""
+    f = _FACTS.c
+    postgres = connection.dialect.name == "postgresql"
+    connection.execute(
+        insert(StatsTicketFacts).from_select(
+            ["ticket_id", "day", "category_code", "channel", "origin_path", "owner_path", "worker_id", "counters"],
+            select(f.ticket_id, f.day, f.category_code, f.channel, f.origin_path, f.owner_path, f.worker_id,
+                   _counters_json(postgres)),
+        )
+    )  # fmt: skip
+    # What each ticket adds where: `received` to its origin unit, the handling figures to its owner.
+    handling = {name: f[name] for name in HANDLING_COUNTERS}
+    for prefix, seconds_bucket in (("accept_h", f.accept_bucket), ("resolve_h", f.resolve_bucket)):
+        for index in range(len(DURATION_BOUNDS) + 1):
+            handling[f"{prefix}{index}"] = case((seconds_bucket == index, 1), else_=0)
+    zero = literal(0)
+    direct = union_all(
+        select(f.origin_id.label("unit_id"), f.day, f.category_code, f.channel, f.received.label("received"),
+               *(zero.label(name) for name in handling)),
+        select(f.owner_id, f.day, f.category_code, f.channel, zero, *(value for value in handling.values())),
+    ).subquery("direct")  # fmt: skip
+    a = _ANCESTRY.c
+    keys = (a.ancestor_id, direct.c.day, direct.c.category_code, direct.c.channel)
+    connection.execute(
+        insert(StatsDaily).from_select(
+            ["unit_id", "day", "category_code", "channel", *DAILY_COUNTERS],
+            select(*keys, *(func.sum(direct.c[name]) for name in DAILY_COUNTERS))
+            .join_from(direct, _ANCESTRY, a.unit_id == direct.c.unit_id)
+            .group_by(*keys),
+        )
+    )
+    counted = [name for name in WORKER_COUNTERS if name != "tickets"]
+    keys = (a.ancestor_id, f.day, f.category_code, f.worker_id)
+    connection.execute(
+        insert(StatsWorkerDaily).from_select(
+            ["unit_id", "day", "category_code", "account_id", "tickets", *counted],
+            select(*keys, func.count(), *(func.sum(f[name]) for name in counted))
+            .join_from(_FACTS, _ANCESTRY, a.unit_id == f.owner_id)
+            .where(f.worker_id.is_not(None), f.cancelled == 0)
+            .group_by(*keys),
+        )
+    )
+
+
+def _counters_json(postgres: bool) -> Any:
+    """The facts' `counters`: HANDLING_COUNTERS and `overdue_seen`, zero entries left out (as counters_of)."""
+    f = _FACTS.c
+    pairs: list[Any] = []
+    for name in (*HANDLING_COUNTERS, "overdue_seen"):
+        pairs += [literal(name), func.nullif(f[name], 0)]
+    for prefix, bucket in (("accept_h", f.accept_bucket), ("resolve_h", f.resolve_bucket)):
+        label = literal(prefix) + cast(func.coalesce(bucket, 0), String)
+        pairs += [label, case((bucket.is_not(None), 1), else_=None)]
+    if postgres:
+        return cast(func.jsonb_strip_nulls(func.jsonb_build_object(*pairs)), JSON)
+    return func.json_patch("{}", func.json_object(*pairs))  # a merge patch drops the null members
+
+
+__all__ = [
+    "HANDLING_COUNTERS",
+    "monthly_of",
+    "on_event",
+    "rebuild",
+    "recount",
+    "stored",
+    "stored_monthly",
+    "stored_worker_months",
+    "totals",
+    "worker_months_of",
+]

@@ -21,6 +21,7 @@ from dashboards.schemas import (
     TicketExportQuerySchema,
     TimeseriesQuerySchema,
     TimeseriesSchema,
+    heatmap_json,
 )
 from kernel.api import Blueprint, documents
 from kernel.clock import utcnow
@@ -85,7 +86,7 @@ def summary(query: dict[str, Any]) -> dict[str, Any]:
 def breakdown(query: dict[str, Any]) -> dict[str, Any]:
     """The summary's figures per child unit (one level down; plus the unit's own tickets as `direct`), per
     category, per worker (the account holding the ticket, or who resolved it last) or per channel."""
-    return service.breakdown(_target(query), query["by"])
+    return service.breakdown(_target(query), query["by"], limit=query["limit"], cursor=query.get("cursor"))
 
 
 @stats_blp.route("/timeseries")
@@ -133,10 +134,12 @@ def _overdue_item(ticket: Any, now: datetime) -> dict[str, Any]:
 @stats_blp.arguments(StatsQuerySchema, location="query")
 @stats_blp.response(200, HeatmapSchema)
 @documents(404, 422)
-def heatmap(query: dict[str, Any]) -> dict[str, Any]:
+def heatmap(query: dict[str, Any]) -> Response:
     """A GeoJSON FeatureCollection of the subtree's cells (WGS-84 boundaries) with tickets received in the
-    range and open and overdue now, for a map layer."""
-    return service.heatmap(_target(query))
+    range and open and overdue now, for a map layer, cells by id. Sent with an ETag: `If-None-Match` with it
+    gives 304 while nothing on the layer changed."""
+    body = heatmap_json(service.heatmap(_target(query)))
+    return Response(body, mimetype="application/json")  # written from cached Feature text, see heatmap_json
 
 
 @stats_blp.route("/leaderboard")
@@ -147,7 +150,7 @@ def heatmap(query: dict[str, Any]) -> dict[str, Any]:
 def leaderboard(query: dict[str, Any]) -> dict[str, Any]:
     """Workers (or the child units) ranked for 积分考核 by score = 10 × resolved on time + 5 × ratings of 4–5
     − 10 × reopens; ties: more resolved on time, then fewer reopens, then the smaller id."""
-    return service.leaderboard(_target(query), query["of"], query["limit"])
+    return service.leaderboard(_target(query), query["of"], query["limit"], query.get("cursor"))
 
 
 @exports_blp.route("/tickets.csv")

@@ -6,9 +6,11 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 
 from dashboards import rollups
 from kernel.extensions import db
+from tasks.models import Ticket
 from tasks.sweep import sweep
 from tests.conftest import assert_error
 from tests.stats_setup import BEIJING, NOVEMBER, T0, at, hand_world, travel_to
@@ -49,9 +51,31 @@ def recount_agrees(app: Flask) -> None:
         stored = rollups.stored()
         recounted = rollups.totals(facts for chunk in rollups.recount() for _, facts in chunk)
         assert stored == recounted
+        assert rollups.stored_monthly() == rollups.monthly_of(recounted[0])
+        assert rollups.stored_worker_months() == rollups.worker_months_of(recounted[1])
 
 
 # --- the hand-computed world ----------------------------------------------------------------------
+
+
+def facts_agree(app: Flask) -> None:
+    """stats_ticket_facts (the 'before' of every change) holds what a recount says each ticket adds."""
+    with app.app_context():
+        stored = {row.ticket_id: row for row in db.session.scalars(select(rollups.StatsTicketFacts))}
+        recounted = dict(pair for chunk in rollups.recount() for pair in chunk)
+        assert set(stored) == set(recounted)
+        for ticket_id, facts in recounted.items():
+            row = stored[ticket_id]
+            assert (row.day, row.category_code, row.channel, row.origin_path, row.owner_path, row.worker_id) == (
+                facts.day,
+                facts.category_code,
+                facts.channel,
+                facts.origin_path,
+                facts.owner_path,
+                facts.worker_id,
+            ), ticket_id
+            nonzero = {name: value for name, value in facts.counters.items() if value}
+            assert {name: value for name, value in row.counters.items() if value} == nonzero, ticket_id
 
 
 def test_the_street_summary_matches_the_figures_worked_out_by_hand(world, hand):
@@ -220,14 +244,48 @@ def test_a_rebuild_restores_the_rollups(app, world, hand):
         db.session.execute(rollups.StatsDaily.__table__.delete())
         db.session.commit()
         assert ok(world, "supervisor", "summary", **NOVEMBER)["received"] == 0
-        assert rollups.rebuild(batch=3) == 12
+        assert rollups.rebuild(days=1) == 12
         db.session.commit()
     assert ok(world, "supervisor", "summary", **NOVEMBER) | {"now": None} == before | {"now": None}
     recount_agrees(app)
+    facts_agree(app)
+
+
+def test_changes_after_a_rebuild_keep_the_rollups_agreeing(app, world, hand):
+    with app.app_context():
+        rollups.rebuild()
+        db.session.commit()
+    facts_agree(app)
+    world.act("supervisor", hand["t5"], "dispatch", assignee_id=world.id_of("worker"))
+    world.act("supervisor", hand["t12"], "escalate", reason="需社区协调")
+    world.act("worker", hand["t4"], "resolve", note="已处理")
+    with app.app_context():
+        sweep()
+    recount_agrees(app)
+    facts_agree(app)
+
+
+def test_a_rebuild_rounds_durations_to_the_second_as_python_does(app, world, hand):
+    """Times a fraction away from a whole second: SQL must round the duration as `round(timedelta)` does."""
+    # SQLite reads times to the millisecond: 0.9997 s must not become the next second.
+    fractions = {"created_at": 100_000, "dispatched_at": 999_700, "accepted_at": 200_000, "resolved_at": 999_800}
+    with app.app_context():
+        for ticket in db.session.scalars(select(Ticket)).all():
+            values = {
+                name: getattr(ticket, name).replace(microsecond=micro)
+                for name, micro in fractions.items()
+                if getattr(ticket, name) is not None
+            }
+            db.session.execute(Ticket.__table__.update().where(Ticket.id == ticket.id).values(**values))
+        db.session.commit()
+        rollups.rebuild()
+        db.session.commit()
+    recount_agrees(app)
+    facts_agree(app)
 
 
 def test_the_rebuild_command_reports_the_tickets_it_recounted(app, world, hand):
-    result = app.test_cli_runner().invoke(args=["stats", "rebuild", "--batch", "100"])
+    result = app.test_cli_runner().invoke(args=["stats", "rebuild", "--days", "7"])
     assert result.exit_code == 0, result.output
     assert "rebuilt the rollups from 12 tickets" in result.output
     recount_agrees(app)
