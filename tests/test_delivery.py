@@ -29,7 +29,6 @@ from tests.notify_setup import (
     stored,
     travel_to,
 )
-from tests.tasks_setup import World, build_world
 
 MAX_BACKOFF = timedelta(hours=1, seconds=1)  # past any retry's jittered delay (NOTIFY_BACKOFF_MAX_SECONDS)
 
@@ -44,11 +43,6 @@ def channel(app: Flask, monkeypatch: pytest.MonkeyPatch) -> RecordingChannel:
 @pytest.fixture(autouse=True)
 def daytime() -> None:
     travel_to(beijing(10))
-
-
-@pytest.fixture
-def world(client, tree, make_account, auth, categories) -> World:
-    return build_world(client, tree, make_account, auth)
 
 
 @pytest.fixture

@@ -13,20 +13,10 @@ from dashboards.ledgers import TICKET_HEADINGS
 from kernel.extensions import db
 from tasks.models import PersonalDataRead
 from tests.conftest import assert_error
-from tests.stats_setup import NOVEMBER, hand_world
-from tests.tasks_setup import RESIDENT_PHONE, World, build_world
+from tests.stats_setup import NOVEMBER
+from tests.tasks_setup import RESIDENT_PHONE, World
 
 QUERY = "from=2026-11-01&to=2026-11-30"
-
-
-@pytest.fixture
-def world(client, tree, make_account, auth, categories) -> World:
-    return build_world(client, tree, make_account, auth)
-
-
-@pytest.fixture
-def hand(world: World) -> dict[str, dict[str, Any]]:
-    return hand_world(world)
 
 
 def export(world: World, who: str, name: str, query: str = QUERY) -> Any:

@@ -19,7 +19,7 @@ from kernel import clock
 from kernel.extensions import db
 from tasks.models import ResidentRequest, Ticket
 from tests.conftest import assert_error
-from tests.tasks_setup import RESIDENT_PHONE, build_world
+from tests.tasks_setup import RESIDENT_PHONE
 
 URL = "/api/v1/integrations"
 PUSH = "/api/v1/hooks/requests"
@@ -37,11 +37,6 @@ FIELDS = {
     "updated_at",
 }
 SECRET = "hotline-platform-signing-secret"
-
-
-@pytest.fixture
-def world(client, tree, make_account, auth, categories):
-    return build_world(client, tree, make_account, auth)
 
 
 def create(world, **fields: Any) -> dict[str, Any]:

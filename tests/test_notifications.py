@@ -18,15 +18,10 @@ from tasks.lifecycle import Action
 from tasks.sweep import sweep
 from tests.conftest import assert_error
 from tests.notify_setup import PHONE, stored
-from tests.tasks_setup import RESIDENT_PHONE, World, build_world
+from tests.tasks_setup import RESIDENT_PHONE, World
 
 MASKED = "139****5678"
 OTHER_PHONE = "13687654321"
-
-
-@pytest.fixture
-def world(client, tree, make_account, auth, categories) -> World:
-    return build_world(client, tree, make_account, auth)
 
 
 def outbox(world: World, *, who: str = "admin", **query: Any) -> list[dict[str, Any]]:

@@ -13,20 +13,10 @@ from kernel.extensions import db
 from tasks.models import Ticket
 from tasks.sweep import sweep
 from tests.conftest import assert_error
-from tests.stats_setup import BEIJING, NOVEMBER, T0, at, hand_world, travel_to
-from tests.tasks_setup import World, build_world
+from tests.stats_setup import BEIJING, NOVEMBER, T0, at, travel_to
+from tests.tasks_setup import World
 
 ENDPOINTS = ("summary", "breakdown?by=child", "timeseries", "overdue", "heatmap", "leaderboard")
-
-
-@pytest.fixture
-def world(client, tree, make_account, auth, categories) -> World:
-    return build_world(client, tree, make_account, auth)
-
-
-@pytest.fixture
-def hand(world: World) -> dict[str, dict[str, Any]]:
-    return hand_world(world)
 
 
 def get(world: World, who: str, endpoint: str, **query: Any) -> Any:

@@ -11,19 +11,9 @@ from marshmallow import fields
 from dashboards import schemas, service
 from kernel.extensions import db
 from tests.conftest import assert_error
-from tests.stats_setup import BEIJING, NOVEMBER, hand_world, travel_to
-from tests.tasks_setup import World, build_world
+from tests.stats_setup import BEIJING, NOVEMBER, travel_to
+from tests.tasks_setup import World
 from tests.test_grids import square
-
-
-@pytest.fixture
-def world(client, tree, make_account, auth, categories) -> World:
-    return build_world(client, tree, make_account, auth)
-
-
-@pytest.fixture
-def hand(world: World) -> dict[str, dict[str, Any]]:
-    return hand_world(world)
 
 
 def get(world: World, who: str, endpoint: str, headers: dict[str, str] | None = None, **query: Any) -> Any:

@@ -15,16 +15,11 @@ from kernel import clock
 from kernel.extensions import db
 from tasks.models import Ticket
 from tasks.sweep import WARNED, SweepReport, mark, sweep
-from tests.tasks_setup import World, build_world
+from tests.tasks_setup import World
 
 # How far from a threshold the clock is put: well inside the shortest window (an elevator's 7.5 minutes).
 NEAR = timedelta(seconds=30)
 AUTO_CLOSE_DAYS = 3
-
-
-@pytest.fixture
-def world(client, tree, make_account, auth, categories) -> World:
-    return build_world(client, tree, make_account, auth)
 
 
 @pytest.fixture

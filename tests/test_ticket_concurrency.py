@@ -18,7 +18,7 @@ import pytest
 from flask import Flask
 
 from tasks import service
-from tests.tasks_setup import World, build_world
+from tests.tasks_setup import World
 
 pytestmark = pytest.mark.slow
 
@@ -37,11 +37,6 @@ TOO_LATE = frozenset({(409, "invalid_transition")})  # read the ticket after the
 OUT_OF_SIGHT = frozenset({(404, "not_found")})  # too late, and the winner took the ticket out of its view
 
 Request = tuple[str, dict[str, Any], dict[str, str]]  # path, JSON body, headers
-
-
-@pytest.fixture
-def world(client, tree, make_account, auth, categories) -> World:
-    return build_world(client, tree, make_account, auth)
 
 
 @dataclass(frozen=True)

@@ -18,15 +18,9 @@ from kernel.extensions import db
 from tasks import service
 from tasks.models import Ticket
 from tasks.schemas import TicketSchema
-from tests.tasks_setup import build_world
 
 LNG, LAT = 112.53, 32.99
 VIEWERS = ("admin", "supervisor", "far_supervisor", "worker", "other_worker", "volunteer")
-
-
-@pytest.fixture
-def world(client, tree, make_account, auth, categories):
-    return build_world(client, tree, make_account, auth)
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from hypothesis.stateful import (
 
 from tasks.lifecycle import TRANSITIONS, Action, Party
 from tasks.models import Status
-from tests.tasks_setup import World, build_world
+from tests.tasks_setup import World
 
 SETTINGS = settings(
     max_examples=30,
@@ -400,11 +400,6 @@ class TicketLifecycle(RuleBasedStateMachine):
         if action is Action.URGE:
             return st.fixed_dictionaries({"note": words})
         return st.fixed_dictionaries({}, optional={"note": notes})  # accept, claim, close
-
-
-@pytest.fixture
-def world(client, tree, make_account, auth, categories) -> World:
-    return build_world(client, tree, make_account, auth)
 
 
 @pytest.mark.slow

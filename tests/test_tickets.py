@@ -13,16 +13,11 @@ from kernel import clock
 from kernel.extensions import db
 from tasks.models import PersonalDataRead
 from tests.conftest import assert_error
-from tests.tasks_setup import RESIDENT_PHONE, build_world
+from tests.tasks_setup import RESIDENT_PHONE
 from tests.test_grids import square
 from tests.workforce_setup import add_profile
 
 LNG, LAT = 112.53, 32.99
-
-
-@pytest.fixture
-def world(client, tree, make_account, auth, categories):
-    return build_world(client, tree, make_account, auth)
 
 
 def at(text: str) -> datetime:
