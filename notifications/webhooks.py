@@ -387,6 +387,13 @@ ACTIVE_SUBSCRIPTIONS = (
 )
 
 
+def _active_subscriptions() -> list[Any]:
+    # No reason to flush the caller's pending change first: the subscriptions do not depend on it, and the
+    # caller flushes once, with the rows owed here.
+    with db.session.no_autoflush:
+        return list(db.session.execute(ACTIVE_SUBSCRIPTIONS))
+
+
 def owe_webhooks(event: str, data: Mapping[str, Any], *, ticket_id: int | None) -> int:
     """Write one pending outbox row per active webhook subscribed to `event`, in the caller's transaction."""
     if event not in WEBHOOK_EVENTS:
@@ -395,7 +402,7 @@ def owe_webhooks(event: str, data: Mapping[str, Any], *, ticket_id: int | None) 
     encoded = json.dumps(dict(data), ensure_ascii=False, allow_nan=False)
     subscribed = [
         webhook_id
-        for webhook_id, events in db.session.execute(ACTIVE_SUBSCRIPTIONS)
+        for webhook_id, events in _active_subscriptions()
         if event in events  # a handful of rows, so filtered here rather than with JSON operators
     ]
     for webhook_id in subscribed:

@@ -539,8 +539,9 @@ def perform(actor: Account, ticket_id: int, action: Action, data: Mapping[str, A
         details=details,
         prior=prior,
     )
-    db.session.flush()  # a lost version check here is the kernel's 409 conflict
     notify.owe_for_ticket(ticket, action, note=_note(data))
+    # One flush writes the change with what it owes; a lost version check here is the kernel's 409 conflict.
+    db.session.flush()
     return view_of(viewer, ticket, now)
 
 
