@@ -5,7 +5,6 @@ works without it. The adapter never raises for the provider's answer; it classif
 """
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
@@ -17,13 +16,18 @@ from alibabacloud_tea_openapi import models as openapi_models
 from darabonba.exceptions import ResponseException, UnretryableException
 from darabonba.runtime import RuntimeOptions
 
-from notifications.channels.base import Outcome, OutgoingSms, SendResult, load_templates, split_endpoint
+from notifications.channels.base import (
+    Outcome,
+    OutgoingSms,
+    SendResult,
+    load_templates,
+    redact,
+    require_settings,
+    split_endpoint,
+)
 
 DEFAULT_ENDPOINT = "dysmsapi.aliyuncs.com"
 REQUIRED_SETTINGS = ("ALIYUN_SMS_ACCESS_KEY_ID", "ALIYUN_SMS_ACCESS_KEY_SECRET", "ALIYUN_SMS_SIGN_NAME")
-MAX_ERROR_LENGTH = 300
-# A request URL's query in a network error (requests quotes the URL): the phone number and the parameters.
-URL_QUERY = re.compile(r"\?[^\s'\"]*")
 
 # Temporary: throttled, over a daily/monthly cap, out of credit (a top-up fixes it), or the platform's own fault.
 RETRY_CODES = frozenset(
@@ -88,9 +92,7 @@ class AliyunSmsChannel:
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "AliyunSmsChannel":
         """Build from the app config; refuses to start without credentials and a sign name."""
-        missing = [key for key in REQUIRED_SETTINGS if not config.get(key)]
-        if missing:
-            raise ValueError(f"SMS_CHANNEL=aliyun needs {', '.join(missing)}")
+        require_settings(config, REQUIRED_SETTINGS, "aliyun")
         return cls(
             access_key_id=config["ALIYUN_SMS_ACCESS_KEY_ID"],
             access_key_secret=config["ALIYUN_SMS_ACCESS_KEY_SECRET"],
@@ -137,10 +139,7 @@ class AliyunSmsChannel:
         )
 
     def _clean(self, text: str) -> str:
-        """Short, and never a credential or the resident's number (messages may echo parts of the request)."""
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return URL_QUERY.sub("", text)[:MAX_ERROR_LENGTH]
+        return redact(text, self._secrets)
 
 
 def classify(code: str, status: int | None = 200) -> Outcome:

@@ -2,11 +2,16 @@
 answer; they classify it, so the delivery loop decides between retrying and giving up."""
 
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 from urllib.parse import urlsplit
+
+MAX_ERROR_LENGTH = 300
+# A request URL's query in a network error (the SDKs quote the URL): the phone number and the parameters.
+URL_QUERY = re.compile(r"\?[^\s'\"]*")
 
 
 class Outcome(StrEnum):
@@ -57,3 +62,18 @@ def load_templates(raw: Mapping[str, Any] | str | None) -> dict[str, Any]:
     if not raw:
         return {}
     return dict(json.loads(raw) if isinstance(raw, str) else raw)
+
+
+def require_settings(config: Mapping[str, Any], names: Iterable[str], channel: str) -> None:
+    """Refuse to start a provider's channel without its credentials: a ValueError naming what is missing."""
+    missing = [name for name in names if not config.get(name)]
+    if missing:
+        raise ValueError(f"SMS_CHANNEL={channel} needs {', '.join(missing)}")
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """An error for `last_error`: short, and never a credential or the resident's number (a provider's message
+    or a network error may echo parts of the request)."""
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return URL_QUERY.sub("", text)[:MAX_ERROR_LENGTH]

@@ -4,7 +4,6 @@ Imported only when `SMS_CHANNEL=tencent`: the SDK is an optional extra (requirem
 works without it. The adapter never raises for the provider's answer; it classifies it (see `classify`).
 """
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
@@ -17,7 +16,15 @@ from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.sms.v20210111 import models as sms_models
 from tencentcloud.sms.v20210111.sms_client import SmsClient
 
-from notifications.channels.base import Outcome, OutgoingSms, SendResult, load_templates, split_endpoint
+from notifications.channels.base import (
+    Outcome,
+    OutgoingSms,
+    SendResult,
+    load_templates,
+    redact,
+    require_settings,
+    split_endpoint,
+)
 from notifications.templates import TEMPLATES
 
 DEFAULT_ENDPOINT = "sms.tencentcloudapi.com"
@@ -28,9 +35,6 @@ REQUIRED_SETTINGS = (
     "TENCENT_SMS_SDK_APP_ID",
     "TENCENT_SMS_SIGN_NAME",
 )
-MAX_ERROR_LENGTH = 300
-# A request URL's query in a network error (requests quotes the URL): the phone number and the parameters.
-URL_QUERY = re.compile(r"\?[^\s'\"]*")
 
 # Temporary: throttled, the network or Tencent's side, or an empty SMS package (a top-up fixes it).
 RETRY_PREFIXES = ("LimitExceeded", "RequestLimitExceeded", "InternalError", "ResourceUnavailable")
@@ -96,9 +100,7 @@ class TencentSmsChannel:
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "TencentSmsChannel":
         """Build from the app config; refuses to start without credentials, an SDK app id and a sign name."""
-        missing = [key for key in REQUIRED_SETTINGS if not config.get(key)]
-        if missing:
-            raise ValueError(f"SMS_CHANNEL=tencent needs {', '.join(missing)}")
+        require_settings(config, REQUIRED_SETTINGS, "tencent")
         return cls(
             secret_id=config["TENCENT_SMS_SECRET_ID"],
             secret_key=config["TENCENT_SMS_SECRET_KEY"],
@@ -145,10 +147,7 @@ class TencentSmsChannel:
         )
 
     def _clean(self, text: str) -> str:
-        """Short, and never a credential or the resident's number (messages may echo parts of the request)."""
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return URL_QUERY.sub("", text)[:MAX_ERROR_LENGTH]
+        return redact(text, self._secrets)
 
 
 def classify(code: str) -> Outcome:
