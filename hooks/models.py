@@ -13,11 +13,11 @@ from auth.models import Account
 from kernel.clock import utcnow
 from kernel.db import BigId, UTCDateTime, str_enum
 from kernel.extensions import db
+from notifications.webhooks import SECRET_MAX_LENGTH  # one HMAC key length for webhooks out and hooks in
 
 NAME_MAX_LENGTH = 64
 DESCRIPTION_MAX_LENGTH = 200
 EXTERNAL_ID_MAX_LENGTH = 64
-SECRET_MAX_LENGTH = 128
 
 
 class AuthMethod(enum.StrEnum):

@@ -8,15 +8,13 @@ from hooks.models import (
     DESCRIPTION_MAX_LENGTH,
     EXTERNAL_ID_MAX_LENGTH,
     NAME_MAX_LENGTH,
-    SECRET_MAX_LENGTH,
     AuthMethod,
     InboundStatus,
     ReportOutcome,
 )
 from hooks.sms import MAX_ITEMS, PROVIDERS
-from kernel.api import BaseSchema, IdField, PageQuerySchema, StrictBoolean, StrictId, Timestamp, page_schema
-from notifications.webhook_schemas import FullMatch
-from notifications.webhooks import SECRET_MIN_LENGTH, SECRET_PATTERN
+from kernel.api import BaseSchema, FullMatch, IdField, PageQuerySchema, StrictBoolean, StrictId, Timestamp, page_schema
+from notifications.webhook_schemas import signing_secret
 from tasks.models import Channel
 from tasks.schemas import RequestCreateSchema, RequestSchema, TicketSchema
 from tasks.service import mask_phone
@@ -42,17 +40,6 @@ def _grid_id(**kwargs: Any) -> StrictId:
         allow_none=True,
         metadata={"description": "the subtree it may file requests in; null: the whole territory"},
         **kwargs,
-    )
-
-
-def _secret(description: str) -> fields.String:
-    return fields.String(
-        load_only=True,
-        validate=[
-            validate.Length(min=SECRET_MIN_LENGTH, max=SECRET_MAX_LENGTH),
-            FullMatch(SECRET_PATTERN, error="printable ASCII without spaces"),
-        ],
-        metadata={"description": description},
     )
 
 
@@ -96,7 +83,7 @@ class IntegrationCreateSchema(BaseSchema):
     name = _name(required=True)
     description = _description(load_default=None)
     auth_method = fields.Enum(AuthMethod, by_value=True, load_default=AuthMethod.API_KEY)
-    secret = _secret("auth_method hmac: the HMAC-SHA256 key; generated when absent; write-only")
+    secret = signing_secret("auth_method hmac: the HMAC-SHA256 key; generated when absent; write-only")
     grid_id = _grid_id(load_default=None)
     active = StrictBoolean(load_default=True)
 
@@ -104,7 +91,7 @@ class IntegrationCreateSchema(BaseSchema):
 class IntegrationUpdateSchema(BaseSchema):
     name = _name()
     description = _description()
-    secret = _secret("auth_method hmac: a new key (rotation), used from now on; write-only")
+    secret = signing_secret("auth_method hmac: a new key (rotation), used from now on; write-only")
     grid_id = _grid_id()
     active = StrictBoolean(metadata={"description": "false: its pushes are refused (401)"})
 

@@ -194,6 +194,15 @@ class IdField(fields.Field):
         return int(text)
 
 
+class FullMatch(validate.Regexp):
+    """A Regexp the whole value must match: Python's `$` would also let a trailing newline through."""
+
+    def __call__(self, value: str) -> str:
+        if self.regex.fullmatch(value) is None:
+            raise MarshmallowValidationError(self._format_error(value))
+        return value
+
+
 class StrictBoolean(fields.Boolean):
     """JSON `true` or `false` only, as documented: 0, 1 or "yes" in a body are a client bug, not an answer."""
 

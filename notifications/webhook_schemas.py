@@ -2,9 +2,9 @@
 
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, fields, validate
 
-from kernel.api import BaseSchema, IdField, PageQuerySchema, StrictBoolean, Timestamp, page_schema
+from kernel.api import BaseSchema, FullMatch, IdField, PageQuerySchema, StrictBoolean, Timestamp, page_schema
 from notifications.webhooks import (
     DESCRIPTION_MAX_LENGTH,
     SECRET_MAX_LENGTH,
@@ -13,15 +13,6 @@ from notifications.webhooks import (
     URL_MAX_LENGTH,
     WEBHOOK_EVENTS,
 )
-
-
-class FullMatch(validate.Regexp):
-    """A Regexp the whole value must match: Python's `$` would also let a trailing newline through."""
-
-    def __call__(self, value: str) -> str:
-        if self.regex.fullmatch(value) is None:
-            raise ValidationError(self._format_error(value))
-        return value
 
 
 def _url(**kwargs: Any) -> fields.String:
@@ -45,7 +36,8 @@ def _events(**kwargs: Any) -> fields.List:
     )
 
 
-def _secret(description: str) -> fields.String:
+def signing_secret(description: str) -> fields.String:
+    """A write-only HMAC key field (webhooks out, integrations in)."""
     return fields.String(
         load_only=True,
         validate=[
@@ -95,7 +87,7 @@ WebhookPageSchema = page_schema(WebhookSchema, "WebhookPageSchema")
 class WebhookCreateSchema(BaseSchema):
     url = _url(required=True)
     events = _events(required=True)
-    secret = _secret("the HMAC-SHA256 key for X-Grid-Signature; generated when absent; write-only")
+    secret = signing_secret("the HMAC-SHA256 key for X-Grid-Signature; generated when absent; write-only")
     active = StrictBoolean(load_default=True)
     description = _description(load_default=None)
 
@@ -103,7 +95,7 @@ class WebhookCreateSchema(BaseSchema):
 class WebhookUpdateSchema(BaseSchema):
     url = _url()
     events = _events()
-    secret = _secret("a new key (rotation): deliveries sent from now on are signed with it; write-only")
+    secret = signing_secret("a new key (rotation): deliveries sent from now on are signed with it; write-only")
     active = StrictBoolean(metadata={"description": "false pauses it: pending deliveries are given up"})
     description = _description()
 

@@ -1,20 +1,10 @@
 """The wire format of categories and their SLA."""
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, fields, validate
 
-from kernel.api import BaseSchema, PageQuerySchema, StrictBoolean, Timestamp, page_schema
+from kernel.api import BaseSchema, FullMatch, PageQuerySchema, StrictBoolean, Timestamp, page_schema
 from tasks.categories import CODE_MAX_LENGTH, CODE_MIN_LENGTH, CODE_PATTERN
 from tasks.models import Priority
-
-
-class FullMatch(validate.Regexp):
-    """A Regexp the whole value must match: Python's `$` would also let a trailing newline through."""
-
-    def __call__(self, value: str) -> str:
-        if self.regex.fullmatch(value) is None:
-            raise ValidationError(self._format_error(value))
-        return value
-
 
 # Lists rather than validate.And, so the OpenAPI document shows the length and the pattern.
 CODE = [
