@@ -46,6 +46,27 @@ def fuzz(
         exercise()
 
 
+def fuzz_operations(
+    app,
+    operations: list[tuple[str, str]],
+    mode: GenerationMode,
+    headers: dict[str, str],
+    *,
+    own: dict[str, str] | None = None,
+    examples: int = EXAMPLES_PER_OPERATION,
+) -> list[str]:
+    """Fuzz each (path, method) of the app's OpenAPI document; every operation's failure, to report together."""
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    failures = []
+    for path, method in operations:
+        operation = schema[path][method]
+        try:
+            fuzz(operation, mode, headers, own=own, examples=examples)
+        except Exception as failure:
+            failures.append(f"{operation.label}: {failure}")
+    return failures
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=str)
 def test_the_api_honours_its_openapi_document(app, make_account, tokens_for, tree, mode):

@@ -5,12 +5,11 @@ retry and mark read, so generated filters, cursors and bodies reach the queries 
 """
 
 import pytest
-import schemathesis
 from schemathesis.generation.modes import GenerationMode
 
 from tests.conftest import bearer
 from tests.tasks_setup import build_world
-from tests.test_fuzz import fuzz
+from tests.test_fuzz import fuzz_operations
 
 EXAMPLES_PER_OPERATION = 25
 OPERATIONS = [
@@ -32,12 +31,7 @@ def test_the_notification_endpoints_honour_the_openapi_document(
     world.act("supervisor", ticket, "urge", note="请尽快处理")
     listed = client.get("/api/v1/notifications", headers=world.headers["admin"]).get_json()["items"]
     headers = bearer(tokens_for(world.accounts[who])["access"])
-    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
-    failures = []
-    for path, method in OPERATIONS:
-        operation = schema[path][method]
-        try:
-            fuzz(operation, mode, headers, own={"notification_id": listed[-1]["id"]}, examples=EXAMPLES_PER_OPERATION)
-        except Exception as failure:  # collect every operation's failure, then report them together
-            failures.append(f"{operation.label}: {failure}")
+    failures = fuzz_operations(
+        app, OPERATIONS, mode, headers, own={"notification_id": listed[-1]["id"]}, examples=EXAMPLES_PER_OPERATION
+    )
     assert not failures, "\n\n".join(failures)

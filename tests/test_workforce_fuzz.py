@@ -5,11 +5,10 @@ pings, points, visits and windows reach the rules themselves: no 5xx, nothing th
 """
 
 import pytest
-import schemathesis
 from schemathesis.generation.modes import GenerationMode
 
 from tests.conftest import bearer
-from tests.test_fuzz import fuzz
+from tests.test_fuzz import fuzz_operations
 from tests.workforce_setup import build_staff
 
 EXAMPLES_PER_OPERATION = 40
@@ -35,12 +34,5 @@ def test_the_workers_own_endpoints_honour_the_openapi_document(app, client, tree
     headers = bearer(tokens_for(staff.worker)["access"])
     patrol = client.post("/api/v1/patrols", json={"grid_id": str(tree["G1a"].id)}, headers=headers).json
     own = {"worker_id": staff.worker_id, "patrol_id": patrol["id"]}
-    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
-    failures = []
-    for path, method in OPERATIONS:
-        operation = schema[path][method]
-        try:
-            fuzz(operation, mode, headers, own=own, examples=EXAMPLES_PER_OPERATION)
-        except Exception as failure:  # collect every operation's failure, then report them together
-            failures.append(f"{operation.label}: {failure}")
+    failures = fuzz_operations(app, OPERATIONS, mode, headers, own=own, examples=EXAMPLES_PER_OPERATION)
     assert not failures, "\n\n".join(failures)
