@@ -17,6 +17,7 @@ from sqlalchemy import func, select, update
 from grid import geometry
 from grid.locator import bump_version
 from grid.models import LEVEL_DEPTH, GridLevel, GridUnit
+from kernel.clock import utcnow
 from kernel.errors import ValidationError
 from kernel.extensions import db
 
@@ -335,7 +336,7 @@ def _rehang(unit: GridUnit, parent: GridUnit | None) -> None:
     db.session.execute(
         update(GridUnit)
         .where(GridUnit.path.startswith(old_prefix, autoescape=True))
-        .values(path=new_prefix + func.substr(GridUnit.path, len(old_prefix) + 1))
+        .values(path=new_prefix + func.substr(GridUnit.path, len(old_prefix) + 1), updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
     unit.parent_id = parent.id if parent else None

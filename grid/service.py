@@ -16,6 +16,7 @@ from grid import geometry
 from grid.coords import CoordSystem, to_wgs84
 from grid.locator import CellLocator, bump_version
 from grid.models import LEVEL_DEPTH, CellAssignment, GridLevel, GridUnit
+from kernel.clock import utcnow
 from kernel.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from kernel.extensions import db
 from kernel.pagination import Page, paginate
@@ -243,7 +244,7 @@ def _move(actor: Account, unit: GridUnit, parent_id: int | None) -> None:
     db.session.execute(
         update(GridUnit)
         .where(GridUnit.path.startswith(old_prefix, autoescape=True))
-        .values(path=new_prefix + func.substr(GridUnit.path, len(old_prefix) + 1))
+        .values(path=new_prefix + func.substr(GridUnit.path, len(old_prefix) + 1), updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
     unit.parent = new_parent

@@ -190,6 +190,16 @@ def test_updated_since_returns_what_changed(client, admin, mapped):
     assert "D" not in {unit["code"] for unit in changed}
 
 
+def test_moving_a_unit_counts_as_a_change_of_every_unit_under_it(client, admin, mapped):
+    # Their ancestors changed, so an app syncing units by `updated_since` must fetch them again.
+    other = create(client, admin, code="S2", name="另一街道", level="street", parent_id=mapped["D"]).json
+    stamp = client.get(f"/api/v1/grids/{other['id']}", headers=admin).json["updated_at"]
+    client.patch(f"/api/v1/grids/{mapped['C']}", json={"parent_id": other["id"]}, headers=admin)
+    changed = client.get(f"/api/v1/grids?updated_since={stamp}", headers=admin).json["items"]
+    assert {"C", "G1", "G2"} <= {unit["code"] for unit in changed}
+    assert "S" not in {unit["code"] for unit in changed}
+
+
 def test_a_stale_if_match_is_412_and_changes_nothing(client, admin, mapped):
     etag = client.get(f"/api/v1/grids/{mapped['G1']}", headers=admin).headers["ETag"]
     client.patch(f"/api/v1/grids/{mapped['G1']}", json={"name": "先改"}, headers=admin)
