@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from flask import current_app
-from sqlalchemy import Select, tuple_
+from sqlalchemy import Integer, Row, Select, bindparam, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from kernel.errors import BadRequestError
@@ -33,10 +33,13 @@ def paginate(
     cursor: str | None,
     query_fingerprint: Mapping[str, Any],
     descending: bool = False,
+    whole_rows: bool = False,
 ) -> Page[Any]:
     """Run `stmt` for one page ordered by `order_by` (unique together, e.g. ending with the id).
 
-    `query_fingerprint` is the list's filters: a cursor only continues the query that made it.
+    `query_fingerprint` is the list's filters: a cursor only continues the query that made it. The items
+    are the first column of each row (an entity), or with `whole_rows` the rows, whose columns must then
+    include `order_by`'s under their own names.
     """
     binding = _binding(query_fingerprint)
     if cursor is not None:
@@ -45,7 +48,46 @@ def paginate(
         value = tuple_(*after) if len(order_by) > 1 else after[0]
         stmt = stmt.where(key < value if descending else key > value)
     ordering = [column.desc() if descending else column.asc() for column in order_by]
-    rows = db.session.scalars(stmt.order_by(*ordering).limit(limit + 1)).unique().all()
+    result = db.session.execute(stmt.order_by(*ordering).limit(limit + 1))
+    rows = (result if whole_rows else result.scalars()).unique().all()
+    return _page_of(rows, limit, order_by, binding)
+
+
+class PreparedKeyset:
+    """A list query built once, with its filters as bound parameters, and paged without rebuilding it.
+
+    For a small indexed page, building a statement (filters, keyset condition, order, limit) and computing its
+    cache key cost more than running it. A prepared query builds the statements for the first page and for the
+    pages after a cursor once; each request only binds values. It pages like `paginate` with `whole_rows`
+    (same cursors), and runs on the session's connection without the ORM, as its rows are plain columns.
+    """
+
+    def __init__(self, stmt: Select[Any], *, order_by: Sequence[InstrumentedAttribute[Any]], descending: bool) -> None:
+        self.order_by = order_by
+        ordering = [column.desc() if descending else column.asc() for column in order_by]
+        limit = bindparam("page_limit", type_=Integer)
+        key = tuple_(*order_by)
+        after = tuple_(*(bindparam(f"after_{n}", type_=column.type) for n, column in enumerate(order_by)))
+        self.first_page = stmt.order_by(*ordering).limit(limit)
+        self.next_page = stmt.where(key < after if descending else key > after).order_by(*ordering).limit(limit)
+
+    def page(
+        self, params: Mapping[str, Any], *, limit: int, cursor: str | None, query_fingerprint: Mapping[str, Any]
+    ) -> Page[Row[Any]]:
+        binding = _binding(query_fingerprint)
+        values = {**params, "page_limit": limit + 1}
+        stmt = self.first_page
+        if cursor is not None:
+            after = decode_cursor(cursor, binding, len(self.order_by))
+            values.update({f"after_{n}": value for n, value in enumerate(after)})
+            stmt = self.next_page
+        rows = db.session.connection().execute(stmt, values).all()
+        return _page_of(rows, limit, self.order_by, binding)
+
+
+def _page_of(
+    rows: Sequence[Any], limit: int, order_by: Sequence[InstrumentedAttribute[Any]], binding: str
+) -> Page[Any]:
     items, has_more = rows[:limit], len(rows) > limit
     next_cursor = None
     if has_more:
