@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, Response, request
 
 from auth.models import Role
 from grid.schemas import OutputQuerySchema, use_output_coord_system
@@ -12,7 +12,7 @@ from kernel.etag import check_if_match
 from kernel.extensions import api
 from kernel.pagination import Page
 from kernel.security import current_account, requires_role
-from tasks import service
+from tasks import pages, service
 from tasks.lifecycle import TRANSITIONS, Action, describe, roles_for
 from tasks.models import TicketEvent
 from tasks.schemas import (
@@ -98,7 +98,7 @@ def get_request(query: dict[str, Any], request_id: int) -> service.RequestView:
 @tickets_blp.arguments(TicketQuerySchema, location="query")
 @tickets_blp.response(200, TicketPageSchema)
 @documents(404)
-def list_tickets(query: dict[str, Any]) -> Page[service.TicketView]:
+def list_tickets(query: dict[str, Any]) -> Response | Page[service.TicketView]:
     """Tickets in your view, newest first; `assignee=me` is your queue. With `updated_since`: what changed
     since, oldest change first, including tombstones for tickets that left your view."""
     use_output_coord_system(query["coord_system"])
@@ -114,7 +114,11 @@ def list_tickets(query: dict[str, Any]) -> Page[service.TicketView]:
         created_to=query.get("created_to"),
         updated_since=query.get("updated_since"),
     )
-    return service.list_tickets(current_account(), filters, limit=query["limit"], cursor=query.get("cursor"))
+    limit, cursor = query["limit"], query.get("cursor")
+    if filters.updated_since is not None:
+        return service.ticket_changes(current_account(), filters, limit=limit, cursor=cursor)
+    # Written from rendered pages that are still current (see tasks.pages), in TicketPageSchema's shape.
+    return pages.ticket_list(current_account(), filters, limit=limit, cursor=cursor, coord_system=query["coord_system"])
 
 
 @tickets_blp.route("/<id:ticket_id>", methods=["GET"])

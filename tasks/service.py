@@ -9,8 +9,9 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import Select, and_, bindparam, exists, func, or_, select, true, update
+from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 
 from auth.models import Account, Role
 from auth.scope import scope_of
@@ -21,7 +22,7 @@ from grid.models import CellAssignment, GridLevel, GridUnit
 from kernel.clock import utcnow
 from kernel.errors import ConflictError, ForbiddenError, InvalidTransitionError, NotFoundError, ValidationError
 from kernel.extensions import db
-from kernel.pagination import Page, paginate
+from kernel.pagination import Page, PreparedKeyset, paginate
 from kernel.scope import Scope
 from notifications import service as notify
 from tasks import deadlines
@@ -29,6 +30,7 @@ from tasks.categories import active_category, codes_under
 from tasks.lifecycle import TRANSITIONS, Action, Party, actions_from
 from tasks.models import (
     OPEN_STATUSES,
+    Category,
     Channel,
     Feedback,
     PersonalDataRead,
@@ -136,6 +138,12 @@ def parties_of(viewer: Viewer, ticket: Ticket) -> set[Party]:
     return parties
 
 
+def scope_in_view(viewer: Viewer) -> Scope | None:
+    """The scope that `parties_of` reads, so what a view depends on: supervisors' and volunteers'. None for
+    admins (everything) and workers (only whether they are the assignee matters)."""
+    return viewer.scope if viewer.role in (Role.SUPERVISOR, Role.VOLUNTEER) else None
+
+
 def allowed_actions(viewer: Viewer, ticket: Ticket, now: datetime | None = None) -> list[Action]:
     """What this viewer may do to this ticket now: the table's rules, the parties and the guards."""
     now = now or utcnow()
@@ -201,6 +209,15 @@ def view_of(viewer: Viewer, ticket: Ticket, now: datetime | None = None) -> Tick
     )
 
 
+def view_changes_at(ticket: Ticket, now: datetime) -> datetime | None:
+    """When the clock alone next changes what `view_of` says of this ticket: it turns warned or overdue, or
+    its window to reopen closes. Moments at `now` count, so a change on the dot is not missed; None: never."""
+    moments = [ticket.warn_at, ticket.due_at] if ticket.is_open else []
+    if ticket.status is Status.CLOSED and ticket.closed_at is not None:
+        moments.append(ticket.closed_at + timedelta(days=current_app.config["TICKET_REOPEN_DAYS"]))
+    return min((moment for moment in moments if moment is not None and moment >= now), default=None)
+
+
 def get_ticket(actor: Account, ticket_id: int) -> TicketView:
     viewer = Viewer.of(actor)
     return view_of(viewer, get_visible_ticket(actor, ticket_id, viewer))
@@ -223,31 +240,83 @@ class TicketFilters:
     updated_since: datetime | None = None
 
 
-def list_tickets(actor: Account, filters: TicketFilters, *, limit: int, cursor: str | None) -> Page[TicketView]:
-    """Newest first; with `updated_since`, oldest change first and with tombstones for tickets that left view."""
+# What a ticket's document depends on besides the viewer and the clock: the ticket's version and when its
+# unit, its category and its assignee last changed. A list reads these first, and tasks.pages renders the
+# tickets only when they differ from the page it rendered before. The unit and the assignee are aliases, so
+# that the filters' subqueries on grid_units keep their own FROM instead of correlating with this join.
+_PAGE_UNIT, _PAGE_ASSIGNEE = aliased(GridUnit), aliased(Account)
+PAGE_KEY = (
+    select(
+        Ticket.id,
+        Ticket.created_at,
+        Ticket.version,
+        _PAGE_UNIT.updated_at.label("grid_updated_at"),
+        Category.updated_at.label("category_updated_at"),
+        _PAGE_ASSIGNEE.updated_at.label("assignee_updated_at"),
+    )
+    .join(_PAGE_UNIT, _PAGE_UNIT.id == Ticket.grid_id)
+    .join(Category, Category.code == Ticket.category_code)
+    .outerjoin(_PAGE_ASSIGNEE, _PAGE_ASSIGNEE.id == Ticket.assignee_id)
+)
+
+
+# A worker's queue (only `assignee=me`, any page) is the list asked for most: prepared once.
+QUEUE_PAGE = PreparedKeyset(
+    PAGE_KEY.where(Ticket.assignee_id == bindparam("assignee_id")),
+    order_by=[Ticket.created_at, Ticket.id],
+    descending=True,
+)
+
+
+def ticket_page(viewer: Viewer, filters: TicketFilters, *, limit: int, cursor: str | None) -> Page[Row[Any]]:
+    """One page of the tickets in the viewer's view, newest first, as PAGE_KEY rows."""
+    fingerprint = _fingerprint(viewer, filters)
+    # One's own tickets are always visible: a worker's queue needs neither their cells nor the clause.
+    own = filters.assignee == "me" or filters.assignee == viewer.account.id
+    if own and filters == TicketFilters(assignee=filters.assignee):
+        params = {"assignee_id": viewer.account.id}
+        return QUEUE_PAGE.page(params, limit=limit, cursor=cursor, query_fingerprint=fingerprint)
+    stmt = _filtered(PAGE_KEY, viewer, filters, utcnow())
+    return paginate(
+        stmt if own else stmt.where(visibility_clause(viewer)),
+        order_by=[Ticket.created_at, Ticket.id],
+        limit=limit,
+        cursor=cursor,
+        query_fingerprint=fingerprint,
+        descending=True,
+        whole_rows=True,
+    )
+
+
+def views_of(viewer: Viewer, ticket_ids: Sequence[int], now: datetime) -> list[TicketView]:
+    """These tickets as the viewer sees them at `now`, in the order given (ids that no longer exist left out)."""
+    loaded = db.session.scalars(select(Ticket).options(*TICKET_LOAD).where(Ticket.id.in_(ticket_ids))).unique()
+    by_id = {ticket.id: ticket for ticket in loaded}
+    return [view_of(viewer, by_id[ticket_id], now) for ticket_id in ticket_ids if ticket_id in by_id]
+
+
+def ticket_changes(actor: Account, filters: TicketFilters, *, limit: int, cursor: str | None) -> Page[TicketView]:
+    """What changed since `filters.updated_since`, oldest change first, with tombstones for tickets that left
+    the actor's view."""
+    assert filters.updated_since is not None
     viewer = Viewer.of(actor)
     now = utcnow()
     stmt = _filtered(select(Ticket).options(*TICKET_LOAD), viewer, filters, now)
-    fingerprint = {**filters.__dict__, "actor": actor.id}
-    if filters.updated_since is None:
-        # One's own tickets are always visible: a worker's queue needs neither their cells nor the clause.
-        own = filters.assignee == "me" or filters.assignee == actor.id
-        page = paginate(
-            stmt if own else stmt.where(visibility_clause(viewer)),
-            order_by=[Ticket.created_at, Ticket.id],
-            limit=limit,
-            cursor=cursor,
-            query_fingerprint=fingerprint,
-            descending=True,
-        )
-        return Page([view_of(viewer, ticket, now) for ticket in page.items], page.next_cursor)
     changed = stmt.where(Ticket.updated_at >= filters.updated_since)
     changed = changed.where(or_(visibility_clause(viewer), _left_view_since(viewer, filters.updated_since)))
     page = paginate(
-        changed, order_by=[Ticket.updated_at, Ticket.id], limit=limit, cursor=cursor, query_fingerprint=fingerprint
+        changed,
+        order_by=[Ticket.updated_at, Ticket.id],
+        limit=limit,
+        cursor=cursor,
+        query_fingerprint=_fingerprint(viewer, filters),
     )
     items = [view_of(viewer, ticket, now) if can_see(viewer, ticket) else _tombstone(ticket) for ticket in page.items]
     return Page(items, page.next_cursor)
+
+
+def _fingerprint(viewer: Viewer, filters: TicketFilters) -> dict[str, Any]:
+    return {**filters.__dict__, "actor": viewer.account.id}
 
 
 def _tombstone(ticket: Ticket) -> TicketView:

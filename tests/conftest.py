@@ -90,6 +90,7 @@ def _clean_state(app: Flask) -> Iterator[None]:
         limiter.reset()
         # The emptied index-state row restarts its version: a cached index of deleted cells would look current.
         app.extensions.pop("cell_locator", None)
+        app.extensions.pop("ticket_pages", None)  # ids restart with the tables: a page must not outlive its rows
 
 
 def _empty_tables() -> None:
