@@ -1,6 +1,6 @@
 """What authentication costs on a read: authenticated, database-backed GETs against /healthz.
 
-Run: `.venv/bin/python bench/auth_reads.py [--duration 10] [--connections 16] [--generator auto]`
+Run: `.venv/bin/python bench/auth_reads.py [--duration 10] [--connections 16] [--rounds 1] [--generator auto]`
 (or `make bench`).
 
 Setup, the same on every run: a temporary SQLite file migrated with `flask db upgrade` and filled
@@ -87,6 +87,7 @@ class Result:
     p99_ms: float
     errors: int  # non-2xx responses and socket errors
     server_cores: float = math.nan  # CPU the workers used during the run, in cores
+    round_ratios: tuple[float, ...] = ()  # with --rounds: the rate over /healthz's in each round
 
 
 # --- the database and the server ------------------------------------------------------------------
@@ -408,6 +409,26 @@ def percentile(sorted_values: Sequence[float], share: float) -> float:
 
 
 def measure(server: Server, endpoints: Sequence[Endpoint], generator: str, args: argparse.Namespace) -> list[Result]:
+    """Each endpoint in turn, /healthz (the first) included, `--rounds` times over. With several rounds each
+    endpoint's result is its median round by ratio to the same round's /healthz, so that a machine whose speed
+    drifts during the run (a shared host) weighs on both sides of each ratio alike."""
+    rounds = [_measure_round(server, endpoints, generator, args) for _ in range(args.rounds)]
+    results = []
+    for index in range(len(endpoints)):
+        ratios = [round_results[index].rate / round_results[0].rate for round_results in rounds]
+        median = sorted(range(len(rounds)), key=lambda n: ratios[n])[len(rounds) // 2]
+        results.append(dataclasses.replace(rounds[median][index], round_ratios=tuple(ratios)))
+    return results
+
+
+def ratio_of(result: Result) -> float:
+    """A measured endpoint's rate over /healthz's: that of its median round."""
+    return sorted(result.round_ratios)[len(result.round_ratios) // 2]
+
+
+def _measure_round(
+    server: Server, endpoints: Sequence[Endpoint], generator: str, args: argparse.Namespace
+) -> list[Result]:
     load = wrk_load if generator == "wrk" else python_load
     results = []
     for endpoint in endpoints:
@@ -420,12 +441,11 @@ def measure(server: Server, endpoints: Sequence[Endpoint], generator: str, args:
 
 
 def print_table(results: Sequence[Result], statements: dict[Endpoint, int]) -> None:
-    reference = results[0].rate
     width = max(30, *(len(result.endpoint.label) for result in results))
     columns = f"{'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'/healthz':>8} {'SQL':>4} {'errors':>6} {'server CPU':>10}"
     print(f"{'endpoint':<{width}} {columns}  target")
     for result in results:
-        ratio = result.rate / reference
+        ratio = ratio_of(result)
         target = result.endpoint.target
         if result.endpoint.token is None:
             verdict = "(reference)"
@@ -437,6 +457,10 @@ def print_table(results: Sequence[Result], statements: dict[Endpoint, int]) -> N
             f"{result.endpoint.label:<{width}} {result.rate:8.0f} {result.p50_ms:7.2f} {result.p99_ms:7.2f} "
             f"{ratio:8.3f} {sql:4d} {result.errors:6d} {cpu:5.2f} cores  {verdict}"
         )
+    if len(results[0].round_ratios) > 1:
+        print("\nratio to /healthz in each round (the table shows each endpoint's median round):")
+        for result in results[1:]:
+            print(f"  {result.endpoint.label:<{width}} " + " ".join(f"{r:.3f}" for r in result.round_ratios))
 
 
 def choose_generator(asked: str) -> str:
@@ -469,6 +493,9 @@ def add_load_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections (default 16)")
     parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per endpoint (default 2)")
     parser.add_argument(
+        "--rounds", type=int, default=1, help="measure every endpoint this many times in turn; median ratio (default 1)"
+    )
+    parser.add_argument(
         "--generator", choices=("auto", "wrk", "python"), default="auto", help="auto: wrk if on PATH, else python"
     )
 
@@ -483,8 +510,8 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_load_options(parser)
     args = parser.parse_args()
-    if args.duration < 1 or args.warmup < 1 or args.connections < 1:
-        parser.error("--duration, --warmup and --connections must be at least 1")
+    if min(args.duration, args.warmup, args.connections, args.rounds) < 1:
+        parser.error("--duration, --warmup, --connections and --rounds must be at least 1")
     return args
 
 

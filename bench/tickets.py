@@ -1,7 +1,7 @@
 """Tickets at district scale: the worker's queue, one ticket and an urge over HTTP, against /healthz.
 
 Run: `.venv/bin/python bench/tickets.py [--tickets 100000] [--duration 10] [--connections 16]
-[--generator auto|wrk|python] [--keep-db] [--profile]` (or `make bench`).
+[--rounds 1] [--generator auto|wrk|python] [--keep-db] [--profile]` (or `make bench`).
 
 Setup, the same on every run (fixed random seed): a temporary SQLite file migrated with `flask db
 upgrade`, then filled in process with SQLAlchemy Core `insert()` executemany in chunks, in one
@@ -75,6 +75,7 @@ from bench.auth_reads import (  # noqa: E402
     measure,
     print_table,
     print_worker_memory,
+    ratio_of,
     running_server,
     statements_per_request,
     temporary_directory,
@@ -570,7 +571,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--profile-requests", type=int, default=500, help="requests per endpoint to profile")
     parser.add_argument("--top", type=int, default=30, help="rows of each profile to print")
     args = parser.parse_args()
-    if min(args.duration, args.warmup, args.connections, args.profile_requests) < 1 or args.tickets < 1000:
+    if min(args.duration, args.warmup, args.connections, args.rounds, args.profile_requests) < 1 or args.tickets < 1000:
         parser.error("--tickets must be at least 1,000, every other count and duration at least 1")
     return args
 
@@ -590,8 +591,7 @@ def main() -> None:
             statements = statements_per_request(env, endpoints)
             results = measure(server, endpoints, generator, args)
             print_table(results, statements)
-            healthz = results[0].rate
-            print("\n" + ", ".join(f"{r.endpoint.label}: {r.rate / healthz:.2f} x" for r in results[1:]))
+            print("\n" + ", ".join(f"{r.endpoint.label}: {ratio_of(r):.2f} x" for r in results[1:]))
             print_worker_memory(server)
         if args.profile:
             profile(endpoints[1:], args.profile_requests, args.top)
