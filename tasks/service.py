@@ -8,10 +8,11 @@ from functools import cached_property
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, and_, bindparam, exists, func, or_, select, true, update
+from sqlalchemy import Select, and_, bindparam, exists, func, or_, select, true, type_coerce, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.types import NullType
 
 from auth.models import Account, Role
 from auth.scope import scope_of
@@ -244,15 +245,16 @@ class TicketFilters:
 # unit, its category and its assignee last changed. A list reads these first, and tasks.pages renders the
 # tickets only when they differ from the page it rendered before. The unit and the assignee are aliases, so
 # that the filters' subqueries on grid_units keep their own FROM instead of correlating with this join.
+# Their times are only compared, never shown, so they are read as the driver gives them (no conversion).
 _PAGE_UNIT, _PAGE_ASSIGNEE = aliased(GridUnit), aliased(Account)
 PAGE_KEY = (
     select(
         Ticket.id,
         Ticket.created_at,
         Ticket.version,
-        _PAGE_UNIT.updated_at.label("grid_updated_at"),
-        Category.updated_at.label("category_updated_at"),
-        _PAGE_ASSIGNEE.updated_at.label("assignee_updated_at"),
+        type_coerce(_PAGE_UNIT.updated_at, NullType()).label("grid_updated_at"),
+        type_coerce(Category.updated_at, NullType()).label("category_updated_at"),
+        type_coerce(_PAGE_ASSIGNEE.updated_at, NullType()).label("assignee_updated_at"),
     )
     .join(_PAGE_UNIT, _PAGE_UNIT.id == Ticket.grid_id)
     .join(Category, Category.code == Ticket.category_code)
