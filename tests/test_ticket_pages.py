@@ -10,6 +10,7 @@ from flask import Flask
 
 from kernel import clock
 from tasks.pages import EXTENSION
+from tests.conftest import assert_error
 from tests.tasks_setup import RESIDENT_PHONE
 
 QUEUE = "/api/v1/tickets?assignee=me"
@@ -170,3 +171,14 @@ def test_the_cache_keeps_at_most_its_entries_and_can_be_off(world, app):
         assert len(app.extensions[EXTENSION]) == 0 and hits(app) == 0
     finally:
         app.config["TICKET_PAGE_CACHE_ENTRIES"] = 512
+
+
+def test_the_queue_refuses_a_tampered_cursor_or_one_from_another_list(world):
+    for _ in range(2):
+        world.in_progress()
+    cursor = read(world, path=QUEUE + "&limit=1").get_json()["next_cursor"]
+    others = read(world, path="/api/v1/tickets?limit=1").get_json()["next_cursor"]
+    tampered = ("A" if cursor[0] != "A" else "B") + cursor[1:]
+    for bad in (tampered, others):
+        response = world.client.get(f"{QUEUE}&limit=1&cursor={bad}", headers=world.headers["worker"])
+        assert_error(response, 400, "bad_request")
