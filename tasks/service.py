@@ -298,9 +298,8 @@ def views_of(viewer: Viewer, ticket_ids: Sequence[int], now: datetime) -> list[T
 
 
 def ticket_changes(actor: Account, filters: TicketFilters, *, limit: int, cursor: str | None) -> Page[TicketView]:
-    """What changed since `filters.updated_since`, oldest change first, with tombstones for tickets that left
-    the actor's view."""
-    assert filters.updated_since is not None
+    """What changed since `filters.updated_since` (given), oldest change first, with tombstones for tickets
+    that left the actor's view."""
     viewer = Viewer.of(actor)
     now = utcnow()
     stmt = _filtered(select(Ticket).options(*TICKET_LOAD), viewer, filters, now)
