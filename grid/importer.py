@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 
 from grid import geometry
 from grid.locator import bump_version
 from grid.models import LEVEL_DEPTH, GridLevel, GridUnit
-from kernel.clock import utcnow
+from grid.service import repath_subtree
 from kernel.errors import ValidationError
 from kernel.extensions import db
 
@@ -333,12 +333,7 @@ def _update(unit: GridUnit, row: FeatureRow, parent: GridUnit | None) -> None:
 def _rehang(unit: GridUnit, parent: GridUnit | None) -> None:
     old_prefix, new_prefix = unit.path, f"{parent.path if parent else '/'}{unit.id}/"
     db.session.flush()
-    db.session.execute(
-        update(GridUnit)
-        .where(GridUnit.path.startswith(old_prefix, autoescape=True))
-        .values(path=new_prefix + func.substr(GridUnit.path, len(old_prefix) + 1), updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
+    repath_subtree(old_prefix, new_prefix)
     unit.parent_id = parent.id if parent else None
     db.session.flush()
     for loaded in list(db.session.identity_map.values()):

@@ -239,17 +239,22 @@ def _move(actor: Account, unit: GridUnit, parent_id: int | None) -> None:
     if new_parent is not None and new_parent.path.startswith(unit.path):
         raise ValidationError("A unit cannot move under itself.", {"parent_id": ["would create a cycle"]})
     check_level_under(unit.level, new_parent)
-    old_prefix = unit.path
-    new_prefix = f"{new_parent.path if new_parent else '/'}{unit.id}/"
+    repath_subtree(unit.path, f"{new_parent.path if new_parent else '/'}{unit.id}/")
+    unit.parent = new_parent
+    db.session.flush()
+    db.session.expire_all()
+
+
+def repath_subtree(old_prefix: str, new_prefix: str) -> None:
+    """Give a unit and every unit under it their paths under a new parent, in one statement, and stamp each
+    as changed: their ancestry did (delta sync and cached ticket pages rely on it). Loaded units keep stale
+    paths until expired."""
     db.session.execute(
         update(GridUnit)
         .where(GridUnit.path.startswith(old_prefix, autoescape=True))
         .values(path=new_prefix + func.substr(GridUnit.path, len(old_prefix) + 1), updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    unit.parent = new_parent
-    db.session.flush()
-    db.session.expire_all()
 
 
 def _checked_boundary(
