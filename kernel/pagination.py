@@ -47,8 +47,7 @@ def paginate(
         key = tuple_(*order_by) if len(order_by) > 1 else order_by[0]
         value = tuple_(*after) if len(order_by) > 1 else after[0]
         stmt = stmt.where(key < value if descending else key > value)
-    ordering = [column.desc() if descending else column.asc() for column in order_by]
-    result = db.session.execute(stmt.order_by(*ordering).limit(limit + 1))
+    result = db.session.execute(stmt.order_by(*_ordering(order_by, descending)).limit(limit + 1))
     rows = (result if whole_rows else result.scalars()).unique().all()
     return _page_of(rows, limit, order_by, binding)
 
@@ -64,7 +63,7 @@ class PreparedKeyset:
 
     def __init__(self, stmt: Select[Any], *, order_by: Sequence[InstrumentedAttribute[Any]], descending: bool) -> None:
         self.order_by = order_by
-        ordering = [column.desc() if descending else column.asc() for column in order_by]
+        ordering = _ordering(order_by, descending)
         limit = bindparam("page_limit", type_=Integer)
         key = tuple_(*order_by)
         after = tuple_(*(bindparam(f"after_{n}", type_=column.type) for n, column in enumerate(order_by)))
@@ -83,6 +82,10 @@ class PreparedKeyset:
             stmt = self.next_page
         rows = db.session.connection().execute(stmt, values).all()
         return _page_of(rows, limit, self.order_by, binding)
+
+
+def _ordering(order_by: Sequence[InstrumentedAttribute[Any]], descending: bool) -> list[Any]:
+    return [column.desc() if descending else column.asc() for column in order_by]
 
 
 def _page_of(
