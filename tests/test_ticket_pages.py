@@ -47,16 +47,18 @@ def test_an_unchanged_queue_is_sent_again_from_the_cache(world, app):
     assert again.status_code == 304
 
 
-def test_a_cached_page_is_the_page_rendered_afresh(world, app):
+def use_cache_of(app: Flask, monkeypatch, entries: int) -> None:
+    """From now on in this test, a cache of this many pages (0: none); the setting comes back after it."""
+    monkeypatch.setitem(app.config, "TICKET_PAGE_CACHE_ENTRIES", entries)
+    app.extensions.pop(EXTENSION, None)
+
+
+def test_a_cached_page_is_the_page_rendered_afresh(world, app, monkeypatch):
     for _ in range(3):
         world.in_progress()
     cached = [read(world).get_data() for _ in range(2)]
-    app.config["TICKET_PAGE_CACHE_ENTRIES"] = 0
-    app.extensions.pop(EXTENSION)
-    try:
-        fresh = read(world).get_data()
-    finally:
-        app.config["TICKET_PAGE_CACHE_ENTRIES"] = 512
+    use_cache_of(app, monkeypatch, 0)
+    fresh = read(world).get_data()
     assert cached == [fresh, fresh]
 
 
@@ -157,20 +159,15 @@ def test_pages_of_one_list_and_their_coordinates_are_kept_apart(world):
     assert gcj["coord_system"] == "gcj02" and wgs["coord_system"] == "wgs84" and gcj["lat"] != wgs["lat"]
 
 
-def test_the_cache_keeps_at_most_its_entries_and_can_be_off(world, app):
+def test_the_cache_keeps_at_most_its_entries_and_can_be_off(world, app, monkeypatch):
     world.in_progress()
-    app.config["TICKET_PAGE_CACHE_ENTRIES"] = 2
-    app.extensions.pop(EXTENSION, None)
-    try:
-        for limit in (1, 2, 3):
-            assert len(items(world, path=f"{QUEUE}&limit={limit}")) == 1
-        assert len(app.extensions[EXTENSION]) == 2
-        app.config["TICKET_PAGE_CACHE_ENTRIES"] = 0
-        app.extensions.pop(EXTENSION)
-        assert items(world) == items(world)
-        assert len(app.extensions[EXTENSION]) == 0 and hits(app) == 0
-    finally:
-        app.config["TICKET_PAGE_CACHE_ENTRIES"] = 512
+    use_cache_of(app, monkeypatch, 2)
+    for limit in (1, 2, 3):
+        assert len(items(world, path=f"{QUEUE}&limit={limit}")) == 1
+    assert len(app.extensions[EXTENSION]) == 2
+    use_cache_of(app, monkeypatch, 0)
+    assert items(world) == items(world)
+    assert len(app.extensions[EXTENSION]) == 0 and hits(app) == 0
 
 
 def test_the_queue_refuses_a_tampered_cursor_or_one_from_another_list(world):
