@@ -185,21 +185,22 @@ def facts_of(
 UNCOUNTED_EVENTS = frozenset({"urge", "photo", "warned", "sms_reply"})
 
 
-def on_event(ticket: Ticket, event: TicketEvent) -> None:
-    """Called by tasks.service.record_event: bring the ticket's rollup rows up to date with this change."""
-    if event.action in UNCOUNTED_EVENTS:
+def on_event(ticket: Ticket, action: str, details: Mapping[str, Any]) -> None:
+    """Called by tasks.service.record_event with the event's action and details: bring the ticket's rollup rows
+    up to date with this change."""
+    if action in UNCOUNTED_EVENTS:
         return
     stored = db.session.get(StatsTicketFacts, ticket.id)
     before = _facts_from_row(stored) if stored is not None else None
     counters = before.counters if before is not None else {}
-    rating = (event.details or {}).get("rating")
-    channel = before.channel if before is not None else str((event.details or {}).get("channel") or "app")
+    rating = details.get("rating")
+    channel = before.channel if before is not None else str(details.get("channel") or "app")
     after = facts_of(
         ticket,
         channel=channel,
         owner_path=_owner_path(ticket, before),
         origin_path=before.origin_path if before else _unit_path(ticket.origin_grid_id),
-        overdue_seen=bool(counters.get("overdue_seen")) or event.action == "overdue",
+        overdue_seen=bool(counters.get("overdue_seen")) or action == "overdue",
         rated=counters.get("rated", 0) + (1 if rating is not None else 0),
         rated_good=counters.get("rated_good", 0) + (1 if rating is not None and int(rating) >= 4 else 0),
     )

@@ -31,6 +31,7 @@ from sqlalchemy import Select, select, update
 
 from auth.models import Account, Role
 from grid.models import GridUnit
+from kernel import records
 from kernel.clock import utcnow
 from kernel.errors import ConflictError, NotFoundError
 from kernel.extensions import db
@@ -78,26 +79,25 @@ MERGED_EVENT = "ticket.merged"
 # --- owing ----------------------------------------------------------------------------------------
 
 
-def owe_for_ticket(ticket: Ticket, action: str, *, note: str | None = None) -> list[Notification]:
-    """Add the notifications `action` on `ticket` owes (see OWED) to the session; call after the change."""
+def owe_for_ticket(ticket: Ticket, action: str, *, note: str | None = None) -> None:
+    """Write the notifications `action` on `ticket` owes (see OWED) in the caller's transaction; call after the
+    change."""
     owed = OWED.get(str(action))
     if owed is None:
-        return []
+        return
     _owe_webhook(ticket, owed.event)
     params = ticket_params(ticket, note=note)
-    rows: list[Notification | None] = []
     if owed.resident is not None:
         phones = [ticket.reporter_phone] if action == "create" else resident_phones(ticket.id)
-        rows += [owe_sms(owed.event, owed.resident, phone, params, ticket=ticket) for phone in phones if phone]
+        for phone in phones:
+            if phone:
+                owe_sms(owed.event, owed.resident, phone, params, ticket=ticket)
     if owed.assignee is not None and ticket.assignee_id is not None:
-        rows.append(owe_inbox(owed.event, owed.assignee, ticket.assignee_id, params, ticket=ticket))
+        owe_inbox(owed.event, owed.assignee, ticket.assignee_id, params, ticket=ticket)
     if owed.supervisors is not None:
-        rows += [
-            owe_inbox(owed.event, owed.supervisors, account_id, params, ticket=ticket)
-            for account_id in nearest_supervisors(ticket)
-            if account_id != ticket.assignee_id
-        ]
-    return [row for row in rows if row is not None]
+        for account_id in nearest_supervisors(ticket):
+            if account_id != ticket.assignee_id:
+                owe_inbox(owed.event, owed.supervisors, account_id, params, ticket=ticket)
 
 
 def _owe_webhook(ticket: Ticket, event: str, **extra: str | None) -> None:
@@ -132,40 +132,37 @@ def owe_sms(
     """One SMS to a resident's mobile number, pending delivery; None for a number that cannot take SMS."""
     if not is_mobile(phone):
         return None
-    row = _row(event, template, Medium.SMS, params, ticket=ticket, recipient_phone=phone)
-    row.status = DeliveryStatus.PENDING
+    values = _values(event, template, Medium.SMS, params, ticket=ticket, recipient_phone=phone)
+    row = Notification(**values, status=DeliveryStatus.PENDING)
+    db.session.add(row)  # an ORM row: callers may want its id, or change it before the flush
     return row
 
 
 def owe_inbox(
     event: str, template: str, account_id: int, params: Mapping[str, Any], *, ticket: Ticket | None = None
-) -> Notification:
+) -> None:
     """One message in an account's inbox: delivered by being written (status sent)."""
-    row = _row(event, template, Medium.INBOX, params, ticket=ticket, recipient_account_id=account_id)
-    row.status = DeliveryStatus.SENT
-    row.sent_at = row.created_at
-    return row
+    values = _values(event, template, Medium.INBOX, params, ticket=ticket, recipient_account_id=account_id)
+    records.append(Notification, {**values, "status": DeliveryStatus.SENT, "sent_at": values["created_at"]})
 
 
-def _row(
+def _values(
     event: str, template: str, medium: Medium, params: Mapping[str, Any], *, ticket: Ticket | None, **recipient: Any
-) -> Notification:
-    now = utcnow()
-    row = Notification(
-        message_id=str(uuid.uuid4()),
-        event=event,
-        medium=medium,
-        template=template,
-        params={name: str(value) for name, value in params.items() if name in templates.get_template(template).params},
-        urgent=ticket is not None and ticket.priority is Priority.URGENT,
-        ticket_id=ticket.id if ticket is not None else None,
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
+) -> dict[str, Any]:
+    now, named = utcnow(), templates.get_template(template).params
+    return {
+        "message_id": str(uuid.uuid4()),
+        "event": event,
+        "medium": medium,
+        "template": template,
+        "params": {name: str(value) for name, value in params.items() if name in named},
+        "urgent": ticket is not None and ticket.priority is Priority.URGENT,
+        "ticket_id": ticket.id if ticket is not None else None,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
         **recipient,
-    )
-    db.session.add(row)
-    return row
+    }
 
 
 def ticket_params(ticket: Ticket, *, note: str | None = None) -> dict[str, str]:

@@ -77,6 +77,7 @@ from flask import current_app
 from sqlalchemy import JSON, Boolean, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from kernel import records
 from kernel.clock import utcnow
 from kernel.db import BigId, UTCDateTime
 from kernel.errors import NotFoundError, ValidationError
@@ -388,8 +389,7 @@ ACTIVE_SUBSCRIPTIONS = (
 
 
 def _active_subscriptions() -> list[Any]:
-    # No reason to flush the caller's pending change first: the subscriptions do not depend on it, and the
-    # caller flushes once, with the rows owed here.
+    # No reason to flush the caller's pending change first: the subscriptions do not depend on it.
     with db.session.no_autoflush:
         return list(db.session.execute(ACTIVE_SUBSCRIPTIONS))
 
@@ -405,22 +405,27 @@ def owe_webhooks(event: str, data: Mapping[str, Any], *, ticket_id: int | None) 
         for webhook_id, events in _active_subscriptions()
         if event in events  # a handful of rows, so filtered here rather than with JSON operators
     ]
-    for webhook_id in subscribed:
-        db.session.add(
-            Notification(
-                message_id=str(uuid.uuid4()),
-                event=event,
-                medium=Medium.WEBHOOK,
-                webhook_id=webhook_id,
-                ticket_id=ticket_id,
-                template=event,
-                params=json.loads(encoded),  # a copy each
-                urgent=False,
-                status=DeliveryStatus.PENDING,
-                attempts=0,
-                next_attempt_at=utcnow(),
-            )
-        )
+    now = utcnow()
+    records.append(
+        Notification,
+        *(
+            {
+                "message_id": str(uuid.uuid4()),
+                "event": event,
+                "medium": Medium.WEBHOOK,
+                "webhook_id": webhook_id,
+                "ticket_id": ticket_id,
+                "template": event,
+                "params": json.loads(encoded),  # a copy each
+                "urgent": False,
+                "status": DeliveryStatus.PENDING,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+            for webhook_id in subscribed
+        ),
+    )
     return len(subscribed)
 
 

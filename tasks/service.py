@@ -20,6 +20,7 @@ from dashboards import rollups
 from grid import service as grid_service
 from grid.coords import CoordSystem, distance_m, to_wgs84
 from grid.models import CellAssignment, GridLevel, GridUnit
+from kernel import records
 from kernel.clock import utcnow
 from kernel.errors import ConflictError, ForbiddenError, InvalidTransitionError, NotFoundError, ValidationError
 from kernel.extensions import db
@@ -804,27 +805,26 @@ def record_event(
     point: tuple[float, float] | None = None,
     details: Mapping[str, Any] | None = None,
     prior: tuple[int | None, int | None] | None = None,
-) -> TicketEvent:
+) -> None:
     """Append the event; `prior` is where the ticket was before (unit, assignee), for delta sync."""
     prior_grid_id, prior_assignee_id = prior or (ticket.grid_id, ticket.assignee_id)
-    event = TicketEvent(
-        ticket_id=ticket.id,
-        actor_id=actor.id if actor else None,
-        action=str(action),
-        from_status=from_status,
-        to_status=ticket.status,
-        prior_grid_id=prior_grid_id,
-        prior_assignee_id=prior_assignee_id,
-        note=note,
-        photo_ids=[int(photo) for photo in photo_ids],
-        lat=point[0] if point else None,
-        lng=point[1] if point else None,
-        details=dict(details or {}),
-        created_at=utcnow(),
-    )
-    db.session.add(event)
-    rollups.on_event(ticket, event)  # the dashboards' rollups change in this same transaction
-    return event
+    event = {
+        "ticket_id": ticket.id,
+        "actor_id": actor.id if actor else None,
+        "action": str(action),
+        "from_status": from_status,
+        "to_status": ticket.status,
+        "prior_grid_id": prior_grid_id,
+        "prior_assignee_id": prior_assignee_id,
+        "note": note,
+        "photo_ids": [int(photo) for photo in photo_ids],
+        "lat": point[0] if point else None,
+        "lng": point[1] if point else None,
+        "details": dict(details or {}),
+        "created_at": utcnow(),
+    }
+    records.append(TicketEvent, event)
+    rollups.on_event(ticket, event["action"], event["details"])  # the dashboards' rollups, in this transaction
 
 
 def ensure_takes_photos(ticket: Ticket) -> None:
