@@ -613,7 +613,8 @@ def perform(actor: Account, ticket_id: int, action: Action, data: Mapping[str, A
         prior=prior,
     )
     notify.owe_for_ticket(ticket, action, note=_note(data))
-    # One flush writes the change with what it owes; a lost version check here is the kernel's 409 conflict.
+    # The event and the messages are written already; the flush writes the ticket, and a lost version check here
+    # is the kernel's 409 conflict (rolling the event and the messages back with it).
     db.session.flush()
     return view_of(viewer, ticket, now)
 
