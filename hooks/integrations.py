@@ -48,7 +48,7 @@ from kernel.extensions import db
 from kernel.pagination import Page, paginate
 from notifications.webhooks import signature
 from tasks import service as tasks
-from tasks.models import ResidentRequest, Ticket, TicketEvent
+from tasks.models import ResidentRequest
 
 KEY_HEADER = "X-Api-Key"
 KEY_ID_HEADER = "X-Grid-Key-Id"
@@ -274,7 +274,11 @@ def push_request(integration: Integration, data: Mapping[str, Any]) -> Pushed:
             raise RuntimeError("a claimed external_id without its request")
         return winner
     account = integration.account
-    intake = tasks.intake(account, {name: value for name, value in data.items() if name != "external_id"})
+    intake = tasks.intake(
+        account,
+        {name: value for name, value in data.items() if name != "external_id"},
+        source={"integration_id": str(integration.id), "integration": integration.name, "external_id": external_id},
+    )
     ticket = intake.ticket.ticket
     if integration.grid_id is not None and not tasks.Viewer.of(account).scope.covers(ticket.grid.path):
         raise ValidationError(
@@ -282,7 +286,6 @@ def push_request(integration: Integration, data: Mapping[str, Any]) -> Pushed:
             {"location": ["outside the integration's area"]},
         )
     db.session.get(PushedRequest, claim_id).request_id = intake.request.id  # type: ignore[union-attr]
-    _name_the_source(ticket, integration, external_id)
     db.session.flush()
     return Pushed(
         external_id=external_id,
@@ -310,15 +313,3 @@ def _pushed(integration_id: int, external_id: str) -> Pushed | None:
         ticket=replace(view, allowed_actions=[]),
         created=False,
     )
-
-
-def _name_the_source(ticket: Ticket, integration: Integration, external_id: str) -> None:
-    """The `create` event says which integration filed the ticket and under which of its ids."""
-    stmt = select(TicketEvent).where(TicketEvent.ticket_id == ticket.id, TicketEvent.action == "create")
-    for event in db.session.scalars(stmt):
-        event.details = {
-            **(event.details or {}),
-            "integration_id": str(integration.id),
-            "integration": integration.name,
-            "external_id": external_id,
-        }

@@ -389,8 +389,11 @@ class Intake:
     possible_duplicates: list[TicketView] = field(default_factory=list)
 
 
-def intake(actor: Account, data: Mapping[str, Any]) -> Intake:
-    """File a resident request: route it to a cell, open its ticket, and point out likely duplicates."""
+def intake(actor: Account, data: Mapping[str, Any], *, source: Mapping[str, str] | None = None) -> Intake:
+    """File a resident request: route it to a cell, open its ticket, and point out likely duplicates.
+
+    `source` adds to the `create` event's details where the request came from (an integration says which).
+    """
     viewer = Viewer.of(actor)
     category = active_category(data["category_code"])
     point = _wgs84_point(data.get("location"))
@@ -437,7 +440,8 @@ def intake(actor: Account, data: Mapping[str, Any]) -> Intake:
     db.session.add(request)
     db.session.flush()
     photos = _link_photos(actor, data.get("photos") or [], ticket)
-    record_event(ticket, actor, "create", None, photo_ids=photos, details={"channel": request.channel.value})
+    details = {"channel": request.channel.value, **(source or {})}
+    record_event(ticket, actor, "create", None, photo_ids=photos, details=details)
     notify.owe_for_ticket(ticket, "create")
     _auto_dispatch(ticket, now)
     db.session.flush()
