@@ -596,6 +596,13 @@ def perform(actor: Account, ticket_id: int, action: Action, data: Mapping[str, A
     ticket = get_visible_ticket(actor, ticket_id, viewer)
     now = utcnow()
     check_transition(viewer, ticket, action, now)
+    # Every write waits for the commit (see kernel.records): the queries below must not flush the ticket early.
+    with db.session.no_autoflush:
+        return _apply(viewer, ticket, action, data, now)
+
+
+def _apply(viewer: Viewer, ticket: Ticket, action: Action, data: Mapping[str, Any], now: datetime) -> TicketView:
+    actor = viewer.account
     from_status = ticket.status
     prior = (ticket.grid_id, ticket.assignee_id)
     details = APPLY[action](viewer, ticket, data, now)
@@ -617,9 +624,8 @@ def perform(actor: Account, ticket_id: int, action: Action, data: Mapping[str, A
         prior=prior,
     )
     notify.owe_for_ticket(ticket, action, note=_note(data))
-    # The event and the messages are written already; the flush writes the ticket, and a lost version check here
-    # is the kernel's 409 conflict (rolling the event and the messages back with it).
-    db.session.flush()
+    # The commit writes the ticket, then the event and the messages; a lost version check there is the kernel's
+    # 409 conflict, and nothing is written.
     return view_of(viewer, ticket, now)
 
 
