@@ -1,6 +1,7 @@
 """The outbox: every message owed, written in the same transaction as the change that owes it."""
 
 import enum
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -62,3 +63,32 @@ class Notification(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+def owed_message(
+    event: str,
+    medium: Medium,
+    template: str,
+    params: dict[str, Any],
+    *,
+    status: DeliveryStatus,
+    ticket_id: int | None,
+    urgent: bool = False,
+    **recipient: Any,
+) -> dict[str, Any]:
+    """The column values of one owed message, for the outbox: a message id of its own, no attempt yet, due now."""
+    now = utcnow()
+    return {
+        "message_id": str(uuid.uuid4()),
+        "event": event,
+        "medium": medium,
+        "template": template,
+        "params": params,
+        "urgent": urgent,
+        "ticket_id": ticket_id,
+        "status": status,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+        **recipient,
+    }

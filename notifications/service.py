@@ -22,7 +22,6 @@ duplicate merged into it hear how it ends. Only mobile numbers get SMS (hotline 
 """
 
 import re
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -37,7 +36,7 @@ from kernel.errors import ConflictError, NotFoundError
 from kernel.extensions import db
 from kernel.pagination import Page, paginate
 from notifications import templates
-from notifications.models import DeliveryStatus, Medium, Notification
+from notifications.models import DeliveryStatus, Medium, Notification, owed_message
 from notifications.webhooks import owe_webhooks
 from tasks.deadlines import clock_name
 from tasks.models import Priority, ResidentRequest, Ticket
@@ -132,8 +131,8 @@ def owe_sms(
     """One SMS to a resident's mobile number, pending delivery; None for a number that cannot take SMS."""
     if not is_mobile(phone):
         return None
-    values = _values(event, template, Medium.SMS, params, ticket=ticket, recipient_phone=phone)
-    row = Notification(**values, status=DeliveryStatus.PENDING)
+    values = _values(event, template, Medium.SMS, params, DeliveryStatus.PENDING, ticket=ticket, recipient_phone=phone)
+    row = Notification(**values)
     db.session.add(row)  # an ORM row: callers may want its id, or change it before the flush
     return row
 
@@ -142,27 +141,34 @@ def owe_inbox(
     event: str, template: str, account_id: int, params: Mapping[str, Any], *, ticket: Ticket | None = None
 ) -> None:
     """One message in an account's inbox: delivered by being written (status sent)."""
-    values = _values(event, template, Medium.INBOX, params, ticket=ticket, recipient_account_id=account_id)
-    records.append(Notification, {**values, "status": DeliveryStatus.SENT, "sent_at": values["created_at"]})
+    values = _values(
+        event, template, Medium.INBOX, params, DeliveryStatus.SENT, ticket=ticket, recipient_account_id=account_id
+    )
+    records.append(Notification, {**values, "sent_at": values["created_at"]})
 
 
 def _values(
-    event: str, template: str, medium: Medium, params: Mapping[str, Any], *, ticket: Ticket | None, **recipient: Any
+    event: str,
+    template: str,
+    medium: Medium,
+    params: Mapping[str, Any],
+    status: DeliveryStatus,
+    *,
+    ticket: Ticket | None,
+    **recipient: Any,
 ) -> dict[str, Any]:
-    now, named = utcnow(), templates.get_template(template).params
-    return {
-        "message_id": str(uuid.uuid4()),
-        "event": event,
-        "medium": medium,
-        "template": template,
-        "params": {name: str(value) for name, value in params.items() if name in named},
-        "urgent": ticket is not None and ticket.priority is Priority.URGENT,
-        "ticket_id": ticket.id if ticket is not None else None,
-        "attempts": 0,
-        "next_attempt_at": now,
-        "created_at": now,
+    """A message from a template: only the parameters the template names, as text."""
+    named = templates.get_template(template).params
+    return owed_message(
+        event,
+        medium,
+        template,
+        {name: str(value) for name, value in params.items() if name in named},
+        status=status,
+        ticket_id=ticket.id if ticket is not None else None,
+        urgent=ticket is not None and ticket.priority is Priority.URGENT,
         **recipient,
-    }
+    )
 
 
 def ticket_params(ticket: Ticket, *, note: str | None = None) -> dict[str, str]:

@@ -65,7 +65,6 @@ import socket
 import ssl
 import threading
 import time
-import uuid
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
@@ -84,7 +83,7 @@ from kernel.errors import NotFoundError, ValidationError
 from kernel.extensions import db
 from kernel.pagination import Page, paginate
 from notifications.channels.base import Outcome, SendResult
-from notifications.models import DeliveryStatus, Medium, Notification
+from notifications.models import DeliveryStatus, Medium, Notification, owed_message
 
 # The ticket events a webhook may subscribe to (ticket.* in the ticket service's vocabulary).
 WEBHOOK_EVENTS: Final[tuple[str, ...]] = (
@@ -405,24 +404,18 @@ def owe_webhooks(event: str, data: Mapping[str, Any], *, ticket_id: int | None) 
         for webhook_id, events in _active_subscriptions()
         if event in events  # a handful of rows, so filtered here rather than with JSON operators
     ]
-    now = utcnow()
     records.append(
         Notification,
         *(
-            {
-                "message_id": str(uuid.uuid4()),
-                "event": event,
-                "medium": Medium.WEBHOOK,
-                "webhook_id": webhook_id,
-                "ticket_id": ticket_id,
-                "template": event,
-                "params": json.loads(encoded),  # a copy each
-                "urgent": False,
-                "status": DeliveryStatus.PENDING,
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-            }
+            owed_message(
+                event,
+                Medium.WEBHOOK,
+                event,
+                json.loads(encoded),  # a copy each
+                status=DeliveryStatus.PENDING,
+                ticket_id=ticket_id,
+                webhook_id=webhook_id,
+            )
             for webhook_id in subscribed
         ),
     )
