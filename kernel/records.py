@@ -1,8 +1,8 @@
 """Append-only records (ticket events, outbox messages), written with a Core INSERT when the transaction commits.
 
-Nothing reads such a row back in the request that writes it, and the unit of work cost more than the INSERT
-itself: an urge writes an event and an inbox message, and took 9.3 M instructions with them as ORM objects,
-8.0 M appended here (callgrind).
+Nothing may read such a row back in the transaction that writes it (it is not there before the commit), and
+the unit of work cost more than the INSERT itself: an urge writes an event and an inbox message, and took
+9.3 M instructions with them as ORM objects, 8.0 M appended here (callgrind).
 
 The rows wait on the session until it commits. Then the session's own changes are flushed first, so a record
 may refer to the rows they insert and a lost version check writes no record; the records follow, in the
