@@ -1,4 +1,5 @@
-"""Append-only records (ticket events, outbox messages), written with a Core INSERT when the transaction commits.
+"""What a request writes when it commits: append-only records (ticket events, outbox messages), each a Core
+INSERT, and changes to versioned rows (tickets), each one compare-and-set UPDATE.
 
 Nothing may read such a row back in the transaction that writes it (it is not there before the commit), and
 the unit of work cost more than the INSERT itself: an urge writes an event and an inbox message, and took
@@ -9,19 +10,26 @@ may refer to the rows they insert and a lost version check writes no record; the
 order they were appended, in the same transaction. Writing at the end keeps SQLite's single writer lock for
 the writes alone, not for the reads and the rendering between a request's first write and its commit. A
 rollback drops the waiting rows with the rest of the transaction.
+
+A versioned row's change is written before anything else, as the unit of work would write it (`SET changed
+columns, version = version + 1 WHERE id = ? AND version = ?`, StaleDataError when no row matched), but without
+the unit of work: its bookkeeping was the larger part of an action's commit (an urge spent 0.83 M instructions
+flushing one ticket).
 """
 
 from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Insert, Table, event
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy import Column, Connection, Insert, Table, Update, bindparam, event, inspect
+from sqlalchemy.orm import Mapper, Session, SessionTransaction
+from sqlalchemy.orm.exc import StaleDataError
 
 from kernel.db import Base
 from kernel.extensions import db
 
 _WAITING = "records.waiting"
+_CHANGED = "records.changed"
 
 
 def append(model: type[Base], *rows: Mapping[str, Any]) -> None:
@@ -30,8 +38,18 @@ def append(model: type[Base], *rows: Mapping[str, Any]) -> None:
         db.session.info.setdefault(_WAITING, []).append((model.__table__, rows))
 
 
+def update_at_commit(instance: Base) -> None:
+    """Write the changed columns of `instance` (loaded, its mapper has a `version_id_col`) at commit."""
+    db.session.info.setdefault(_CHANGED, {})[id(instance)] = instance
+
+
 @event.listens_for(db.session, "before_commit")
 def _write_waiting_records(session: Session) -> None:
+    changed = session.info.pop(_CHANGED, None)
+    if changed:
+        connection = session.connection()
+        for instance in changed.values():
+            _compare_and_set(session, connection, instance)
     waiting = session.info.pop(_WAITING, None)
     if not waiting:
         return
@@ -45,8 +63,53 @@ def _write_waiting_records(session: Session) -> None:
 def _drop_waiting_records(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:
         session.info.pop(_WAITING, None)
+        session.info.pop(_CHANGED, None)
+
+
+def _compare_and_set(session: Session, connection: Connection, instance: Base) -> None:
+    state = inspect(instance)
+    if state.deleted or state.detached or state.key is None:  # only a loaded, still persistent row
+        return
+    mapper = state.mapper
+    columns = _column_names(mapper)
+    values = {columns[key]: state.dict[key] for key in columns.keys() - state.unmodified if key in state.dict}
+    if not values:  # unchanged, or the unit of work has already written it (an autoflush)
+        return
+    version = mapper.version_id_col
+    version_key = mapper.get_property_by_column(version).key
+    current = state.dict[version_key]
+    values[version.key] = current + 1
+    written = connection.execute(_update_of(mapper), {**values, "where_id": state.key[1][0], "where_version": current})
+    if written.rowcount != 1:
+        raise StaleDataError(f"{mapper.class_.__name__} {state.key[1][0]} changed since it was read.")
+    state.dict[version_key] = current + 1
+    # What the unit of work does to a row it has written: its values are now the committed ones, and the session
+    # has nothing left to flush. (Session.expire would do too, at a third of the UPDATE's cost.)
+    state._commit_all(state.dict, session.identity_map)
 
 
 @cache
 def _insert_into(table: Table) -> Insert:
     return table.insert()  # built once: a statement memoizes its cache key
+
+
+@cache
+def _update_of(mapper: Mapper[Any]) -> Update:
+    """SET takes the columns named in the parameters; the WHERE compares the key and the version."""
+    table = mapper.local_table
+    [key] = mapper.primary_key
+    version = mapper.version_id_col
+    return table.update().where(key == bindparam("where_id"), version == bindparam("where_version"))
+
+
+@cache
+def _column_names(mapper: Mapper[Any]) -> dict[str, str]:
+    """Attribute key to column name, for the mapper's own columns."""
+    version = mapper.version_id_col
+    return {
+        prop.key: column.key
+        for prop in mapper.column_attrs
+        if isinstance(column := prop.columns[0], Column)
+        and column.table is mapper.local_table
+        and column is not version
+    }

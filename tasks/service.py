@@ -626,6 +626,7 @@ def _apply(viewer: Viewer, ticket: Ticket, action: Action, data: Mapping[str, An
     notify.owe_for_ticket(ticket, action, note=_note(data))
     # The commit writes the ticket, then the event and the messages; a lost version check there is the kernel's
     # 409 conflict, and nothing is written.
+    records.update_at_commit(ticket)
     return view_of(viewer, ticket, now)
 
 
