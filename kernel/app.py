@@ -62,6 +62,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # A server's connection can go stale between requests; a SQLite file cannot, and pinging it cost each
+        # request that reads the database a statement.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"], "pool_pre_ping": False}
     db.init_app(app)
     with app.app_context():
         install_connection_settings(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])

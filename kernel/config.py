@@ -17,14 +17,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Build the Flask config from environment variables."""
     env = os.environ if environ is None else environ
     secret_key, jwt_key = _secrets(env)
-    database_url = normalize_database_url(env.get("DATABASE_URL", DEFAULT_DATABASE_URL))
     return {
         "SECRET_KEY": secret_key,
         "JWT_SECRET_KEY": jwt_key,
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        # A server's connection can go stale between requests; a SQLite file cannot, and pinging it cost each
-        # request that reads the database a statement.
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": not database_url.startswith("sqlite"), "hide_parameters": True},
+        "SQLALCHEMY_DATABASE_URI": normalize_database_url(env.get("DATABASE_URL", DEFAULT_DATABASE_URL)),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         "SQLITE_BUSY_TIMEOUT_MS": int(env.get("SQLITE_BUSY_TIMEOUT_MS", "5000")),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(16 * 1024 * 1024))),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
