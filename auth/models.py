@@ -42,6 +42,14 @@ class Account(db.Model):
     cell_assignments: Mapped[list[CellAssignment]] = relationship(lazy="select", viewonly=True)
 
     @property
+    def scope_path(self) -> str | None:
+        return self.scope_grid.path if self.scope_grid is not None else None
+
+    def entity(self) -> "Account":
+        """Itself: an account serves wherever a caller (`auth.principal.Caller`) is asked for."""
+        return self
+
+    @property
     def grid_ids(self) -> list[int]:
         """The cells a worker covers (other roles have none: no query for them)."""
         if self.role is not Role.WORKER:

@@ -53,7 +53,7 @@ def login(credentials: dict[str, str]) -> TokenGrant:
 def refresh() -> TokenGrant:
     """Exchange the refresh token (sent as the bearer token) for new tokens; the old one dies."""
     verify_jwt_in_request(refresh=True)
-    return service.refresh(current_user, get_jwt())
+    return service.refresh(current_user.entity(), get_jwt())
 
 
 @auth_blp.route("/logout", methods=["POST"])

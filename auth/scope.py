@@ -2,27 +2,28 @@
 
 from sqlalchemy import select
 
-from auth.models import Account, Role
+from auth.models import Role
+from auth.principal import Caller
 from grid.models import CellAssignment, GridUnit
 from kernel.extensions import db
 from kernel.scope import Scope
 
 
-def scope_of(account: Account) -> Scope:
+def scope_of(account: Caller) -> Scope:
     """Admins: everything; supervisors and volunteers: their unit's subtree; workers: their cells."""
     if account.role is Role.ADMIN:
         return Scope.everything()
     if account.role is Role.WORKER:
         return Scope.of_paths(cell_paths_of(account.id))
-    return Scope.of_paths([account.scope_grid.path] if account.scope_grid else [])
+    return Scope.of_paths([account.scope_path] if account.scope_path is not None else [])
 
 
-def management_scope(account: Account) -> Scope:
+def management_scope(account: Caller) -> Scope:
     """Where an account may place and manage other accounts: admins anywhere, supervisors their subtree."""
     if account.role is Role.ADMIN:
         return Scope.everything()
-    if account.role is Role.SUPERVISOR and account.scope_grid is not None:
-        return Scope.of_paths([account.scope_grid.path])
+    if account.role is Role.SUPERVISOR and account.scope_path is not None:
+        return Scope.of_paths([account.scope_path])
     return Scope()
 
 

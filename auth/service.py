@@ -23,7 +23,7 @@ from kernel.scope import Scope, ensure_manageable
 log = logging.getLogger("grid.auth")
 # What a supervisor may create and manage; admins manage every role.
 SUPERVISED_ROLES = frozenset({Role.WORKER, Role.VOLUNTEER})
-# Built once, like auth.tokens.PRINCIPAL_QUERY; who may see the account is `_is_visible`.
+# Built once, like auth.principal.PRINCIPAL_QUERY; who may see the account is `_is_visible`.
 ACCOUNT_BY_ID = select(Account).where(Account.id == bindparam("account_id"))
 
 

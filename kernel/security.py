@@ -1,6 +1,6 @@
 """Authentication for every protected view: a valid access token, an active account, a role.
 
-The auth context teaches flask-jwt-extended how to load the account (one indexed query that also
+The auth context teaches flask-jwt-extended how to load the caller (one indexed query that also
 checks revocation); this module only asks for it, so the kernel imports no context.
 """
 
@@ -19,8 +19,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Principal(Protocol):
+    """The caller as the token check found them (`auth.principal.Principal`)."""
+
     id: int
     role: Any
+
+    def entity(self) -> Any: ...
 
 
 def requires_role(*roles: str) -> Callable[[F], F]:
@@ -45,16 +49,21 @@ requires_auth = requires_role()
 
 
 def authenticate() -> Principal:
-    """The caller's account; raises the token errors (401) otherwise."""
+    """The caller; raises the token errors (401) otherwise."""
     verify_jwt_in_request()
-    account: Principal = current_user
-    g.account_id = account.id
-    return account
+    principal: Principal = current_user
+    g.account_id = principal.id
+    return principal
+
+
+def current_principal() -> Any:
+    """The caller of this request (after `requires_role`): id, role and scope, enough to authorize."""
+    return current_user._get_current_object()
 
 
 def current_account() -> Any:
-    """The authenticated account of this request (after `requires_role`)."""
-    return current_user._get_current_object()
+    """The caller's account entity, for a service that changes or shows it (a query the first time)."""
+    return current_user.entity()
 
 
 def register_token_error_loaders(jwt: JWTManager) -> None:

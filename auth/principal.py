@@ -1,0 +1,81 @@
+"""The caller of a request as the token check finds them: who, in which role, over which part of the grid.
+
+Authorization needs no more than this, so every authenticated request gets it from the one Core query that
+also checks the session's revocation (`auth.tokens`). Loading the account entity there instead took twice as
+long, an ORM load against a Core row, for an object most requests never use. A service that changes or shows
+the account asks for it with `entity()`.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy import bindparam, select
+
+from auth.models import Account, LoginSession, Role
+from grid.models import GridUnit
+from kernel.errors import UnauthorizedError
+from kernel.extensions import db
+
+
+class Caller(Protocol):
+    """What the scope and visibility rules read of whoever acts: a `Principal` or an `Account`."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def role(self) -> Role: ...
+    @property
+    def scope_grid_id(self) -> int | None: ...
+    @property
+    def scope_path(self) -> str | None: ...
+    @property
+    def updated_at(self) -> datetime: ...
+    def entity(self) -> Account: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    id: int
+    role: Role
+    scope_grid_id: int | None
+    scope_path: str | None  # the path of the scope unit, for the scope rules without loading the unit
+    updated_at: datetime  # changes with role, unit or name: part of cache keys that depend on the caller
+
+    def entity(self) -> Account:
+        """The account itself (one query, then the session's identity map)."""
+        account = db.session.get(Account, self.id)
+        if account is None or not account.active:  # deactivated since the token check, in another transaction
+            raise UnauthorizedError("The account is not active.")
+        return account
+
+
+_accounts, _sessions, _units = Account.__table__, LoginSession.__table__, GridUnit.__table__
+
+# Built once (a statement memoizes its cache key), from the tables rather than the mapped classes: executed through
+# the session, an ORM-enabled select of the same columns took 110 us against 77, and the account entity 153.
+PRINCIPAL_QUERY = (
+    select(
+        _accounts.c.id,
+        _accounts.c.role,
+        _accounts.c.scope_grid_id,
+        _units.c.path,
+        _accounts.c.updated_at,
+        _accounts.c.active,
+        _sessions.c.revoked_at,
+    )
+    .select_from(_accounts.join(_sessions, _sessions.c.account_id == _accounts.c.id))
+    .outerjoin(_units, _units.c.id == _accounts.c.scope_grid_id)
+    .where(_sessions.c.id == bindparam("session_id"), _accounts.c.id == bindparam("account_id"))
+)
+
+
+def find_principal(session_id: str, account_id: int) -> tuple[Principal | None, bool] | None:
+    """The caller behind a token's session (None when inactive) and whether the session was revoked; None when
+    no such session of that account exists."""
+    row = db.session.execute(PRINCIPAL_QUERY, {"session_id": session_id, "account_id": account_id}).first()
+    if row is None:
+        return None
+    account_id, role, scope_grid_id, scope_path, updated_at, active, revoked_at = row
+    principal = Principal(account_id, role, scope_grid_id, scope_path, updated_at) if active else None
+    return principal, revoked_at is not None
