@@ -13,7 +13,7 @@ from auth.models import Role
 from kernel.api import BaseSchema, Blueprint, IdField, Timestamp, documents
 from kernel.errors import ValidationError
 from kernel.extensions import api
-from kernel.security import current_account, requires_role
+from kernel.security import current_principal, requires_role
 from kernel.transaction import accepts
 from tasks import attachments
 from tasks.models import Attachment
@@ -89,7 +89,7 @@ def upload_photo(files: dict[str, Any]) -> Attachment:
     Until linked, only you (and admins) can see it. The type is judged by the bytes, not the name or header:
     anything but JPEG, PNG or WebP is 415; above 10 MB, 413."""
     upload = _the_one_file(files)
-    return attachments.upload_photo(current_account(), upload.stream, upload.filename)
+    return attachments.upload_photo(current_principal(), upload.stream, upload.filename)
 
 
 @blp.route("/tickets/<id:ticket_id>/attachments", methods=["POST"])
@@ -104,7 +104,7 @@ def attach_photo(files: dict[str, Any], ticket_id: int) -> Attachment:
 
     Same rules for the file as `POST /attachments`."""
     upload = _the_one_file(files)
-    return attachments.attach_photo(current_account(), ticket_id, upload.stream, upload.filename)
+    return attachments.attach_photo(current_principal(), ticket_id, upload.stream, upload.filename)
 
 
 def _the_one_file(files: dict[str, Any]) -> Any:
@@ -133,7 +133,7 @@ def get_attachment(attachment_id: int) -> Response:
 
     An unlinked photo only by its uploader (and admins), a linked one by whoever may see its ticket; 404
     otherwise. `If-None-Match` with its ETag gives 304."""
-    attachment, stream = attachments.open_photo(current_account(), attachment_id)
+    attachment, stream = attachments.open_photo(current_principal(), attachment_id)
     response = current_app.response_class(
         wrap_file(request.environ, stream), mimetype=attachment.content_type, direct_passthrough=True
     )

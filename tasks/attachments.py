@@ -27,7 +27,8 @@ from flask import current_app
 from sqlalchemy import delete, event, or_, select, update
 from sqlalchemy.orm import Session
 
-from auth.models import Account, Role
+from auth.models import Role
+from auth.principal import Caller
 from kernel.errors import AppError, ForbiddenError, NotFoundError, ValidationError
 from kernel.extensions import db
 from tasks.models import Attachment, Ticket
@@ -467,12 +468,12 @@ def _whole(source: IO[bytes]) -> Iterator[bytes]:
 # --- uploading ------------------------------------------------------------------------------------
 
 
-def upload_photo(actor: Account, stream: IO[bytes], filename: str | None) -> Attachment:
+def upload_photo(actor: Caller, stream: IO[bytes], filename: str | None) -> Attachment:
     """Store a photo not yet linked to a ticket (intake, resolve); only its uploader may link or see it."""
     return _store(actor, stream, filename, ticket_id=None)
 
 
-def attach_photo(actor: Account, ticket_id: int, stream: IO[bytes], filename: str | None) -> Attachment:
+def attach_photo(actor: Caller, ticket_id: int, stream: IO[bytes], filename: str | None) -> Attachment:
     """Store a photo on a ticket: for its assignee, or an admin or supervisor whose scope covers it."""
     from tasks import service as ticket_service
 
@@ -488,7 +489,7 @@ def attach_photo(actor: Account, ticket_id: int, stream: IO[bytes], filename: st
     return attachment
 
 
-def _store(actor: Account, stream: IO[bytes], filename: str | None, *, ticket_id: int | None) -> Attachment:
+def _store(actor: Caller, stream: IO[bytes], filename: str | None, *, ticket_id: int | None) -> Attachment:
     max_bytes: int = current_app.config["ATTACHMENTS_MAX_BYTES"]
     source = _seekable(stream, max_bytes)
     content_type = _content_type(source)
@@ -559,7 +560,7 @@ def display_filename(filename: str | None) -> str | None:
 # --- reading --------------------------------------------------------------------------------------
 
 
-def get_visible_attachment(actor: Account, attachment_id: int) -> Attachment:
+def get_visible_attachment(actor: Caller, attachment_id: int) -> Attachment:
     """An attachment the actor may see: unlinked, its uploader's (and admins'); linked, its ticket's viewers'."""
     attachment = db.session.get(Attachment, attachment_id)
     if attachment is None:
@@ -577,7 +578,7 @@ def get_visible_attachment(actor: Account, attachment_id: int) -> Attachment:
     return attachment
 
 
-def open_photo(actor: Account, attachment_id: int) -> tuple[Attachment, IO[bytes]]:
+def open_photo(actor: Caller, attachment_id: int) -> tuple[Attachment, IO[bytes]]:
     """A visible attachment and its bytes, to stream to the client (who closes the file)."""
     attachment = get_visible_attachment(actor, attachment_id)
     try:
@@ -590,7 +591,7 @@ def open_photo(actor: Account, attachment_id: int) -> tuple[Attachment, IO[bytes
 # --- for the ticket service -----------------------------------------------------------------------
 
 
-def link_photos(actor: Account, photo_ids: Sequence[int], ticket: Ticket) -> list[Attachment]:
+def link_photos(actor: Caller, photo_ids: Sequence[int], ticket: Ticket) -> list[Attachment]:
     """Link the actor's own unlinked photos to a (flushed) ticket; ids already on this ticket are fine."""
     wanted = list(dict.fromkeys(photo_ids))
     if not wanted:
@@ -616,7 +617,7 @@ def link_photos(actor: Account, photo_ids: Sequence[int], ticket: Ticket) -> lis
     return [found[photo_id] for photo_id in wanted]
 
 
-def _unlinkable(attachment: Attachment | None, actor: Account, ticket: Ticket) -> str | None:
+def _unlinkable(attachment: Attachment | None, actor: Caller, ticket: Ticket) -> str | None:
     if attachment is None or attachment.uploaded_by_id != actor.id:
         return "no such photo of yours"  # others' photos are not even confirmed to exist
     if attachment.ticket_id is not None and attachment.ticket_id != ticket.id:

@@ -26,7 +26,7 @@ from typing import Any
 
 from flask import Response, current_app
 
-from auth.models import Account
+from auth.principal import Caller
 from grid.coords import CoordSystem
 from kernel.clock import utcnow
 from tasks import service
@@ -85,7 +85,7 @@ def page_cache() -> PageCache:
 
 
 def ticket_list(
-    actor: Account, filters: service.TicketFilters, *, limit: int, cursor: str | None, coord_system: CoordSystem
+    actor: Caller, filters: service.TicketFilters, *, limit: int, cursor: str | None, coord_system: CoordSystem
 ) -> Response:
     """A page of the actor's tickets, newest first, as the JSON of TicketPageSchema."""
     viewer = service.Viewer.of(actor)
@@ -119,11 +119,11 @@ def _render(
 def _request_key(
     viewer: service.Viewer, filters: service.TicketFilters, limit: int, cursor: str | None, system: CoordSystem
 ) -> Hashable:
-    account = viewer.account
+    caller = viewer.caller
     return (
-        account.id,
-        account.role,
-        account.updated_at,
+        caller.id,
+        caller.role,
+        caller.updated_at,
         service.scope_in_view(viewer),
         _hashable(vars(filters).values()),
         limit,

@@ -11,7 +11,7 @@ from kernel.api import Blueprint, documents
 from kernel.etag import check_if_match
 from kernel.extensions import api
 from kernel.pagination import Page
-from kernel.security import current_account, requires_role
+from kernel.security import current_principal, requires_role
 from tasks import pages, service
 from tasks.lifecycle import TRANSITIONS, Action, describe, roles_for
 from tasks.models import TicketEvent
@@ -60,7 +60,7 @@ def register(app: Flask) -> None:
 def create_request(data: dict[str, Any]) -> service.Intake:
     """File a resident request: it is routed to the cell holding `location` (or to `grid_id`, or to your own
     cell) and opens a `pending` ticket with deadlines from its category; likely duplicates are listed."""
-    return service.intake(current_account(), data)
+    return service.intake(current_principal(), data)
 
 
 @requests_blp.route("", methods=["GET"])
@@ -76,7 +76,7 @@ def list_requests(query: dict[str, Any]) -> Page[service.RequestView]:
         created_from=query.get("created_from"),
         created_to=query.get("created_to"),
     )
-    return service.list_requests(current_account(), filters, limit=query["limit"], cursor=query.get("cursor"))
+    return service.list_requests(current_principal(), filters, limit=query["limit"], cursor=query.get("cursor"))
 
 
 @requests_blp.route("/<id:request_id>", methods=["GET"])
@@ -87,7 +87,7 @@ def list_requests(query: dict[str, Any]) -> Page[service.RequestView]:
 def get_request(query: dict[str, Any], request_id: int) -> service.RequestView:
     """One request, if you may see its ticket."""
     use_output_coord_system(query["coord_system"])
-    return service.get_request(current_account(), request_id)
+    return service.get_request(current_principal(), request_id)
 
 
 # --- tickets --------------------------------------------------------------------------------------
@@ -116,9 +116,11 @@ def list_tickets(query: dict[str, Any]) -> Response | Page[service.TicketView]:
     )
     limit, cursor = query["limit"], query.get("cursor")
     if filters.updated_since is not None:
-        return service.ticket_changes(current_account(), filters, limit=limit, cursor=cursor)
+        return service.ticket_changes(current_principal(), filters, limit=limit, cursor=cursor)
     # Written from rendered pages that are still current (see tasks.pages), in TicketPageSchema's shape.
-    return pages.ticket_list(current_account(), filters, limit=limit, cursor=cursor, coord_system=query["coord_system"])
+    return pages.ticket_list(
+        current_principal(), filters, limit=limit, cursor=cursor, coord_system=query["coord_system"]
+    )
 
 
 @tickets_blp.route("/<id:ticket_id>", methods=["GET"])
@@ -129,7 +131,7 @@ def list_tickets(query: dict[str, Any]) -> Response | Page[service.TicketView]:
 def get_ticket(query: dict[str, Any], ticket_id: int) -> service.TicketView:
     """One ticket with its deadlines and what you may do to it now (`allowed_actions`)."""
     use_output_coord_system(query["coord_system"])
-    return service.get_ticket(current_account(), ticket_id)
+    return service.get_ticket(current_principal(), ticket_id)
 
 
 @tickets_blp.route("/<id:ticket_id>/events", methods=["GET"])
@@ -140,7 +142,7 @@ def get_ticket(query: dict[str, Any], ticket_id: int) -> service.TicketView:
 def list_events(query: dict[str, Any], ticket_id: int) -> dict[str, list[TicketEvent]]:
     """The ticket's timeline (全程纪实), oldest first; events are never edited or deleted."""
     use_output_coord_system(query["coord_system"])
-    return {"items": service.events_of(current_account(), ticket_id)}
+    return {"items": service.events_of(current_principal(), ticket_id)}
 
 
 @tickets_blp.route("/<id:ticket_id>/feedback", methods=["POST"])
@@ -151,7 +153,7 @@ def list_events(query: dict[str, Any], ticket_id: int) -> dict[str, list[TicketE
 def record_feedback(data: dict[str, Any], ticket_id: int) -> service.TicketView:
     """The resident's rating of the latest resolution (回访): 1–2 reopens the ticket, 3–5 closes it."""
     _check_if_match(ticket_id)
-    return service.record_feedback(current_account(), ticket_id, data)
+    return service.record_feedback(current_principal(), ticket_id, data)
 
 
 @tickets_blp.route("/<id:ticket_id>/contact", methods=["GET"])
@@ -162,12 +164,12 @@ def record_feedback(data: dict[str, Any], ticket_id: int) -> service.TicketView:
 def get_contact(query: dict[str, Any], ticket_id: int) -> service.Contact:
     """The reporter's full phone number, for a supervisor in scope or the handler; every read is recorded
     with its reason in the access log."""
-    return service.reveal_contact(current_account(), ticket_id, query["reason"])
+    return service.reveal_contact(current_principal(), ticket_id, query["reason"])
 
 
 def _check_if_match(ticket_id: int) -> None:
     if request.if_match:  # only then is the current representation worth building
-        check_if_match(TicketSchema().dump(service.get_ticket(current_account(), ticket_id)))
+        check_if_match(TicketSchema().dump(service.get_ticket(current_principal(), ticket_id)))
 
 
 def _action_route(action: Action) -> Callable[..., service.TicketView]:
@@ -175,7 +177,7 @@ def _action_route(action: Action) -> Callable[..., service.TicketView]:
 
     def act(data: dict[str, Any], ticket_id: int) -> service.TicketView:
         _check_if_match(ticket_id)
-        return service.perform(current_account(), ticket_id, action, data)
+        return service.perform(current_principal(), ticket_id, action, data)
 
     act.__name__ = f"{action}_ticket"
     target = rule.target or "unchanged"

@@ -15,6 +15,7 @@ from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.types import NullType
 
 from auth.models import Account, Role
+from auth.principal import Caller
 from auth.scope import scope_of
 from dashboards import rollups
 from grid import service as grid_service
@@ -54,23 +55,32 @@ DUPLICATE_LIMIT = 5
 
 
 class Viewer:
-    """An account with its scope worked out once per request, and only if a rule needs it (a worker's
-    cells cost a query, which a worker's own queue or one of their own tickets does not need)."""
+    """The caller with their scope worked out once per request, and only if a rule needs it (a worker's
+    cells cost a query, which a worker's own queue or one of their own tickets does not need); likewise
+    their account entity, which only taking a ticket needs."""
 
-    def __init__(self, account: Account) -> None:
-        self.account = account
+    def __init__(self, caller: Caller) -> None:
+        self.caller = caller
 
     @classmethod
-    def of(cls, account: Account) -> "Viewer":
-        return cls(account)
+    def of(cls, caller: Caller) -> "Viewer":
+        return cls(caller)
 
     @cached_property
     def scope(self) -> Scope:
-        return scope_of(self.account)
+        return scope_of(self.caller)
+
+    @cached_property
+    def account(self) -> Account:
+        return self.caller.entity()
+
+    @property
+    def id(self) -> int:
+        return self.caller.id
 
     @property
     def role(self) -> Role:
-        return self.account.role
+        return self.caller.role
 
 
 def visibility_clause(viewer: Viewer) -> Any:
@@ -81,11 +91,11 @@ def visibility_clause(viewer: Viewer) -> Any:
     in_scope = Ticket.grid_id.in_(units_in_scope)
     if viewer.role is Role.VOLUNTEER:
         in_scope = and_(in_scope, Ticket.volunteer_claimable.is_(True))
-    return or_(in_scope, Ticket.assignee_id == viewer.account.id)
+    return or_(in_scope, Ticket.assignee_id == viewer.id)
 
 
 def can_see(viewer: Viewer, ticket: Ticket) -> bool:
-    if ticket.assignee_id == viewer.account.id or viewer.role is Role.ADMIN:
+    if ticket.assignee_id == viewer.id or viewer.role is Role.ADMIN:
         return True
     if viewer.role is Role.VOLUNTEER and not ticket.volunteer_claimable:
         return False
@@ -109,7 +119,7 @@ TICKET_LOAD = (
 TICKET_BY_ID = select(Ticket).options(*TICKET_LOAD).where(Ticket.id == bindparam("ticket_id"))
 
 
-def get_visible_ticket(actor: Account, ticket_id: int, viewer: Viewer | None = None) -> Ticket:
+def get_visible_ticket(actor: Caller, ticket_id: int, viewer: Viewer | None = None) -> Ticket:
     """A ticket the actor may see; 404 otherwise (its existence is private)."""
     viewer = viewer or Viewer.of(actor)
     ticket = db.session.execute(TICKET_BY_ID, {"ticket_id": ticket_id}).unique().scalar_one_or_none()
@@ -118,7 +128,7 @@ def get_visible_ticket(actor: Account, ticket_id: int, viewer: Viewer | None = N
     return ticket
 
 
-def is_supervising(actor: Account, ticket: Ticket, viewer: Viewer | None = None) -> bool:
+def is_supervising(actor: Caller, ticket: Ticket, viewer: Viewer | None = None) -> bool:
     """Admins, and supervisors whose scope covers the ticket's unit."""
     if actor.role is Role.ADMIN:
         return True
@@ -130,12 +140,12 @@ def is_supervising(actor: Account, ticket: Ticket, viewer: Viewer | None = None)
 def parties_of(viewer: Viewer, ticket: Ticket) -> set[Party]:
     """How the viewer stands to this ticket, for the lifecycle table."""
     parties: set[Party] = set()
-    account = viewer.account
-    if account.role is Role.ADMIN or (account.role is Role.SUPERVISOR and viewer.scope.covers(ticket.grid.path)):
+    role = viewer.role
+    if role is Role.ADMIN or (role is Role.SUPERVISOR and viewer.scope.covers(ticket.grid.path)):
         parties.add(Party.SUPERVISOR)
-    if ticket.assignee_id is not None and ticket.assignee_id == account.id:
+    if ticket.assignee_id is not None and ticket.assignee_id == viewer.id:
         parties.add(Party.ASSIGNEE)
-    if account.role is Role.VOLUNTEER and ticket.volunteer_claimable and viewer.scope.covers(ticket.grid.path):
+    if role is Role.VOLUNTEER and ticket.volunteer_claimable and viewer.scope.covers(ticket.grid.path):
         parties.add(Party.VOLUNTEER)
     return parties
 
@@ -183,7 +193,7 @@ def mask_phone(phone: str | None) -> str | None:
 
 def sees_phone(viewer: Viewer, ticket: Ticket) -> bool:
     """Only whoever handles the ticket reads the resident's number in full; supervisors ask (and are logged)."""
-    return ticket.assignee_id is not None and ticket.assignee_id == viewer.account.id
+    return ticket.assignee_id is not None and ticket.assignee_id == viewer.id
 
 
 @dataclass(frozen=True)
@@ -220,7 +230,7 @@ def view_changes_at(ticket: Ticket, now: datetime) -> datetime | None:
     return min((moment for moment in moments if moment is not None and moment >= now), default=None)
 
 
-def get_ticket(actor: Account, ticket_id: int) -> TicketView:
+def get_ticket(actor: Caller, ticket_id: int) -> TicketView:
     viewer = Viewer.of(actor)
     return view_of(viewer, get_visible_ticket(actor, ticket_id, viewer))
 
@@ -275,9 +285,9 @@ def ticket_page(viewer: Viewer, filters: TicketFilters, *, limit: int, cursor: s
     """One page of the tickets in the viewer's view, newest first, as PAGE_KEY rows."""
     fingerprint = _fingerprint(viewer, filters)
     # One's own tickets are always visible: a worker's queue needs neither their cells nor the clause.
-    own = filters.assignee == "me" or filters.assignee == viewer.account.id
+    own = filters.assignee == "me" or filters.assignee == viewer.id
     if own and filters == TicketFilters(assignee=filters.assignee):
-        params = {"assignee_id": viewer.account.id}
+        params = {"assignee_id": viewer.id}
         return QUEUE_PAGE.page(params, limit=limit, cursor=cursor, query_fingerprint=fingerprint)
     stmt = _filtered(PAGE_KEY, viewer, filters, utcnow())
     return paginate(
@@ -298,7 +308,7 @@ def views_of(viewer: Viewer, ticket_ids: Sequence[int], now: datetime) -> list[T
     return [view_of(viewer, by_id[ticket_id], now) for ticket_id in ticket_ids if ticket_id in by_id]
 
 
-def ticket_changes(actor: Account, filters: TicketFilters, *, limit: int, cursor: str | None) -> Page[TicketView]:
+def ticket_changes(actor: Caller, filters: TicketFilters, *, limit: int, cursor: str | None) -> Page[TicketView]:
     """What changed since `filters.updated_since` (given), oldest change first, with tombstones for tickets
     that left the actor's view."""
     viewer = Viewer.of(actor)
@@ -318,7 +328,7 @@ def ticket_changes(actor: Account, filters: TicketFilters, *, limit: int, cursor
 
 
 def _fingerprint(viewer: Viewer, filters: TicketFilters) -> dict[str, Any]:
-    return {**filters.__dict__, "actor": viewer.account.id}
+    return {**filters.__dict__, "actor": viewer.id}
 
 
 def _tombstone(ticket: Ticket) -> TicketView:
@@ -332,7 +342,7 @@ def _left_view_since(viewer: Viewer, since: datetime) -> Any:
     was_here = select(TicketEvent.id).where(
         TicketEvent.ticket_id == Ticket.id,
         TicketEvent.created_at >= since,
-        or_(TicketEvent.prior_grid_id.in_(units_in_scope), TicketEvent.prior_assignee_id == viewer.account.id),
+        or_(TicketEvent.prior_grid_id.in_(units_in_scope), TicketEvent.prior_assignee_id == viewer.id),
     )
     return exists(was_here)
 
@@ -341,11 +351,11 @@ def _filtered(stmt: Select[Any], viewer: Viewer, filters: TicketFilters, now: da
     if filters.status:
         stmt = stmt.where(Ticket.status.in_(list(filters.status)))
     if filters.grid_id is not None:
-        unit = grid_service.get_visible_unit(viewer.account, filters.grid_id, ancestors_allowed=True)
+        unit = grid_service.get_visible_unit(viewer.caller, filters.grid_id, ancestors_allowed=True)
         under = select(GridUnit.id).where(GridUnit.path.startswith(unit.path, autoescape=True))
         stmt = stmt.where(Ticket.grid_id.in_(under))
     if filters.assignee is not None:
-        assignee_id = viewer.account.id if filters.assignee == "me" else filters.assignee
+        assignee_id = viewer.id if filters.assignee == "me" else filters.assignee
         stmt = stmt.where(Ticket.assignee_id == assignee_id)
     if filters.category:
         stmt = stmt.where(Ticket.category_code.in_(codes_under(filters.category)))
@@ -372,7 +382,7 @@ def _filtered(stmt: Select[Any], viewer: Viewer, filters: TicketFilters, now: da
     return stmt
 
 
-def events_of(actor: Account, ticket_id: int) -> list[TicketEvent]:
+def events_of(actor: Caller, ticket_id: int) -> list[TicketEvent]:
     """The ticket's timeline, oldest first."""
     ticket = get_visible_ticket(actor, ticket_id)
     stmt = select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id)
@@ -389,7 +399,7 @@ class Intake:
     possible_duplicates: list[TicketView] = field(default_factory=list)
 
 
-def intake(actor: Account, data: Mapping[str, Any], *, source: Mapping[str, str] | None = None) -> Intake:
+def intake(actor: Caller, data: Mapping[str, Any], *, source: Mapping[str, str] | None = None) -> Intake:
     """File a resident request: route it to a cell, open its ticket, and point out likely duplicates.
 
     `source` adds to the `create` event's details where the request came from (an integration says which).
@@ -467,7 +477,7 @@ def _route(viewer: Viewer, grid_id: int | None, point: tuple[float, float] | Non
         if cell_id is not None:
             return grid_service.get_unit(cell_id)
     if viewer.role is Role.WORKER:
-        cells = select(CellAssignment.grid_id).where(CellAssignment.account_id == viewer.account.id)
+        cells = select(CellAssignment.grid_id).where(CellAssignment.account_id == viewer.id)
         own = db.session.scalars(cells.order_by(CellAssignment.grid_id).limit(1)).first()
         if own is not None:
             return grid_service.get_unit(own)
@@ -551,7 +561,7 @@ def _request_view(viewer: Viewer, request: ResidentRequest) -> RequestView:
     return RequestView(request, phone if sees_phone(viewer, request.ticket) else mask_phone(phone))
 
 
-def list_requests(actor: Account, filters: RequestFilters, *, limit: int, cursor: str | None) -> Page[RequestView]:
+def list_requests(actor: Caller, filters: RequestFilters, *, limit: int, cursor: str | None) -> Page[RequestView]:
     """Requests whose ticket the actor may see, newest first."""
     viewer = Viewer.of(actor)
     stmt = select(ResidentRequest).join(Ticket, Ticket.id == ResidentRequest.ticket_id).where(visibility_clause(viewer))
@@ -575,7 +585,7 @@ def list_requests(actor: Account, filters: RequestFilters, *, limit: int, cursor
     return Page([_request_view(viewer, request) for request in page.items], page.next_cursor)
 
 
-def get_request(actor: Account, request_id: int) -> RequestView:
+def get_request(actor: Caller, request_id: int) -> RequestView:
     viewer = Viewer.of(actor)
     request = db.session.get(ResidentRequest, request_id)
     if request is None or not can_see(viewer, request.ticket):
@@ -586,7 +596,7 @@ def get_request(actor: Account, request_id: int) -> RequestView:
 # --- the lifecycle --------------------------------------------------------------------------------
 
 
-def perform(actor: Account, ticket_id: int, action: Action, data: Mapping[str, Any]) -> TicketView:
+def perform(actor: Caller, ticket_id: int, action: Action, data: Mapping[str, Any]) -> TicketView:
     """Apply one action of the lifecycle table to a ticket, record it, and return the ticket as the actor sees it.
 
     409 `invalid_transition` when the ticket's state does not allow it, 403 when the actor may not, and 409
@@ -602,7 +612,7 @@ def perform(actor: Account, ticket_id: int, action: Action, data: Mapping[str, A
 
 
 def _apply(viewer: Viewer, ticket: Ticket, action: Action, data: Mapping[str, Any], now: datetime) -> TicketView:
-    actor = viewer.account
+    actor = viewer.caller
     from_status = ticket.status
     prior = (ticket.grid_id, ticket.assignee_id)
     details = APPLY[action](viewer, ticket, data, now)
@@ -721,7 +731,7 @@ def _escalate(viewer: Viewer, ticket: Ticket, data: Mapping[str, Any], now: date
 
 def _claim(viewer: Viewer, ticket: Ticket, data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     ticket.assignee = viewer.account
-    ticket.assignee_id = viewer.account.id
+    ticket.assignee_id = viewer.id
     ticket.dispatched_at = ticket.accepted_at = now
     deadlines.run_resolution_clock(ticket)
     return {}
@@ -767,7 +777,7 @@ def _cancel(viewer: Viewer, ticket: Ticket, data: Mapping[str, Any], now: dateti
     survivor.updated_at = now
     record_event(
         survivor,
-        viewer.account,
+        viewer.caller,
         "merge",
         survivor.status,
         details={"merged_ticket_id": str(ticket.id), "requests": moved.rowcount},
@@ -808,7 +818,7 @@ APPLY = {
 
 def record_event(
     ticket: Ticket,
-    actor: Account | None,
+    actor: Caller | None,
     action: str,
     from_status: Status | None,
     *,
@@ -845,14 +855,14 @@ def ensure_takes_photos(ticket: Ticket) -> None:
         raise ConflictError(f"A {ticket.status} ticket takes no more photos.", {"status": ticket.status.value})
 
 
-def record_photo(actor: Account, ticket: Ticket, attachment_id: int) -> None:
+def record_photo(actor: Caller, ticket: Ticket, attachment_id: int) -> None:
     """A photo added to a ticket is part of its record: an event, and a change for delta sync."""
     ticket.updated_at = utcnow()
     record_event(ticket, actor, "photo", ticket.status, photo_ids=[attachment_id])
     db.session.flush()  # a lost version check here is the kernel's 409 conflict
 
 
-def _link_photos(actor: Account, photo_ids: Sequence[int], ticket: Ticket) -> list[int]:
+def _link_photos(actor: Caller, photo_ids: Sequence[int], ticket: Ticket) -> list[int]:
     if not photo_ids:
         return []
     from tasks.attachments import link_photos
@@ -863,7 +873,7 @@ def _link_photos(actor: Account, photo_ids: Sequence[int], ticket: Ticket) -> li
 # --- feedback (评单) and the resident's contact ------------------------------------------------------
 
 
-def record_feedback(actor: Account, ticket_id: int, data: Mapping[str, Any]) -> TicketView:
+def record_feedback(actor: Caller, ticket_id: int, data: Mapping[str, Any]) -> TicketView:
     """The resident's rating of the latest resolution: 1–2 reopens the ticket, 3–5 closes it."""
     viewer = Viewer.of(actor)
     ticket = get_visible_ticket(actor, ticket_id, viewer)
@@ -955,7 +965,7 @@ class Contact:
     phone: str | None
 
 
-def reveal_contact(actor: Account, ticket_id: int, reason: str) -> Contact:
+def reveal_contact(actor: Caller, ticket_id: int, reason: str) -> Contact:
     """The reporter's full phone number for a supervisor in scope (or the handler); every read is logged."""
     viewer = Viewer.of(actor)
     ticket = get_visible_ticket(actor, ticket_id, viewer)
