@@ -18,6 +18,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import aliased
 
 from auth.models import Account
+from auth.principal import Caller
 from dashboards.models import StatsTicketFacts
 from dashboards.service import Target, breakdown_rows, figures, summary
 from grid.models import GridUnit
@@ -63,7 +64,7 @@ TICKET_HEADINGS: tuple[str, ...] = (
 )
 
 
-def check_reveal(actor: Account, target: Target, *, reveal: bool, reason: str | None, what: str) -> bool:
+def check_reveal(actor: Caller, target: Target, *, reveal: bool, reason: str | None, what: str) -> bool:
     """Full phones only with a reason; the export is recorded in the personal-data access log (one row)."""
     if not reveal:
         return False

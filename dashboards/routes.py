@@ -26,7 +26,7 @@ from dashboards.schemas import (
 from kernel.api import Blueprint, documents
 from kernel.clock import utcnow
 from kernel.extensions import api
-from kernel.security import current_account, requires_role
+from kernel.security import current_principal, requires_role
 
 DEFINITIONS = """Every figure counts a **subtree** (`grid_id`, default: your scope) over **Beijing calendar days**
 `from`..`to` inclusive (default: this month), optionally one `category` and its subcategories.
@@ -59,7 +59,7 @@ def register(app: Flask) -> None:
 
 def _target(query: dict[str, Any]) -> service.Target:
     return service.target_of(
-        current_account(),
+        current_principal(),
         grid_id=query.get("grid_id"),
         first=query.get("from_"),
         last=query.get("to"),
@@ -108,7 +108,7 @@ def timeseries(query: dict[str, Any]) -> dict[str, Any]:
 def overdue(query: dict[str, Any]) -> dict[str, Any]:
     """Open tickets owned in the subtree that are past their running deadline or its 80 % mark, with assignee
     and unit, the earliest deadline first."""
-    target = service.target_of(current_account(), grid_id=query.get("grid_id"), category=query.get("category"))
+    target = service.target_of(current_principal(), grid_id=query.get("grid_id"), category=query.get("category"))
     page = service.overdue(target, limit=query["limit"], cursor=query.get("cursor"))
     now = utcnow()
     return {"items": [_overdue_item(ticket, now) for ticket in page.items], "next_cursor": page.next_cursor}
@@ -196,7 +196,7 @@ def stats_xlsx(query: dict[str, Any]) -> Response:
 def _ledger_rows(query: dict[str, Any], what: str) -> Any:
     target = _target(query)
     full = ledgers.check_reveal(
-        current_account(), target, reveal=query["reveal_phones"], reason=query.get("reason"), what=what
+        current_principal(), target, reveal=query["reveal_phones"], reason=query.get("reason"), what=what
     )
     return ledgers.ticket_rows(target, full_phones=full)
 

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Integer, Select, and_, case, func, select, union_all
 
 from auth.models import Account, Role
+from auth.principal import Caller
 from auth.scope import scope_of
 from dashboards.models import (
     DAILY_COUNTERS,
@@ -75,7 +76,7 @@ def this_month(now: datetime | None = None) -> tuple[date, date]:
 
 
 def target_of(
-    actor: Account,
+    actor: Caller,
     *,
     grid_id: int | None = None,
     first: date | None = None,
@@ -100,9 +101,10 @@ def target_of(
         if scope.unrestricted:
             roots = db.session.scalars(select(GridUnit).where(GridUnit.parent_id.is_(None)).order_by(GridUnit.id))
             return Target(tuple(roots), first, last, categories, whole_territory=True)
-        if actor.role is not Role.SUPERVISOR or actor.scope_grid is None:
+        home = db.session.get(GridUnit, actor.scope_grid_id) if actor.scope_grid_id is not None else None
+        if actor.role is not Role.SUPERVISOR or home is None:
             raise ForbiddenError("You have no part of the territory to report on.", {"scope": ["no grid scope"]})
-        return Target((actor.scope_grid,), first, last, categories)
+        return Target((home,), first, last, categories)
     unit = grid_service.get_visible_unit(actor, grid_id, ancestors_allowed=True)
     if not scope.covers(unit.path):
         raise ForbiddenError("That unit is above your scope.", {"grid_id": ["outside your grid scope"]})

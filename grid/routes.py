@@ -27,7 +27,7 @@ from kernel.api import Blueprint, PageQuerySchema, documents
 from kernel.etag import check_if_match
 from kernel.extensions import api
 from kernel.pagination import Page
-from kernel.security import current_account, requires_auth, requires_role
+from kernel.security import current_principal, requires_auth, requires_role
 
 blp = Blueprint("grids", __name__, url_prefix="/api/v1/grids", description="Grid units: the territory tree")
 
@@ -59,7 +59,7 @@ def list_grids(query: dict[str, Any]) -> Page[GridUnit]:
         active=query.get("active"),
         updated_since=query.get("updated_since"),
     )
-    return service.list_units(current_account(), filters, limit=query["limit"], cursor=query.get("cursor"))
+    return service.list_units(current_principal(), filters, limit=query["limit"], cursor=query.get("cursor"))
 
 
 @blp.route("", methods=["POST"])
@@ -69,7 +69,7 @@ def list_grids(query: dict[str, Any]) -> Page[GridUnit]:
 @documents(409)
 def create_grid(data: dict[str, Any]) -> GridUnit:
     """Create a unit; supervisors create units below their own."""
-    return service.create_unit_for(current_account(), data)
+    return service.create_unit_for(current_principal(), data)
 
 
 @blp.route("/locate", methods=["GET"])
@@ -103,7 +103,7 @@ def import_grids(collection: dict[str, Any]) -> ImportSummary:
 def get_grid(query: dict[str, Any], unit_id: int) -> GridUnit:
     """One unit in the caller's scope; `?coord_system=gcj02` gives the boundary for Amap or Tencent maps."""
     use_output_coord_system(query["coord_system"])
-    return service.get_visible_unit(current_account(), unit_id)
+    return service.get_visible_unit(current_principal(), unit_id)
 
 
 @blp.route("/<id:unit_id>", methods=["PATCH"])
@@ -113,7 +113,7 @@ def get_grid(query: dict[str, Any], unit_id: int) -> GridUnit:
 @documents(404, 409, 412)
 def update_grid(changes: dict[str, Any], unit_id: int) -> GridUnit:
     """Change a unit; a new `parent_id` moves its whole subtree."""
-    actor = current_account()
+    actor = current_principal()
     check_if_match(GridSchema().dump(service.get_visible_unit(actor, unit_id)))
     return service.update_unit_for(actor, unit_id, changes)
 
@@ -124,7 +124,7 @@ def update_grid(changes: dict[str, Any], unit_id: int) -> GridUnit:
 @documents(404, 409)
 def delete_grid(unit_id: int) -> None:
     """Delete a unit nothing hangs on (no children, workers or accounts); 409 otherwise."""
-    service.delete_unit_for(current_account(), unit_id)
+    service.delete_unit_for(current_principal(), unit_id)
 
 
 @blp.route("/<id:unit_id>/children", methods=["GET"])
@@ -135,7 +135,7 @@ def delete_grid(unit_id: int) -> None:
 def list_children(query: dict[str, Any], unit_id: int) -> Page[GridUnit]:
     """The unit's children in the caller's scope."""
     filters = service.UnitFilters(parent_id=unit_id)
-    return service.list_units(current_account(), filters, limit=query["limit"], cursor=query.get("cursor"))
+    return service.list_units(current_principal(), filters, limit=query["limit"], cursor=query.get("cursor"))
 
 
 @blp.route("/<id:unit_id>/ancestors", methods=["GET"])
@@ -144,7 +144,7 @@ def list_children(query: dict[str, Any], unit_id: int) -> Page[GridUnit]:
 @documents(404)
 def list_ancestors(unit_id: int) -> dict[str, list[GridUnit]]:
     """The chain above the unit, root first (names and codes)."""
-    return {"items": service.ancestors_of(current_account(), unit_id)}
+    return {"items": service.ancestors_of(current_principal(), unit_id)}
 
 
 @blp.route("/<id:unit_id>/geojson", methods=["GET"])
@@ -153,4 +153,4 @@ def list_ancestors(unit_id: int) -> dict[str, list[GridUnit]]:
 @documents(404)
 def export_geojson(unit_id: int) -> dict[str, Any]:
     """The unit and its subtree as a FeatureCollection that imports back unchanged."""
-    return importer.export_subtree(service.get_visible_unit(current_account(), unit_id))
+    return importer.export_subtree(service.get_visible_unit(current_principal(), unit_id))

@@ -11,6 +11,7 @@ from sqlalchemy import Select, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from auth.models import Account, Role
+from auth.principal import Caller
 from auth.scope import management_scope, scope_of
 from grid import geometry
 from grid.coords import CoordSystem, to_wgs84
@@ -77,7 +78,7 @@ class UnitFilters:
     updated_since: datetime | None = None
 
 
-def list_units(actor: Account, filters: UnitFilters, *, limit: int, cursor: str | None) -> Page[GridUnit]:
+def list_units(actor: Caller, filters: UnitFilters, *, limit: int, cursor: str | None) -> Page[GridUnit]:
     """Units in the actor's scope, filtered; `parent_id` with `subtree` gives every descendant."""
     stmt = _visible(actor)
     if filters.parent_id is not None:
@@ -99,7 +100,7 @@ def list_units(actor: Account, filters: UnitFilters, *, limit: int, cursor: str 
     return paginate(stmt, order_by=[GridUnit.id], limit=limit, cursor=cursor, query_fingerprint=fingerprint)
 
 
-def get_visible_unit(actor: Account, unit_id: int, *, ancestors_allowed: bool = False) -> GridUnit:
+def get_visible_unit(actor: Caller, unit_id: int, *, ancestors_allowed: bool = False) -> GridUnit:
     """A unit in the actor's scope (or, where names suffice, an ancestor of it); 404 otherwise."""
     unit = find_unit(unit_id)
     scope = scope_of(actor)
@@ -110,7 +111,7 @@ def get_visible_unit(actor: Account, unit_id: int, *, ancestors_allowed: bool = 
     raise NotFoundError("No such grid unit.")
 
 
-def ancestors_of(actor: Account, unit_id: int) -> list[GridUnit]:
+def ancestors_of(actor: Caller, unit_id: int) -> list[GridUnit]:
     """The chain from the root down to the unit's parent."""
     unit = get_visible_unit(actor, unit_id, ancestors_allowed=True)
     return _ancestors(unit)
@@ -124,7 +125,7 @@ def _ancestors(unit: GridUnit) -> list[GridUnit]:
     return [by_id[i] for i in ids]
 
 
-def _visible(actor: Account) -> Select[tuple[GridUnit]]:
+def _visible(actor: Caller) -> Select[tuple[GridUnit]]:
     return select(GridUnit).where(scope_of(actor).clause(GridUnit.path))
 
 
@@ -135,7 +136,7 @@ def _is_ancestor_of_scope(unit: GridUnit, scope: Scope) -> bool:
 # --- changing units ------------------------------------------------------------------------------
 
 
-def create_unit_for(actor: Account, data: Mapping[str, Any]) -> GridUnit:
+def create_unit_for(actor: Caller, data: Mapping[str, Any]) -> GridUnit:
     """Create a unit; admins anywhere, supervisors below their own unit."""
     parent = _parent_for_write(actor, data.get("parent_id"))
     if parent is None and actor.role is not Role.ADMIN:
@@ -157,7 +158,7 @@ def create_unit_for(actor: Account, data: Mapping[str, Any]) -> GridUnit:
     return unit
 
 
-def update_unit_for(actor: Account, unit_id: int, changes: Mapping[str, Any]) -> GridUnit:
+def update_unit_for(actor: Caller, unit_id: int, changes: Mapping[str, Any]) -> GridUnit:
     unit = _unit_for_write(actor, unit_id)
     if "code" in changes and changes["code"] != unit.code:
         if db.session.scalars(select(GridUnit.id).where(GridUnit.code == changes["code"])).first() is not None:
@@ -182,7 +183,7 @@ def update_unit_for(actor: Account, unit_id: int, changes: Mapping[str, Any]) ->
     return unit
 
 
-def delete_unit_for(actor: Account, unit_id: int) -> None:
+def delete_unit_for(actor: Caller, unit_id: int) -> None:
     """Delete a unit nothing hangs on; otherwise 409 (deactivate it instead)."""
     unit = _unit_for_write(actor, unit_id)
     holders = {
@@ -208,18 +209,18 @@ def delete_unit_for(actor: Account, unit_id: int) -> None:
         ) from None
 
 
-def _unit_for_write(actor: Account, unit_id: int) -> GridUnit:
+def _unit_for_write(actor: Caller, unit_id: int) -> GridUnit:
     """A unit the actor may change: admins any; supervisors strictly below their own unit."""
     unit = get_visible_unit(actor, unit_id)
     if actor.role is Role.ADMIN:
         return unit
-    home = actor.scope_grid
-    if actor.role is Role.SUPERVISOR and home is not None and unit.path != home.path:
+    home_path = actor.scope_path
+    if actor.role is Role.SUPERVISOR and home_path is not None and unit.path != home_path:
         return unit
     raise ForbiddenError("You may not change this unit.", {"unit": ["only units below your own"]})
 
 
-def _parent_for_write(actor: Account, parent_id: int | None) -> GridUnit | None:
+def _parent_for_write(actor: Caller, parent_id: int | None) -> GridUnit | None:
     if parent_id is None:
         return None
     parent = find_unit(parent_id)
@@ -231,7 +232,7 @@ def _parent_for_write(actor: Account, parent_id: int | None) -> GridUnit | None:
     return parent
 
 
-def _move(actor: Account, unit: GridUnit, parent_id: int | None) -> None:
+def _move(actor: Caller, unit: GridUnit, parent_id: int | None) -> None:
     """Re-hang a unit and its whole subtree; cycles and level jumps are refused."""
     new_parent = _parent_for_write(actor, parent_id)
     if new_parent is None and actor.role is not Role.ADMIN:

@@ -8,7 +8,7 @@ from auth.models import Role
 from kernel.api import Blueprint, documents
 from kernel.extensions import api
 from kernel.pagination import Page
-from kernel.security import current_account, requires_role
+from kernel.security import current_principal, requires_role
 from notifications import service
 from notifications.models import Notification
 from notifications.schemas import (
@@ -68,7 +68,7 @@ def my_inbox(query: dict[str, Any]) -> Page[Notification]:
     """Your inbox, newest first: tickets dispatched to you, urged, warned, overdue or reopened. `unread=true`
     lists only what you have not read."""
     return service.inbox(
-        current_account(), unread=query.get("unread"), limit=query["limit"], cursor=query.get("cursor")
+        current_principal(), unread=query.get("unread"), limit=query["limit"], cursor=query.get("cursor")
     )
 
 
@@ -78,5 +78,5 @@ def my_inbox(query: dict[str, Any]) -> Page[Notification]:
 @blp.response(200, MarkReadResultSchema)
 def mark_read(data: dict[str, Any]) -> dict[str, int]:
     """Mark your messages read, `{"ids": [...]}` or `{"all": true}`; returns how many were newly marked."""
-    count = service.mark_read(current_account(), ids=data.get("ids"), everything=data.get("all", False))
+    count = service.mark_read(current_principal(), ids=data.get("ids"), everything=data.get("all", False))
     return {"count": count}

@@ -29,6 +29,7 @@ from typing import Any, Final
 from sqlalchemy import Select, select, update
 
 from auth.models import Account, Role
+from auth.principal import Caller
 from grid.models import GridUnit
 from kernel import records
 from kernel.clock import utcnow
@@ -277,7 +278,7 @@ def retry(notification_id: int) -> Notification:
 # --- reading: one's own inbox ---------------------------------------------------------------------
 
 
-def inbox(account: Account, *, unread: bool | None, limit: int, cursor: str | None) -> Page[Notification]:
+def inbox(account: Caller, *, unread: bool | None, limit: int, cursor: str | None) -> Page[Notification]:
     """The account's inbox, newest first; `unread=True` only what it has not read, `False` only what it has."""
     stmt = select(Notification).where(Notification.recipient_account_id == account.id, _in_inbox())
     if unread is not None:
@@ -292,7 +293,7 @@ def inbox(account: Account, *, unread: bool | None, limit: int, cursor: str | No
     )
 
 
-def mark_read(account: Account, *, ids: Sequence[int] | None = None, everything: bool = False) -> int:
+def mark_read(account: Caller, *, ids: Sequence[int] | None = None, everything: bool = False) -> int:
     """Mark the account's own unread messages (those of `ids`, or all) read; how many changed. Ids of other
     accounts' messages change nothing, as unknown ids do."""
     stmt = update(Notification).where(
