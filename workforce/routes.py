@@ -10,7 +10,7 @@ from kernel.api import Blueprint, documents
 from kernel.etag import check_if_match
 from kernel.extensions import api
 from kernel.pagination import Page
-from kernel.security import current_account, requires_role
+from kernel.security import current_principal, requires_role
 from workforce import positions, service
 from workforce.models import Patrol, PatrolVisit
 from workforce.schemas import (
@@ -66,7 +66,7 @@ def list_workers(query: dict[str, Any]) -> Page[service.WorkerView]:
         party_member=query.get("party_member"),
         q=query.get("q"),
     )
-    return service.list_workers(current_account(), filters, limit=query["limit"], cursor=query.get("cursor"))
+    return service.list_workers(current_principal(), filters, limit=query["limit"], cursor=query.get("cursor"))
 
 
 @workers_blp.route("", methods=["POST"])
@@ -76,7 +76,7 @@ def list_workers(query: dict[str, Any]) -> Page[service.WorkerView]:
 @documents(409)
 def create_worker(data: dict[str, Any]) -> service.WorkerView:
     """Create the profile of an existing worker account in the caller's scope, with its cells."""
-    return service.create_worker(current_account(), data)
+    return service.create_worker(current_principal(), data)
 
 
 @workers_blp.route("/me", methods=["GET"])
@@ -87,7 +87,7 @@ def create_worker(data: dict[str, Any]) -> service.WorkerView:
 def get_own_worker(query: dict[str, Any]) -> service.WorkerView:
     """The calling worker's own profile."""
     use_output_coord_system(query["coord_system"])
-    return service.get_own_worker(current_account())
+    return service.get_own_worker(current_principal())
 
 
 @workers_blp.route("/me/duty", methods=["POST"])
@@ -97,7 +97,7 @@ def get_own_worker(query: dict[str, Any]) -> service.WorkerView:
 @documents(404)
 def set_own_duty(data: dict[str, Any]) -> service.WorkerView:
     """Go on or off duty."""
-    return service.set_own_duty(current_account(), data["on_duty"])
+    return service.set_own_duty(current_principal(), data["on_duty"])
 
 
 @workers_blp.route("/me/location", methods=["POST"])
@@ -107,7 +107,7 @@ def set_own_duty(data: dict[str, Any]) -> service.WorkerView:
 @documents(404)
 def record_location(data: dict[str, Any]) -> service.PositionBatch:
     """Report positions (1 to 500, e.g. an offline queue); implausible ones are refused in `rejected`."""
-    return service.record_positions(current_account(), data["pings"])
+    return service.record_positions(current_principal(), data["pings"])
 
 
 @workers_blp.route("/<id:worker_id>", methods=["GET"])
@@ -118,7 +118,7 @@ def record_location(data: dict[str, Any]) -> service.PositionBatch:
 def get_worker(query: dict[str, Any], worker_id: int) -> service.WorkerView:
     """One worker in the caller's scope (a worker: only themselves); phone and position only for managers."""
     use_output_coord_system(query["coord_system"])
-    return service.get_worker(current_account(), worker_id)
+    return service.get_worker(current_principal(), worker_id)
 
 
 @workers_blp.route("/<id:worker_id>", methods=["PATCH"])
@@ -128,7 +128,7 @@ def get_worker(query: dict[str, Any], worker_id: int) -> service.WorkerView:
 @documents(404, 412)
 def update_worker(changes: dict[str, Any], worker_id: int) -> service.WorkerView:
     """Change employment, party membership, cells (`grid_ids`: the whole new set) or duty."""
-    actor = current_account()
+    actor = current_principal()
     check_if_match(WorkerSchema().dump(service.get_worker(actor, worker_id)))
     return service.update_worker(actor, worker_id, changes)
 
@@ -141,7 +141,7 @@ def update_worker(changes: dict[str, Any], worker_id: int) -> service.WorkerView
 def get_track(query: dict[str, Any], worker_id: int) -> positions.Track:
     """The worker's positions from `from` to `to` (at most 7 days) as a GeoJSON LineString, oldest first."""
     use_output_coord_system(query["coord_system"])
-    return service.track_of(current_account(), worker_id, start=query["start"], end=query["end"])
+    return service.track_of(current_principal(), worker_id, start=query["start"], end=query["end"])
 
 
 # --- patrols --------------------------------------------------------------------------------------
@@ -162,7 +162,7 @@ def list_patrols(query: dict[str, Any]) -> Page[Patrol]:
         end=query.get("end"),
         open=query.get("open"),
     )
-    return service.list_patrols(current_account(), filters, limit=query["limit"], cursor=query.get("cursor"))
+    return service.list_patrols(current_principal(), filters, limit=query["limit"], cursor=query.get("cursor"))
 
 
 @patrols_blp.route("", methods=["POST"])
@@ -172,7 +172,7 @@ def list_patrols(query: dict[str, Any]) -> Page[Patrol]:
 @documents(404, 409)
 def start_patrol(data: dict[str, Any]) -> Patrol:
     """Start patrolling one of your own cells; 409 while another of your patrols is open."""
-    return service.start_patrol(current_account(), data)
+    return service.start_patrol(current_principal(), data)
 
 
 @patrols_blp.route("/<id:patrol_id>", methods=["GET"])
@@ -183,7 +183,7 @@ def start_patrol(data: dict[str, Any]) -> Patrol:
 def get_patrol(query: dict[str, Any], patrol_id: int) -> Patrol:
     """One patrol with its visits and the number of track points."""
     use_output_coord_system(query["coord_system"])
-    return service.get_patrol(current_account(), patrol_id)
+    return service.get_patrol(current_principal(), patrol_id)
 
 
 @patrols_blp.route("/<id:patrol_id>/track", methods=["GET"])
@@ -194,7 +194,7 @@ def get_patrol(query: dict[str, Any], patrol_id: int) -> Patrol:
 def get_patrol_track(query: dict[str, Any], patrol_id: int) -> positions.Track:
     """The patrol's track points as a GeoJSON LineString, oldest first."""
     use_output_coord_system(query["coord_system"])
-    return service.patrol_track(current_account(), patrol_id)
+    return service.patrol_track(current_principal(), patrol_id)
 
 
 @patrols_blp.route("/<id:patrol_id>/points", methods=["POST"])
@@ -204,7 +204,7 @@ def get_patrol_track(query: dict[str, Any], patrol_id: int) -> positions.Track:
 @documents(404, 409)
 def add_points(data: dict[str, Any], patrol_id: int) -> service.PointsBatch:
     """Append track points (1 to 500) to your open patrol; implausible ones are listed in `rejected`."""
-    return service.add_patrol_points(current_account(), patrol_id, data["points"])
+    return service.add_patrol_points(current_principal(), patrol_id, data["points"])
 
 
 @patrols_blp.route("/<id:patrol_id>/visits", methods=["POST"])
@@ -214,7 +214,7 @@ def add_points(data: dict[str, Any], patrol_id: int) -> service.PointsBatch:
 @documents(404, 409)
 def add_visit(data: dict[str, Any], patrol_id: int) -> PatrolVisit:
     """Record a household or place visited on your open patrol."""
-    return service.add_visit(current_account(), patrol_id, data)
+    return service.add_visit(current_principal(), patrol_id, data)
 
 
 @patrols_blp.route("/<id:patrol_id>/end", methods=["POST"])
@@ -224,4 +224,4 @@ def add_visit(data: dict[str, Any], patrol_id: int) -> PatrolVisit:
 @documents(404, 409)
 def end_patrol(data: dict[str, Any], patrol_id: int) -> Patrol:
     """End your open patrol; its length (metres, through the points by time) and duration are fixed."""
-    return service.end_patrol(current_account(), patrol_id, data)
+    return service.end_patrol(current_principal(), patrol_id, data)

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from auth.models import Account, Role
+from auth.principal import Caller
 from auth.scope import management_scope, scope_of
 from grid import service as grid_service
 from grid.coords import to_wgs84
@@ -47,7 +48,7 @@ class WorkerView:
     updated_at: datetime
 
 
-def _view(actor: Account, profile: WorkerProfile) -> WorkerView:
+def _view(actor: Caller, profile: WorkerProfile) -> WorkerView:
     account = profile.account
     # Volunteers see who works their area, never how to reach or find them; the worker sees everything.
     personal = actor.role in MANAGERS or actor.id == account.id
@@ -79,7 +80,7 @@ class WorkerFilters:
     q: str | None = None
 
 
-def list_workers(actor: Account, filters: WorkerFilters, *, limit: int, cursor: str | None) -> Page[WorkerView]:
+def list_workers(actor: Caller, filters: WorkerFilters, *, limit: int, cursor: str | None) -> Page[WorkerView]:
     """Profiles the actor may see: admins all; supervisors and volunteers those of accounts in their subtree."""
     stmt = _visible_profiles(actor)
     if filters.grid_id is not None:
@@ -109,16 +110,16 @@ def list_workers(actor: Account, filters: WorkerFilters, *, limit: int, cursor: 
     return Page([_view(actor, profile) for profile in page.items], page.next_cursor)
 
 
-def get_worker(actor: Account, worker_id: int) -> WorkerView:
+def get_worker(actor: Caller, worker_id: int) -> WorkerView:
     """A profile the actor may see; 404 otherwise (its existence is private)."""
     return _view(actor, _visible_profile(actor, worker_id))
 
 
-def get_own_worker(actor: Account) -> WorkerView:
+def get_own_worker(actor: Caller) -> WorkerView:
     return _view(actor, _own_profile(actor))
 
 
-def _visible_profiles(actor: Account) -> Select[tuple[WorkerProfile]]:
+def _visible_profiles(actor: Caller) -> Select[tuple[WorkerProfile]]:
     stmt = select(WorkerProfile)
     if actor.role is Role.ADMIN:
         return stmt
@@ -133,14 +134,14 @@ def _visible_profiles(actor: Account) -> Select[tuple[WorkerProfile]]:
     return stmt.where(WorkerProfile.account_id.in_(home))
 
 
-def _visible_profile(actor: Account, worker_id: int) -> WorkerProfile:
+def _visible_profile(actor: Caller, worker_id: int) -> WorkerProfile:
     profile = db.session.scalars(_visible_profiles(actor).where(WorkerProfile.id == worker_id)).one_or_none()
     if profile is None:
         raise NotFoundError("No such worker.")
     return profile
 
 
-def _own_profile(actor: Account) -> WorkerProfile:
+def _own_profile(actor: Caller) -> WorkerProfile:
     profile = db.session.scalars(select(WorkerProfile).where(WorkerProfile.account_id == actor.id)).one_or_none()
     if profile is None:
         raise NotFoundError(
@@ -149,7 +150,7 @@ def _own_profile(actor: Account) -> WorkerProfile:
     return profile
 
 
-def _profile_with_positions(actor: Account, worker_id: int) -> WorkerProfile:
+def _profile_with_positions(actor: Caller, worker_id: int) -> WorkerProfile:
     """A profile whose positions the actor may read: the worker, and admins or supervisors in scope."""
     if actor.role not in MANAGERS and actor.role is not Role.WORKER:
         raise ForbiddenError("Positions are for the worker and their supervisors.", {"role": ["not allowed"]})
@@ -159,7 +160,7 @@ def _profile_with_positions(actor: Account, worker_id: int) -> WorkerProfile:
 # --- changing profiles ----------------------------------------------------------------------------
 
 
-def create_worker(actor: Account, data: Mapping[str, Any]) -> WorkerView:
+def create_worker(actor: Caller, data: Mapping[str, Any]) -> WorkerView:
     """Give an existing worker account its profile (and, if given, its cells)."""
     account = _worker_account(actor, data["user_id"])
     if db.session.scalars(select(WorkerProfile.id).where(WorkerProfile.account_id == account.id)).first() is not None:
@@ -180,7 +181,7 @@ def create_worker(actor: Account, data: Mapping[str, Any]) -> WorkerView:
     return _view(actor, profile)
 
 
-def update_worker(actor: Account, worker_id: int, changes: Mapping[str, Any]) -> WorkerView:
+def update_worker(actor: Caller, worker_id: int, changes: Mapping[str, Any]) -> WorkerView:
     """Change employment, party membership, cells or duty of a profile in the actor's scope."""
     profile = _visible_profile(actor, worker_id)
     if "grid_ids" in changes and _reassign_cells(actor, profile.account, changes["grid_ids"]):
@@ -203,7 +204,7 @@ def create_initial_profile(account_id: int, *, employment: Employment, party_mem
     return profile
 
 
-def set_own_duty(actor: Account, on_duty: bool) -> WorkerView:
+def set_own_duty(actor: Caller, on_duty: bool) -> WorkerView:
     """A worker going on or off duty."""
     profile = _own_profile(actor)
     profile.on_duty = on_duty
@@ -211,7 +212,7 @@ def set_own_duty(actor: Account, on_duty: bool) -> WorkerView:
     return _view(actor, profile)
 
 
-def _worker_account(actor: Account, account_id: int) -> Account:
+def _worker_account(actor: Caller, account_id: int) -> Account:
     account = db.session.get(Account, account_id)
     if account is None:
         raise ValidationError("No such account.", {"user_id": ["no such account"]})
@@ -223,7 +224,7 @@ def _worker_account(actor: Account, account_id: int) -> Account:
     return account
 
 
-def _reassign_cells(actor: Account, account: Account, grid_ids: Iterable[int]) -> bool:
+def _reassign_cells(actor: Caller, account: Account, grid_ids: Iterable[int]) -> bool:
     """Make the account's cells exactly `grid_ids`; every cell added or removed must be in the actor's reach.
 
     Returns whether anything changed.
@@ -268,7 +269,7 @@ class PositionBatch:
     last_position: Fix | None
 
 
-def record_positions(actor: Account, pings: Sequence[Mapping[str, Any]]) -> PositionBatch:
+def record_positions(actor: Caller, pings: Sequence[Mapping[str, Any]]) -> PositionBatch:
     """Store a batch of a worker's fixes in WGS-84; implausible ones are refused one by one."""
     profile = _own_profile(actor)
     accepted, rejected = positions.screen(pings, now=utcnow())
@@ -276,7 +277,7 @@ def record_positions(actor: Account, pings: Sequence[Mapping[str, Any]]) -> Posi
     return PositionBatch(len(accepted), rejected, profile.last_position)
 
 
-def track_of(actor: Account, worker_id: int, *, start: datetime, end: datetime) -> positions.Track:
+def track_of(actor: Caller, worker_id: int, *, start: datetime, end: datetime) -> positions.Track:
     """A worker's positions between two times, oldest first (patrol points included)."""
     profile = _profile_with_positions(actor, worker_id)
     # Position data is personal: who looked at whose movements stays on record.
@@ -296,7 +297,7 @@ class PatrolFilters:
     open: bool | None = None
 
 
-def list_patrols(actor: Account, filters: PatrolFilters, *, limit: int, cursor: str | None) -> Page[Patrol]:
+def list_patrols(actor: Caller, filters: PatrolFilters, *, limit: int, cursor: str | None) -> Page[Patrol]:
     """Patrols the actor may see, newest first: workers their own; supervisors those in cells of their scope."""
     stmt = _visible_patrols(actor)
     if filters.worker_id is not None:
@@ -322,7 +323,7 @@ def list_patrols(actor: Account, filters: PatrolFilters, *, limit: int, cursor: 
     )
 
 
-def get_patrol(actor: Account, patrol_id: int) -> Patrol:
+def get_patrol(actor: Caller, patrol_id: int) -> Patrol:
     """A patrol the actor may see, with its visits; 404 otherwise."""
     stmt = _visible_patrols(actor).where(Patrol.id == patrol_id).options(selectinload(Patrol.visits))
     patrol = db.session.scalars(stmt).unique().one_or_none()
@@ -331,14 +332,14 @@ def get_patrol(actor: Account, patrol_id: int) -> Patrol:
     return patrol
 
 
-def patrol_track(actor: Account, patrol_id: int) -> positions.Track:
+def patrol_track(actor: Caller, patrol_id: int) -> positions.Track:
     """The patrol's track points, oldest first."""
     patrol = get_patrol(actor, patrol_id)
     log.info("patrol track read", extra={"worker_id": patrol.worker_id, "patrol_id": patrol.id, "by": actor.id})
     return positions.Track(patrol.worker_id, patrol.id, positions.fixes_of_patrol(patrol.id))
 
 
-def start_patrol(actor: Account, data: Mapping[str, Any]) -> Patrol:
+def start_patrol(actor: Caller, data: Mapping[str, Any]) -> Patrol:
     """A worker starts patrolling one of their own cells; one open patrol at a time."""
     profile = _own_profile(actor)
     if data["grid_id"] not in profile.account.grid_ids:
@@ -367,7 +368,7 @@ class PointsBatch:
     points_count: int
 
 
-def add_patrol_points(actor: Account, patrol_id: int, points: Sequence[Mapping[str, Any]]) -> PointsBatch:
+def add_patrol_points(actor: Caller, patrol_id: int, points: Sequence[Mapping[str, Any]]) -> PointsBatch:
     """Append a batch of track points to the actor's open patrol; implausible ones are refused one by one."""
     patrol = _open_own_patrol(actor, patrol_id)
     accepted, rejected = positions.screen(points, now=utcnow(), not_before=patrol.started_at)
@@ -375,7 +376,7 @@ def add_patrol_points(actor: Account, patrol_id: int, points: Sequence[Mapping[s
     return PointsBatch(len(accepted), rejected, _reloaded(patrol).points_count)
 
 
-def add_visit(actor: Account, patrol_id: int, data: Mapping[str, Any]) -> PatrolVisit:
+def add_visit(actor: Caller, patrol_id: int, data: Mapping[str, Any]) -> PatrolVisit:
     """Record a household or place visited on the actor's open patrol."""
     patrol = _open_own_patrol(actor, patrol_id)
     now = utcnow()
@@ -398,7 +399,7 @@ def add_visit(actor: Account, patrol_id: int, data: Mapping[str, Any]) -> Patrol
     return visit
 
 
-def end_patrol(actor: Account, patrol_id: int, data: Mapping[str, Any]) -> Patrol:
+def end_patrol(actor: Caller, patrol_id: int, data: Mapping[str, Any]) -> Patrol:
     """End the actor's open patrol: its length (through the points by time) and duration are fixed now."""
     patrol = _open_own_patrol(actor, patrol_id)
     now = utcnow()
@@ -420,7 +421,7 @@ def end_patrol(actor: Account, patrol_id: int, data: Mapping[str, Any]) -> Patro
     return _reloaded(patrol)
 
 
-def _visible_patrols(actor: Account) -> Select[tuple[Patrol]]:
+def _visible_patrols(actor: Caller) -> Select[tuple[Patrol]]:
     stmt = select(Patrol)
     if actor.role is Role.ADMIN:
         return stmt
@@ -432,7 +433,7 @@ def _visible_patrols(actor: Account) -> Select[tuple[Patrol]]:
     return stmt.where(false())
 
 
-def _open_own_patrol(actor: Account, patrol_id: int) -> Patrol:
+def _open_own_patrol(actor: Caller, patrol_id: int) -> Patrol:
     """The actor's patrol, locked against a concurrent end; 404 if not theirs, 409 once ended."""
     patrol = get_patrol(actor, patrol_id)
     if patrol.worker.account_id != actor.id:
