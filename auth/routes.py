@@ -23,7 +23,7 @@ from kernel.api import Blueprint, document_security, documents
 from kernel.etag import check_if_match
 from kernel.extensions import api, jwt
 from kernel.pagination import Page
-from kernel.security import current_account, requires_auth, requires_role
+from kernel.security import current_account, current_principal, requires_auth, requires_role
 
 auth_blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Login, tokens and the current account")
 users_blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Accounts")
@@ -95,7 +95,7 @@ def change_password(data: dict[str, str]) -> None:
 def list_users(query: dict[str, Any]) -> Page[Account]:
     """Accounts in the caller's reach; filters `role`, `q` (username or name), `active`."""
     filters = service.AccountFilters(role=query.get("role"), q=query.get("q"), active=query.get("active"))
-    return service.list_accounts(current_account(), filters, limit=query["limit"], cursor=query.get("cursor"))
+    return service.list_accounts(current_principal(), filters, limit=query["limit"], cursor=query.get("cursor"))
 
 
 @users_blp.route("", methods=["POST"])
@@ -105,7 +105,7 @@ def list_users(query: dict[str, Any]) -> Page[Account]:
 @documents(409)
 def create_user(data: dict[str, Any]) -> Account:
     """Create an account; supervisors create workers and volunteers inside their own subtree."""
-    return service.create_account(current_account(), data)
+    return service.create_account(current_principal(), data)
 
 
 @users_blp.route("/<id:user_id>", methods=["GET"])
@@ -114,7 +114,7 @@ def create_user(data: dict[str, Any]) -> Account:
 @documents(304, 404)
 def get_user(user_id: int) -> Account:
     """One account in the caller's reach."""
-    return service.get_account(current_account(), user_id)
+    return service.get_account(current_principal(), user_id)
 
 
 @users_blp.route("/<id:user_id>", methods=["PATCH"])
@@ -124,6 +124,6 @@ def get_user(user_id: int) -> Account:
 @documents(404, 409, 412)
 def update_user(changes: dict[str, Any], user_id: int) -> Account:
     """Change an account; `active: false` deactivates it and ends its sessions at once."""
-    actor = current_account()
+    actor = current_principal()
     check_if_match(UserSchema().dump(service.get_account(actor, user_id)))
     return service.update_account(actor, user_id, changes)

@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, func, or_, select
 from auth import throttle, tokens
 from auth.models import Account, Role
 from auth.passwords import check_policy, hash_password, spend_verification_time, verify_password
+from auth.principal import Caller
 from auth.scope import management_scope
 from auth.tokens import TokenGrant
 from grid import service as grid_service
@@ -91,7 +92,7 @@ class AccountFilters:
     active: bool | None = None
 
 
-def list_accounts(actor: Account, filters: AccountFilters, *, limit: int, cursor: str | None) -> Page[Account]:
+def list_accounts(actor: Caller, filters: AccountFilters, *, limit: int, cursor: str | None) -> Page[Account]:
     """Accounts the actor may see: all for admins, workers and volunteers in a supervisor's subtree."""
     stmt = _visible_accounts(actor)
     if filters.role is not None:
@@ -111,7 +112,7 @@ def list_accounts(actor: Account, filters: AccountFilters, *, limit: int, cursor
     return paginate(stmt, order_by=[Account.id], limit=limit, cursor=cursor, query_fingerprint=fingerprint)
 
 
-def get_account(actor: Account, account_id: int) -> Account:
+def get_account(actor: Caller, account_id: int) -> Account:
     """An account the actor may see; 404 otherwise (its existence is private)."""
     account = db.session.scalars(ACCOUNT_BY_ID, {"account_id": account_id}).one_or_none()
     if account is None or not _is_visible(actor, account):
@@ -119,7 +120,7 @@ def get_account(actor: Account, account_id: int) -> Account:
     return account
 
 
-def create_account(actor: Account, data: Mapping[str, Any]) -> Account:
+def create_account(actor: Caller, data: Mapping[str, Any]) -> Account:
     role = Role(data["role"])
     _ensure_may_manage_role(actor, role)
     scope_grid = _placement(management_scope(actor), role, data.get("scope_grid_id"))
@@ -142,7 +143,7 @@ def create_account(actor: Account, data: Mapping[str, Any]) -> Account:
     return account
 
 
-def update_account(actor: Account, account_id: int, changes: Mapping[str, Any]) -> Account:
+def update_account(actor: Caller, account_id: int, changes: Mapping[str, Any]) -> Account:
     account = get_account(actor, account_id)
     was_admin = account.role is Role.ADMIN
     if was_admin:
@@ -200,7 +201,7 @@ def create_initial_account(
     return account
 
 
-def _visible_accounts(actor: Account) -> Any:
+def _visible_accounts(actor: Caller) -> Any:
     """The accounts the actor may see, as a query for lists; `_is_visible` is the same rule for one account."""
     stmt = select(Account)
     if actor.role is Role.ADMIN:
@@ -213,7 +214,7 @@ def _visible_accounts(actor: Account) -> Any:
     )
 
 
-def _is_visible(actor: Account, account: Account) -> bool:
+def _is_visible(actor: Caller, account: Account) -> bool:
     """`_visible_accounts` for one loaded account, so a read by id needs no statement of its own."""
     if actor.role is Role.ADMIN:
         return True
@@ -221,7 +222,7 @@ def _is_visible(actor: Account, account: Account) -> bool:
     return account.role in SUPERVISED_ROLES and home is not None and management_scope(actor).covers(home.path)
 
 
-def _ensure_may_manage_role(actor: Account, role: Role) -> None:
+def _ensure_may_manage_role(actor: Caller, role: Role) -> None:
     if actor.role is Role.ADMIN:
         return
     if actor.role is not Role.SUPERVISOR or role not in SUPERVISED_ROLES:
