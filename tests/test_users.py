@@ -674,6 +674,37 @@ def test_reactivating_an_account_lets_it_log_in_but_does_not_revive_old_tokens(c
     assert login(client, "worker.g1a", PASSWORD).status_code == 200
 
 
+# --- a token's holder is read afresh on every request ----------------------------------------------
+
+
+def test_a_moved_supervisors_token_covers_their_new_subtree_at_once(client, tree, admin, supervisor, auth):
+    supervisor_headers = auth(supervisor)
+    assert client.get(f"/api/v1/grids/{tree['G1a'].id}", headers=supervisor_headers).status_code == 200
+    assert_error(client.get(f"/api/v1/grids/{tree['G2a'].id}", headers=supervisor_headers), 404, "not_found")
+    response = client.patch(url(supervisor), json={"scope_grid_id": str(tree["S2"].id)}, headers=auth(admin))
+    assert response.status_code == 200
+    assert client.get(f"/api/v1/grids/{tree['G2a'].id}", headers=supervisor_headers).status_code == 200
+    assert_error(client.get(f"/api/v1/grids/{tree['G1a'].id}", headers=supervisor_headers), 404, "not_found")
+
+
+def test_a_supervisor_made_a_worker_loses_the_managers_endpoints_at_once(client, tree, admin, supervisor, auth):
+    supervisor_headers = auth(supervisor)
+    assert client.get(USERS, headers=supervisor_headers).status_code == 200
+    change = {"role": "worker", "scope_grid_id": str(tree["G1a"].id)}
+    assert client.patch(url(supervisor), json=change, headers=auth(admin)).status_code == 200
+    assert_error(client.get(USERS, headers=supervisor_headers), 403, "forbidden")
+    assert me(client, supervisor_headers).json["role"] == "worker"
+
+
+def test_me_shows_a_change_made_by_a_manager_at_once(client, tree, supervisor, worker, auth):
+    worker_headers = auth(worker)
+    assert me(client, worker_headers).json["display_name"] == "张三"
+    change = {"display_name": "李四", "scope_grid_id": str(tree["G1b"].id)}
+    assert client.patch(url(worker), json=change, headers=auth(supervisor)).status_code == 200
+    body = me(client, worker_headers).json
+    assert (body["display_name"], body["scope_grid_id"]) == ("李四", str(tree["G1b"].id))
+
+
 @pytest.mark.parametrize(("path", "methods"), [("account", {"GET", "PATCH"}), ("collection", {"GET", "POST"})])
 def test_accounts_are_never_deleted_delete_is_405_with_an_allow_header(
     client, admin, worker, auth, stored, path, methods
