@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -55,6 +56,7 @@ from dashboards.models import (
     StatsWorkerMonthly,
 )
 from grid.models import GridUnit
+from kernel import records
 from kernel.clock import BEIJING
 from kernel.extensions import db
 from tasks.models import OPEN_STATUSES, Feedback, Status, Ticket, TicketEvent
@@ -333,13 +335,17 @@ def upsert_workers(rows: Mapping[WorkerKey, Counts]) -> None:
 
 
 def _upsert(model: type[Any], keys: list[str], counters: Iterable[str], params: list[dict[str, Any]]) -> None:
-    """INSERT ... ON CONFLICT DO UPDATE SET n = n + excluded.n: atomic on both engines, no read first."""
+    """INSERT ... ON CONFLICT DO UPDATE SET n = n + excluded.n: atomic on both engines, no read first.
+
+    Written at commit, after the ticket's version check, so a request that loses it locks no counter row; and in
+    key order, so two requests that move the same rows lock them in the same order and cannot deadlock."""
     table = model.__table__
     statement = _insert(model)
     statement = statement.on_conflict_do_update(
         index_elements=keys, set_={name: table.c[name] + statement.excluded[name] for name in counters}
     )
-    db.session.connection().execute(statement, params)  # Core executemany: the ORM's bulk path costs 3x
+    params.sort(key=itemgetter(*keys))
+    records.execute_at_commit(statement, params)  # Core executemany: the ORM's bulk path costs 3x
 
 
 # --- from the raw tickets ---------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """What a request writes when it commits: append-only records (ticket events, outbox messages), each a Core
-INSERT, and changes to versioned rows (tickets), each one compare-and-set UPDATE.
+INSERT, other statements that only add to what is there (the dashboards' counter upserts), and changes to
+versioned rows (tickets), each one compare-and-set UPDATE.
 
 Nothing may read a record back in the transaction that writes it (it is not there before the commit), and
 the unit of work cost more than the statements themselves: an urge writes an event and an inbox message, and
@@ -11,15 +12,16 @@ version = <the mapper's next version> WHERE id = ? AND version = ?`; StaleDataEr
 from the unit of work), then the session's own pending changes (a flush), then the records in the order they
 were appended. So a record may refer to any row written before it, and a lost version check writes nothing.
 Writing at the end keeps SQLite's single writer lock for the writes alone, not for the reads and the rendering
-between a request's first write and its commit. A rollback drops whatever still waits, with the rest of the
+between a request's first write and its commit; on PostgreSQL, a request that loses the version check has locked
+no row that others wait on. A rollback drops whatever still waits, with the rest of the
 transaction.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Column, Connection, Insert, Table, Update, bindparam, event, inspect
+from sqlalchemy import Column, Connection, Executable, Insert, Table, Update, bindparam, event, inspect
 from sqlalchemy.orm import Mapper, Session, SessionTransaction
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -33,7 +35,14 @@ _CHANGED = "records.changed"
 def append(model: type[Base], *rows: Mapping[str, Any]) -> None:
     """Insert `rows` (column values; columns left out take their defaults) into `model`'s table at commit."""
     if rows:
-        db.session.info.setdefault(_WAITING, []).append((model.__table__, rows))
+        db.session.info.setdefault(_WAITING, []).append((_insert_into(model.__table__), rows))
+
+
+def execute_at_commit(statement: Executable, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Execute `statement` once per row of parameters at commit, in turn with the appended records; for statements
+    whose effect nothing in the transaction reads back."""
+    if rows:
+        db.session.info.setdefault(_WAITING, []).append((statement, rows))
 
 
 def update_at_commit(instance: Base) -> None:
@@ -56,8 +65,8 @@ def _write_waiting_records(session: Session) -> None:
         return
     session.flush()
     connection = session.connection()
-    for table, rows in waiting:
-        connection.execute(_insert_into(table), rows[0] if len(rows) == 1 else list(rows))
+    for statement, rows in waiting:
+        connection.execute(statement, rows[0] if len(rows) == 1 else list(rows))
 
 
 @event.listens_for(db.session, "after_transaction_end")

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from dashboards import rollups
 from tasks import service
 from tests.tasks_setup import World
 
@@ -190,6 +191,52 @@ def test_claims_that_all_passed_the_state_check_still_give_one_winner(app, world
     codes = [outcome.body["error"]["code"] for outcome in outcomes if outcome.status != 200]
     assert codes.count("conflict") >= HELD_CLAIMS - 1
     assert_claimed_once(world, ticket_id, winner, volunteers)
+
+
+class AfterTheFirstCommit:
+    """Lets the first request that counts its change in the dashboards' rollups through, and holds the others at
+    that point until the first has been answered (committed): they then read the rollups as the first left them."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.first: str | None = None
+        self.first_answered = threading.Event()
+
+    def reached(self) -> None:
+        with self.lock:
+            self.first = self.first or threading.current_thread().name
+        if threading.current_thread().name != self.first:
+            assert self.first_answered.wait(timeout=TIMEOUT), "the first request did not finish"
+
+    def answered(self, index: int) -> None:
+        if f"request-{index}" == self.first:
+            self.first_answered.set()
+
+
+def test_claims_that_count_after_the_winner_committed_neither_deadlock_nor_count_twice(
+    app, world, volunteers, hold, monkeypatch
+):
+    """The held claims saw a pending ticket, but read the winner's rollup figures: each would move the winner's
+    rows. They lose the version check; before it, none may wait on another in a cycle (PostgreSQL's deadlock)."""
+    ticket_id = world.ticket()["id"]
+    hold("check_transition", HELD_CLAIMS)
+    gate = AfterTheFirstCommit()
+    count_change = rollups.on_event
+
+    def count_after_the_first(*args: Any, **kwargs: Any) -> None:
+        gate.reached()
+        count_change(*args, **kwargs)
+
+    monkeypatch.setattr(rollups, "on_event", count_after_the_first)
+
+    outcomes = fire_together(app, claims(ticket_id, volunteers), gate)
+
+    winner = assert_one_winner(outcomes, LOST_RACE | TOO_LATE)
+    assert_claimed_once(world, ticket_id, winner, volunteers)
+    workers = world.client.get("/api/v1/stats/breakdown?by=worker", headers=world.headers["admin"])
+    assert workers.status_code == 200
+    counted = {item["key"]: item["tickets"] for item in workers.get_json()["items"] if item["tickets"]}
+    assert counted == {volunteers[winner.who].id: 1}
 
 
 # --- two different actions at the same moment --------------------------------------------------------
