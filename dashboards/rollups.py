@@ -252,10 +252,33 @@ def _facts_columns(facts: Facts) -> dict[str, Any]:
     }
 
 
+@dataclass
+class _Changes:
+    """What a transaction's ticket changes add to the rollups, summed by row."""
+
+    daily: dict[DailyKey, Counts] = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
+    workers: dict[WorkerKey, Counts] = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
+
+
 def apply(before: Facts | None, after: Facts | None) -> None:
-    """Upsert `after - before` into both rollups (one statement each, only the rows that change)."""
+    """Add `after - before` to both rollups, at commit (`_write`)."""
     daily = _difference(before.daily() if before else {}, after.daily() if after else {})
     workers = _difference(before.worker() if before else {}, after.worker() if after else {})
+    if not (daily or workers):
+        return
+    changes = records.total(_write, _Changes)
+    for summed, more in ((changes.daily, daily), (changes.workers, workers)):
+        for key, counts in more.items():
+            for name, value in counts.items():
+                summed[key][name] += value
+
+
+def _write(changes: _Changes) -> None:
+    """The transaction's changes, one statement per rollup (only the rows that change), rows in key order.
+
+    At commit, after the tickets' version checks, so a request that lost one locks no counter row; and every
+    writer locks the rows it shares with another in the same order (tables, then keys), so no two deadlock."""
+    daily, workers = _nonzero(changes.daily), _nonzero(changes.workers)
     upsert_daily(daily)
     upsert_monthly(monthly_of(daily))
     upsert_workers(workers)
@@ -335,17 +358,15 @@ def upsert_workers(rows: Mapping[WorkerKey, Counts]) -> None:
 
 
 def _upsert(model: type[Any], keys: list[str], counters: Iterable[str], params: list[dict[str, Any]]) -> None:
-    """INSERT ... ON CONFLICT DO UPDATE SET n = n + excluded.n: atomic on both engines, no read first.
-
-    Written at commit, after the ticket's version check, so a request that loses it locks no counter row; and in
-    key order, so two requests that move the same rows lock them in the same order and cannot deadlock."""
+    """INSERT ... ON CONFLICT DO UPDATE SET n = n + excluded.n: atomic on both engines, no read first; rows in key
+    order (see `_write`)."""
     table = model.__table__
     statement = _insert(model)
     statement = statement.on_conflict_do_update(
         index_elements=keys, set_={name: table.c[name] + statement.excluded[name] for name in counters}
     )
     params.sort(key=itemgetter(*keys))
-    records.execute_at_commit(statement, params)  # Core executemany: the ORM's bulk path costs 3x
+    db.session.connection().execute(statement, params)  # Core executemany: the ORM's bulk path costs 3x
 
 
 # --- from the raw tickets ---------------------------------------------------------------------------

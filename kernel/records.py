@@ -1,6 +1,6 @@
 """What a request writes when it commits: append-only records (ticket events, outbox messages), each a Core
-INSERT, other statements that only add to what is there (the dashboards' counter upserts), and changes to
-versioned rows (tickets), each one compare-and-set UPDATE.
+INSERT, running totals written once at commit (the dashboards' counters), and changes to versioned rows (tickets),
+each one compare-and-set UPDATE.
 
 Nothing may read a record back in the transaction that writes it (it is not there before the commit), and
 the unit of work cost more than the statements themselves: an urge writes an event and an inbox message, and
@@ -9,40 +9,47 @@ UPDATE here 0.30 M (callgrind).
 
 At commit, in the request's transaction and in this order: the versioned rows' changes (`SET changed columns,
 version = <the mapper's next version> WHERE id = ? AND version = ?`; StaleDataError when no row matched, as
-from the unit of work), then the session's own pending changes (a flush), then the records in the order they
-were appended. So a record may refer to any row written before it, and a lost version check writes nothing.
-Writing at the end keeps SQLite's single writer lock for the writes alone, not for the reads and the rendering
-between a request's first write and its commit; on PostgreSQL, a request that loses the version check has locked
-no row that others wait on. A rollback drops whatever still waits, with the rest of the
+from the unit of work), then the session's own pending changes (a flush), then the records and the totals in the
+order they were first asked for. So a record may refer to any row written before it, and a lost version check
+writes nothing. Writing at the end keeps SQLite's single writer lock for the writes alone, not for the reads and
+the rendering between a request's first write and its commit; on PostgreSQL, a request that loses the version
+check has locked no row that others wait on. A rollback drops whatever still waits, with the rest of the
 transaction.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Column, Connection, Executable, Insert, Table, Update, bindparam, event, inspect
+from sqlalchemy import Column, Connection, Insert, Table, Update, bindparam, event, inspect
 from sqlalchemy.orm import Mapper, Session, SessionTransaction
 from sqlalchemy.orm.exc import StaleDataError
 
 from kernel.db import Base
 from kernel.extensions import db
 
-_WAITING = "records.waiting"
+_WAITING = "records.waiting"  # (write, what it writes), in order
+_TOTALS = "records.totals"
 _CHANGED = "records.changed"
+T = TypeVar("T")
 
 
 def append(model: type[Base], *rows: Mapping[str, Any]) -> None:
     """Insert `rows` (column values; columns left out take their defaults) into `model`'s table at commit."""
     if rows:
-        db.session.info.setdefault(_WAITING, []).append((_insert_into(model.__table__), rows))
+        db.session.info.setdefault(_WAITING, []).append((_insert_rows, (model.__table__, rows)))
 
 
-def execute_at_commit(statement: Executable, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Execute `statement` once per row of parameters at commit, in turn with the appended records; for statements
-    whose effect nothing in the transaction reads back."""
-    if rows:
-        db.session.info.setdefault(_WAITING, []).append((statement, rows))
+def total(write: Callable[[T], None], start: Callable[[], T]) -> T:
+    """The transaction's running total for `write`: `start()` the first time, handed to `write` at commit.
+
+    For changes that add up, such as counters: a transaction then writes each row once, in the order `write`
+    chooses, however many changes it made."""
+    totals = db.session.info.setdefault(_TOTALS, {})
+    if write not in totals:
+        totals[write] = start()
+        db.session.info.setdefault(_WAITING, []).append((write, totals[write]))
+    return totals[write]  # type: ignore[no-any-return]
 
 
 def update_at_commit(instance: Base) -> None:
@@ -60,19 +67,20 @@ def _write_waiting_records(session: Session) -> None:
         connection = session.connection()
         for instance in changed.values():
             _compare_and_set(session, connection, instance)
+    session.info.pop(_TOTALS, None)
     waiting = session.info.pop(_WAITING, None)
     if not waiting:
         return
     session.flush()
-    connection = session.connection()
-    for statement, rows in waiting:
-        connection.execute(statement, rows[0] if len(rows) == 1 else list(rows))
+    for write, what in waiting:
+        write(what)
 
 
 @event.listens_for(db.session, "after_transaction_end")
 def _drop_waiting_records(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:
         session.info.pop(_WAITING, None)
+        session.info.pop(_TOTALS, None)
         session.info.pop(_CHANGED, None)
 
 
@@ -99,6 +107,11 @@ def _compare_and_set(session: Session, connection: Connection, instance: Base) -
     # What the unit of work does to a row it has written: its values are now the committed ones, and the session
     # has nothing left to flush. (Session.expire would do too, at a third of the UPDATE's cost.)
     state._commit_all(state.dict, session.identity_map)
+
+
+def _insert_rows(batch: tuple[Table, tuple[Mapping[str, Any], ...]]) -> None:
+    table, rows = batch
+    db.session.connection().execute(_insert_into(table), rows[0] if len(rows) == 1 else list(rows))
 
 
 @cache
