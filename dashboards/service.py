@@ -101,10 +101,9 @@ def target_of(
         if scope.unrestricted:
             roots = db.session.scalars(select(GridUnit).where(GridUnit.parent_id.is_(None)).order_by(GridUnit.id))
             return Target(tuple(roots), first, last, categories, whole_territory=True)
-        home = db.session.get(GridUnit, actor.scope_grid_id) if actor.scope_grid_id is not None else None
-        if actor.role is not Role.SUPERVISOR or home is None:
+        if actor.role is not Role.SUPERVISOR or actor.scope_grid_id is None:
             raise ForbiddenError("You have no part of the territory to report on.", {"scope": ["no grid scope"]})
-        return Target((home,), first, last, categories)
+        return Target((db.session.get(GridUnit, actor.scope_grid_id),), first, last, categories)
     unit = grid_service.get_visible_unit(actor, grid_id, ancestors_allowed=True)
     if not scope.covers(unit.path):
         raise ForbiddenError("That unit is above your scope.", {"grid_id": ["outside your grid scope"]})
