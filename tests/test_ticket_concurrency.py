@@ -216,8 +216,9 @@ class AfterTheFirstCommit:
 def test_claims_that_count_after_the_winner_committed_neither_deadlock_nor_count_twice(
     app, world, volunteers, hold, monkeypatch
 ):
-    """The held claims saw a pending ticket, but read the winner's rollup figures: each would move the winner's
-    rows. They lose the version check; before it, none may wait on another in a cycle (PostgreSQL's deadlock)."""
+    """The held claims saw a pending ticket but count after the winner committed, when the ticket's rollup figures
+    are the winner's: what each counts would move the winner's rows. They lose the version check, so none of it
+    reaches the rollups, and none may wait on another in a cycle on the way (PostgreSQL's deadlock, a 503)."""
     ticket_id = world.ticket()["id"]
     hold("check_transition", HELD_CLAIMS)
     gate = AfterTheFirstCommit()
