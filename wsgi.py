@@ -2,7 +2,7 @@
 
 import gc
 
-from kernel.app import create_app
+from bootstrap import create_app
 
 app = create_app()
 # The modules, schemas and mappers built above live as long as the process: out of the collector's sight,

@@ -257,7 +257,7 @@ def statements_per_request(env: dict[str, str], endpoints: Sequence[Endpoint]) -
     sys.path.insert(0, str(ROOT))
     from sqlalchemy import event
 
-    from kernel.app import create_app
+    from bootstrap import create_app
     from kernel.extensions import db
 
     app = create_app()

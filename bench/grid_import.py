@@ -124,8 +124,8 @@ class Timing:
 
 def import_in_process(collection: dict[str, Any], cells: int, label: str) -> Timing:
     """import_collection + commit in a new app context of a new app (no state shared with earlier runs)."""
+    from bootstrap import create_app
     from grid.importer import import_collection
-    from kernel.app import create_app
     from kernel.extensions import db
 
     app = create_app()
@@ -159,8 +159,8 @@ def _last_of_each_phase(marks: list[tuple[str, float]]) -> list[tuple[str, float
 
 
 def profile_import(collection: dict[str, Any], directory: Path, top: int) -> str:
+    from bootstrap import create_app
     from grid.importer import import_collection
-    from kernel.app import create_app
     from kernel.extensions import db
 
     use_environment(migrated_database(directory, "profile"))

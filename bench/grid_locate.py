@@ -73,9 +73,9 @@ def measure_in_process(points: Sequence[QueryPoint], locate_points: int) -> None
     import shapely
     from sqlalchemy import select
 
+    from bootstrap import create_app
     from grid.locator import CellLocator, build_index, current_version
     from grid.models import GridLevel, GridUnit
-    from kernel.app import create_app
     from kernel.extensions import db
 
     app = create_app()
@@ -142,7 +142,7 @@ def statements_per_request(paths: dict[str, str], token: str) -> dict[str, int]:
     """SQL statements of one request to each path (after one warm request), through the test client."""
     from sqlalchemy import event
 
-    from kernel.app import create_app
+    from bootstrap import create_app
     from kernel.extensions import db
 
     app = create_app()
@@ -171,7 +171,7 @@ def statements_per_request(paths: dict[str, str], token: str) -> dict[str, int]:
 
 def profile_requests(paths: Sequence[str], token: str, requests: int, top: int) -> None:
     """Locate requests through the test client under cProfile (which roughly doubles their time)."""
-    from kernel.app import create_app
+    from bootstrap import create_app
     from kernel.extensions import db
 
     app = create_app()
@@ -471,8 +471,8 @@ def main() -> None:
     with temporary_directory() as directory:
         env = migrated_database(directory, "locate")
         use_environment(env)
+        from bootstrap import create_app
         from grid.importer import import_collection
-        from kernel.app import create_app
         from kernel.extensions import db
 
         app = create_app()

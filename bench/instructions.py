@@ -79,7 +79,7 @@ def child(options: dict[str, Any]) -> None:
     """Under callgrind: log in, warm up, then collect only around the measured requests."""
     import ctypes
 
-    from kernel.app import create_app
+    from bootstrap import create_app
 
     toggle = ctypes.CDLL(options["toggle"]).collect_toggle
     client = create_app().test_client()

@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import create_engine, delete, func, insert, make_url, select, text  # noqa: E402
 
 from bench.auth_reads import flask_cli, memory_line, temporary_directory  # noqa: E402
-from kernel.app import create_app  # noqa: E402
+from bootstrap import create_app  # noqa: E402
 from kernel.clock import utcnow  # noqa: E402
 from kernel.config import normalize_database_url  # noqa: E402
 from kernel.extensions import db  # noqa: E402

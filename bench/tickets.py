@@ -452,7 +452,7 @@ def seeded_database(env: dict[str, str], tickets: int) -> tuple[Seeded, float]:
     flask_cli(env, "db", "upgrade")
     migrated = time.perf_counter() - started
     os.environ.update({key: env[key] for key in ("DATABASE_URL", "SECRET_KEY", "JWT_SECRET_KEY", "LOG_LEVEL")})
-    from kernel.app import create_app
+    from bootstrap import create_app
     from kernel.clock import utcnow
     from kernel.extensions import db
 
@@ -469,7 +469,7 @@ def seeded_database(env: dict[str, str], tickets: int) -> tuple[Seeded, float]:
 
 def profile(endpoints: Sequence[Endpoint], requests: int, top: int) -> None:
     """Each endpoint's requests through the Flask test client, timed, then under cProfile."""
-    from kernel.app import create_app
+    from bootstrap import create_app
     from kernel.extensions import db
 
     app = create_app()

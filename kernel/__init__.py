@@ -1,4 +1,4 @@
-"""Shared plumbing: app factory, config, database, errors, pagination, idempotency, ETags, scope.
+"""Shared plumbing: app factory, config, database, errors, pagination, idempotency, ETags, scope, events.
 
-The kernel imports no context package; only `create_app` registers their blueprints.
+The kernel imports no context package: `bootstrap.create_app` hands it the contexts and the event wiring.
 """

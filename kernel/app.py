@@ -1,13 +1,13 @@
 """The application factory: reads like a table of contents."""
 
-import importlib
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
+from types import ModuleType
 from typing import Any
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from kernel import commands, health
+from kernel import commands, events, health
 from kernel.config import ROOT, load_settings
 from kernel.db import install_connection_settings
 from kernel.errors import register_error_handlers
@@ -19,33 +19,19 @@ from kernel.observability import configure_logging, register_request_logging
 from kernel.security import register_token_error_loaders
 from kernel.transaction import register_transaction_boundary
 
-# Bounded contexts, in dependency order; each module's register(app) adds its blueprints or commands.
-CONTEXT_MODULES = (
-    "auth.routes",
-    "auth.commands",
-    "grid.routes",
-    "grid.commands",
-    "workforce.routes",
-    "workforce.commands",
-    "tasks.routes",
-    "tasks.category_routes",
-    "tasks.attachment_routes",
-    "tasks.commands",
-    "notifications.routes",
-    "notifications.commands",
-    "notifications.webhook_routes",
-    "hooks.routes",
-    "dashboards.routes",
-    "dashboards.commands",
-    "demo.commands",
-)
-
 
 class App(Flask):
     json_provider_class = FastJSONProvider
 
 
-def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+def build_app(
+    overrides: Mapping[str, Any] | None,
+    *,
+    contexts: Iterable[ModuleType],
+    subscribe: Callable[[events.EventBus], None],
+) -> Flask:
+    """The app from its parts: `contexts` are modules whose `register(app)` adds blueprints or commands, and
+    `subscribe` wires the event handlers. The kernel knows neither; `bootstrap.create_app` names them."""
     app = App(__name__, instance_path=str(ROOT / "instance"))
     app.config.from_mapping(load_settings())
     app.config.update(overrides or {})
@@ -56,7 +42,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     register_extensions(app)
     register_request_hooks(app)
     register_error_handlers(app)
-    register_blueprints(app)
+    subscribe(events.install(app))
+    register_blueprints(app, contexts)
     commands.register(app)
     return app
 
@@ -85,7 +72,7 @@ def register_request_hooks(app: Flask) -> None:
     register_idempotency(app)
 
 
-def register_blueprints(app: Flask) -> None:
+def register_blueprints(app: Flask, contexts: Iterable[ModuleType]) -> None:
     api.register_blueprint(health.blp)
-    for name in CONTEXT_MODULES:
-        importlib.import_module(name).register(app)
+    for context in contexts:
+        context.register(app)

@@ -294,7 +294,7 @@ def test_wrong_current_passwords_are_capped_so_a_stolen_session_cannot_guess(cli
 
 
 def test_behind_a_trusted_proxy_failures_count_by_the_clients_address(app, make_account):
-    from kernel.app import create_app
+    from bootstrap import create_app
 
     proxied = create_app({**app.config, "TRUSTED_PROXIES": 1, "LOGIN_FAILURES_PER_ADDRESS": 1})
     client = proxied.test_client()

@@ -2,8 +2,8 @@
 
 import pytest
 
+from bootstrap import create_app
 from grid.coords import CoordSystem, from_wgs84
-from kernel.app import create_app
 from kernel.extensions import db
 from tests.conftest import assert_error
 from tests.test_grid_import import MAP

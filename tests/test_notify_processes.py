@@ -34,7 +34,7 @@ TIMEOUT = 120  # seconds for the whole drain: a hang is a failure, not a stuck s
 # One worker process: wait for the starting gun (so all three really overlap), drain once, report.
 WORKER_SCRIPT = """
 import json, pathlib, sys, time
-from kernel.app import create_app
+from bootstrap import create_app
 from notifications import delivery
 
 app = create_app()
