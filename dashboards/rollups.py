@@ -59,6 +59,7 @@ from grid.models import GridUnit
 from kernel import records
 from kernel.clock import BEIJING
 from kernel.extensions import db
+from tasks.events import TicketChanged
 from tasks.models import OPEN_STATUSES, Feedback, Status, Ticket, TicketEvent
 
 DONE = frozenset({Status.RESOLVED, Status.CLOSED})
@@ -185,6 +186,11 @@ def facts_of(
 # Events that change none of the fields a ticket is counted by: no read and no write for them (an urge is
 # frequent, and reading the facts row made it half again as costly).
 UNCOUNTED_EVENTS = frozenset({"urge", "photo", "warned", "sms_reply"})
+
+
+def count_ticket_change(change: TicketChanged) -> None:
+    """Subscriber of `TicketChanged`: the rollups follow the ticket, in the change's transaction."""
+    on_event(change.ticket, change.action, change.details)
 
 
 def on_event(ticket: Ticket, action: str, details: Mapping[str, Any]) -> None:

@@ -40,6 +40,7 @@ from notifications import templates
 from notifications.models import DeliveryStatus, Medium, Notification, owed_message
 from notifications.webhooks import owe_webhooks
 from tasks.deadlines import clock_name
+from tasks.events import TicketChanged, TicketsMerging
 from tasks.models import Priority, ResidentRequest, Ticket
 
 MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
@@ -77,6 +78,16 @@ MERGED_EVENT = "ticket.merged"
 
 
 # --- owing ----------------------------------------------------------------------------------------
+
+
+def owe_for_ticket_change(change: TicketChanged) -> None:
+    """Subscriber of `TicketChanged`: what the change owes residents, handlers, supervisors and other systems."""
+    owe_for_ticket(change.ticket, change.action, note=change.note)
+
+
+def owe_for_merge(merging: TicketsMerging) -> None:
+    """Subscriber of `TicketsMerging`: the merged ticket's reporters learn the number that carries on."""
+    owe_merge_notice(merging.merged, merging.survivor)
 
 
 def owe_for_ticket(ticket: Ticket, action: str, *, note: str | None = None) -> None:

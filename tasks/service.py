@@ -17,19 +17,18 @@ from sqlalchemy.types import NullType
 from auth.models import Account, Role
 from auth.principal import Caller
 from auth.scope import scope_of
-from dashboards import rollups
 from grid import service as grid_service
 from grid.coords import CoordSystem, distance_m, to_wgs84
 from grid.models import CellAssignment, GridLevel, GridUnit
-from kernel import records
+from kernel import events, records
 from kernel.clock import utcnow
 from kernel.errors import ConflictError, ForbiddenError, InvalidTransitionError, NotFoundError, ValidationError
 from kernel.extensions import db
 from kernel.pagination import Page, PreparedKeyset, paginate
 from kernel.scope import Scope
-from notifications import service as notify
 from tasks import deadlines
 from tasks.categories import active_category, codes_under
+from tasks.events import TicketChanged, TicketsMerging
 from tasks.lifecycle import TRANSITIONS, Action, Party, actions_from
 from tasks.models import (
     OPEN_STATUSES,
@@ -452,7 +451,6 @@ def intake(actor: Caller, data: Mapping[str, Any], *, source: Mapping[str, str] 
     photos = _link_photos(actor, data.get("photos") or [], ticket)
     details = {"channel": request.channel.value, **(source or {})}
     record_event(ticket, actor, "create", None, photo_ids=photos, details=details)
-    notify.owe_for_ticket(ticket, "create")
     _auto_dispatch(ticket, now)
     db.session.flush()
     duplicates = [view_of(viewer, other, now) for other in _possible_duplicates(viewer, ticket)]
@@ -506,7 +504,6 @@ def _auto_dispatch(ticket: Ticket, now: datetime) -> None:
     assignee = db.session.get(Account, workers[0])
     _assign(ticket, assignee, now)
     record_event(ticket, None, Action.DISPATCH, Status.PENDING, details={"assignee_id": str(assignee.id), "auto": True})
-    notify.owe_for_ticket(ticket, Action.DISPATCH)
 
 
 def _possible_duplicates(viewer: Viewer, ticket: Ticket) -> list[Ticket]:
@@ -633,7 +630,6 @@ def _apply(viewer: Viewer, ticket: Ticket, action: Action, data: Mapping[str, An
         details=details,
         prior=prior,
     )
-    notify.owe_for_ticket(ticket, action, note=_note(data))
     # The commit writes the ticket, then the event and the messages; a lost version check there is the kernel's
     # 409 conflict, and nothing is written.
     records.update_at_commit(ticket)
@@ -770,7 +766,7 @@ def _cancel(viewer: Viewer, ticket: Ticket, data: Mapping[str, Any], now: dateti
         return {}
     survivor = _merge_target(viewer, ticket, merged_into)
     ticket.merged_into_id = survivor.id
-    notify.owe_merge_notice(ticket, survivor)  # before its requests move: their reporters are told
+    events.publish(TicketsMerging(ticket, survivor))  # before its requests move: their reporters are told
     moved = db.session.execute(
         update(ResidentRequest).where(ResidentRequest.ticket_id == ticket.id).values(ticket_id=survivor.id)
     )
@@ -846,7 +842,7 @@ def record_event(
         "created_at": utcnow(),
     }
     records.append(TicketEvent, event)
-    rollups.on_event(ticket, event["action"], event["details"])  # the dashboards' rollups, in this transaction
+    events.publish(TicketChanged(ticket, event["action"], event["details"], note))
 
 
 def ensure_takes_photos(ticket: Ticket) -> None:
@@ -915,7 +911,6 @@ def record_feedback(actor: Caller, ticket_id: int, data: Mapping[str, Any]) -> T
     details = {**details, "rating": rating, "feedback_channel": str(data["channel"])}
     record_event(ticket, actor, action, Status.RESOLVED, note=reason, details=details)
     db.session.flush()  # a lost version check here is the kernel's 409 conflict
-    notify.owe_for_ticket(ticket, action, note=reason)
     return view_of(viewer, ticket, now)
 
 
@@ -955,7 +950,6 @@ def rate_as_resident(
     record_event(ticket, None, action, Status.RESOLVED, note=reason, details=details)
     # A concurrent rating loses here (unique (ticket, round) or the version check): 409, and the caller retries.
     db.session.flush()
-    notify.owe_for_ticket(ticket, action, note=reason)
     return None
 
 

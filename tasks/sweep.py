@@ -21,7 +21,6 @@ from sqlalchemy.orm import InstrumentedAttribute
 from kernel.claims import claimable
 from kernel.clock import utcnow
 from kernel.extensions import db
-from notifications import service as notify
 from tasks import deadlines
 from tasks.lifecycle import TRANSITIONS, Action
 from tasks.models import OPEN_STATUSES, Feedback, Status, Ticket
@@ -91,7 +90,7 @@ def mark(threshold: Threshold, now: datetime, batch: int) -> int:
     for ticket in tickets:
         details = {"deadline": deadlines.clock_name(ticket.status), "due_at": _timestamp(ticket.due_at)}
         record_event(ticket, None, threshold.action, ticket.status, details=details)
-        owe_notifications(ticket, threshold.action)
+        log_marked(ticket, threshold.action)
     return len(tickets)
 
 
@@ -107,15 +106,14 @@ def auto_close(now: datetime, batch: int) -> int:
         # is ours until commit, so the ORM's version check on this second write cannot lose.
         details = APPLY[Action.CLOSE](None, ticket, {}, now)
         record_event(ticket, None, Action.CLOSE, Status.RESOLVED, details={**details, "auto": True})
-        owe_notifications(ticket, Action.CLOSE)
+        log_marked(ticket, Action.CLOSE)
     return len(tickets)
 
 
-def owe_notifications(ticket: Ticket, action: str) -> None:
-    """The one place the sweep tells anyone: called once per ticket it marked or closed, inside the batch's
-    transaction, so what is owed (issue 6: outbox rows) commits with the event or not at all."""
+def log_marked(ticket: Ticket, action: str) -> None:
+    """What the sweep did to one ticket. Who must hear of it learns from the event `record_event` published,
+    inside the batch's transaction, so what is owed commits with the event or not at all."""
     log.info("ticket %s", action, extra={"ticket_id": ticket.id, "action": action, "status": ticket.status.value})
-    notify.owe_for_ticket(ticket, action)
 
 
 def _claim(due: ColumnElement[bool], values: Mapping[str, Any], *, now: datetime, batch: int) -> list[Ticket]:

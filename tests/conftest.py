@@ -19,10 +19,10 @@ from sqlalchemy import create_engine, make_url, text
 from auth import tokens
 from auth.models import Account, Role
 from auth.passwords import hash_password
+from bootstrap import create_app
 from grid import service as grid_service
 from grid.models import GridLevel, GridUnit
-from kernel import clock
-from kernel.app import create_app
+from kernel import caches, clock
 from kernel.config import normalize_database_url
 from kernel.extensions import db, limiter
 
@@ -81,13 +81,14 @@ def app(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[Fl
 
 @pytest.fixture(autouse=True)
 def _clean_state(app: Flask) -> Iterator[None]:
-    """Every test starts with empty tables, a fresh limiter and the real clock."""
+    """Every test starts with empty tables, empty caches, a fresh limiter and the real clock."""
     yield
     clock.travel(timedelta(0))
     with app.app_context():
         db.session.remove()
         _empty_tables()
         limiter.reset()
+        caches.clear_all(app)  # ids restart with the tables: nothing cached may outlive its rows
         # The emptied index-state row restarts its version: a cached index of deleted cells would look current.
         app.extensions.pop("cell_locator", None)
         app.extensions.pop("ticket_pages", None)  # ids restart with the tables: a page must not outlive its rows
