@@ -4,12 +4,15 @@ Flask's JSON provider sorts keys, so one representation always serializes to the
 """
 
 import hashlib
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from functools import wraps
+from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, request
 
 from kernel.errors import PreconditionFailedError
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def etag_of(representation: Mapping[str, Any] | list[Any]) -> str:
@@ -32,6 +35,22 @@ def check_if_match(current_representation: Mapping[str, Any]) -> None:
             "The resource has changed since you read it; fetch it again and retry.",
             {"etag": etag_of(current_representation)},
         )
+
+
+def checks_if_match(current: Callable[..., Mapping[str, Any]]) -> Callable[[F], F]:
+    """A PATCH view that honours If-Match: `current(**path_args)` is the resource as a GET would send it, read
+    only when the client sent If-Match. Put it below `@blp.arguments`, so a malformed body is 422 first."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if request.if_match:
+                check_if_match(current(**kwargs))
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
 
 
 def register_etags(app: Flask) -> None:

@@ -4,9 +4,10 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields
 from datetime import datetime
+from functools import wraps
 from typing import Any, Generic, TypeVar
 
 from flask import current_app
@@ -17,12 +18,33 @@ from kernel.errors import BadRequestError
 from kernel.extensions import db
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True)
 class Page(Generic[T]):
     items: Sequence[T]
     next_cursor: str | None
+
+
+def filters_from(filters_type: type[T], query: Mapping[str, Any]) -> T:
+    """The list filters a dataclass declares, taken by name from a parsed query (absent ones keep their default)."""
+    return filters_type(**{field.name: query[field.name] for field in fields(filters_type) if field.name in query})  # type: ignore[arg-type]
+
+
+def cursor_list(filters_type: type[Any]) -> Callable[[F], F]:
+    """A list view takes `(filters, *path_args, limit=, cursor=)` instead of the parsed query: the filters as
+    `filters_type` (a dataclass), and the page's `limit` and `cursor`. Put it below `@blp.arguments`."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapper(query: Mapping[str, Any], *args: Any, **kwargs: Any) -> Any:
+            filters = filters_from(filters_type, query)
+            return view(filters, *args, limit=query["limit"], cursor=query.get("cursor"), **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
 
 
 def paginate(
