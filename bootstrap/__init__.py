@@ -16,7 +16,9 @@ import dashboards.routes
 import demo.commands
 import grid.commands
 import grid.routes
-import hooks.routes
+import hooks.blueprint
+import hooks.integrations.routes
+import hooks.sms.routes
 import notifications.commands
 import notifications.routes
 import notifications.webhook_routes
@@ -47,7 +49,9 @@ CONTEXTS = (
     notifications.routes,
     notifications.commands,
     notifications.webhook_routes,
-    hooks.routes,
+    hooks.integrations.routes,
+    hooks.sms.routes,
+    hooks.blueprint,
     dashboards.routes,
     dashboards.commands,
     demo.commands,

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from auth.models import Account
-from hooks.models import Integration, PushedRequest
+from hooks.integrations.models import Integration, PushedRequest
 from kernel import clock
 from kernel.extensions import db
 from tasks.models import ResidentRequest, Ticket

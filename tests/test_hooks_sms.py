@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select, update
 
-from hooks.models import SmsReply, SmsReport
+from hooks.sms.models import SmsReply, SmsReport
 from kernel.clock import utcnow
 from kernel.extensions import db
 from notifications.models import DeliveryStatus, Medium, Notification

@@ -41,7 +41,8 @@ from sqlalchemy import delete, select
 
 from auth.models import Account, Role
 from grid import service as grid_service
-from hooks.models import AuthMethod, Integration, PushedRequest, UsedSignature, insert_once
+from hooks.dedup import insert_once
+from hooks.integrations.models import AuthMethod, Integration, PushedRequest, UsedSignature
 from kernel.clock import utcnow
 from kernel.errors import NotFoundError, UnauthorizedError, ValidationError
 from kernel.extensions import db
@@ -72,14 +73,18 @@ class Created:
         return getattr(self.integration, name)
 
 
-def list_integrations(*, active: bool | None, limit: int, cursor: str | None) -> Page[Integration]:
+@dataclass(frozen=True)
+class IntegrationFilters:
+    active: bool | None = None
+
+
+def list_integrations(filters: IntegrationFilters, *, limit: int, cursor: str | None) -> Page[Integration]:
     """Integrations by id, deleted ones left out; optionally only the active or the inactive ones."""
     stmt = select(Integration).where(Integration.deleted_at.is_(None))
-    if active is not None:
-        stmt = stmt.where(Integration.active.is_(active))
-    return paginate(
-        stmt, order_by=[Integration.id], limit=limit, cursor=cursor, query_fingerprint={"integrations": active}
-    )
+    if filters.active is not None:
+        stmt = stmt.where(Integration.active.is_(filters.active))
+    fingerprint = {"integrations": filters.active}
+    return paginate(stmt, order_by=[Integration.id], limit=limit, cursor=cursor, query_fingerprint=fingerprint)
 
 
 def get_integration(integration_id: int) -> Integration:

@@ -1,23 +1,14 @@
-"""The wire format of hooks in: integrations (credentials write-only, shown once), pushed requests, SMS callbacks."""
+"""The wire format of integrations (credentials write-only, shown once) and the requests they push."""
 
 from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from hooks.models import (
-    DESCRIPTION_MAX_LENGTH,
-    EXTERNAL_ID_MAX_LENGTH,
-    NAME_MAX_LENGTH,
-    AuthMethod,
-    InboundStatus,
-    ReportOutcome,
-)
-from hooks.sms import MAX_ITEMS, PROVIDERS
+from hooks.integrations.models import DESCRIPTION_MAX_LENGTH, EXTERNAL_ID_MAX_LENGTH, NAME_MAX_LENGTH, AuthMethod
 from kernel.api import BaseSchema, FullMatch, IdField, PageQuerySchema, StrictBoolean, StrictId, Timestamp, page_schema
 from notifications.webhook_schemas import signing_secret
 from tasks.models import Channel
 from tasks.schemas import RequestCreateSchema, RequestSchema, TicketSchema
-from tasks.service import mask_phone
 
 PRINTABLE = r"^[\x21-\x7e]+$"
 
@@ -130,88 +121,3 @@ class PushedSchema(Schema):
         required=True,
         metadata={"description": "open tickets of the same category nearby lately (empty on a repeat)"},
     )
-
-
-# --- SMS callbacks ---------------------------------------------------------------------------------------------
-
-
-class CallbackQuerySchema(BaseSchema):
-    token = fields.String(
-        validate=validate.Length(max=256),
-        metadata={"description": "the provider's secret callback token (SMS_CALLBACK_TOKEN_<PROVIDER>)"},
-    )
-
-
-class AckSchema(Schema):
-    """What the provider expects back: Aliyun and http `{code: 0, msg}`, Tencent `{result: 0, errmsg: "OK"}`."""
-
-    code = fields.Integer()
-    msg = fields.String()
-    result = fields.Integer()
-    errmsg = fields.String()
-
-
-# Flat objects of text, numbers and true/false: what every provider sends (other items are kept as ignored).
-CALLBACK_ITEM = {
-    "type": "object",
-    "additionalProperties": {
-        "oneOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}],
-        "nullable": True,
-    },
-    "example": {"phone_number": "13912345678", "content": "5", "send_time": "2026-11-23 10:00:00", "sequence_id": 1},
-}
-CALLBACK_BODY = {
-    "required": True,
-    "description": "The provider's own JSON: an array of items (Aliyun, Tencent reports), one object (Tencent "
-    "replies) or either (http). Items that cannot be read are kept as ignored, not refused.",
-    "content": {
-        "application/json": {
-            "schema": {"oneOf": [{"type": "array", "items": CALLBACK_ITEM, "maxItems": MAX_ITEMS}, CALLBACK_ITEM]},
-        }
-    },
-}
-
-
-class SmsReplySchema(Schema):
-    id = IdField(required=True)
-    provider = fields.String(required=True)
-    phone = fields.Function(lambda row: mask_phone(row.phone), required=True, allow_none=True)
-    text = fields.String(required=True)
-    sent_at = Timestamp(required=True, allow_none=True)
-    status = fields.Enum(InboundStatus, by_value=True, required=True)
-    outcome = fields.String(required=True, allow_none=True, metadata={"description": "rated or commented"})
-    reason = fields.String(required=True, allow_none=True, metadata={"description": "why unmatched or ignored"})
-    ticket_id = IdField(required=True, allow_none=True)
-    rating = fields.Integer(required=True, allow_none=True)
-    answer_id = IdField(required=True, allow_none=True, metadata={"description": "the SMS asking for the number"})
-    created_at = Timestamp(required=True)
-
-
-SmsReplyPageSchema = page_schema(SmsReplySchema, "SmsReplyPageSchema")
-
-
-class SmsReplyQuerySchema(PageQuerySchema):
-    status = fields.Enum(InboundStatus, by_value=True)
-    provider = fields.String(validate=validate.OneOf(PROVIDERS))
-
-
-class SmsReportSchema(Schema):
-    id = IdField(required=True)
-    provider = fields.String(required=True)
-    provider_ref = fields.String(required=True, allow_none=True)
-    message_ref = fields.String(required=True, allow_none=True)
-    delivered = fields.Boolean(required=True, allow_none=True)
-    error = fields.String(required=True, allow_none=True)
-    reported_at = Timestamp(required=True, allow_none=True)
-    notification_id = IdField(required=True, allow_none=True)
-    outcome = fields.Enum(ReportOutcome, by_value=True, required=True)
-    reason = fields.String(required=True, allow_none=True)
-    created_at = Timestamp(required=True)
-
-
-SmsReportPageSchema = page_schema(SmsReportSchema, "SmsReportPageSchema")
-
-
-class SmsReportQuerySchema(PageQuerySchema):
-    outcome = fields.Enum(ReportOutcome, by_value=True)
-    provider = fields.String(validate=validate.OneOf(PROVIDERS))

@@ -1,0 +1,1 @@
+"""Integrations: other systems allowed to push resident requests in, each acting through its service account."""

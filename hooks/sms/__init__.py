@@ -1,0 +1,1 @@
+"""SMS provider callbacks: residents' replies (ratings and comments) and delivery reports."""

@@ -1,0 +1,250 @@
+"""SMS replies: a resident's answer to an SMS becomes a rating or a comment on the one ticket it is about.
+
+**Replies.** A reply that is one digit 1–5 rates the one ticket awaiting a rating whose "resolved" SMS reached
+that phone within `SMS_REPLY_WINDOW_HOURS`: 1–2 reopen it, 3–5 close it (`tasks.service.rate_as_resident`:
+the rules of a supervisor's feedback, with no account acting). A ticket number (YYYYMMDD-NNNNNN) in the reply
+names the ticket instead, if that phone reported it; what follows the number is the digit or the text. A second
+rating of one resolution (or a rating of a ticket no longer resolved) changes nothing: the reply is kept as
+`ignored` with the reason. Any other text is a comment on the record: a ticket event `sms_reply` (no actor; the
+text as its note), on the one ticket an SMS went to that phone about within the window. A reply that matches
+no single ticket is kept as `unmatched` and answered, at most once an hour per phone, with an SMS naming the
+resident's latest ticket and asking for "ticket number and score"; a phone that never reported anything gets
+no answer.
+"""
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import Select, select
+
+from hooks.dedup import insert_once
+from hooks.sms import formats
+from hooks.sms.callbacks import Received, check_token, newest_first, staleness
+from hooks.sms.formats import ACKS, Malformed
+from hooks.sms.models import InboundStatus, SmsReply
+from kernel.clock import utcnow
+from kernel.extensions import db
+from kernel.pagination import Page
+from notifications import service as notify
+from notifications.models import DeliveryStatus, Medium, Notification
+from tasks import service as tasks
+from tasks.models import FeedbackChannel, ResidentRequest, Status, Ticket
+
+RESOLVED_TEMPLATE = "sms_ticket_resolved"
+UNMATCHED_TEMPLATE = "sms_reply_unmatched"
+UNMATCHED_EVENT = "sms.reply_unmatched"
+COMMENT_ACTION = "sms_reply"
+ANSWER_INTERVAL = timedelta(hours=1)
+TICKET_NO = re.compile(r"(?<![0-9])([0-9]{8}-[0-9]{6})(?![0-9])")
+# Around a rating digit residents type spaces and punctuation ("5。", "评 5", "：5分").
+_DIGIT_ONLY = re.compile(r"^[\s\W_]*(?:评分?|打)?[\s\W_]*([1-5])[\s\W_]*分?[\s\W_]*$")
+
+
+def receive_replies(provider: str, token: str | None, body: bytes) -> Received:
+    """Keep and act on each reply of a provider's callback (its raw JSON body), once each."""
+    check_token(provider, token)
+    now = utcnow()
+    new = 0
+    for item in formats.items(body, single_allowed=provider != "aliyun"):
+        try:
+            reply = formats.read_reply(provider, item)
+        except Malformed as malformed:
+            new += _keep_malformed_reply(provider, item, str(malformed))
+            continue
+        reply_id = insert_once(
+            SmsReply,
+            {
+                "provider": provider,
+                "dedup_key": reply.dedup_key[:128],
+                "phone": reply.phone,
+                "text": reply.text,
+                "sent_at": reply.sent_at,
+                "status": InboundStatus.IGNORED,
+                "created_at": now,
+            },
+            unique=["provider", "dedup_key"],
+        )
+        if reply_id is None:
+            continue  # a replay: handled when it first came
+        new += 1
+        row = db.session.get(SmsReply, reply_id)
+        _handle_reply(row, now)  # type: ignore[arg-type]
+    db.session.flush()
+    return Received(new, ACKS[provider])
+
+
+def _keep_malformed_reply(provider: str, item: Any, reason: str) -> int:
+    values = {"provider": provider, "dedup_key": formats.malformed_key(item), "text": formats.as_text(item)}
+    values |= {"status": InboundStatus.IGNORED, "reason": f"malformed: {reason}"[:200], "created_at": utcnow()}
+    return 0 if insert_once(SmsReply, values, unique=["provider", "dedup_key"]) is None else 1
+
+
+def _handle_reply(row: SmsReply, now: datetime) -> None:
+    stale = staleness(row.sent_at, now)
+    if stale is not None:
+        return _settle(row, InboundStatus.IGNORED, reason=stale)
+    if row.phone is None:
+        return _settle(row, InboundStatus.IGNORED, reason="not from a mainland mobile number")
+    text = unicodedata.normalize("NFKC", row.text).strip()  # full-width digits and dashes become ASCII
+    if not text:
+        return _settle(row, InboundStatus.IGNORED, reason="empty")
+    named = TICKET_NO.search(text)
+    if named is not None:
+        ticket = _reported_by(named.group(1), row.phone)
+        if ticket is None:
+            return _unmatched(row, "no ticket with that number reported from this phone", now)
+        rest = (text[: named.start()] + " " + text[named.end() :]).strip()
+        rating = _rating(rest)
+        if rating is not None:
+            return _rate(row, ticket, rating)
+        return _comment(row, ticket, row.text)
+    rating = _rating(text)
+    if rating is not None:
+        ticket, why = _awaiting_rating(row.phone, now)
+        if ticket is None:
+            return _unmatched(row, why, now)
+        return _rate(row, ticket, rating)
+    tickets = _answered(row.phone, now)
+    if len(tickets) != 1:
+        reason = "no recent SMS to this phone" if not tickets else f"recent SMS about {len(tickets)} tickets"
+        return _unmatched(row, reason, now)
+    return _comment(row, tickets[0], row.text)
+
+
+def _rating(text: str) -> int | None:
+    match = _DIGIT_ONLY.match(text)
+    return int(match.group(1)) if match else None
+
+
+def _settle(
+    row: SmsReply,
+    status: InboundStatus,
+    *,
+    reason: str | None = None,
+    outcome: str | None = None,
+    ticket: Ticket | None = None,
+    rating: int | None = None,
+) -> None:
+    row.status, row.reason, row.outcome, row.rating = status, reason, outcome, rating
+    row.ticket_id = ticket.id if ticket is not None else None
+
+
+def _rate(row: SmsReply, ticket: Ticket, rating: int) -> None:
+    why_not = tasks.rate_as_resident(
+        ticket, rating, channel=FeedbackChannel.SMS, details={"sms_reply_id": str(row.id), "via": "sms"}
+    )
+    if why_not is not None:  # a second rating, or one nobody awaits: kept, changes nothing
+        return _settle(row, InboundStatus.IGNORED, reason=why_not, ticket=ticket, rating=rating)
+    _settle(row, InboundStatus.MATCHED, outcome="rated", ticket=ticket, rating=rating)
+
+
+def _comment(row: SmsReply, ticket: Ticket, text: str) -> None:
+    ticket.updated_at = utcnow()  # part of the record: delta sync shows the ticket changed
+    tasks.record_event(
+        ticket, None, COMMENT_ACTION, ticket.status, note=text, details={"sms_reply_id": str(row.id), "via": "sms"}
+    )
+    _settle(row, InboundStatus.MATCHED, outcome="commented", ticket=ticket)
+
+
+def _unmatched(row: SmsReply, reason: str, now: datetime) -> None:
+    """Kept, and the resident asked for the ticket number: at most once an hour, and only a known reporter."""
+    _settle(row, InboundStatus.UNMATCHED, reason=reason)
+    latest = _latest_ticket(row.phone)  # type: ignore[arg-type]
+    if latest is None:
+        row.reason = f"{reason}; not answered: this phone reported nothing"
+        return
+    recently = select(Notification.id).where(
+        Notification.recipient_phone == row.phone,
+        Notification.template == UNMATCHED_TEMPLATE,
+        Notification.created_at >= now - ANSWER_INTERVAL,
+    )
+    if db.session.scalars(recently.limit(1)).first() is not None:
+        row.reason = f"{reason}; not answered: asked within the hour"
+        return
+    answer = notify.owe_sms(
+        UNMATCHED_EVENT,
+        UNMATCHED_TEMPLATE,
+        row.phone,
+        notify.ticket_params(latest),
+        ticket=None,  # type: ignore[arg-type]
+    )
+    if answer is not None:
+        db.session.flush()
+        row.answer_id = answer.id
+
+
+def _reported_by(number: str, phone: str) -> Ticket | None:
+    """The ticket with this number (or the one it was merged into), if `phone` reported it."""
+    ticket = db.session.scalars(select(Ticket).where(Ticket.no == number)).one_or_none()
+    if ticket is not None and ticket.merged_into_id is not None:
+        ticket = db.session.get(Ticket, ticket.merged_into_id)
+    if ticket is None or phone not in notify.resident_phones(ticket.id):
+        return None
+    return ticket
+
+
+def _sent_to(phone: str, now: datetime) -> Select[Any]:
+    window = timedelta(hours=int(current_app.config["SMS_REPLY_WINDOW_HOURS"]))
+    return select(Notification.ticket_id).where(
+        Notification.recipient_phone == phone,
+        Notification.sent_at >= now - window,
+        Notification.medium == Medium.SMS,
+        Notification.status.in_([DeliveryStatus.SENT, DeliveryStatus.DELIVERED]),
+        Notification.ticket_id.is_not(None),
+        Notification.template != UNMATCHED_TEMPLATE,
+    )
+
+
+def _tickets(ids: Sequence[int | None]) -> list[Ticket]:
+    unique = sorted({ticket_id for ticket_id in ids if ticket_id is not None})
+    return list(db.session.scalars(select(Ticket).where(Ticket.id.in_(unique)).order_by(Ticket.id))) if unique else []
+
+
+def _answered(phone: str, now: datetime) -> list[Ticket]:
+    """The tickets an SMS reached this phone about lately."""
+    return _tickets(list(db.session.scalars(_sent_to(phone, now).distinct())))
+
+
+def _awaiting_rating(phone: str, now: datetime) -> tuple[Ticket | None, str]:
+    """The one ticket a bare digit rates: of those whose "resolved" SMS reached this phone lately, the one still
+    awaiting a rating, or the only one (whose rating is then refused as late or second); else why none."""
+    stmt = _sent_to(phone, now).where(Notification.template == RESOLVED_TEMPLATE).distinct()
+    resolved = _tickets(list(db.session.scalars(stmt)))
+    awaiting = [ticket for ticket in resolved if ticket.status is Status.RESOLVED]
+    if len(awaiting) == 1:
+        return awaiting[0], ""
+    if len(awaiting) > 1:
+        return None, f"{len(awaiting)} tickets await a rating from this phone"
+    if len(resolved) == 1:
+        return resolved[0], ""
+    return None, "no recent resolved SMS to this phone" if not resolved else "several resolved tickets, none awaiting"
+
+
+def _latest_ticket(phone: str) -> Ticket | None:
+    stmt = (
+        select(ResidentRequest)
+        .where(ResidentRequest.reporter_phone == phone)
+        .order_by(ResidentRequest.created_at.desc(), ResidentRequest.id.desc())
+        .limit(1)
+    )
+    request = db.session.scalars(stmt).first()
+    return request.ticket if request is not None else None
+
+
+# --- reading: admins ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReplyFilters:
+    status: InboundStatus | None = None
+    provider: str | None = None
+
+
+def list_replies(filters: ReplyFilters, *, limit: int, cursor: str | None) -> Page[SmsReply]:
+    """Replies newest first; `status=unmatched` is what waits for a person to read."""
+    return newest_first(SmsReply, "sms_inbound", filters, limit=limit, cursor=cursor)
