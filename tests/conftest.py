@@ -245,15 +245,15 @@ def categories(app: Flask) -> None:
 
 @pytest.fixture
 def world(client: FlaskClient, tree: dict[str, GridUnit], make_account: Any, auth: Any, categories: None) -> Any:
-    """The tickets tests' people and places (tests/tasks_setup.py), with the default categories."""
-    from tests.tasks_setup import build_world
+    """The tickets tests' people and places (tests/support/tasks.py), with the default categories."""
+    from tests.support.tasks import build_world
 
     return build_world(client, tree, make_account, auth)
 
 
 @pytest.fixture
 def hand(world: Any) -> dict[str, dict[str, Any]]:
-    """The dashboards' small world of hand-computed figures (tests/stats_setup.py), on `world`."""
-    from tests.stats_setup import hand_world
+    """The dashboards' small world of hand-computed figures (tests/support/stats.py), on `world`."""
+    from tests.support.stats import hand_world
 
     return hand_world(world)
