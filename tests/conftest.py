@@ -25,23 +25,9 @@ from grid.models import GridLevel, GridUnit
 from kernel import caches, clock
 from kernel.config import normalize_database_url
 from kernel.extensions import db, limiter
+from tests.support.accounts import PASSWORD
+from tests.support.http import bearer
 
-PASSWORD = "correct-horse-battery"
-# What an account looks like on the wire (never a password or its hash).
-ACCOUNT_FIELDS = frozenset(
-    {
-        "id",
-        "username",
-        "display_name",
-        "role",
-        "scope_grid_id",
-        "scope_grid",
-        "phone",
-        "active",
-        "created_at",
-        "updated_at",
-    }
-)
 _HASHES: dict[str, str] = {}
 
 
@@ -216,21 +202,6 @@ def auth(tokens_for: Callable[[Account], dict[str, str]]) -> Callable[[Account],
         return bearer(tokens_for(account)["access"])
 
     return headers
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
-    """The one error shape, with this status and code; returns the error object."""
-    assert response.status_code == status, response.get_data(as_text=True)
-    body = response.get_json()
-    assert set(body) == {"error"}
-    assert set(body["error"]) == {"code", "message", "details"}
-    assert body["error"]["code"] == code
-    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
-    return body["error"]
 
 
 @pytest.fixture

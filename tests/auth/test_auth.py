@@ -13,7 +13,8 @@ from sqlalchemy import select
 from auth import passwords
 from auth.models import Account, LoginSession, Role
 from kernel.extensions import db
-from tests.conftest import ACCOUNT_FIELDS, PASSWORD, assert_error, bearer
+from tests.support.accounts import ACCOUNT_FIELDS, PASSWORD
+from tests.support.http import assert_error, bearer
 
 LOGIN = "/api/v1/auth/login"
 REFRESH = "/api/v1/auth/refresh"

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from kernel.observability import JsonFormatter
-from tests.conftest import PASSWORD, bearer
+from tests.support.accounts import PASSWORD
+from tests.support.http import bearer
 
 LOGIN = "/api/v1/auth/login"
 REFRESH = "/api/v1/auth/refresh"

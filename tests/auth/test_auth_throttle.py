@@ -15,7 +15,8 @@ from sqlalchemy import select
 from auth.models import Account
 from kernel import clock
 from kernel.extensions import db
-from tests.conftest import PASSWORD, assert_error
+from tests.support.accounts import PASSWORD
+from tests.support.http import assert_error
 
 LOGIN = "/api/v1/auth/login"
 WRONG = "not-the-password"

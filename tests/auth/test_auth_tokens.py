@@ -18,7 +18,7 @@ from sqlalchemy import delete
 
 from auth.models import Account, LoginSession
 from kernel.extensions import db
-from tests.conftest import assert_error, bearer
+from tests.support.http import assert_error, bearer
 
 ME = "/api/v1/auth/me"
 REFRESH = "/api/v1/auth/refresh"

@@ -17,7 +17,8 @@ from sqlalchemy import select
 from auth import service
 from auth.models import Account
 from kernel.extensions import db
-from tests.conftest import ACCOUNT_FIELDS, PASSWORD, assert_error, bearer
+from tests.support.accounts import ACCOUNT_FIELDS, PASSWORD
+from tests.support.http import assert_error, bearer
 
 USERS = "/api/v1/users"
 NEW_PASSWORD = "a-fresh-long-password"

@@ -14,7 +14,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis.generation.modes import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from tests.conftest import bearer
+from tests.support.http import bearer
 
 # Sized so `make test` stays within minutes on two cores; FUZZ_EXAMPLES=500 for a deeper run.
 EXAMPLES_PER_OPERATION = int(os.environ.get("FUZZ_EXAMPLES", "30"))

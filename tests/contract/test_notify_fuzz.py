@@ -7,8 +7,8 @@ retry and mark read, so generated filters, cursors and bodies reach the queries 
 import pytest
 from schemathesis.generation.modes import GenerationMode
 
-from tests.conftest import bearer
 from tests.contract.test_fuzz import fuzz_operations
+from tests.support.http import bearer
 from tests.support.tasks import build_world
 
 EXAMPLES_PER_OPERATION = 25

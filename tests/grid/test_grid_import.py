@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 
 from grid.models import GridUnit
 from kernel.extensions import db
-from tests.conftest import assert_error
 from tests.grid.test_grids import LAT, LNG, square
+from tests.support.http import assert_error
 
 
 def feature(code, level, parent_code=None, shape=None, name=None, **extra):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import assert_error
+from tests.support.http import assert_error
 
 # Around Nanyang (宛城区): 0.01° is about 1 km; cells below are 0.002° (~200 m) squares.
 LNG, LAT = 112.53, 32.99

@@ -18,7 +18,7 @@ from hooks.models import Integration, PushedRequest
 from kernel import clock
 from kernel.extensions import db
 from tasks.models import ResidentRequest, Ticket
-from tests.conftest import assert_error
+from tests.support.http import assert_error
 from tests.support.tasks import RESIDENT_PHONE
 
 URL = "/api/v1/integrations"

@@ -15,7 +15,7 @@ from kernel.clock import utcnow
 from kernel.extensions import db
 from notifications.models import DeliveryStatus, Medium, Notification
 from tasks.models import Feedback
-from tests.conftest import assert_error
+from tests.support.http import assert_error
 from tests.support.tasks import RESIDENT_PHONE, build_world
 
 TOKENS = {"aliyun": "aliyun-callback-token-0123456789", "tencent": "tencent-callback-token-987654", "http": "gw-tok-42"}

@@ -5,7 +5,7 @@ import logging
 import pytest
 from sqlalchemy.exc import ProgrammingError
 
-from tests.conftest import assert_error
+from tests.support.http import assert_error
 
 
 def test_unknown_path_is_404_in_the_error_shape(client):

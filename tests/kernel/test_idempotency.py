@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from auth.models import Account
 from kernel import clock
 from kernel.extensions import db
-from tests.conftest import assert_error
+from tests.support.http import assert_error
 
 
 @pytest.fixture

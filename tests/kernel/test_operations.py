@@ -5,7 +5,7 @@ import re
 from sqlalchemy import text
 
 from kernel.extensions import db
-from tests.conftest import assert_error
+from tests.support.http import assert_error
 
 
 def test_healthz_says_the_process_is_alive(client):

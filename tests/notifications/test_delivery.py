@@ -16,7 +16,7 @@ from notifications import delivery
 from notifications.channels import EXTENSION_KEY
 from notifications.channels.base import Outcome, SendResult
 from notifications.models import DeliveryStatus
-from tests.conftest import assert_error
+from tests.support.http import assert_error
 from tests.support.notify import (
     PHONE,
     RecordingChannel,

@@ -15,7 +15,7 @@ from notifications import service, templates
 from notifications.models import DeliveryStatus, Medium, Notification
 from tasks.lifecycle import Action
 from tasks.sweep import sweep
-from tests.conftest import assert_error
+from tests.support.http import assert_error
 from tests.support.notify import PHONE, stored
 from tests.support.tasks import RESIDENT_PHONE, World
 

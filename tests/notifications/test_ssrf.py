@@ -12,7 +12,6 @@ from flask import Flask
 
 from notifications.channels.base import Outcome
 from notifications.webhooks import UnsafeUrlError, refusal_reason, vet_url
-from tests.conftest import assert_error
 from tests.notifications.test_webhooks import (
     URL,
     FakeDns,
@@ -22,6 +21,7 @@ from tests.notifications.test_webhooks import (
     start_receiver,
     stop_receiver,
 )
+from tests.support.http import assert_error
 
 PUBLIC_V4, PUBLIC_V6 = "8.8.8.8", "2001:4860:4860::8888"
 UNSPECIFIED = "0.0.0.0"  # noqa: S104 - an address to refuse, not one to bind

@@ -27,7 +27,7 @@ from kernel.extensions import db
 from notifications.channels.base import Outcome, SendResult
 from notifications.models import DeliveryStatus, Medium, Notification
 from notifications.webhooks import WEBHOOK_EVENTS, Webhook, deliver_webhook, owe_webhooks
-from tests.conftest import assert_error
+from tests.support.http import assert_error
 from tests.support.tasks import RESIDENT_PHONE, build_world
 
 URL = "/api/v1/webhooks"

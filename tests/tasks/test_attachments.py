@@ -23,7 +23,7 @@ from kernel.errors import ValidationError
 from kernel.extensions import db
 from tasks import attachments
 from tasks.models import Attachment, Ticket
-from tests.conftest import assert_error
+from tests.support.http import assert_error
 
 MB = 1024 * 1024
 UPLOAD = "/api/v1/attachments"

@@ -9,7 +9,7 @@ from kernel import clock
 from kernel.extensions import db
 from tasks.categories import DEFAULT_CATEGORIES, is_valid_code
 from tasks.models import Category
-from tests.conftest import assert_error
+from tests.support.http import assert_error
 
 URL = "/api/v1/categories"
 FIELDS = {

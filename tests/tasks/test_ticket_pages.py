@@ -10,7 +10,7 @@ from flask import Flask
 
 from kernel import clock
 from tasks.pages import EXTENSION
-from tests.conftest import assert_error
+from tests.support.http import assert_error
 from tests.support.tasks import RESIDENT_PHONE
 
 QUEUE = "/api/v1/tickets?assignee=me"

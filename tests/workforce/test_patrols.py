@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from grid.coords import CoordSystem, distance_m, from_wgs84, wgs84_to_gcj02
-from tests.conftest import assert_error
+from tests.support.http import assert_error
 from tests.support.workforce import LAT, LNG, build_staff, iso, now
 
 PATROLS = "/api/v1/patrols"

@@ -7,7 +7,7 @@ import pytest
 
 from grid.coords import CoordSystem, from_wgs84, wgs84_to_gcj02
 from kernel import clock
-from tests.conftest import assert_error
+from tests.support.http import assert_error
 from tests.support.workforce import LAT, LNG, build_staff, iso, now
 
 LOCATION = "/api/v1/workers/me/location"

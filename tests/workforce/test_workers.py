@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import assert_error
+from tests.support.http import assert_error
 from tests.support.workforce import LAT, LNG, build_staff, iso, now
 
 
