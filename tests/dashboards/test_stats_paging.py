@@ -10,7 +10,7 @@ from marshmallow import fields
 
 from dashboards import schemas, service
 from kernel.extensions import db
-from tests.grid.test_grids import square
+from tests.support.geometry import square
 from tests.support.http import assert_error
 from tests.support.stats import BEIJING, NOVEMBER, travel_to
 from tests.support.tasks import World

@@ -7,27 +7,8 @@ from sqlalchemy import func, select
 
 from grid.models import GridUnit
 from kernel.extensions import db
-from tests.grid.test_grids import LAT, LNG, square
+from tests.support.geometry import LAT, LNG, MAP, collection, feature, square
 from tests.support.http import assert_error
-
-
-def feature(code, level, parent_code=None, shape=None, name=None, **extra):
-    properties = {"code": code, "name": name or f"{code} 单元", "level": level, "parent_code": parent_code, **extra}
-    return {"type": "Feature", "geometry": shape, "properties": properties}
-
-
-def collection(*features):
-    return {"type": "FeatureCollection", "features": list(features)}
-
-
-# Children before parents, on purpose: parents may come later in the same file.
-MAP = collection(
-    feature("G1", "grid", "C", square(LNG, LAT, 0.002), households=300),
-    feature("G2", "grid", "C", square(LNG + 0.002, LAT, 0.002), population=900),
-    feature("C", "community", "S", square(LNG, LAT, 0.01)),
-    feature("S", "street", "D", square(LNG, LAT, 0.05)),
-    feature("D", "district", None, square(LNG, LAT, 0.1)),
-)
 
 
 @pytest.fixture

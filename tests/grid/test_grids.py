@@ -2,15 +2,8 @@
 
 import pytest
 
+from tests.support.geometry import LAT, LNG, square
 from tests.support.http import assert_error
-
-# Around Nanyang (宛城区): 0.01° is about 1 km; cells below are 0.002° (~200 m) squares.
-LNG, LAT = 112.53, 32.99
-
-
-def square(lng: float, lat: float, size: float) -> dict:
-    ring = [[lng, lat], [lng + size, lat], [lng + size, lat + size], [lng, lat + size], [lng, lat]]
-    return {"type": "Polygon", "coordinates": [ring]}
 
 
 @pytest.fixture

@@ -5,8 +5,7 @@ import pytest
 from bootstrap import create_app
 from grid.coords import CoordSystem, from_wgs84
 from kernel.extensions import db
-from tests.grid.test_grid_import import MAP
-from tests.grid.test_grids import LAT, LNG
+from tests.support.geometry import LAT, LNG, MAP
 from tests.support.http import assert_error
 
 # The middle of cell G1 (a 200 m square at LNG, LAT) in WGS-84.

@@ -12,7 +12,7 @@ from grid.models import GridUnit
 from kernel import clock
 from kernel.extensions import db
 from tasks.models import PersonalDataRead
-from tests.grid.test_grids import square
+from tests.support.geometry import square
 from tests.support.http import assert_error
 from tests.support.tasks import RESIDENT_PHONE
 from tests.support.workforce import add_profile
