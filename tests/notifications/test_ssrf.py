@@ -12,7 +12,8 @@ from flask import Flask
 
 from notifications.channels.base import Outcome
 from notifications.webhooks import UnsafeUrlError, refusal_reason, vet_url
-from tests.notifications.test_webhooks import (
+from tests.support.http import assert_error
+from tests.support.webhooks import (
     URL,
     FakeDns,
     deliver,
@@ -21,7 +22,6 @@ from tests.notifications.test_webhooks import (
     start_receiver,
     stop_receiver,
 )
-from tests.support.http import assert_error
 
 PUBLIC_V4, PUBLIC_V6 = "8.8.8.8", "2001:4860:4860::8888"
 UNSPECIFIED = "0.0.0.0"  # noqa: S104 - an address to refuse, not one to bind
