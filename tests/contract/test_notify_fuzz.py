@@ -7,7 +7,7 @@ retry and mark read, so generated filters, cursors and bodies reach the queries 
 import pytest
 from schemathesis.generation.modes import GenerationMode
 
-from tests.contract.test_fuzz import fuzz_operations
+from tests.support.fuzz import fuzz_operations
 from tests.support.http import bearer
 from tests.support.tasks import build_world
 

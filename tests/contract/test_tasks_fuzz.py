@@ -8,7 +8,7 @@ import pytest
 from schemathesis.generation.modes import GenerationMode
 
 from tasks.lifecycle import TRANSITIONS
-from tests.contract.test_fuzz import fuzz_operations
+from tests.support.fuzz import fuzz_operations
 from tests.support.tasks import build_world
 
 EXAMPLES_PER_OPERATION = 25

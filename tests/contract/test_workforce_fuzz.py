@@ -7,7 +7,7 @@ pings, points, visits and windows reach the rules themselves: no 5xx, nothing th
 import pytest
 from schemathesis.generation.modes import GenerationMode
 
-from tests.contract.test_fuzz import fuzz_operations
+from tests.support.fuzz import fuzz_operations
 from tests.support.http import bearer
 from tests.support.workforce import build_staff
 
