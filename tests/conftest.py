@@ -25,23 +25,9 @@ from grid.models import GridLevel, GridUnit
 from kernel import caches, clock
 from kernel.config import normalize_database_url
 from kernel.extensions import db, limiter
+from tests.support.accounts import PASSWORD
+from tests.support.http import bearer
 
-PASSWORD = "correct-horse-battery"
-# What an account looks like on the wire (never a password or its hash).
-ACCOUNT_FIELDS = frozenset(
-    {
-        "id",
-        "username",
-        "display_name",
-        "role",
-        "scope_grid_id",
-        "scope_grid",
-        "phone",
-        "active",
-        "created_at",
-        "updated_at",
-    }
-)
 _HASHES: dict[str, str] = {}
 
 
@@ -218,21 +204,6 @@ def auth(tokens_for: Callable[[Account], dict[str, str]]) -> Callable[[Account],
     return headers
 
 
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
-    """The one error shape, with this status and code; returns the error object."""
-    assert response.status_code == status, response.get_data(as_text=True)
-    body = response.get_json()
-    assert set(body) == {"error"}
-    assert set(body["error"]) == {"code", "message", "details"}
-    assert body["error"]["code"] == code
-    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
-    return body["error"]
-
-
 @pytest.fixture
 def categories(app: Flask) -> None:
     """The default category tree, as a fresh deployment has it after its first run."""
@@ -245,15 +216,15 @@ def categories(app: Flask) -> None:
 
 @pytest.fixture
 def world(client: FlaskClient, tree: dict[str, GridUnit], make_account: Any, auth: Any, categories: None) -> Any:
-    """The tickets tests' people and places (tests/tasks_setup.py), with the default categories."""
-    from tests.tasks_setup import build_world
+    """The tickets tests' people and places (tests/support/tasks.py), with the default categories."""
+    from tests.support.tasks import build_world
 
     return build_world(client, tree, make_account, auth)
 
 
 @pytest.fixture
 def hand(world: Any) -> dict[str, dict[str, Any]]:
-    """The dashboards' small world of hand-computed figures (tests/stats_setup.py), on `world`."""
-    from tests.stats_setup import hand_world
+    """The dashboards' small world of hand-computed figures (tests/support/stats.py), on `world`."""
+    from tests.support.stats import hand_world
 
     return hand_world(world)
