@@ -18,8 +18,8 @@ import grid.commands
 import grid.routes
 import hooks.routes
 import notifications.commands
-import notifications.routes
-import notifications.webhook_routes
+import notifications.outbox.routes
+import notifications.webhooks.routes
 import tasks.attachment_routes
 import tasks.category_routes
 import tasks.commands
@@ -29,7 +29,8 @@ import workforce.routes
 from dashboards import rollups
 from kernel.app import build_app
 from kernel.events import EventBus
-from notifications import service as notify
+from notifications.outbox import service as outbox
+from notifications.webhooks import service as webhooks
 from tasks.events import TicketChanged, TicketsMerging
 
 # In dependency order; each module's register(app) adds its blueprints or commands.
@@ -44,9 +45,9 @@ CONTEXTS = (
     tasks.category_routes,
     tasks.attachment_routes,
     tasks.commands,
-    notifications.routes,
+    notifications.outbox.routes,
     notifications.commands,
-    notifications.webhook_routes,
+    notifications.webhooks.routes,
     hooks.routes,
     dashboards.routes,
     dashboards.commands,
@@ -57,13 +58,16 @@ CONTEXTS = (
 def subscribe(bus: EventBus) -> None:
     """Every event handler, in the order it runs (all inside the publishing request's transaction).
 
-    A ticket change is counted by the rollups first, then owes its notifications: the rollups' counter rows
-    are written at commit in key order (see `kernel.records.total`), whatever the order here, and the owed
-    messages are outbox rows that the delivery workers send only once the transaction commits.
+    A ticket change is counted by the rollups first, then owes its notifications: the subscribed systems'
+    webhooks, then the residents' SMS and the staff's inbox messages. The rollups' counter rows are written at
+    commit in key order (see `kernel.records.total`), whatever the order here, and the owed messages are outbox
+    rows that the delivery workers send only once the transaction commits.
     """
     bus.subscribe(TicketChanged, rollups.count_ticket_change)
-    bus.subscribe(TicketChanged, notify.owe_for_ticket_change)
-    bus.subscribe(TicketsMerging, notify.owe_for_merge)
+    bus.subscribe(TicketChanged, webhooks.owe_for_ticket_change)
+    bus.subscribe(TicketChanged, outbox.owe_for_ticket_change)
+    bus.subscribe(TicketsMerging, webhooks.owe_for_merge)
+    bus.subscribe(TicketsMerging, outbox.owe_for_merge)
 
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:

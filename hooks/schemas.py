@@ -14,7 +14,7 @@ from hooks.models import (
 )
 from hooks.sms import MAX_ITEMS, PROVIDERS
 from kernel.api import BaseSchema, FullMatch, IdField, PageQuerySchema, StrictBoolean, StrictId, Timestamp, page_schema
-from notifications.webhook_schemas import signing_secret
+from notifications.webhooks.schemas import signing_secret
 from tasks.models import Channel
 from tasks.schemas import RequestCreateSchema, RequestSchema, TicketSchema
 from tasks.service import mask_phone

@@ -41,7 +41,6 @@ yet `sent` or already reported is kept as `ignored` and changes nothing.
 """
 
 import hashlib
-import hmac
 import json
 import re
 import unicodedata
@@ -58,8 +57,9 @@ from kernel.clock import BEIJING, utcnow
 from kernel.errors import BadRequestError, NotFoundError, UnauthorizedError, ValidationError
 from kernel.extensions import db
 from kernel.pagination import Page, paginate
-from notifications import service as notify
-from notifications.models import DeliveryStatus, Medium, Notification
+from kernel.signing import equal
+from notifications.outbox import service as notify
+from notifications.outbox.models import DeliveryStatus, Medium, Notification
 from tasks import service as tasks
 from tasks.models import FeedbackChannel, ResidentRequest, Status, Ticket
 
@@ -293,7 +293,7 @@ def check_token(provider: str, token: str | None) -> None:
     expected = (current_app.config["SMS_CALLBACK_TOKENS"] or {}).get(provider) or ""
     if provider not in PROVIDERS or not expected:
         raise NotFoundError(f"SMS callbacks from {provider} are not enabled.")
-    if not token or not hmac.compare_digest(token.encode(), expected.encode()):
+    if not token or not equal(token, expected):
         raise UnauthorizedError("The callback token is not valid.", {"token": ["not valid"]})
 
 

@@ -15,7 +15,7 @@ from kernel import clock
 from notifications import delivery
 from notifications.channels import channel_slot
 from notifications.channels.base import Outcome, SendResult
-from notifications.models import DeliveryStatus
+from notifications.outbox.models import DeliveryStatus
 from tests.conftest import assert_error
 from tests.notify_setup import (
     PHONE,

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 from hooks.models import SmsReply, SmsReport
 from kernel.clock import utcnow
 from kernel.extensions import db
-from notifications.models import DeliveryStatus, Medium, Notification
+from notifications.outbox.models import DeliveryStatus, Medium, Notification
 from tasks.models import Feedback
 from tests.conftest import assert_error
 from tests.tasks_setup import RESIDENT_PHONE, build_world

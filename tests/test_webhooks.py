@@ -25,8 +25,10 @@ from sqlalchemy import select
 from kernel.clock import utcnow
 from kernel.extensions import db
 from notifications.channels.base import Outcome, SendResult
-from notifications.models import DeliveryStatus, Medium, Notification
-from notifications.webhooks import WEBHOOK_EVENTS, Webhook, deliver_webhook, owe_webhooks
+from notifications.outbox.models import DeliveryStatus, Medium, Notification
+from notifications.webhooks.delivery import deliver_webhook
+from notifications.webhooks.models import WEBHOOK_EVENTS, Webhook
+from notifications.webhooks.service import owe_webhooks
 from tests.conftest import assert_error
 from tests.tasks_setup import RESIDENT_PHONE, build_world
 

@@ -9,9 +9,9 @@ from kernel.api import Blueprint, documents
 from kernel.extensions import api
 from kernel.pagination import Page
 from kernel.security import current_principal, requires_role
-from notifications import service
-from notifications.models import Notification
-from notifications.schemas import (
+from notifications.outbox import service
+from notifications.outbox.models import Notification
+from notifications.outbox.schemas import (
     InboxPageSchema,
     InboxQuerySchema,
     MarkReadResultSchema,
