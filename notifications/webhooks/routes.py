@@ -6,7 +6,7 @@ from flask import Flask, Response, request
 
 from auth.models import Role
 from kernel.api import Blueprint, documents
-from kernel.etag import check_if_match
+from kernel.etag import checks_if_match
 from kernel.extensions import api
 from kernel.pagination import Page
 from kernel.security import requires_role
@@ -66,11 +66,11 @@ def get_webhook(webhook_id: int) -> Webhook:
 @blp.route("/<id:webhook_id>", methods=["PATCH"])
 @requires_role(Role.ADMIN)
 @blp.arguments(WebhookUpdateSchema)
+@checks_if_match(lambda webhook_id: WebhookSchema().dump(service.get_webhook(webhook_id)))
 @blp.response(200, WebhookSchema)
 @documents(404, 412)
 def update_webhook(changes: dict[str, Any], webhook_id: int) -> Webhook:
     """Change the URL (checked again), events, description, state, or rotate the secret (write-only)."""
-    check_if_match(WebhookSchema().dump(service.get_webhook(webhook_id)))
     return service.update_webhook(webhook_id, changes)
 
 
