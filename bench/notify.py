@@ -42,7 +42,7 @@ from bootstrap import create_app  # noqa: E402
 from kernel.clock import utcnow  # noqa: E402
 from kernel.config import normalize_database_url  # noqa: E402
 from kernel.extensions import db  # noqa: E402
-from notifications.models import DeliveryStatus, Medium, Notification  # noqa: E402
+from notifications.outbox.models import DeliveryStatus, Medium, Notification  # noqa: E402
 
 APP_NAME = "notify-bench"
 SECRETS = {

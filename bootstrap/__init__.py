@@ -20,8 +20,8 @@ import hooks.blueprint
 import hooks.integrations.routes
 import hooks.sms.routes
 import notifications.commands
-import notifications.routes
-import notifications.webhook_routes
+import notifications.outbox.routes
+import notifications.webhooks.routes
 import tasks.attachment_routes
 import tasks.category_routes
 import tasks.commands
@@ -31,7 +31,8 @@ import workforce.routes
 from dashboards import rollups
 from kernel.app import build_app
 from kernel.events import EventBus
-from notifications import service as notify
+from notifications.outbox import service as outbox
+from notifications.webhooks import service as webhooks
 from tasks.events import TicketChanged, TicketsMerging
 
 # In dependency order; each module's register(app) adds its blueprints or commands.
@@ -46,9 +47,9 @@ CONTEXTS = (
     tasks.category_routes,
     tasks.attachment_routes,
     tasks.commands,
-    notifications.routes,
+    notifications.outbox.routes,
     notifications.commands,
-    notifications.webhook_routes,
+    notifications.webhooks.routes,
     hooks.integrations.routes,
     hooks.sms.routes,
     hooks.blueprint,
@@ -61,13 +62,16 @@ CONTEXTS = (
 def subscribe(bus: EventBus) -> None:
     """Every event handler, in the order it runs (all inside the publishing request's transaction).
 
-    A ticket change is counted by the rollups first, then owes its notifications: the rollups' counter rows
-    are written at commit in key order (see `kernel.records.total`), whatever the order here, and the owed
-    messages are outbox rows that the delivery workers send only once the transaction commits.
+    A ticket change is counted by the rollups first, then owes its notifications: the subscribed systems'
+    webhooks, then the residents' SMS and the staff's inbox messages. The rollups' counter rows are written at
+    commit in key order (see `kernel.records.total`), whatever the order here, and the owed messages are outbox
+    rows that the delivery workers send only once the transaction commits.
     """
     bus.subscribe(TicketChanged, rollups.count_ticket_change)
-    bus.subscribe(TicketChanged, notify.owe_for_ticket_change)
-    bus.subscribe(TicketsMerging, notify.owe_for_merge)
+    bus.subscribe(TicketChanged, webhooks.owe_for_ticket_change)
+    bus.subscribe(TicketChanged, outbox.owe_for_ticket_change)
+    bus.subscribe(TicketsMerging, webhooks.owe_for_merge)
+    bus.subscribe(TicketsMerging, outbox.owe_for_merge)
 
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:

@@ -45,11 +45,11 @@ from sqlalchemy import Connection, and_, bindparam, func, select, update
 from kernel.claims import claimable
 from kernel.clock import utcnow
 from kernel.extensions import db
-from notifications import templates
 from notifications.channels import sms_channel
 from notifications.channels.base import Outcome, OutgoingSms, SendResult
-from notifications.models import DeliveryStatus, Medium, Notification
-from notifications.webhooks import deliver_webhook
+from notifications.outbox import templates
+from notifications.outbox.models import DeliveryStatus, Medium, Notification
+from notifications.webhooks.delivery import deliver_webhook
 
 log = logging.getLogger("grid.notifications.delivery")
 

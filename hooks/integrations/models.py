@@ -10,7 +10,7 @@ from auth.models import Account
 from kernel.clock import utcnow
 from kernel.db import BigId, UTCDateTime, str_enum
 from kernel.extensions import db
-from notifications.webhooks import SECRET_MAX_LENGTH  # one HMAC key length for webhooks out and hooks in
+from kernel.signing import SECRET_MAX_LENGTH  # one HMAC key length for webhooks out and hooks in
 
 NAME_MAX_LENGTH = 64
 DESCRIPTION_MAX_LENGTH = 200
@@ -38,7 +38,7 @@ class Integration(db.Model):
     # Public: the first part of an API key, or the X-Grid-Key-Id of signed pushes.
     key_id: Mapped[str] = mapped_column(String(16), unique=True)
     key_hash: Mapped[str | None] = mapped_column(String(64))  # hex SHA-256 of the whole API key
-    # The HMAC key, stored as given (see notifications.webhooks on why it is not hashed); None for API keys.
+    # The HMAC key, stored as given (see kernel.signing on why it is not hashed); None for API keys.
     secret: Mapped[str | None] = mapped_column(String(SECRET_MAX_LENGTH))
     grid_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("grid_units.id"), index=True)
     account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id"))

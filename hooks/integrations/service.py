@@ -16,7 +16,7 @@ its `external_id`, so the timeline says where the ticket came from.
   constant time.
 - `hmac`: `X-Grid-Key-Id: <key_id>`, `X-Grid-Timestamp: <unix seconds>` and
   `X-Grid-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`, the scheme of the webhooks we
-  send (notifications.webhooks). A timestamp more than `HOOKS_SIGNATURE_TOLERANCE_SECONDS` away is refused,
+  send (kernel.signing). A timestamp more than `HOOKS_SIGNATURE_TOLERANCE_SECONDS` away is refused,
   and so is a signature already accepted (kept twice that long), so a captured request cannot be replayed.
 
 Every failure is the same 401, whatever was wrong, so a caller learns nothing about which keys exist.
@@ -28,7 +28,6 @@ claim included: the request is one transaction.
 """
 
 import hashlib
-import hmac
 import secrets
 import string
 from collections.abc import Mapping
@@ -47,7 +46,7 @@ from kernel.clock import utcnow
 from kernel.errors import NotFoundError, UnauthorizedError, ValidationError
 from kernel.extensions import db
 from kernel.pagination import Page, paginate
-from notifications.webhooks import signature
+from kernel.signing import equal, verify
 from tasks import service as tasks
 from tasks.models import ResidentRequest
 
@@ -209,7 +208,7 @@ def _by_api_key(key: str) -> Integration:
     integration = _active(key_id, AuthMethod.API_KEY)
     # Compared even when there is no such integration, so an unknown key id costs what a wrong key costs.
     expected = integration.key_hash if integration is not None and integration.key_hash else "0" * 64
-    if not hmac.compare_digest(_digest(key), expected) or integration is None:
+    if not equal(_digest(key), expected) or integration is None:
         raise _refused()
     return integration
 
@@ -219,8 +218,7 @@ def _by_signature(headers: Mapping[str, str], body: bytes) -> Integration:
     timestamp = headers.get(TIMESTAMP_HEADER) or ""
     given = headers.get(SIGNATURE_HEADER) or ""
     secret = integration.secret if integration is not None and integration.secret else secrets.token_hex(16)
-    expected = signature(secret, timestamp, body)
-    if not hmac.compare_digest(given.encode(), expected.encode()) or integration is None:
+    if not verify(secret, timestamp, body, given) or integration is None:
         raise _refused()
     tolerance = int(current_app.config["HOOKS_SIGNATURE_TOLERANCE_SECONDS"])
     now = utcnow()
@@ -238,7 +236,7 @@ def _by_signature(headers: Mapping[str, str], body: bytes) -> Integration:
     )
     if (
         insert_once(
-            UsedSignature, {"scope": scope, "signature": expected, "created_at": now}, unique=["scope", "signature"]
+            UsedSignature, {"scope": scope, "signature": given, "created_at": now}, unique=["scope", "signature"]
         )
         is None
     ):

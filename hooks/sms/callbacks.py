@@ -10,7 +10,6 @@ Malformed items are kept as `ignored` too; only a body that is not JSON (400) or
 (422) is refused, so a provider never re-sends a batch because of one bad item, and nothing is a 500.
 """
 
-import hmac
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -23,6 +22,7 @@ from hooks.sms.formats import PROVIDERS
 from kernel.errors import NotFoundError, UnauthorizedError
 from kernel.extensions import db
 from kernel.pagination import Page, paginate
+from kernel.signing import equal
 
 FUTURE_SKEW = timedelta(minutes=10)
 
@@ -40,7 +40,7 @@ def check_token(provider: str, token: str | None) -> None:
     expected = (current_app.config["SMS_CALLBACK_TOKENS"] or {}).get(provider) or ""
     if provider not in PROVIDERS or not expected:
         raise NotFoundError(f"SMS callbacks from {provider} are not enabled.")
-    if not token or not hmac.compare_digest(token.encode(), expected.encode()):
+    if not token or not equal(token, expected):
         raise UnauthorizedError("The callback token is not valid.", {"token": ["not valid"]})
 
 

@@ -28,7 +28,7 @@ from typing import Any, Final
 
 from kernel.clock import BEIJING
 from kernel.errors import BadRequestError, ValidationError
-from notifications import service as notify
+from notifications.outbox import service as notify
 
 PROVIDERS: Final = ("aliyun", "tencent", "http")
 MAX_ITEMS = 1000  # per callback; providers push batches of tens

@@ -20,7 +20,7 @@ from hooks.sms.models import ReportOutcome, SmsReport
 from kernel.clock import utcnow
 from kernel.extensions import db
 from kernel.pagination import Page
-from notifications.models import DeliveryStatus, Medium, Notification
+from notifications.outbox.models import DeliveryStatus, Medium, Notification
 
 
 def receive_reports(provider: str, token: str | None, body: bytes) -> Received:

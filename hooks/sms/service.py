@@ -30,8 +30,8 @@ from hooks.sms.models import InboundStatus, SmsReply
 from kernel.clock import utcnow
 from kernel.extensions import db
 from kernel.pagination import Page
-from notifications import service as notify
-from notifications.models import DeliveryStatus, Medium, Notification
+from notifications.outbox import service as notify
+from notifications.outbox.models import DeliveryStatus, Medium, Notification
 from tasks import service as tasks
 from tasks.models import FeedbackChannel, ResidentRequest, Status, Ticket
 

@@ -6,7 +6,8 @@ itself with `from_config(config: Mapping[str, Any]) -> Channel` (raising ValueEr
 module is imported only when it is configured, so the providers' SDKs (requirements-sms.txt) are needed only
 where they are used.
 
-The channel is built once per app and kept in `app.extensions["sms_channel"]`; tests put a fake there.
+The channel is built once per app and kept in its `ChannelSlot` among the app's caches (`kernel.caches`), so it is
+forgotten with them; tests put a fake in the slot.
 """
 
 import importlib
@@ -15,9 +16,10 @@ from typing import Any, Final
 
 from flask import current_app
 
+from kernel.caches import app_cache
 from notifications.channels.base import Channel
 
-EXTENSION_KEY: Final = "sms_channel"
+CACHE_NAME: Final = "sms_channel"
 # SMS_CHANNEL value: (module, channel class).
 CHANNELS: Final[Mapping[str, tuple[str, str]]] = {
     "console": ("notifications.channels.console", "ConsoleChannel"),
@@ -31,12 +33,27 @@ class ChannelConfigError(RuntimeError):
     """The configured channel cannot be built: an unknown name, a missing setting or a missing SDK."""
 
 
+class ChannelSlot:
+    """Where the app's channel is kept once built; `clear()` forgets it, so the next use builds it again."""
+
+    def __init__(self) -> None:
+        self.channel: Channel | None = None
+
+    def clear(self) -> None:
+        self.channel = None
+
+
+def channel_slot() -> ChannelSlot:
+    """The current app's slot for its SMS channel."""
+    return app_cache(CACHE_NAME, ChannelSlot)
+
+
 def sms_channel() -> Channel:
     """The app's SMS channel, built from its config on first use."""
-    channel: Channel | None = current_app.extensions.get(EXTENSION_KEY)
-    if channel is None:
-        channel = current_app.extensions[EXTENSION_KEY] = create_channel(current_app.config)
-    return channel
+    slot = channel_slot()
+    if slot.channel is None:
+        slot.channel = create_channel(current_app.config)
+    return slot.channel
 
 
 def create_channel(config: Mapping[str, Any]) -> Channel:

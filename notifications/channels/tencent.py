@@ -25,7 +25,7 @@ from notifications.channels.base import (
     require_settings,
     split_endpoint,
 )
-from notifications.templates import TEMPLATES
+from notifications.outbox.templates import TEMPLATES
 
 DEFAULT_ENDPOINT = "sms.tencentcloudapi.com"
 DEFAULT_REGION = "ap-guangzhou"

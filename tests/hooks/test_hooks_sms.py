@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 from hooks.sms.models import SmsReply, SmsReport
 from kernel.clock import utcnow
 from kernel.extensions import db
-from notifications.models import DeliveryStatus, Medium, Notification
+from notifications.outbox.models import DeliveryStatus, Medium, Notification
 from tasks.models import Feedback
 from tests.support.http import assert_error
 from tests.support.tasks import RESIDENT_PHONE, build_world

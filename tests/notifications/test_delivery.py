@@ -13,9 +13,9 @@ from flask import Flask
 
 from kernel import clock
 from notifications import delivery
-from notifications.channels import EXTENSION_KEY
+from notifications.channels import channel_slot
 from notifications.channels.base import Outcome, SendResult
-from notifications.models import DeliveryStatus
+from notifications.outbox.models import DeliveryStatus
 from tests.support.http import assert_error
 from tests.support.notify import (
     PHONE,
@@ -36,7 +36,8 @@ MAX_BACKOFF = timedelta(hours=1, seconds=1)  # past any retry's jittered delay (
 @pytest.fixture
 def channel(app: Flask, monkeypatch: pytest.MonkeyPatch) -> RecordingChannel:
     fake = RecordingChannel()
-    monkeypatch.setitem(app.extensions, EXTENSION_KEY, fake)
+    with app.app_context():
+        monkeypatch.setattr(channel_slot(), "channel", fake)
     return fake
 
 
@@ -116,7 +117,8 @@ def test_the_cli_runs_once_and_says_what_it_did(app, channel):
 
 def test_the_cli_refuses_a_misconfigured_channel(app, monkeypatch):
     monkeypatch.setitem(app.config, "SMS_CHANNEL", "pigeon")
-    monkeypatch.delitem(app.extensions, EXTENSION_KEY, raising=False)
+    with app.app_context():
+        channel_slot().clear()
 
     result = app.test_cli_runner().invoke(args=["notify", "run-once"])
 

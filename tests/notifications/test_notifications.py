@@ -11,8 +11,8 @@ from auth.models import Account
 from kernel import clock
 from kernel.errors import ConflictError
 from kernel.extensions import db
-from notifications import service, templates
-from notifications.models import DeliveryStatus, Medium, Notification
+from notifications.outbox import service, templates
+from notifications.outbox.models import DeliveryStatus, Medium, Notification
 from tasks.lifecycle import Action
 from tasks.sweep import sweep
 from tests.support.http import assert_error

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from notifications.channels import EXTENSION_KEY, ChannelConfigError, create_channel, sms_channel
+from notifications.channels import ChannelConfigError, channel_slot, create_channel, sms_channel
 from notifications.channels.base import Outcome, OutgoingSms
 from notifications.channels.console import ConsoleChannel
 from notifications.channels.http import HttpChannel
@@ -216,9 +216,9 @@ def test_the_console_channel_logs_and_appends_one_masked_line_per_message(tmp_pa
 # --- choosing the channel ------------------------------------------------------------------------------
 
 
-def test_the_console_channel_is_the_default(app: Flask, monkeypatch):
-    monkeypatch.delitem(app.extensions, EXTENSION_KEY, raising=False)
+def test_the_console_channel_is_the_default(app: Flask):
     with app.app_context():
+        channel_slot().clear()
         assert sms_channel().name == "console"
         assert sms_channel() is sms_channel()  # built once
 

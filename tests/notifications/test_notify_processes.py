@@ -23,7 +23,7 @@ from sqlalchemy import func, insert, select
 from kernel.clock import utcnow
 from kernel.config import ROOT
 from kernel.extensions import db
-from notifications.models import DeliveryStatus, Medium, Notification
+from notifications.outbox.models import DeliveryStatus, Medium, Notification
 
 pytestmark = pytest.mark.slow
 

@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 
 from notifications.channels.base import Outcome
-from notifications.webhooks import UnsafeUrlError, refusal_reason, vet_url
+from notifications.webhooks.ssrf import UnsafeUrlError, refusal_reason, vet_url
 from tests.support.http import assert_error
 from tests.support.webhooks import (
     URL,

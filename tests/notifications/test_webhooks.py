@@ -21,8 +21,10 @@ from sqlalchemy import select
 from kernel.clock import utcnow
 from kernel.extensions import db
 from notifications.channels.base import Outcome
-from notifications.models import DeliveryStatus, Medium, Notification
-from notifications.webhooks import Webhook, deliver_webhook, owe_webhooks
+from notifications.outbox.models import DeliveryStatus, Medium, Notification
+from notifications.webhooks.delivery import deliver_webhook
+from notifications.webhooks.models import Webhook
+from notifications.webhooks.service import owe_webhooks
 from tests.support.http import assert_error
 from tests.support.tasks import RESIDENT_PHONE, build_world
 from tests.support.webhooks import (

@@ -12,9 +12,10 @@ from sqlalchemy import select
 
 from kernel import clock
 from kernel.extensions import db
-from notifications import delivery, service
+from notifications import delivery
 from notifications.channels.base import Outcome, OutgoingSms, SendResult
-from notifications.models import Notification
+from notifications.outbox import service
+from notifications.outbox.models import Notification
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 PHONE = "13912345678"

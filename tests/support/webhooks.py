@@ -15,8 +15,10 @@ from sqlalchemy import select
 
 from kernel.extensions import db
 from notifications.channels.base import SendResult
-from notifications.models import Notification
-from notifications.webhooks import WEBHOOK_EVENTS, Webhook, deliver_webhook, owe_webhooks
+from notifications.outbox.models import Notification
+from notifications.webhooks.delivery import deliver_webhook
+from notifications.webhooks.models import WEBHOOK_EVENTS, Webhook
+from notifications.webhooks.service import owe_webhooks
 
 URL = "/api/v1/webhooks"
 SECRET = "s3cret-for-the-hotline-platform"

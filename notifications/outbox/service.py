@@ -1,7 +1,8 @@
 """Notifications owed, and what callers read of them. Plain functions, in the caller's transaction.
 
 Owing (`owe_*`) only adds outbox rows to the session: they commit with the change that owes them, or roll back
-with it. Delivery is `notifications.delivery`'s business. Who gets what is one table, `OWED`:
+with it. Delivery is `notifications.delivery`'s business; what subscribed systems receive,
+`notifications.webhooks.service`'s. Who gets what is one table, `OWED`:
 
 | what happened | resident (SMS to each reporter) | assignee (inbox) | supervisors (inbox) |
 |---|---|---|---|
@@ -36,9 +37,8 @@ from kernel.clock import utcnow
 from kernel.errors import ConflictError, NotFoundError
 from kernel.extensions import db
 from kernel.pagination import Page, paginate
-from notifications import templates
-from notifications.models import DeliveryStatus, Medium, Notification, owed_message
-from notifications.webhooks import owe_webhooks
+from notifications.outbox import templates
+from notifications.outbox.models import DeliveryStatus, Medium, Notification, owed_message
 from tasks.deadlines import clock_name
 from tasks.events import TicketChanged, TicketsMerging
 from tasks.models import Priority, ResidentRequest, Ticket
@@ -58,7 +58,7 @@ class Owed:
 
 
 # Keys are tasks.lifecycle actions and the sweep's thresholds; each event is also what webhooks subscribed to
-# it receive (notifications.webhooks.WEBHOOK_EVENTS), so the outbox and other systems use one vocabulary.
+# it receive (notifications.webhooks.models.WEBHOOK_EVENTS), so the outbox and other systems use one vocabulary.
 OWED: Final[Mapping[str, Owed]] = {
     "create": Owed("ticket.created", resident="sms_ticket_received"),
     "dispatch": Owed("ticket.dispatched", assignee="inbox_assigned"),
@@ -81,7 +81,8 @@ MERGED_EVENT = "ticket.merged"
 
 
 def owe_for_ticket_change(change: TicketChanged) -> None:
-    """Subscriber of `TicketChanged`: what the change owes residents, handlers, supervisors and other systems."""
+    """Subscriber of `TicketChanged`: what the change owes residents, handlers and supervisors (other systems'
+    webhooks are owed by `notifications.webhooks.service.owe_for_ticket_change`, subscribed before it)."""
     owe_for_ticket(change.ticket, change.action, note=change.note)
 
 
@@ -96,7 +97,6 @@ def owe_for_ticket(ticket: Ticket, action: str, *, note: str | None = None) -> N
     owed = OWED.get(str(action))
     if owed is None:
         return
-    _owe_webhook(ticket, owed.event)
     params = ticket_params(ticket, note=note)
     if owed.resident is not None:
         phones = [ticket.reporter_phone] if action == "create" else resident_phones(ticket.id)
@@ -111,24 +111,8 @@ def owe_for_ticket(ticket: Ticket, action: str, *, note: str | None = None) -> N
                 owe_inbox(owed.event, owed.supervisors, account_id, params, ticket=ticket)
 
 
-def _owe_webhook(ticket: Ticket, event: str, **extra: str | None) -> None:
-    """What other systems learn of a ticket: no resident's phone or address ever leaves through a webhook."""
-    data = {
-        "ticket_id": str(ticket.id),
-        "no": ticket.no,
-        "status": ticket.status.value,
-        "priority": ticket.priority.value,
-        "category_code": ticket.category_code,
-        "grid_id": str(ticket.grid_id),
-        "assignee_id": str(ticket.assignee_id) if ticket.assignee_id else None,
-    }
-    owe_webhooks(event, {**data, **extra}, ticket_id=ticket.id)
-
-
 def owe_merge_notice(merged: Ticket, survivor: Ticket) -> list[Notification]:
-    """Tell the reporters of `merged` (call before its requests move) the number of the ticket that carries on,
-    and subscribed systems which ticket it went into (its `ticket.cancelled` follows)."""
-    _owe_webhook(merged, MERGED_EVENT, merged_into_id=str(survivor.id), merged_into_no=survivor.no)
+    """Tell the reporters of `merged` (call before its requests move) the number of the ticket that carries on."""
     params = {**ticket_params(survivor), "merged_no": merged.no}
     rows = [
         owe_sms(MERGED_EVENT, "sms_ticket_merged", phone, params, ticket=survivor)

@@ -5,14 +5,8 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from kernel.api import BaseSchema, FullMatch, IdField, PageQuerySchema, StrictBoolean, Timestamp, page_schema
-from notifications.webhooks import (
-    DESCRIPTION_MAX_LENGTH,
-    SECRET_MAX_LENGTH,
-    SECRET_MIN_LENGTH,
-    SECRET_PATTERN,
-    URL_MAX_LENGTH,
-    WEBHOOK_EVENTS,
-)
+from kernel.signing import SECRET_MAX_LENGTH, SECRET_MIN_LENGTH, SECRET_PATTERN
+from notifications.webhooks.models import DESCRIPTION_MAX_LENGTH, URL_MAX_LENGTH, WEBHOOK_EVENTS
 
 
 def _url(**kwargs: Any) -> fields.String:

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from kernel.clock import BEIJING
-from notifications.models import Medium
+from notifications.outbox.models import Medium
 
 # Short statuses as residents read them (tasks.models.Status values).
 RESIDENT_STATUS: Final[Mapping[str, str]] = {

@@ -6,12 +6,13 @@ from flask import Flask, Response, request
 
 from auth.models import Role
 from kernel.api import Blueprint, documents
-from kernel.etag import check_if_match
+from kernel.etag import checks_if_match
 from kernel.extensions import api
 from kernel.pagination import Page
 from kernel.security import requires_role
-from notifications import webhooks
-from notifications.webhook_schemas import (
+from notifications.webhooks import service
+from notifications.webhooks.models import Webhook
+from notifications.webhooks.schemas import (
     WebhookCreatedSchema,
     WebhookCreateSchema,
     WebhookPageSchema,
@@ -19,7 +20,6 @@ from notifications.webhook_schemas import (
     WebhookSchema,
     WebhookUpdateSchema,
 )
-from notifications.webhooks import Webhook
 
 blp = Blueprint(
     "webhooks",
@@ -39,7 +39,7 @@ def register(app: Flask) -> None:
 @blp.response(200, WebhookPageSchema)
 def list_webhooks(query: dict[str, Any]) -> Page[Webhook]:
     """Webhooks by id (deleted ones left out); filter `active`. Secrets are never shown."""
-    return webhooks.list_webhooks(active=query.get("active"), limit=query["limit"], cursor=query.get("cursor"))
+    return service.list_webhooks(active=query.get("active"), limit=query["limit"], cursor=query.get("cursor"))
 
 
 @blp.route("", methods=["POST"])
@@ -51,7 +51,7 @@ def create_webhook(data: dict[str, Any]) -> Webhook:
 
     The URL is refused (422) unless it is https and its host resolves to public addresses only.
     """
-    return webhooks.create_webhook(data)
+    return service.create_webhook(data)
 
 
 @blp.route("/<id:webhook_id>", methods=["GET"])
@@ -60,18 +60,18 @@ def create_webhook(data: dict[str, Any]) -> Webhook:
 @documents(304, 404)
 def get_webhook(webhook_id: int) -> Webhook:
     """One webhook, without its secret."""
-    return webhooks.get_webhook(webhook_id)
+    return service.get_webhook(webhook_id)
 
 
 @blp.route("/<id:webhook_id>", methods=["PATCH"])
 @requires_role(Role.ADMIN)
 @blp.arguments(WebhookUpdateSchema)
+@checks_if_match(lambda webhook_id: WebhookSchema().dump(service.get_webhook(webhook_id)))
 @blp.response(200, WebhookSchema)
 @documents(404, 412)
 def update_webhook(changes: dict[str, Any], webhook_id: int) -> Webhook:
     """Change the URL (checked again), events, description, state, or rotate the secret (write-only)."""
-    check_if_match(WebhookSchema().dump(webhooks.get_webhook(webhook_id)))
-    return webhooks.update_webhook(webhook_id, changes)
+    return service.update_webhook(webhook_id, changes)
 
 
 @blp.route("/<id:webhook_id>", methods=["DELETE"])
@@ -80,7 +80,7 @@ def update_webhook(changes: dict[str, Any], webhook_id: int) -> Webhook:
 @documents(404)
 def delete_webhook(webhook_id: int) -> None:
     """Delete a webhook: its pending deliveries are given up; the record of it stays, its secret is erased."""
-    webhooks.delete_webhook(webhook_id)
+    service.delete_webhook(webhook_id)
 
 
 @blp.after_request

@@ -7,11 +7,11 @@ from flask import Flask
 from auth.models import Role
 from kernel.api import Blueprint, documents
 from kernel.extensions import api
-from kernel.pagination import Page
+from kernel.pagination import Page, cursor_list
 from kernel.security import current_principal, requires_role
-from notifications import service
-from notifications.models import Notification
-from notifications.schemas import (
+from notifications.outbox import service
+from notifications.outbox.models import Notification
+from notifications.outbox.schemas import (
     InboxPageSchema,
     InboxQuerySchema,
     MarkReadResultSchema,
@@ -37,17 +37,12 @@ def register(app: Flask) -> None:
 @blp.route("", methods=["GET"])
 @requires_role(Role.ADMIN)
 @blp.arguments(NotificationQuerySchema, location="query")
+@cursor_list(service.NotificationFilters)
 @blp.response(200, NotificationPageSchema)
-def list_notifications(query: dict[str, Any]) -> Page[Notification]:
+def list_notifications(filters: service.NotificationFilters, *, limit: int, cursor: str | None) -> Page[Notification]:
     """Every notification, newest first, with its delivery state; `status=dead` lists what gave up. Phone
     numbers are masked."""
-    filters = service.NotificationFilters(
-        status=query.get("status"),
-        medium=query.get("medium"),
-        ticket_id=query.get("ticket_id"),
-        event=query.get("event"),
-    )
-    return service.list_notifications(filters, limit=query["limit"], cursor=query.get("cursor"))
+    return service.list_notifications(filters, limit=limit, cursor=cursor)
 
 
 @blp.route("/<id:notification_id>/retry", methods=["POST"])

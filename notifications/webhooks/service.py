@@ -1,0 +1,199 @@
+"""Webhooks: the subscriptions admins keep, and the deliveries ticket changes owe them, in the caller's transaction.
+
+Whatever owes an event calls `owe_webhooks`: one pending outbox row (medium `webhook`) per active subscription to
+it. Ticket changes reach it through `owe_for_ticket_change` and `owe_for_merge`, subscribed to the ticket events
+(see `bootstrap.subscribe`); what a ticket event is called comes from the outbox's `OWED`, one vocabulary for both.
+"""
+
+import ipaddress
+import json
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from kernel import records
+from kernel.clock import utcnow
+from kernel.errors import NotFoundError, ValidationError
+from kernel.extensions import db
+from kernel.pagination import Page, paginate
+from notifications.outbox.models import DeliveryStatus, Medium, Notification, owed_message
+from notifications.outbox.service import MERGED_EVENT, OWED
+from notifications.webhooks.models import WEBHOOK_EVENTS, Webhook
+from notifications.webhooks.ssrf import IPNetwork, Target, UnresolvableHostError, UnsafeUrlError, vet_url
+from tasks.events import TicketChanged, TicketsMerging
+from tasks.models import Ticket
+
+
+@dataclass(frozen=True)
+class Settings:
+    allow_http: bool
+    allowed_networks: tuple[IPNetwork, ...]
+    timeout: float
+    max_response_bytes: int
+    ca_file: str | None
+
+
+def current_settings() -> Settings:
+    config = current_app.config
+    return Settings(
+        allow_http=bool(config["WEBHOOKS_ALLOW_HTTP"]),
+        allowed_networks=tuple(ipaddress.ip_network(n) for n in config["WEBHOOKS_ALLOWED_TEST_NETWORKS"]),
+        timeout=float(config["WEBHOOK_TIMEOUT_SECONDS"]),
+        max_response_bytes=int(config["WEBHOOK_MAX_RESPONSE_BYTES"]),
+        ca_file=config["WEBHOOKS_CA_FILE"],
+    )
+
+
+def vetted(url: str, settings: Settings) -> Target:
+    """The URL's target, checked by the SSRF guard under these settings (UnsafeUrlError, UnresolvableHostError)."""
+    return vet_url(url, allow_http=settings.allow_http, allowed_networks=settings.allowed_networks)
+
+
+# --- subscriptions ----------------------------------------------------------------------------------
+
+
+def list_webhooks(*, active: bool | None, limit: int, cursor: str | None) -> Page[Webhook]:
+    """Webhooks by id, deleted ones left out; optionally only the active or the inactive ones."""
+    stmt = select(Webhook).where(Webhook.deleted_at.is_(None))
+    if active is not None:
+        stmt = stmt.where(Webhook.active.is_(active))
+    return paginate(stmt, order_by=[Webhook.id], limit=limit, cursor=cursor, query_fingerprint={"active": active})
+
+
+def get_webhook(webhook_id: int) -> Webhook:
+    """The webhook with this id; NotFoundError when there is none or it was deleted."""
+    webhook = db.session.get(Webhook, webhook_id)
+    if webhook is None or webhook.deleted_at is not None:
+        raise NotFoundError("No such webhook.")
+    return webhook
+
+
+def create_webhook(data: Mapping[str, Any]) -> Webhook:
+    """Subscribe a URL (vetted by the SSRF guard) to events; the secret is generated when none is given."""
+    webhook = Webhook(
+        url=_checked_url(data["url"]),
+        events=_canonical_events(data["events"]),
+        secret=data.get("secret") or secrets.token_urlsafe(32),
+        active=data.get("active", True),
+        description=data.get("description"),
+    )
+    db.session.add(webhook)
+    db.session.flush()
+    return webhook
+
+
+def update_webhook(webhook_id: int, changes: Mapping[str, Any]) -> Webhook:
+    """Change a webhook's URL (vetted again), events, secret, description or state."""
+    webhook = get_webhook(webhook_id)
+    if "url" in changes:
+        webhook.url = _checked_url(changes["url"])
+    if "events" in changes:
+        webhook.events = _canonical_events(changes["events"])
+    for name in ("secret", "active", "description"):
+        if name in changes:
+            setattr(webhook, name, changes[name])
+    db.session.flush()
+    return webhook
+
+
+def delete_webhook(webhook_id: int) -> None:
+    """Delete a webhook: nothing more is owed to it or sent; the row stays as a record, its secret erased."""
+    webhook = get_webhook(webhook_id)
+    webhook.deleted_at = utcnow()
+    webhook.active = False
+    webhook.secret = None
+    db.session.flush()
+
+
+def _checked_url(url: str) -> str:
+    try:
+        vetted(url, current_settings())
+    except (UnsafeUrlError, UnresolvableHostError) as refusal:
+        raise ValidationError("The webhook URL is not allowed.", {"url": [str(refusal)]}) from None
+    return url
+
+
+def _canonical_events(events: Sequence[str]) -> list[str]:
+    wanted = set(events)
+    return [event for event in WEBHOOK_EVENTS if event in wanted]
+
+
+# --- owing -----------------------------------------------------------------------------------------
+
+
+# Asked on every ticket change: the ids and events only, not the subscriptions' secrets.
+ACTIVE_SUBSCRIPTIONS = (
+    select(Webhook.id, Webhook.events)
+    .where(Webhook.active.is_(True), Webhook.deleted_at.is_(None))
+    .order_by(Webhook.id)
+)
+
+
+def _active_subscriptions() -> list[Any]:
+    # On the session's connection, in its transaction: plain columns need none of the ORM's execution (see
+    # docs/PERFORMANCE.md), and nothing is flushed first, as the subscriptions do not depend on the change.
+    return list(db.session.connection().execute(ACTIVE_SUBSCRIPTIONS))
+
+
+def owe_webhooks(event: str, data: Mapping[str, Any], *, ticket_id: int | None) -> int:
+    """Write one pending outbox row per active webhook subscribed to `event`, in the caller's transaction."""
+    if event not in WEBHOOK_EVENTS:
+        raise ValueError(f"unknown webhook event {event!r}")
+    # Through JSON: what cannot be sent fails here, in the change's transaction, not at send time.
+    encoded = json.dumps(dict(data), ensure_ascii=False, allow_nan=False)
+    subscribed = [
+        webhook_id
+        for webhook_id, events in _active_subscriptions()
+        if event in events  # a handful of rows, so filtered here rather than with JSON operators
+    ]
+    records.append(
+        Notification,
+        *(
+            owed_message(
+                event,
+                Medium.WEBHOOK,
+                event,
+                json.loads(encoded),  # a copy each
+                status=DeliveryStatus.PENDING,
+                ticket_id=ticket_id,
+                webhook_id=webhook_id,
+            )
+            for webhook_id in subscribed
+        ),
+    )
+    return len(subscribed)
+
+
+# --- what ticket changes owe ------------------------------------------------------------------------
+
+
+def owe_for_ticket_change(change: TicketChanged) -> None:
+    """Subscriber of `TicketChanged`: subscribed systems learn of every change `OWED` names."""
+    owed = OWED.get(str(change.action))
+    if owed is not None:
+        _owe_ticket(change.ticket, owed.event)
+
+
+def owe_for_merge(merging: TicketsMerging) -> None:
+    """Subscriber of `TicketsMerging`: subscribed systems learn which ticket the merged one went into (its
+    `ticket.cancelled` follows)."""
+    survivor = merging.survivor
+    _owe_ticket(merging.merged, MERGED_EVENT, merged_into_id=str(survivor.id), merged_into_no=survivor.no)
+
+
+def _owe_ticket(ticket: Ticket, event: str, **extra: str | None) -> None:
+    """What other systems learn of a ticket: no resident's phone or address ever leaves through a webhook."""
+    data = {
+        "ticket_id": str(ticket.id),
+        "no": ticket.no,
+        "status": ticket.status.value,
+        "priority": ticket.priority.value,
+        "category_code": ticket.category_code,
+        "grid_id": str(ticket.grid_id),
+        "assignee_id": str(ticket.assignee_id) if ticket.assignee_id else None,
+    }
+    owe_webhooks(event, {**data, **extra}, ticket_id=ticket.id)
