@@ -25,8 +25,8 @@ from grid.models import GridUnit
 from kernel.clock import BEIJING, utcnow
 from kernel.errors import ValidationError
 from kernel.extensions import db
+from kernel.privacy import mask_phone
 from tasks.models import OPEN_STATUSES, Category, Feedback, PersonalDataRead, Status, Ticket
-from tasks.service import mask_phone
 
 log = logging.getLogger("grid.dashboards.ledgers")
 BATCH = 2000

@@ -46,6 +46,7 @@ from kernel.clock import utcnow
 from kernel.errors import NotFoundError, UnauthorizedError, ValidationError
 from kernel.extensions import db
 from kernel.pagination import Page, paginate
+from kernel.privacy import mask_phone
 from notifications.webhooks import signature
 from tasks import service as tasks
 from tasks.models import ResidentRequest
@@ -289,7 +290,7 @@ def push_request(integration: Integration, data: Mapping[str, Any]) -> Pushed:
     db.session.flush()
     return Pushed(
         external_id=external_id,
-        request=tasks.RequestView(intake.request, tasks.mask_phone(intake.request.reporter_phone)),
+        request=tasks.RequestView(intake.request, mask_phone(intake.request.reporter_phone)),
         ticket=replace(intake.ticket, allowed_actions=[]),
         possible_duplicates=[replace(view, allowed_actions=[]) for view in intake.possible_duplicates],
     )
@@ -309,7 +310,7 @@ def _pushed(integration_id: int, external_id: str) -> Pushed | None:
     view = tasks.view_of(tasks.Viewer.of(integration.account), request.ticket)  # type: ignore[union-attr]
     return Pushed(
         external_id=external_id,
-        request=tasks.RequestView(request, tasks.mask_phone(request.reporter_phone)),
+        request=tasks.RequestView(request, mask_phone(request.reporter_phone)),
         ticket=replace(view, allowed_actions=[]),
         created=False,
     )

@@ -14,10 +14,10 @@ from hooks.models import (
 )
 from hooks.sms import MAX_ITEMS, PROVIDERS
 from kernel.api import BaseSchema, FullMatch, IdField, PageQuerySchema, StrictBoolean, StrictId, Timestamp, page_schema
+from kernel.privacy import mask_phone
 from notifications.webhook_schemas import signing_secret
 from tasks.models import Channel
 from tasks.schemas import RequestCreateSchema, RequestSchema, TicketSchema
-from tasks.service import mask_phone
 
 PRINTABLE = r"^[\x21-\x7e]+$"
 

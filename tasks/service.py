@@ -20,7 +20,7 @@ from auth.scope import scope_of
 from grid import service as grid_service
 from grid.coords import CoordSystem, distance_m, to_wgs84
 from grid.models import CellAssignment, GridLevel, GridUnit
-from kernel import events, records
+from kernel import events, privacy, records
 from kernel.clock import utcnow
 from kernel.errors import ConflictError, ForbiddenError, InvalidTransitionError, NotFoundError, ValidationError
 from kernel.extensions import db
@@ -182,17 +182,9 @@ def _guard(action: Action, ticket: Ticket, now: datetime) -> str | None:
 # --- what a caller sees of a ticket ----------------------------------------------------------------
 
 
-def mask_phone(phone: str | None) -> str | None:
-    """138****5678: enough to recognise, not enough to call."""
-    if not phone:
-        return phone
-    digits = phone[-11:] if len(phone) >= 11 else phone
-    return f"{digits[:3]}****{digits[-4:]}" if len(digits) >= 8 else "****"
-
-
 def sees_phone(viewer: Viewer, ticket: Ticket) -> bool:
     """Only whoever handles the ticket reads the resident's number in full; supervisors ask (and are logged)."""
-    return ticket.assignee_id is not None and ticket.assignee_id == viewer.id
+    return privacy.reads_phone_in_full(viewer.id, ticket.assignee_id)
 
 
 @dataclass(frozen=True)
@@ -210,7 +202,7 @@ class TicketView:
 
 def view_of(viewer: Viewer, ticket: Ticket, now: datetime | None = None) -> TicketView:
     now = now or utcnow()
-    phone = ticket.reporter_phone if sees_phone(viewer, ticket) else mask_phone(ticket.reporter_phone)
+    phone = privacy.phone_as_seen(ticket.reporter_phone, viewer.id, ticket.assignee_id)
     return TicketView(
         ticket=ticket,
         allowed_actions=allowed_actions(viewer, ticket, now),
@@ -554,8 +546,7 @@ class RequestView:
 
 
 def _request_view(viewer: Viewer, request: ResidentRequest) -> RequestView:
-    phone = request.reporter_phone
-    return RequestView(request, phone if sees_phone(viewer, request.ticket) else mask_phone(phone))
+    return RequestView(request, privacy.phone_as_seen(request.reporter_phone, viewer.id, request.ticket.assignee_id))
 
 
 def list_requests(actor: Caller, filters: RequestFilters, *, limit: int, cursor: str | None) -> Page[RequestView]:
