@@ -20,17 +20,17 @@ import hooks.routes
 import notifications.commands
 import notifications.routes
 import notifications.webhook_routes
-import tasks.attachment_routes
-import tasks.category_routes
+import tasks.categories.routes
 import tasks.commands
-import tasks.routes
+import tasks.photos.routes
+import tasks.tickets.routes
 import workforce.commands
 import workforce.routes
 from dashboards import rollups
 from kernel.app import build_app
 from kernel.events import EventBus
 from notifications import service as notify
-from tasks.events import TicketChanged, TicketsMerging
+from tasks.tickets.events import TicketChanged, TicketsMerging
 
 # In dependency order; each module's register(app) adds its blueprints or commands.
 CONTEXTS = (
@@ -40,9 +40,9 @@ CONTEXTS = (
     grid.commands,
     workforce.routes,
     workforce.commands,
-    tasks.routes,
-    tasks.category_routes,
-    tasks.attachment_routes,
+    tasks.tickets.routes,
+    tasks.categories.routes,
+    tasks.photos.routes,
     tasks.commands,
     notifications.routes,
     notifications.commands,

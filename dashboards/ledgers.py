@@ -26,7 +26,9 @@ from kernel.clock import BEIJING, utcnow
 from kernel.errors import ValidationError
 from kernel.extensions import db
 from kernel.privacy import mask_phone
-from tasks.models import OPEN_STATUSES, Category, Feedback, PersonalDataRead, Status, Ticket
+from tasks.categories.models import Category
+from tasks.lifecycle import OPEN_STATUSES, Status
+from tasks.tickets.models import Feedback, PersonalDataRead, Ticket
 
 log = logging.getLogger("grid.dashboards.ledgers")
 BATCH = 2000

@@ -48,8 +48,10 @@ from kernel.extensions import db
 from kernel.pagination import Page, paginate
 from kernel.privacy import mask_phone
 from notifications.webhooks import signature
-from tasks import service as tasks
-from tasks.models import ResidentRequest
+from tasks.tickets import intake as ticket_intake
+from tasks.tickets import views as ticket_views
+from tasks.tickets.models import ResidentRequest
+from tasks.tickets.visibility import Viewer
 
 KEY_HEADER = "X-Api-Key"
 KEY_ID_HEADER = "X-Grid-Key-Id"
@@ -252,9 +254,9 @@ class Pushed:
     """The intake's answer, as the integration sees it: no actions offered (it may not act on tickets)."""
 
     external_id: str
-    request: tasks.RequestView
-    ticket: tasks.TicketView
-    possible_duplicates: list[tasks.TicketView] = field(default_factory=list)
+    request: ticket_intake.RequestView
+    ticket: ticket_views.TicketView
+    possible_duplicates: list[ticket_views.TicketView] = field(default_factory=list)
     created: bool = True
 
 
@@ -275,13 +277,13 @@ def push_request(integration: Integration, data: Mapping[str, Any]) -> Pushed:
             raise RuntimeError("a claimed external_id without its request")
         return winner
     account = integration.account
-    intake = tasks.intake(
+    intake = ticket_intake.intake(
         account,
         {name: value for name, value in data.items() if name != "external_id"},
         source={"integration_id": str(integration.id), "integration": integration.name, "external_id": external_id},
     )
     ticket = intake.ticket.ticket
-    if integration.grid_id is not None and not tasks.Viewer.of(account).scope.covers(ticket.grid.path):
+    if integration.grid_id is not None and not Viewer.of(account).scope.covers(ticket.grid.path):
         raise ValidationError(
             "The request belongs to a grid cell outside this integration's area.",
             {"location": ["outside the integration's area"]},
@@ -290,7 +292,7 @@ def push_request(integration: Integration, data: Mapping[str, Any]) -> Pushed:
     db.session.flush()
     return Pushed(
         external_id=external_id,
-        request=tasks.RequestView(intake.request, mask_phone(intake.request.reporter_phone)),
+        request=ticket_intake.RequestView(intake.request, mask_phone(intake.request.reporter_phone)),
         ticket=replace(intake.ticket, allowed_actions=[]),
         possible_duplicates=[replace(view, allowed_actions=[]) for view in intake.possible_duplicates],
     )
@@ -307,10 +309,10 @@ def _pushed(integration_id: int, external_id: str) -> Pushed | None:
     if request is None:
         return None
     integration = db.session.get(Integration, integration_id)
-    view = tasks.view_of(tasks.Viewer.of(integration.account), request.ticket)  # type: ignore[union-attr]
+    view = ticket_views.view_of(Viewer.of(integration.account), request.ticket)  # type: ignore[union-attr]
     return Pushed(
         external_id=external_id,
-        request=tasks.RequestView(request, mask_phone(request.reporter_phone)),
+        request=ticket_intake.RequestView(request, mask_phone(request.reporter_phone)),
         ticket=replace(view, allowed_actions=[]),
         created=False,
     )

@@ -16,8 +16,8 @@ from hooks.sms import MAX_ITEMS, PROVIDERS
 from kernel.api import BaseSchema, FullMatch, IdField, PageQuerySchema, StrictBoolean, StrictId, Timestamp, page_schema
 from kernel.privacy import mask_phone
 from notifications.webhook_schemas import signing_secret
-from tasks.models import Channel
-from tasks.schemas import RequestCreateSchema, RequestSchema, TicketSchema
+from tasks.tickets.models import Channel
+from tasks.tickets.schemas import RequestCreateSchema, RequestSchema, TicketSchema
 
 PRINTABLE = r"^[\x21-\x7e]+$"
 

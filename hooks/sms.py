@@ -60,8 +60,9 @@ from kernel.extensions import db
 from kernel.pagination import Page, paginate
 from notifications import service as notify
 from notifications.models import DeliveryStatus, Medium, Notification
-from tasks import service as tasks
-from tasks.models import FeedbackChannel, ResidentRequest, Status, Ticket
+from tasks.lifecycle import Status
+from tasks.tickets import actions as tasks
+from tasks.tickets.models import FeedbackChannel, ResidentRequest, Ticket
 
 PROVIDERS: Final = ("aliyun", "tencent", "http")
 MAX_ITEMS = 1000  # per callback; providers push batches of tens

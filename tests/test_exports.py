@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from dashboards.ledgers import TICKET_HEADINGS
 from kernel.extensions import db
-from tasks.models import PersonalDataRead
+from tasks.tickets.models import PersonalDataRead
 from tests.conftest import assert_error
 from tests.stats_setup import NOVEMBER
 from tests.tasks_setup import RESIDENT_PHONE, World

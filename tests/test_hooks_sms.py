@@ -14,7 +14,7 @@ from hooks.models import SmsReply, SmsReport
 from kernel.clock import utcnow
 from kernel.extensions import db
 from notifications.models import DeliveryStatus, Medium, Notification
-from tasks.models import Feedback
+from tasks.tickets.models import Feedback
 from tests.conftest import assert_error
 from tests.tasks_setup import RESIDENT_PHONE, build_world
 

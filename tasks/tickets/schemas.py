@@ -18,8 +18,9 @@ from kernel.api import (
     format_timestamp,
     page_schema,
 )
-from tasks.lifecycle import Action
-from tasks.models import Channel, FeedbackChannel, Priority, Status
+from tasks.categories.models import Priority
+from tasks.lifecycle import Action, Status
+from tasks.tickets.models import Channel, FeedbackChannel
 
 TEXT = validate.Length(min=1, max=2000)
 REASON = validate.Length(min=1, max=500)
