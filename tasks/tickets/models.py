@@ -103,7 +103,7 @@ class Ticket(db.Model):
 
     # For reading only: a change writes the foreign key (and sets the object too, for the response). Left
     # writable, these three put their mappers into the unit of work of every action, and flushing an action
-    # cost about twice as much (callgrind: 3.4 M instructions of an urge's 10.6 M, 2.2 M when read-only).
+    # cost far more (see docs/PERFORMANCE.md).
     grid: Mapped[GridUnit] = relationship(foreign_keys=[grid_id], lazy="joined", innerjoin=True, viewonly=True)
     category: Mapped[Category] = relationship(lazy="joined", innerjoin=True, viewonly=True)
     assignee: Mapped[Account | None] = relationship(foreign_keys=[assignee_id], lazy="joined", viewonly=True)

@@ -2,7 +2,7 @@
 
 A worker's app asks for its queue every few seconds, and nearly always nothing has changed. Rendering a page
 of twenty tickets (loading them with their unit, category and assignee, working out what the caller may do,
-writing the JSON) costs several times what finding out whether anything changed costs: the page query
+writing the JSON) costs far more than finding out whether anything changed (see docs/PERFORMANCE.md): the page query
 itself, reading for each ticket only its id, its version and when its unit, its category and its assignee
 last changed (`views.PAGE_KEY`). So each process keeps the pages it sent last and sends one again while:
 

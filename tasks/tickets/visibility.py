@@ -84,7 +84,7 @@ TICKET_LOAD = (
 
 
 # Every single-ticket read and action starts here: built once, as db.session.get() rebuilt the statement and
-# its loader options on each call (a third of the lookup's time).
+# its loader options on each call, a good part of the lookup's time (see docs/PERFORMANCE.md).
 TICKET_BY_ID = select(Ticket).options(*TICKET_LOAD).where(Ticket.id == bindparam("ticket_id"))
 
 
