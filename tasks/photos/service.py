@@ -71,6 +71,8 @@ def ticket_rules() -> TicketRules:
 
 
 class OnTicket(Protocol):
+    """A ticket as photos see it: its id (the ticket service passes its Ticket)."""
+
     @property
     def id(self) -> int: ...
 
