@@ -39,8 +39,10 @@ from dashboards import rollups  # noqa: E402
 from grid import geometry  # noqa: E402
 from grid.models import CellAssignment, GridLevel, GridUnit  # noqa: E402
 from kernel.extensions import db  # noqa: E402
-from tasks.categories import seed_defaults  # noqa: E402
-from tasks.models import Category, Feedback, Status, Ticket, TicketEvent, TicketNumberDay  # noqa: E402
+from tasks.categories.models import Category  # noqa: E402
+from tasks.categories.service import seed_defaults  # noqa: E402
+from tasks.lifecycle import Status  # noqa: E402
+from tasks.tickets.models import Feedback, Ticket, TicketEvent, TicketNumberDay  # noqa: E402
 
 PASSWORD = "bench-password-123"
 STREETS, COMMUNITIES, CELLS = 10, 10, 100  # per parent: 10 x 10 x 100 = 10,000 cells

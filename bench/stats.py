@@ -30,7 +30,7 @@ from auth.models import Account  # noqa: E402
 from bench.seed_scale import make_app  # noqa: E402
 from kernel import clock  # noqa: E402
 from kernel.extensions import db  # noqa: E402
-from tasks.models import Ticket  # noqa: E402
+from tasks.tickets.models import Ticket  # noqa: E402
 
 ENDPOINTS = (
     "/api/v1/stats/summary",

@@ -217,8 +217,9 @@ def seed(tickets: int, now: datetime) -> Seeded:
     from auth.passwords import hash_password
     from grid.models import CellAssignment, GridUnit
     from kernel.extensions import db
-    from tasks.categories import seed_defaults
-    from tasks.models import Category, Ticket, TicketEvent, TicketNumberDay
+    from tasks.categories.models import Category
+    from tasks.categories.service import seed_defaults
+    from tasks.tickets.models import Ticket, TicketEvent, TicketNumberDay
 
     started = time.perf_counter()
     seeded = Seeded()
@@ -300,15 +301,15 @@ class Kind:
     """A category with what its tickets need, worked out once."""
 
     code: str
-    priority: Any  # tasks.models.Priority
+    priority: Any  # tasks.categories.models.Priority
     claimable: bool
     accept: timedelta  # the acceptance window at the category's priority
     resolve: timedelta  # the resolution window, likewise
 
     @classmethod
     def of(cls, category: Any) -> "Kind":
-        from tasks.deadlines import acceptance_window, resolution_window
-        from tasks.models import Priority
+        from tasks.categories.models import Priority
+        from tasks.tickets.deadlines import acceptance_window, resolution_window
 
         priority = Priority(category.default_priority)
         accept, resolve = acceptance_window(category, priority), resolution_window(category, priority)
@@ -319,7 +320,7 @@ class TicketGenerator:
     """Ticket rows in creation order, as the lifecycle would have left them."""
 
     def __init__(self, rng: random.Random, now: datetime, cells: Sequence[Unit], kinds: Sequence[Kind], people: Staff):
-        from tasks.deadlines import WARN_FRACTION
+        from tasks.tickets.deadlines import WARN_FRACTION
 
         self.rng, self.now, self.cells, self.kinds, self.people = rng, now, cells, kinds, people
         self.warn_fraction = WARN_FRACTION

@@ -22,10 +22,10 @@ import hooks.sms.routes
 import notifications.commands
 import notifications.outbox.routes
 import notifications.webhooks.routes
-import tasks.attachment_routes
-import tasks.category_routes
+import tasks.categories.routes
 import tasks.commands
-import tasks.routes
+import tasks.photos.routes
+import tasks.tickets.routes
 import workforce.commands
 import workforce.routes
 from dashboards import rollups
@@ -33,7 +33,7 @@ from kernel.app import build_app
 from kernel.events import EventBus
 from notifications.outbox import service as outbox
 from notifications.webhooks import service as webhooks
-from tasks.events import TicketChanged, TicketsMerging
+from tasks.tickets.events import TicketChanged, TicketsMerging
 
 # In dependency order; each module's register(app) adds its blueprints or commands.
 CONTEXTS = (
@@ -43,9 +43,9 @@ CONTEXTS = (
     grid.commands,
     workforce.routes,
     workforce.commands,
-    tasks.routes,
-    tasks.category_routes,
-    tasks.attachment_routes,
+    tasks.tickets.routes,
+    tasks.categories.routes,
+    tasks.photos.routes,
     tasks.commands,
     notifications.outbox.routes,
     notifications.commands,

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from dashboards import rollups
 from kernel.extensions import db
-from tasks.models import Ticket
+from tasks.tickets.models import Ticket
 
 stats_cli = AppGroup("stats", help="Dashboards: rollups.")
 

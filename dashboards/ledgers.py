@@ -25,8 +25,10 @@ from grid.models import GridUnit
 from kernel.clock import BEIJING, utcnow
 from kernel.errors import ValidationError
 from kernel.extensions import db
-from tasks.models import OPEN_STATUSES, Category, Feedback, PersonalDataRead, Status, Ticket
-from tasks.service import mask_phone
+from kernel.privacy import mask_phone
+from tasks.categories.models import Category
+from tasks.lifecycle import OPEN_STATUSES, Status
+from tasks.tickets.models import Feedback, PersonalDataRead, Ticket
 
 log = logging.getLogger("grid.dashboards.ledgers")
 BATCH = 2000

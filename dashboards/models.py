@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel.db import BigId
 from kernel.extensions import db
-from tasks.models import Ticket
+from tasks.tickets.models import Ticket
 
 # Histogram bucket upper bounds (seconds) for time to accept and to resolve: p90 is read from them.
 # 5 min, 15 min, 30 min, 1 h, 2 h, 4 h, 8 h, 1 d, 2 d, 3 d, 7 d, 14 d, 30 d, then everything longer.

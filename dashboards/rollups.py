@@ -59,8 +59,9 @@ from grid.models import GridUnit
 from kernel import records
 from kernel.clock import BEIJING
 from kernel.extensions import db
-from tasks.events import TicketChanged
-from tasks.models import OPEN_STATUSES, Feedback, Status, Ticket, TicketEvent
+from tasks.lifecycle import OPEN_STATUSES, Status
+from tasks.tickets.events import TicketChanged
+from tasks.tickets.models import Feedback, Ticket, TicketEvent
 
 DONE = frozenset({Status.RESOLVED, Status.CLOSED})
 DailyKey = tuple[int, date, str, str]  # unit, day, category, channel

@@ -40,8 +40,10 @@ from kernel.clock import BEIJING, utcnow
 from kernel.errors import ForbiddenError, ValidationError
 from kernel.extensions import db
 from kernel.pagination import Page, decode_cursor, encode_cursor, paginate
-from tasks.categories import codes_under
-from tasks.models import OPEN_STATUSES, Category, Ticket
+from tasks.categories.models import Category
+from tasks.categories.service import codes_under
+from tasks.lifecycle import OPEN_STATUSES
+from tasks.tickets.models import Ticket
 
 MAX_RANGE_DAYS = 3 * 366
 # 积分: points per on-time resolution and per 4–5 rating, minus per reopen (README "Dashboards and ledgers").

@@ -11,9 +11,10 @@ from grid import service as grid_service
 from grid.locator import bump_version
 from grid.models import GridLevel, GridUnit
 from kernel.extensions import db
-from tasks import service as tasks_service
-from tasks.categories import seed_defaults
+from tasks.categories.service import seed_defaults
 from tasks.lifecycle import Action
+from tasks.tickets import actions as ticket_actions
+from tasks.tickets import intake as ticket_intake
 from workforce import service as workforce_service
 from workforce.models import Employment
 
@@ -158,7 +159,7 @@ def seed_demo_tickets(units: dict[str, GridUnit]) -> None:
     seed_defaults()
     accounts = {account.username: account for account in db.session.scalars(select(Account))}
     for filed_by, category, description, cell, steps in DEMO_REQUESTS:
-        intake = tasks_service.intake(
+        intake = ticket_intake.intake(
             accounts[filed_by],
             {
                 "channel": "app",
@@ -171,4 +172,4 @@ def seed_demo_tickets(units: dict[str, GridUnit]) -> None:
         for actor, action, body in steps:
             if "assignee" in body:
                 body = {"assignee_id": accounts[body["assignee"]].id}
-            tasks_service.perform(accounts[actor], intake.ticket.id, Action(action), body)
+            ticket_actions.perform(accounts[actor], intake.ticket.id, Action(action), body)

@@ -45,7 +45,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "TICKETS_AUTO_DISPATCH": env.get("TICKETS_AUTO_DISPATCH", "0") == "1",
         "TICKET_REOPEN_DAYS": int(env.get("TICKET_REOPEN_DAYS", "7")),
         "TICKET_AUTO_CLOSE_DAYS": int(env.get("TICKET_AUTO_CLOSE_DAYS", "7")),
-        # Rendered ticket-list pages each process keeps to send again while current (tasks.pages); 0: none.
+        # Rendered ticket-list pages each process keeps to send again while current (tasks.tickets.pages); 0: none.
         "TICKET_PAGE_CACHE_ENTRIES": int(env.get("TICKET_PAGE_CACHE_ENTRIES", "512")),
         # Notification delivery (`flask notify worker`): batches claimed under a lease, retries with backoff.
         "NOTIFY_BATCH_SIZE": int(env.get("NOTIFY_BATCH_SIZE", "50")),

@@ -8,8 +8,8 @@ from flask.cli import AppGroup
 
 from kernel.clock import utcnow
 from kernel.extensions import db
-from tasks import attachments
-from tasks.categories import seed_defaults
+from tasks.categories.service import seed_defaults
+from tasks.photos import service as photos
 from tasks.sweep import sweep
 
 tasks_cli = AppGroup("tasks", help="Tasks: categories and tickets.")
@@ -34,7 +34,7 @@ def seed_categories_command() -> None:
 @click.option("--hours", default=48, show_default=True, help="Photos never attached for this long go.")
 def purge_photos_command(hours: int) -> None:
     """Delete intake photos that were uploaded but never attached to a ticket (run daily from cron)."""
-    removed = attachments.purge_unlinked(utcnow() - timedelta(hours=hours))
+    removed = photos.purge_unlinked(utcnow() - timedelta(hours=hours))
     db.session.commit()
     click.echo(f"removed {removed} unattached photos")
 

@@ -1,10 +1,22 @@
-"""The ticket's life as data (DESIGN.md §3): one table that the endpoints, `allowed_actions` and the docs read."""
+"""The ticket's life as data (DESIGN.md §3): its states, and one table that the endpoints, `allowed_actions` and
+the docs read."""
 
 import enum
 from dataclasses import dataclass
 
 from auth.models import Role
-from tasks.models import OPEN_STATUSES, Status
+
+
+class Status(enum.StrEnum):
+    PENDING = "pending"
+    ASSIGNED = "assigned"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+OPEN_STATUSES = frozenset({Status.PENDING, Status.ASSIGNED, Status.IN_PROGRESS})
 
 
 class Action(enum.StrEnum):

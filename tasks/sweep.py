@@ -21,10 +21,10 @@ from sqlalchemy.orm import InstrumentedAttribute
 from kernel.claims import claimable
 from kernel.clock import utcnow
 from kernel.extensions import db
-from tasks import deadlines
-from tasks.lifecycle import TRANSITIONS, Action
-from tasks.models import OPEN_STATUSES, Feedback, Status, Ticket
-from tasks.service import APPLY, record_event
+from tasks.lifecycle import OPEN_STATUSES, TRANSITIONS, Action, Status
+from tasks.tickets import deadlines
+from tasks.tickets.actions import APPLY, record_event
+from tasks.tickets.models import Feedback, Ticket
 
 log = logging.getLogger("grid.tasks.sweep")
 

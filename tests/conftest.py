@@ -77,7 +77,6 @@ def _clean_state(app: Flask) -> Iterator[None]:
         caches.clear_all(app)  # ids restart with the tables: nothing cached may outlive its rows
         # The emptied index-state row restarts its version: a cached index of deleted cells would look current.
         app.extensions.pop("cell_locator", None)
-        app.extensions.pop("ticket_pages", None)  # ids restart with the tables: a page must not outlive its rows
 
 
 def _empty_tables() -> None:
@@ -207,7 +206,7 @@ def auth(tokens_for: Callable[[Account], dict[str, str]]) -> Callable[[Account],
 @pytest.fixture
 def categories(app: Flask) -> None:
     """The default category tree, as a fresh deployment has it after its first run."""
-    from tasks.categories import seed_defaults
+    from tasks.categories.service import seed_defaults
 
     with app.app_context():
         seed_defaults()

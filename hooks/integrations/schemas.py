@@ -7,8 +7,8 @@ from marshmallow import Schema, fields, validate
 from hooks.integrations.models import DESCRIPTION_MAX_LENGTH, EXTERNAL_ID_MAX_LENGTH, NAME_MAX_LENGTH, AuthMethod
 from kernel.api import BaseSchema, FullMatch, IdField, PageQuerySchema, StrictBoolean, StrictId, Timestamp, page_schema
 from notifications.webhooks.schemas import signing_secret
-from tasks.models import Channel
-from tasks.schemas import RequestCreateSchema, RequestSchema, TicketSchema
+from tasks.tickets.models import Channel
+from tasks.tickets.schemas import RequestCreateSchema, RequestSchema, TicketSchema
 
 PRINTABLE = r"^[\x21-\x7e]+$"
 

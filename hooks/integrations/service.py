@@ -1,6 +1,6 @@
 """Integrations: other systems that push resident requests in (`POST /api/v1/hooks/requests`).
 
-**Who acts.** The ticket service files requests for an account (`tasks.service.intake(actor, data)`), and the
+**Who acts.** The ticket service files requests for an account (`tasks.tickets.intake.intake(actor, data)`), and the
 record (`created_by_id`, the `create` event's actor) points at accounts. So each integration owns a *service
 account*, created with it: inactive (an inactive account cannot log in or use a token, is never notified and
 never counted among the supervisors of a unit), with a password hash nothing verifies, named after the
@@ -46,9 +46,12 @@ from kernel.clock import utcnow
 from kernel.errors import NotFoundError, UnauthorizedError, ValidationError
 from kernel.extensions import db
 from kernel.pagination import Page, paginate
+from kernel.privacy import mask_phone
 from kernel.signing import equal, verify
-from tasks import service as tasks
-from tasks.models import ResidentRequest
+from tasks.tickets import intake as ticket_intake
+from tasks.tickets import views as ticket_views
+from tasks.tickets.models import ResidentRequest
+from tasks.tickets.visibility import Viewer
 
 KEY_HEADER = "X-Api-Key"
 KEY_ID_HEADER = "X-Grid-Key-Id"
@@ -254,9 +257,9 @@ class Pushed:
     """The intake's answer, as the integration sees it: no actions offered (it may not act on tickets)."""
 
     external_id: str
-    request: tasks.RequestView
-    ticket: tasks.TicketView
-    possible_duplicates: list[tasks.TicketView] = field(default_factory=list)
+    request: ticket_intake.RequestView
+    ticket: ticket_views.TicketView
+    possible_duplicates: list[ticket_views.TicketView] = field(default_factory=list)
     created: bool = True
 
 
@@ -277,13 +280,13 @@ def push_request(integration: Integration, data: Mapping[str, Any]) -> Pushed:
             raise RuntimeError("a claimed external_id without its request")
         return winner
     account = integration.account
-    intake = tasks.intake(
+    intake = ticket_intake.intake(
         account,
         {name: value for name, value in data.items() if name != "external_id"},
         source={"integration_id": str(integration.id), "integration": integration.name, "external_id": external_id},
     )
     ticket = intake.ticket.ticket
-    if integration.grid_id is not None and not tasks.Viewer.of(account).scope.covers(ticket.grid.path):
+    if integration.grid_id is not None and not Viewer.of(account).scope.covers(ticket.grid.path):
         raise ValidationError(
             "The request belongs to a grid cell outside this integration's area.",
             {"location": ["outside the integration's area"]},
@@ -292,7 +295,7 @@ def push_request(integration: Integration, data: Mapping[str, Any]) -> Pushed:
     db.session.flush()
     return Pushed(
         external_id=external_id,
-        request=tasks.RequestView(intake.request, tasks.mask_phone(intake.request.reporter_phone)),
+        request=ticket_intake.RequestView(intake.request, mask_phone(intake.request.reporter_phone)),
         ticket=replace(intake.ticket, allowed_actions=[]),
         possible_duplicates=[replace(view, allowed_actions=[]) for view in intake.possible_duplicates],
     )
@@ -309,10 +312,10 @@ def _pushed(integration_id: int, external_id: str) -> Pushed | None:
     if request is None:
         return None
     integration = db.session.get(Integration, integration_id)
-    view = tasks.view_of(tasks.Viewer.of(integration.account), request.ticket)  # type: ignore[union-attr]
+    view = ticket_views.view_of(Viewer.of(integration.account), request.ticket)  # type: ignore[union-attr]
     return Pushed(
         external_id=external_id,
-        request=tasks.RequestView(request, tasks.mask_phone(request.reporter_phone)),
+        request=ticket_intake.RequestView(request, mask_phone(request.reporter_phone)),
         ticket=replace(view, allowed_actions=[]),
         created=False,
     )

@@ -5,7 +5,7 @@ from marshmallow import Schema, fields, validate
 from hooks.sms.formats import MAX_ITEMS, PROVIDERS
 from hooks.sms.models import InboundStatus, ReportOutcome
 from kernel.api import BaseSchema, IdField, PageQuerySchema, Timestamp, page_schema
-from tasks.service import mask_phone
+from kernel.privacy import mask_phone
 
 
 class CallbackQuerySchema(BaseSchema):

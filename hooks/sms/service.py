@@ -1,7 +1,7 @@
 """SMS replies: a resident's answer to an SMS becomes a rating or a comment on the one ticket it is about.
 
 **Replies.** A reply that is one digit 1–5 rates the one ticket awaiting a rating whose "resolved" SMS reached
-that phone within `SMS_REPLY_WINDOW_HOURS`: 1–2 reopen it, 3–5 close it (`tasks.service.rate_as_resident`:
+that phone within `SMS_REPLY_WINDOW_HOURS`: 1–2 reopen it, 3–5 close it (`tasks.tickets.actions.rate_as_resident`:
 the rules of a supervisor's feedback, with no account acting). A ticket number (YYYYMMDD-NNNNNN) in the reply
 names the ticket instead, if that phone reported it; what follows the number is the digit or the text. A second
 rating of one resolution (or a rating of a ticket no longer resolved) changes nothing: the reply is kept as
@@ -32,8 +32,9 @@ from kernel.extensions import db
 from kernel.pagination import Page
 from notifications.outbox import service as notify
 from notifications.outbox.models import DeliveryStatus, Medium, Notification
-from tasks import service as tasks
-from tasks.models import FeedbackChannel, ResidentRequest, Status, Ticket
+from tasks.lifecycle import Status
+from tasks.tickets import actions as tasks
+from tasks.tickets.models import FeedbackChannel, ResidentRequest, Ticket
 
 RESOLVED_TEMPLATE = "sms_ticket_resolved"
 UNMATCHED_TEMPLATE = "sms_reply_unmatched"

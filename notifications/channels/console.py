@@ -11,8 +11,8 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from kernel.privacy import mask_phone
 from notifications.channels.base import Outcome, OutgoingSms, SendResult
-from tasks.service import mask_phone
 
 log = logging.getLogger("grid.notifications.console")
 

@@ -5,9 +5,9 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from kernel.api import BaseSchema, IdField, PageQuerySchema, StrictBoolean, StrictId, Timestamp, page_schema
+from kernel.privacy import mask_phone
 from notifications.outbox import service
 from notifications.outbox.models import DeliveryStatus, Medium, Notification
-from tasks.service import mask_phone
 
 MAX_READ_IDS = 500
 

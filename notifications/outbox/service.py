@@ -39,9 +39,10 @@ from kernel.extensions import db
 from kernel.pagination import Page, paginate
 from notifications.outbox import templates
 from notifications.outbox.models import DeliveryStatus, Medium, Notification, owed_message
-from tasks.deadlines import clock_name
-from tasks.events import TicketChanged, TicketsMerging
-from tasks.models import Priority, ResidentRequest, Ticket
+from tasks.categories.models import Priority
+from tasks.tickets.deadlines import clock_name
+from tasks.tickets.events import TicketChanged, TicketsMerging
+from tasks.tickets.models import ResidentRequest, Ticket
 
 MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
 RETRYABLE: Final = frozenset({DeliveryStatus.DEAD, DeliveryStatus.HELD, DeliveryStatus.FAILED})

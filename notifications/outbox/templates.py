@@ -17,7 +17,7 @@ from typing import Any, Final
 from kernel.clock import BEIJING
 from notifications.outbox.models import Medium
 
-# Short statuses as residents read them (tasks.models.Status values).
+# Short statuses as residents read them (tasks.lifecycle.Status values).
 RESIDENT_STATUS: Final[Mapping[str, str]] = {
     "pending": "已受理",
     "assigned": "已派单",

@@ -24,8 +24,8 @@ from notifications.outbox.models import DeliveryStatus, Medium, Notification, ow
 from notifications.outbox.service import MERGED_EVENT, OWED
 from notifications.webhooks.models import WEBHOOK_EVENTS, Webhook
 from notifications.webhooks.ssrf import IPNetwork, Target, UnresolvableHostError, UnsafeUrlError, vet_url
-from tasks.events import TicketChanged, TicketsMerging
-from tasks.models import Ticket
+from tasks.tickets.events import TicketChanged, TicketsMerging
+from tasks.tickets.models import Ticket
 
 
 @dataclass(frozen=True)

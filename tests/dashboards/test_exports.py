@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from dashboards.ledgers import TICKET_HEADINGS
 from kernel.extensions import db
-from tasks.models import PersonalDataRead
+from tasks.tickets.models import PersonalDataRead
 from tests.support.http import assert_error
 from tests.support.stats import NOVEMBER
 from tests.support.tasks import RESIDENT_PHONE, World

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from dashboards import rollups
 from kernel.extensions import db
-from tasks.models import Ticket
 from tasks.sweep import sweep
+from tasks.tickets.models import Ticket
 from tests.support.http import assert_error
 from tests.support.stats import BEIJING, NOVEMBER, T0, at, travel_to
 from tests.support.tasks import World

@@ -17,7 +17,7 @@ from auth.models import Account
 from hooks.integrations.models import Integration, PushedRequest
 from kernel import clock
 from kernel.extensions import db
-from tasks.models import ResidentRequest, Ticket
+from tasks.tickets.models import ResidentRequest, Ticket
 from tests.support.http import assert_error
 from tests.support.tasks import RESIDENT_PHONE
 

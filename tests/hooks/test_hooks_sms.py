@@ -14,7 +14,7 @@ from hooks.sms.models import SmsReply, SmsReport
 from kernel.clock import utcnow
 from kernel.extensions import db
 from notifications.outbox.models import DeliveryStatus, Medium, Notification
-from tasks.models import Feedback
+from tasks.tickets.models import Feedback
 from tests.support.http import assert_error
 from tests.support.tasks import RESIDENT_PHONE, build_world
 

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-import tasks.service
+import tasks.tickets.actions
+import tasks.tickets.intake
 from auth.models import Account
 from kernel import clock
 from kernel.errors import ConflictError
@@ -253,7 +254,7 @@ def test_a_change_that_fails_after_owing_leaves_no_notification(world, monkeypat
     def fail(*_args: Any, **_kwargs: Any) -> None:
         raise ConflictError("changed meanwhile")
 
-    monkeypatch.setattr(tasks.service, "view_of", fail)  # runs after the urge owed its message
+    monkeypatch.setattr(tasks.tickets.actions, "view_of", fail)  # runs after the urge owed its message
     world.act("supervisor", ticket, "urge", status=409, note="请尽快处理")
 
     assert outbox(world) == before
@@ -263,7 +264,7 @@ def test_an_intake_that_fails_after_owing_leaves_no_notification(app, world, mon
     def fail(*_args: Any, **_kwargs: Any) -> None:
         raise ConflictError("changed meanwhile")
 
-    monkeypatch.setattr(tasks.service, "_possible_duplicates", fail)
+    monkeypatch.setattr(tasks.tickets.intake, "_possible_duplicates", fail)
     world.file(expect=409)
 
     assert stored(app) == []
@@ -274,7 +275,7 @@ def test_a_rolled_back_transaction_owes_nothing_and_the_same_action_committed_ow
     for end in ("rollback", "commit"):
         with app.app_context():
             supervisor = db.session.get(Account, world.accounts["supervisor"].id)
-            tasks.service.perform(supervisor, int(ticket["id"]), Action.URGE, {"note": "请尽快处理"})
+            tasks.tickets.actions.perform(supervisor, int(ticket["id"]), Action.URGE, {"note": "请尽快处理"})
             getattr(db.session, end)()
 
         assert len(stored(app, event="ticket.urged")) == (end == "commit")

@@ -21,8 +21,10 @@ from kernel import clock
 from kernel.clock import utcnow
 from kernel.errors import ValidationError
 from kernel.extensions import db
-from tasks import attachments
-from tasks.models import Attachment, Ticket
+from tasks.photos import imaging, storage
+from tasks.photos import service as photos
+from tasks.photos.models import Attachment
+from tasks.tickets.models import Ticket
 from tests.support.http import assert_error
 
 MB = 1024 * 1024
@@ -368,7 +370,7 @@ def test_exif_with_gps_xmp_and_text_are_removed_but_the_orientation_stays(
     assert SECRET not in kept
     assert b"CAM\x00" not in kept  # the camera's make went with the rest of IFD0
     assert b"xmpmeta" not in kept
-    assert attachments._orientation(_exif_of(kept, content_type)) == 6
+    assert imaging._orientation(_exif_of(kept, content_type)) == 6
     assert len(kept) == response.json["size"] < len(original)
 
 
@@ -419,13 +421,13 @@ def test_scan_data_with_stuffed_bytes_restart_markers_and_several_scans_passes_t
     first_scan, second_scan = b"\x12\xff\x00\x34\xff\xd0\x56", b"\x78\xff\x00\x9a"
     fill = b"\xff"  # padding before a marker, which may go
     original = header + sos + first_scan + fill + dht + sos + second_scan + b"\xff\xd9"
-    stripped = b"".join(attachments.strip_metadata("image/jpeg", io.BytesIO(original)))
+    stripped = b"".join(imaging.strip_metadata("image/jpeg", io.BytesIO(original)))
     assert stripped == header + sos + first_scan + dht + sos + second_scan + b"\xff\xd9"
 
 
 def test_a_jpeg_without_an_end_marker_keeps_its_scan_data():
     original = JPEG_1X1[:-2]
-    assert b"".join(attachments.strip_metadata("image/jpeg", io.BytesIO(original))) == original
+    assert b"".join(imaging.strip_metadata("image/jpeg", io.BytesIO(original))) == original
 
 
 def _exif_of(image: bytes, content_type: str) -> bytes:
@@ -572,7 +574,7 @@ def test_a_ticket_photo_is_visible_to_whoever_may_see_the_ticket(client, auth, p
 def link(app, actor: Account, photo_ids: list[int], ticket_id: int) -> list[int]:
     with app.app_context():
         ticket = db.session.get(Ticket, ticket_id)
-        linked = attachments.link_photos(db.session.get(Account, actor.id), photo_ids, ticket)
+        linked = photos.link_photos(db.session.get(Account, actor.id), photo_ids, ticket)
         db.session.commit()
         return [attachment.id for attachment in linked]
 
@@ -585,7 +587,7 @@ def test_linking_gives_the_photos_to_the_ticket_and_its_viewers(app, client, aut
     first, second = uploaded_id(client, auth, people.assignee), uploaded_id(client, auth, people.assignee)
     assert link(app, people.assignee, [second, first, second], ticket_id) == [second, first]
     with app.app_context():
-        assert attachments.attachment_ids_of(ticket_id) == [first, second]
+        assert photos.attachment_ids_of(ticket_id) == [first, second]
     response = client.get(f"/api/v1/attachments/{first}", headers=auth(people.supervisor_in))
     assert response.status_code == 200
 
@@ -613,7 +615,7 @@ def test_linking_refuses_others_missing_and_already_linked_photos_and_links_none
     }
     with app.app_context():
         db.session.rollback()
-        assert attachments.attachment_ids_of(ticket_id) == []
+        assert photos.attachment_ids_of(ticket_id) == []
 
 
 def test_photos_given_at_intake_are_linked_to_the_new_ticket(client, auth, people, tree, categories):
@@ -639,7 +641,7 @@ def test_photos_given_at_intake_are_linked_to_the_new_ticket(client, auth, peopl
 def test_a_rolled_back_upload_leaves_no_file(app, people, storage_dir):
     with app.app_context():
         actor = db.session.get(Account, people.assignee.id)
-        attachments.upload_photo(actor, io.BytesIO(png()), "x.png")
+        photos.upload_photo(actor, io.BytesIO(png()), "x.png")
         assert len(stored_files(storage_dir)) == 1
         db.session.rollback()
     assert stored_files(storage_dir) == []
@@ -652,10 +654,10 @@ def test_purging_old_unlinked_photos_deletes_rows_and_files_on_commit(
     old, linked = uploaded_id(client, auth, people.assignee), uploaded_id(client, auth, people.assignee)
     link(app, people.assignee, [linked], ticket_id)
     with app.app_context():
-        assert attachments.purge_unlinked(utcnow() + timedelta(seconds=1)) == 1
+        assert photos.purge_unlinked(utcnow() + timedelta(seconds=1)) == 1
         assert len(stored_files(storage_dir)) == 2  # not before the commit
         db.session.commit()
-        assert attachments.attachment_ids_of(ticket_id) == [linked]
+        assert photos.attachment_ids_of(ticket_id) == [linked]
         assert db.session.get(Attachment, old) is None
     assert len(stored_files(storage_dir)) == 1
 
@@ -677,12 +679,12 @@ class OneWay(io.RawIOBase):
 def test_a_stream_that_cannot_seek_is_spooled_and_still_capped(app, people, storage_dir):
     with app.app_context():
         actor = db.session.get(Account, people.assignee.id)
-        stored = attachments.upload_photo(actor, OneWay(png_with_metadata()), "x.png")
+        stored = photos.upload_photo(actor, OneWay(png_with_metadata()), "x.png")
         assert (stored.content_type, stored.size) == ("image/png", len(stored_files(storage_dir)[0].read_bytes()))
         app.config["ATTACHMENTS_MAX_BYTES"], saved = 100, app.config["ATTACHMENTS_MAX_BYTES"]
         try:
-            with pytest.raises(attachments.PayloadTooLargeError):
-                attachments.upload_photo(actor, OneWay(png(idat=bytes(200))), "big.png")
+            with pytest.raises(photos.PayloadTooLargeError):
+                photos.upload_photo(actor, OneWay(png(idat=bytes(200))), "big.png")
         finally:
             app.config["ATTACHMENTS_MAX_BYTES"] = saved
 
@@ -690,7 +692,7 @@ def test_a_stream_that_cannot_seek_is_spooled_and_still_capped(app, people, stor
 @pytest.mark.parametrize("key", ["../outside", "/absolute", "a/../../b", "", "with space"])
 def test_the_disk_storage_refuses_keys_that_are_not_plain_relative_names(tmp_path, key):
     with pytest.raises(ValueError):
-        attachments.LocalDiskStorage(tmp_path).save(key, io.BytesIO(b"x"))
+        storage.LocalDiskStorage(tmp_path).save(key, io.BytesIO(b"x"))
 
 
 def test_an_idempotent_replay_returns_the_first_response_and_stores_one_file(app, client, auth, people, storage_dir):

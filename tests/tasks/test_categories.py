@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 
 from kernel import clock
 from kernel.extensions import db
-from tasks.categories import DEFAULT_CATEGORIES, is_valid_code
-from tasks.models import Category
+from tasks.categories.models import Category
+from tasks.categories.service import DEFAULT_CATEGORIES, is_valid_code
 from tests.support.http import assert_error
 
 URL = "/api/v1/categories"

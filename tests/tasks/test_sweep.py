@@ -13,8 +13,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from kernel import clock
 from kernel.extensions import db
-from tasks.models import Ticket
 from tasks.sweep import WARNED, SweepReport, mark, sweep
+from tasks.tickets.models import Ticket
 from tests.support.tasks import World
 
 # How far from a threshold the clock is put: well inside the shortest window (an elevator's 7.5 minutes).

@@ -18,7 +18,7 @@ import pytest
 from flask import Flask
 
 from dashboards import rollups
-from tasks import service
+from tasks.tickets import actions
 from tests.support.tasks import World
 
 pytestmark = pytest.mark.slow
@@ -48,7 +48,7 @@ class Outcome:
 
 
 class Hold:
-    """Holds the first `parties` calls of a `tasks.service` function, just after it returned, until all have
+    """Holds the first `parties` calls of a `tasks.tickets.actions` function, just after it returned, until all have
     arrived; the request numbered `last` then waits on until every other request has been answered."""
 
     def __init__(self, parties: int, last: int | None) -> None:
@@ -81,14 +81,14 @@ class Hold:
 def hold(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Hold]]:
     def install(name: str, parties: int, *, last: int | None = None) -> Hold:
         holding = Hold(parties, last)
-        original = getattr(service, name)
+        original = getattr(actions, name)
 
         def call_then_hold(*args: Any, **kwargs: Any) -> Any:
             result = original(*args, **kwargs)
             holding.reached()
             return result
 
-        monkeypatch.setattr(service, name, call_then_hold)
+        monkeypatch.setattr(actions, name, call_then_hold)
         return holding
 
     yield install

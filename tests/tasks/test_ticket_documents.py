@@ -1,4 +1,4 @@
-"""The hand-written ticket document (`tasks.schemas.ticket_document`) against the declared TicketSchema.
+"""The hand-written ticket document (`tasks.tickets.schemas.ticket_document`) against the declared TicketSchema.
 
 TicketSchema's fields are the contract (the OpenAPI document comes from them); `TicketSchema.dump` writes the
 same document by hand for speed. Here both write tickets in every state, seen by every kind of caller, in
@@ -15,9 +15,10 @@ from grid.coords import CoordSystem
 from grid.schemas import use_output_coord_system
 from kernel import clock
 from kernel.extensions import db
-from tasks import service
-from tasks.models import Ticket
-from tasks.schemas import TicketSchema
+from tasks.tickets import views as ticket_views
+from tasks.tickets import visibility
+from tasks.tickets.models import Ticket
+from tasks.tickets.schemas import TicketSchema
 
 LNG, LAT = 112.53, 32.99
 VIEWERS = ("admin", "supervisor", "far_supervisor", "worker", "other_worker", "volunteer")
@@ -58,10 +59,10 @@ def test_the_hand_written_document_is_the_declared_one(app, world, tickets_in_ev
     compared = 0
     with app.test_request_context():
         for who in VIEWERS:
-            viewer = service.Viewer.of(db.session.get(Account, world.accounts[who].id))
+            viewer = visibility.Viewer.of(db.session.get(Account, world.accounts[who].id))
             for name, ticket_id in tickets_in_every_state.items():
                 ticket = db.session.get(Ticket, ticket_id)
-                views = [service.view_of(viewer, ticket), service._tombstone(ticket)]
+                views = [ticket_views.view_of(viewer, ticket), ticket_views._tombstone(ticket)]
                 for system in CoordSystem:
                     use_output_coord_system(system)
                     for view in views:
@@ -101,7 +102,7 @@ def test_the_api_serves_the_declared_document(app, world, tickets_in_every_state
     assert len(items) >= 4
     with app.test_request_context():
         use_output_coord_system(CoordSystem(system))
-        viewer = service.Viewer.of(db.session.get(Account, world.accounts["worker"].id))
+        viewer = visibility.Viewer.of(db.session.get(Account, world.accounts["worker"].id))
         for served in [*items, one.get_json()]:
-            view = service.view_of(viewer, db.session.get(Ticket, int(served["id"])))
+            view = ticket_views.view_of(viewer, db.session.get(Ticket, int(served["id"])))
             assert served == TicketSchema().reference_dump(view)

@@ -1,6 +1,6 @@
 """Ticket-list pages are sent again from the process's cache only while nothing behind them changed.
 
-Each test reads a list twice around one kind of change (see tasks.pages for what a page depends on) and
+Each test reads a list twice around one kind of change (see tasks.tickets.pages for what a page depends on) and
 checks that the second read shows the change, and that an unchanged list is indeed served from the cache.
 """
 
@@ -9,7 +9,8 @@ from datetime import timedelta
 from flask import Flask
 
 from kernel import clock
-from tasks.pages import EXTENSION
+from kernel.caches import EXTENSION as CACHES
+from tasks.tickets.pages import CACHE
 from tests.support.http import assert_error
 from tests.support.tasks import RESIDENT_PHONE
 
@@ -27,7 +28,7 @@ def items(world, who="worker", path=QUEUE):
 
 
 def hits(app: Flask) -> int:
-    return app.extensions[EXTENSION].hits
+    return app.extensions[CACHES][CACHE].hits
 
 
 def only(world, who="worker", path=QUEUE):
@@ -50,7 +51,7 @@ def test_an_unchanged_queue_is_sent_again_from_the_cache(world, app):
 def use_cache_of(app: Flask, monkeypatch, entries: int) -> None:
     """From now on in this test, a cache of this many pages (0: none); the setting comes back after it."""
     monkeypatch.setitem(app.config, "TICKET_PAGE_CACHE_ENTRIES", entries)
-    app.extensions.pop(EXTENSION, None)
+    app.extensions.get(CACHES, {}).pop(CACHE, None)
 
 
 def test_a_cached_page_is_the_page_rendered_afresh(world, app, monkeypatch):
@@ -164,10 +165,10 @@ def test_the_cache_keeps_at_most_its_entries_and_can_be_off(world, app, monkeypa
     use_cache_of(app, monkeypatch, 2)
     for limit in (1, 2, 3):
         assert len(items(world, path=f"{QUEUE}&limit={limit}")) == 1
-    assert len(app.extensions[EXTENSION]) == 2
+    assert len(app.extensions[CACHES][CACHE]) == 2
     use_cache_of(app, monkeypatch, 0)
     assert items(world) == items(world)
-    assert len(app.extensions[EXTENSION]) == 0 and hits(app) == 0
+    assert len(app.extensions[CACHES][CACHE]) == 0 and hits(app) == 0
 
 
 def test_the_queue_refuses_a_tampered_cursor_or_one_from_another_list(world):

@@ -25,8 +25,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from tasks.lifecycle import TRANSITIONS, Action, Party
-from tasks.models import Status
+from tasks.lifecycle import TRANSITIONS, Action, Party, Status
 from tests.support.tasks import World
 
 SETTINGS = settings(

@@ -11,7 +11,7 @@ from grid.coords import from_wgs84
 from grid.models import GridUnit
 from kernel import clock
 from kernel.extensions import db
-from tasks.models import PersonalDataRead
+from tasks.tickets.models import PersonalDataRead
 from tests.support.geometry import square
 from tests.support.http import assert_error
 from tests.support.tasks import RESIDENT_PHONE

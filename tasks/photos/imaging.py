@@ -1,152 +1,26 @@
-"""Photos (照片): recognised from their bytes, stripped of metadata, kept behind a small storage interface.
+"""Photo bytes, with no Flask and no database: recognising JPEG, PNG and WebP by their bytes, and copying an
+image without its metadata (EXIF, GPS, XMP, comments) while keeping what shows it right.
 
-A photo is uploaded before its ticket exists (intake, resolve) and linked by the ticket service with
-`link_photos`, or uploaded to a ticket directly. The bytes live in a `Storage` under a random key,
-never one derived from the client's filename; the row in `attachments` says what and whose they are.
-Stored bytes are final: a file written in a transaction that rolls back is deleted again, and the
-files of purged rows go once their deletion commits.
+`strip_metadata` walks a format's segments or chunks as a stream and copies pixels untouched (nothing is
+re-encoded); `Measured` counts and hashes what passes on to the storage.
 """
 
-import contextlib
 import hashlib
 import io
-import logging
-import os
-import re
-import secrets
-import shutil
 import struct
-import tempfile
 import zlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime
-from pathlib import Path
-from typing import IO, Any, Final, Protocol
-
-from flask import current_app
-from sqlalchemy import delete, event, or_, select, update
-from sqlalchemy.orm import Session
-
-from auth.models import Role
-from auth.principal import Caller
-from kernel.errors import AppError, ForbiddenError, NotFoundError, ValidationError
-from kernel.extensions import db
-from tasks.models import Attachment, Ticket
-
-log = logging.getLogger("grid.attachments")
+from collections.abc import Callable, Iterator, Mapping
+from typing import IO, Any, Final
 
 CHUNK: Final = 64 * 1024
 JPEG, PNG, WEBP = "image/jpeg", "image/png", "image/webp"
 FORMAT_NAMES: Final[Mapping[str, str]] = {JPEG: "JPEG", PNG: "PNG", WEBP: "WebP"}
 # An EXIF block bigger than this is not read for its orientation (it is dropped all the same).
 MAX_EXIF_BYTES: Final = 256 * 1024
-STORAGE_EXTENSION: Final = "attachments.storage"
-
-
-class PayloadTooLargeError(AppError):
-    status, code = 413, "payload_too_large"
-
-
-class UnsupportedMediaTypeError(AppError):
-    status, code = 415, "unsupported_media_type"
 
 
 class MalformedImageError(ValueError):
     """The bytes start like an image but do not hold together (truncated, impossible lengths)."""
-
-
-# --- storage --------------------------------------------------------------------------------------
-
-
-class Storage(Protocol):
-    """Where photo bytes live: the local disk below, or an object store (S3, OSS) with the same three calls."""
-
-    def save(self, key: str, stream: IO[bytes]) -> None:
-        """Store everything `stream` yields under `key`, whole or not at all."""
-
-    def open(self, key: str) -> IO[bytes]:
-        """The stored bytes, to read; FileNotFoundError when there are none."""
-
-    def delete(self, key: str) -> None:
-        """Forget the bytes under `key`; nothing there is not an error."""
-
-
-_STORAGE_KEY = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")
-
-
-class LocalDiskStorage:
-    """Files under one directory; a key is a relative path of plain names, so it can never climb out."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def save(self, key: str, stream: IO[bytes]) -> None:
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Written aside and renamed into place: a reader never sees half a file, a crash leaves a temp file.
-        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                shutil.copyfileobj(stream, out, CHUNK)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temporary)
-            raise
-
-    def open(self, key: str) -> IO[bytes]:
-        return self._path(key).open("rb")
-
-    def delete(self, key: str) -> None:
-        self._path(key).unlink(missing_ok=True)
-
-    def _path(self, key: str) -> Path:
-        if not _STORAGE_KEY.match(key):
-            raise ValueError(f"not a storage key: {key!r}")
-        return self.root / key
-
-
-def storage() -> Storage:
-    """The app's storage: one installed in `app.extensions[STORAGE_EXTENSION]`, else the local disk."""
-    installed: Storage | None = current_app.extensions.get(STORAGE_EXTENSION)
-    return installed or LocalDiskStorage(Path(current_app.config["ATTACHMENTS_DIR"]))
-
-
-def new_storage_key() -> str:
-    """Random, so nothing about the photo or its sender can be read or guessed from it; fanned out by prefix."""
-    token = secrets.token_hex(16)
-    return f"{token[:2]}/{token}"
-
-
-# Files written in the open transaction (deleted if it rolls back) and files whose rows it deletes
-# (deleted once it commits), kept on the session so the database decides what the disk holds.
-_WRITTEN, _DOOMED = "attachments.written", "attachments.doomed"
-
-
-@event.listens_for(db.session, "after_rollback")
-def _discard_written(session: Session) -> None:
-    for store, key in session.info.pop(_WRITTEN, []):
-        _delete_quietly(store, key)
-    session.info.pop(_DOOMED, None)
-
-
-@event.listens_for(db.session, "after_commit")
-def _delete_doomed(session: Session) -> None:
-    session.info.pop(_WRITTEN, None)
-    for store, key in session.info.pop(_DOOMED, []):
-        _delete_quietly(store, key)
-
-
-def _delete_quietly(store: Storage, key: str) -> None:
-    try:
-        store.delete(key)
-    except OSError:  # the database is already settled; a leftover file is only disk space
-        log.warning("could not delete stored photo", extra={"storage_key": key})
-
-
-# --- recognising images ---------------------------------------------------------------------------
 
 
 def sniff(head: bytes) -> str | None:
@@ -434,7 +308,7 @@ _STRIPPERS: Final[Mapping[str, Callable[[IO[bytes]], Iterator[bytes]]]] = {
 }
 
 
-class _Measured(io.RawIOBase):
+class Measured(io.RawIOBase):
     """A readable file over byte chunks that counts and hashes what passes through (into the storage)."""
 
     def __init__(self, chunks: Iterator[bytes]) -> None:
@@ -460,186 +334,7 @@ class _Measured(io.RawIOBase):
         return count
 
 
-def _whole(source: IO[bytes]) -> Iterator[bytes]:
+def whole(source: IO[bytes]) -> Iterator[bytes]:
+    """The file as it is, in chunks."""
     while chunk := source.read(CHUNK):
         yield chunk
-
-
-# --- uploading ------------------------------------------------------------------------------------
-
-
-def upload_photo(actor: Caller, stream: IO[bytes], filename: str | None) -> Attachment:
-    """Store a photo not yet linked to a ticket (intake, resolve); only its uploader may link or see it."""
-    return _store(actor, stream, filename, ticket_id=None)
-
-
-def attach_photo(actor: Caller, ticket_id: int, stream: IO[bytes], filename: str | None) -> Attachment:
-    """Store a photo on a ticket: for its assignee, or an admin or supervisor whose scope covers it."""
-    from tasks import service as ticket_service
-
-    viewer = ticket_service.Viewer.of(actor)
-    ticket = ticket_service.get_visible_ticket(actor, ticket_id, viewer)
-    if ticket.assignee_id != actor.id and not ticket_service.is_supervising(actor, ticket, viewer):
-        raise ForbiddenError(
-            "Only the ticket's assignee or a supervisor over it may add photos.", {"ticket_id": ["not yours to handle"]}
-        )
-    ticket_service.ensure_takes_photos(ticket)
-    attachment = _store(actor, stream, filename, ticket_id=ticket.id)
-    ticket_service.record_photo(actor, ticket, attachment.id)
-    return attachment
-
-
-def _store(actor: Caller, stream: IO[bytes], filename: str | None, *, ticket_id: int | None) -> Attachment:
-    max_bytes: int = current_app.config["ATTACHMENTS_MAX_BYTES"]
-    source = _seekable(stream, max_bytes)
-    content_type = _content_type(source)
-    strip = current_app.config["ATTACHMENTS_STRIP_METADATA"]
-    measured = _Measured(strip_metadata(content_type, source) if strip else _whole(source))
-    store, key = storage(), new_storage_key()
-    try:
-        store.save(key, measured)
-    except MalformedImageError as error:
-        name = FORMAT_NAMES[content_type]
-        raise UnsupportedMediaTypeError(
-            f"The file is not a readable {name} image.", {"file": [f"not a well-formed {name}: {error}"]}
-        ) from None
-    db.session.info.setdefault(_WRITTEN, []).append((store, key))
-    attachment = Attachment(
-        ticket_id=ticket_id,
-        uploaded_by_id=actor.id,
-        content_type=content_type,
-        size=measured.size,
-        sha256=measured.sha256.hexdigest(),
-        storage_key=key,
-        filename=display_filename(filename),
-    )
-    db.session.add(attachment)
-    db.session.flush()
-    return attachment
-
-
-def _seekable(stream: IO[bytes], max_bytes: int) -> IO[bytes]:
-    """The upload, at most `max_bytes`, rewound; spooled to a temporary file first if it cannot seek."""
-    if not stream.seekable():
-        spooled = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)  # noqa: SIM115 - returned open
-        while chunk := stream.read(CHUNK):
-            spooled.write(chunk)
-            if spooled.tell() > max_bytes:
-                break
-        stream = spooled  # type: ignore[assignment]
-    size = stream.seek(0, io.SEEK_END)
-    stream.seek(0)
-    if size > max_bytes:
-        raise PayloadTooLargeError(
-            f"A photo may be at most {max_bytes // (1024 * 1024)} MB.", {"file": [f"at most {max_bytes} bytes"]}
-        )
-    if size == 0:
-        raise ValidationError("The file is empty.", {"file": ["empty file"]})
-    return stream
-
-
-def _content_type(source: IO[bytes]) -> str:
-    content_type = sniff(source.read(16))
-    source.seek(0)
-    if content_type is None:
-        raise UnsupportedMediaTypeError(
-            "Send a JPEG, PNG or WebP image.", {"file": ["not a JPEG, PNG or WebP image (judged by its content)"]}
-        )
-    return content_type
-
-
-def display_filename(filename: str | None) -> str | None:
-    """The client's name for the file, for display only: no folders, no control characters, 255 at most."""
-    if not filename:
-        return None
-    name = re.split(r"[\\/]", filename)[-1]
-    name = "".join(character for character in name if character.isprintable()).strip()
-    return name[:255] or None
-
-
-# --- reading --------------------------------------------------------------------------------------
-
-
-def get_visible_attachment(actor: Caller, attachment_id: int) -> Attachment:
-    """An attachment the actor may see: unlinked, its uploader's (and admins'); linked, its ticket's viewers'."""
-    attachment = db.session.get(Attachment, attachment_id)
-    if attachment is None:
-        raise NotFoundError("No such attachment.")
-    if attachment.ticket_id is None:
-        if attachment.uploaded_by_id == actor.id or actor.role is Role.ADMIN:
-            return attachment
-        raise NotFoundError("No such attachment.")
-    from tasks import service as ticket_service
-
-    try:
-        ticket_service.get_visible_ticket(actor, attachment.ticket_id)
-    except NotFoundError:
-        raise NotFoundError("No such attachment.") from None
-    return attachment
-
-
-def open_photo(actor: Caller, attachment_id: int) -> tuple[Attachment, IO[bytes]]:
-    """A visible attachment and its bytes, to stream to the client (who closes the file)."""
-    attachment = get_visible_attachment(actor, attachment_id)
-    try:
-        return attachment, storage().open(attachment.storage_key)
-    except FileNotFoundError:
-        log.error("stored photo is missing", extra={"attachment_id": attachment.id})
-        raise NotFoundError("The photo's file is missing.") from None
-
-
-# --- for the ticket service -----------------------------------------------------------------------
-
-
-def link_photos(actor: Caller, photo_ids: Sequence[int], ticket: Ticket) -> list[Attachment]:
-    """Link the actor's own unlinked photos to a (flushed) ticket; ids already on this ticket are fine."""
-    wanted = list(dict.fromkeys(photo_ids))
-    if not wanted:
-        return []
-    found = {a.id: a for a in db.session.scalars(select(Attachment).where(Attachment.id.in_(wanted)))}
-    problems = [f"{photo_id}: {why}" for photo_id in wanted if (why := _unlinkable(found.get(photo_id), actor, ticket))]
-    if problems:
-        raise ValidationError("Some photos cannot be attached to this ticket.", {"photos": problems})
-    # Checked again in the UPDATE: a concurrent request may have linked one of them meanwhile.
-    result = db.session.execute(
-        update(Attachment)
-        .where(
-            Attachment.id.in_(wanted),
-            Attachment.uploaded_by_id == actor.id,
-            or_(Attachment.ticket_id.is_(None), Attachment.ticket_id == ticket.id),
-        )
-        .values(ticket_id=ticket.id)
-    )
-    if result.rowcount != len(wanted):
-        raise ValidationError(
-            "Some photos cannot be attached to this ticket.", {"photos": ["linked to another ticket meanwhile"]}
-        )
-    return [found[photo_id] for photo_id in wanted]
-
-
-def _unlinkable(attachment: Attachment | None, actor: Caller, ticket: Ticket) -> str | None:
-    if attachment is None or attachment.uploaded_by_id != actor.id:
-        return "no such photo of yours"  # others' photos are not even confirmed to exist
-    if attachment.ticket_id is not None and attachment.ticket_id != ticket.id:
-        return "already attached to another ticket"
-    return None
-
-
-def attachment_ids_of(ticket_id: int) -> list[int]:
-    """The ids of a ticket's photos, oldest first."""
-    stmt = select(Attachment.id).where(Attachment.ticket_id == ticket_id).order_by(Attachment.id)
-    return list(db.session.scalars(stmt))
-
-
-def purge_unlinked(older_than: datetime) -> int:
-    """Delete photos never linked to a ticket, uploaded before `older_than`; their files go on commit."""
-    # One statement: a photo linked meanwhile no longer matches, so its file is never doomed.
-    stmt = (
-        delete(Attachment)
-        .where(Attachment.ticket_id.is_(None), Attachment.created_at < older_than)
-        .returning(Attachment.storage_key)
-    )
-    keys = list(db.session.scalars(stmt))
-    store = storage()
-    db.session.info.setdefault(_DOOMED, []).extend((store, key) for key in keys)
-    return len(keys)

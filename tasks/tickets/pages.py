@@ -2,23 +2,22 @@
 
 A worker's app asks for its queue every few seconds, and nearly always nothing has changed. Rendering a page
 of twenty tickets (loading them with their unit, category and assignee, working out what the caller may do,
-writing the JSON) costs several times what finding out whether anything changed costs: the page query
+writing the JSON) costs far more than finding out whether anything changed (see docs/PERFORMANCE.md): the page query
 itself, reading for each ticket only its id, its version and when its unit, its category and its assignee
-last changed (`service.PAGE_KEY`). So each process keeps the pages it sent last and sends one again while:
+last changed (`views.PAGE_KEY`). So each process keeps the pages it sent last and sends one again while:
 
 - the same account, unchanged since (`accounts.updated_at`: role, unit, name), with the same scope where its
-  view depends on it (`service.scope_in_view`), asks the same query (filters, limit, cursor, coordinates);
+  view depends on it (`visibility.scope_in_view`), asks the same query (filters, limit, cursor, coordinates);
 - the page query returns the same rows: the same tickets in the same order, none of them changed;
 - the clock has not reached a moment that changes a ticket's view (warned, overdue, the reopen window;
-  `service.view_changes_at`), nor gone back before the page was rendered.
+  `views.view_changes_at`), nor gone back before the page was rendered.
 
 Everything in a document follows from these; tests/test_ticket_pages.py changes each of them and sees the
-next read change. The cache belongs to the app, holds at most TICKET_PAGE_CACHE_ENTRIES pages (the least
-recently sent go first; 0 turns it off), and a page that is not in it is rendered as before.
+next read change. The cache is one of the app's caches (`kernel.caches`), holds at most
+TICKET_PAGE_CACHE_ENTRIES pages (the least recently sent go first; 0 turns it off), and a page that is not in
+it is rendered as before.
 """
 
-import threading
-from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,11 +27,13 @@ from flask import Response, current_app
 
 from auth.principal import Caller
 from grid.coords import CoordSystem
+from kernel.caches import BoundedCache, app_cache
 from kernel.clock import utcnow
-from tasks import service
-from tasks.schemas import ticket_document
+from tasks.tickets import views
+from tasks.tickets.schemas import ticket_document
+from tasks.tickets.visibility import Viewer, scope_in_view
 
-EXTENSION = "ticket_pages"
+CACHE = "ticket_pages"
 
 
 @dataclass(frozen=True)
@@ -47,49 +48,17 @@ class RenderedPage:
         return in_time and rows == self.rows
 
 
-class PageCache:
-    """Rendered pages by request key, least recently sent first out; safe to share between threads."""
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self.hits = self.misses = 0
-        self._pages: OrderedDict[Hashable, RenderedPage] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        return len(self._pages)
-
-    def get(self, key: Hashable) -> RenderedPage | None:
-        with self._lock:
-            page = self._pages.get(key)
-            if page is not None:
-                self._pages.move_to_end(key)
-            return page
-
-    def put(self, key: Hashable, page: RenderedPage) -> None:
-        if self.capacity <= 0:
-            return
-        with self._lock:
-            self._pages[key] = page
-            self._pages.move_to_end(key)
-            while len(self._pages) > self.capacity:
-                self._pages.popitem(last=False)
-
-
-def page_cache() -> PageCache:
+def page_cache() -> BoundedCache[Hashable, RenderedPage]:
     """This app's cache, made on first use."""
-    cache: PageCache | None = current_app.extensions.get(EXTENSION)
-    if cache is None:
-        cache = current_app.extensions[EXTENSION] = PageCache(current_app.config["TICKET_PAGE_CACHE_ENTRIES"])
-    return cache
+    return app_cache(CACHE, lambda: BoundedCache(current_app.config["TICKET_PAGE_CACHE_ENTRIES"]))
 
 
 def ticket_list(
-    actor: Caller, filters: service.TicketFilters, *, limit: int, cursor: str | None, coord_system: CoordSystem
+    actor: Caller, filters: views.TicketFilters, *, limit: int, cursor: str | None, coord_system: CoordSystem
 ) -> Response:
     """A page of the actor's tickets, newest first, as the JSON of TicketPageSchema."""
-    viewer = service.Viewer.of(actor)
-    page = service.ticket_page(viewer, filters, limit=limit, cursor=cursor)
+    viewer = Viewer.of(actor)
+    page = views.ticket_page(viewer, filters, limit=limit, cursor=cursor)
     rows = tuple(tuple(row) for row in page.items)
     now = utcnow()
     cache = page_cache()
@@ -104,27 +73,25 @@ def ticket_list(
     return _response(rendered.body)
 
 
-def _render(
-    viewer: service.Viewer, rows: tuple[tuple[Any, ...], ...], next_cursor: str | None, now: datetime
-) -> RenderedPage:
-    views = service.views_of(viewer, [row[0] for row in rows], now)
-    documents = [ticket_document(view) for view in views]
+def _render(viewer: Viewer, rows: tuple[tuple[Any, ...], ...], next_cursor: str | None, now: datetime) -> RenderedPage:
+    seen = views.views_of(viewer, [row[0] for row in rows], now)
+    documents = [ticket_document(view) for view in seen]
     body = current_app.json.response({"items": documents, "next_cursor": next_cursor}).get_data()
-    if len(views) < len(rows):  # a ticket went between the two queries: send what there is, keep nothing
+    if len(seen) < len(rows):  # a ticket went between the two queries: send what there is, keep nothing
         return RenderedPage(rows, now, now, body)
-    changes = (service.view_changes_at(view.ticket, now) for view in views)
+    changes = (views.view_changes_at(view.ticket, now) for view in seen)
     return RenderedPage(rows, now, min((moment for moment in changes if moment is not None), default=None), body)
 
 
 def _request_key(
-    viewer: service.Viewer, filters: service.TicketFilters, limit: int, cursor: str | None, system: CoordSystem
+    viewer: Viewer, filters: views.TicketFilters, limit: int, cursor: str | None, system: CoordSystem
 ) -> Hashable:
     caller = viewer.caller
     return (
         caller.id,
         caller.role,
         caller.updated_at,
-        service.scope_in_view(viewer),
+        scope_in_view(viewer),
         _hashable(vars(filters).values()),
         limit,
         cursor,

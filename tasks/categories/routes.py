@@ -6,19 +6,19 @@ from flask import Flask
 
 from auth.models import Role
 from kernel.api import Blueprint, documents
-from kernel.etag import check_if_match
+from kernel.etag import checks_if_match
 from kernel.extensions import api
-from kernel.pagination import Page
+from kernel.pagination import Page, cursor_list
 from kernel.security import requires_auth, requires_role
-from tasks import categories
-from tasks.category_schemas import (
+from tasks.categories import service as categories
+from tasks.categories.models import Category
+from tasks.categories.schemas import (
     CategoryCreateSchema,
     CategoryPageSchema,
     CategoryQuerySchema,
     CategorySchema,
     CategoryUpdateSchema,
 )
-from tasks.models import Category
 
 blp = Blueprint(
     "categories", __name__, url_prefix="/api/v1/categories", description="Categories of problems and their SLA"
@@ -46,16 +46,11 @@ def register(app: Flask) -> None:
 @blp.route("", methods=["GET"])
 @requires_auth
 @blp.arguments(CategoryQuerySchema, location="query")
+@cursor_list(categories.CategoryFilters)
 @blp.response(200, CategoryPageSchema)
-def list_categories(query: dict[str, Any]) -> Page[Category]:
+def list_categories(filters: categories.CategoryFilters, *, limit: int, cursor: str | None) -> Page[Category]:
     """Categories by code, inactive ones included; filters `parent_code`, `active`, `q`, `updated_since`."""
-    filters = categories.CategoryFilters(
-        parent_code=query.get("parent_code"),
-        active=query.get("active"),
-        q=query.get("q"),
-        updated_since=query.get("updated_since"),
-    )
-    return categories.list_categories(filters, limit=query["limit"], cursor=query.get("cursor"))
+    return categories.list_categories(filters, limit=limit, cursor=cursor)
 
 
 @blp.route("", methods=["POST"])
@@ -80,6 +75,7 @@ def get_category(code: str) -> Category:
 @blp.route("/<code>", methods=["PATCH"], parameters=[CODE_PARAMETER])
 @requires_role(Role.ADMIN)
 @blp.arguments(CategoryUpdateSchema)
+@checks_if_match(lambda code: CategorySchema().dump(categories.get_category(code)))
 @blp.response(200, CategorySchema)
 @documents(404, 409, 412)
 def update_category(changes: dict[str, Any], code: str) -> Category:
@@ -87,5 +83,4 @@ def update_category(changes: dict[str, Any], code: str) -> Category:
 
     New SLA values apply to tickets filed afterwards. Categories are never deleted: history refers to them.
     """
-    check_if_match(CategorySchema().dump(categories.get_category(code)))
     return categories.update_category(code, changes)

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tasks.models import Ticket
+from tasks.tickets.models import Ticket
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from sqlalchemy import func, or_, select
 from kernel.errors import ConflictError, NotFoundError, ValidationError
 from kernel.extensions import db
 from kernel.pagination import Page, paginate
-from tasks.models import Category, Priority
+from tasks.categories.models import Category, Priority
 
 # Upper-case parts joined by dots, a child usually extending its parent's code (CITY.GARBAGE).
 CODE_PATTERN: Final = r"^[A-Z][A-Z0-9_]*(\.[A-Z0-9_]+)*$"

@@ -1,4 +1,4 @@
-"""Categories, resident requests (诉求), tickets (工单) and their record: events, feedback, attachments."""
+"""Resident requests (诉求), tickets (工单) and their record: events, feedback, reads of personal data."""
 
 import enum
 from datetime import datetime
@@ -12,11 +12,8 @@ from grid.models import GridUnit
 from kernel.clock import utcnow
 from kernel.db import BigId, UTCDateTime, str_enum
 from kernel.extensions import db
-
-
-class Priority(enum.StrEnum):
-    NORMAL = "normal"
-    URGENT = "urgent"
+from tasks.categories.models import Category, Priority
+from tasks.lifecycle import OPEN_STATUSES, Status
 
 
 class Channel(enum.StrEnum):
@@ -30,39 +27,10 @@ class Channel(enum.StrEnum):
     WEB = "web"
 
 
-class Status(enum.StrEnum):
-    PENDING = "pending"
-    ASSIGNED = "assigned"
-    IN_PROGRESS = "in_progress"
-    RESOLVED = "resolved"
-    CLOSED = "closed"
-    CANCELLED = "cancelled"
-
-
-OPEN_STATUSES = frozenset({Status.PENDING, Status.ASSIGNED, Status.IN_PROGRESS})
-
-
 class FeedbackChannel(enum.StrEnum):
     SMS = "sms"
     VISIT = "visit"
     APP = "app"
-
-
-class Category(db.Model):
-    """What a problem is about, with its SLA; a tree by `parent_code`."""
-
-    __tablename__ = "categories"
-
-    code: Mapped[str] = mapped_column(String(32), primary_key=True)
-    name: Mapped[str] = mapped_column(String(64))
-    parent_code: Mapped[str | None] = mapped_column(String(32), ForeignKey("categories.code"), index=True)
-    accept_minutes: Mapped[int] = mapped_column(Integer)
-    resolve_hours: Mapped[int] = mapped_column(Integer)
-    default_priority: Mapped[Priority] = mapped_column(str_enum(Priority))
-    volunteer_claimable: Mapped[bool] = mapped_column(Boolean, default=False)
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, index=True)
 
 
 class TicketNumberDay(db.Model):
@@ -135,7 +103,7 @@ class Ticket(db.Model):
 
     # For reading only: a change writes the foreign key (and sets the object too, for the response). Left
     # writable, these three put their mappers into the unit of work of every action, and flushing an action
-    # cost about twice as much (callgrind: 3.4 M instructions of an urge's 10.6 M, 2.2 M when read-only).
+    # cost far more (see docs/PERFORMANCE.md).
     grid: Mapped[GridUnit] = relationship(foreign_keys=[grid_id], lazy="joined", innerjoin=True, viewonly=True)
     category: Mapped[Category] = relationship(lazy="joined", innerjoin=True, viewonly=True)
     assignee: Mapped[Account | None] = relationship(foreign_keys=[assignee_id], lazy="joined", viewonly=True)
@@ -217,22 +185,6 @@ class Feedback(db.Model):
     channel: Mapped[FeedbackChannel] = mapped_column(str_enum(FeedbackChannel))
     recorded_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("accounts.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-
-
-class Attachment(db.Model):
-    """A photo: uploaded before intake (no ticket yet) or to a ticket; the bytes live in the storage."""
-
-    __tablename__ = "attachments"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    ticket_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("tickets.id"), index=True)
-    uploaded_by_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id"), index=True)
-    content_type: Mapped[str] = mapped_column(String(32))
-    size: Mapped[int] = mapped_column(Integer)
-    sha256: Mapped[str] = mapped_column(String(64))
-    storage_key: Mapped[str] = mapped_column(String(255), unique=True)
-    filename: Mapped[str | None] = mapped_column(String(255))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class PersonalDataRead(db.Model):

@@ -3,8 +3,8 @@
 from marshmallow import Schema, fields, validate
 
 from kernel.api import BaseSchema, FullMatch, PageQuerySchema, StrictBoolean, Timestamp, page_schema
-from tasks.categories import CODE_MAX_LENGTH, CODE_MIN_LENGTH, CODE_PATTERN
-from tasks.models import Priority
+from tasks.categories.models import Priority
+from tasks.categories.service import CODE_MAX_LENGTH, CODE_MIN_LENGTH, CODE_PATTERN
 
 # Lists rather than validate.And, so the OpenAPI document shows the length and the pattern.
 CODE = [

@@ -18,8 +18,9 @@ from kernel.api import (
     format_timestamp,
     page_schema,
 )
-from tasks.lifecycle import Action
-from tasks.models import Channel, FeedbackChannel, Priority, Status
+from tasks.categories.models import Priority
+from tasks.lifecycle import Action, Status
+from tasks.tickets.models import Channel, FeedbackChannel
 
 TEXT = validate.Length(min=1, max=2000)
 REASON = validate.Length(min=1, max=500)
@@ -191,7 +192,7 @@ class DeadlinesSchema(Schema):
     due_at = Timestamp(allow_none=True, metadata={"description": "the running clock's deadline"})
 
 
-# What a tasks.service.TicketView adds to its ticket (the rest the schema reads from the ticket).
+# What a tasks.tickets.views.TicketView adds to its ticket (the rest the schema reads from the ticket).
 VIEW_FIELDS = frozenset({"ticket", "allowed_actions", "reporter_phone", "warned", "overdue", "removed"})
 
 
@@ -265,7 +266,7 @@ def _id(value: int | None) -> str | None:
 
 
 def ticket_document(view: Any) -> dict[str, Any]:
-    """A tasks.service.TicketView as TicketSchema declares it, written field by field."""
+    """A tasks.tickets.views.TicketView as TicketSchema declares it, written field by field."""
     ticket = view.ticket
     if view.removed:
         return {

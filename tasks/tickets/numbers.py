@@ -6,7 +6,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from kernel.clock import BEIJING
 from kernel.extensions import db
-from tasks.models import TicketNumberDay
+from tasks.tickets.models import TicketNumberDay
 
 
 def next_ticket_no(now: datetime) -> str:

@@ -2,7 +2,9 @@
 
 from datetime import datetime, timedelta
 
-from tasks.models import Category, Priority, Status, Ticket
+from tasks.categories.models import Category, Priority
+from tasks.lifecycle import Status
+from tasks.tickets.models import Ticket
 
 WARN_FRACTION = 0.8
 # An urgent ticket gets half of its category's time (urgent categories already have short SLAs).

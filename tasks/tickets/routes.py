@@ -1,21 +1,24 @@
 """HTTP endpoints for resident requests and tickets; the action routes are generated from the lifecycle table."""
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response
 
 from auth.models import Role
 from grid.schemas import OutputQuerySchema, use_output_coord_system
 from kernel.api import Blueprint, documents
-from kernel.etag import check_if_match
+from kernel.etag import checks_if_match
 from kernel.extensions import api
-from kernel.pagination import Page
+from kernel.pagination import Page, filters_from
 from kernel.security import current_principal, requires_role
-from tasks import pages, service
 from tasks.lifecycle import TRANSITIONS, Action, describe, roles_for
-from tasks.models import TicketEvent
-from tasks.schemas import (
+from tasks.photos import service as photos
+from tasks.tickets import actions, intake, pages, views
+from tasks.tickets.models import TicketEvent
+from tasks.tickets.photo_rules import TicketPhotoRules
+from tasks.tickets.schemas import (
     ACTION_BODIES,
     ContactQuerySchema,
     ContactSchema,
@@ -44,9 +47,15 @@ INTAKE_ROLES = (Role.ADMIN, Role.SUPERVISOR, Role.WORKER)
 EVERYONE = (Role.ADMIN, Role.SUPERVISOR, Role.WORKER, Role.VOLUNTEER)
 
 
+def current_ticket(ticket_id: int) -> dict[str, Any]:
+    """The ticket as a GET sends it to the caller, for If-Match."""
+    return TicketSchema().dump(views.get_ticket(current_principal(), ticket_id))
+
+
 def register(app: Flask) -> None:
     api.register_blueprint(requests_blp)
     api.register_blueprint(tickets_blp)
+    photos.install_ticket_rules(app, TicketPhotoRules())  # photos ask tickets who may see and add them
 
 
 # --- requests -------------------------------------------------------------------------------------
@@ -57,26 +66,21 @@ def register(app: Flask) -> None:
 @requests_blp.arguments(RequestCreateSchema)
 @requests_blp.response(201, IntakeSchema)
 @documents(403)
-def create_request(data: dict[str, Any]) -> service.Intake:
+def create_request(data: dict[str, Any]) -> intake.Intake:
     """File a resident request: it is routed to the cell holding `location` (or to `grid_id`, or to your own
     cell) and opens a `pending` ticket with deadlines from its category; likely duplicates are listed."""
-    return service.intake(current_principal(), data)
+    return intake.intake(current_principal(), data)
 
 
 @requests_blp.route("", methods=["GET"])
 @requires_role(*EVERYONE)
 @requests_blp.arguments(RequestQuerySchema, location="query")
 @requests_blp.response(200, RequestPageSchema)
-def list_requests(query: dict[str, Any]) -> Page[service.RequestView]:
+def list_requests(query: dict[str, Any]) -> Page[intake.RequestView]:
     """Requests whose ticket you may see, newest first."""
     use_output_coord_system(query["coord_system"])
-    filters = service.RequestFilters(
-        ticket_id=query.get("ticket_id"),
-        channel=query.get("channel"),
-        created_from=query.get("created_from"),
-        created_to=query.get("created_to"),
-    )
-    return service.list_requests(current_principal(), filters, limit=query["limit"], cursor=query.get("cursor"))
+    filters = filters_from(intake.RequestFilters, query)
+    return intake.list_requests(current_principal(), filters, limit=query["limit"], cursor=query.get("cursor"))
 
 
 @requests_blp.route("/<id:request_id>", methods=["GET"])
@@ -84,10 +88,10 @@ def list_requests(query: dict[str, Any]) -> Page[service.RequestView]:
 @requests_blp.arguments(OutputQuerySchema, location="query")
 @requests_blp.response(200, RequestSchema)
 @documents(304, 404)
-def get_request(query: dict[str, Any], request_id: int) -> service.RequestView:
+def get_request(query: dict[str, Any], request_id: int) -> intake.RequestView:
     """One request, if you may see its ticket."""
     use_output_coord_system(query["coord_system"])
-    return service.get_request(current_principal(), request_id)
+    return intake.get_request(current_principal(), request_id)
 
 
 # --- tickets --------------------------------------------------------------------------------------
@@ -98,26 +102,17 @@ def get_request(query: dict[str, Any], request_id: int) -> service.RequestView:
 @tickets_blp.arguments(TicketQuerySchema, location="query")
 @tickets_blp.response(200, TicketPageSchema)
 @documents(404)
-def list_tickets(query: dict[str, Any]) -> Response | Page[service.TicketView]:
+def list_tickets(query: dict[str, Any]) -> Response | Page[views.TicketView]:
     """Tickets in your view, newest first; `assignee=me` is your queue. With `updated_since`: what changed
     since, oldest change first, including tombstones for tickets that left your view."""
     use_output_coord_system(query["coord_system"])
-    filters = service.TicketFilters(
-        status=query.get("status", ()),
-        grid_id=query.get("grid_id"),
-        assignee=query.get("assignee") if query.get("assignee") in (None, "me") else int(query["assignee"]),
-        category=query.get("category"),
-        overdue=query.get("overdue"),
-        warned=query.get("warned"),
-        q=query.get("q"),
-        created_from=query.get("created_from"),
-        created_to=query.get("created_to"),
-        updated_since=query.get("updated_since"),
-    )
+    filters = filters_from(views.TicketFilters, query)
+    if filters.assignee not in (None, "me"):  # an account id, as a number
+        filters = replace(filters, assignee=int(filters.assignee))
     limit, cursor = query["limit"], query.get("cursor")
     if filters.updated_since is not None:
-        return service.ticket_changes(current_principal(), filters, limit=limit, cursor=cursor)
-    # Written from rendered pages that are still current (see tasks.pages), in TicketPageSchema's shape.
+        return views.ticket_changes(current_principal(), filters, limit=limit, cursor=cursor)
+    # Written from rendered pages that are still current (see tasks.tickets.pages), in TicketPageSchema's shape.
     return pages.ticket_list(
         current_principal(), filters, limit=limit, cursor=cursor, coord_system=query["coord_system"]
     )
@@ -128,10 +123,10 @@ def list_tickets(query: dict[str, Any]) -> Response | Page[service.TicketView]:
 @tickets_blp.arguments(OutputQuerySchema, location="query")
 @tickets_blp.response(200, TicketSchema)
 @documents(304, 404)
-def get_ticket(query: dict[str, Any], ticket_id: int) -> service.TicketView:
+def get_ticket(query: dict[str, Any], ticket_id: int) -> views.TicketView:
     """One ticket with its deadlines and what you may do to it now (`allowed_actions`)."""
     use_output_coord_system(query["coord_system"])
-    return service.get_ticket(current_principal(), ticket_id)
+    return views.get_ticket(current_principal(), ticket_id)
 
 
 @tickets_blp.route("/<id:ticket_id>/events", methods=["GET"])
@@ -142,18 +137,18 @@ def get_ticket(query: dict[str, Any], ticket_id: int) -> service.TicketView:
 def list_events(query: dict[str, Any], ticket_id: int) -> dict[str, list[TicketEvent]]:
     """The ticket's timeline (全程纪实), oldest first; events are never edited or deleted."""
     use_output_coord_system(query["coord_system"])
-    return {"items": service.events_of(current_principal(), ticket_id)}
+    return {"items": views.events_of(current_principal(), ticket_id)}
 
 
 @tickets_blp.route("/<id:ticket_id>/feedback", methods=["POST"])
 @requires_role(Role.ADMIN, Role.SUPERVISOR)
 @tickets_blp.arguments(FeedbackSchema)
+@checks_if_match(current_ticket)
 @tickets_blp.response(200, TicketSchema)
 @documents(404, 409, 412)
-def record_feedback(data: dict[str, Any], ticket_id: int) -> service.TicketView:
+def record_feedback(data: dict[str, Any], ticket_id: int) -> views.TicketView:
     """The resident's rating of the latest resolution (回访): 1–2 reopens the ticket, 3–5 closes it."""
-    _check_if_match(ticket_id)
-    return service.record_feedback(current_principal(), ticket_id, data)
+    return actions.record_feedback(current_principal(), ticket_id, data)
 
 
 @tickets_blp.route("/<id:ticket_id>/contact", methods=["GET"])
@@ -161,23 +156,17 @@ def record_feedback(data: dict[str, Any], ticket_id: int) -> service.TicketView:
 @tickets_blp.arguments(ContactQuerySchema, location="query")
 @tickets_blp.response(200, ContactSchema)
 @documents(404)
-def get_contact(query: dict[str, Any], ticket_id: int) -> service.Contact:
+def get_contact(query: dict[str, Any], ticket_id: int) -> views.Contact:
     """The reporter's full phone number, for a supervisor in scope or the handler; every read is recorded
     with its reason in the access log."""
-    return service.reveal_contact(current_principal(), ticket_id, query["reason"])
+    return views.reveal_contact(current_principal(), ticket_id, query["reason"])
 
 
-def _check_if_match(ticket_id: int) -> None:
-    if request.if_match:  # only then is the current representation worth building
-        check_if_match(TicketSchema().dump(service.get_ticket(current_principal(), ticket_id)))
-
-
-def _action_route(action: Action) -> Callable[..., service.TicketView]:
+def _action_route(action: Action) -> Callable[..., views.TicketView]:
     rule = TRANSITIONS[action]
 
-    def act(data: dict[str, Any], ticket_id: int) -> service.TicketView:
-        _check_if_match(ticket_id)
-        return service.perform(current_principal(), ticket_id, action, data)
+    def act(data: dict[str, Any], ticket_id: int) -> views.TicketView:
+        return actions.perform(current_principal(), ticket_id, action, data)
 
     act.__name__ = f"{action}_ticket"
     target = rule.target or "unchanged"
@@ -188,6 +177,7 @@ def _action_route(action: Action) -> Callable[..., service.TicketView]:
     )
     view = documents(404, 409, 412)(act)
     view = tickets_blp.response(200, TicketSchema)(view)
+    view = checks_if_match(current_ticket)(view)
     view = tickets_blp.arguments(ACTION_BODIES[action])(view)
     view = requires_role(*roles_for(action))(view)
     return tickets_blp.route(f"/<id:ticket_id>/{action}", methods=["POST"], endpoint=f"{action}_ticket")(view)

@@ -4,19 +4,18 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, Response, current_app, request, url_for
-from flask_smorest.fields import Upload
-from marshmallow import Schema, fields
+from flask import Flask, Response, current_app, request
 from werkzeug.wsgi import wrap_file
 
 from auth.models import Role
-from kernel.api import BaseSchema, Blueprint, IdField, Timestamp, documents
+from kernel.api import Blueprint, documents
 from kernel.errors import ValidationError
 from kernel.extensions import api
 from kernel.security import current_principal, requires_role
 from kernel.transaction import accepts
-from tasks import attachments
-from tasks.models import Attachment
+from tasks.photos import service
+from tasks.photos.models import Attachment
+from tasks.photos.schemas import AttachmentSchema, PhotoUploadSchema
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -40,25 +39,6 @@ def register(app: Flask) -> None:
     api.register_blueprint(blp)
 
 
-class PhotoUploadSchema(BaseSchema):
-    file = Upload(required=True, metadata={"description": "the photo: JPEG, PNG or WebP, at most 10 MB"})
-
-
-class AttachmentSchema(Schema):
-    id = IdField(required=True)
-    ticket_id = IdField(required=True, allow_none=True, metadata={"description": "null until linked to a ticket"})
-    content_type = fields.String(required=True, metadata={"example": "image/jpeg"})
-    size = fields.Integer(required=True, metadata={"description": "bytes, as stored (after metadata removal)"})
-    sha256 = fields.String(required=True, metadata={"description": "of the stored bytes; also the ETag"})
-    filename = fields.String(required=True, allow_none=True, metadata={"description": "the sender's name for it"})
-    created_at = Timestamp(required=True)
-    url = fields.Function(
-        lambda attachment: url_for("attachments.get_attachment", attachment_id=attachment.id),
-        required=True,
-        metadata={"type": "string", "description": "where to download it", "example": "/api/v1/attachments/42"},
-    )
-
-
 def limits_upload(view: F) -> F:
     """Cap the body at one photo and its multipart framing; a larger Content-Length is 413 before any reading."""
 
@@ -68,7 +48,7 @@ def limits_upload(view: F) -> F:
         request.max_content_length = max_bytes + MULTIPART_ALLOWANCE  # also bounds chunked bodies
         request.max_form_parts = 16  # one file and perhaps a few fields a client adds on its own
         if request.content_length is not None and request.content_length > request.max_content_length:
-            raise attachments.PayloadTooLargeError(
+            raise service.PayloadTooLargeError(
                 f"A photo may be at most {max_bytes // (1024 * 1024)} MB.", {"file": [f"at most {max_bytes} bytes"]}
             )
         return view(*args, **kwargs)
@@ -89,7 +69,7 @@ def upload_photo(files: dict[str, Any]) -> Attachment:
     Until linked, only you (and admins) can see it. The type is judged by the bytes, not the name or header:
     anything but JPEG, PNG or WebP is 415; above 10 MB, 413."""
     upload = _the_one_file(files)
-    return attachments.upload_photo(current_principal(), upload.stream, upload.filename)
+    return service.upload_photo(current_principal(), upload.stream, upload.filename)
 
 
 @blp.route("/tickets/<id:ticket_id>/attachments", methods=["POST"])
@@ -104,7 +84,7 @@ def attach_photo(files: dict[str, Any], ticket_id: int) -> Attachment:
 
     Same rules for the file as `POST /attachments`."""
     upload = _the_one_file(files)
-    return attachments.attach_photo(current_principal(), ticket_id, upload.stream, upload.filename)
+    return service.attach_photo(current_principal(), ticket_id, upload.stream, upload.filename)
 
 
 def _the_one_file(files: dict[str, Any]) -> Any:
@@ -133,7 +113,7 @@ def get_attachment(attachment_id: int) -> Response:
 
     An unlinked photo only by its uploader (and admins), a linked one by whoever may see its ticket; 404
     otherwise. `If-None-Match` with its ETag gives 304."""
-    attachment, stream = attachments.open_photo(current_principal(), attachment_id)
+    attachment, stream = service.open_photo(current_principal(), attachment_id)
     response = current_app.response_class(
         wrap_file(request.environ, stream), mimetype=attachment.content_type, direct_passthrough=True
     )

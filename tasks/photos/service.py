@@ -1,0 +1,274 @@
+"""Photos (照片): stored under random keys, linked to tickets, read by who may see them.
+
+A photo is uploaded before its ticket exists (intake, resolve) and linked by the ticket service with
+`link_photos`, or uploaded to a ticket directly. The bytes (recognised and stripped by `imaging`) live in a
+`Storage` under a random key, never one derived from the client's filename; the row in `attachments` says
+what and whose they are. Stored bytes are final: a file written in a transaction that rolls back is deleted
+again, and the files of purged rows go once their deletion commits.
+
+Photos know a ticket only by its id and import nothing of tickets (the ticket service links photos). What
+only the ticket can answer (who may see it, who may add a photo to it) photos ask `TicketRules`, which
+`tasks.tickets` installs at start-up.
+"""
+
+import io
+import logging
+import re
+import tempfile
+from collections.abc import Sequence
+from datetime import datetime
+from typing import IO, Final, Protocol
+
+from flask import Flask, current_app
+from sqlalchemy import delete, event, or_, select, update
+from sqlalchemy.orm import Session
+
+from auth.models import Role
+from auth.principal import Caller
+from kernel.errors import AppError, NotFoundError, ValidationError
+from kernel.extensions import db
+from tasks.photos.imaging import CHUNK, FORMAT_NAMES, MalformedImageError, Measured, sniff, strip_metadata, whole
+from tasks.photos.models import Attachment
+from tasks.photos.storage import Storage, new_storage_key, storage
+
+log = logging.getLogger("grid.attachments")
+
+TICKET_RULES_EXTENSION: Final = "photos.ticket_rules"
+
+
+class PayloadTooLargeError(AppError):
+    status, code = 413, "payload_too_large"
+
+
+class UnsupportedMediaTypeError(AppError):
+    status, code = 415, "unsupported_media_type"
+
+
+# --- what photos ask of their ticket --------------------------------------------------------------
+
+
+class TicketRules(Protocol):
+    """The ticket's answers for its photos; each raises the ticket's error (404, 403, 409) to refuse."""
+
+    def check_visible(self, actor: Caller, ticket_id: int) -> None:
+        """The actor may see the ticket, and so its photos."""
+
+    def check_takes_photo(self, actor: Caller, ticket_id: int) -> None:
+        """The actor may add a photo to the ticket, and the ticket takes one now."""
+
+    def photo_added(self, actor: Caller, ticket_id: int, attachment_id: int) -> None:
+        """A photo was stored on the ticket: it joins the ticket's record."""
+
+
+def install_ticket_rules(app: Flask, rules: TicketRules) -> None:
+    app.extensions[TICKET_RULES_EXTENSION] = rules
+
+
+def ticket_rules() -> TicketRules:
+    """The installed rules; without them (a wiring mistake) a photo on a ticket is refused with a 500."""
+    rules: TicketRules = current_app.extensions[TICKET_RULES_EXTENSION]
+    return rules
+
+
+class OnTicket(Protocol):
+    """A ticket as photos see it: its id (the ticket service passes its Ticket)."""
+
+    @property
+    def id(self) -> int: ...
+
+
+# Files written in the open transaction (deleted if it rolls back) and files whose rows it deletes
+# (deleted once it commits), kept on the session so the database decides what the disk holds.
+_WRITTEN, _DOOMED = "attachments.written", "attachments.doomed"
+
+
+@event.listens_for(db.session, "after_rollback")
+def _discard_written(session: Session) -> None:
+    for store, key in session.info.pop(_WRITTEN, []):
+        _delete_quietly(store, key)
+    session.info.pop(_DOOMED, None)
+
+
+@event.listens_for(db.session, "after_commit")
+def _delete_doomed(session: Session) -> None:
+    session.info.pop(_WRITTEN, None)
+    for store, key in session.info.pop(_DOOMED, []):
+        _delete_quietly(store, key)
+
+
+def _delete_quietly(store: Storage, key: str) -> None:
+    try:
+        store.delete(key)
+    except OSError:  # the database is already settled; a leftover file is only disk space
+        log.warning("could not delete stored photo", extra={"storage_key": key})
+
+
+# --- uploading ------------------------------------------------------------------------------------
+
+
+def upload_photo(actor: Caller, stream: IO[bytes], filename: str | None) -> Attachment:
+    """Store a photo not yet linked to a ticket (intake, resolve); only its uploader may link or see it."""
+    return _store(actor, stream, filename, ticket_id=None)
+
+
+def attach_photo(actor: Caller, ticket_id: int, stream: IO[bytes], filename: str | None) -> Attachment:
+    """Store a photo on a ticket, if the ticket's rules let the actor add one (its assignee, or a supervisor)."""
+    rules = ticket_rules()
+    rules.check_takes_photo(actor, ticket_id)
+    attachment = _store(actor, stream, filename, ticket_id=ticket_id)
+    rules.photo_added(actor, ticket_id, attachment.id)
+    return attachment
+
+
+def _store(actor: Caller, stream: IO[bytes], filename: str | None, *, ticket_id: int | None) -> Attachment:
+    max_bytes: int = current_app.config["ATTACHMENTS_MAX_BYTES"]
+    source = _seekable(stream, max_bytes)
+    content_type = _content_type(source)
+    strip = current_app.config["ATTACHMENTS_STRIP_METADATA"]
+    measured = Measured(strip_metadata(content_type, source) if strip else whole(source))
+    store, key = storage(), new_storage_key()
+    try:
+        store.save(key, measured)
+    except MalformedImageError as error:
+        name = FORMAT_NAMES[content_type]
+        raise UnsupportedMediaTypeError(
+            f"The file is not a readable {name} image.", {"file": [f"not a well-formed {name}: {error}"]}
+        ) from None
+    db.session.info.setdefault(_WRITTEN, []).append((store, key))
+    attachment = Attachment(
+        ticket_id=ticket_id,
+        uploaded_by_id=actor.id,
+        content_type=content_type,
+        size=measured.size,
+        sha256=measured.sha256.hexdigest(),
+        storage_key=key,
+        filename=display_filename(filename),
+    )
+    db.session.add(attachment)
+    db.session.flush()
+    return attachment
+
+
+def _seekable(stream: IO[bytes], max_bytes: int) -> IO[bytes]:
+    """The upload, at most `max_bytes`, rewound; spooled to a temporary file first if it cannot seek."""
+    if not stream.seekable():
+        spooled = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)  # noqa: SIM115 - returned open
+        while chunk := stream.read(CHUNK):
+            spooled.write(chunk)
+            if spooled.tell() > max_bytes:
+                break
+        stream = spooled  # type: ignore[assignment]
+    size = stream.seek(0, io.SEEK_END)
+    stream.seek(0)
+    if size > max_bytes:
+        raise PayloadTooLargeError(
+            f"A photo may be at most {max_bytes // (1024 * 1024)} MB.", {"file": [f"at most {max_bytes} bytes"]}
+        )
+    if size == 0:
+        raise ValidationError("The file is empty.", {"file": ["empty file"]})
+    return stream
+
+
+def _content_type(source: IO[bytes]) -> str:
+    content_type = sniff(source.read(16))
+    source.seek(0)
+    if content_type is None:
+        raise UnsupportedMediaTypeError(
+            "Send a JPEG, PNG or WebP image.", {"file": ["not a JPEG, PNG or WebP image (judged by its content)"]}
+        )
+    return content_type
+
+
+def display_filename(filename: str | None) -> str | None:
+    """The client's name for the file, for display only: no folders, no control characters, 255 at most."""
+    if not filename:
+        return None
+    name = re.split(r"[\\/]", filename)[-1]
+    name = "".join(character for character in name if character.isprintable()).strip()
+    return name[:255] or None
+
+
+# --- reading --------------------------------------------------------------------------------------
+
+
+def get_visible_attachment(actor: Caller, attachment_id: int) -> Attachment:
+    """An attachment the actor may see: unlinked, its uploader's (and admins'); linked, its ticket's viewers'."""
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None:
+        raise NotFoundError("No such attachment.")
+    if attachment.ticket_id is None:
+        if attachment.uploaded_by_id == actor.id or actor.role is Role.ADMIN:
+            return attachment
+        raise NotFoundError("No such attachment.")
+    try:
+        ticket_rules().check_visible(actor, attachment.ticket_id)
+    except NotFoundError:
+        raise NotFoundError("No such attachment.") from None
+    return attachment
+
+
+def open_photo(actor: Caller, attachment_id: int) -> tuple[Attachment, IO[bytes]]:
+    """A visible attachment and its bytes, to stream to the client (who closes the file)."""
+    attachment = get_visible_attachment(actor, attachment_id)
+    try:
+        return attachment, storage().open(attachment.storage_key)
+    except FileNotFoundError:
+        log.error("stored photo is missing", extra={"attachment_id": attachment.id})
+        raise NotFoundError("The photo's file is missing.") from None
+
+
+# --- for the ticket service -----------------------------------------------------------------------
+
+
+def link_photos(actor: Caller, photo_ids: Sequence[int], ticket: OnTicket) -> list[Attachment]:
+    """Link the actor's own unlinked photos to a (flushed) ticket; ids already on this ticket are fine."""
+    wanted = list(dict.fromkeys(photo_ids))
+    if not wanted:
+        return []
+    found = {a.id: a for a in db.session.scalars(select(Attachment).where(Attachment.id.in_(wanted)))}
+    problems = [f"{photo_id}: {why}" for photo_id in wanted if (why := _unlinkable(found.get(photo_id), actor, ticket))]
+    if problems:
+        raise ValidationError("Some photos cannot be attached to this ticket.", {"photos": problems})
+    # Checked again in the UPDATE: a concurrent request may have linked one of them meanwhile.
+    result = db.session.execute(
+        update(Attachment)
+        .where(
+            Attachment.id.in_(wanted),
+            Attachment.uploaded_by_id == actor.id,
+            or_(Attachment.ticket_id.is_(None), Attachment.ticket_id == ticket.id),
+        )
+        .values(ticket_id=ticket.id)
+    )
+    if result.rowcount != len(wanted):
+        raise ValidationError(
+            "Some photos cannot be attached to this ticket.", {"photos": ["linked to another ticket meanwhile"]}
+        )
+    return [found[photo_id] for photo_id in wanted]
+
+
+def _unlinkable(attachment: Attachment | None, actor: Caller, ticket: OnTicket) -> str | None:
+    if attachment is None or attachment.uploaded_by_id != actor.id:
+        return "no such photo of yours"  # others' photos are not even confirmed to exist
+    if attachment.ticket_id is not None and attachment.ticket_id != ticket.id:
+        return "already attached to another ticket"
+    return None
+
+
+def attachment_ids_of(ticket_id: int) -> list[int]:
+    """The ids of a ticket's photos, oldest first."""
+    stmt = select(Attachment.id).where(Attachment.ticket_id == ticket_id).order_by(Attachment.id)
+    return list(db.session.scalars(stmt))
+
+
+def purge_unlinked(older_than: datetime) -> int:
+    """Delete photos never linked to a ticket, uploaded before `older_than`; their files go on commit."""
+    # One statement: a photo linked meanwhile no longer matches, so its file is never doomed.
+    stmt = (
+        delete(Attachment)
+        .where(Attachment.ticket_id.is_(None), Attachment.created_at < older_than)
+        .returning(Attachment.storage_key)
+    )
+    keys = list(db.session.scalars(stmt))
+    store = storage()
+    db.session.info.setdefault(_DOOMED, []).extend((store, key) for key in keys)
+    return len(keys)

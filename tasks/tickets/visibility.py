@@ -1,0 +1,154 @@
+"""Who sees a ticket, and how they stand to it: the rules every read and every action of a ticket starts from."""
+
+from datetime import datetime, timedelta
+from functools import cached_property
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import and_, bindparam, or_, select, true
+from sqlalchemy.orm import joinedload
+
+from auth.models import Account, Role
+from auth.principal import Caller
+from auth.scope import scope_of
+from grid.models import GridUnit
+from kernel import privacy
+from kernel.clock import utcnow
+from kernel.errors import NotFoundError
+from kernel.extensions import db
+from kernel.scope import Scope
+from tasks.lifecycle import TRANSITIONS, Action, Party, Status, actions_from
+from tasks.tickets.models import Ticket
+
+# --- who sees a ticket ----------------------------------------------------------------------------
+
+
+class Viewer:
+    """The caller with their scope worked out once per request, and only if a rule needs it (a worker's
+    cells cost a query, which a worker's own queue or one of their own tickets does not need); likewise
+    their account entity, which only taking a ticket needs."""
+
+    def __init__(self, caller: Caller) -> None:
+        self.caller = caller
+
+    @classmethod
+    def of(cls, caller: Caller) -> "Viewer":
+        return cls(caller)
+
+    @cached_property
+    def scope(self) -> Scope:
+        return scope_of(self.caller)
+
+    @cached_property
+    def account(self) -> Account:
+        return self.caller.entity()
+
+    @property
+    def id(self) -> int:
+        return self.caller.id
+
+    @property
+    def role(self) -> Role:
+        return self.caller.role
+
+
+def visibility_clause(viewer: Viewer) -> Any:
+    """Tickets the viewer may see: their scope's (volunteers: only those open to volunteers), and their own."""
+    if viewer.role is Role.ADMIN or viewer.scope.unrestricted:
+        return true()
+    units_in_scope = select(GridUnit.id).where(viewer.scope.clause(GridUnit.path))  # once, not per ticket
+    in_scope = Ticket.grid_id.in_(units_in_scope)
+    if viewer.role is Role.VOLUNTEER:
+        in_scope = and_(in_scope, Ticket.volunteer_claimable.is_(True))
+    return or_(in_scope, Ticket.assignee_id == viewer.id)
+
+
+def can_see(viewer: Viewer, ticket: Ticket) -> bool:
+    if ticket.assignee_id == viewer.id or viewer.role is Role.ADMIN:
+        return True
+    if viewer.role is Role.VOLUNTEER and not ticket.volunteer_claimable:
+        return False
+    return viewer.scope.covers(ticket.grid.path)
+
+
+# What a ticket's representation needs of its unit and assignee, and no more: a unit's boundary is a
+# GeoJSON polygon that can run to kilobytes, and the assignee's own unit is not shown.
+TICKET_LOAD = (
+    joinedload(Ticket.grid).load_only(
+        GridUnit.code, GridUnit.name, GridUnit.level, GridUnit.parent_id, GridUnit.path, GridUnit.active
+    ),
+    joinedload(Ticket.assignee)
+    .load_only(Account.display_name, Account.role, Account.active, Account.scope_grid_id)
+    .lazyload(Account.scope_grid),
+)
+
+
+# Every single-ticket read and action starts here: built once, as db.session.get() rebuilt the statement and
+# its loader options on each call, a good part of the lookup's time (see docs/PERFORMANCE.md).
+TICKET_BY_ID = select(Ticket).options(*TICKET_LOAD).where(Ticket.id == bindparam("ticket_id"))
+
+
+def get_visible_ticket(actor: Caller, ticket_id: int, viewer: Viewer | None = None) -> Ticket:
+    """A ticket the actor may see; 404 otherwise (its existence is private)."""
+    viewer = viewer or Viewer.of(actor)
+    ticket = db.session.execute(TICKET_BY_ID, {"ticket_id": ticket_id}).unique().scalar_one_or_none()
+    if ticket is None or not can_see(viewer, ticket):
+        raise NotFoundError("No such ticket.")
+    return ticket
+
+
+def is_supervising(actor: Caller, ticket: Ticket, viewer: Viewer | None = None) -> bool:
+    """Admins, and supervisors whose scope covers the ticket's unit."""
+    if actor.role is Role.ADMIN:
+        return True
+    if actor.role is not Role.SUPERVISOR:
+        return False
+    return (viewer or Viewer.of(actor)).scope.covers(ticket.grid.path)
+
+
+def parties_of(viewer: Viewer, ticket: Ticket) -> set[Party]:
+    """How the viewer stands to this ticket, for the lifecycle table."""
+    parties: set[Party] = set()
+    role = viewer.role
+    if role is Role.ADMIN or (role is Role.SUPERVISOR and viewer.scope.covers(ticket.grid.path)):
+        parties.add(Party.SUPERVISOR)
+    if ticket.assignee_id is not None and ticket.assignee_id == viewer.id:
+        parties.add(Party.ASSIGNEE)
+    if role is Role.VOLUNTEER and ticket.volunteer_claimable and viewer.scope.covers(ticket.grid.path):
+        parties.add(Party.VOLUNTEER)
+    return parties
+
+
+def scope_in_view(viewer: Viewer) -> Scope | None:
+    """The scope that `parties_of` reads, so what a view depends on: supervisors' and volunteers'. None for
+    admins (everything) and workers (only whether they are the assignee matters)."""
+    return viewer.scope if viewer.role in (Role.SUPERVISOR, Role.VOLUNTEER) else None
+
+
+def allowed_actions(viewer: Viewer, ticket: Ticket, now: datetime | None = None) -> list[Action]:
+    """What this viewer may do to this ticket now: the table's rules, the parties and the guards."""
+    now = now or utcnow()
+    parties = parties_of(viewer, ticket)
+    return [
+        action
+        for action in actions_from(ticket.status)
+        if parties & TRANSITIONS[action].parties and guard(action, ticket, now) is None
+    ]
+
+
+def guard(action: Action, ticket: Ticket, now: datetime) -> str | None:
+    """Why an action the table allows from this status is still not possible; None when it is."""
+    if action is Action.ESCALATE and ticket.grid.parent_id is None:
+        return "the ticket is already at the top of the territory"
+    if action is Action.CLAIM and not ticket.volunteer_claimable:
+        return "this ticket is not open to volunteers"
+    if action is Action.REOPEN and ticket.status is Status.CLOSED:
+        window = timedelta(days=current_app.config["TICKET_REOPEN_DAYS"])
+        if ticket.closed_at is None or now - ticket.closed_at > window:
+            return f"closed more than {window.days} days ago"
+    return None
+
+
+def sees_phone(viewer: Viewer, ticket: Ticket) -> bool:
+    """Only whoever handles the ticket reads the resident's number in full; supervisors ask (and are logged)."""
+    return privacy.reads_phone_in_full(viewer.id, ticket.assignee_id)
