@@ -6,7 +6,7 @@ from flask import Flask, request
 from flask_jwt_extended import current_user, get_jwt, verify_jwt_in_request
 
 from auth import service
-from auth.models import Account, Role
+from auth.models import Account
 from auth.schemas import (
     LoginSchema,
     MeSchema,
@@ -23,6 +23,7 @@ from kernel.api import Blueprint, document_security, documents
 from kernel.etag import check_if_match
 from kernel.extensions import api, jwt
 from kernel.pagination import Page
+from kernel.principals import Role
 from kernel.security import current_account, current_principal, requires_auth, requires_role
 
 auth_blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Login, tokens and the current account")

@@ -26,7 +26,9 @@ import tasks.commands
 import tasks.routes
 import workforce.commands
 import workforce.routes
+from auth import service as accounts
 from dashboards import rollups
+from grid.events import UnitRemoving
 from kernel.app import build_app
 from kernel.events import EventBus
 from notifications import service as notify
@@ -60,7 +62,11 @@ def subscribe(bus: EventBus) -> None:
     A ticket change is counted by the rollups first, then owes its notifications: the rollups' counter rows
     are written at commit in key order (see `kernel.records.total`), whatever the order here, and the owed
     messages are outbox rows that the delivery workers send only once the transaction commits.
+
+    A unit about to be deleted asks who still holds it: the grid itself names its children and workers, then
+    auth the accounts placed there (the 409's list keeps that order).
     """
+    bus.subscribe(UnitRemoving, accounts.hold_unit_with_accounts)
     bus.subscribe(TicketChanged, rollups.count_ticket_change)
     bus.subscribe(TicketChanged, notify.owe_for_ticket_change)
     bus.subscribe(TicketsMerging, notify.owe_for_merge)

@@ -5,7 +5,6 @@ from typing import Any
 from flask import Flask
 from marshmallow import Schema, fields
 
-from auth.models import Role
 from grid import importer, service
 from grid.importer import ImportSummary
 from grid.models import GridUnit
@@ -27,6 +26,7 @@ from kernel.api import Blueprint, PageQuerySchema, documents
 from kernel.etag import check_if_match
 from kernel.extensions import api
 from kernel.pagination import Page
+from kernel.principals import Role
 from kernel.security import current_principal, requires_auth, requires_role
 
 blp = Blueprint("grids", __name__, url_prefix="/api/v1/grids", description="Grid units: the territory tree")

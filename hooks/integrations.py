@@ -39,13 +39,14 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import delete, select
 
-from auth.models import Account, Role
+from auth.models import Account
 from grid import service as grid_service
 from hooks.models import AuthMethod, Integration, PushedRequest, UsedSignature, insert_once
 from kernel.clock import utcnow
 from kernel.errors import NotFoundError, UnauthorizedError, ValidationError
 from kernel.extensions import db
 from kernel.pagination import Page, paginate
+from kernel.principals import Role
 from notifications.webhooks import signature
 from tasks import service as tasks
 from tasks.models import ResidentRequest

@@ -7,7 +7,6 @@ from typing import Any, TypeVar
 from flask import Flask, Response, g, request
 from werkzeug.routing import AnyConverter, Map
 
-from auth.models import Role
 from hooks import integrations, sms
 from hooks.integrations import KEY_HEADER, KEY_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, Created, Pushed
 from hooks.models import Integration, SmsReply, SmsReport
@@ -32,6 +31,7 @@ from kernel.api import Blueprint, document_responses, documents
 from kernel.etag import check_if_match
 from kernel.extensions import api
 from kernel.pagination import Page
+from kernel.principals import Role
 from kernel.security import requires_role
 
 F = TypeVar("F", bound=Callable[..., Any])

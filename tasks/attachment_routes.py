@@ -9,10 +9,10 @@ from flask_smorest.fields import Upload
 from marshmallow import Schema, fields
 from werkzeug.wsgi import wrap_file
 
-from auth.models import Role
 from kernel.api import BaseSchema, Blueprint, IdField, Timestamp, documents
 from kernel.errors import ValidationError
 from kernel.extensions import api
+from kernel.principals import Role
 from kernel.security import current_principal, requires_role
 from kernel.transaction import accepts
 from tasks import attachments

@@ -27,10 +27,9 @@ from flask import current_app
 from sqlalchemy import delete, event, or_, select, update
 from sqlalchemy.orm import Session
 
-from auth.models import Role
-from auth.principal import Caller
 from kernel.errors import AppError, ForbiddenError, NotFoundError, ValidationError
 from kernel.extensions import db
+from kernel.principals import Caller, Role
 from tasks.models import Attachment, Ticket
 
 log = logging.getLogger("grid.attachments")

@@ -3,7 +3,7 @@
 import enum
 from dataclasses import dataclass
 
-from auth.models import Role
+from kernel.principals import Role
 from tasks.models import OPEN_STATUSES, Status
 
 

@@ -26,9 +26,9 @@ from typing import Any
 
 from flask import Response, current_app
 
-from auth.principal import Caller
 from grid.coords import CoordSystem
 from kernel.clock import utcnow
+from kernel.principals import Caller
 from tasks import service
 from tasks.schemas import ticket_document
 

@@ -5,12 +5,12 @@ from typing import Any
 
 from flask import Flask, Response, request
 
-from auth.models import Role
 from grid.schemas import OutputQuerySchema, use_output_coord_system
 from kernel.api import Blueprint, documents
 from kernel.etag import check_if_match
 from kernel.extensions import api
 from kernel.pagination import Page
+from kernel.principals import Role
 from kernel.security import current_principal, requires_role
 from tasks import pages, service
 from tasks.lifecycle import TRANSITIONS, Action, describe, roles_for

@@ -14,17 +14,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.types import NullType
 
-from auth.models import Account, Role
-from auth.principal import Caller
-from auth.scope import scope_of
+from auth.models import Account
 from grid import service as grid_service
 from grid.coords import CoordSystem, distance_m, to_wgs84
 from grid.models import CellAssignment, GridLevel, GridUnit
+from grid.scope import scope_of
 from kernel import events, records
 from kernel.clock import utcnow
 from kernel.errors import ConflictError, ForbiddenError, InvalidTransitionError, NotFoundError, ValidationError
 from kernel.extensions import db
 from kernel.pagination import Page, PreparedKeyset, paginate
+from kernel.principals import Caller, Role
 from kernel.scope import Scope
 from tasks import deadlines
 from tasks.categories import active_category, codes_under

@@ -17,7 +17,7 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, make_url, text
 
 from auth import tokens
-from auth.models import Account, Role
+from auth.models import Account
 from auth.passwords import hash_password
 from bootstrap import create_app
 from grid import service as grid_service
@@ -25,6 +25,7 @@ from grid.models import GridLevel, GridUnit
 from kernel import caches, clock
 from kernel.config import normalize_database_url
 from kernel.extensions import db, limiter
+from kernel.principals import Role
 
 PASSWORD = "correct-horse-battery"
 # What an account looks like on the wire (never a password or its hash).

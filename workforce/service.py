@@ -10,16 +10,16 @@ from sqlalchemy import Select, delete, false, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
-from auth.models import Account, Role
-from auth.principal import Caller
-from auth.scope import management_scope, scope_of
+from auth.models import Account
 from grid import service as grid_service
 from grid.coords import to_wgs84
 from grid.models import CellAssignment, GridLevel, GridUnit
+from grid.scope import management_scope, scope_of
 from kernel.clock import utcnow
 from kernel.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from kernel.extensions import db
 from kernel.pagination import Page, paginate
+from kernel.principals import Caller, Role
 from workforce import positions
 from workforce.models import Employment, Fix, Patrol, PatrolVisit, WorkerProfile
 
