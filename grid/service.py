@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import current_app
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Select, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +16,7 @@ from grid.locator import CellLocator, bump_version
 from grid.models import LEVEL_DEPTH, CellAssignment, GridLevel, GridUnit
 from grid.scope import management_scope, scope_of
 from kernel import events
+from kernel.caches import app_cache
 from kernel.clock import utcnow
 from kernel.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from kernel.extensions import db
@@ -328,5 +328,5 @@ def locate(lat: float, lng: float, system: CoordSystem) -> Located:
 
 
 def locator() -> CellLocator:
-    """This app's cell index (one per process and app)."""
-    return current_app.extensions.setdefault("cell_locator", CellLocator())
+    """This app's cell index (one per process and app, in its caches)."""
+    return app_cache("cell_locator", CellLocator)

@@ -89,9 +89,9 @@ def _clean_state(app: Flask) -> Iterator[None]:
         db.session.remove()
         _empty_tables()
         limiter.reset()
-        caches.clear_all(app)  # ids restart with the tables: nothing cached may outlive its rows
-        # The emptied index-state row restarts its version: a cached index of deleted cells would look current.
-        app.extensions.pop("cell_locator", None)
+        # ids restart with the tables: nothing cached may outlive its rows. The emptied index-state row restarts
+        # its version too: a cached cell index of deleted cells would look current.
+        caches.clear_all(app)
         app.extensions.pop("ticket_pages", None)  # ids restart with the tables: a page must not outlive its rows
 
 
