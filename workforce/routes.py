@@ -6,9 +6,9 @@ from flask import Flask
 
 from grid.schemas import OutputQuerySchema, use_output_coord_system
 from kernel.api import Blueprint, documents
-from kernel.etag import check_if_match
+from kernel.etag import checks_if_match
 from kernel.extensions import api
-from kernel.pagination import Page
+from kernel.pagination import Page, cursor_list, filters_from
 from kernel.principals import Role
 from kernel.security import current_principal, requires_role
 from workforce import positions, service
@@ -59,13 +59,7 @@ def register(app: Flask) -> None:
 def list_workers(query: dict[str, Any]) -> Page[service.WorkerView]:
     """Workers in the caller's scope; filters `grid_id` (subtree), `on_duty`, `employment`, `party_member`, `q`."""
     use_output_coord_system(query["coord_system"])
-    filters = service.WorkerFilters(
-        grid_id=query.get("grid_id"),
-        on_duty=query.get("on_duty"),
-        employment=query.get("employment"),
-        party_member=query.get("party_member"),
-        q=query.get("q"),
-    )
+    filters = filters_from(service.WorkerFilters, query)
     return service.list_workers(current_principal(), filters, limit=query["limit"], cursor=query.get("cursor"))
 
 
@@ -124,13 +118,12 @@ def get_worker(query: dict[str, Any], worker_id: int) -> service.WorkerView:
 @workers_blp.route("/<id:worker_id>", methods=["PATCH"])
 @requires_role(*MANAGERS)
 @workers_blp.arguments(WorkerUpdateSchema)
+@checks_if_match(lambda worker_id: WorkerSchema().dump(service.get_worker(current_principal(), worker_id)))
 @workers_blp.response(200, WorkerSchema)
 @documents(404, 412)
 def update_worker(changes: dict[str, Any], worker_id: int) -> service.WorkerView:
     """Change employment, party membership, cells (`grid_ids`: the whole new set) or duty."""
-    actor = current_principal()
-    check_if_match(WorkerSchema().dump(service.get_worker(actor, worker_id)))
-    return service.update_worker(actor, worker_id, changes)
+    return service.update_worker(current_principal(), worker_id, changes)
 
 
 @workers_blp.route("/<id:worker_id>/track", methods=["GET"])
@@ -150,19 +143,13 @@ def get_track(query: dict[str, Any], worker_id: int) -> positions.Track:
 @patrols_blp.route("", methods=["GET"])
 @requires_role(Role.ADMIN, Role.SUPERVISOR, Role.WORKER)
 @patrols_blp.arguments(PatrolQuerySchema, location="query")
+@cursor_list(service.PatrolFilters)
 @patrols_blp.response(200, PatrolPageSchema)
 @documents(404)
-def list_patrols(query: dict[str, Any]) -> Page[Patrol]:
+def list_patrols(filters: service.PatrolFilters, *, limit: int, cursor: str | None) -> Page[Patrol]:
     """Patrols, newest first: a worker's own, or those in cells of the caller's scope; filters `worker_id`,
     `grid_id` (subtree), `from`/`to` (start time), `open`."""
-    filters = service.PatrolFilters(
-        worker_id=query.get("worker_id"),
-        grid_id=query.get("grid_id"),
-        start=query.get("start"),
-        end=query.get("end"),
-        open=query.get("open"),
-    )
-    return service.list_patrols(current_principal(), filters, limit=query["limit"], cursor=query.get("cursor"))
+    return service.list_patrols(current_principal(), filters, limit=limit, cursor=cursor)
 
 
 @patrols_blp.route("", methods=["POST"])
