@@ -25,6 +25,7 @@ import tasks.category_routes
 import tasks.commands
 import tasks.routes
 import workforce.commands
+import workforce.patrols.routes
 import workforce.routes
 from auth import service as accounts
 from dashboards import rollups
@@ -41,6 +42,7 @@ CONTEXTS = (
     grid.routes,
     grid.commands,
     workforce.routes,
+    workforce.patrols.routes,
     workforce.commands,
     tasks.routes,
     tasks.category_routes,
