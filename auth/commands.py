@@ -7,9 +7,9 @@ from flask import Flask
 from flask.cli import with_appcontext
 
 from auth import service
-from auth.models import Role
 from kernel.errors import AppError
 from kernel.extensions import db
+from kernel.principals import Role
 
 
 def register(app: Flask) -> None:

@@ -1,6 +1,5 @@
 """Accounts and their login sessions."""
 
-import enum
 from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, Integer, String
@@ -10,13 +9,7 @@ from grid.models import CellAssignment, GridUnit
 from kernel.clock import utcnow
 from kernel.db import BigId, UTCDateTime, str_enum
 from kernel.extensions import db
-
-
-class Role(enum.StrEnum):
-    ADMIN = "admin"
-    SUPERVISOR = "supervisor"
-    WORKER = "worker"
-    VOLUNTEER = "volunteer"
+from kernel.principals import Role
 
 
 class Account(db.Model):
@@ -46,7 +39,7 @@ class Account(db.Model):
         return self.scope_grid.path if self.scope_grid is not None else None
 
     def entity(self) -> "Account":
-        """Itself: an account serves wherever a caller (`auth.principal.Caller`) is asked for."""
+        """Itself: an account serves wherever a caller (`kernel.principals.Caller`) is asked for."""
         return self
 
     @property

@@ -1,37 +1,21 @@
 """The caller of a request as the token check finds them: who, in which role, over which part of the grid.
 
-Authorization needs no more than this, so every authenticated request gets it from the one Core query that
-also checks the session's revocation (`auth.tokens`). Loading the account entity there instead took twice as
-long, an ORM load against a Core row, for an object most requests never use. A service that changes or shows
-the account asks for it with `entity()`.
+Authorization needs no more than this (`kernel.principals.Caller`), so every authenticated request gets it from
+the one Core query that also checks the session's revocation (`auth.tokens`). Loading the account entity there
+instead cost much more, an ORM load against a Core row, for an object most requests never use (see
+docs/PERFORMANCE.md). A service that changes or shows the account asks for it with `entity()`.
 """
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 from sqlalchemy import bindparam, select
 
-from auth.models import Account, LoginSession, Role
+from auth.models import Account, LoginSession
 from grid.models import GridUnit
 from kernel.errors import UnauthorizedError
 from kernel.extensions import db
-
-
-class Caller(Protocol):
-    """What the scope and visibility rules read of whoever acts: a `Principal` or an `Account`."""
-
-    @property
-    def id(self) -> int: ...
-    @property
-    def role(self) -> Role: ...
-    @property
-    def scope_grid_id(self) -> int | None: ...
-    @property
-    def scope_path(self) -> str | None: ...
-    @property
-    def updated_at(self) -> datetime: ...
-    def entity(self) -> Account: ...
+from kernel.principals import Role
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +37,8 @@ class Principal:
 _accounts, _sessions, _units = Account.__table__, LoginSession.__table__, GridUnit.__table__
 
 # Built once (a statement memoizes its cache key), from the tables rather than the mapped classes: executed through
-# the session, an ORM-enabled select of the same columns took 110 us against 77, and the account entity 153.
+# the session, an ORM-enabled select of the same columns is slower, and the account entity slower still (see
+# docs/PERFORMANCE.md).
 PRINCIPAL_QUERY = (
     select(
         _accounts.c.id,

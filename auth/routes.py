@@ -6,7 +6,7 @@ from flask import Flask, request
 from flask_jwt_extended import current_user, get_jwt, verify_jwt_in_request
 
 from auth import service
-from auth.models import Account, Role
+from auth.models import Account
 from auth.schemas import (
     LoginSchema,
     MeSchema,
@@ -20,9 +20,10 @@ from auth.schemas import (
 )
 from auth.tokens import TokenGrant, register_token_loaders
 from kernel.api import Blueprint, document_security, documents
-from kernel.etag import check_if_match
+from kernel.etag import checks_if_match
 from kernel.extensions import api, jwt
-from kernel.pagination import Page
+from kernel.pagination import Page, cursor_list
+from kernel.principals import Role
 from kernel.security import current_account, current_principal, requires_auth, requires_role
 
 auth_blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Login, tokens and the current account")
@@ -91,11 +92,11 @@ def change_password(data: dict[str, str]) -> None:
 @users_blp.route("", methods=["GET"])
 @requires_role(*MANAGERS)
 @users_blp.arguments(UserQuerySchema, location="query")
+@cursor_list(service.AccountFilters)
 @users_blp.response(200, UserPageSchema)
-def list_users(query: dict[str, Any]) -> Page[Account]:
+def list_users(filters: service.AccountFilters, *, limit: int, cursor: str | None) -> Page[Account]:
     """Accounts in the caller's reach; filters `role`, `q` (username or name), `active`."""
-    filters = service.AccountFilters(role=query.get("role"), q=query.get("q"), active=query.get("active"))
-    return service.list_accounts(current_principal(), filters, limit=query["limit"], cursor=query.get("cursor"))
+    return service.list_accounts(current_principal(), filters, limit=limit, cursor=cursor)
 
 
 @users_blp.route("", methods=["POST"])
@@ -120,10 +121,9 @@ def get_user(user_id: int) -> Account:
 @users_blp.route("/<id:user_id>", methods=["PATCH"])
 @requires_role(*MANAGERS)
 @users_blp.arguments(UserUpdateSchema)
+@checks_if_match(lambda user_id: UserSchema().dump(service.get_account(current_principal(), user_id)))
 @users_blp.response(200, UserSchema)
 @documents(404, 409, 412)
 def update_user(changes: dict[str, Any], user_id: int) -> Account:
     """Change an account; `active: false` deactivates it and ends its sessions at once."""
-    actor = current_principal()
-    check_if_match(UserSchema().dump(service.get_account(actor, user_id)))
-    return service.update_account(actor, user_id, changes)
+    return service.update_account(current_principal(), user_id, changes)

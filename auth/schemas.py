@@ -5,9 +5,9 @@ from typing import Any
 import phonenumbers
 from marshmallow import Schema, ValidationError, fields, validate
 
-from auth.models import Role
 from grid.schemas import GridBriefSchema
 from kernel.api import BaseSchema, IdField, PageQuerySchema, StrictBoolean, Timestamp, page_schema
+from kernel.principals import Role
 
 USERNAME = validate.Regexp(r"^[A-Za-z0-9_.-]{3,64}$", error="3 to 64 letters, digits, '_', '.' or '-'")
 PASSWORD = validate.Length(min=1, max=256)

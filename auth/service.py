@@ -5,20 +5,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import bindparam, exists, func, or_, select
 
 from auth import throttle, tokens
-from auth.models import Account, Role
+from auth.models import Account
 from auth.passwords import check_policy, hash_password, spend_verification_time, verify_password
-from auth.principal import Caller
-from auth.scope import management_scope
 from auth.tokens import TokenGrant
 from grid import service as grid_service
+from grid.events import UnitRemoving
 from grid.models import GridUnit
+from grid.scope import management_scope
 from kernel.clock import utcnow
 from kernel.errors import ConflictError, ForbiddenError, NotFoundError, UnauthorizedError, ValidationError
 from kernel.extensions import db
 from kernel.pagination import Page, paginate
+from kernel.principals import Caller, Role
 from kernel.scope import Scope, ensure_manageable
 
 log = logging.getLogger("grid.auth")
@@ -199,6 +200,12 @@ def create_initial_account(
     db.session.add(account)
     db.session.flush()
     return account
+
+
+def hold_unit_with_accounts(event: UnitRemoving) -> None:
+    """A unit where accounts are placed may not be deleted: they would lose their scope (`UnitRemoving`)."""
+    if db.session.scalar(select(exists().where(Account.scope_grid_id == event.unit_id))):
+        event.holders.append("accounts")
 
 
 def _visible_accounts(actor: Caller) -> Any:

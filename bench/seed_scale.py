@@ -32,13 +32,14 @@ sys.path.insert(0, str(ROOT))
 from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import insert, text  # noqa: E402
 
-from auth.models import Account, Role  # noqa: E402
+from auth.models import Account  # noqa: E402
 from auth.passwords import hash_password  # noqa: E402
 from bootstrap import create_app  # noqa: E402
 from dashboards import rollups  # noqa: E402
 from grid import geometry  # noqa: E402
 from grid.models import CellAssignment, GridLevel, GridUnit  # noqa: E402
 from kernel.extensions import db  # noqa: E402
+from kernel.principals import Role  # noqa: E402
 from tasks.categories.models import Category  # noqa: E402
 from tasks.categories.service import seed_defaults  # noqa: E402
 from tasks.lifecycle import Status  # noqa: E402

@@ -27,8 +27,11 @@ import tasks.commands
 import tasks.photos.routes
 import tasks.tickets.routes
 import workforce.commands
+import workforce.patrols.routes
 import workforce.routes
+from auth import service as accounts
 from dashboards import rollups
+from grid.events import UnitRemoving
 from kernel.app import build_app
 from kernel.events import EventBus
 from notifications.outbox import service as outbox
@@ -42,6 +45,7 @@ CONTEXTS = (
     grid.routes,
     grid.commands,
     workforce.routes,
+    workforce.patrols.routes,
     workforce.commands,
     tasks.tickets.routes,
     tasks.categories.routes,
@@ -66,7 +70,11 @@ def subscribe(bus: EventBus) -> None:
     webhooks, then the residents' SMS and the staff's inbox messages. The rollups' counter rows are written at
     commit in key order (see `kernel.records.total`), whatever the order here, and the owed messages are outbox
     rows that the delivery workers send only once the transaction commits.
+
+    A unit about to be deleted asks who still holds it: the grid itself names its children and workers, then
+    auth the accounts placed there (the 409's list keeps that order).
     """
+    bus.subscribe(UnitRemoving, accounts.hold_unit_with_accounts)
     bus.subscribe(TicketChanged, rollups.count_ticket_change)
     bus.subscribe(TicketChanged, webhooks.owe_for_ticket_change)
     bus.subscribe(TicketChanged, outbox.owe_for_ticket_change)

@@ -18,13 +18,13 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import aliased
 
 from auth.models import Account
-from auth.principal import Caller
 from dashboards.models import StatsTicketFacts
 from dashboards.service import Target, breakdown_rows, figures, summary
 from grid.models import GridUnit
 from kernel.clock import BEIJING, utcnow
 from kernel.errors import ValidationError
 from kernel.extensions import db
+from kernel.principals import Caller
 from kernel.privacy import mask_phone
 from tasks.categories.models import Category
 from tasks.lifecycle import OPEN_STATUSES, Status

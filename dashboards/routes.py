@@ -6,7 +6,6 @@ from urllib.parse import quote
 
 from flask import Flask, Response, stream_with_context
 
-from auth.models import Role
 from dashboards import ledgers, service
 from dashboards.schemas import (
     BreakdownQuerySchema,
@@ -26,6 +25,7 @@ from dashboards.schemas import (
 from kernel.api import Blueprint, documents
 from kernel.clock import utcnow
 from kernel.extensions import api
+from kernel.principals import Role
 from kernel.security import current_principal, requires_role
 
 DEFINITIONS = """Every figure counts a **subtree** (`grid_id`, default: your scope) over **Beijing calendar days**

@@ -21,9 +21,7 @@ from typing import Any
 
 from sqlalchemy import Integer, Select, and_, case, func, select, union_all
 
-from auth.models import Account, Role
-from auth.principal import Caller
-from auth.scope import scope_of
+from auth.models import Account
 from dashboards.models import (
     DAILY_COUNTERS,
     DURATION_BOUNDS,
@@ -36,10 +34,12 @@ from dashboards.models import (
 from grid import geometry
 from grid import service as grid_service
 from grid.models import GridIndexState, GridLevel, GridUnit
+from grid.scope import scope_of
 from kernel.clock import BEIJING, utcnow
 from kernel.errors import ForbiddenError, ValidationError
 from kernel.extensions import db
 from kernel.pagination import Page, decode_cursor, encode_cursor, paginate
+from kernel.principals import Caller, Role
 from tasks.categories.models import Category
 from tasks.categories.service import codes_under
 from tasks.lifecycle import OPEN_STATUSES

@@ -5,12 +5,13 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from auth import service as auth_service
-from auth.models import Account, Role
+from auth.models import Account
 from grid import geometry
 from grid import service as grid_service
 from grid.locator import bump_version
 from grid.models import GridLevel, GridUnit
 from kernel.extensions import db
+from kernel.principals import Role
 from tasks.categories.service import seed_defaults
 from tasks.lifecycle import Action
 from tasks.tickets import actions as ticket_actions

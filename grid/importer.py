@@ -295,7 +295,7 @@ def _write(
                 continue
             cells_changed = cells_changed or row.level is GridLevel.GRID
         db.session.add_all([unit for unit, _ in fresh])
-        db.session.flush()  # ids for this layer (SQLite gets one INSERT per row; 10,000 cells still take ~1 s)
+        db.session.flush()  # ids for this layer (SQLite gets one INSERT per row; fast enough, see docs/PERFORMANCE.md)
         for unit, parent in fresh:
             unit.path = f"{parent.path if parent else '/'}{unit.id}/"
         db.session.flush()

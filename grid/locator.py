@@ -1,7 +1,8 @@
 """Which cell holds a point: an in-process STRtree over the active cells' boundaries.
 
-Each process keeps its own index and compares its version with the one in the database on every
-lookup (one primary-key read), so an import by another process or machine is seen on the next request.
+Each app keeps its own index in its caches (`kernel.caches`, "cell_locator") and compares its version with the
+one in the database on every lookup (one primary-key read), so an import by another process or machine is seen
+on the next request.
 
 Tie-break: a point exactly on a shared edge or vertex touches several cells; it goes to the cell with
 the lowest id (the one created first), so the answer never depends on index order.
@@ -44,6 +45,11 @@ class CellLocator:
         """The id of the cell holding the WGS-84 point, or None."""
         cells = self.index().cells_at(lat, lng)
         return cells[0] if cells else None
+
+    def clear(self) -> None:
+        """Forget the index (the next lookup rebuilds it)."""
+        with self._lock:
+            self._index = None
 
     def index(self) -> CellIndex:
         version = current_version()

@@ -5,7 +5,6 @@ from typing import Any
 from flask import Flask
 from marshmallow import Schema, fields
 
-from auth.models import Role
 from grid import importer, service
 from grid.importer import ImportSummary
 from grid.models import GridUnit
@@ -24,9 +23,10 @@ from grid.schemas import (
     use_output_coord_system,
 )
 from kernel.api import Blueprint, PageQuerySchema, documents
-from kernel.etag import check_if_match
+from kernel.etag import checks_if_match
 from kernel.extensions import api
-from kernel.pagination import Page
+from kernel.pagination import Page, filters_from
+from kernel.principals import Role
 from kernel.security import current_principal, requires_auth, requires_role
 
 blp = Blueprint("grids", __name__, url_prefix="/api/v1/grids", description="Grid units: the territory tree")
@@ -51,14 +51,7 @@ def register(app: Flask) -> None:
 def list_grids(query: dict[str, Any]) -> Page[GridUnit]:
     """Units in the caller's scope; filters `parent_id` (+`subtree`), `level`, `q`, `active`, `updated_since`."""
     use_output_coord_system(query["coord_system"])
-    filters = service.UnitFilters(
-        parent_id=query.get("parent_id"),
-        subtree=query["subtree"],
-        level=query.get("level"),
-        q=query.get("q"),
-        active=query.get("active"),
-        updated_since=query.get("updated_since"),
-    )
+    filters = filters_from(service.UnitFilters, query)
     return service.list_units(current_principal(), filters, limit=query["limit"], cursor=query.get("cursor"))
 
 
@@ -109,13 +102,12 @@ def get_grid(query: dict[str, Any], unit_id: int) -> GridUnit:
 @blp.route("/<id:unit_id>", methods=["PATCH"])
 @requires_role(*EDITORS)
 @blp.arguments(GridUpdateSchema)
+@checks_if_match(lambda unit_id: GridSchema().dump(service.get_visible_unit(current_principal(), unit_id)))
 @blp.response(200, GridSchema)
 @documents(404, 409, 412)
 def update_grid(changes: dict[str, Any], unit_id: int) -> GridUnit:
     """Change a unit; a new `parent_id` moves its whole subtree."""
-    actor = current_principal()
-    check_if_match(GridSchema().dump(service.get_visible_unit(actor, unit_id)))
-    return service.update_unit_for(actor, unit_id, changes)
+    return service.update_unit_for(current_principal(), unit_id, changes)
 
 
 @blp.route("/<id:unit_id>", methods=["DELETE"])

@@ -5,22 +5,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import current_app
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Select, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from auth.models import Account, Role
-from auth.principal import Caller
-from auth.scope import management_scope, scope_of
 from grid import geometry
 from grid.coords import CoordSystem, to_wgs84
+from grid.events import UnitRemoving
 from grid.locator import CellLocator, bump_version
 from grid.models import LEVEL_DEPTH, CellAssignment, GridLevel, GridUnit
+from grid.scope import management_scope, scope_of
+from kernel import events
+from kernel.caches import app_cache
 from kernel.clock import utcnow
 from kernel.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from kernel.extensions import db
 from kernel.pagination import Page, paginate
+from kernel.principals import Caller, Role
 from kernel.scope import Scope
 
 # --- creating units (also used by the demo seed and the importer) --------------------------------
@@ -184,17 +185,19 @@ def update_unit_for(actor: Caller, unit_id: int, changes: Mapping[str, Any]) -> 
 
 
 def delete_unit_for(actor: Caller, unit_id: int) -> None:
-    """Delete a unit nothing hangs on; otherwise 409 (deactivate it instead)."""
+    """Delete a unit nothing hangs on; otherwise 409 (deactivate it instead). Other contexts name what of theirs
+    hangs on it when they hear `UnitRemoving` (auth: the accounts placed there)."""
     unit = _unit_for_write(actor, unit_id)
     holders = {
         "children": exists().where(GridUnit.parent_id == unit.id),
         "workers": exists().where(CellAssignment.grid_id == unit.id),
-        "accounts": exists().where(Account.scope_grid_id == unit.id),
     }
-    blocking = [name for name, clause in holders.items() if db.session.scalar(select(clause))]
-    if blocking:
+    removing = UnitRemoving(unit.id, [name for name, clause in holders.items() if db.session.scalar(select(clause))])
+    events.publish(removing)
+    if removing.holders:
         raise ConflictError(
-            "The unit still has " + ", ".join(blocking) + "; deactivate it instead.", {"unit": blocking}
+            "The unit still has " + ", ".join(removing.holders) + "; deactivate it instead.",
+            {"unit": removing.holders},
         )
     if unit.level is GridLevel.GRID:
         bump_version()
@@ -325,5 +328,5 @@ def locate(lat: float, lng: float, system: CoordSystem) -> Located:
 
 
 def locator() -> CellLocator:
-    """This app's cell index (one per process and app)."""
-    return current_app.extensions.setdefault("cell_locator", CellLocator())
+    """This app's cell index (one per process and app, in its caches)."""
+    return app_cache("cell_locator", CellLocator)

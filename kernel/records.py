@@ -4,8 +4,8 @@ each one compare-and-set UPDATE.
 
 Nothing may read a record back in the transaction that writes it (it is not there before the commit), and
 the unit of work cost more than the statements themselves: an urge writes an event and an inbox message, and
-took 9.3 M instructions with them as ORM objects, 8.0 M appended here; flushing its ticket took 0.83 M, the
-UPDATE here 0.30 M (callgrind).
+costs fewer instructions appended here than as ORM objects; flushing its ticket costs more than the UPDATE here
+(callgrind figures in docs/PERFORMANCE.md).
 
 At commit, in the request's transaction and in this order: the versioned rows' changes (`SET changed columns,
 version = <the mapper's next version> WHERE id = ? AND version = ?`; StaleDataError when no row matched, as

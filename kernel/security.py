@@ -6,7 +6,7 @@ checks revocation); this module only asks for it, so the kernel imports no conte
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from flask import Response, g
 from flask_jwt_extended import JWTManager, current_user, verify_jwt_in_request
@@ -14,17 +14,9 @@ from flask_jwt_extended import JWTManager, current_user, verify_jwt_in_request
 from kernel.api import document_responses, document_security
 from kernel.errors import ForbiddenError, error_response
 from kernel.idempotency import run_idempotently
+from kernel.principals import Caller
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-class Principal(Protocol):
-    """The caller as the token check found them (`auth.principal.Principal`)."""
-
-    id: int
-    role: Any
-
-    def entity(self) -> Any: ...
 
 
 def requires_role(*roles: str) -> Callable[[F], F]:
@@ -48,15 +40,15 @@ def requires_role(*roles: str) -> Callable[[F], F]:
 requires_auth = requires_role()
 
 
-def authenticate() -> Principal:
-    """The caller; raises the token errors (401) otherwise."""
+def authenticate() -> Caller:
+    """The caller (`auth.principal.Principal`, loaded by the token check); raises the token errors (401) otherwise."""
     verify_jwt_in_request()
-    principal: Principal = current_user
+    principal: Caller = current_user
     g.account_id = principal.id
     return principal
 
 
-def current_principal() -> Any:
+def current_principal() -> Caller:
     """The caller of this request (after `requires_role`): id, role and scope, enough to authorize."""
     return current_user._get_current_object()
 

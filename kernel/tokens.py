@@ -2,13 +2,14 @@
 
 The stock manager decodes every token twice without verifying it (claims, then header), so that a key
 loader could choose among keys, and then once more verified. This service signs with one key, so the
-verified decode alone is enough: the unverified passes were about a tenth of an authenticated read.
+verified decode alone is enough: the unverified passes were a noticeable share of an authenticated read
+(see docs/PERFORMANCE.md).
 
-A client sends the same access token for its whole lifetime, so a token that verified once is kept
-(bounded, per process) with its claims: the same string carries the same signature under the same key.
-Its expiry is checked again on every use, and revocation is not cached (that is the principal query's
-job). Only `_decode_jwt_from_config` changes (flask-jwt-extended is pinned; tests/test_auth_tokens.py
-covers expired, forged, malformed and revoked tokens through this path).
+A client sends the same access token for its whole lifetime, so a token that verified once is kept with its
+claims in the app's "verified_tokens" cache (`kernel.caches`, bounded): the same string carries the same
+signature under the same key. Its expiry is checked again on every use, and revocation is not cached (that is
+the principal query's job). Only `_decode_jwt_from_config` changes (flask-jwt-extended is pinned;
+tests/test_auth_tokens.py covers expired, forged, malformed and revoked tokens through this path).
 """
 
 import time
@@ -19,24 +20,31 @@ from flask_jwt_extended import JWTManager
 from flask_jwt_extended.config import config
 from flask_jwt_extended.tokens import _decode_jwt
 
+from kernel.caches import BoundedCache, app_cache
+
 VERIFIED_TOKENS_KEPT = 4096
 
 
-class OneKeyJWTManager(JWTManager):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self._verified: dict[str, dict[str, Any]] = {}
-        super().__init__(*args, **kwargs)
+def verified_tokens() -> BoundedCache[str, dict[str, Any]]:
+    """This app's tokens that verified, with their claims."""
+    return app_cache("verified_tokens", _new_verified_tokens)
 
+
+def _new_verified_tokens() -> BoundedCache[str, dict[str, Any]]:
+    return BoundedCache(VERIFIED_TOKENS_KEPT)
+
+
+class OneKeyJWTManager(JWTManager):
     def _decode_jwt_from_config(self, encoded_token: str, csrf_value: Any = None, allow_expired: bool = False) -> dict:
-        if csrf_value is None and not allow_expired:
-            claims = self._verified.get(encoded_token)
-            if claims is not None and time.time() < claims["exp"] + config.leeway:
-                return dict(claims)
+        if csrf_value is not None or allow_expired:
+            return self._verified_decode(encoded_token, csrf_value, allow_expired)
+        verified = verified_tokens()
+        claims = verified.get(encoded_token)
+        if claims is not None and time.time() < claims["exp"] + config.leeway:
+            return dict(claims)
         claims = self._verified_decode(encoded_token, csrf_value, allow_expired)
-        if csrf_value is None and not allow_expired and isinstance(claims.get("exp"), int | float):
-            if len(self._verified) >= VERIFIED_TOKENS_KEPT:
-                self._verified.clear()  # crude, but bounded and free of bookkeeping on the hot path
-            self._verified[encoded_token] = dict(claims)
+        if isinstance(claims.get("exp"), int | float):
+            verified.put(encoded_token, dict(claims))
         return claims
 
     def _verified_decode(self, encoded_token: str, csrf_value: Any, allow_expired: bool) -> dict:

@@ -4,7 +4,7 @@ the docs read."""
 import enum
 from dataclasses import dataclass
 
-from auth.models import Role
+from kernel.principals import Role
 
 
 class Status(enum.StrEnum):

@@ -17,7 +17,7 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, make_url, text
 
 from auth import tokens
-from auth.models import Account, Role
+from auth.models import Account
 from auth.passwords import hash_password
 from bootstrap import create_app
 from grid import service as grid_service
@@ -25,6 +25,7 @@ from grid.models import GridLevel, GridUnit
 from kernel import caches, clock
 from kernel.config import normalize_database_url
 from kernel.extensions import db, limiter
+from kernel.principals import Role
 from tests.support.accounts import PASSWORD
 from tests.support.http import bearer
 
@@ -74,9 +75,9 @@ def _clean_state(app: Flask) -> Iterator[None]:
         db.session.remove()
         _empty_tables()
         limiter.reset()
-        caches.clear_all(app)  # ids restart with the tables: nothing cached may outlive its rows
-        # The emptied index-state row restarts its version: a cached index of deleted cells would look current.
-        app.extensions.pop("cell_locator", None)
+        # ids restart with the tables: nothing cached may outlive its rows. The emptied index-state row restarts
+        # its version too: a cached cell index of deleted cells would look current.
+        caches.clear_all(app)
 
 
 def _empty_tables() -> None:

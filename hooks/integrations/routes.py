@@ -6,7 +6,6 @@ from typing import Any, TypeVar
 
 from flask import Flask, Response, g, request
 
-from auth.models import Role
 from hooks.blueprint import hooks_blp
 from hooks.integrations import service
 from hooks.integrations.models import Integration
@@ -25,6 +24,7 @@ from kernel.api import Blueprint, document_responses, documents
 from kernel.etag import checks_if_match
 from kernel.extensions import api
 from kernel.pagination import Page, cursor_list
+from kernel.principals import Role
 from kernel.security import requires_role
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -38,7 +38,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import delete, select
 
-from auth.models import Account, Role
+from auth.models import Account
 from grid import service as grid_service
 from hooks.dedup import insert_once
 from hooks.integrations.models import AuthMethod, Integration, PushedRequest, UsedSignature
@@ -46,6 +46,7 @@ from kernel.clock import utcnow
 from kernel.errors import NotFoundError, UnauthorizedError, ValidationError
 from kernel.extensions import db
 from kernel.pagination import Page, paginate
+from kernel.principals import Role
 from kernel.privacy import mask_phone
 from kernel.signing import equal, verify
 from tasks.tickets import intake as ticket_intake

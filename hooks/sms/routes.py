@@ -6,7 +6,6 @@ from typing import Any, TypeVar
 from flask import Flask, request
 from werkzeug.routing import AnyConverter, Map
 
-from auth.models import Role
 from hooks.blueprint import hooks_blp
 from hooks.sms import reports, service
 from hooks.sms.formats import PROVIDERS
@@ -22,6 +21,7 @@ from hooks.sms.schemas import (
 )
 from kernel.api import documents
 from kernel.pagination import Page, cursor_list
+from kernel.principals import Role
 from kernel.security import requires_role
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -4,10 +4,10 @@ from typing import Any
 
 from flask import Flask
 
-from auth.models import Role
 from kernel.api import Blueprint, documents
 from kernel.extensions import api
 from kernel.pagination import Page, cursor_list
+from kernel.principals import Role
 from kernel.security import current_principal, requires_role
 from notifications.outbox import service
 from notifications.outbox.models import Notification

@@ -29,14 +29,14 @@ from typing import Any, Final
 
 from sqlalchemy import Select, select, update
 
-from auth.models import Account, Role
-from auth.principal import Caller
+from auth.models import Account
 from grid.models import GridUnit
 from kernel import records
 from kernel.clock import utcnow
 from kernel.errors import ConflictError, NotFoundError
 from kernel.extensions import db
 from kernel.pagination import Page, paginate
+from kernel.principals import Caller, Role
 from notifications.outbox import templates
 from notifications.outbox.models import DeliveryStatus, Medium, Notification, owed_message
 from tasks.categories.models import Priority

@@ -4,11 +4,11 @@ from typing import Any
 
 from flask import Flask, Response, request
 
-from auth.models import Role
 from kernel.api import Blueprint, documents
 from kernel.etag import checks_if_match
 from kernel.extensions import api
 from kernel.pagination import Page
+from kernel.principals import Role
 from kernel.security import requires_role
 from notifications.webhooks import service
 from notifications.webhooks.models import Webhook

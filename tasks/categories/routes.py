@@ -4,11 +4,11 @@ from typing import Any
 
 from flask import Flask
 
-from auth.models import Role
 from kernel.api import Blueprint, documents
 from kernel.etag import checks_if_match
 from kernel.extensions import api
 from kernel.pagination import Page, cursor_list
+from kernel.principals import Role
 from kernel.security import requires_auth, requires_role
 from tasks.categories import service as categories
 from tasks.categories.models import Category

@@ -7,10 +7,10 @@ from typing import Any, TypeVar
 from flask import Flask, Response, current_app, request
 from werkzeug.wsgi import wrap_file
 
-from auth.models import Role
 from kernel.api import Blueprint, documents
 from kernel.errors import ValidationError
 from kernel.extensions import api
+from kernel.principals import Role
 from kernel.security import current_principal, requires_role
 from kernel.transaction import accepts
 from tasks.photos import service

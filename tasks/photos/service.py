@@ -23,10 +23,9 @@ from flask import Flask, current_app
 from sqlalchemy import delete, event, or_, select, update
 from sqlalchemy.orm import Session
 
-from auth.models import Role
-from auth.principal import Caller
 from kernel.errors import AppError, NotFoundError, ValidationError
 from kernel.extensions import db
+from kernel.principals import Caller, Role
 from tasks.photos.imaging import CHUNK, FORMAT_NAMES, MalformedImageError, Measured, sniff, strip_metadata, whole
 from tasks.photos.models import Attachment
 from tasks.photos.storage import Storage, new_storage_key, storage

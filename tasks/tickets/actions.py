@@ -8,8 +8,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from auth.models import Account, Role
-from auth.principal import Caller
+from auth.models import Account
 from grid import service as grid_service
 from grid.coords import CoordSystem, to_wgs84
 from grid.models import CellAssignment, GridUnit
@@ -17,6 +16,7 @@ from kernel import events, records
 from kernel.clock import utcnow
 from kernel.errors import ConflictError, ForbiddenError, InvalidTransitionError, ValidationError
 from kernel.extensions import db
+from kernel.principals import Caller, Role
 from tasks.lifecycle import TRANSITIONS, Action, Status
 from tasks.photos import service as photos
 from tasks.tickets import deadlines

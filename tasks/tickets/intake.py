@@ -9,8 +9,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
-from auth.models import Account, Role
-from auth.principal import Caller
+from auth.models import Account
 from grid import service as grid_service
 from grid.coords import distance_m
 from grid.models import CellAssignment, GridLevel, GridUnit
@@ -19,6 +18,7 @@ from kernel.clock import utcnow
 from kernel.errors import NotFoundError, ValidationError
 from kernel.extensions import db
 from kernel.pagination import Page, paginate
+from kernel.principals import Caller, Role
 from tasks.categories.models import Priority
 from tasks.categories.service import active_category
 from tasks.lifecycle import OPEN_STATUSES, Action, Status

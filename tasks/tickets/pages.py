@@ -25,10 +25,10 @@ from typing import Any
 
 from flask import Response, current_app
 
-from auth.principal import Caller
 from grid.coords import CoordSystem
 from kernel.caches import BoundedCache, app_cache
 from kernel.clock import utcnow
+from kernel.principals import Caller
 from tasks.tickets import views
 from tasks.tickets.schemas import ticket_document
 from tasks.tickets.visibility import Viewer, scope_in_view

@@ -4,10 +4,10 @@ The photos sub-package knows a ticket only by its id; it asks these rules (insta
 `tasks.tickets.routes.register`), so that photos import nothing of tickets while tickets link photos.
 """
 
-from auth.principal import Caller
 from kernel.clock import utcnow
 from kernel.errors import ConflictError, ForbiddenError
 from kernel.extensions import db
+from kernel.principals import Caller
 from tasks.lifecycle import Status
 from tasks.tickets.actions import record_event
 from tasks.tickets.models import Ticket

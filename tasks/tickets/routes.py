@@ -6,12 +6,12 @@ from typing import Any
 
 from flask import Flask, Response
 
-from auth.models import Role
 from grid.schemas import OutputQuerySchema, use_output_coord_system
 from kernel.api import Blueprint, documents
 from kernel.etag import checks_if_match
 from kernel.extensions import api
 from kernel.pagination import Page, filters_from
+from kernel.principals import Role
 from kernel.security import current_principal, requires_role
 from tasks.lifecycle import TRANSITIONS, Action, describe, roles_for
 from tasks.photos import service as photos

@@ -14,7 +14,6 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.types import NullType
 
 from auth.models import Account
-from auth.principal import Caller
 from grid import service as grid_service
 from grid.models import GridUnit
 from kernel import privacy
@@ -22,6 +21,7 @@ from kernel.clock import utcnow
 from kernel.errors import ForbiddenError
 from kernel.extensions import db
 from kernel.pagination import Page, PreparedKeyset, paginate
+from kernel.principals import Caller
 from tasks.categories.models import Category
 from tasks.categories.service import codes_under
 from tasks.lifecycle import OPEN_STATUSES, Action, Status

@@ -8,14 +8,14 @@ from flask import current_app
 from sqlalchemy import and_, bindparam, or_, select, true
 from sqlalchemy.orm import joinedload
 
-from auth.models import Account, Role
-from auth.principal import Caller
-from auth.scope import scope_of
+from auth.models import Account
 from grid.models import GridUnit
+from grid.scope import scope_of
 from kernel import privacy
 from kernel.clock import utcnow
 from kernel.errors import NotFoundError
 from kernel.extensions import db
+from kernel.principals import Caller, Role
 from kernel.scope import Scope
 from tasks.lifecycle import TRANSITIONS, Action, Party, Status, actions_from
 from tasks.tickets.models import Ticket

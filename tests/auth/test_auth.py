@@ -11,8 +11,9 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from auth import passwords
-from auth.models import Account, LoginSession, Role
+from auth.models import Account, LoginSession
 from kernel.extensions import db
+from kernel.principals import Role
 from tests.support.accounts import ACCOUNT_FIELDS, PASSWORD
 from tests.support.http import assert_error, bearer
 

@@ -1,11 +1,10 @@
-"""What part of the territory an account covers (see kernel.scope)."""
+"""What part of the territory a caller covers, from their role, their unit and their cells (see kernel.scope)."""
 
 from sqlalchemy import select
 
-from auth.models import Role
-from auth.principal import Caller
 from grid.models import CellAssignment, GridUnit
 from kernel.extensions import db
+from kernel.principals import Caller, Role
 from kernel.scope import Scope
 
 
