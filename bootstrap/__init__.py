@@ -26,7 +26,7 @@ import tasks.commands
 import tasks.routes
 import workforce.commands
 import workforce.routes
-from dashboards import rollups
+from dashboards.rollups import incremental as rollups
 from kernel.app import build_app
 from kernel.events import EventBus
 from notifications import service as notify

@@ -19,7 +19,7 @@ from sqlalchemy.orm import aliased
 
 from auth.models import Account
 from auth.principal import Caller
-from dashboards.models import StatsTicketFacts
+from dashboards.rollups.models import StatsTicketFacts
 from dashboards.service import Target, breakdown_rows, figures, summary
 from grid.models import GridUnit
 from kernel.clock import BEIJING, utcnow

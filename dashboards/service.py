@@ -24,7 +24,7 @@ from sqlalchemy import Integer, Select, and_, case, func, select, union_all
 from auth.models import Account, Role
 from auth.principal import Caller
 from auth.scope import scope_of
-from dashboards.models import (
+from dashboards.rollups.models import (
     DAILY_COUNTERS,
     DURATION_BOUNDS,
     WORKER_COUNTERS,

@@ -3,7 +3,7 @@
 A ticket is counted once in every unit on its path (its unit and each ancestor), so a subtree's total is the
 rows of one unit, however deep the subtree: the dashboards read a few hundred rows, never the tickets table.
 `stats_ticket_facts` remembers what each ticket last added, so a change subtracts exactly that and adds the
-new contribution, in the transaction of the change (see dashboards.rollups).
+new contribution, in the transaction of the change (see dashboards.rollups.incremental).
 """
 
 from datetime import date
