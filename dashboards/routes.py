@@ -7,7 +7,7 @@ from urllib.parse import quote
 from flask import Flask, Response, stream_with_context
 
 from auth.models import Role
-from dashboards import ledgers, service
+from dashboards import breakdowns, ledgers, map_layer, ranking, service
 from dashboards.schemas import (
     BreakdownQuerySchema,
     BreakdownSchema,
@@ -86,7 +86,7 @@ def summary(query: dict[str, Any]) -> dict[str, Any]:
 def breakdown(query: dict[str, Any]) -> dict[str, Any]:
     """The summary's figures per child unit (one level down; plus the unit's own tickets as `direct`), per
     category, per worker (the account holding the ticket, or who resolved it last) or per channel."""
-    return service.breakdown(_target(query), query["by"], limit=query["limit"], cursor=query.get("cursor"))
+    return breakdowns.breakdown(_target(query), query["by"], limit=query["limit"], cursor=query.get("cursor"))
 
 
 @stats_blp.route("/timeseries")
@@ -138,7 +138,7 @@ def heatmap(query: dict[str, Any]) -> Response:
     """A GeoJSON FeatureCollection of the subtree's cells (WGS-84 boundaries) with tickets received in the
     range and open and overdue now, for a map layer, cells by id. Sent with an ETag: `If-None-Match` with it
     gives 304 while nothing on the layer changed."""
-    body = heatmap_json(service.heatmap(_target(query)))
+    body = heatmap_json(map_layer.heatmap(_target(query)))
     return Response(body, mimetype="application/json")  # written from cached Feature text, see heatmap_json
 
 
@@ -150,7 +150,7 @@ def heatmap(query: dict[str, Any]) -> Response:
 def leaderboard(query: dict[str, Any]) -> dict[str, Any]:
     """Workers (or the child units) ranked for 积分考核 by score = 10 × resolved on time + 5 × ratings of 4–5
     − 10 × reopens; ties: more resolved on time, then fewer reopens, then the smaller id."""
-    return service.leaderboard(_target(query), query["of"], query["limit"], query.get("cursor"))
+    return ranking.leaderboard(_target(query), query["of"], query["limit"], query.get("cursor"))
 
 
 @exports_blp.route("/tickets.csv")
