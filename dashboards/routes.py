@@ -26,6 +26,7 @@ from dashboards.schemas import (
 from kernel.api import Blueprint, documents
 from kernel.clock import utcnow
 from kernel.extensions import api
+from kernel.pagination import cursor_list
 from kernel.security import current_principal, requires_role
 
 DEFINITIONS = """Every figure counts a **subtree** (`grid_id`, default: your scope) over **Beijing calendar days**
@@ -103,13 +104,14 @@ def timeseries(query: dict[str, Any]) -> dict[str, Any]:
 @stats_blp.route("/overdue")
 @requires_role(*READERS)
 @stats_blp.arguments(OverdueQuerySchema, location="query")
+@cursor_list(service.OverdueFilters)
 @stats_blp.response(200, OverduePageSchema)
 @documents(404, 422)
-def overdue(query: dict[str, Any]) -> dict[str, Any]:
+def overdue(filters: service.OverdueFilters, *, limit: int, cursor: str | None) -> dict[str, Any]:
     """Open tickets owned in the subtree that are past their running deadline or its 80 % mark, with assignee
     and unit, the earliest deadline first."""
-    target = service.target_of(current_principal(), grid_id=query.get("grid_id"), category=query.get("category"))
-    page = service.overdue(target, limit=query["limit"], cursor=query.get("cursor"))
+    target = service.target_of(current_principal(), grid_id=filters.grid_id, category=filters.category)
+    page = service.overdue(target, limit=limit, cursor=cursor)
     now = utcnow()
     return {"items": [_overdue_item(ticket, now) for ticket in page.items], "next_cursor": page.next_cursor}
 

@@ -229,7 +229,7 @@ def open_tickets(target: Target) -> Select[Any]:
 
 def unindexed(column: Any) -> Any:
     """A grouping key SQLite cannot read from the column's own index: without it, grouping the open tickets by
-    unit or category walks that index over all the tickets (1M rows) to skip a sort of the few open ones,
+    unit or category walks that index over all the tickets to skip a sort of the few open ones,
     because SQLite's statistics cannot see that open tickets are rare. The index on status is used instead."""
     key = column + 0 if isinstance(column.type, Integer) else column.concat("")
     return key.label(column.key)
@@ -345,6 +345,14 @@ def timeseries(target: Target, interval: str) -> dict[str, Any]:
 
 
 # --- overdue work -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OverdueFilters:
+    """The overdue list's filters: whose subtree (default: the caller's scope) and which category."""
+
+    grid_id: int | None = None
+    category: str | None = None
 
 
 def overdue(target: Target, *, limit: int, cursor: str | None) -> Page[Ticket]:
