@@ -5,19 +5,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from dashboards import service
 from dashboards.rollups.models import StatsDaily
-from dashboards.service import (
-    Target,
-    account_names,
-    binding_of,
-    child_units,
-    daily_sums,
-    describe,
-    list_fingerprint,
-    paginate_after,
-    rate,
-    worker_rows,
-)
 from kernel.extensions import db
 from kernel.pagination import encode_cursor
 
@@ -33,21 +22,21 @@ def score(sums: Mapping[str, Any]) -> int:
     )
 
 
-def leaderboard(target: Target, of: str, limit: int, cursor: str | None = None) -> dict[str, Any]:
+def leaderboard(target: service.Target, of: str, limit: int, cursor: str | None = None) -> dict[str, Any]:
     """Workers (or child units) ranked by score; ties: more on time, fewer reopens, then the smaller id.
 
     Paged by rank (`limit`, then `next_cursor`); the ranking is summed and sorted in the database.
     """
-    binding = list_fingerprint(target, f"leaderboard-{of}")
-    offset = int(paginate_after(cursor, binding) or 0)
+    binding = service.list_fingerprint(target, f"leaderboard-{of}")
+    offset = int(service.paginate_after(cursor, binding) or 0)
     if of == "worker":
         ranked = _ranked_workers(target, offset, limit + 1)
-        names = account_names([key for key, _ in ranked])
+        names = service.account_names([key for key, _ in ranked])
     else:
-        children = child_units(target)
+        children = service.child_units(target)
         by_id = {
             row.unit_id: row._mapping
-            for row in daily_sums(target, StatsDaily.unit_id, unit_ids=[c.id for c in children], names=SCORED)
+            for row in service.daily_sums(target, StatsDaily.unit_id, unit_ids=[c.id for c in children], names=SCORED)
         }
         rows = [(child.id, by_id.get(child.id, {})) for child in children]
         names = {child.id: child.name for child in children}
@@ -60,7 +49,7 @@ def leaderboard(target: Target, of: str, limit: int, cursor: str | None = None) 
                 item[0],
             ),
         )[offset : offset + limit + 1]
-    next_cursor = encode_cursor([offset + limit], binding_of(binding)) if len(ranked) > limit else None
+    next_cursor = encode_cursor([offset + limit], service.binding_of(binding)) if len(ranked) > limit else None
     items = [
         {
             "rank": position,
@@ -70,16 +59,16 @@ def leaderboard(target: Target, of: str, limit: int, cursor: str | None = None) 
             "resolved_on_time": int(sums.get("resolved_on_time") or 0),
             "rated_good": int(sums.get("rated_good") or 0),
             "reopens": int(sums.get("reopens") or 0),
-            "satisfaction_rate": rate(int(sums.get("rated_good") or 0), int(sums.get("rated") or 0)),
+            "satisfaction_rate": service.rate(int(sums.get("rated_good") or 0), int(sums.get("rated") or 0)),
         }
         for position, (key, sums) in enumerate(ranked[:limit], start=offset + 1)
     ]
-    return {**describe(target), "of": of, "items": items, "next_cursor": next_cursor}
+    return {**service.describe(target), "of": of, "items": items, "next_cursor": next_cursor}
 
 
-def _ranked_workers(target: Target, offset: int, limit: int) -> list[tuple[int, Mapping[str, Any]]]:
+def _ranked_workers(target: service.Target, offset: int, limit: int) -> list[tuple[int, Mapping[str, Any]]]:
     """Workers' score inputs summed, ranked and cut in SQL: one page of rows leaves the database."""
-    rows = worker_rows(target)
+    rows = service.worker_rows(target)
     sums = {name: func.sum(rows.c[name]) for name in SCORED}
     points = SCORE_ON_TIME * sums["resolved_on_time"] + SCORE_GOOD_RATING * sums["rated_good"]
     points = points - SCORE_REOPEN * sums["reopens"]

@@ -7,14 +7,14 @@ then keys in a fixed order, so two writers never deadlock on the counter rows th
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
 from operator import itemgetter
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
 
+from dashboards.rollups import models
 from dashboards.rollups.facts import (
     Counts,
     DailyKey,
@@ -25,15 +25,6 @@ from dashboards.rollups.facts import (
     nonzero,
     path_ids,
     worker_months_of,
-)
-from dashboards.rollups.models import (
-    DAILY_COUNTERS,
-    WORKER_COUNTERS,
-    StatsDaily,
-    StatsMonthly,
-    StatsTicketFacts,
-    StatsWorkerDaily,
-    StatsWorkerMonthly,
 )
 from grid.models import GridUnit
 from kernel import records
@@ -56,7 +47,7 @@ def on_event(ticket: Ticket, action: str, details: Mapping[str, Any]) -> None:
     `count_ticket_change` does for every change that tasks.service.record_event publishes."""
     if action in UNCOUNTED_EVENTS:
         return
-    stored = db.session.get(StatsTicketFacts, ticket.id)
+    stored = db.session.get(models.StatsTicketFacts, ticket.id)
     before = _facts_from_row(stored) if stored is not None else None
     counters = before.counters if before is not None else {}
     rating = details.get("rating")
@@ -74,7 +65,7 @@ def on_event(ticket: Ticket, action: str, details: Mapping[str, Any]) -> None:
         return
     apply(before, after)
     if stored is None:
-        db.session.add(StatsTicketFacts(ticket_id=ticket.id, **_facts_columns(after)))
+        db.session.add(models.StatsTicketFacts(ticket_id=ticket.id, **_facts_columns(after)))
     else:
         for name, value in _facts_columns(after).items():
             setattr(stored, name, value)
@@ -92,7 +83,7 @@ def _unit_path(unit_id: int) -> str:
     return unit.path if unit is not None else f"/{unit_id}/"
 
 
-def _facts_from_row(row: StatsTicketFacts) -> Facts:
+def _facts_from_row(row: models.StatsTicketFacts) -> Facts:
     return Facts(
         day=row.day,
         category_code=row.category_code,
@@ -154,57 +145,27 @@ def _write(changes: _Changes) -> None:
     At commit, after the tickets' version checks, so a request that lost one locks no counter row; and every
     writer locks the rows it shares with another in the same order (tables, then keys), so no two deadlock."""
     daily, workers = nonzero(changes.daily), nonzero(changes.workers)
-    upsert_daily(daily)
-    upsert_monthly(monthly_of(daily))
-    upsert_workers(workers)
-    upsert_worker_months(worker_months_of(workers))
+    monthly = {key: {"received": received} for key, received in monthly_of(daily).items()}
+    _upsert(models.StatsDaily, ("unit_id", "day", "category_code", "channel"), models.DAILY_COUNTERS, daily)
+    _upsert(models.StatsMonthly, ("unit_id", "month"), ("received",), monthly)
+    _upsert(models.StatsWorkerDaily, ("unit_id", "day", "category_code", "account_id"), models.WORKER_COUNTERS, workers)
+    months = worker_months_of(workers)
+    _upsert(models.StatsWorkerMonthly, ("unit_id", "month", "account_id"), models.WORKER_COUNTERS, months)
 
 
-def upsert_daily(rows: Mapping[DailyKey, Counts]) -> None:
+def _upsert(model: type[Any], keys: tuple[str, ...], counters: tuple[str, ...], rows: Mapping[Any, Counts]) -> None:
+    """INSERT ... ON CONFLICT DO UPDATE SET n = n + excluded.n for `rows` (by their key, the values of `keys`):
+    atomic on both engines, no read first; rows in key order (see `_write`). No rows: no statement."""
     if not rows:
         return
     params = [
-        {"unit_id": unit, "day": day, "category_code": category, "channel": channel}
-        | {name: counts.get(name, 0) for name in DAILY_COUNTERS}
-        for (unit, day, category, channel), counts in rows.items()
+        dict(zip(keys, key, strict=True)) | {name: counts.get(name, 0) for name in counters}
+        for key, counts in rows.items()
     ]
-    _upsert(StatsDaily, ["unit_id", "day", "category_code", "channel"], DAILY_COUNTERS, params)
-
-
-def upsert_monthly(rows: Mapping[tuple[int, date], int]) -> None:
-    if rows:
-        params = [{"unit_id": unit, "month": month, "received": n} for (unit, month), n in rows.items()]
-        _upsert(StatsMonthly, ["unit_id", "month"], ("received",), params)
-
-
-def upsert_workers(rows: Mapping[WorkerKey, Counts]) -> None:
-    if not rows:
-        return
-    params = [
-        {"unit_id": unit, "day": day, "category_code": category, "account_id": account}
-        | {name: counts.get(name, 0) for name in WORKER_COUNTERS}
-        for (unit, day, category, account), counts in rows.items()
-    ]
-    _upsert(StatsWorkerDaily, ["unit_id", "day", "category_code", "account_id"], WORKER_COUNTERS, params)
-
-
-def upsert_worker_months(rows: Mapping[tuple[int, date, int], Counts]) -> None:
-    if rows:
-        params = [
-            {"unit_id": unit, "month": month, "account_id": account}
-            | {name: counts.get(name, 0) for name in WORKER_COUNTERS}
-            for (unit, month, account), counts in rows.items()
-        ]
-        _upsert(StatsWorkerMonthly, ["unit_id", "month", "account_id"], WORKER_COUNTERS, params)
-
-
-def _upsert(model: type[Any], keys: list[str], counters: Iterable[str], params: list[dict[str, Any]]) -> None:
-    """INSERT ... ON CONFLICT DO UPDATE SET n = n + excluded.n: atomic on both engines, no read first; rows in key
-    order (see `_write`)."""
     table = model.__table__
     statement = _insert(model)
     statement = statement.on_conflict_do_update(
-        index_elements=keys, set_={name: table.c[name] + statement.excluded[name] for name in counters}
+        index_elements=list(keys), set_={name: table.c[name] + statement.excluded[name] for name in counters}
     )
     params.sort(key=itemgetter(*keys))
     # Core executemany: the ORM's bulk path costs more (see docs/PERFORMANCE.md).

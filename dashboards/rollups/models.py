@@ -43,22 +43,11 @@ HANDLING_COUNTERS: tuple[str, ...] = (
     "rated_good",
 )
 DAILY_COUNTERS: tuple[str, ...] = ("received", *HANDLING_COUNTERS, *ACCEPT_BUCKETS, *RESOLVE_BUCKETS)
-# What a ticket adds to the worker who holds it (or resolved it last).
+# What a ticket adds to the worker who holds it (or resolved it last): one ticket, and its handling figures but
+# `cancelled` (a cancelled ticket counts for no worker) and `escalated`, in the same order.
 WORKER_COUNTERS: tuple[str, ...] = (
     "tickets",
-    "open",
-    "dispatched",
-    "accepted",
-    "accepted_on_time",
-    "accept_seconds",
-    "resolved",
-    "resolved_on_time",
-    "resolve_seconds",
-    "closed",
-    "overdue",
-    "reopens",
-    "rated",
-    "rated_good",
+    *(name for name in HANDLING_COUNTERS if name not in {"cancelled", "escalated"}),
 )
 BIG_COUNTERS = frozenset({"accept_seconds", "resolve_seconds"})
 
