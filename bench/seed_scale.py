@@ -35,7 +35,7 @@ from sqlalchemy import insert, text  # noqa: E402
 from auth.models import Account  # noqa: E402
 from auth.passwords import hash_password  # noqa: E402
 from bootstrap import create_app  # noqa: E402
-from dashboards import rollups  # noqa: E402
+from dashboards.rollups.rebuild import rebuild  # noqa: E402
 from grid import geometry  # noqa: E402
 from grid.models import CellAssignment, GridLevel, GridUnit  # noqa: E402
 from kernel.extensions import db  # noqa: E402
@@ -240,7 +240,7 @@ def main() -> None:
             if done % 100_000 < n:
                 print(f"  rollups: {done} tickets", flush=True)
 
-        rollups.rebuild(progress=progress)
+        rebuild(progress=progress)
         db.session.commit()
         rebuilt = time.perf_counter()
         print(f"stats rebuild: {rebuilt - seeded:.1f} s")

@@ -30,7 +30,7 @@ import workforce.commands
 import workforce.patrols.routes
 import workforce.routes
 from auth import service as accounts
-from dashboards import rollups
+from dashboards.rollups import incremental as rollups
 from grid.events import UnitRemoving
 from kernel.app import build_app
 from kernel.events import EventBus

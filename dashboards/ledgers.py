@@ -18,8 +18,9 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import aliased
 
 from auth.models import Account
-from dashboards.models import StatsTicketFacts
-from dashboards.service import Target, breakdown_rows, figures, summary
+from dashboards.breakdowns import breakdown_rows
+from dashboards.rollups.models import StatsTicketFacts
+from dashboards.service import Target, figures, summary
 from grid.models import GridUnit
 from kernel.clock import BEIJING, utcnow
 from kernel.errors import ValidationError

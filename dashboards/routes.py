@@ -6,7 +6,7 @@ from urllib.parse import quote
 
 from flask import Flask, Response, stream_with_context
 
-from dashboards import ledgers, service
+from dashboards import breakdowns, ledgers, map_layer, ranking, service
 from dashboards.schemas import (
     BreakdownQuerySchema,
     BreakdownSchema,
@@ -25,6 +25,7 @@ from dashboards.schemas import (
 from kernel.api import Blueprint, documents
 from kernel.clock import utcnow
 from kernel.extensions import api
+from kernel.pagination import cursor_list
 from kernel.principals import Role
 from kernel.security import current_principal, requires_role
 
@@ -86,7 +87,7 @@ def summary(query: dict[str, Any]) -> dict[str, Any]:
 def breakdown(query: dict[str, Any]) -> dict[str, Any]:
     """The summary's figures per child unit (one level down; plus the unit's own tickets as `direct`), per
     category, per worker (the account holding the ticket, or who resolved it last) or per channel."""
-    return service.breakdown(_target(query), query["by"], limit=query["limit"], cursor=query.get("cursor"))
+    return breakdowns.breakdown(_target(query), query["by"], limit=query["limit"], cursor=query.get("cursor"))
 
 
 @stats_blp.route("/timeseries")
@@ -103,13 +104,14 @@ def timeseries(query: dict[str, Any]) -> dict[str, Any]:
 @stats_blp.route("/overdue")
 @requires_role(*READERS)
 @stats_blp.arguments(OverdueQuerySchema, location="query")
+@cursor_list(service.OverdueFilters)
 @stats_blp.response(200, OverduePageSchema)
 @documents(404, 422)
-def overdue(query: dict[str, Any]) -> dict[str, Any]:
+def overdue(filters: service.OverdueFilters, *, limit: int, cursor: str | None) -> dict[str, Any]:
     """Open tickets owned in the subtree that are past their running deadline or its 80 % mark, with assignee
     and unit, the earliest deadline first."""
-    target = service.target_of(current_principal(), grid_id=query.get("grid_id"), category=query.get("category"))
-    page = service.overdue(target, limit=query["limit"], cursor=query.get("cursor"))
+    target = service.target_of(current_principal(), grid_id=filters.grid_id, category=filters.category)
+    page = service.overdue(target, limit=limit, cursor=cursor)
     now = utcnow()
     return {"items": [_overdue_item(ticket, now) for ticket in page.items], "next_cursor": page.next_cursor}
 
@@ -138,7 +140,7 @@ def heatmap(query: dict[str, Any]) -> Response:
     """A GeoJSON FeatureCollection of the subtree's cells (WGS-84 boundaries) with tickets received in the
     range and open and overdue now, for a map layer, cells by id. Sent with an ETag: `If-None-Match` with it
     gives 304 while nothing on the layer changed."""
-    body = heatmap_json(service.heatmap(_target(query)))
+    body = heatmap_json(map_layer.heatmap(_target(query)))
     return Response(body, mimetype="application/json")  # written from cached Feature text, see heatmap_json
 
 
@@ -150,7 +152,7 @@ def heatmap(query: dict[str, Any]) -> Response:
 def leaderboard(query: dict[str, Any]) -> dict[str, Any]:
     """Workers (or the child units) ranked for 积分考核 by score = 10 × resolved on time + 5 × ratings of 4–5
     − 10 × reopens; ties: more resolved on time, then fewer reopens, then the smaller id."""
-    return service.leaderboard(_target(query), query["of"], query["limit"], query.get("cursor"))
+    return ranking.leaderboard(_target(query), query["of"], query["limit"], query.get("cursor"))
 
 
 @exports_blp.route("/tickets.csv")

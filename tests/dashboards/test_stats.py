@@ -8,7 +8,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from dashboards import rollups
+from dashboards.rollups import rebuild
+from dashboards.rollups.facts import monthly_of, totals, worker_months_of
+from dashboards.rollups.models import StatsDaily, StatsTicketFacts
 from kernel.extensions import db
 from tasks.sweep import sweep
 from tasks.tickets.models import Ticket
@@ -38,11 +40,11 @@ def ratio(numerator: int, denominator: int) -> dict[str, Any]:
 
 def recount_agrees(app: Flask) -> None:
     with app.app_context():
-        stored = rollups.stored()
-        recounted = rollups.totals(facts for chunk in rollups.recount() for _, facts in chunk)
+        stored = rebuild.stored()
+        recounted = totals(facts for chunk in rebuild.recount() for _, facts in chunk)
         assert stored == recounted
-        assert rollups.stored_monthly() == rollups.monthly_of(recounted[0])
-        assert rollups.stored_worker_months() == rollups.worker_months_of(recounted[1])
+        assert rebuild.stored_monthly() == monthly_of(recounted[0])
+        assert rebuild.stored_worker_months() == worker_months_of(recounted[1])
 
 
 # --- the hand-computed world ----------------------------------------------------------------------
@@ -51,8 +53,8 @@ def recount_agrees(app: Flask) -> None:
 def facts_agree(app: Flask) -> None:
     """stats_ticket_facts (the 'before' of every change) holds what a recount says each ticket adds."""
     with app.app_context():
-        stored = {row.ticket_id: row for row in db.session.scalars(select(rollups.StatsTicketFacts))}
-        recounted = dict(pair for chunk in rollups.recount() for pair in chunk)
+        stored = {row.ticket_id: row for row in db.session.scalars(select(StatsTicketFacts))}
+        recounted = dict(pair for chunk in rebuild.recount() for pair in chunk)
         assert set(stored) == set(recounted)
         for ticket_id, facts in recounted.items():
             row = stored[ticket_id]
@@ -231,10 +233,10 @@ def test_urges_leave_the_rollups_agreeing_with_a_recount(app, world, hand):
 def test_a_rebuild_restores_the_rollups(app, world, hand):
     before = ok(world, "supervisor", "summary", **NOVEMBER)
     with app.app_context():
-        db.session.execute(rollups.StatsDaily.__table__.delete())
+        db.session.execute(StatsDaily.__table__.delete())
         db.session.commit()
         assert ok(world, "supervisor", "summary", **NOVEMBER)["received"] == 0
-        assert rollups.rebuild(days=1) == 12
+        assert rebuild.rebuild(days=1) == 12
         db.session.commit()
     assert ok(world, "supervisor", "summary", **NOVEMBER) | {"now": None} == before | {"now": None}
     recount_agrees(app)
@@ -243,7 +245,7 @@ def test_a_rebuild_restores_the_rollups(app, world, hand):
 
 def test_changes_after_a_rebuild_keep_the_rollups_agreeing(app, world, hand):
     with app.app_context():
-        rollups.rebuild()
+        rebuild.rebuild()
         db.session.commit()
     facts_agree(app)
     world.act("supervisor", hand["t5"], "dispatch", assignee_id=world.id_of("worker"))
@@ -268,7 +270,7 @@ def test_a_rebuild_rounds_durations_to_the_second_as_python_does(app, world, han
             }
             db.session.execute(Ticket.__table__.update().where(Ticket.id == ticket.id).values(**values))
         db.session.commit()
-        rollups.rebuild()
+        rebuild.rebuild()
         db.session.commit()
     recount_agrees(app)
     facts_agree(app)

@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from marshmallow import fields
 
-from dashboards import schemas, service
+from dashboards import breakdowns, ranking, schemas, service
 from kernel.extensions import db
 from tests.support.geometry import square
 from tests.support.http import assert_error
@@ -215,12 +215,12 @@ def test_the_plain_list_equals_the_marshmallow_dump(app: Flask, world, hand, by)
         unit = db.session.get(type(world.tree["S1"]), world.tree["S1"].id)
         target = service.Target((unit,), date(2026, 11, 1), date(2026, 11, 30), None)
         rows = [
-            *service.breakdown(target, by)["items"],
+            *breakdowns.breakdown(target, by)["items"],
         ]
         plain = schemas.PlainList(schemas.BreakdownItemSchema).serialize("items", {"items": rows})
         nested = fields.List(fields.Nested(schemas.BreakdownItemSchema)).serialize("items", {"items": rows})
         assert plain == nested
-        ranked = service.leaderboard(target, "worker", 20)["items"]
+        ranked = ranking.leaderboard(target, "worker", 20)["items"]
         plain = schemas.PlainList(schemas.LeaderboardItemSchema).serialize("items", {"items": ranked})
         assert plain == fields.List(fields.Nested(schemas.LeaderboardItemSchema)).serialize("items", {"items": ranked})
         series = service.timeseries(target, "day")["items"]

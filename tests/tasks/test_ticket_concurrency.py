@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from dashboards import rollups
+from dashboards.rollups import incremental
 from tasks.tickets import actions
 from tests.support.tasks import World
 
@@ -222,13 +222,13 @@ def test_claims_that_count_after_the_winner_committed_neither_deadlock_nor_count
     ticket_id = world.ticket()["id"]
     hold("check_transition", HELD_CLAIMS)
     gate = AfterTheFirstCommit()
-    count_change = rollups.on_event
+    count_change = incremental.on_event
 
     def count_after_the_first(*args: Any, **kwargs: Any) -> None:
         gate.reached()
         count_change(*args, **kwargs)
 
-    monkeypatch.setattr(rollups, "on_event", count_after_the_first)
+    monkeypatch.setattr(incremental, "on_event", count_after_the_first)
 
     outcomes = fire_together(app, claims(ticket_id, volunteers), gate)
 

@@ -1,22 +1,12 @@
-"""Keeping the rollups: what one ticket adds to them, applied as a delta in the transaction of every change.
+"""The rollups from scratch: every ticket's facts recounted in Python (to check the stored rows against), and
+`rebuild()`, which throws the rollups away and recomputes them in set-based SQL on SQLite and PostgreSQL.
 
-Which unit a ticket counts under (README "Dashboards and ledgers"):
-- `received` counts in the ticket's origin unit (`origin_grid_id`, where the problem arose) and its ancestors;
-- everything about handling it (dispatched, accepted, resolved, closed, ratings, reopens, overdue, ...) counts
-  in the unit that owns it now (`grid_id`) and its ancestors: an escalation moves that part one level up.
-  The owner is always the origin or one of its ancestors, so in any subtree `resolved <= received`.
-- both under the Beijing calendar day the ticket was received, its category, and the channel it came by:
-  a ticket's figures stay on the day it arrived (a cohort), whenever it is handled.
-
-Every figure is a function of the ticket row (plus its ratings and whether the sweep ever found it overdue),
-so `recount()` from the raw tickets gives the same rows, and `rebuild()` restores them.
+Both give the rows that the changes (dashboards.rollups.incremental) added up to; tests/test_stats.py checks
+that the three agree.
 """
 
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, time, timedelta
-from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -41,10 +31,10 @@ from sqlalchemy import (
     text,
     union_all,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased, lazyload
 
-from dashboards.models import (
+from dashboards.rollups.facts import DONE, Counts, DailyKey, Facts, WorkerKey, beijing_day, facts_of, nonzero, path_ids
+from dashboards.rollups.models import (
     DAILY_COUNTERS,
     DURATION_BOUNDS,
     HANDLING_COUNTERS,
@@ -56,327 +46,10 @@ from dashboards.models import (
     StatsWorkerMonthly,
 )
 from grid.models import GridUnit
-from kernel import records
 from kernel.clock import BEIJING
 from kernel.extensions import db
 from tasks.lifecycle import OPEN_STATUSES, Status
-from tasks.tickets.events import TicketChanged
 from tasks.tickets.models import Feedback, Ticket, TicketEvent
-
-DONE = frozenset({Status.RESOLVED, Status.CLOSED})
-DailyKey = tuple[int, date, str, str]  # unit, day, category, channel
-WorkerKey = tuple[int, date, str, int]  # unit, day, category, account
-Counts = dict[str, int]
-
-
-def beijing_day(moment: datetime) -> date:
-    return moment.astimezone(BEIJING).date()
-
-
-def bucket_of(seconds: int) -> int:
-    """The histogram bucket of a duration: the first bound it does not exceed."""
-    for index, bound in enumerate(DURATION_BOUNDS):
-        if seconds <= bound:
-            return index
-    return len(DURATION_BOUNDS)
-
-
-def path_ids(path: str) -> list[int]:
-    return [int(part) for part in path.strip("/").split("/") if part]
-
-
-# --- what one ticket adds ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Facts:
-    """One ticket's contribution: where, and how much."""
-
-    day: date
-    category_code: str
-    channel: str
-    origin_path: str
-    owner_path: str
-    worker_id: int | None
-    counters: Counts = field(default_factory=dict)
-
-    def daily(self) -> dict[DailyKey, Counts]:
-        rows: dict[DailyKey, Counts] = defaultdict(dict)
-        for unit in path_ids(self.origin_path):
-            rows[(unit, self.day, self.category_code, self.channel)]["received"] = 1
-        handling = {name: self.counters[name] for name in DAILY_COUNTERS if self.counters.get(name)}
-        if handling:
-            for unit in path_ids(self.owner_path):
-                rows[(unit, self.day, self.category_code, self.channel)].update(handling)
-        return rows
-
-    def worker(self) -> dict[WorkerKey, Counts]:
-        if self.worker_id is None or self.counters.get("cancelled"):
-            return {}
-        counts = {name: self.counters[name] for name in WORKER_COUNTERS if self.counters.get(name)}
-        counts["tickets"] = 1
-        return {(unit, self.day, self.category_code, self.worker_id): counts for unit in path_ids(self.owner_path)}
-
-
-def counters_of(ticket: Ticket, *, overdue_seen: bool, rated: int, rated_good: int) -> Counts:
-    """The handling figures of a ticket as it is now (zero entries left out)."""
-    counts: Counts = {}
-    if overdue_seen:
-        counts["overdue_seen"] = 1
-    if ticket.status is Status.CANCELLED:  # withdrawn or merged: nothing to handle, nothing to rate
-        counts["cancelled"] = 1
-        return counts
-    if ticket.status in OPEN_STATUSES:
-        counts["open"] = 1
-    if ticket.grid_id != ticket.origin_grid_id:
-        counts["escalated"] = 1
-    if ticket.dispatched_at is not None:
-        counts["dispatched"] = 1
-        accepted_at = ticket.accepted_at
-        if accepted_at is not None and accepted_at >= ticket.dispatched_at:
-            seconds = round((accepted_at - ticket.dispatched_at).total_seconds())
-            counts["accepted"] = 1
-            counts["accept_seconds"] = seconds
-            counts[f"accept_h{bucket_of(seconds)}"] = 1
-            if ticket.accept_due_at is None or accepted_at <= ticket.accept_due_at:
-                counts["accepted_on_time"] = 1
-    late = False
-    if ticket.status in DONE and ticket.resolved_at is not None:
-        seconds = round((ticket.resolved_at - ticket.created_at).total_seconds())
-        counts["resolved"] = 1
-        counts["resolve_seconds"] = seconds
-        counts[f"resolve_h{bucket_of(seconds)}"] = 1
-        late = ticket.resolved_at > ticket.resolve_due_at
-        if not late:
-            counts["resolved_on_time"] = 1
-        if ticket.status is Status.CLOSED:
-            counts["closed"] = 1
-    if overdue_seen or late:
-        counts["overdue"] = 1
-    for name, value in (("reopens", ticket.reopen_count), ("rated", rated), ("rated_good", rated_good)):
-        if value:
-            counts[name] = value
-    return counts
-
-
-def facts_of(
-    ticket: Ticket,
-    *,
-    channel: str,
-    owner_path: str,
-    origin_path: str,
-    overdue_seen: bool,
-    rated: int,
-    rated_good: int,
-) -> Facts:
-    counters = counters_of(ticket, overdue_seen=overdue_seen, rated=rated, rated_good=rated_good)
-    return Facts(
-        day=beijing_day(ticket.created_at),
-        category_code=ticket.category_code,
-        channel=channel,
-        origin_path=origin_path,
-        owner_path=owner_path,
-        worker_id=ticket.assignee_id or ticket.handler_id,
-        counters=counters,
-    )
-
-
-# --- in the transaction of every change -------------------------------------------------------------
-
-
-# Events that change none of the fields a ticket is counted by: no read and no write for them (an urge is
-# frequent, and reading the facts row made it half again as costly).
-UNCOUNTED_EVENTS = frozenset({"urge", "photo", "warned", "sms_reply"})
-
-
-def count_ticket_change(change: TicketChanged) -> None:
-    """Subscriber of `TicketChanged`: the rollups follow the ticket, in the change's transaction."""
-    on_event(change.ticket, change.action, change.details)
-
-
-def on_event(ticket: Ticket, action: str, details: Mapping[str, Any]) -> None:
-    """Called by tasks.service.record_event with the event's action and details: bring the ticket's rollup rows
-    up to date with this change."""
-    if action in UNCOUNTED_EVENTS:
-        return
-    stored = db.session.get(StatsTicketFacts, ticket.id)
-    before = _facts_from_row(stored) if stored is not None else None
-    counters = before.counters if before is not None else {}
-    rating = details.get("rating")
-    channel = before.channel if before is not None else str(details.get("channel") or "app")
-    after = facts_of(
-        ticket,
-        channel=channel,
-        owner_path=_owner_path(ticket, before),
-        origin_path=before.origin_path if before else _unit_path(ticket.origin_grid_id),
-        overdue_seen=bool(counters.get("overdue_seen")) or action == "overdue",
-        rated=counters.get("rated", 0) + (1 if rating is not None else 0),
-        rated_good=counters.get("rated_good", 0) + (1 if rating is not None and int(rating) >= 4 else 0),
-    )
-    if before == after:
-        return
-    apply(before, after)
-    if stored is None:
-        db.session.add(StatsTicketFacts(ticket_id=ticket.id, **_facts_columns(after)))
-    else:
-        for name, value in _facts_columns(after).items():
-            setattr(stored, name, value)
-
-
-def _owner_path(ticket: Ticket, before: Facts | None) -> str:
-    """The owning unit's path: as counted before unless the ticket moved (an escalation), then looked up."""
-    if before is not None and path_ids(before.owner_path)[-1] == ticket.grid_id:
-        return before.owner_path
-    return _unit_path(ticket.grid_id)
-
-
-def _unit_path(unit_id: int) -> str:
-    unit = db.session.get(GridUnit, unit_id)
-    return unit.path if unit is not None else f"/{unit_id}/"
-
-
-def _facts_from_row(row: StatsTicketFacts) -> Facts:
-    return Facts(
-        day=row.day,
-        category_code=row.category_code,
-        channel=row.channel,
-        origin_path=row.origin_path,
-        owner_path=row.owner_path,
-        worker_id=row.worker_id,
-        counters=dict(row.counters or {}),
-    )
-
-
-def _facts_columns(facts: Facts) -> dict[str, Any]:
-    return {
-        "day": facts.day,
-        "category_code": facts.category_code,
-        "channel": facts.channel,
-        "origin_path": facts.origin_path,
-        "owner_path": facts.owner_path,
-        "worker_id": facts.worker_id,
-        "counters": dict(facts.counters),
-    }
-
-
-@dataclass
-class _Changes:
-    """What a transaction's ticket changes add to the rollups, summed by row."""
-
-    daily: dict[DailyKey, Counts] = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
-    workers: dict[WorkerKey, Counts] = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
-
-
-def apply(before: Facts | None, after: Facts | None) -> None:
-    """Add `after - before` to both rollups, at commit (`_write`)."""
-    daily = _difference(before.daily() if before else {}, after.daily() if after else {})
-    workers = _difference(before.worker() if before else {}, after.worker() if after else {})
-    if not (daily or workers):
-        return
-    changes = records.total(_write, _Changes)
-    for summed, more in ((changes.daily, daily), (changes.workers, workers)):
-        for key, counts in more.items():
-            for name, value in counts.items():
-                summed[key][name] += value
-
-
-def _write(changes: _Changes) -> None:
-    """The transaction's changes, one statement per rollup (only the rows that change), rows in key order.
-
-    At commit, after the tickets' version checks, so a request that lost one locks no counter row; and every
-    writer locks the rows it shares with another in the same order (tables, then keys), so no two deadlock."""
-    daily, workers = _nonzero(changes.daily), _nonzero(changes.workers)
-    upsert_daily(daily)
-    upsert_monthly(monthly_of(daily))
-    upsert_workers(workers)
-    upsert_worker_months(worker_months_of(workers))
-
-
-def monthly_of(daily: Mapping[DailyKey, Counts]) -> dict[tuple[int, date], int]:
-    """stats_monthly's rows for these stats_daily rows (or deltas): `received` by unit and month."""
-    months: dict[tuple[int, date], int] = defaultdict(int)
-    for (unit, day, _category, _channel), counts in daily.items():
-        if counts.get("received"):
-            months[(unit, day.replace(day=1))] += counts["received"]
-    return {key: value for key, value in months.items() if value}
-
-
-def worker_months_of(workers: Mapping[WorkerKey, Counts]) -> dict[tuple[int, date, int], Counts]:
-    """stats_worker_monthly's rows for these stats_worker_daily rows (or deltas): by unit, month and account."""
-    months: dict[tuple[int, date, int], Counts] = defaultdict(lambda: defaultdict(int))
-    for (unit, day, _category, account), counts in workers.items():
-        for name, value in counts.items():
-            months[(unit, day.replace(day=1), account)][name] += value
-    return _nonzero(months)
-
-
-def upsert_worker_months(rows: Mapping[tuple[int, date, int], Counts]) -> None:
-    if rows:
-        params = [
-            {"unit_id": unit, "month": month, "account_id": account}
-            | {name: counts.get(name, 0) for name in WORKER_COUNTERS}
-            for (unit, month, account), counts in rows.items()
-        ]
-        _upsert(StatsWorkerMonthly, ["unit_id", "month", "account_id"], WORKER_COUNTERS, params)
-
-
-def upsert_monthly(rows: Mapping[tuple[int, date], int]) -> None:
-    if rows:
-        params = [{"unit_id": unit, "month": month, "received": n} for (unit, month), n in rows.items()]
-        _upsert(StatsMonthly, ["unit_id", "month"], ("received",), params)
-
-
-def _difference(old: Mapping[Any, Counts], new: Mapping[Any, Counts]) -> dict[Any, Counts]:
-    changes: dict[Any, Counts] = {}
-    for key in old.keys() | new.keys():
-        was, now = old.get(key, {}), new.get(key, {})
-        delta = {name: now.get(name, 0) - was.get(name, 0) for name in was.keys() | now.keys()}
-        delta = {name: value for name, value in delta.items() if value}
-        if delta:
-            changes[key] = delta
-    return changes
-
-
-def _insert(model: type[Any]) -> Any:
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(model)
-
-
-def upsert_daily(rows: Mapping[DailyKey, Counts]) -> None:
-    if not rows:
-        return
-    params = [
-        {"unit_id": unit, "day": day, "category_code": category, "channel": channel}
-        | {name: counts.get(name, 0) for name in DAILY_COUNTERS}
-        for (unit, day, category, channel), counts in rows.items()
-    ]
-    _upsert(StatsDaily, ["unit_id", "day", "category_code", "channel"], DAILY_COUNTERS, params)
-
-
-def upsert_workers(rows: Mapping[WorkerKey, Counts]) -> None:
-    if not rows:
-        return
-    params = [
-        {"unit_id": unit, "day": day, "category_code": category, "account_id": account}
-        | {name: counts.get(name, 0) for name in WORKER_COUNTERS}
-        for (unit, day, category, account), counts in rows.items()
-    ]
-    _upsert(StatsWorkerDaily, ["unit_id", "day", "category_code", "account_id"], WORKER_COUNTERS, params)
-
-
-def _upsert(model: type[Any], keys: list[str], counters: Iterable[str], params: list[dict[str, Any]]) -> None:
-    """INSERT ... ON CONFLICT DO UPDATE SET n = n + excluded.n: atomic on both engines, no read first; rows in key
-    order (see `_write`)."""
-    table = model.__table__
-    statement = _insert(model)
-    statement = statement.on_conflict_do_update(
-        index_elements=keys, set_={name: table.c[name] + statement.excluded[name] for name in counters}
-    )
-    params.sort(key=itemgetter(*keys))
-    db.session.connection().execute(statement, params)  # Core executemany: the ORM's bulk path costs 3x
-
-
-# --- from the raw tickets ---------------------------------------------------------------------------
 
 
 def recount(batch: int = 5000, progress: Callable[[int], None] | None = None) -> Iterator[list[tuple[int, Facts]]]:
@@ -440,25 +113,6 @@ def recount(batch: int = 5000, progress: Callable[[int], None] | None = None) ->
             progress(len(chunk))
 
 
-def totals(facts: Iterable[Facts]) -> tuple[dict[DailyKey, Counts], dict[WorkerKey, Counts]]:
-    """The rollup rows that these tickets' facts add up to (zero counters left out)."""
-    daily: dict[DailyKey, Counts] = defaultdict(lambda: defaultdict(int))
-    workers: dict[WorkerKey, Counts] = defaultdict(lambda: defaultdict(int))
-    for one in facts:
-        for key, counts in one.daily().items():
-            for name, value in counts.items():
-                daily[key][name] += value
-        for key, counts in one.worker().items():
-            for name, value in counts.items():
-                workers[key][name] += value
-    return _nonzero(daily), _nonzero(workers)
-
-
-def _nonzero(rows: Mapping[Any, Mapping[str, int]]) -> dict[Any, Counts]:
-    kept = {key: {n: v for n, v in counts.items() if v} for key, counts in rows.items()}
-    return {key: counts for key, counts in kept.items() if counts}
-
-
 def stored() -> tuple[dict[DailyKey, Counts], dict[WorkerKey, Counts]]:
     """The rollup rows as stored (zero counters and all-zero rows left out), to compare with a recount."""
     daily = {
@@ -469,7 +123,7 @@ def stored() -> tuple[dict[DailyKey, Counts], dict[WorkerKey, Counts]]:
         (row.unit_id, row.day, row.category_code, row.account_id): {n: getattr(row, n) for n in WORKER_COUNTERS}
         for row in db.session.scalars(select(StatsWorkerDaily))
     }
-    return _nonzero(daily), _nonzero(workers)
+    return nonzero(daily), nonzero(workers)
 
 
 def stored_worker_months() -> dict[tuple[int, date, int], Counts]:
@@ -478,7 +132,7 @@ def stored_worker_months() -> dict[tuple[int, date, int], Counts]:
         (row.unit_id, row.month, row.account_id): {n: getattr(row, n) for n in WORKER_COUNTERS}
         for row in db.session.scalars(select(StatsWorkerMonthly))
     }
-    return _nonzero(rows)
+    return nonzero(rows)
 
 
 def stored_monthly() -> dict[tuple[int, date], int]:
@@ -529,7 +183,7 @@ def rebuild(days: int = 31, progress: Callable[[int], None] | None = None) -> in
     """
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
-        connection.execute(text("SET LOCAL statement_timeout = 0"))  # a chunk at 1M tickets runs for seconds
+        connection.execute(text("SET LOCAL statement_timeout = 0"))  # a chunk at scale runs long (docs/PERFORMANCE.md)
         connection.execute(text("SET LOCAL jit = off"))  # compiling the 47 sums cost more than running them
         connection.execute(text("SET LOCAL work_mem = '128MB'"))  # a chunk's grouping in memory, not on disk
     for model in (StatsDaily, StatsMonthly, StatsWorkerDaily, StatsWorkerMonthly, StatsTicketFacts):
@@ -743,17 +397,3 @@ def _counters_json(postgres: bool) -> Any:
     if postgres:
         return cast(func.jsonb_strip_nulls(func.jsonb_build_object(*pairs)), JSON)
     return func.json_patch("{}", func.json_object(*pairs))  # a merge patch drops the null members
-
-
-__all__ = [
-    "HANDLING_COUNTERS",
-    "monthly_of",
-    "on_event",
-    "rebuild",
-    "recount",
-    "stored",
-    "stored_monthly",
-    "stored_worker_months",
-    "totals",
-    "worker_months_of",
-]

@@ -3,7 +3,7 @@
 A ticket is counted once in every unit on its path (its unit and each ancestor), so a subtree's total is the
 rows of one unit, however deep the subtree: the dashboards read a few hundred rows, never the tickets table.
 `stats_ticket_facts` remembers what each ticket last added, so a change subtracts exactly that and adds the
-new contribution, in the transaction of the change (see dashboards.rollups).
+new contribution, in the transaction of the change (see dashboards.rollups.incremental).
 """
 
 from datetime import date
@@ -43,22 +43,11 @@ HANDLING_COUNTERS: tuple[str, ...] = (
     "rated_good",
 )
 DAILY_COUNTERS: tuple[str, ...] = ("received", *HANDLING_COUNTERS, *ACCEPT_BUCKETS, *RESOLVE_BUCKETS)
-# What a ticket adds to the worker who holds it (or resolved it last).
+# What a ticket adds to the worker who holds it (or resolved it last): one ticket, and its handling figures but
+# `cancelled` (a cancelled ticket counts for no worker) and `escalated`, in the same order.
 WORKER_COUNTERS: tuple[str, ...] = (
     "tickets",
-    "open",
-    "dispatched",
-    "accepted",
-    "accepted_on_time",
-    "accept_seconds",
-    "resolved",
-    "resolved_on_time",
-    "resolve_seconds",
-    "closed",
-    "overdue",
-    "reopens",
-    "rated",
-    "rated_good",
+    *(name for name in HANDLING_COUNTERS if name not in {"cancelled", "escalated"}),
 )
 BIG_COUNTERS = frozenset({"accept_seconds", "resolve_seconds"})
 

@@ -1,0 +1,177 @@
+"""What a ticket change does to the stored rollups: the difference of its facts, upserted at commit.
+
+`count_ticket_change` hears every `TicketChanged` (wired in bootstrap's `subscribe`), inside the change's
+transaction. The ticket's last facts (stats_ticket_facts) are its 'before'; the rows that its new facts move are
+summed per transaction and written once at commit (`kernel.records.total`), one statement per rollup, tables and
+then keys in a fixed order, so two writers never deadlock on the counter rows they share.
+"""
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from operator import itemgetter
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+
+from dashboards.rollups import models
+from dashboards.rollups.facts import (
+    Counts,
+    DailyKey,
+    Facts,
+    WorkerKey,
+    facts_of,
+    monthly_of,
+    nonzero,
+    path_ids,
+    worker_months_of,
+)
+from grid.models import GridUnit
+from kernel import records
+from kernel.extensions import db
+from tasks.tickets.events import TicketChanged
+from tasks.tickets.models import Ticket
+
+# Events that change none of the fields a ticket is counted by: no read and no write for them (an urge is
+# frequent, and reading the facts row would add markedly to its cost: see docs/PERFORMANCE.md).
+UNCOUNTED_EVENTS = frozenset({"urge", "photo", "warned", "sms_reply"})
+
+
+def count_ticket_change(change: TicketChanged) -> None:
+    """Subscriber of `TicketChanged`: the rollups follow the ticket, in the change's transaction."""
+    on_event(change.ticket, change.action, change.details)
+
+
+def on_event(ticket: Ticket, action: str, details: Mapping[str, Any]) -> None:
+    """Bring the ticket's rollup rows up to date with this change (the event's action and details), as
+    `count_ticket_change` does for every change that tasks.tickets.actions.record_event publishes."""
+    if action in UNCOUNTED_EVENTS:
+        return
+    stored = db.session.get(models.StatsTicketFacts, ticket.id)
+    before = _facts_from_row(stored) if stored is not None else None
+    counters = before.counters if before is not None else {}
+    rating = details.get("rating")
+    channel = before.channel if before is not None else str(details.get("channel") or "app")
+    after = facts_of(
+        ticket,
+        channel=channel,
+        owner_path=_owner_path(ticket, before),
+        origin_path=before.origin_path if before else _unit_path(ticket.origin_grid_id),
+        overdue_seen=bool(counters.get("overdue_seen")) or action == "overdue",
+        rated=counters.get("rated", 0) + (1 if rating is not None else 0),
+        rated_good=counters.get("rated_good", 0) + (1 if rating is not None and int(rating) >= 4 else 0),
+    )
+    if before == after:
+        return
+    apply(before, after)
+    if stored is None:
+        db.session.add(models.StatsTicketFacts(ticket_id=ticket.id, **_facts_columns(after)))
+    else:
+        for name, value in _facts_columns(after).items():
+            setattr(stored, name, value)
+
+
+def _owner_path(ticket: Ticket, before: Facts | None) -> str:
+    """The owning unit's path: as counted before unless the ticket moved (an escalation), then looked up."""
+    if before is not None and path_ids(before.owner_path)[-1] == ticket.grid_id:
+        return before.owner_path
+    return _unit_path(ticket.grid_id)
+
+
+def _unit_path(unit_id: int) -> str:
+    unit = db.session.get(GridUnit, unit_id)
+    return unit.path if unit is not None else f"/{unit_id}/"
+
+
+def _facts_from_row(row: models.StatsTicketFacts) -> Facts:
+    return Facts(
+        day=row.day,
+        category_code=row.category_code,
+        channel=row.channel,
+        origin_path=row.origin_path,
+        owner_path=row.owner_path,
+        worker_id=row.worker_id,
+        counters=dict(row.counters or {}),
+    )
+
+
+def _facts_columns(facts: Facts) -> dict[str, Any]:
+    return {
+        "day": facts.day,
+        "category_code": facts.category_code,
+        "channel": facts.channel,
+        "origin_path": facts.origin_path,
+        "owner_path": facts.owner_path,
+        "worker_id": facts.worker_id,
+        "counters": dict(facts.counters),
+    }
+
+
+@dataclass
+class _Changes:
+    """What a transaction's ticket changes add to the rollups, summed by row."""
+
+    daily: dict[DailyKey, Counts] = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
+    workers: dict[WorkerKey, Counts] = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
+
+
+def apply(before: Facts | None, after: Facts | None) -> None:
+    """Add `after - before` to both rollups, at commit (`_write`)."""
+    daily = _difference(before.daily() if before else {}, after.daily() if after else {})
+    workers = _difference(before.worker() if before else {}, after.worker() if after else {})
+    if not (daily or workers):
+        return
+    changes = records.total(_write, _Changes)
+    for summed, more in ((changes.daily, daily), (changes.workers, workers)):
+        for key, counts in more.items():
+            for name, value in counts.items():
+                summed[key][name] += value
+
+
+def _difference(old: Mapping[Any, Counts], new: Mapping[Any, Counts]) -> dict[Any, Counts]:
+    changes: dict[Any, Counts] = {}
+    for key in old.keys() | new.keys():
+        was, now = old.get(key, {}), new.get(key, {})
+        delta = {name: now.get(name, 0) - was.get(name, 0) for name in was.keys() | now.keys()}
+        delta = {name: value for name, value in delta.items() if value}
+        if delta:
+            changes[key] = delta
+    return changes
+
+
+def _write(changes: _Changes) -> None:
+    """The transaction's changes, one statement per rollup (only the rows that change), rows in key order.
+
+    At commit, after the tickets' version checks, so a request that lost one locks no counter row; and every
+    writer locks the rows it shares with another in the same order (tables, then keys), so no two deadlock."""
+    daily, workers = nonzero(changes.daily), nonzero(changes.workers)
+    monthly = {key: {"received": received} for key, received in monthly_of(daily).items()}
+    _upsert(models.StatsDaily, ("unit_id", "day", "category_code", "channel"), models.DAILY_COUNTERS, daily)
+    _upsert(models.StatsMonthly, ("unit_id", "month"), ("received",), monthly)
+    _upsert(models.StatsWorkerDaily, ("unit_id", "day", "category_code", "account_id"), models.WORKER_COUNTERS, workers)
+    months = worker_months_of(workers)
+    _upsert(models.StatsWorkerMonthly, ("unit_id", "month", "account_id"), models.WORKER_COUNTERS, months)
+
+
+def _upsert(model: type[Any], keys: tuple[str, ...], counters: tuple[str, ...], rows: Mapping[Any, Counts]) -> None:
+    """INSERT ... ON CONFLICT DO UPDATE SET n = n + excluded.n for `rows` (by their key, the values of `keys`):
+    atomic on both engines, no read first; rows in key order (see `_write`). No rows: no statement."""
+    if not rows:
+        return
+    params = [
+        dict(zip(keys, key, strict=True)) | {name: counts.get(name, 0) for name in counters}
+        for key, counts in rows.items()
+    ]
+    table = model.__table__
+    statement = _insert(model)
+    statement = statement.on_conflict_do_update(
+        index_elements=list(keys), set_={name: table.c[name] + statement.excluded[name] for name in counters}
+    )
+    params.sort(key=itemgetter(*keys))
+    # Core executemany: the ORM's bulk path costs more (see docs/PERFORMANCE.md).
+    db.session.connection().execute(statement, params)
+
+
+def _insert(model: type[Any]) -> Any:
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(model)
