@@ -1,4 +1,5 @@
-"""The composition root: which contexts make up the app, and which handlers hear which event, in what order.
+"""The composition root: which contexts make up the app, which handlers hear which event, in what order, and
+what a lower sub-package is provided with by a higher one.
 
 The one module that may import every context. Lower contexts publish events and know nobody; what reacts to
 them is wired here, at start-up, so the order in which handlers run is written down in one place.
@@ -36,7 +37,9 @@ from kernel.app import build_app
 from kernel.events import EventBus
 from notifications.outbox import service as outbox
 from notifications.webhooks import service as webhooks
+from tasks.photos import service as photos
 from tasks.tickets.events import TicketChanged, TicketsMerging
+from tasks.tickets.photo_rules import TicketPhotoRules
 
 # In dependency order; each module's register(app) adds its blueprints or commands.
 CONTEXTS = (
@@ -82,5 +85,12 @@ def subscribe(bus: EventBus) -> None:
     bus.subscribe(TicketsMerging, outbox.owe_for_merge)
 
 
+def provide(app: Flask) -> None:
+    """What a lower sub-package asks of a higher one through a protocol of its own, installed here."""
+    photos.install_ticket_rules(app, TicketPhotoRules())  # photos ask tickets who may see and add them
+
+
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
-    return build_app(overrides, contexts=CONTEXTS, subscribe=subscribe)
+    app = build_app(overrides, contexts=CONTEXTS, subscribe=subscribe)
+    provide(app)
+    return app

@@ -8,7 +8,7 @@ again, and the files of purged rows go once their deletion commits.
 
 Photos know a ticket only by its id and import nothing of tickets (the ticket service links photos). What
 only the ticket can answer (who may see it, who may add a photo to it) photos ask `TicketRules`, which
-`tasks.tickets` installs at start-up.
+`bootstrap.provide` installs at start-up.
 """
 
 import io

@@ -1,7 +1,7 @@
 """A ticket's photos: who may add one and see them, and their place in the ticket's record.
 
 The photos sub-package knows a ticket only by its id; it asks these rules (installed at start-up by
-`tasks.tickets.routes.register`), so that photos import nothing of tickets while tickets link photos.
+`bootstrap.provide`), so that photos import nothing of tickets while tickets link photos.
 """
 
 from kernel.clock import utcnow

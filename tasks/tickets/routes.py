@@ -14,10 +14,8 @@ from kernel.pagination import Page, filters_from
 from kernel.principals import Role
 from kernel.security import current_principal, requires_role
 from tasks.lifecycle import TRANSITIONS, Action, describe, roles_for
-from tasks.photos import service as photos
 from tasks.tickets import actions, intake, pages, views
 from tasks.tickets.models import TicketEvent
-from tasks.tickets.photo_rules import TicketPhotoRules
 from tasks.tickets.schemas import (
     ACTION_BODIES,
     ContactQuerySchema,
@@ -55,7 +53,6 @@ def current_ticket(ticket_id: int) -> dict[str, Any]:
 def register(app: Flask) -> None:
     api.register_blueprint(requests_blp)
     api.register_blueprint(tickets_blp)
-    photos.install_ticket_rules(app, TicketPhotoRules())  # photos ask tickets who may see and add them
 
 
 # --- requests -------------------------------------------------------------------------------------
