@@ -29,10 +29,13 @@ run: $(VENV)/.installed
 	$(BIN)/gunicorn --workers $(WORKERS) --worker-class sync --bind 127.0.0.1:$(PORT) \
 		wsgi:app
 
+# The layers first (import-linter: no import loops, no import back up the layers), then the suite.
 test: $(VENV)/.installed-dev
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest -n 2 -q
 
 test-fast: $(VENV)/.installed-dev
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest -n 2 -q -m "not slow"
 
 lint: $(VENV)/.installed-dev
