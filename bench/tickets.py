@@ -8,7 +8,7 @@ upgrade`, then filled in process with SQLAlchemy Core `insert()` executemany in 
 transaction (the time is printed):
 
 - one district › 4 streets › 5 communities each › 5 cells each (100 cells), paths as the app writes them;
-- the default categories (`tasks.categories.seed_defaults`);
+- the default categories (`tasks.categories.service.seed_defaults`);
 - per cell a current worker (in the cell for the last 55 days) and a former one (inactive, who handled the
   older tickets); a supervisor per street; every account shares one precomputed argon2 hash;
 - `--tickets` tickets over the last 365 days, ids in creation order, spread evenly over the cells, with

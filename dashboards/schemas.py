@@ -58,7 +58,7 @@ class OverdueQuerySchema(PageQuerySchema):
 class PlainList(fields.List):
     """A list of rows the service built as plain dicts, documented by the item schema but dumped without
     per-field marshmallow dispatch (costly for a page of thousands, see docs/PERFORMANCE.md): keeps the keys the item
-    schema declares, writes datetimes as API timestamps and dates as ISO dates. tests/test_stats_paging.py
+    schema declares, writes datetimes as API timestamps and dates as ISO dates. tests/dashboards/test_stats_paging.py
     checks the output equals the item schema's own dump."""
 
     def __init__(self, item_schema: type[Schema], **kwargs: Any) -> None:

@@ -1,7 +1,7 @@
 """Domain events: how a lower context tells the higher ones what happened without knowing them.
 
-A context publishes a frozen dataclass (`tasks.events.TicketChanged`, …) after its state change, inside the
-request's transaction; handlers subscribed at start-up (`bootstrap.py`, the one place that wires them) run at
+A context publishes a frozen dataclass (`tasks.tickets.events.TicketChanged`, …) after its state change, inside the
+request's transaction; handlers subscribed at start-up (`bootstrap/__init__.py`, the one place that wires them) run at
 once, in the order they were subscribed, on the same session. So what a handler writes (a rollup counter, an
 owed message) commits or rolls back with the change, and a handler that raises fails the whole request.
 

@@ -9,7 +9,7 @@ A client sends the same access token for its whole lifetime, so a token that ver
 claims in the app's "verified_tokens" cache (`kernel.caches`, bounded): the same string carries the same
 signature under the same key. Its expiry is checked again on every use, and revocation is not cached (that is
 the principal query's job). Only `_decode_jwt_from_config` changes (flask-jwt-extended is pinned;
-tests/test_auth_tokens.py covers expired, forged, malformed and revoked tokens through this path).
+tests/auth/test_auth_tokens.py covers expired, forged, malformed and revoked tokens through this path).
 """
 
 import time

@@ -1,7 +1,7 @@
 """The rollups from scratch: every ticket's facts recounted in Python (to check the stored rows against), and
 `rebuild()`, which throws the rollups away and recomputes them in set-based SQL on SQLite and PostgreSQL.
 
-Both give the rows that the changes (dashboards.rollups.incremental) added up to; tests/test_stats.py checks
+Both give the rows that the changes (dashboards.rollups.incremental) added up to; tests/dashboards/test_stats.py checks
 that the three agree.
 """
 
@@ -179,7 +179,7 @@ def rebuild(days: int = 31, progress: Callable[[int], None] | None = None) -> in
     per-ticket facts go to a scratch table, then to stats_ticket_facts, and fan out over the unit ancestry into
     stats_daily and stats_worker_daily; the monthly rollups are summed from those at the end. `progress(n)` after
     each chunk with its ticket count. Returns tickets seen. Gives the rows `recount()` computes in Python
-    (tests/test_stats.py checks they agree).
+    (tests/dashboards/test_stats.py checks they agree).
     """
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":

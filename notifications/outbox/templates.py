@@ -27,7 +27,7 @@ RESIDENT_STATUS: Final[Mapping[str, str]] = {
     "cancelled": "已撤销",
 }
 
-# Which running clock a warning is about (tasks.deadlines.clock_name values).
+# Which running clock a warning is about (tasks.tickets.deadlines.clock_name values).
 CLOCK_NAMES: Final[Mapping[str, str]] = {"accept": "接单", "resolve": "办结"}
 
 
@@ -76,7 +76,7 @@ TEMPLATES: Final[Mapping[str, Template]] = {
             "status",
             "merged_no",
         ),
-        # A reply hooks/sms.py could not match to one ticket: names the resident's latest ticket as the example.
+        # A reply hooks/sms/service.py could not match to one ticket: names the resident's latest ticket as the example.
         _sms(
             "sms_reply_unmatched",
             "未能确认您回复的是哪张工单。您最近的工单{no}当前状态：{status}。评价请回复“工单号 分数”，如：{no} 5。",

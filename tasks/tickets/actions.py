@@ -348,7 +348,7 @@ def record_feedback(actor: Caller, ticket_id: int, data: Mapping[str, Any]) -> T
     return view_of(viewer, ticket, now)
 
 
-# --- ratings residents send themselves (SMS replies, hooks/sms.py) ----------------------------------------------
+# --- ratings residents send themselves (SMS replies, hooks/sms/service.py) --------------------------------------
 
 
 def rate_as_resident(

@@ -12,8 +12,8 @@ last changed (`views.PAGE_KEY`). So each process keeps the pages it sent last an
 - the clock has not reached a moment that changes a ticket's view (warned, overdue, the reopen window;
   `views.view_changes_at`), nor gone back before the page was rendered.
 
-Everything in a document follows from these; tests/test_ticket_pages.py changes each of them and sees the
-next read change. The cache is one of the app's caches (`kernel.caches`), holds at most
+Everything in a document follows from these; tests/tasks/test_ticket_pages.py changes each of them and sees
+the next read change. The cache is one of the app's caches (`kernel.caches`), holds at most
 TICKET_PAGE_CACHE_ENTRIES pages (the least recently sent go first; 0 turns it off), and a page that is not in
 it is rendered as before.
 """

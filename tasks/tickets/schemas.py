@@ -203,7 +203,7 @@ class TicketSchema(Schema):
     The fields below are the contract: the OpenAPI document is generated from them, and `reference_dump`
     writes a ticket through them. `dump` writes the same document by hand (`ticket_document`), because a
     queue of twenty tickets spent more time in marshmallow's field machinery than in the database;
-    tests/test_ticket_documents.py holds the two to the same output for tickets in every state.
+    tests/tasks/test_ticket_documents.py holds the two to the same output for tickets in every state.
     """
 
     id = IdField(required=True)
