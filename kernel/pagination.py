@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
-from functools import wraps
+from functools import cache, wraps
 from typing import Any, Generic, TypeVar
 
 from flask import current_app
@@ -29,7 +29,12 @@ class Page(Generic[T]):
 
 def filters_from(filters_type: type[T], query: Mapping[str, Any]) -> T:
     """The list filters a dataclass declares, taken by name from a parsed query (absent ones keep their default)."""
-    return filters_type(**{field.name: query[field.name] for field in fields(filters_type) if field.name in query})  # type: ignore[arg-type]
+    return filters_type(**{name: query[name] for name in _field_names(filters_type) if name in query})
+
+
+@cache
+def _field_names(filters_type: type[Any]) -> tuple[str, ...]:
+    return tuple(field.name for field in fields(filters_type))
 
 
 def cursor_list(filters_type: type[Any]) -> Callable[[F], F]:
