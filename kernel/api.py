@@ -1,22 +1,25 @@
 """flask-smorest, adapted to the house conventions: one error shape, pagination in the body."""
 
 import http
+import json
 import re
 from collections.abc import Callable, Mapping
 from copy import deepcopy
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import flask_smorest
-from flask import Flask, Response, send_from_directory
+from flask import Flask, Request, Response, send_from_directory
 from marshmallow import RAISE, Schema, fields, pre_load, validate
 from marshmallow import ValidationError as MarshmallowValidationError
 from swagger_ui_bundle import swagger_ui_path
-from webargs.flaskparser import FlaskParser
+from webargs import core
+from webargs.flaskparser import FlaskParser, abort, is_json_request
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
 from kernel.errors import ErrorSchema, render_http_exception
+from kernel.jsonio import load_client_json
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -73,9 +76,22 @@ CONVENTION_HEADERS: dict[str, dict[str, Any]] = {
 
 
 class StrictParser(FlaskParser):
-    """Unknown query parameters are refused like unknown body fields: `?staus=open` is a typo, not a filter."""
+    """Unknown query parameters are refused like unknown body fields: `?staus=open` is a typo, not a filter. JSON
+    bodies are read within `kernel.jsonio`'s limits, and a body that is not JSON within them is 400 saying why."""
 
     DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": None, "querystring": None}
+
+    def _raw_load_json(self, req: Request) -> Any:
+        if not is_json_request(req):
+            return core.missing
+        try:
+            return load_client_json(req.get_data(cache=True))
+        except UnicodeDecodeError as error:
+            raise json.JSONDecodeError(f"not UTF-8 text: {error.reason}", "", error.start) from None
+
+    def _handle_invalid_json_error(self, error: Exception, req: Request, *args: Any, **kwargs: Any) -> NoReturn:
+        reason = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
+        abort(400, exc=error, messages={"json": [f"Invalid JSON body: {reason}."]})
 
 
 class Blueprint(flask_smorest.Blueprint):

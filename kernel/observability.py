@@ -17,6 +17,9 @@ from flask import Flask, Response, g, request
 access_log = logging.getLogger("grid.access")
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _STANDARD_RECORD_KEYS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+# A log line is at most this long: a client cannot fill the disk through what the service writes about it.
+MAX_LINE_CHARS = 8192
+_KEPT_OF_A_LONG_FIELD = 2048
 
 
 class JsonFormatter(logging.Formatter):
@@ -30,7 +33,24 @@ class JsonFormatter(logging.Formatter):
         entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD_RECORD_KEYS})
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        line = json.dumps(entry, ensure_ascii=False, default=str)
+        return line if len(line) <= MAX_LINE_CHARS else _capped(entry)
+
+
+def _capped(entry: dict[str, Any]) -> str:
+    """The entry with its long text fields cut (the longest first) until the line fits MAX_LINE_CHARS."""
+    entry = {
+        key: value if isinstance(value, str | int | float | bool | None) else str(value) for key, value in entry.items()
+    }
+    for key in sorted(entry, key=lambda k: -len(str(entry[k]))):
+        text = str(entry[key])
+        if len(text) > _KEPT_OF_A_LONG_FIELD:
+            entry[key] = f"{text[:_KEPT_OF_A_LONG_FIELD]}… [{len(text) - _KEPT_OF_A_LONG_FIELD} characters cut]"
+        line = json.dumps(entry, ensure_ascii=False)
+        if len(line) <= MAX_LINE_CHARS:
+            return line
+    essentials = {key: entry[key] for key in ("time", "level", "logger", "request_id") if key in entry}
+    return json.dumps({**essentials, "message": "a log line over the cap, left out"}, ensure_ascii=False)
 
 
 def configure_logging(level: str) -> None:
