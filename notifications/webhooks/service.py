@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from kernel import records
 from kernel.clock import utcnow
@@ -96,6 +96,8 @@ def update_webhook(webhook_id: int, changes: Mapping[str, Any]) -> Webhook:
     for name in ("secret", "active", "description"):
         if name in changes:
             setattr(webhook, name, changes[name])
+    if changes.get("active") is False:
+        give_up_deliveries(webhook.id, "the webhook was paused")
     db.session.flush()
     return webhook
 
@@ -106,7 +108,23 @@ def delete_webhook(webhook_id: int) -> None:
     webhook.deleted_at = utcnow()
     webhook.active = False
     webhook.secret = None
+    give_up_deliveries(webhook.id, "the webhook was deleted")
     db.session.flush()
+
+
+def give_up_deliveries(webhook_id: int, reason: str) -> int:
+    """Every delivery still owed to the webhook is `dead` with `reason`, in the transaction of the change, so
+    switching it back on later sends none of its old backlog. A delivery a worker holds loses its lease: the
+    worker's outcome, recorded only under that lease, changes nothing."""
+    return db.session.execute(
+        update(Notification)
+        .where(
+            Notification.webhook_id == webhook_id,
+            Notification.status.in_([DeliveryStatus.PENDING, DeliveryStatus.SENDING]),
+        )
+        .values(status=DeliveryStatus.DEAD, last_error=reason, lease_until=None, lease_token=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
 
 
 def _checked_url(url: str) -> str:

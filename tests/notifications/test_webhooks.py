@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from kernel.clock import utcnow
 from kernel.extensions import db
+from notifications import delivery
 from notifications.channels.base import Outcome
 from notifications.outbox.models import DeliveryStatus, Medium, Notification
 from notifications.webhooks.delivery import deliver_webhook
@@ -503,6 +504,43 @@ def test_a_message_for_a_deleted_inactive_or_unsubscribed_webhook_is_given_up_un
     result = deliver(app, notification_id)
     assert result.outcome is Outcome.REJECTED
     assert error in (result.error or "")
+    assert receiver.requests == []
+
+
+def _deliveries(client, admin, webhook_id: str) -> dict[str, tuple[str, str | None]]:
+    items = client.get("/api/v1/notifications", query_string={"limit": 100}, headers=admin).json["items"]
+    return {item["id"]: (item["status"], item["last_error"]) for item in items if item["webhook_id"] == webhook_id}
+
+
+@pytest.mark.parametrize(
+    ("give_up", "reason"),
+    [({"active": False}, "the webhook was paused"), ({"delete": True}, "the webhook was deleted")],
+)
+def test_pausing_or_deleting_a_webhook_gives_up_its_pending_deliveries_at_once(
+    app, client, admin, receiver, give_up, reason
+):
+    webhook = created(client, admin, url=receiver.url())
+    other = created(client, admin, url=receiver.url())
+    pending = owe(app)  # one delivery to each webhook
+    if give_up.get("delete"):
+        assert client.delete(f"{URL}/{webhook['id']}", headers=admin).status_code == 204
+    else:
+        assert client.patch(f"{URL}/{webhook['id']}", json=give_up, headers=admin).status_code == 200
+
+    given_up = _deliveries(client, admin, webhook["id"])
+    assert len(given_up) == 1 and len(pending) == 2
+    assert list(given_up.values()) == [("dead", reason)]
+    assert [status for status, _ in _deliveries(client, admin, other["id"]).values()] == ["pending"]
+
+
+def test_a_webhook_switched_back_on_does_not_receive_its_old_backlog(app, client, admin, receiver):
+    webhook = created(client, admin, url=receiver.url())
+    owe(app)
+    assert client.patch(f"{URL}/{webhook['id']}", json={"active": False}, headers=admin).status_code == 200
+    assert client.patch(f"{URL}/{webhook['id']}", json={"active": True}, headers=admin).status_code == 200
+    assert [status for status, _ in _deliveries(client, admin, webhook["id"]).values()] == ["dead"]
+    with app.app_context():
+        assert delivery.run_once(batch=10).claimed == 0  # nothing is due
     assert receiver.requests == []
 
 
