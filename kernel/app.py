@@ -16,7 +16,7 @@ from kernel.extensions import api, db, jwt, limiter, migrate
 from kernel.idempotency import register_idempotency
 from kernel.jsonio import FastJSONProvider
 from kernel.observability import configure_logging, register_request_logging
-from kernel.security import register_token_error_loaders
+from kernel.security import register_cache_policy, register_token_error_loaders
 from kernel.transaction import register_transaction_boundary
 
 
@@ -67,6 +67,7 @@ def register_request_hooks(app: Flask) -> None:
     # after_request hooks run in reverse order: remember the idempotent response, add the ETag,
     # commit, and log last, so the log shows the status the client really got.
     register_request_logging(app)
+    register_cache_policy(app)
     register_transaction_boundary(app)
     register_etags(app)
     register_idempotency(app)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Response, g
+from flask import Flask, Response, g, request
 from flask_jwt_extended import JWTManager, current_user, verify_jwt_in_request
 
 from kernel.api import document_responses, document_security
@@ -56,6 +56,21 @@ def current_principal() -> Caller:
 def current_account() -> Any:
     """The caller's account entity, for a service that changes or shows it (a query the first time)."""
     return current_user.entity()
+
+
+PRIVATE_BLUEPRINTS = frozenset({"auth"})  # logins, refreshes and the caller's own account: tokens and personal data
+
+
+def register_cache_policy(app: Flask) -> None:
+    """What an authenticated caller receives (or a login's tokens) is never stored by a browser or a proxy:
+    `Cache-Control: no-store`, unless the view chose its own caching (a photo: private, by its content hash)."""
+
+    @app.after_request
+    def forbid_storing(response: Response) -> Response:
+        private = g.get("account_id") is not None or request.authorization is not None
+        if (private or request.blueprint in PRIVATE_BLUEPRINTS) and "Cache-Control" not in response.headers:
+            response.headers["Cache-Control"] = "no-store"
+        return response
 
 
 def register_token_error_loaders(jwt: JWTManager) -> None:
