@@ -5,13 +5,34 @@ anyone else sees it masked. A supervisor who needs the number asks for it, and t
 such read (`PersonalDataRead`).
 """
 
+import re
+
+import phonenumbers
+
+MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
+
 
 def mask_phone(phone: str | None) -> str | None:
-    """138****5678: enough to recognise, not enough to call."""
+    """138****5678, or a landline with its area code 0571-****4321: enough to recognise, not enough to call."""
     if not phone:
         return phone
+    landline = _landline_area_code(phone)
+    if landline is not None:
+        return f"0{landline}-****{phone[-4:]}"
     digits = phone[-11:] if len(phone) >= 11 else phone
     return f"{digits[:3]}****{digits[-4:]}" if len(digits) >= 8 else "****"
+
+
+def _landline_area_code(phone: str) -> str | None:
+    """The area code (without its 0) of a Chinese landline stored as its national number (57187654321)."""
+    if not phone.isdigit() or MOBILE.match(phone):  # mobiles: 1[3-9] and 11 digits (Beijing's 010 is a landline)
+        return None
+    try:
+        number = phonenumbers.parse(phone, "CN")
+    except phonenumbers.NumberParseException:
+        return None
+    area = phonenumbers.length_of_national_destination_code(number)
+    return phone[:area] if area and phonenumbers.is_valid_number(number) else None
 
 
 def reads_phone_in_full(reader_id: int, handler_id: int | None) -> bool:

@@ -419,6 +419,15 @@ def test_the_residents_number_is_masked_except_for_the_handler(world, app):
     assert world.get("volunteer", ticket).get_json()["reporter"]["phone"] == RESIDENT_PHONE
 
 
+@pytest.mark.parametrize(
+    ("filed", "masked"),
+    [("0571-87654321", "0571-****4321"), ("010-12345678", "010-****5678"), ("075523456789", "0755-****6789")],
+)
+def test_a_landline_is_masked_keeping_its_area_code(world, filed, masked):
+    ticket = world.ticket(reporter={"name": "王师傅", "phone": filed})
+    assert world.get("supervisor", ticket).get_json()["reporter"]["phone"] == masked
+
+
 def test_a_supervisor_reads_the_full_number_with_a_reason_and_it_is_logged(world, app):
     ticket = world.ticket()
     path = f"/api/v1/tickets/{ticket['id']}/contact"
