@@ -23,6 +23,7 @@ import hooks.sms.routes
 import notifications.commands
 import notifications.outbox.routes
 import notifications.webhooks.routes
+import party.members.models  # noqa: F401 - the party tables, until the party routes import them
 import tasks.categories.routes
 import tasks.commands
 import tasks.photos.routes
