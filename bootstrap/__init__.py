@@ -23,7 +23,7 @@ import hooks.sms.routes
 import notifications.commands
 import notifications.outbox.routes
 import notifications.webhooks.routes
-import party.members.models  # noqa: F401 - the party tables, until the party routes import them
+import party.orgs.routes
 import tasks.categories.routes
 import tasks.commands
 import tasks.photos.routes
@@ -58,6 +58,7 @@ CONTEXTS = (
     notifications.outbox.routes,
     notifications.commands,
     notifications.webhooks.routes,
+    party.orgs.routes,
     hooks.integrations.routes,
     hooks.sms.routes,
     hooks.blueprint,

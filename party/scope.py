@@ -41,7 +41,7 @@ def org_scope_of(caller: Caller) -> Scope:
     if caller.role is Role.PARTY_STAFF:
         return management_scope(caller)
     if caller.role is Role.SUPERVISOR and caller.scope_path is not None:
-        return Scope.of_paths(_outermost(_territorial_org_paths_under(caller.scope_path)))
+        return Scope.of_paths(outermost_paths(_territorial_org_paths_under(caller.scope_path)))
     return Scope()
 
 
@@ -103,7 +103,7 @@ def _territorial_org_paths_under(grid_path: str) -> list[str]:
     return list(db.session.scalars(stmt))
 
 
-def _outermost(paths: list[str]) -> list[str]:
+def outermost_paths(paths: list[str]) -> list[str]:
     """The paths not inside another of them: the fewest subtrees covering them all."""
     kept: list[str] = []
     for path in sorted(paths, key=len):

@@ -63,3 +63,5 @@ class PartyStaffPlacement(db.Model):
     account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id"), primary_key=True)
     org_id: Mapped[int] = mapped_column(BigId, ForeignKey("party_orgs.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    org: Mapped[PartyOrg] = relationship()
