@@ -94,7 +94,9 @@ class HostSchema(Schema):
     kind = fields.Enum(HostKind, by_value=True, required=True)
     name = fields.String(required=True)
     address = fields.String(required=True, allow_none=True)
-    location = fields.Nested(HostLocationSchema, required=True, allow_none=True, metadata={"description": "?coord_system="})
+    location = fields.Nested(
+        HostLocationSchema, required=True, allow_none=True, metadata={"description": "?coord_system="}
+    )
 
 
 class OrgSchema(Schema):
