@@ -33,6 +33,10 @@ READERS = (Role.ADMIN, Role.PARTY_STAFF, Role.SUPERVISOR)
 EDITORS = (Role.ADMIN, Role.PARTY_STAFF)
 
 
+# The staff routes' path parameter is `staff_id`, not `account_id`: `requires_role` hands the caller's id to the
+# idempotency check under that keyword.
+
+
 def register(app: Flask) -> None:
     api.register_blueprint(blp)
 
@@ -92,20 +96,20 @@ def get_coverage(query: dict[str, Any]) -> orgs.Coverage:
     return orgs.coverage(current_principal(), query.get("grid_id"))
 
 
-@blp.route("/staff/<id:account_id>", methods=["PUT"])
+@blp.route("/staff/<id:staff_id>", methods=["PUT"])
 @requires_role(Role.ADMIN)
 @blp.arguments(PlacementInSchema)
 @blp.response(200, PlacementSchema)
 @documents(404)
-def place_staff(data: dict[str, Any], account_id: int) -> PartyStaffPlacement:
+def place_staff(data: dict[str, Any], staff_id: int) -> PartyStaffPlacement:
     """Place a party_staff account on an organisation: it manages that organisation's subtree (admins only)."""
-    return orgs.place_staff(account_id, data["org_id"])
+    return orgs.place_staff(staff_id, data["org_id"])
 
 
-@blp.route("/staff/<id:account_id>", methods=["GET"])
+@blp.route("/staff/<id:staff_id>", methods=["GET"])
 @requires_role(Role.ADMIN, Role.PARTY_STAFF)
 @blp.response(200, PlacementSchema)
 @documents(304, 404)
-def get_staff_placement(account_id: int) -> PartyStaffPlacement:
+def get_staff_placement(staff_id: int) -> PartyStaffPlacement:
     """Where a party_staff account is placed (admins; party staff their own); 404 when not placed."""
-    return orgs.get_placement(current_principal(), account_id)
+    return orgs.get_placement(current_principal(), staff_id)

@@ -410,7 +410,7 @@ def place_staff(account_id: int, org_id: int) -> PartyStaffPlacement:
         raise NotFoundError("No such account.")
     if account.role is not Role.PARTY_STAFF:
         raise ValidationError(
-            "Only party_staff accounts are placed on organisations.", {"account": ["not party_staff"]}
+            "Only party_staff accounts are placed on organisations.", {"account_id": ["not a party_staff account"]}
         )
     org = db.session.get(PartyOrg, org_id)
     if org is None:
