@@ -23,7 +23,7 @@ import hooks.sms.routes
 import notifications.commands
 import notifications.outbox.routes
 import notifications.webhooks.routes
-import party.members.models  # noqa: F401 - the party tables, until the party routes import them
+import party.members.routes
 import tasks.categories.routes
 import tasks.commands
 import tasks.photos.routes
@@ -61,6 +61,7 @@ CONTEXTS = (
     hooks.integrations.routes,
     hooks.sms.routes,
     hooks.blueprint,
+    party.members.routes,
     dashboards.routes,
     dashboards.commands,
     demo.commands,
