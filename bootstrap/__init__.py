@@ -23,6 +23,7 @@ import hooks.sms.routes
 import notifications.commands
 import notifications.outbox.routes
 import notifications.webhooks.routes
+import party.members.routes
 import party.orgs.routes
 import tasks.categories.routes
 import tasks.commands
@@ -58,10 +59,11 @@ CONTEXTS = (
     notifications.outbox.routes,
     notifications.commands,
     notifications.webhooks.routes,
-    party.orgs.routes,
     hooks.integrations.routes,
     hooks.sms.routes,
     hooks.blueprint,
+    party.orgs.routes,
+    party.members.routes,
     dashboards.routes,
     dashboards.commands,
     demo.commands,

@@ -4,6 +4,12 @@ The grid units' two strings (party_branch_name, party_branch_secretary) become o
 units (a branch each, its secretary a member); the strings stay as the units' read-only summary, kept by the
 party layer.
 
+A worker profile's stored `party_member` flag goes: whether an account belongs to a party member is now derived
+from the register, and kept on the account (`accounts.party_member`, maintained by the party layer) so tickets and
+worker profiles read it with the account. The old flags named no organisation, so no member record can be made
+from them: they are dropped (the downgrade restores the column from the accounts' flags). The access log of
+personal data (`personal_data_reads`) gains `subject_id`, the record read when it is not a ticket (a member).
+
 Revision ID: 0010_party
 Revises: 0009_stats_speed
 Create Date: 2026-12-06 08:45:00.000000
@@ -102,6 +108,15 @@ def upgrade():
     op.create_index(op.f('ix_party_staff_placements_org_id'), 'party_staff_placements', ['org_id'], unique=False)
     op.bulk_insert(classes, [{'code': c, 'name': n, 'position': p, 'active': True} for c, n, p in MEMBER_CLASSES])
     _branches_from_unit_strings()
+    # No member has an account yet: every account starts as "not a party member".
+    with op.batch_alter_table('accounts', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('party_member', sa.Boolean(), nullable=False, server_default=sa.false()))
+    with op.batch_alter_table('accounts', schema=None) as batch_op:
+        batch_op.alter_column('party_member', server_default=None)
+    with op.batch_alter_table('worker_profiles', schema=None) as batch_op:
+        batch_op.drop_column('party_member')
+    with op.batch_alter_table('personal_data_reads', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('subject_id', BigId, nullable=True))
 
 
 def _branches_from_unit_strings():
@@ -130,6 +145,18 @@ def _branches_from_unit_strings():
 
 
 def downgrade():
+    with op.batch_alter_table('personal_data_reads', schema=None) as batch_op:
+        batch_op.drop_column('subject_id')
+    with op.batch_alter_table('worker_profiles', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('party_member', sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.execute(
+        'UPDATE worker_profiles SET party_member = '
+        '(SELECT accounts.party_member FROM accounts WHERE accounts.id = worker_profiles.account_id)'
+    )
+    with op.batch_alter_table('worker_profiles', schema=None) as batch_op:
+        batch_op.alter_column('party_member', server_default=None)
+    with op.batch_alter_table('accounts', schema=None) as batch_op:
+        batch_op.drop_column('party_member')
     op.drop_index(op.f('ix_party_staff_placements_org_id'), table_name='party_staff_placements')
     op.drop_table('party_staff_placements')
     with op.batch_alter_table('party_orgs', schema=None) as batch_op:

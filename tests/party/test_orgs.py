@@ -315,6 +315,16 @@ def test_the_unit_summary_follows_the_organisation_built_on_it(client, app, tree
     assert summary(client, admin, tree["G1b"]) is None
 
 
+def test_the_unit_summary_follows_its_secretary_renamed_or_gone(client, app, tree, orgs, admin):
+    body = {"kind": "branch", "name": "二网格支部", "parent_id": orgs["C1"], "grid_id": str(tree["G1b"].id)}
+    created = client.post(ORGS, json=body, headers=admin).json
+    member = make_member(app, int(created["id"]), name="王书记")
+    client.patch(url(created["id"]), json={"secretary_id": str(member)}, headers=admin)
+    renamed = client.patch(f"/api/v1/party/members/{member}", json={"name": "王建国"}, headers=admin)
+    assert renamed.status_code == 200, renamed.get_data(as_text=True)
+    assert summary(client, admin, tree["G1b"]) == {"name": "二网格支部", "secretary": "王建国"}
+
+
 # --- scope: party staff, supervisors, workers and volunteers -----------------------------------------
 
 

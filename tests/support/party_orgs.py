@@ -7,7 +7,8 @@ from flask import Flask
 
 from kernel.extensions import db
 from party.members.models import MemberClass, PartyMember
-from party.orgs.models import HostKind, OrgKind, PartyOrg, PartyStaffPlacement
+from party.orgs.models import HostKind, OrgKind, PartyStaffPlacement
+from tests.support.party import store_org
 
 
 def make_org(
@@ -21,20 +22,18 @@ def make_org(
     active: bool = True,
 ) -> int:
     """An organisation under `parent` (an id, as an int or as the API writes it), built on `grid` (a unit or an
-    id) or in a host unit named `host`."""
-    with app.app_context():
-        parent_row = db.session.get(PartyOrg, int(parent)) if parent is not None else None
-        org = PartyOrg(kind=OrgKind(kind), name=name or f"{kind} 组织", parent=parent_row, path="/pending/")
-        org.active = active
-        if grid is not None:
-            org.grid_id = int(grid) if isinstance(grid, int | str) else grid.id
-        if host is not None:
-            org.host_kind, org.host_name = HostKind.SCHOOL, host
-        db.session.add(org)
-        db.session.flush()
-        org.path = f"{parent_row.path if parent_row else '/'}{org.id}/"
-        db.session.commit()
-        return org.id
+    id) or in a school named `host`; its id."""
+    org = store_org(
+        app,
+        kind=OrgKind(kind),
+        name=name or f"{kind} 组织",
+        parent_id=int(parent) if parent is not None else None,
+        grid_id=None if grid is None else int(grid) if isinstance(grid, int | str) else grid.id,
+        host=HostKind.SCHOOL if host is not None else None,
+        host_name=host,
+        active=active,
+    )
+    return org.id
 
 
 def make_member(app: Flask, org: int | str, *, name: str = "党员", active: bool = True) -> int:
