@@ -24,6 +24,10 @@ class Account(db.Model):
     phone: Mapped[str | None] = mapped_column(String(20))
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    # 党员亮身份: true while an active party member record links this account. Kept by the party layer in the
+    # same transaction as the member's change (it also moves `updated_at`, so cached ticket pages showing the
+    # account re-render); read here with the account, so tickets and worker profiles show it without a query.
+    party_member: Mapped[bool] = mapped_column(Boolean, default=False)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     failed_logins_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -25,6 +25,9 @@ from kernel.scope import Scope, ensure_manageable
 log = logging.getLogger("grid.auth")
 # What a supervisor may create and manage; admins manage every role.
 SUPERVISED_ROLES = frozenset({Role.WORKER, Role.VOLUNTEER})
+# Roles with no grid unit: admins cover the whole territory; party staff are placed on a party organisation
+# subtree instead (by an admin, through /api/v1/party/staff).
+UNPLACED_ROLES = frozenset({Role.ADMIN, Role.PARTY_STAFF})
 # Built once, like auth.principal.PRINCIPAL_QUERY; who may see the account is `_is_visible`.
 ACCOUNT_BY_ID = select(Account).where(Account.id == bindparam("account_id"))
 
@@ -237,10 +240,12 @@ def _ensure_may_manage_role(actor: Caller, role: Role) -> None:
 
 
 def _placement(reach: Scope, role: Role, grid_id: int | None) -> GridUnit | None:
-    """The unit an account belongs to: none for admins, required and within `reach` otherwise."""
-    if role is Role.ADMIN:
+    """The unit an account belongs to: none for admins and party staff, required and within `reach` otherwise."""
+    if role in UNPLACED_ROLES:
         if grid_id is not None:
-            raise ValidationError("Admins cover the whole territory.", {"scope_grid_id": ["must be empty for admins"]})
+            raise ValidationError(
+                f"A {role.value} account has no grid unit.", {"scope_grid_id": [f"must be empty for {role.value}"]}
+            )
         return None
     if grid_id is None:
         raise ValidationError("This role needs a grid unit.", {"scope_grid_id": [f"required for {role.value}"]})

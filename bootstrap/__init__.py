@@ -23,6 +23,8 @@ import hooks.sms.routes
 import notifications.commands
 import notifications.outbox.routes
 import notifications.webhooks.routes
+import party.members.routes
+import party.orgs.routes
 import tasks.categories.routes
 import tasks.commands
 import tasks.photos.routes
@@ -60,6 +62,8 @@ CONTEXTS = (
     hooks.integrations.routes,
     hooks.sms.routes,
     hooks.blueprint,
+    party.orgs.routes,
+    party.members.routes,
     dashboards.routes,
     dashboards.commands,
     demo.commands,

@@ -20,10 +20,10 @@ from workforce import service as workforce_service
 from workforce.models import Employment
 
 DEMO_PASSWORD = "demo-pass-2026"
-DEMO_PROFILES = {  # username: (employment, party member)
-    "li.worker": (Employment.FULL_TIME, True),
-    "wang.worker": (Employment.PART_TIME, False),
-    "zhao.worker": (Employment.FULL_TIME, True),
+DEMO_PROFILES = {  # username: employment (party membership comes from the party member register)
+    "li.worker": Employment.FULL_TIME,
+    "wang.worker": Employment.PART_TIME,
+    "zhao.worker": Employment.FULL_TIME,
 }
 
 
@@ -121,8 +121,7 @@ def seed_demo() -> None:
         )
         grid_service.assign_cells(account.id, [units[code] for code in login.cell_codes])
         if login.username in DEMO_PROFILES:
-            employment, party_member = DEMO_PROFILES[login.username]
-            workforce_service.create_initial_profile(account.id, employment=employment, party_member=party_member)
+            workforce_service.create_initial_profile(account.id, employment=DEMO_PROFILES[login.username])
     bump_version()
     seed_demo_tickets(units)
 

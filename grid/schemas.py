@@ -46,11 +46,6 @@ class OutputQuerySchema(BaseSchema):
     )
 
 
-class PartyBranchSchema(BaseSchema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=128))
-    secretary = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
-
-
 class GridSchema(Schema):
     id = IdField(required=True)
     code = fields.String(required=True)
@@ -60,7 +55,16 @@ class GridSchema(Schema):
     boundary = fields.Method("_boundary", required=True, allow_none=True, metadata={"type": "object"})
     households = fields.Integer(required=True, allow_none=True)
     population = fields.Integer(required=True, allow_none=True)
-    party_branch = fields.Method("_party_branch", required=True, allow_none=True, metadata={"type": "object"})
+    party_branch = fields.Method(
+        "_party_branch",
+        required=True,
+        allow_none=True,
+        metadata={
+            "type": "object",
+            "description": "read-only summary {name, secretary} of the active party organisation built on the unit; "
+            "managed through /api/v1/party/orgs",
+        },
+    )
     active = fields.Boolean(required=True)
     created_at = Timestamp(required=True)
     updated_at = Timestamp(required=True)
@@ -101,7 +105,6 @@ class GridCreateSchema(BaseSchema):
     boundary = GeoJSONGeometry(load_default=None, allow_none=True)
     households = fields.Integer(load_default=None, allow_none=True, validate=COUNT, strict=True)
     population = fields.Integer(load_default=None, allow_none=True, validate=COUNT, strict=True)
-    party_branch = fields.Nested(PartyBranchSchema, load_default=None, allow_none=True)
     active = StrictBoolean(load_default=True)
 
 
@@ -112,7 +115,6 @@ class GridUpdateSchema(BaseSchema):
     boundary = GeoJSONGeometry(allow_none=True)
     households = fields.Integer(allow_none=True, validate=COUNT, strict=True)
     population = fields.Integer(allow_none=True, validate=COUNT, strict=True)
-    party_branch = fields.Nested(PartyBranchSchema, allow_none=True)
     active = StrictBoolean()
 
 

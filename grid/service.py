@@ -152,7 +152,6 @@ def create_unit_for(actor: Caller, data: Mapping[str, Any]) -> GridUnit:
         households=data.get("households"),
         population=data.get("population"),
         active=data.get("active", True),
-        **_party_branch_columns(data.get("party_branch")),
     )
     if unit.level is GridLevel.GRID:
         bump_version()
@@ -175,9 +174,6 @@ def update_unit_for(actor: Caller, unit_id: int, changes: Mapping[str, Any]) -> 
     for name in ("name", "households", "population", "active"):
         if name in changes:
             setattr(unit, name, changes[name])
-    if "party_branch" in changes:
-        for column, value in _party_branch_columns(changes["party_branch"]).items():
-            setattr(unit, column, value)
     if unit.level is GridLevel.GRID and {"boundary", "active", "parent_id"} & set(changes):
         bump_version()
     db.session.flush()
@@ -299,12 +295,6 @@ def _check_no_sibling_overlap(shape: BaseGeometry, parent: GridUnit, unit: GridU
     clashes = geometry.overlapping(shape, siblings)
     if clashes:
         raise geometry.BoundaryError(f"overlaps the cells {', '.join(clashes)}")
-
-
-def _party_branch_columns(branch: Mapping[str, Any] | None) -> dict[str, Any]:
-    if branch is None:
-        return {"party_branch_name": None, "party_branch_secretary": None}
-    return {"party_branch_name": branch["name"], "party_branch_secretary": branch.get("secretary")}
 
 
 # --- locating a point ----------------------------------------------------------------------------

@@ -39,7 +39,7 @@ class IdempotencyKey(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
-def run_idempotently(account_id: int, view: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+def run_idempotently(account_id: int, view: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
     """Run a POST view once per (account, Idempotency-Key); replay the stored response after that."""
     key = request.headers.get(HEADER)
     if request.method != "POST" or key is None:

@@ -15,6 +15,7 @@ class Role(enum.StrEnum):
     SUPERVISOR = "supervisor"
     WORKER = "worker"
     VOLUNTEER = "volunteer"
+    PARTY_STAFF = "party_staff"  # 党务工作者: scoped to a party organisation subtree, not a grid subtree
 
 
 class Caller(Protocol):

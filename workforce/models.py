@@ -36,7 +36,6 @@ class WorkerProfile(db.Model):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id", ondelete="CASCADE"), unique=True)
     employment: Mapped[Employment] = mapped_column(str_enum(Employment))
-    party_member: Mapped[bool] = mapped_column(Boolean, default=False)
     on_duty: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     # The newest position by the phone's clock (WGS-84); older pings arriving late never move it back.
     last_lat: Mapped[float | None] = mapped_column(Float)

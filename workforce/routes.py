@@ -110,7 +110,7 @@ def get_worker(query: dict[str, Any], worker_id: int) -> service.WorkerView:
 @workers_blp.response(200, WorkerSchema)
 @documents(404, 412)
 def update_worker(changes: dict[str, Any], worker_id: int) -> service.WorkerView:
-    """Change employment, party membership, cells (`grid_ids`: the whole new set) or duty."""
+    """Change employment, cells (`grid_ids`: the whole new set) or duty; `party_member` follows the party register."""
     return service.update_worker(current_principal(), worker_id, changes)
 
 

@@ -4,7 +4,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, pre_dump, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, pre_dump, pre_load, validate, validates_schema
 
 from grid.coords import CoordSystem, from_wgs84
 from grid.schemas import OutputQuerySchema, output_coord_system
@@ -174,7 +174,10 @@ class WorkerSchema(Schema):
         required=True, allow_none=True, metadata={"description": "null for volunteers (except their own)"}
     )
     employment = fields.Enum(Employment, by_value=True, required=True)
-    party_member = fields.Boolean(required=True)
+    party_member = fields.Boolean(
+        required=True,
+        metadata={"description": "an active party member record links this account (read-only: /api/v1/party/members)"},
+    )
     grid_ids = fields.List(IdField(), required=True, metadata={"description": "cells assigned"})
     on_duty = fields.Boolean(required=True)
     last_position = fields.Nested(
@@ -192,10 +195,21 @@ WorkerPageSchema = page_schema(WorkerSchema, "WorkerPageSchema")
 GRID_IDS = validate.Length(max=100)
 
 
-class WorkerCreateSchema(BaseSchema):
+class _ProfileWriteSchema(BaseSchema):
+    @pre_load
+    def refuse_party_member(self, data: Any, **_kwargs: Any) -> Any:
+        # Derived from the party member register since it exists; a 422 that says where it is kept now, rather
+        # than the bare "unknown field" a client that used to send it would not understand.
+        if isinstance(data, Mapping) and "party_member" in data:
+            raise ValidationError(
+                ["read-only: derived from the party member register (/api/v1/party/members)"], "party_member"
+            )
+        return data
+
+
+class WorkerCreateSchema(_ProfileWriteSchema):
     user_id = StrictId(required=True, metadata={"description": "an existing worker account"})
     employment = fields.Enum(Employment, by_value=True, required=True)
-    party_member = StrictBoolean(load_default=False)
     grid_ids = fields.List(
         StrictId(),
         validate=GRID_IDS,
@@ -204,9 +218,8 @@ class WorkerCreateSchema(BaseSchema):
     on_duty = StrictBoolean(load_default=False)
 
 
-class WorkerUpdateSchema(BaseSchema):
+class WorkerUpdateSchema(_ProfileWriteSchema):
     employment = fields.Enum(Employment, by_value=True)
-    party_member = StrictBoolean()
     grid_ids = fields.List(StrictId(), validate=GRID_IDS, metadata={"description": "the whole new set of cells"})
     on_duty = StrictBoolean()
 
@@ -215,7 +228,7 @@ class WorkerQuerySchema(PageQuerySchema, OutputQuerySchema):
     grid_id = IdField(metadata={"description": "workers assigned to cells in this unit's subtree"})
     on_duty = fields.Boolean()
     employment = fields.Enum(Employment, by_value=True)
-    party_member = fields.Boolean()
+    party_member = fields.Boolean(metadata={"description": "linked to an active party member record, or not"})
     q = fields.String(validate=validate.Length(min=1, max=64), metadata={"description": "name or username contains"})
 
 

@@ -58,7 +58,7 @@ def _view(actor: Caller, profile: WorkerProfile) -> WorkerView:
         name=account.display_name,
         phone=account.phone if personal else None,
         employment=profile.employment,
-        party_member=profile.party_member,
+        party_member=account.party_member,
         grid_ids=account.grid_ids,
         on_duty=profile.on_duty,
         last_position=profile.last_position if personal else None,
@@ -93,10 +93,12 @@ def list_workers(actor: Caller, filters: WorkerFilters, *, limit: int, cursor: s
     for column, value in (
         (WorkerProfile.on_duty, filters.on_duty),
         (WorkerProfile.employment, filters.employment),
-        (WorkerProfile.party_member, filters.party_member),
     ):
         if value is not None:
             stmt = stmt.where(column == value)
+    if filters.party_member is not None:
+        members = select(Account.id).where(Account.party_member.is_(filters.party_member))
+        stmt = stmt.where(WorkerProfile.account_id.in_(members))
     if filters.q:
         pattern = f"%{filters.q.lower()}%"
         named = select(Account.id).where(
@@ -164,12 +166,7 @@ def create_worker(actor: Caller, data: Mapping[str, Any]) -> WorkerView:
     account = _worker_account(actor, data["user_id"])
     if db.session.scalars(select(WorkerProfile.id).where(WorkerProfile.account_id == account.id)).first() is not None:
         raise ConflictError("That account already has a worker profile.", {"user_id": ["profile exists"]})
-    profile = WorkerProfile(
-        account=account,
-        employment=data["employment"],
-        party_member=data.get("party_member", False),
-        on_duty=data.get("on_duty", False),
-    )
+    profile = WorkerProfile(account=account, employment=data["employment"], on_duty=data.get("on_duty", False))
     db.session.add(profile)
     if "grid_ids" in data:
         _reassign_cells(actor, account, data["grid_ids"])
@@ -181,23 +178,23 @@ def create_worker(actor: Caller, data: Mapping[str, Any]) -> WorkerView:
 
 
 def update_worker(actor: Caller, worker_id: int, changes: Mapping[str, Any]) -> WorkerView:
-    """Change employment, party membership, cells or duty of a profile in the actor's scope."""
+    """Change employment, cells or duty of a profile in the actor's scope."""
     profile = _visible_profile(actor, worker_id)
     if "grid_ids" in changes and _reassign_cells(actor, profile.account, changes["grid_ids"]):
         profile.updated_at = utcnow()  # the cells live in grid's table; the profile still changed
-    for name in ("employment", "party_member", "on_duty"):
+    for name in ("employment", "on_duty"):
         if name in changes:
             setattr(profile, name, changes[name])
     db.session.flush()
     return _view(actor, profile)
 
 
-def create_initial_profile(account_id: int, *, employment: Employment, party_member: bool = False) -> WorkerProfile:
+def create_initial_profile(account_id: int, *, employment: Employment) -> WorkerProfile:
     """For the CLI and the demo seed: no acting account; the account keeps the cells it has."""
     account = db.session.get(Account, account_id)
     if account is None or account.role is not Role.WORKER:
         raise ValidationError("Profiles are for worker accounts.", {"user_id": ["not a worker account"]})
-    profile = WorkerProfile(account=account, employment=employment, party_member=party_member, on_duty=False)
+    profile = WorkerProfile(account=account, employment=employment, on_duty=False)
     db.session.add(profile)
     db.session.flush()
     return profile

@@ -188,7 +188,7 @@ class Feedback(db.Model):
 
 
 class PersonalDataRead(db.Model):
-    """Append-only access log: each time someone read a resident's personal data in full."""
+    """Append-only access log: each time someone read a person's personal data in full (residents, party members)."""
 
     __tablename__ = "personal_data_reads"
 
@@ -197,5 +197,8 @@ class PersonalDataRead(db.Model):
     ticket_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("tickets.id"), index=True)
     # Whose data and which: e.g. "reporter_phone"; exports name what they contained.
     subject: Mapped[str] = mapped_column(String(64))
+    # The record read when it is not a ticket (a party member's for "party_member_phone"): no foreign key, so the
+    # one access log serves the layers above tasks without tasks knowing their tables.
+    subject_id: Mapped[int | None] = mapped_column(BigId)
     reason: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -175,6 +175,12 @@ class PersonBriefSchema(Schema):
     role = fields.String(required=True)
 
 
+class AssigneeSchema(PersonBriefSchema):
+    party_member = fields.Boolean(
+        required=True, metadata={"description": "党员亮身份: the assignee is a registered party member"}
+    )
+
+
 class ReporterSchema(Schema):
     name = fields.String(allow_none=True)
     phone = fields.String(allow_none=True, metadata={"description": "masked (138****5678) unless you handle it"})
@@ -217,7 +223,7 @@ class TicketSchema(Schema):
     address = fields.String(allow_none=True)
     location = fields.Function(_location_out, allow_none=True)
     reporter = fields.Method("_reporter")
-    assignee = fields.Nested(PersonBriefSchema, allow_none=True)
+    assignee = fields.Nested(AssigneeSchema, allow_none=True)
     volunteer_claimable = fields.Boolean()
     deadlines = fields.Nested(DeadlinesSchema, attribute="ticket")
     warned = fields.Boolean()
@@ -296,7 +302,12 @@ def ticket_document(view: Any) -> dict[str, Any]:
         "reporter": {"name": ticket.reporter_name, "phone": view.reporter_phone},
         "assignee": None
         if assignee is None
-        else {"id": str(assignee.id), "display_name": assignee.display_name, "role": str(assignee.role)},
+        else {
+            "id": str(assignee.id),
+            "display_name": assignee.display_name,
+            "role": str(assignee.role),
+            "party_member": assignee.party_member,
+        },
         "volunteer_claimable": ticket.volunteer_claimable,
         "deadlines": {
             "accept_due_at": format_timestamp(ticket.accept_due_at),

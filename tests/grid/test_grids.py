@@ -34,7 +34,7 @@ def mapped(client, admin):
     return ids
 
 
-def test_an_admin_creates_a_unit_with_its_boundary_figures_and_party_branch(client, admin):
+def test_an_admin_creates_a_unit_with_its_boundary_and_figures(client, admin):
     response = create(
         client,
         admin,
@@ -44,14 +44,24 @@ def test_an_admin_creates_a_unit_with_its_boundary_figures_and_party_branch(clie
         boundary=square(LNG, LAT, 0.1),
         households=120000,
         population=400000,
-        party_branch={"name": "宛城区委", "secretary": "王书记"},
     )
     assert response.status_code == 201
     body = response.json
     assert body["boundary"] == square(LNG, LAT, 0.1)
-    assert body["party_branch"] == {"name": "宛城区委", "secretary": "王书记"}
+    assert body["party_branch"] is None  # a summary of the organisation built on it (/party/orgs), none yet
     assert (body["households"], body["population"], body["active"]) == (120000, 400000, True)
     assert client.get(f"/api/v1/grids/{body['id']}", headers=admin).json == body
+
+
+@pytest.mark.parametrize("method", ["create", "update"])
+def test_party_branch_is_read_only_on_units(client, admin, mapped, method):
+    branch = {"name": "宛城区委", "secretary": "王书记"}
+    if method == "create":
+        response = create(client, admin, code="X", name="新区", level="district", party_branch=branch)
+    else:
+        response = client.patch(f"/api/v1/grids/{mapped['D']}", json={"party_branch": branch}, headers=admin)
+    error = assert_error(response, 422, "validation_error")
+    assert "party_branch" in error["details"]
 
 
 def test_a_level_jump_is_refused(client, admin, mapped):

@@ -14,6 +14,7 @@ from auth.models import Account
 from grid.models import GridUnit
 from kernel.clock import utcnow
 from kernel.extensions import db
+from tests.support.party import make_org, register_member
 from workforce import service as workforce_service
 from workforce.models import Employment
 
@@ -40,14 +41,10 @@ class Staff:
         return getattr(self, {"worker_self": "worker", "worker_other": "other_worker"}.get(who, who))
 
 
-def add_profile(
-    app: Flask, account: Account, *, employment: str = "full_time", party_member: bool = False, on_duty: bool = False
-) -> str:
+def add_profile(app: Flask, account: Account, *, employment: str = "full_time", on_duty: bool = False) -> str:
     """A worker profile stored directly; returns its id as the API shows it."""
     with app.app_context():
-        profile = workforce_service.create_initial_profile(
-            account.id, employment=Employment(employment), party_member=party_member
-        )
+        profile = workforce_service.create_initial_profile(account.id, employment=Employment(employment))
         profile.on_duty = on_duty
         db.session.commit()
         return str(profile.id)
@@ -57,6 +54,8 @@ def build_staff(app: Flask, tree: dict[str, GridUnit], make_account: Callable[..
     worker = make_account("worker", unit=tree["C1"], cells=[tree["G1a"]], display_name="李网格员", phone="13800000002")
     other = make_account("worker", unit=tree["C1"], cells=[tree["G1b"]], display_name="王网格员", phone="13800000003")
     far = make_account("worker", unit=tree["C2"], cells=[tree["G2a"]], display_name="赵网格员", phone="13800000004")
+    # The worker is a party member: registered in the branch built on their community (党员亮身份 on the profile).
+    register_member(app, make_org(app, "C1党支部", grid=tree["C1"]), "李网格员", account=worker)
     return Staff(
         admin=make_account("admin"),
         supervisor_in=make_account("supervisor", unit=tree["S1"]),
@@ -66,7 +65,7 @@ def build_staff(app: Flask, tree: dict[str, GridUnit], make_account: Callable[..
         far_worker=far,
         volunteer_in=make_account("volunteer", unit=tree["C1"]),
         volunteer_out=make_account("volunteer", unit=tree["C2"]),
-        worker_id=add_profile(app, worker, party_member=True),
+        worker_id=add_profile(app, worker),
         other_worker_id=add_profile(app, other, employment="part_time"),
         far_worker_id=add_profile(app, far),
     )

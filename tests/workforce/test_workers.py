@@ -34,14 +34,13 @@ def test_an_admin_creates_the_profile_of_a_worker_account(client, auth, staff, n
         auth(staff.admin),
         user_id=str(newcomer.id),
         employment="part_time",
-        party_member=True,
         grid_ids=[str(tree["G1a"].id)],
     )
     assert response.status_code == 201, response.json
     body = response.json
     assert body["user_id"] == str(newcomer.id)
     assert (body["name"], body["phone"], body["username"]) == ("新网格员", "13800000009", newcomer.username)
-    assert (body["employment"], body["party_member"], body["on_duty"]) == ("part_time", True, False)
+    assert (body["employment"], body["party_member"], body["on_duty"]) == ("part_time", False, False)
     assert body["grid_ids"] == [str(tree["G1a"].id)]
     assert body["last_position"] is None
     assert client.get(f"/api/v1/workers/{body['id']}", headers=auth(staff.admin)).json == body
@@ -130,7 +129,7 @@ def test_a_profile_for_an_unknown_account_is_422(client, auth, staff):
     ("fields", "bad"),
     [
         ({"employment": "sometimes"}, "employment"),
-        ({"employment": "full_time", "party_member": "maybe"}, "party_member"),
+        ({"employment": "full_time", "party_member": True}, "party_member"),
         ({"employment": "full_time", "grid_ids": "G1a"}, "grid_ids"),
         ({"employment": "full_time", "salary": 3000}, "salary"),
         ({}, "employment"),
@@ -265,19 +264,25 @@ def test_a_grid_filter_outside_the_callers_scope_is_404(client, auth, staff, tre
 # --- changing -------------------------------------------------------------------------------------
 
 
-def test_a_supervisor_changes_employment_party_membership_and_duty(client, auth, staff):
+def test_a_supervisor_changes_employment_and_duty(client, auth, staff):
     response = client.patch(
         f"/api/v1/workers/{staff.worker_id}",
-        json={"employment": "part_time", "party_member": False, "on_duty": True},
+        json={"employment": "part_time", "on_duty": True},
         headers=auth(staff.supervisor_in),
     )
     assert response.status_code == 200, response.json
-    assert (response.json["employment"], response.json["party_member"], response.json["on_duty"]) == (
-        "part_time",
-        False,
-        True,
-    )
+    assert (response.json["employment"], response.json["on_duty"]) == ("part_time", True)
     assert profile_of(client, auth, staff, staff.worker_id) == response.json
+
+
+def test_party_membership_is_not_written_through_the_profile(client, auth, staff):
+    """It is derived from the party member register: the profile refuses it and says where it is kept."""
+    response = client.patch(
+        f"/api/v1/workers/{staff.worker_id}", json={"party_member": False}, headers=auth(staff.supervisor_in)
+    )
+    error = assert_error(response, 422, "validation_error")
+    assert "party member register" in error["details"]["party_member"][0]
+    assert profile_of(client, auth, staff, staff.worker_id)["party_member"] is True
 
 
 def test_new_cells_become_the_workers_scope(client, auth, staff, tree):
@@ -355,7 +360,7 @@ def test_a_patch_with_the_current_etag_succeeds(client, auth, staff):
 def test_a_patch_with_a_stale_etag_is_412_and_changes_nothing(client, auth, staff):
     headers = auth(staff.supervisor_in)
     etag = client.get(f"/api/v1/workers/{staff.worker_id}", headers=headers).headers["ETag"]
-    client.patch(f"/api/v1/workers/{staff.worker_id}", json={"party_member": False}, headers=headers)
+    client.patch(f"/api/v1/workers/{staff.worker_id}", json={"employment": "part_time"}, headers=headers)
     response = client.patch(
         f"/api/v1/workers/{staff.worker_id}", json={"on_duty": True}, headers={**headers, "If-Match": etag}
     )

@@ -1,0 +1,1 @@
+"""Party members (党员): the register, by class, each in the organisation holding their membership."""
