@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from auth import service as auth_service
 from auth.models import Account
+from demo.party import seed_demo_party
 from grid import geometry
 from grid import service as grid_service
 from grid.locator import bump_version
@@ -109,6 +110,7 @@ def seed_demo() -> None:
         units[code] = grid_service.create_unit(
             code=code, name=name, level=level, parent=parent, boundary=geometry.dump(boundary_of(code))
         )
+    accounts: dict[str, Account] = {}
     for login in LOGINS:
         unit = units[login.unit_code] if login.unit_code else None
         account = auth_service.create_initial_account(
@@ -119,10 +121,12 @@ def seed_demo() -> None:
             unit.id if unit else None,
             login.phone,
         )
+        accounts[login.username] = account
         grid_service.assign_cells(account.id, [units[code] for code in login.cell_codes])
         if login.username in DEMO_PROFILES:
             workforce_service.create_initial_profile(account.id, employment=DEMO_PROFILES[login.username])
     bump_version()
+    seed_demo_party(accounts["admin"], units, DEMO_PASSWORD)
     seed_demo_tickets(units)
 
 

@@ -20,3 +20,19 @@ def test_the_demo_seed_fills_an_empty_database_once(app, client):
     assert [(t["status"], t["allowed_actions"]) for t in queue] == [("assigned", ["accept", "return", "escalate"])]
     elsewhere = client.get("/api/v1/tickets", headers=login(client, "zhao.worker")).get_json()["items"]
     assert elsewhere == []
+
+
+def test_the_demo_has_a_party_layer_with_a_staff_login_and_members_of_every_class(app, client):
+    app.test_cli_runner().invoke(args=["seed-demo"])
+    staff = login(client, "sun.party")
+    orgs = client.get("/api/v1/party/orgs", query_string={"limit": 100}, headers=staff).get_json()["items"]
+    assert {org["kind"] for org in orgs} == {"party_committee", "branch", "group"}
+    assert any(org["host"] is not None for org in orgs)
+    members = client.get("/api/v1/party/members", query_string={"limit": 100}, headers=staff).get_json()["items"]
+    assert {member["class"] for member in members} == {"serving", "retired", "mobile", "difficulty"}
+    assert all("****" in (member["phone"] or "****") for member in members)  # party staff never see numbers
+    me = client.get("/api/v1/workers/me", headers=login(client, "li.worker")).get_json()
+    assert me["party_member"] is True
+    cell = next(org for org in orgs if org["name"] == "医圣祠社区第一网格党支部")
+    unit = client.get(f"/api/v1/grids/{cell['grid_id']}", headers=login(client, "admin")).get_json()
+    assert unit["party_branch"] == {"name": "医圣祠社区第一网格党支部", "secretary": "李网格员"}
