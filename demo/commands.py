@@ -4,6 +4,7 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
+from demo.party import PARTY_STAFF_LOGIN
 from demo.seed import DEMO_PASSWORD, LOGINS, database_is_empty, seed_demo
 from kernel.extensions import db
 
@@ -21,5 +22,5 @@ def seed_demo_command() -> None:
         return
     seed_demo()
     db.session.commit()
-    names = ", ".join(login.username for login in LOGINS)
+    names = ", ".join([*(login.username for login in LOGINS), PARTY_STAFF_LOGIN[0]])
     click.echo(f"demo district seeded; logins {names}, password {DEMO_PASSWORD}")
