@@ -9,12 +9,13 @@ costs fewer instructions appended here than as ORM objects; flushing its ticket 
 
 At commit, in the request's transaction and in this order: the versioned rows' changes (`SET changed columns,
 version = <the mapper's next version> WHERE id = ? AND version = ?`; StaleDataError when no row matched, as
-from the unit of work), then the session's own pending changes (a flush), then the records and the totals in the
-order they were first asked for. So a record may refer to any row written before it, and a lost version check
-writes nothing. Writing at the end keeps SQLite's single writer lock for the writes alone, not for the reads and
-the rendering between a request's first write and its commit; on PostgreSQL, a request that loses the version
-check has locked no row that others wait on. A rollback drops whatever still waits, with the rest of the
-transaction.
+from the unit of work; written at an earlier flush instead if one comes first), then the session's own pending
+changes (a flush), then the records and the totals in the order they were first asked for. So a record may
+refer to any row written before it, and a lost version check writes nothing. Writing at the end keeps SQLite's
+single writer lock for the writes alone, not for the reads and the rendering between a request's first write
+and its commit; on PostgreSQL, a request that loses the version check has locked no row that others wait on,
+and one that changes a ticket locks it before any other row. A rollback drops whatever still waits, with the
+rest of the transaction.
 """
 
 from collections.abc import Callable, Mapping
@@ -62,11 +63,7 @@ def update_at_commit(instance: Base) -> None:
 
 @event.listens_for(db.session, "before_commit")
 def _write_waiting_records(session: Session) -> None:
-    changed = session.info.pop(_CHANGED, None)
-    if changed:
-        connection = session.connection()
-        for instance in changed.values():
-            _compare_and_set(session, connection, instance)
+    _write_changed_rows(session)
     session.info.pop(_TOTALS, None)
     waiting = session.info.pop(_WAITING, None)
     if not waiting:
@@ -74,6 +71,23 @@ def _write_waiting_records(session: Session) -> None:
     session.flush()
     for write, what in waiting:
         write(what)
+
+
+@event.listens_for(db.session, "before_flush")
+def _write_changed_rows_first(session: Session, _context: Any, _instances: Any) -> None:
+    """A flush before the commit (a query's autoflush while the response is rendered) writes the versioned rows
+    first too. So every transaction that changes a ticket locks the ticket's row before any other row it writes
+    (its rollup facts, its messages), and two changes to one ticket cannot each hold a row the other waits for
+    (a PostgreSQL deadlock, seen between a resolve and an escalation)."""
+    _write_changed_rows(session)
+
+
+def _write_changed_rows(session: Session) -> None:
+    changed = session.info.pop(_CHANGED, None)
+    if changed:
+        connection = session.connection()
+        for instance in changed.values():
+            _compare_and_set(session, connection, instance)
 
 
 @event.listens_for(db.session, "after_transaction_end")

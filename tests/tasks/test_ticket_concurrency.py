@@ -16,8 +16,10 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import event
 
 from dashboards.rollups import incremental
+from kernel.extensions import db
 from tasks.tickets import actions
 from tests.support.tasks import World
 
@@ -428,3 +430,34 @@ def test_two_ratings_of_one_resolution_at_once_record_one(app, world, hold, timi
     events = events_of(world, ticket["id"])
     assert [event["action"] for event in events][-2:] == ["resolve", "close" if winner.who == 0 else "reopen"]
     assert events[-1]["details"]["rating"] == requests[winner.who][1]["rating"]
+
+
+@pytest.mark.parametrize(
+    ("who", "action", "body"),
+    [
+        ("worker", "resolve", {"note": "已处理"}),
+        ("supervisor", "escalate", {"reason": "需要社区协调"}),
+        ("supervisor", "urge", {"note": "请尽快"}),
+        ("worker", "return", {"reason": "不属于本网格"}),
+    ],
+)
+def test_an_action_writes_its_ticket_row_before_any_other_row(app, world, who, action, body):
+    """Two changes to one ticket lock its row first, so neither holds a row the other waits for (a PostgreSQL
+    deadlock once seen between a resolve, whose rendering flushed its rollup facts and its SMS early, and an
+    escalation)."""
+    ticket = world.in_progress()
+    with app.app_context():
+        engine = db.engine
+    writes: list[str] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().split()[0] in {"INSERT", "UPDATE", "DELETE"}:
+            writes.append(statement.split()[2] if statement.startswith("INSERT") else statement.split()[1])
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        world.act(who, ticket, action, **body)
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    writes = [table for table in writes if table != "idempotency_keys"]
+    assert writes[0] == "tickets", writes
