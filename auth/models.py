@@ -67,6 +67,13 @@ class LoginSession(db.Model):
 
 
 class RefreshToken(db.Model):
+    """One refresh token of a login (its jti; the token itself is never stored).
+
+    `issued_at` is the instant written in the token pair (`iat`, whole seconds): with the jti it is all that is
+    needed to sign the very same pair again (`auth.tokens`). `replaced_by` is the successor's jti, set when
+    this token was rotated.
+    """
+
     __tablename__ = "refresh_tokens"
 
     jti: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -74,3 +81,4 @@ class RefreshToken(db.Model):
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    replaced_by: Mapped[str | None] = mapped_column(String(36))

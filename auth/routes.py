@@ -52,7 +52,11 @@ def login(credentials: dict[str, str]) -> TokenGrant:
 @documents(401)
 @document_security
 def refresh() -> TokenGrant:
-    """Exchange the refresh token (sent as the bearer token) for new tokens; the old one dies."""
+    """Exchange the refresh token (sent as the bearer token) for new tokens; the old one dies.
+
+    A retry with the old token within REFRESH_REUSE_GRACE_SECONDS (60) of the exchange, its successor not yet
+    used, gets the same pair again; any other reuse revokes the whole login (401).
+    """
     verify_jwt_in_request(refresh=True)
     return service.refresh(current_user.entity(), get_jwt())
 

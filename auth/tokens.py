@@ -3,16 +3,26 @@
 Access tokens carry the session id (`sid`); revoking the session kills every token of that login.
 Refresh tokens rotate: each is good once, and presenting a used one revokes its whole family,
 because only a thief or a replay would hold a refresh token that was already exchanged.
+
+The grace window: a phone on 4G whose refresh response was lost sends the same refresh token again. Within
+REFRESH_REUSE_GRACE_SECONDS (60) of the rotation, while the successor refresh token has not been exchanged
+itself, that retry gets the very same pair back instead of a revocation. Nothing secret is stored for this:
+a pair is a deterministic function of (account, session, successor jti, issue instant), because every claim
+that would vary (iat, nbf, exp, both jtis) is fixed by us and HS256 signatures are deterministic. The stored
+row of the successor (its jti, its `issued_at` = the `iat` in whole seconds) and the predecessor's
+`replaced_by` are enough to sign the same two strings again with the app's key; a database reader learns
+nothing they could present. Concurrent refreshes of one token thus all get the one pair the winner minted.
 """
 
+import dataclasses
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app, g
 from flask_jwt_extended import JWTManager, create_access_token, create_refresh_token
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from auth.models import Account, LoginSession, RefreshToken
 from auth.principal import Principal, find_principal
@@ -29,24 +39,63 @@ class TokenGrant:
     token_type: str = "Bearer"  # noqa: S105 - the scheme name, not a secret
 
 
+# Access tokens' jti derives from their refresh token's, so a pair can be signed again identically.
+_ACCESS_JTI_NAMESPACE = uuid.UUID("6f1d3c1e-2b1a-4c59-9d0e-4a8f3f1b7c21")
+
+
 def open_session(account: Account) -> TokenGrant:
     """A new login: a new session (family) with its first pair of tokens."""
     session = LoginSession(id=uuid.uuid4().hex, account_id=account.id)
     db.session.add(session)
-    return _grant(account, session.id)
+    return _grant(account, session.id, str(uuid.uuid4()))
 
 
 def rotate(account: Account, claims: dict[str, Any]) -> TokenGrant | None:
-    """Exchange a refresh token once; None when it was already used (the caller revokes the family)."""
+    """Exchange a refresh token once; within the grace window a retry gets the same pair again (module
+    docstring); None when it was already used otherwise (the caller revokes the family)."""
     now = utcnow()
+    successor = str(uuid.uuid4())
     used = db.session.execute(
         update(RefreshToken)
-        .where(RefreshToken.jti == claims["jti"], RefreshToken.used_at.is_(None), RefreshToken.expires_at > now)
-        .values(used_at=now)
+        .where(
+            RefreshToken.jti == claims["jti"],
+            RefreshToken.session_id == claims["sid"],
+            RefreshToken.used_at.is_(None),
+            RefreshToken.expires_at > now,
+        )
+        .values(used_at=now, replaced_by=successor)
     )
-    if used.rowcount != 1:
+    if used.rowcount == 1:
+        return _grant(account, claims["sid"], successor)
+    return _same_pair_again(account, claims, now=now)
+
+
+def _same_pair_again(account: Account, claims: dict[str, Any], *, now: datetime) -> TokenGrant | None:
+    """The pair the rotation of this token gave, when it was rotated within the grace window, in this session,
+    and its successor is still unused and alive; else None."""
+    grace = timedelta(seconds=int(current_app.config.get("REFRESH_REUSE_GRACE_SECONDS", 60)))
+    if grace <= timedelta(0):
         return None
-    return _grant(account, claims["sid"])
+    rotated = db.session.execute(
+        select(RefreshToken.used_at, RefreshToken.replaced_by).where(
+            RefreshToken.jti == claims["jti"], RefreshToken.session_id == claims["sid"]
+        )
+    ).one_or_none()
+    if rotated is None or rotated.used_at is None or rotated.replaced_by is None or now - rotated.used_at > grace:
+        return None
+    successor = db.session.execute(
+        select(RefreshToken.jti, RefreshToken.issued_at).where(
+            RefreshToken.jti == rotated.replaced_by,
+            RefreshToken.session_id == claims["sid"],
+            RefreshToken.used_at.is_(None),
+            RefreshToken.expires_at > now,
+        )
+    ).one_or_none()
+    if successor is None:
+        return None
+    grant = _sign(account, claims["sid"], successor.jti, successor.issued_at)
+    remaining = successor.issued_at + current_app.config["JWT_ACCESS_TOKEN_EXPIRES"] - datetime.now(UTC)
+    return dataclasses.replace(grant, expires_in=max(int(remaining.total_seconds()), 0))
 
 
 def revoke_session(session_id: str, reason: str) -> None:
@@ -64,15 +113,45 @@ def revoke_all_sessions(account_id: int, reason: str, *, except_session: str | N
     db.session.execute(stmt.values(revoked_at=utcnow(), revoked_reason=reason))
 
 
-def _grant(account: Account, session_id: str) -> TokenGrant:
-    refresh_jti = str(uuid.uuid4())
+def _grant(account: Account, session_id: str, refresh_jti: str) -> TokenGrant:
+    """A new pair: its refresh token's row (jti and issue instant), and the two tokens signed."""
+    issued = datetime.now(UTC).replace(microsecond=0)  # the JWTs' own clock: `iat` is checked against it
     expires_at: datetime = utcnow() + current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
-    db.session.add(RefreshToken(jti=refresh_jti, session_id=session_id, expires_at=expires_at))
+    db.session.add(RefreshToken(jti=refresh_jti, session_id=session_id, issued_at=issued, expires_at=expires_at))
+    return _sign(account, session_id, refresh_jti, issued)
+
+
+def _sign(account: Account, session_id: str, refresh_jti: str, issued: datetime) -> TokenGrant:
+    """The pair of tokens for this refresh jti issued at `issued`: the same strings every time."""
+    access_lifetime = current_app.config["JWT_ACCESS_TOKEN_EXPIRES"]
+    moments: dict[str, Any] = {"iat": issued}
+    if current_app.config.get("JWT_ENCODE_NBF", True):
+        moments["nbf"] = issued
     identity = str(account.id)
-    access = create_access_token(identity, additional_claims={"sid": session_id, "role": account.role.value})
-    refresh = create_refresh_token(identity, additional_claims={"sid": session_id, "jti": refresh_jti})
-    lifetime = current_app.config["JWT_ACCESS_TOKEN_EXPIRES"]
-    return TokenGrant(access, refresh, int(lifetime.total_seconds()), account)
+    access_jti = str(uuid.uuid5(_ACCESS_JTI_NAMESPACE, refresh_jti))
+    csrf = str(uuid.uuid5(_ACCESS_JTI_NAMESPACE, f"csrf:{refresh_jti}"))  # unused with header tokens; fixed too
+    access = create_access_token(
+        identity,
+        additional_claims={
+            "sid": session_id,
+            "role": account.role.value,
+            "jti": access_jti,
+            "csrf": csrf,
+            **moments,
+            "exp": issued + access_lifetime,
+        },
+    )
+    refresh = create_refresh_token(
+        identity,
+        additional_claims={
+            "sid": session_id,
+            "jti": refresh_jti,
+            "csrf": csrf,
+            **moments,
+            "exp": issued + current_app.config["JWT_REFRESH_TOKEN_EXPIRES"],
+        },
+    )
+    return TokenGrant(access, refresh, int(access_lifetime.total_seconds()), account)
 
 
 def register_token_loaders(jwt: JWTManager) -> None:

@@ -254,10 +254,16 @@ def format_timestamp(value: datetime | None) -> str | None:
 
 
 class Timestamp(fields.AwareDateTime):
-    """Times in UTC with a `Z`, as API.md shows them (`2026-11-22T06:30:00Z`); offsets accepted on input."""
+    """Times in UTC with a `Z`, as API.md shows them (`2026-11-22T06:30:00Z`); any offset accepted on input.
+
+    A time without an offset (`2026-12-06 13:40:00`) is refused (422 naming the field), not read as UTC: a
+    phone writing Beijing time without one would otherwise be eight hours off, silently.
+    """
+
+    default_error_messages = {"invalid_awareness": "Not a valid time with an offset (Z or +08:00)."}
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(default_timezone=UTC, **kwargs)
+        super().__init__(default_timezone=None, **kwargs)
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
         return format_timestamp(value)

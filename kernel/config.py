@@ -35,6 +35,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=int(env.get("ACCESS_TOKEN_MINUTES", "15"))),
         "JWT_REFRESH_TOKEN_EXPIRES": timedelta(days=int(env.get("REFRESH_TOKEN_DAYS", "30"))),
         "JWT_TOKEN_LOCATION": ["headers"],
+        # A refresh token presented again this soon after its rotation, its successor still unused, gets the
+        # same pair back (a response lost on 4G); later, or once the successor was used, it revokes the login.
+        "REFRESH_REUSE_GRACE_SECONDS": int(env.get("REFRESH_REUSE_GRACE_SECONDS", "60")),
         "IDEMPOTENCY_KEY_TTL": timedelta(hours=int(env.get("IDEMPOTENCY_KEY_HOURS", "24"))),
         "WORKFORCE_POSITION_RETENTION_DAYS": int(env.get("WORKFORCE_POSITION_RETENTION_DAYS", "90")),
         # Photos: where the local disk storage keeps them, the size cap, and whether EXIF/XMP (GPS!) go.

@@ -2,6 +2,14 @@
 
 Position data is personal: it is kept for WORKFORCE_POSITION_RETENTION_DAYS (90 by default) and only
 the worker and the supervisors and admins in scope read it (the service checks who asks).
+
+Implausible jumps: a fix the phone cannot have reached is refused alone (`implausible_jump`). Each fix is
+judged from the worker's previous accepted fix *in time* (offline queues replay out of order): the latest
+of the stored last position and the fixes of the same batch already accepted that was recorded at or
+before it; when there is none (a late fix older than everything known), the earliest one after it. The
+batch is judged oldest first, so the reference is always a fix that was accepted. The implied speed is the
+distance less both fixes' accuracy radii (GPS noise is not movement) over the time between them (at least
+one second); above MAX_SPEED_KMH (200 km/h) the fix is refused.
 """
 
 from collections.abc import Mapping, Sequence
@@ -22,6 +30,8 @@ from workforce.models import Fix, PositionPing, WorkerProfile
 # Phones' clocks drift; a fix this far ahead of the server is accepted, further is implausible.
 CLOCK_SKEW = timedelta(minutes=5)
 DEFAULT_RETENTION_DAYS = 90
+# Faster than this between two fixes, the phone cannot have travelled: a GPS glitch, a mock location.
+MAX_SPEED_KMH = 200.0
 
 
 def retention() -> timedelta:
@@ -37,20 +47,57 @@ class Rejection:
 
 
 def screen(
-    pings: Sequence[Mapping[str, Any]], *, now: datetime, not_before: datetime | None = None
+    pings: Sequence[Mapping[str, Any]],
+    *,
+    now: datetime,
+    not_before: datetime | None = None,
+    last: Fix | None = None,
 ) -> tuple[list[Fix], list[Rejection]]:
-    """Split fixes into plausible ones (converted to WGS-84) and refusals with their reasons."""
+    """Split fixes into plausible ones (converted to WGS-84) and refusals with their reasons.
+
+    `last` is the worker's stored last position: jumps are judged from it and from the batch's accepted
+    fixes, by time (module docstring). Refusals come back in the order sent.
+    """
     oldest = now - retention()
     accepted: list[Fix] = []
     rejected: list[Rejection] = []
-    for index, ping in enumerate(pings):
+    known = [last] if last is not None and last.recorded_at is not None else []
+    order = sorted(range(len(pings)), key=lambda index: pings[index]["recorded_at"])
+    for index in order:
+        ping = pings[index]
         refusal = _implausibility(ping, now=now, oldest=oldest, not_before=not_before)
         if refusal is not None:
             rejected.append(Rejection(index, *refusal))
             continue
         lat, lng = to_wgs84(ping["lat"], ping["lng"], CoordSystem(ping.get("coord_system", CoordSystem.WGS84)))
-        accepted.append(Fix(lat, lng, ping.get("accuracy"), ping["recorded_at"]))
+        fix = Fix(lat, lng, ping.get("accuracy"), ping["recorded_at"])
+        speed = _implied_speed_kmh(fix, _reference(known, ping["recorded_at"]))
+        if speed is not None and speed > MAX_SPEED_KMH:
+            message = f"{speed:.0f} km/h from the previous accepted position (at most {MAX_SPEED_KMH:.0f})"
+            rejected.append(Rejection(index, "implausible_jump", message))
+            continue
+        accepted.append(fix)
+        known.append(fix)
+    rejected.sort(key=lambda rejection: rejection.index)
     return accepted, rejected
+
+
+def _reference(known: Sequence[Fix], moment: datetime) -> Fix | None:
+    """The accepted fix just before `moment` in time, or, when none is, the one just after it."""
+    timed = [(other.recorded_at, other) for other in known if other.recorded_at is not None]
+    before = [(at, other) for at, other in timed if at <= moment]
+    if before:
+        return max(before, key=lambda pair: pair[0])[1]
+    return min(timed, key=lambda pair: pair[0])[1] if timed else None
+
+
+def _implied_speed_kmh(fix: Fix, reference: Fix | None) -> float | None:
+    if reference is None or reference.recorded_at is None or fix.recorded_at is None:
+        return None
+    slack = (fix.accuracy or 0.0) + (reference.accuracy or 0.0)
+    metres = max(0.0, distance_m(reference.lat, reference.lng, fix.lat, fix.lng) - slack)
+    seconds = max(abs((fix.recorded_at - reference.recorded_at).total_seconds()), 1.0)
+    return metres / seconds * 3.6
 
 
 def _implausibility(

@@ -76,7 +76,9 @@ class RejectionSchema(Schema):
     index = fields.Integer(required=True, metadata={"description": "position in the list sent"})
     reason = fields.String(
         required=True,
-        metadata={"enum": ["out_of_range", "negative_accuracy", "in_future", "too_old", "before_start"]},
+        metadata={
+            "enum": ["out_of_range", "negative_accuracy", "in_future", "too_old", "before_start", "implausible_jump"]
+        },
     )
     message = fields.String(required=True)
 

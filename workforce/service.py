@@ -268,7 +268,7 @@ class PositionBatch:
 def record_positions(actor: Caller, pings: Sequence[Mapping[str, Any]]) -> PositionBatch:
     """Store a batch of a worker's fixes in WGS-84; implausible ones are refused one by one."""
     profile = own_profile(actor)
-    accepted, rejected = positions.screen(pings, now=utcnow())
+    accepted, rejected = positions.screen(pings, now=utcnow(), last=profile.last_position)
     positions.store(profile, accepted, patrol_id=None)
     return PositionBatch(len(accepted), rejected, profile.last_position)
 

@@ -4,6 +4,8 @@ Token forgeries are in test_auth_tokens.py, brute-force brakes in test_auth_thro
 request ids in test_auth_logs.py.
 """
 
+import threading
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,6 +14,7 @@ from sqlalchemy import select
 
 from auth import passwords
 from auth.models import Account, LoginSession
+from kernel import clock
 from kernel.extensions import db
 from kernel.principals import Role
 from tests.support.accounts import ACCOUNT_FIELDS, PASSWORD
@@ -24,6 +27,7 @@ ME = "/api/v1/auth/me"
 CHANGE_PASSWORD = "/api/v1/auth/password"
 NEW_PASSWORD = "a-fresh-long-password"
 ADMIN_PASSWORD = "a-strong-admin-password"
+PAST_GRACE = timedelta(seconds=61)  # REFRESH_REUSE_GRACE_SECONDS is 60
 
 
 def login(client: Any, username: str, password: str = PASSWORD) -> Any:
@@ -231,9 +235,10 @@ def test_the_rotated_refresh_token_can_be_refreshed_again(client, worker):
     assert me(client, third.json["access_token"]).status_code == 200
 
 
-def test_a_used_refresh_token_presented_again_is_401(client, worker):
+def test_a_used_refresh_token_presented_again_after_the_grace_window_is_401(client, worker):
     tokens = session_of(client, "zhang.wei")
     refresh(client, tokens["refresh"])
+    clock.travel(PAST_GRACE)
 
     assert_error(refresh(client, tokens["refresh"]), 401, "unauthorized")
 
@@ -241,6 +246,7 @@ def test_a_used_refresh_token_presented_again_is_401(client, worker):
 def test_refresh_token_reuse_revokes_the_whole_login_family(client, worker):
     tokens = session_of(client, "zhang.wei")
     newest = refresh(client, tokens["refresh"]).json
+    clock.travel(PAST_GRACE)
 
     refresh(client, tokens["refresh"])  # a thief replays the old one
 
@@ -253,6 +259,7 @@ def test_refresh_token_reuse_leaves_other_logins_of_the_account_alive(client, wo
     phone = session_of(client, "zhang.wei")
     tablet = session_of(client, "zhang.wei")
     refresh(client, tablet["refresh"])
+    clock.travel(PAST_GRACE)
 
     refresh(client, tablet["refresh"])
 
@@ -263,12 +270,92 @@ def test_refresh_token_reuse_leaves_other_logins_of_the_account_alive(client, wo
 def test_the_revocation_by_refresh_reuse_is_stored_though_the_answer_was_an_error(client, worker, ctx):
     tokens = session_of(client, "zhang.wei")
     refresh(client, tokens["refresh"])
+    clock.travel(PAST_GRACE)
 
     refresh(client, tokens["refresh"])
 
     session = db.session.scalars(select(LoginSession).where(LoginSession.account_id == worker.id)).one()
     assert session.revoked_at is not None
     assert session.revoked_reason == "refresh_reuse"
+
+
+# --- the grace window: a refresh retried on flaky 4G ---------------------------------------------
+
+
+def test_a_refresh_retried_within_the_grace_window_gets_the_very_same_pair(client, worker):
+    tokens = session_of(client, "zhang.wei")
+    first = refresh(client, tokens["refresh"])  # the phone never received this answer
+    clock.travel(timedelta(seconds=59))
+
+    again = refresh(client, tokens["refresh"])
+
+    assert again.status_code == 200, again.json
+    assert (again.json["access_token"], again.json["refresh_token"]) == (
+        first.json["access_token"],
+        first.json["refresh_token"],
+    )
+    assert 0 < again.json["expires_in"] <= first.json["expires_in"]
+    assert me(client, again.json["access_token"]).status_code == 200
+    assert refresh(client, again.json["refresh_token"]).status_code == 200  # the session lives on
+
+
+def test_a_refresh_retried_twice_within_the_window_still_gets_the_same_pair(client, worker):
+    tokens = session_of(client, "zhang.wei")
+    pairs = {tuple(refresh(client, tokens["refresh"]).json[k] for k in ("access_token", "refresh_token"))}
+    for _ in range(2):
+        pairs.add(tuple(refresh(client, tokens["refresh"]).json[k] for k in ("access_token", "refresh_token")))
+    assert len(pairs) == 1
+
+
+def test_once_the_successor_was_used_a_retry_revokes_the_family_even_within_the_window(client, worker):
+    tokens = session_of(client, "zhang.wei")
+    successor = refresh(client, tokens["refresh"]).json
+    newest = refresh(client, successor["refresh_token"]).json  # the phone did receive the successor
+
+    assert_error(refresh(client, tokens["refresh"]), 401, "unauthorized")
+
+    assert_error(refresh(client, newest["refresh_token"]), 401, "unauthorized")
+    assert_error(me(client, newest["access_token"]), 401, "unauthorized")
+
+
+def test_a_retry_after_the_grace_window_revokes_the_family(client, worker):
+    tokens = session_of(client, "zhang.wei")
+    successor = refresh(client, tokens["refresh"]).json
+    clock.travel(PAST_GRACE)
+
+    assert_error(refresh(client, tokens["refresh"]), 401, "unauthorized")
+
+    assert_error(me(client, successor["access_token"]), 401, "unauthorized")
+
+
+def test_the_grace_window_is_configurable_and_zero_turns_it_off(app, client, worker, monkeypatch):
+    monkeypatch.setitem(app.config, "REFRESH_REUSE_GRACE_SECONDS", 0)
+    tokens = session_of(client, "zhang.wei")
+    successor = refresh(client, tokens["refresh"]).json
+
+    assert_error(refresh(client, tokens["refresh"]), 401, "unauthorized")
+    assert_error(me(client, successor["access_token"]), 401, "unauthorized")
+
+
+def test_concurrent_refreshes_of_one_token_yield_one_pair(app, client, worker):
+    tokens = session_of(client, "zhang.wei")
+    barrier = threading.Barrier(4)
+    answers: list[Any] = []
+
+    def exchange() -> None:
+        with app.test_client() as own_client:
+            barrier.wait(timeout=5)
+            answers.append(refresh(own_client, tokens["refresh"]))
+
+    threads = [threading.Thread(target=exchange) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert [answer.status_code for answer in answers] == [200] * 4
+    assert len({(a.json["access_token"], a.json["refresh_token"]) for a in answers}) == 1
+    assert refresh(client, answers[0].json["refresh_token"]).status_code == 200
 
 
 def test_an_access_token_cannot_be_used_to_refresh(client, worker):

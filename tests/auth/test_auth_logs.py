@@ -6,10 +6,12 @@ method, path, status, duration_ms, account_id and request_id.
 
 import logging
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from kernel import clock
 from kernel.observability import JsonFormatter
 from tests.support.accounts import PASSWORD
 from tests.support.http import bearer
@@ -81,6 +83,7 @@ def test_logs_hold_no_password_over_a_password_change(client, worker, logs):
 def test_logs_hold_no_password_or_token_over_a_lock_and_a_refresh_reuse(client, worker, logs):
     granted = client.post(LOGIN, json={"username": "zhao.lei", "password": PASSWORD}).json
     client.post(REFRESH, headers=bearer(granted["refresh_token"]))
+    clock.travel(timedelta(seconds=61))  # past the grace window: a reuse
     client.post(REFRESH, headers=bearer(granted["refresh_token"]))
     for attempt in range(6):
         client.post(LOGIN, json={"username": "zhao.lei", "password": f"guess-number-{attempt}"})
@@ -111,6 +114,7 @@ def test_the_access_line_leaves_out_a_query_string_holding_a_phone_number(client
 def test_refresh_token_reuse_is_logged_as_a_warning_with_the_account(client, worker, logs):
     granted = client.post(LOGIN, json={"username": "zhao.lei", "password": PASSWORD}).json
     client.post(REFRESH, headers=bearer(granted["refresh_token"]))
+    clock.travel(timedelta(seconds=61))  # past the grace window: a reuse
 
     client.post(REFRESH, headers=bearer(granted["refresh_token"]))
 

@@ -118,6 +118,13 @@ def test_points_are_appended_and_counted(client, worker, patrol):
     assert client.get(f"{PATROLS}/{patrol['id']}", headers=worker).json["points_count"] == 3
 
 
+def test_a_point_a_phone_cannot_have_reached_is_refused_as_an_implausible_jump(client, worker, patrol):
+    response = add_points(client, worker, patrol["id"], point(ago=timedelta(seconds=20)), point(LAT + 1))
+    assert response.json["accepted"] == 1
+    assert [(r["index"], r["reason"]) for r in response.json["rejected"]] == [(1, "implausible_jump")]
+    assert response.json["points_count"] == 1
+
+
 def test_gcj02_points_are_stored_as_wgs84(client, auth, staff, worker, patrol):
     gcj_lat, gcj_lng = wgs84_to_gcj02(LAT, LNG)
     add_points(client, worker, patrol["id"], point(gcj_lat, gcj_lng, coord_system="gcj02"))

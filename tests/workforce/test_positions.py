@@ -132,6 +132,80 @@ def test_a_batch_of_only_implausible_pings_stores_nothing_and_leaves_no_position
     assert (response.status_code, response.json["accepted"], response.json["last_position"]) == (200, 0, None)
 
 
+# --- implausible jumps -----------------------------------------------------------------------------
+
+# 0.1° of latitude is about 11.1 km: in one minute that is about 667 km/h, in ten minutes about 67 km/h.
+FAR = 0.1
+
+
+def test_a_ping_too_far_from_the_stored_last_position_is_refused_and_does_not_move_it(client, auth, staff):
+    worker = auth(staff.worker)
+    first = ping(ago=timedelta(minutes=2))
+    report(client, worker, first)
+    response = report(client, worker, ping(LAT + 10, ago=timedelta(minutes=1)))  # 1,100 km in a minute
+    assert response.status_code == 200
+    assert response.json["accepted"] == 0
+    assert [(r["index"], r["reason"]) for r in response.json["rejected"]] == [(0, "implausible_jump")]
+    assert "km/h" in response.json["rejected"][0]["message"]
+    assert response.json["last_position"]["recorded_at"] == first["recorded_at"]
+    assert last_position(client, auth, staff)["recorded_at"] == first["recorded_at"]
+    assert track(client, auth(staff.admin), staff.worker_id).json["count"] == 1
+
+
+def test_a_far_ping_after_enough_time_is_accepted(client, auth, staff):
+    worker = auth(staff.worker)
+    report(client, worker, ping(ago=timedelta(minutes=20)))
+    moved = ping(LAT + FAR, ago=timedelta(minutes=10))  # 67 km/h: a car
+    response = report(client, worker, moved)
+    assert (response.json["accepted"], response.json["rejected"]) == (1, [])
+    assert last_position(client, auth, staff)["recorded_at"] == moved["recorded_at"]
+
+
+def test_within_a_batch_each_ping_is_judged_from_the_previous_accepted_one_and_the_batch_goes_on(client, auth, staff):
+    response = report(
+        client,
+        auth(staff.worker),
+        ping(ago=timedelta(minutes=5)),
+        ping(LAT + FAR, ago=timedelta(minutes=4)),  # 667 km/h from the first: refused
+        ping(LAT + 0.001, ago=timedelta(minutes=3)),  # judged from the first (the jump was not accepted)
+        ping(LAT + 0.002, ago=timedelta(minutes=2)),
+    )
+    assert response.json["accepted"] == 3
+    assert [(r["index"], r["reason"]) for r in response.json["rejected"]] == [(1, "implausible_jump")]
+    assert response.json["last_position"]["lat"] == pytest.approx(LAT + 0.002)
+
+
+def test_the_previous_fix_is_the_one_before_in_time_not_in_the_batch(client, auth, staff):
+    """An offline queue replays out of order: each ping is judged from the accepted fix just before it in time."""
+    late_far = ping(LAT + FAR, ago=timedelta(minutes=1))
+    response = report(
+        client,
+        auth(staff.worker),
+        late_far,  # sent first, but 667 km/h from the fix a minute before it
+        ping(LAT + 0.001, ago=timedelta(minutes=3)),
+        ping(ago=timedelta(minutes=2)),
+    )
+    assert [(r["index"], r["reason"]) for r in response.json["rejected"]] == [(0, "implausible_jump")]
+    assert response.json["accepted"] == 2
+    assert response.json["last_position"]["lat"] == pytest.approx(LAT)
+
+
+def test_a_late_ping_far_from_the_newer_stored_position_is_refused(client, auth, staff):
+    """Older than everything known, a ping is judged from the fix just after it: the phone cannot have been there."""
+    worker = auth(staff.worker)
+    report(client, worker, ping(ago=timedelta(minutes=1)))
+    response = report(client, worker, ping(LAT - FAR, ago=timedelta(minutes=2)))
+    assert [(r["index"], r["reason"]) for r in response.json["rejected"]] == [(0, "implausible_jump")]
+    assert track(client, auth(staff.admin), staff.worker_id).json["count"] == 1
+
+
+def test_gps_accuracy_is_allowed_for_before_calling_a_jump(client, auth, staff):
+    worker = auth(staff.worker)
+    report(client, worker, ping(ago=timedelta(seconds=10), accuracy=1500))  # a cell-tower fix
+    response = report(client, worker, ping(LAT + 0.01, ago=timedelta(seconds=5), accuracy=5))  # GPS, 1.1 km away
+    assert (response.json["accepted"], response.json["rejected"]) == (1, [])
+
+
 @pytest.mark.parametrize(
     ("pings", "field"),
     [

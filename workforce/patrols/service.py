@@ -110,7 +110,9 @@ class PointsBatch:
 def add_patrol_points(actor: Caller, patrol_id: int, points: Sequence[Mapping[str, Any]]) -> PointsBatch:
     """Append a batch of track points to the actor's open patrol; implausible ones are refused one by one."""
     patrol = _open_own_patrol(actor, patrol_id)
-    accepted, rejected = positions.screen(points, now=utcnow(), not_before=patrol.started_at)
+    accepted, rejected = positions.screen(
+        points, now=utcnow(), not_before=patrol.started_at, last=patrol.worker.last_position
+    )
     positions.store(patrol.worker, accepted, patrol_id=patrol.id)
     return PointsBatch(len(accepted), rejected, _reloaded(patrol).points_count)
 
