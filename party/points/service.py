@@ -535,20 +535,16 @@ def rankings(actor: Caller, *, org_id: int | None, period: str, at: date | None)
     orgs = db.session.scalars(orgs_stmt.where(PartyOrg.active.is_(True))).all()
     org_ids = [org.id for org in orgs]
     in_period = (PointEntry.occurred_at >= start, PointEntry.occurred_at < end)
-    by_member = dict(
-        db.session.execute(
-            select(PointEntry.member_id, func.sum(PointEntry.points))
-            .join(PartyMember, PartyMember.id == PointEntry.member_id)
-            .where(PartyMember.org_id.in_(org_ids), *in_period)
-            .group_by(PointEntry.member_id)
-        ).tuples()
+    by_member = _sums(
+        select(PointEntry.member_id, func.sum(PointEntry.points))
+        .join(PartyMember, PartyMember.id == PointEntry.member_id)
+        .where(PartyMember.org_id.in_(org_ids), *in_period)
+        .group_by(PointEntry.member_id)
     )
-    by_org = dict(
-        db.session.execute(
-            select(PointEntry.org_id, func.sum(PointEntry.points))
-            .where(PointEntry.org_id.in_(org_ids), *in_period)
-            .group_by(PointEntry.org_id)
-        ).tuples()
+    by_org = _sums(
+        select(PointEntry.org_id, func.sum(PointEntry.points))
+        .where(PointEntry.org_id.in_(org_ids), *in_period)
+        .group_by(PointEntry.org_id)
     )
     people = db.session.scalars(
         select(PartyMember).where(PartyMember.org_id.in_(org_ids), PartyMember.active.is_(True))
@@ -569,6 +565,10 @@ def rankings(actor: Caller, *, org_id: int | None, period: str, at: date | None)
             for rank, (points, o) in zip(competition_ranks([p for p, _ in org_rows]), org_rows, strict=True)
         ],
     )
+
+
+def _sums(stmt: Select[tuple[int, int]]) -> dict[int, int]:
+    return {key: int(total or 0) for key, total in db.session.execute(stmt)}
 
 
 def competition_ranks(points: Sequence[int]) -> list[int]:
