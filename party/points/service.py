@@ -21,6 +21,7 @@ included, dated in that month): the entry reaching the cap gets what is left, an
 Deductions and manual entries are not capped.
 """
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -97,9 +98,13 @@ def list_rules(filters: RuleFilters, *, limit: int, cursor: str | None) -> Page[
     return paginate(stmt, order_by=[PointRule.code], limit=limit, cursor=cursor, query_fingerprint=fingerprint)
 
 
+def is_valid_rule_code(code: str) -> bool:
+    return len(code) <= RULE_CODE_MAX_LENGTH and re.fullmatch(RULE_CODE_PATTERN, code) is not None
+
+
 def get_rule(code: str) -> PointRule:
     """The rule with this code, active or not; NotFoundError otherwise."""
-    found = db.session.get(PointRule, code) if members.is_valid_class_code(code) else None
+    found = db.session.get(PointRule, code) if is_valid_rule_code(code) else None
     if found is None:
         raise NotFoundError("No such point rule.")
     return found
@@ -203,13 +208,13 @@ def _award_resolution(ticket: Ticket, *, on_time: bool) -> None:
         return
     trigger = PointTrigger.CLAIM_RESOLVED if claimed is not None else PointTrigger.TICKET_RESOLVED_ON_TIME
     if _standing_ticket_entry(ticket, member, (trigger,)) is None:
-        _earn(member, trigger, ticket, note=None)
+        _earn(member, trigger, ticket)
 
 
 def _award_rating(ticket: Ticket) -> None:
     member = _member_handling(ticket, ticket.handler_id)
     if member is not None and _standing_ticket_entry(ticket, member, (PointTrigger.TICKET_RATED_GOOD,)) is None:
-        _earn(member, PointTrigger.TICKET_RATED_GOOD, ticket, note=None)
+        _earn(member, PointTrigger.TICKET_RATED_GOOD, ticket)
 
 
 def _take_back_resolution(ticket: Ticket, against_id: str | None) -> None:
@@ -225,12 +230,12 @@ def _take_back_resolution(ticket: Ticket, against_id: str | None) -> None:
             rule_code=earned.rule_code,
             source=("ticket", str(ticket.id)),
             occurred_at=now,
-            note="工单被重新打开，收回办结积分",
+            note=f"工单 {ticket.no} 被重新打开，收回办结积分",
             corrects_id=earned.id,
         )
     member = _member_handling(ticket, int(against_id))
     if member is not None:
-        _earn(member, PointTrigger.TICKET_REOPENED, ticket, note=None)
+        _earn(member, PointTrigger.TICKET_REOPENED, ticket)
 
 
 def _latest_standing_resolution(ticket: Ticket, account_id: int) -> PointEntry | None:
@@ -277,7 +282,7 @@ def _codes_of(triggers: Sequence[PointTrigger]) -> set[str]:
     return set(db.session.scalars(select(PointRule.code).where(PointRule.trigger.in_(triggers))))
 
 
-def _earn(member: PartyMember, trigger: PointTrigger, ticket: Ticket, *, note: str | None) -> None:
+def _earn(member: PartyMember, trigger: PointTrigger, ticket: Ticket) -> None:
     now = utcnow()
     rule = rule_for(trigger, now.astimezone(BEIJING).date())
     if rule is None or rule.points == 0:
@@ -292,7 +297,7 @@ def _earn(member: PartyMember, trigger: PointTrigger, ticket: Ticket, *, note: s
         rule_code=rule.code,
         source=("ticket", str(ticket.id)),
         occurred_at=now,
-        note=note,
+        note=f"工单 {ticket.no}",
     )
 
 
