@@ -25,6 +25,7 @@ import notifications.outbox.routes
 import notifications.webhooks.routes
 import party.members.routes
 import party.orgs.routes
+import party.points.routes
 import tasks.categories.routes
 import tasks.commands
 import tasks.photos.routes
@@ -39,6 +40,7 @@ from kernel.app import build_app
 from kernel.events import EventBus
 from notifications.outbox import service as outbox
 from notifications.webhooks import service as webhooks
+from party.points import service as points
 from tasks.photos import service as photos
 from tasks.tickets.events import TicketChanged, TicketsMerging
 from tasks.tickets.photo_rules import TicketPhotoRules
@@ -64,6 +66,7 @@ CONTEXTS = (
     hooks.blueprint,
     party.orgs.routes,
     party.members.routes,
+    party.points.routes,
     dashboards.routes,
     dashboards.commands,
     demo.commands,
@@ -76,7 +79,9 @@ def subscribe(bus: EventBus) -> None:
     A ticket change is counted by the rollups first, then owes its notifications: the subscribed systems'
     webhooks, then the residents' SMS and the staff's inbox messages. The rollups' counter rows are written at
     commit in key order (see `kernel.records.total`), whatever the order here, and the owed messages are outbox
-    rows that the delivery workers send only once the transaction commits.
+    rows that the delivery workers send only once the transaction commits. Last, the party layer writes the
+    points the change earns or takes back (a party member's resolution, a reopen, a good rating), so a failure
+    there rolls the change back with everything above.
 
     A unit about to be deleted asks who still holds it: the grid itself names its children and workers, then
     auth the accounts placed there (the 409's list keeps that order).
@@ -85,6 +90,7 @@ def subscribe(bus: EventBus) -> None:
     bus.subscribe(TicketChanged, rollups.count_ticket_change)
     bus.subscribe(TicketChanged, webhooks.owe_for_ticket_change)
     bus.subscribe(TicketChanged, outbox.owe_for_ticket_change)
+    bus.subscribe(TicketChanged, points.on_ticket_changed)
     bus.subscribe(TicketsMerging, webhooks.owe_for_merge)
     bus.subscribe(TicketsMerging, outbox.owe_for_merge)
 

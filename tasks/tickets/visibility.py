@@ -72,13 +72,14 @@ def can_see(viewer: Viewer, ticket: Ticket) -> bool:
 
 
 # What a ticket's representation needs of its unit and assignee, and no more: a unit's boundary is a
-# GeoJSON polygon that can run to kilobytes, and the assignee's own unit is not shown.
+# GeoJSON polygon that can run to kilobytes, and the assignee's own unit is not shown. The assignee's
+# `party_member` is shown (党员亮身份) and read by the points ledger's handler of the ticket's events.
 TICKET_LOAD = (
     joinedload(Ticket.grid).load_only(
         GridUnit.code, GridUnit.name, GridUnit.level, GridUnit.parent_id, GridUnit.path, GridUnit.active
     ),
     joinedload(Ticket.assignee)
-    .load_only(Account.display_name, Account.role, Account.active, Account.scope_grid_id)
+    .load_only(Account.display_name, Account.role, Account.active, Account.scope_grid_id, Account.party_member)
     .lazyload(Account.scope_grid),
 )
 

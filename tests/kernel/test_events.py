@@ -10,6 +10,7 @@ from grid.events import UnitRemoving
 from kernel.events import EventBus, bus_of
 from notifications.outbox import service as outbox
 from notifications.webhooks import service as webhooks
+from party.points import service as points
 from tasks.tickets.events import TicketChanged, TicketsMerging
 from tests.support.http import assert_error
 
@@ -20,6 +21,7 @@ def test_each_event_is_heard_by_its_handlers_in_the_documented_order(app):
         incremental.count_ticket_change,
         webhooks.owe_for_ticket_change,
         outbox.owe_for_ticket_change,
+        points.on_ticket_changed,
     )
     assert bus.handlers_of(TicketsMerging) == (webhooks.owe_for_merge, outbox.owe_for_merge)
     assert bus.handlers_of(UnitRemoving) == (accounts.hold_unit_with_accounts,)

@@ -1,0 +1,86 @@
+"""The points ledger (积分考核): rules as data, the append-only ledger, and members' disputes of entries."""
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kernel.clock import utcnow
+from kernel.db import BigId, UTCDateTime, str_enum
+from kernel.extensions import db
+
+
+class PointTrigger(enum.StrEnum):
+    """What writes a rule's entries: a ticket event, service hours, an activity, or a person (`manual`)."""
+
+    TICKET_RESOLVED_ON_TIME = "ticket.resolved_on_time"
+    TICKET_RATED_GOOD = "ticket.rated_good"
+    TICKET_REOPENED = "ticket.reopened"
+    CLAIM_RESOLVED = "claim.resolved"
+    SERVICE_HOURS = "service.hours"
+    ACTIVITY_ATTENDED = "activity.attended"
+    MANUAL = "manual"
+
+
+class DisputeStatus(enum.StrEnum):
+    OPEN = "open"
+    UPHELD = "upheld"  # the entry stands
+    CORRECTED = "corrected"  # a correction entry was written
+
+
+class PointRule(db.Model):
+    """How many points a trigger earns; changed from `effective_from` on, never retroactively."""
+
+    __tablename__ = "party_point_rules"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    points: Mapped[int] = mapped_column(Integer)  # negative for a deduction
+    trigger: Mapped[PointTrigger] = mapped_column(str_enum(PointTrigger), index=True)
+    monthly_cap: Mapped[int | None] = mapped_column(Integer)  # per member and Beijing-time month
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    effective_from: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class PointEntry(db.Model):
+    """One line of the ledger: never edited nor deleted; a correction is a new entry pointing at the one it
+    corrects (`corrects_id`)."""
+
+    __tablename__ = "party_points"
+    __table_args__ = (
+        Index("ix_party_points_member_id_occurred_at", "member_id", "occurred_at"),
+        Index("ix_party_points_source_type_source_id", "source_type", "source_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    member_id: Mapped[int] = mapped_column(BigId, ForeignKey("party_members.id"))
+    org_id: Mapped[int] = mapped_column(BigId, ForeignKey("party_orgs.id"), index=True)  # the member's, then
+    points: Mapped[int] = mapped_column(Integer)
+    rule_code: Mapped[str] = mapped_column(String(32), ForeignKey("party_point_rules.code"))
+    source_type: Mapped[str] = mapped_column(String(16))  # ticket, manual, correction
+    source_id: Mapped[str | None] = mapped_column(String(64))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(BigId, ForeignKey("accounts.id"))
+    corrects_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("party_points.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PointDispute(db.Model):
+    """A member's appeal of one of their entries, and how it was settled (both on record)."""
+
+    __tablename__ = "party_point_disputes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(BigId, ForeignKey("party_points.id"), index=True)
+    member_id: Mapped[int] = mapped_column(BigId, ForeignKey("party_members.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[DisputeStatus] = mapped_column(str_enum(DisputeStatus, 16), default=DisputeStatus.OPEN)
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+    correction_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("party_points.id"))
+    resolved_by: Mapped[int | None] = mapped_column(BigId, ForeignKey("accounts.id"))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

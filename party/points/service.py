@@ -1,0 +1,663 @@
+"""Rules of the points ledger (积分考核): the rules, the entries ticket events write, manual entries and
+corrections, the ledger and rankings a caller reads, and members' disputes.
+
+The ledger is append-only: an entry is never edited; a correction is a new entry pointing at the one it
+corrects (`corrects_id`). An entry copies its rule's points when written, so a rule changed later leaves the
+entries already written as they are; a rule applies to what happens on or after its `effective_from`.
+
+Automatic entries are written by `on_ticket_changed`, in the transaction of the ticket's event:
+
+- `resolve` on time by an assignee linked to an active member: the `ticket.resolved_on_time` rule's points, or,
+  when that assignee claimed the ticket (a `claim` event of theirs on it), the `claim.resolved` rule's points
+  (on time or not: claiming is the service); once per ticket while that entry stands;
+- `reopen` against a handler: a counter-entry taking back what the ticket's latest standing resolution entry
+  earned (same rule, opposite points, `corrects_id` at it), then the `ticket.reopened` rule's deduction;
+- `close` with a rating of 4 or 5: the `ticket.rated_good` rule's points for the handler, once per ticket.
+
+Of a trigger's active rules, the one with the latest `effective_from` on or before the day (Beijing time)
+applies, so a change is scheduled by adding a rule for the same trigger effective later. A positive rule's
+`monthly_cap` bounds what it earns a member in a Beijing-time month (entries of the rule, counter-entries
+included, dated in that month): the entry reaching the cap gets what is left, and nothing is written beyond it.
+Deductions and manual entries are not capped.
+"""
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Final
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
+
+from auth.models import Account
+from kernel.clock import BEIJING, utcnow
+from kernel.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
+from kernel.extensions import db
+from kernel.pagination import Page, paginate
+from kernel.principals import Caller
+from party.members import service as members
+from party.members.models import PartyMember
+from party.orgs.models import PartyOrg
+from party.points.models import DisputeStatus, PointDispute, PointEntry, PointRule, PointTrigger
+from party.scope import can_manage_org, ensure_manages_org, ensure_reads_org, org_scope_of
+from tasks.tickets.events import TicketChanged
+from tasks.tickets.models import Ticket, TicketEvent
+
+RULE_CODE_PATTERN: Final = r"^[a-z][a-z0-9_]*$"
+RULE_CODE_MAX_LENGTH: Final = 32
+RESOLUTION_TRIGGERS: Final = (PointTrigger.TICKET_RESOLVED_ON_TIME, PointTrigger.CLAIM_RESOLVED)
+GOOD_RATINGS: Final = (4, 5)
+
+
+# --- rules -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DefaultRule:
+    code: str
+    name: str
+    points: int
+    trigger: PointTrigger
+
+
+DEFAULT_RULES: Final = (  # as the migration seeds them
+    DefaultRule("ticket_on_time", "按时办结工单", 5, PointTrigger.TICKET_RESOLVED_ON_TIME),
+    DefaultRule("ticket_rated_good", "群众评价满意", 3, PointTrigger.TICKET_RATED_GOOD),
+    DefaultRule("ticket_reopened", "工单被重新打开", -5, PointTrigger.TICKET_REOPENED),
+    DefaultRule("claim_resolved", "认领并办结工单", 5, PointTrigger.CLAIM_RESOLVED),
+    DefaultRule("manual", "人工加减分", 0, PointTrigger.MANUAL),
+)
+DEFAULT_EFFECTIVE_FROM: Final = date(2026, 1, 1)
+
+
+def seed_default_rules() -> int:
+    """Insert the default rules when the table is empty (the migration seeds them too); how many were added."""
+    if db.session.scalars(select(PointRule.code).limit(1)).first() is not None:
+        return 0
+    for rule in DEFAULT_RULES:
+        db.session.add(PointRule(**rule.__dict__, monthly_cap=None, active=True, effective_from=DEFAULT_EFFECTIVE_FROM))
+    db.session.flush()
+    return len(DEFAULT_RULES)
+
+
+@dataclass(frozen=True)
+class RuleFilters:
+    trigger: PointTrigger | None = None
+    active: bool | None = None
+
+
+def list_rules(filters: RuleFilters, *, limit: int, cursor: str | None) -> Page[PointRule]:
+    """The rules by code; filters `trigger`, `active`."""
+    stmt = select(PointRule)
+    if filters.trigger is not None:
+        stmt = stmt.where(PointRule.trigger == filters.trigger)
+    if filters.active is not None:
+        stmt = stmt.where(PointRule.active.is_(filters.active))
+    fingerprint = {"trigger": filters.trigger and str(filters.trigger), "active": filters.active}
+    return paginate(stmt, order_by=[PointRule.code], limit=limit, cursor=cursor, query_fingerprint=fingerprint)
+
+
+def is_valid_rule_code(code: str) -> bool:
+    return len(code) <= RULE_CODE_MAX_LENGTH and re.fullmatch(RULE_CODE_PATTERN, code) is not None
+
+
+def get_rule(code: str) -> PointRule:
+    """The rule with this code, active or not; NotFoundError otherwise."""
+    found = db.session.get(PointRule, code) if is_valid_rule_code(code) else None
+    if found is None:
+        raise NotFoundError("No such point rule.")
+    return found
+
+
+def create_rule(data: Mapping[str, Any]) -> PointRule:
+    """A new rule (admins); its code and trigger are permanent; it applies from `effective_from` (today by
+    default, never earlier)."""
+    if db.session.get(PointRule, data["code"]) is not None:
+        raise ConflictError("A point rule with that code exists.", {"code": ["already used"]})
+    rule = PointRule(
+        code=data["code"],
+        name=data["name"],
+        points=data["points"],
+        trigger=data["trigger"],
+        monthly_cap=data.get("monthly_cap"),
+        active=data.get("active", True),
+        effective_from=_not_retroactive(data.get("effective_from")),
+    )
+    db.session.add(rule)
+    try:
+        db.session.flush()
+    except IntegrityError:  # the same code created by a concurrent request
+        raise ConflictError("A point rule with that code exists.", {"code": ["already used"]}) from None
+    return rule
+
+
+def update_rule(code: str, changes: Mapping[str, Any]) -> PointRule:
+    """Change a rule from `effective_from` on (today unless later): entries already written keep their points."""
+    rule = get_rule(code)
+    for name in ("name", "points", "monthly_cap", "active"):
+        if name in changes:
+            setattr(rule, name, changes[name])
+    if {"points", "monthly_cap", "active", "effective_from"} & set(changes):
+        rule.effective_from = _not_retroactive(changes.get("effective_from"))
+    db.session.flush()
+    return rule
+
+
+def _not_retroactive(effective_from: date | None) -> date:
+    today = beijing_today()
+    if effective_from is None:
+        return today
+    if effective_from < today:
+        raise ValidationError(
+            "A rule applies from today on, never retroactively.", {"effective_from": ["before today"]}
+        )
+    return effective_from
+
+
+def beijing_today() -> date:
+    return utcnow().astimezone(BEIJING).date()
+
+
+def rule_for(trigger: PointTrigger, on: date) -> PointRule | None:
+    """The active rule of the trigger in force on the day: the latest effective on or before it."""
+    stmt = (
+        select(PointRule)
+        .where(PointRule.trigger == trigger, PointRule.active.is_(True), PointRule.effective_from <= on)
+        .order_by(PointRule.effective_from.desc(), PointRule.code)
+    )
+    return db.session.scalars(stmt.limit(1)).first()
+
+
+# --- entries from ticket events --------------------------------------------------------------------
+
+
+def on_ticket_changed(change: TicketChanged) -> None:
+    """Points a ticket's event earns or takes back, in the event's transaction (see the module's docstring)."""
+    if change.action == "resolve":
+        _award_resolution(change.ticket, on_time=bool(change.details.get("on_time")))
+    elif change.action == "reopen":
+        _take_back_resolution(change.ticket, change.details.get("against_id"))
+    elif change.action == "close" and change.details.get("rating") in GOOD_RATINGS:
+        _award_rating(change.ticket)
+
+
+def _member_handling(ticket: Ticket, account_id: int | None) -> PartyMember | None:
+    """The active member linked to the account; no query when the loaded account is no party member."""
+    if account_id is None:
+        return None
+    account = ticket.assignee if ticket.assignee_id == account_id else None
+    if account is None:
+        account = db.session.get(Account, account_id)
+    if account is None or not account.party_member:  # the flag the members service keeps: no query
+        return None
+    stmt = select(PartyMember).where(PartyMember.account_id == account_id, PartyMember.active.is_(True))
+    return db.session.scalars(stmt).first()
+
+
+def _award_resolution(ticket: Ticket, *, on_time: bool) -> None:
+    member = _member_handling(ticket, ticket.handler_id)
+    if member is None:
+        return
+    claimed = db.session.scalars(
+        select(TicketEvent.id).where(
+            TicketEvent.ticket_id == ticket.id, TicketEvent.action == "claim", TicketEvent.actor_id == member.account_id
+        )
+    ).first()
+    if claimed is None and not on_time:
+        return
+    trigger = PointTrigger.CLAIM_RESOLVED if claimed is not None else PointTrigger.TICKET_RESOLVED_ON_TIME
+    if _standing_ticket_entry(ticket, member, (trigger,)) is None:
+        _earn(member, trigger, ticket)
+
+
+def _award_rating(ticket: Ticket) -> None:
+    member = _member_handling(ticket, ticket.handler_id)
+    if member is not None and _standing_ticket_entry(ticket, member, (PointTrigger.TICKET_RATED_GOOD,)) is None:
+        _earn(member, PointTrigger.TICKET_RATED_GOOD, ticket)
+
+
+def _take_back_resolution(ticket: Ticket, against_id: str | None) -> None:
+    if against_id is None:
+        return
+    earned = _latest_standing_resolution(ticket, int(against_id))
+    now = utcnow()
+    if earned is not None:
+        _write(
+            member_id=earned.member_id,
+            org_id=earned.org_id,
+            points=-earned.points,
+            rule_code=earned.rule_code,
+            source=("ticket", str(ticket.id)),
+            occurred_at=now,
+            note=f"工单 {ticket.no} 被重新打开，收回办结积分",
+            corrects_id=earned.id,
+        )
+    member = _member_handling(ticket, int(against_id))
+    if member is not None:
+        _earn(member, PointTrigger.TICKET_REOPENED, ticket)
+
+
+def _latest_standing_resolution(ticket: Ticket, account_id: int) -> PointEntry | None:
+    """The ticket's latest resolution entry of the account's member not yet taken back (one indexed lookup)."""
+    entries = db.session.scalars(
+        select(PointEntry)
+        .where(PointEntry.source_type == "ticket", PointEntry.source_id == str(ticket.id))
+        .order_by(PointEntry.id)
+    ).all()
+    if not entries:
+        return None
+    member_id = db.session.scalars(select(PartyMember.id).where(PartyMember.account_id == account_id)).first()
+    resolution_codes = _codes_of(RESOLUTION_TRIGGERS)
+    taken_back = {entry.corrects_id for entry in entries if entry.corrects_id is not None}
+    standing = [
+        entry
+        for entry in entries
+        if entry.member_id == member_id
+        and entry.rule_code in resolution_codes
+        and entry.points > 0
+        and entry.id not in taken_back
+    ]
+    return standing[-1] if standing else None
+
+
+def _standing_ticket_entry(ticket: Ticket, member: PartyMember, triggers: Sequence[PointTrigger]) -> int | None:
+    """The member's entry on the ticket under one of the triggers' rules that no counter-entry took back."""
+    entries = db.session.scalars(
+        select(PointEntry).where(
+            PointEntry.source_type == "ticket",
+            PointEntry.source_id == str(ticket.id),
+            PointEntry.member_id == member.id,
+        )
+    ).all()
+    codes = _codes_of(triggers)
+    taken_back = {entry.corrects_id for entry in entries if entry.corrects_id is not None}
+    for entry in entries:
+        if entry.rule_code in codes and entry.corrects_id is None and entry.id not in taken_back:
+            return entry.id
+    return None
+
+
+def _codes_of(triggers: Sequence[PointTrigger]) -> set[str]:
+    return set(db.session.scalars(select(PointRule.code).where(PointRule.trigger.in_(triggers))))
+
+
+def _earn(member: PartyMember, trigger: PointTrigger, ticket: Ticket) -> None:
+    now = utcnow()
+    rule = rule_for(trigger, now.astimezone(BEIJING).date())
+    if rule is None or rule.points == 0:
+        return
+    points = _within_cap(rule, member.id, now)
+    if points == 0:
+        return
+    _write(
+        member_id=member.id,
+        org_id=member.org_id,
+        points=points,
+        rule_code=rule.code,
+        source=("ticket", str(ticket.id)),
+        occurred_at=now,
+        note=f"工单 {ticket.no}",
+    )
+
+
+def _within_cap(rule: PointRule, member_id: int, at: datetime) -> int:
+    """The rule's points, or what is left of its monthly cap for the member (never below 0)."""
+    if rule.monthly_cap is None or rule.points < 0:
+        return rule.points
+    start, end = period_bounds("month", at.astimezone(BEIJING).date())
+    used = db.session.scalar(
+        select(func.coalesce(func.sum(PointEntry.points), 0)).where(
+            PointEntry.member_id == member_id,
+            PointEntry.rule_code == rule.code,
+            PointEntry.occurred_at >= start,
+            PointEntry.occurred_at < end,
+        )
+    )
+    return max(0, min(rule.points, rule.monthly_cap - int(used or 0)))
+
+
+def _write(
+    *,
+    member_id: int,
+    org_id: int,
+    points: int,
+    rule_code: str,
+    source: tuple[str, str | None],
+    occurred_at: datetime,
+    note: str | None,
+    created_by: int | None = None,
+    corrects_id: int | None = None,
+) -> PointEntry:
+    entry = PointEntry(
+        member_id=member_id,
+        org_id=org_id,
+        points=points,
+        rule_code=rule_code,
+        source_type=source[0],
+        source_id=source[1],
+        occurred_at=occurred_at,
+        note=note,
+        created_by=created_by,
+        corrects_id=corrects_id,
+    )
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+# --- manual entries and corrections ----------------------------------------------------------------
+
+
+def record_manual(actor: Caller, data: Mapping[str, Any]) -> PointEntry:
+    """A manual entry (or, with `corrects_id`, a correction) by an admin or the party staff over the member."""
+    member = _member_in_scope(actor, data["member_id"])
+    ensure_manages_org(actor, member.org, "member")
+    if not member.active:
+        raise ValidationError("That member has left.", {"member_id": ["inactive member"]})
+    rule = db.session.get(PointRule, data["rule_code"])
+    if (
+        rule is None
+        or rule.trigger is not PointTrigger.MANUAL
+        or not rule.active
+        or rule.effective_from > beijing_today()
+    ):
+        raise ValidationError("Manual entries use an active `manual` rule.", {"rule_code": ["no such manual rule"]})
+    corrects_id = data.get("corrects_id")
+    if corrects_id is not None:
+        corrected = db.session.get(PointEntry, corrects_id)
+        if corrected is None or corrected.member_id != member.id:
+            raise ValidationError("No such entry of this member.", {"corrects_id": ["no such entry of the member"]})
+    return _write(
+        member_id=member.id,
+        org_id=member.org_id,
+        points=data["points"],
+        rule_code=rule.code,
+        source=("correction" if corrects_id is not None else "manual", None),
+        occurred_at=utcnow(),
+        note=data["note"],
+        created_by=actor.id,
+        corrects_id=corrects_id,
+    )
+
+
+def _member_in_scope(actor: Caller, member_id: int) -> PartyMember:
+    """A member the actor reads (their own record, or one in their party scope); 404 otherwise."""
+    members.get_member(actor, member_id)  # raises NotFoundError outside the actor's view
+    member = db.session.get(PartyMember, member_id)
+    assert member is not None
+    return member
+
+
+# --- the ledger --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LedgerLine:
+    id: int
+    member_id: int
+    org_id: int
+    points: int
+    running_total: int
+    rule_code: str
+    source_type: str
+    source_id: str | None
+    occurred_at: datetime
+    note: str | None
+    created_by: int | None
+    corrects_id: int | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Ledger:
+    member_id: int
+    date_from: date | None
+    date_to: date | None
+    brought_forward: int
+    total: int
+    items: list[LedgerLine]
+
+
+def member_ledger(actor: Caller, member_id: int, *, date_from: date | None, date_to: date | None) -> Ledger:
+    """The member's entries in the days (Beijing time, inclusive), oldest first, with running totals."""
+    member = _member_in_scope(actor, member_id)
+    return _ledger(member, date_from, date_to)
+
+
+def my_ledger(actor: Caller, *, date_from: date | None, date_to: date | None) -> Ledger:
+    """The caller's own member record's ledger; 404 when no member is linked to the caller's account."""
+    member = db.session.scalars(select(PartyMember).where(PartyMember.account_id == actor.id)).first()
+    if member is None:
+        raise NotFoundError("You have no party member record.")
+    return _ledger(member, date_from, date_to)
+
+
+def _ledger(member: PartyMember, date_from: date | None, date_to: date | None) -> Ledger:
+    if date_from is not None and date_to is not None and date_to < date_from:
+        raise ValidationError("`to` comes before `from`.", {"to": ["before from"]})
+    stmt = select(PointEntry).where(PointEntry.member_id == member.id)
+    brought_forward = 0
+    if date_from is not None:
+        start = _beijing_midnight(date_from)
+        brought_forward = int(
+            db.session.scalar(
+                select(func.coalesce(func.sum(PointEntry.points), 0)).where(
+                    PointEntry.member_id == member.id, PointEntry.occurred_at < start
+                )
+            )
+            or 0
+        )
+        stmt = stmt.where(PointEntry.occurred_at >= start)
+    if date_to is not None:
+        stmt = stmt.where(PointEntry.occurred_at < _beijing_midnight(date_to, days_after=1))
+    running = brought_forward
+    lines = []
+    for entry in db.session.scalars(stmt.order_by(PointEntry.occurred_at, PointEntry.id)):
+        running += entry.points
+        lines.append(_line(entry, running))
+    return Ledger(member.id, date_from, date_to, brought_forward, running, lines)
+
+
+def _line(entry: PointEntry, running_total: int) -> LedgerLine:
+    return LedgerLine(
+        id=entry.id,
+        member_id=entry.member_id,
+        org_id=entry.org_id,
+        points=entry.points,
+        running_total=running_total,
+        rule_code=entry.rule_code,
+        source_type=entry.source_type,
+        source_id=entry.source_id,
+        occurred_at=entry.occurred_at,
+        note=entry.note,
+        created_by=entry.created_by,
+        corrects_id=entry.corrects_id,
+        created_at=entry.created_at,
+    )
+
+
+def _beijing_midnight(day: date, days_after: int = 0) -> datetime:
+    """The UTC instant a Beijing-time day (`days_after` the given one) begins."""
+    return datetime.combine(day + timedelta(days=days_after), time(), tzinfo=BEIJING).astimezone(UTC)
+
+
+# --- rankings --------------------------------------------------------------------------------------
+
+
+PERIODS: Final = ("month", "quarter", "year")
+
+
+def period_bounds(period: str, at: date) -> tuple[datetime, datetime]:
+    """The Beijing-time month, quarter or year holding the day, as UTC instants [start, end)."""
+    if period == "month":
+        first, months = date(at.year, at.month, 1), 1
+    elif period == "quarter":
+        first, months = date(at.year, 3 * ((at.month - 1) // 3) + 1, 1), 3
+    else:
+        first, months = date(at.year, 1, 1), 12
+    index = first.month - 1 + months
+    after = date(first.year + index // 12, index % 12 + 1, 1)
+    return _beijing_midnight(first), _beijing_midnight(after)
+
+
+@dataclass(frozen=True)
+class RankedMember:
+    rank: int
+    member_id: int
+    name: str
+    org_id: int
+    points: int
+
+
+@dataclass(frozen=True)
+class RankedOrg:
+    rank: int
+    org_id: int
+    name: str
+    points: int
+
+
+@dataclass(frozen=True)
+class Rankings:
+    period: str
+    start: datetime
+    end: datetime
+    org_id: int | None
+    members: list[RankedMember]
+    orgs: list[RankedOrg]
+
+
+def rankings(actor: Caller, *, org_id: int | None, period: str, at: date | None) -> Rankings:
+    """Active members and organisations of the subtree (the caller's scope by default) by points earned in the
+    period, most first; ties share a rank (1, 1, 3). An organisation counts the entries written while the member
+    was in it."""
+    start, end = period_bounds(period, at or beijing_today())
+    orgs_stmt: Select[tuple[PartyOrg]] = select(PartyOrg).where(org_scope_of(actor).clause(PartyOrg.path))
+    if org_id is not None:
+        root = ensure_reads_org(actor, db.session.get(PartyOrg, org_id))
+        orgs_stmt = orgs_stmt.where(PartyOrg.path.startswith(root.path, autoescape=True))
+    orgs = db.session.scalars(orgs_stmt.where(PartyOrg.active.is_(True))).all()
+    org_ids = [org.id for org in orgs]
+    in_period = (PointEntry.occurred_at >= start, PointEntry.occurred_at < end)
+    by_member = _sums(
+        select(PointEntry.member_id, func.sum(PointEntry.points))
+        .join(PartyMember, PartyMember.id == PointEntry.member_id)
+        .where(PartyMember.org_id.in_(org_ids), *in_period)
+        .group_by(PointEntry.member_id)
+    )
+    by_org = _sums(
+        select(PointEntry.org_id, func.sum(PointEntry.points))
+        .where(PointEntry.org_id.in_(org_ids), *in_period)
+        .group_by(PointEntry.org_id)
+    )
+    people = db.session.scalars(
+        select(PartyMember).where(PartyMember.org_id.in_(org_ids), PartyMember.active.is_(True))
+    ).all()
+    member_rows = sorted(((int(by_member.get(m.id) or 0), m) for m in people), key=lambda row: (-row[0], row[1].id))
+    org_rows = sorted(((int(by_org.get(o.id) or 0), o) for o in orgs), key=lambda row: (-row[0], row[1].id))
+    return Rankings(
+        period=period,
+        start=start,
+        end=end,
+        org_id=org_id,
+        members=[
+            RankedMember(rank, m.id, m.name, m.org_id, points)
+            for rank, (points, m) in zip(competition_ranks([p for p, _ in member_rows]), member_rows, strict=True)
+        ],
+        orgs=[
+            RankedOrg(rank, o.id, o.name, points)
+            for rank, (points, o) in zip(competition_ranks([p for p, _ in org_rows]), org_rows, strict=True)
+        ],
+    )
+
+
+def _sums(stmt: Select[tuple[int, int]]) -> dict[int, int]:
+    return {key: int(total or 0) for key, total in db.session.execute(stmt)}
+
+
+def competition_ranks(points: Sequence[int]) -> list[int]:
+    """Ranks of scores sorted most first, ties sharing the better rank: 10, 10, 7 → 1, 1, 3."""
+    ranks: list[int] = []
+    for index, score in enumerate(points):
+        ranks.append(ranks[-1] if index and score == points[index - 1] else index + 1)
+    return ranks
+
+
+# --- disputes --------------------------------------------------------------------------------------
+
+
+def open_dispute(actor: Caller, entry_id: int, reason: str) -> PointDispute:
+    """The member disputes one of their own entries; one open dispute per entry."""
+    entry = db.session.get(PointEntry, entry_id)
+    member = db.session.get(PartyMember, entry.member_id) if entry is not None else None
+    if entry is None or member is None:
+        raise NotFoundError("No such points entry.")
+    if member.account_id != actor.id:
+        members.get_member(actor, member.id)  # 404 when the actor may not see the member at all
+        raise ForbiddenError("Only the member may dispute their entry.", {"member": ["not yours"]})
+    already = db.session.scalars(
+        select(PointDispute.id).where(PointDispute.entry_id == entry.id, PointDispute.status == DisputeStatus.OPEN)
+    ).first()
+    if already is not None:
+        raise ConflictError("That entry is already disputed.", {"entry_id": ["an open dispute exists"]})
+    dispute = PointDispute(entry_id=entry.id, member_id=member.id, reason=reason, status=DisputeStatus.OPEN)
+    db.session.add(dispute)
+    db.session.flush()
+    return dispute
+
+
+def resolve_dispute(actor: Caller, dispute_id: int, data: Mapping[str, Any]) -> PointDispute:
+    """The secretary of the entry's organisation, or an admin or the party staff over it, upholds the entry or
+    corrects it (a correction entry of `points`); both stay on record."""
+    dispute = db.session.get(PointDispute, dispute_id)
+    entry = db.session.get(PointEntry, dispute.entry_id) if dispute is not None else None
+    org = db.session.get(PartyOrg, entry.org_id) if entry is not None else None
+    if dispute is None or entry is None or org is None or not _may_settle(actor, org, dispute):
+        raise NotFoundError("No such dispute.")
+    if not (can_manage_org(actor, org) or _is_secretary(actor, org)):
+        raise ForbiddenError("Only the organisation's secretary or party staff settle it.", {"role": ["not yours"]})
+    if dispute.status is not DisputeStatus.OPEN:
+        raise ConflictError("That dispute is settled.", {"status": [dispute.status.value]})
+    outcome = DisputeStatus(data["outcome"])
+    points = data.get("points")
+    if outcome is DisputeStatus.CORRECTED and not points:
+        raise ValidationError("A correction gives its points.", {"points": ["required, not 0, to correct"]})
+    if outcome is DisputeStatus.UPHELD and points is not None:
+        raise ValidationError("An upheld entry stands as it is.", {"points": ["only to correct"]})
+    now = utcnow()
+    if outcome is DisputeStatus.CORRECTED:
+        member = db.session.get(PartyMember, entry.member_id)
+        assert member is not None
+        correction = _write(
+            member_id=member.id,
+            org_id=member.org_id,
+            points=points,
+            rule_code=entry.rule_code,
+            source=("correction", f"dispute:{dispute.id}"),
+            occurred_at=now,
+            note=data["note"],
+            created_by=actor.id,
+            corrects_id=entry.id,
+        )
+        dispute.correction_id = correction.id
+    dispute.status = outcome
+    dispute.resolution_note = data["note"]
+    dispute.resolved_by = actor.id
+    dispute.resolved_at = now
+    db.session.flush()
+    return dispute
+
+
+def _may_settle(actor: Caller, org: PartyOrg, dispute: PointDispute) -> bool:
+    """Whether the actor may know of the dispute: in their party scope, their own, or their organisation's."""
+    if org_scope_of(actor).covers(org.path) or _is_secretary(actor, org):
+        return True
+    return db.session.get(PartyMember, dispute.member_id).account_id == actor.id  # type: ignore[union-attr]
+
+
+def _is_secretary(actor: Caller, org: PartyOrg) -> bool:
+    if org.secretary_id is None:
+        return False
+    secretary = db.session.get(PartyMember, org.secretary_id)
+    return secretary is not None and secretary.active and secretary.account_id == actor.id
