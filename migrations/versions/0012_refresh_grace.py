@@ -1,7 +1,7 @@
 """refresh tokens remember their successor, so a retried refresh gets the same pair back (the grace window)
 
-Revision ID: 0011_refresh_grace
-Revises: 0010_party
+Revision ID: 0012_refresh_grace
+Revises: 0011_party_points
 Create Date: 2026-12-06 09:15:00.000000
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0011_refresh_grace'
-down_revision = '0010_party'
+revision = '0012_refresh_grace'
+down_revision = '0011_party_points'
 branch_labels = None
 depends_on = None
 
