@@ -385,6 +385,11 @@ def test_two_conflicting_actions_at_once_let_exactly_one_happen(app, world, hold
 
     outcomes = fire_together(app, requests, holding)
 
+    if holding is None and [outcome.status for outcome in outcomes] == [200, 200]:
+        # Free-running on a busy machine, one request may finish before the other reads the ticket; both then
+        # happen, one after the other, and the second must have seen the first (no lost update).
+        assert_applied_in_turn(world, ticket, before, race)
+        return
     winner = assert_one_winner(outcomes, LOST_RACE if holding else LOST_RACE | race.late)
     if loser is not None:
         assert winner.who == 1 - loser
@@ -403,6 +408,17 @@ def test_two_conflicting_actions_at_once_let_exactly_one_happen(app, world, hold
         assert len(events_of(world, ticket["_survivor"])) == survivor_before + merged
     if "_photo" in ticket:  # the photo went with the resolve, or stayed unattached
         assert last["photo_ids"] == ([ticket["_photo"]] if action == "resolve" else [])
+
+
+def assert_applied_in_turn(world: World, ticket: dict[str, Any], before: int, race: Race) -> None:
+    """Both actions are on record, the second starting from where the first left the ticket."""
+    events = events_of(world, ticket["id"])[before:]
+    assert len(events) == 2, events
+    first, second = events
+    assert first["from_status"] == ticket["status"]
+    assert second["from_status"] == first["to_status"], events
+    final = world.get("admin", ticket).get_json()
+    assert final["status"] == second["to_status"] == race.targets[second["action"]]
 
 
 # --- two ratings of one resolution at once -----------------------------------------------------------
