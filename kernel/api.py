@@ -84,13 +84,10 @@ class StrictParser(FlaskParser):
     def _raw_load_json(self, req: Request) -> Any:
         if not is_json_request(req):
             return core.missing
-        try:
-            return load_client_json(req.get_data(cache=True))
-        except UnicodeDecodeError as error:
-            raise json.JSONDecodeError(f"not UTF-8 text: {error.reason}", "", error.start) from None
+        return load_client_json(req.get_data(cache=True))  # UnicodeDecodeError: webargs' 400, as JSONDecodeError
 
     def _handle_invalid_json_error(self, error: Exception, req: Request, *args: Any, **kwargs: Any) -> NoReturn:
-        reason = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
+        reason = error.msg if isinstance(error, json.JSONDecodeError) else f"not UTF-8 text ({error})"
         abort(400, exc=error, messages={"json": [f"Invalid JSON body: {reason}."]})
 
 

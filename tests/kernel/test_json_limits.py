@@ -71,3 +71,12 @@ def test_every_log_line_stays_within_8_kb_and_is_still_json():
     assert len(line) <= MAX_LINE_CHARS
     entry = json.loads(line)
     assert entry["logger"] == "grid.errors" and entry["message"].startswith("yyy")
+
+
+def test_a_body_that_is_not_utf8_is_400_and_changes_nothing(client, make_account, auth):
+    admin = make_account("admin")
+    response = client.patch(
+        f"/api/v1/users/{admin.id}", data=b"]\x7fs\xff\xfe\x13", content_type="application/json", headers=auth(admin)
+    )
+    error = assert_error(response, 400, "bad_request")
+    assert "UTF-8" in error["details"]["_body"][0] or "utf-8" in error["details"]["_body"][0]
