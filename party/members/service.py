@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from auth.models import Account
 from grid.models import GridUnit
 from kernel.clock import utcnow
+from kernel.codes import add_with_new_code, get_by_code
 from kernel.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from kernel.extensions import db
 from kernel.pagination import Page, paginate
@@ -92,25 +93,15 @@ def is_valid_class_code(code: str) -> bool:
 
 def get_class(code: str) -> MemberClass:
     """The class with this code, active or not; NotFoundError otherwise."""
-    found = db.session.get(MemberClass, code) if is_valid_class_code(code) else None
-    if found is None:
-        raise NotFoundError("No such member class.")
-    return found
+    return get_by_code(MemberClass, code, valid=is_valid_class_code, what="member class")
 
 
 def create_class(data: Mapping[str, Any]) -> MemberClass:
     """A new class (admins); its code is permanent, 409 when taken."""
-    if db.session.get(MemberClass, data["code"]) is not None:
-        raise ConflictError("A member class with that code exists.", {"code": ["already used"]})
     member_class = MemberClass(
         code=data["code"], name=data["name"], position=data.get("position", 0), active=data.get("active", True)
     )
-    db.session.add(member_class)
-    try:
-        db.session.flush()
-    except IntegrityError:  # the same code created by a concurrent request
-        raise ConflictError("A member class with that code exists.", {"code": ["already used"]}) from None
-    return member_class
+    return add_with_new_code(member_class, what="member class")  # type: ignore[no-any-return]
 
 
 def update_class(code: str, changes: Mapping[str, Any]) -> MemberClass:

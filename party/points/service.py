@@ -28,10 +28,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.exc import IntegrityError
 
 from auth.models import Account
 from kernel.clock import BEIJING, utcnow
+from kernel.codes import add_with_new_code, get_by_code
 from kernel.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from kernel.extensions import db
 from kernel.pagination import Page, paginate
@@ -104,17 +104,12 @@ def is_valid_rule_code(code: str) -> bool:
 
 def get_rule(code: str) -> PointRule:
     """The rule with this code, active or not; NotFoundError otherwise."""
-    found = db.session.get(PointRule, code) if is_valid_rule_code(code) else None
-    if found is None:
-        raise NotFoundError("No such point rule.")
-    return found
+    return get_by_code(PointRule, code, valid=is_valid_rule_code, what="point rule")
 
 
 def create_rule(data: Mapping[str, Any]) -> PointRule:
     """A new rule (admins); its code and trigger are permanent; it applies from `effective_from` (today by
     default, never earlier)."""
-    if db.session.get(PointRule, data["code"]) is not None:
-        raise ConflictError("A point rule with that code exists.", {"code": ["already used"]})
     rule = PointRule(
         code=data["code"],
         name=data["name"],
@@ -124,12 +119,7 @@ def create_rule(data: Mapping[str, Any]) -> PointRule:
         active=data.get("active", True),
         effective_from=_not_retroactive(data.get("effective_from")),
     )
-    db.session.add(rule)
-    try:
-        db.session.flush()
-    except IntegrityError:  # the same code created by a concurrent request
-        raise ConflictError("A point rule with that code exists.", {"code": ["already used"]}) from None
-    return rule
+    return add_with_new_code(rule, what="point rule")  # type: ignore[no-any-return]
 
 
 def update_rule(code: str, changes: Mapping[str, Any]) -> PointRule:
