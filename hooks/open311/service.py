@@ -24,8 +24,8 @@ from typing import Any, Final
 
 from flask import current_app
 from marshmallow import ValidationError as MarshmallowValidationError
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import aliased, selectinload
 
 from grid.models import GridUnit
 from hooks.dedup import insert_once
@@ -513,9 +513,18 @@ def list_updates(start: datetime | None, end: datetime | None) -> list[dict[str,
     """Status changes and comments of every request within the window, oldest first, at most 1000."""
     dates = window(start, end)
     followed = [*UPDATE_TEXT, COMMENT_ACTION]
+    ticket = aliased(Ticket)
+    # A merged duplicate's requests moved to the surviving ticket, but the cancel that merged it is still news to
+    # them: they are the requests on the survivor filed with the duplicate (the intake gives both one time).
+    merged_away = and_(
+        TicketEvent.action == Action.CANCEL.value,
+        ResidentRequest.ticket_id == ticket.merged_into_id,
+        ResidentRequest.created_at == ticket.created_at,
+    )
     stmt = (
         select(TicketEvent, ResidentRequest.id)
-        .join(ResidentRequest, ResidentRequest.ticket_id == TicketEvent.ticket_id)
+        .join(ticket, ticket.id == TicketEvent.ticket_id)
+        .join(ResidentRequest, or_(ResidentRequest.ticket_id == TicketEvent.ticket_id, merged_away))
         .where(TicketEvent.created_at.between(dates.start, dates.end), TicketEvent.action.in_(followed))
         .order_by(TicketEvent.created_at, TicketEvent.id, ResidentRequest.id)
         .limit(MAX_RECORDS)
