@@ -81,7 +81,7 @@ def _describe(message: str, details: Mapping[str, Any]) -> str:
     for name, problems in details.items():
         if isinstance(problems, Mapping):  # answers by question code
             parts.extend(f"attribute[{code}]: {_joined(problem)}" for code, problem in problems.items())
-        else:
+        elif name not in message:
             parts.append(f"{name}: {_joined(problems)}")
     return f"{message} ({'; '.join(parts)})" if parts else message
 
