@@ -270,6 +270,9 @@ def test_a_filed_request_is_read_back_in_both_formats(o311, world, cell, fmt):
     one = o311.get(f"requests/{answer['service_request_id']}", fmt)
     assert one.status_code == 200
     assert read(one) == listed
+    if fmt == "json":
+        assert_valid(read(one), "requests.json")
+        assert_valid(read(one)[0], "request.json")
     (record,) = listed
     assert set(record) == RECORD_FIELDS
     if fmt == "xml":
@@ -466,3 +469,10 @@ def test_filings_past_the_limit_per_key_are_429(app, o311, monkeypatch):
     o311.file(description="二")
     the_error(o311.post("requests", service_code="CITY.GARBAGE", lat=LAT + 0.001, long=LNG + 0.001), 429)
     assert o311.get("requests").status_code == 200  # reading needs no key
+
+
+def test_text_is_escaped_in_xml_and_characters_xml_cannot_hold_are_left_out(o311, world):
+    world.file(description="井盖 <缺失> & 积水\x07")
+    (record,) = read(o311.get("requests", "xml"))
+    assert record["description"] == "井盖 <缺失> & 积水"
+    assert records(o311)[0]["description"] == "井盖 <缺失> & 积水\x07"
