@@ -512,7 +512,7 @@ def w3c(moment: datetime | None) -> str | None:
 def list_updates(start: datetime | None, end: datetime | None) -> list[dict[str, Any]]:
     """Status changes and comments of every request within the window, oldest first, at most 1000."""
     dates = window(start, end)
-    followed = [*UPDATE_TEXT, COMMENT_ACTION]
+    followed = [str(action) for action in (*UPDATE_TEXT, COMMENT_ACTION)]  # plain text for any driver
     ticket = aliased(Ticket)
     # A merged duplicate's requests moved to the surviving ticket, but the cancel that merged it is still news to
     # them: they are the requests on the survivor filed with the duplicate (the intake gives both one time).
