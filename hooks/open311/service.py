@@ -431,7 +431,7 @@ def _records(requests: Sequence[ResidentRequest]) -> list[dict[str, Any]]:
             select(GridUnit.id, GridUnit.code).where(GridUnit.id.in_({request.grid_id for request in requests}))
         ).all()
     )
-    notes = _resolution_notes(ticket for ticket in tickets.values() if ticket.status is not Status.CANCELLED)
+    notes = _resolution_notes(tickets.values())
     media = dict(
         db.session.execute(
             select(Open311Request.request_id, Open311Request.media_url).where(
@@ -538,17 +538,20 @@ def list_updates(start: datetime | None, end: datetime | None) -> list[dict[str,
 
 
 def _update(event: TicketEvent, request_id: int) -> dict[str, Any]:
+    if event.action == COMMENT_ACTION:  # as posted: its own id, the status the resident gave, the link
+        update_id, status = event.details.get("update_id"), event.details["status"]
+        media_url = event.details.get("media_url")
+    else:
+        update_id, status = f"e{event.id}", statuses.extended(event.action, event.to_status, event.details)
+        media_url = None
     shown = event.note if event.action in SHOWN_NOTES and event.note else UPDATE_TEXT.get(event.action, "")
-    comment = event.action == COMMENT_ACTION
     return {
-        "update_id": event.details.get("update_id") if comment else f"e{event.id}",
+        "update_id": update_id,
         "service_request_id": str(request_id),
-        "status": event.details["status"]
-        if comment
-        else statuses.extended(event.action, event.to_status, event.details),
+        "status": status,
         "updated_datetime": w3c(event.created_at),
         "description": redacted(shown),
-        "media_url": event.details.get("media_url") if comment else None,
+        "media_url": media_url,
     }
 
 
