@@ -19,6 +19,7 @@ import grid.commands
 import grid.routes
 import hooks.blueprint
 import hooks.integrations.routes
+import hooks.open311.routes
 import hooks.sms.routes
 import notifications.commands
 import notifications.outbox.routes
@@ -64,6 +65,7 @@ CONTEXTS = (
     hooks.integrations.routes,
     hooks.sms.routes,
     hooks.blueprint,
+    hooks.open311.routes,
     party.orgs.routes,
     party.members.routes,
     party.points.routes,

@@ -113,6 +113,17 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "SMS_CALLBACK_MAX_AGE_HOURS": int(env.get("SMS_CALLBACK_MAX_AGE_HOURS", "24")),
         # A reply counts as an answer to the resident SMS sent to that phone within this many hours.
         "SMS_REPLY_WINDOW_HOURS": int(env.get("SMS_REPLY_WINDOW_HOURS", "168")),
+        # Open311 GeoReport v2 (/open311/v2): the jurisdiction_id served (empty: any is accepted), what discovery
+        # shows as the contact and as how to get an API key, the rate limits (per minute; 0: none), and how long the
+        # same form from the same device counts as a client's retry rather than a new request.
+        "OPEN311_JURISDICTION_ID": env.get("OPEN311_JURISDICTION_ID", ""),
+        "OPEN311_CONTACT": env.get("OPEN311_CONTACT", "The operator of this grid governance service."),
+        "OPEN311_KEY_SERVICE": env.get(
+            "OPEN311_KEY_SERVICE", "API keys are integrations' keys, issued by this service's administrators."
+        ),
+        "OPEN311_REQUESTS_PER_MINUTE_PER_ADDRESS": int(env.get("OPEN311_REQUESTS_PER_MINUTE_PER_ADDRESS", "300")),
+        "OPEN311_REQUESTS_PER_MINUTE_PER_KEY": int(env.get("OPEN311_REQUESTS_PER_MINUTE_PER_KEY", "60")),
+        "OPEN311_RETRY_WINDOW_MINUTES": int(env.get("OPEN311_RETRY_WINDOW_MINUTES", "10")),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         # Reverse proxies in front of the app whose X-Forwarded-For to trust (login brakes count by address).
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),

@@ -16,6 +16,7 @@ from sqlalchemy import func, or_, select
 from kernel.errors import ConflictError, NotFoundError, ValidationError
 from kernel.extensions import db
 from kernel.pagination import Page, paginate
+from tasks.categories.attributes import AnswerError, clean_answers, numbered
 from tasks.categories.models import Category, Priority
 
 # Upper-case parts joined by dots, a child usually extending its parent's code (CITY.GARBAGE).
@@ -28,6 +29,7 @@ EDITABLE_FIELDS: Final = (
     "default_priority",
     "volunteer_claimable",
     "active",
+    "attributes",
 )
 
 
@@ -89,6 +91,14 @@ def active_category(code: str, field: str = "category_code") -> Category:
     if category is None or not category.active:
         raise ValidationError("Unknown or inactive category.", {field: ["no such active category"]})
     return category
+
+
+def answers_for(category: Category, answers: Mapping[str, Any] | None, field: str = "attributes") -> dict[str, Any]:
+    """A request's answers to the category's extra questions, as stored; 422 on `field` naming each problem."""
+    try:
+        return clean_answers(category.attributes or [], answers)
+    except AnswerError as error:
+        raise ValidationError("The answers do not fit the category's questions.", {field: error.errors}) from None
 
 
 def codes_under(code: str) -> list[str]:
@@ -172,6 +182,7 @@ def create_category(data: Mapping[str, Any]) -> Category:
         default_priority=data.get("default_priority", Priority.NORMAL),
         volunteer_claimable=data.get("volunteer_claimable", False),
         active=data.get("active", True),
+        attributes=numbered(data.get("attributes") or []),
     )
     _check_active_parent(category, parent, field="parent_code")
     db.session.add(category)
@@ -189,7 +200,7 @@ def update_category(code: str, changes: Mapping[str, Any]) -> Category:
         _move(category, changes["parent_code"])
     for name in EDITABLE_FIELDS:
         if name in changes:
-            setattr(category, name, changes[name])
+            setattr(category, name, numbered(changes[name]) if name == "attributes" else changes[name])
     parent = _locked(category.parent_code) if category.parent_code is not None else None
     _check_active_parent(category, parent, field="parent_code" if "parent_code" in changes else "active")
     if not category.active:

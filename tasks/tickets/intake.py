@@ -20,7 +20,7 @@ from kernel.extensions import db
 from kernel.pagination import Page, paginate
 from kernel.principals import Caller, Role
 from tasks.categories.models import Priority
-from tasks.categories.service import active_category
+from tasks.categories.service import active_category, answers_for
 from tasks.lifecycle import OPEN_STATUSES, Action, Status
 from tasks.tickets import deadlines
 from tasks.tickets.actions import assign, linked_photos, record_event, wgs84_point
@@ -51,6 +51,7 @@ def intake(actor: Caller, data: Mapping[str, Any], *, source: Mapping[str, str] 
     """
     viewer = Viewer.of(actor)
     category = active_category(data["category_code"])
+    answers = answers_for(category, data.get("attributes"))
     point = wgs84_point(data.get("location"))
     unit = _route(viewer, data.get("grid_id"), point)
     now = utcnow()
@@ -89,6 +90,7 @@ def intake(actor: Caller, data: Mapping[str, Any], *, source: Mapping[str, str] 
         reporter_name=ticket.reporter_name,
         reporter_phone=ticket.reporter_phone,
         occurred_at=data.get("occurred_at"),
+        attributes=answers,
         created_by_id=actor.id,
         created_at=now,
     )

@@ -136,6 +136,8 @@ class ResidentRequest(db.Model):
     reporter_name: Mapped[str | None] = mapped_column(String(64))
     reporter_phone: Mapped[str | None] = mapped_column(String(20))
     occurred_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Answers to the category's extra questions, by question code (tasks.categories.attributes).
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("accounts.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 

@@ -75,6 +75,13 @@ class RequestCreateSchema(BaseSchema):
         allow_none=True,
         metadata={"description": "the category's default when absent"},
     )
+    attributes = fields.Dict(
+        keys=fields.String(validate=validate.Length(min=1, max=32)),
+        values=fields.Raw(allow_none=True),
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "answers to the category's extra questions, by question code"},
+    )
 
 
 class NoteSchema(BaseSchema):
@@ -366,6 +373,7 @@ class RequestSchema(Schema):
     grid_id = IdField(required=True)
     reporter = fields.Method("_reporter", required=True)
     occurred_at = Timestamp(allow_none=True, required=True)
+    attributes = fields.Dict(required=True, metadata={"description": "answers to the category's extra questions"})
     created_by_id = IdField(allow_none=True, required=True)
     created_at = Timestamp(required=True)
 

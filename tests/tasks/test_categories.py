@@ -21,6 +21,7 @@ FIELDS = {
     "default_priority",
     "volunteer_claimable",
     "active",
+    "attributes",
     "created_at",
     "updated_at",
 }
