@@ -1,6 +1,6 @@
 """open311: categories' extra questions and requests' answers; what Open311 clients filed and commented
 
-Revision ID: 0018_open311
+Revision ID: 0013_open311
 Revises: 0012_refresh_grace
 Create Date: 2026-12-06 10:40:00.000000
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0018_open311'
+revision = '0013_open311'
 down_revision = '0012_refresh_grace'
 branch_labels = None
 depends_on = None
