@@ -390,7 +390,7 @@ def create_activity(actor: Caller, data: Mapping[str, Any]) -> ActivityView:
     }
     changes.update(_attendance_diff(_Marks(), marks))
     if photo_ids:
-        changes["photo_ids"] = {"added": photo_ids}
+        changes["photo_ids"] = {"added": [str(photo_id) for photo_id in photo_ids]}
     _record(activity, actor, "create", changes, data.get("note"))
     _publish(activity, added=marks.present, removed=[])
     return get_activity(actor, activity.id)
@@ -432,7 +432,7 @@ def update_activity(actor: Caller, activity_id: int, changes: Mapping[str, Any])
     known = set(photos.held_photo_ids(PHOTO_HOLDER, [activity.id]).get(activity.id, []))
     added_photos = [p for p in _hold_photos(actor, changes.get("photo_ids") or [], activity) if p not in known]
     if added_photos:
-        record["photo_ids"] = {"added": added_photos}
+        record["photo_ids"] = {"added": [str(photo_id) for photo_id in added_photos]}
     if record:
         activity.updated_at = utcnow()
         _record(activity, actor, "update", record, changes.get("note"))
@@ -616,7 +616,7 @@ def _publish(
             kind=shown.kind,
             title=shown.title,
             held_at=shown.held_at,
-            hours=Decimal(shown.hours),
+            hours=Decimal(shown.hours).quantize(Decimal("0.01")),
             present_added=tuple(sorted(added)),
             present_removed=tuple(sorted(removed)),
         )
