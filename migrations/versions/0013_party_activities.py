@@ -63,6 +63,7 @@ def upgrade():
     sa.Column('created_by', BigId, nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['created_by'], ['accounts.id'], name=op.f('fk_party_activities_created_by_accounts')),
     sa.ForeignKeyConstraint(['kind_code'], ['party_activity_kinds.code'],
                             name=op.f('fk_party_activities_kind_code_party_activity_kinds')),

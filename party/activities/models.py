@@ -52,6 +52,11 @@ class Activity(db.Model):
     created_by: Mapped[int | None] = mapped_column(BigId, ForeignKey("accounts.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Every correction is a compare-and-set: of two made at once, the second is 409 (its difference would be
+    # computed from attendance that is no longer there).
+    version: Mapped[int] = mapped_column(Integer)
+
+    __mapper_args__ = {"version_id_col": version}
 
     org: Mapped[PartyOrg] = relationship()
     attendance: Mapped[list["Attendance"]] = relationship(
