@@ -505,3 +505,28 @@ def test_a_bad_kind_is_422_and_nothing_is_written(party, fields):
 def test_an_unknown_kind_is_404(party):
     assert_error(party.get(f"{KINDS}/nothing"), 404, "not_found")
     assert_error(party.patch(f"{KINDS}/nothing", name="无"), 404, "not_found")
+
+
+@pytest.mark.parametrize("who", ["staff", "supervisor", "worker", "volunteer"])
+def test_none_but_admins_write_kinds(party, who):
+    assert_error(party.post(KINDS, who, code="study", name="专题学习"), 403, "forbidden")
+    assert_error(party.patch(f"{KINDS}/theme_day", who, yearly_minimum=1), 403, "forbidden")
+    assert party.get(f"{KINDS}/theme_day").get_json()["yearly_minimum"] == 12
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("get", ACTIVITIES),
+        ("post", ACTIVITIES),
+        ("get", f"{ACTIVITIES}/1"),
+        ("patch", f"{ACTIVITIES}/1"),
+        ("post", f"{ACTIVITIES}/1/cancel"),
+        ("get", f"{ACTIVITIES}/1/changes"),
+        ("get", "/api/v1/party/me/activities"),
+        ("get", "/api/v1/party/orgs/1/life"),
+        ("get", KINDS),
+    ],
+)
+def test_every_activity_endpoint_needs_a_token(client, method, url):
+    assert_error(getattr(client, method)(url, json={} if method != "get" else None), 401, "unauthorized")
