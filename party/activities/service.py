@@ -339,9 +339,20 @@ class ActivityPhotoRules:
 # --- recording and correcting ---------------------------------------------------------------------------
 
 
+# The correctable fields, by their name on the wire and their column.
+FIELD_COLUMNS: Final = {
+    "kind": "kind_code",
+    "title": "title",
+    "held_at": "held_at",
+    "hours": "hours",
+    "place": "place",
+    "minutes": "minutes",
+}
+
+
 @dataclass
 class _Marks:
-    """An activity's attendance as member id: reason (None: present)."""
+    """An activity's attendance: the members present, and those absent with their reason."""
 
     present: list[int] = field(default_factory=list)
     absent: dict[int, str | None] = field(default_factory=dict)
@@ -394,17 +405,6 @@ def create_activity(actor: Caller, data: Mapping[str, Any]) -> ActivityView:
     _record(activity, actor, "create", changes, data.get("note"))
     _publish(activity, added=marks.present, removed=[])
     return get_activity(actor, activity.id)
-
-
-# The correctable fields, by their name on the wire and their column.
-FIELD_COLUMNS: Final = {
-    "kind": "kind_code",
-    "title": "title",
-    "held_at": "held_at",
-    "hours": "hours",
-    "place": "place",
-    "minutes": "minutes",
-}
 
 
 def update_activity(actor: Caller, activity_id: int, changes: Mapping[str, Any]) -> ActivityView:
