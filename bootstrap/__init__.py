@@ -24,6 +24,7 @@ import hooks.sms.routes
 import notifications.commands
 import notifications.outbox.routes
 import notifications.webhooks.routes
+import party.activities.routes
 import party.members.routes
 import party.orgs.routes
 import party.points.routes
@@ -41,6 +42,8 @@ from kernel.app import build_app
 from kernel.events import EventBus
 from notifications.outbox import service as outbox
 from notifications.webhooks import service as webhooks
+from party.activities.events import AttendanceChanged
+from party.activities.service import PHOTO_HOLDER, ActivityPhotoRules
 from party.points import service as points
 from tasks.photos import service as photos
 from tasks.tickets.events import TicketChanged, TicketsMerging
@@ -69,6 +72,7 @@ CONTEXTS = (
     party.orgs.routes,
     party.members.routes,
     party.points.routes,
+    party.activities.routes,
     dashboards.routes,
     dashboards.commands,
     demo.commands,
@@ -85,6 +89,9 @@ def subscribe(bus: EventBus) -> None:
     points the change earns or takes back (a party member's resolution, a reopen, a good rating), so a failure
     there rolls the change back with everything above.
 
+    An activity's attendance recorded or corrected (`AttendanceChanged`) writes or takes back the points of the
+    members present, in the request that changed it.
+
     A unit about to be deleted asks who still holds it: the grid itself names its children and workers, then
     auth the accounts placed there (the 409's list keeps that order).
     """
@@ -95,11 +102,13 @@ def subscribe(bus: EventBus) -> None:
     bus.subscribe(TicketChanged, points.on_ticket_changed)
     bus.subscribe(TicketsMerging, webhooks.owe_for_merge)
     bus.subscribe(TicketsMerging, outbox.owe_for_merge)
+    bus.subscribe(AttendanceChanged, points.on_attendance_changed)
 
 
 def provide(app: Flask) -> None:
     """What a lower sub-package asks of a higher one through a protocol of its own, installed here."""
     photos.install_ticket_rules(app, TicketPhotoRules())  # photos ask tickets who may see and add them
+    photos.install_photo_holder(app, PHOTO_HOLDER, ActivityPhotoRules())  # and activities who may see theirs
 
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:

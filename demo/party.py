@@ -1,6 +1,6 @@
 """The demo district's party layer: the street's 大工委, community committees, grid branches with a group, a
-school's branch as a host organisation, members of every class (the grid workers among them), and a party
-staff login placed on the street's committee."""
+school's branch as a host organisation, members of every class (the grid workers among them), a month of their
+activities (`demo.party_activities`), and a party staff login placed on the street's committee."""
 
 from dataclasses import dataclass
 from datetime import date
@@ -8,6 +8,7 @@ from typing import Any
 
 from auth import service as auth_service
 from auth.models import Account
+from demo.party_activities import seed_demo_activities
 from grid.models import GridUnit
 from kernel.principals import Role
 from party.members import service as members
@@ -87,6 +88,7 @@ def seed_demo_party(admin: Account, units: dict[str, GridUnit], password: str) -
         )
         if secretary:
             orgs.update_org(admin, created[org_key].id, {"secretary_id": view.id})
+    seed_demo_activities(admin, created)
     username, display_name = PARTY_STAFF_LOGIN
     staff = auth_service.create_initial_account(username, password, Role.PARTY_STAFF, display_name)
     orgs.place_staff(staff.id, created["street"].id)

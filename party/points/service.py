@@ -36,6 +36,7 @@ from kernel.errors import ConflictError, ForbiddenError, NotFoundError, Validati
 from kernel.extensions import db
 from kernel.pagination import Page, paginate
 from kernel.principals import Caller
+from party.activities.events import AttendanceChanged
 from party.members import service as members
 from party.members.models import PartyMember
 from party.orgs.models import PartyOrg
@@ -59,6 +60,7 @@ class DefaultRule:
     name: str
     points: int
     trigger: PointTrigger
+    monthly_cap: int | None = None
 
 
 DEFAULT_RULES: Final = (  # as the migration seeds them
@@ -67,6 +69,7 @@ DEFAULT_RULES: Final = (  # as the migration seeds them
     DefaultRule("ticket_reopened", "工单被重新打开", -5, PointTrigger.TICKET_REOPENED),
     DefaultRule("claim_resolved", "认领并办结工单", 5, PointTrigger.CLAIM_RESOLVED),
     DefaultRule("manual", "人工加减分", 0, PointTrigger.MANUAL),
+    DefaultRule("activity_attended", "参加组织生活", 2, PointTrigger.ACTIVITY_ATTENDED, monthly_cap=10),
 )
 DEFAULT_EFFECTIVE_FROM: Final = date(2026, 1, 1)
 
@@ -76,7 +79,7 @@ def seed_default_rules() -> int:
     if db.session.scalars(select(PointRule.code).limit(1)).first() is not None:
         return 0
     for rule in DEFAULT_RULES:
-        db.session.add(PointRule(**rule.__dict__, monthly_cap=None, active=True, effective_from=DEFAULT_EFFECTIVE_FROM))
+        db.session.add(PointRule(**rule.__dict__, active=True, effective_from=DEFAULT_EFFECTIVE_FROM))
     db.session.flush()
     return len(DEFAULT_RULES)
 
@@ -651,3 +654,71 @@ def _is_secretary(actor: Caller, org: PartyOrg) -> bool:
         return False
     secretary = db.session.get(PartyMember, org.secretary_id)
     return secretary is not None and secretary.active and secretary.account_id == actor.id
+
+
+# --- entries from activity attendance ------------------------------------------------------------------
+
+
+def on_attendance_changed(event: AttendanceChanged) -> None:
+    """Points for members marked present at an activity, and their take-back when a mark is withdrawn, in the
+    transaction that recorded the change.
+
+    Each member newly present, active, without a standing entry for the activity, earns the `activity.attended`
+    rule in force on the activity's Beijing-time day (a rule changed later does not reach back), within the
+    rule's monthly cap for that month; the entry is dated when the activity was held. A withdrawn mark writes a
+    counter-entry taking back what the member's standing entry earned, dated the same, pointing at it (so the
+    month's cap is freed as well); a mark that earned nothing (the cap was full) takes nothing back.
+    """
+    source = ("activity", str(event.activity_id))
+    for member_id in event.present_removed:
+        earned = _standing_activity_entry(source, member_id)
+        if earned is not None:
+            _write(
+                member_id=earned.member_id,
+                org_id=earned.org_id,
+                points=-earned.points,
+                rule_code=earned.rule_code,
+                source=source,
+                occurred_at=event.held_at,
+                note=f"{event.title}：出席记录撤销，收回积分",
+                corrects_id=earned.id,
+            )
+    if not event.present_added:
+        return
+    rule = rule_for(PointTrigger.ACTIVITY_ATTENDED, event.held_at.astimezone(BEIJING).date())
+    if rule is None or rule.points == 0:
+        return
+    for member_id in event.present_added:
+        member = db.session.get(PartyMember, member_id)
+        if member is None or not member.active or _standing_activity_entry(source, member_id) is not None:
+            continue
+        points = _within_cap(rule, member.id, event.held_at)
+        if points != 0:
+            _write(
+                member_id=member.id,
+                org_id=member.org_id,
+                points=points,
+                rule_code=rule.code,
+                source=source,
+                occurred_at=event.held_at,
+                note=event.title,
+            )
+
+
+def _standing_activity_entry(source: tuple[str, str], member_id: int) -> PointEntry | None:
+    """The member's attendance entry for the activity that no counter-entry took back."""
+    entries = db.session.scalars(
+        select(PointEntry)
+        .where(
+            PointEntry.source_type == source[0],
+            PointEntry.source_id == source[1],
+            PointEntry.member_id == member_id,
+        )
+        .order_by(PointEntry.id)
+    ).all()
+    codes = _codes_of((PointTrigger.ACTIVITY_ATTENDED,))
+    taken_back = {entry.corrects_id for entry in entries if entry.corrects_id is not None}
+    for entry in entries:
+        if entry.rule_code in codes and entry.corrects_id is None and entry.id not in taken_back:
+            return entry
+    return None

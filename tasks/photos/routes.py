@@ -27,6 +27,8 @@ blp = Blueprint(
     "configured otherwise. Upload before the ticket exists and pass the ids as `photos`, or upload to a ticket.",
 )
 EVERYONE = (Role.ADMIN, Role.SUPERVISOR, Role.WORKER, Role.VOLUNTEER)
+# Party staff photograph their organisations' activities (held by the party layer's records), not tickets.
+UPLOADERS = (*EVERYONE, Role.PARTY_STAFF)
 # Boundaries and part headers around the photo: the request may exceed the photo's cap by this much.
 MULTIPART_ALLOWANCE = 64 * 1024
 # What `details` calls a multipart part sent without a name.
@@ -59,12 +61,13 @@ def limits_upload(view: F) -> F:
 @blp.route("/attachments", methods=["POST"])
 @accepts("multipart/form-data")
 @limits_upload
-@requires_role(*EVERYONE)
+@requires_role(*UPLOADERS)
 @blp.arguments(PhotoUploadSchema, location="files")
 @blp.response(201, AttachmentSchema)
 @documents(413, 415)
 def upload_photo(files: dict[str, Any]) -> Attachment:
-    """Upload a photo before its ticket exists; pass its id in `photos` (intake, resolve) to link it.
+    """Upload a photo before its ticket exists; pass its id in `photos` (intake, resolve) to link it, or in
+    a party activity's `photo_ids`.
 
     Until linked, only you (and admins) can see it. The type is judged by the bytes, not the name or header:
     anything but JPEG, PNG or WebP is 415; above 10 MB, 413."""
@@ -100,7 +103,7 @@ def _the_one_file(files: dict[str, Any]) -> Any:
 
 
 @blp.route("/attachments/<id:attachment_id>", methods=["GET"])
-@requires_role(*EVERYONE)
+@requires_role(*UPLOADERS)
 @blp.response(
     200,
     {"type": "string", "format": "binary"},
@@ -111,8 +114,8 @@ def _the_one_file(files: dict[str, Any]) -> Any:
 def get_attachment(attachment_id: int) -> Response:
     """Download a photo's bytes.
 
-    An unlinked photo only by its uploader (and admins), a linked one by whoever may see its ticket; 404
-    otherwise. `If-None-Match` with its ETag gives 304."""
+    An unlinked photo only by its uploader (and admins), a linked one by whoever may see its ticket (or the
+    party activity holding it); 404 otherwise. `If-None-Match` with its ETag gives 304."""
     attachment, stream = service.open_photo(current_principal(), attachment_id)
     response = current_app.response_class(
         wrap_file(request.environ, stream), mimetype=attachment.content_type, direct_passthrough=True

@@ -9,6 +9,10 @@ again, and the files of purged rows go once their deletion commits.
 Photos know a ticket only by its id and import nothing of tickets (the ticket service links photos). What
 only the ticket can answer (who may see it, who may add a photo to it) photos ask `TicketRules`, which
 `bootstrap.provide` installs at start-up.
+
+A record of a higher context may hold photos too (a party activity's): it links them with `hold_photos` under
+a holder name of its own, and answers who may see them through a `PhotoHolder` installed under that name. A
+held photo is linked like a ticket's: never purged, seen by whoever may see its holder.
 """
 
 import io
@@ -16,11 +20,12 @@ import logging
 import re
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import IO, Final, Protocol
+from typing import IO, Any, Final, Protocol
 
 from flask import Flask, current_app
-from sqlalchemy import delete, event, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, event, or_, select, update
 from sqlalchemy.orm import Session
 
 from kernel.errors import AppError, NotFoundError, ValidationError
@@ -33,6 +38,7 @@ from tasks.photos.storage import Storage, new_storage_key, storage
 log = logging.getLogger("grid.attachments")
 
 TICKET_RULES_EXTENSION: Final = "photos.ticket_rules"
+PHOTO_HOLDERS_EXTENSION: Final = "photos.holders"
 
 
 class PayloadTooLargeError(AppError):
@@ -67,6 +73,26 @@ def ticket_rules() -> TicketRules:
     """The installed rules; without them (a wiring mistake) a photo on a ticket is refused with a 500."""
     rules: TicketRules = current_app.extensions[TICKET_RULES_EXTENSION]
     return rules
+
+
+# --- what photos ask of another record holding them --------------------------------------------------
+
+
+class PhotoHolder(Protocol):
+    """A higher context's answer for the photos its records hold (installed under its holder name)."""
+
+    def check_visible(self, actor: Caller, holder_id: int) -> None:
+        """The actor may see the record, and so its photos; raises NotFoundError to refuse."""
+
+
+def install_photo_holder(app: Flask, holder_type: str, holder: PhotoHolder) -> None:
+    app.extensions.setdefault(PHOTO_HOLDERS_EXTENSION, {})[holder_type] = holder
+
+
+def photo_holder(holder_type: str) -> PhotoHolder:
+    """The installed holder; without it (a wiring mistake) its photos are refused with a 500."""
+    holders: dict[str, PhotoHolder] = current_app.extensions[PHOTO_HOLDERS_EXTENSION]
+    return holders[holder_type]
 
 
 class OnTicket(Protocol):
@@ -191,10 +217,17 @@ def display_filename(filename: str | None) -> str | None:
 
 
 def get_visible_attachment(actor: Caller, attachment_id: int) -> Attachment:
-    """An attachment the actor may see: unlinked, its uploader's (and admins'); linked, its ticket's viewers'."""
+    """An attachment the actor may see: unlinked, its uploader's (and admins'); linked, its ticket's (or holding
+    record's) viewers'."""
     attachment = db.session.get(Attachment, attachment_id)
     if attachment is None:
         raise NotFoundError("No such attachment.")
+    if attachment.holder_type is not None and attachment.holder_id is not None:
+        try:
+            photo_holder(attachment.holder_type).check_visible(actor, attachment.holder_id)
+        except NotFoundError:
+            raise NotFoundError("No such attachment.") from None
+        return attachment
     if attachment.ticket_id is None:
         if attachment.uploaded_by_id == actor.id or actor.role is Role.ADMIN:
             return attachment
@@ -216,41 +249,95 @@ def open_photo(actor: Caller, attachment_id: int) -> tuple[Attachment, IO[bytes]
         raise NotFoundError("The photo's file is missing.") from None
 
 
-# --- for the ticket service -----------------------------------------------------------------------
+# --- for the ticket service and the records of other contexts ------------------------------------
 
 
 def link_photos(actor: Caller, photo_ids: Sequence[int], ticket: OnTicket) -> list[Attachment]:
     """Link the actor's own unlinked photos to a (flushed) ticket; ids already on this ticket are fine."""
+    return _link(actor, photo_ids, _Target(ticket_id=ticket.id))
+
+
+def hold_photos(actor: Caller, photo_ids: Sequence[int], *, holder_type: str, holder_id: int) -> list[Attachment]:
+    """Link the actor's own unlinked photos to another context's (flushed) record, e.g. a party activity; ids
+    already held by this record are fine. The same checks as a ticket's photos, under `photo_ids`."""
+    return _link(actor, photo_ids, _Target(holder_type=holder_type, holder_id=holder_id), field="photo_ids")
+
+
+@dataclass(frozen=True)
+class _Target:
+    """Where photos are linked: a ticket, or a record of another context."""
+
+    ticket_id: int | None = None
+    holder_type: str | None = None
+    holder_id: int | None = None
+
+    @property
+    def what(self) -> str:
+        return "ticket" if self.ticket_id is not None else "record"
+
+    def holds(self, attachment: Attachment) -> bool:
+        if self.ticket_id is not None:
+            return attachment.ticket_id == self.ticket_id
+        return (attachment.holder_type, attachment.holder_id) == (self.holder_type, self.holder_id)
+
+    def clause(self) -> ColumnElement[bool]:
+        if self.ticket_id is not None:
+            return Attachment.ticket_id == self.ticket_id
+        return and_(Attachment.holder_type == self.holder_type, Attachment.holder_id == self.holder_id)
+
+    def values(self) -> dict[str, Any]:
+        return {"ticket_id": self.ticket_id, "holder_type": self.holder_type, "holder_id": self.holder_id}
+
+
+def _link(actor: Caller, photo_ids: Sequence[int], target: _Target, *, field: str = "photos") -> list[Attachment]:
     wanted = list(dict.fromkeys(photo_ids))
     if not wanted:
         return []
     found = {a.id: a for a in db.session.scalars(select(Attachment).where(Attachment.id.in_(wanted)))}
-    problems = [f"{photo_id}: {why}" for photo_id in wanted if (why := _unlinkable(found.get(photo_id), actor, ticket))]
+    problems = [f"{photo_id}: {why}" for photo_id in wanted if (why := _unlinkable(found.get(photo_id), actor, target))]
     if problems:
-        raise ValidationError("Some photos cannot be attached to this ticket.", {"photos": problems})
+        raise ValidationError(f"Some photos cannot be attached to this {target.what}.", {field: problems})
     # Checked again in the UPDATE: a concurrent request may have linked one of them meanwhile.
     result = db.session.execute(
         update(Attachment)
         .where(
             Attachment.id.in_(wanted),
             Attachment.uploaded_by_id == actor.id,
-            or_(Attachment.ticket_id.is_(None), Attachment.ticket_id == ticket.id),
+            or_(and_(Attachment.ticket_id.is_(None), Attachment.holder_type.is_(None)), target.clause()),
         )
-        .values(ticket_id=ticket.id)
+        .values(**target.values())
     )
     if result.rowcount != len(wanted):
-        raise ValidationError(
-            "Some photos cannot be attached to this ticket.", {"photos": ["linked to another ticket meanwhile"]}
-        )
+        meanwhile = f"linked to another {target.what} meanwhile"
+        raise ValidationError(f"Some photos cannot be attached to this {target.what}.", {field: [meanwhile]})
     return [found[photo_id] for photo_id in wanted]
 
 
-def _unlinkable(attachment: Attachment | None, actor: Caller, ticket: OnTicket) -> str | None:
+def _unlinkable(attachment: Attachment | None, actor: Caller, target: _Target) -> str | None:
     if attachment is None or attachment.uploaded_by_id != actor.id:
         return "no such photo of yours"  # others' photos are not even confirmed to exist
-    if attachment.ticket_id is not None and attachment.ticket_id != ticket.id:
-        return "already attached to another ticket"
+    if target.holds(attachment):
+        return None
+    if attachment.ticket_id is not None:
+        return "already attached to another ticket" if target.ticket_id is not None else "already attached to a ticket"
+    if attachment.holder_type is not None:
+        return "already attached to another record"
     return None
+
+
+def held_photo_ids(holder_type: str, holder_ids: Sequence[int]) -> dict[int, list[int]]:
+    """The ids of the photos each record holds, oldest first (records without photos absent)."""
+    if not holder_ids:
+        return {}
+    stmt = (
+        select(Attachment.holder_id, Attachment.id)
+        .where(Attachment.holder_type == holder_type, Attachment.holder_id.in_(list(holder_ids)))
+        .order_by(Attachment.id)
+    )
+    held: dict[int, list[int]] = {}
+    for holder_id, attachment_id in db.session.execute(stmt):
+        held.setdefault(holder_id, []).append(attachment_id)
+    return held
 
 
 def attachment_ids_of(ticket_id: int) -> list[int]:
@@ -260,11 +347,12 @@ def attachment_ids_of(ticket_id: int) -> list[int]:
 
 
 def purge_unlinked(older_than: datetime) -> int:
-    """Delete photos never linked to a ticket, uploaded before `older_than`; their files go on commit."""
+    """Delete photos never linked to a ticket nor held by a record, uploaded before `older_than`; their files go
+    on commit."""
     # One statement: a photo linked meanwhile no longer matches, so its file is never doomed.
     stmt = (
         delete(Attachment)
-        .where(Attachment.ticket_id.is_(None), Attachment.created_at < older_than)
+        .where(Attachment.ticket_id.is_(None), Attachment.holder_type.is_(None), Attachment.created_at < older_than)
         .returning(Attachment.storage_key)
     )
     keys = list(db.session.scalars(stmt))

@@ -36,3 +36,30 @@ def test_the_demo_has_a_party_layer_with_a_staff_login_and_members_of_every_clas
     cell = next(org for org in orgs if org["name"] == "医圣祠社区第一网格党支部")
     unit = client.get(f"/api/v1/grids/{cell['grid_id']}", headers=login(client, "admin")).get_json()
     assert unit["party_branch"] == {"name": "医圣祠社区第一网格党支部", "secretary": "李网格员"}
+
+
+def test_the_demo_has_a_month_of_activities_with_attendance_and_their_points(app, client):
+    app.test_cli_runner().invoke(args=["seed-demo"])
+    staff = login(client, "sun.party")
+    listed = client.get("/api/v1/party/activities", query_string={"limit": 100}, headers=staff).get_json()["items"]
+    assert len(listed) == 8
+    assert {item["kind"] for item in listed} == {
+        "committee_meeting",
+        "theme_day",
+        "group_meeting",
+        "party_lecture",
+        "service",
+    }
+    assert all(item["present"] for item in listed)
+    assert any(item["absent"] for item in listed)
+    worker = login(client, "li.worker")
+    mine = client.get("/api/v1/party/me/activities", headers=worker).get_json()["items"]
+    assert len(mine) == 4
+    points = client.get("/api/v1/party/me/points", headers=worker).get_json()
+    assert points["total"] == 8
+    assert {item["source_type"] for item in points["items"]} == {"activity"}
+    branch = next(item["org_id"] for item in listed if item["org_name"] == "医圣祠社区第一网格党支部")
+    group_meeting = next(item for item in listed if item["kind"] == "group_meeting")
+    year = group_meeting["held_at"][:4]  # 19:00 in Beijing: the same day in UTC
+    life = client.get(f"/api/v1/party/orgs/{branch}/life?year={year}", headers=staff).get_json()
+    assert {kind["code"]: kind["held"] for kind in life["kinds"]}["group_meeting"] == 1  # held by its group
