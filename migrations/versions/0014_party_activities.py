@@ -6,8 +6,8 @@ or absent with a reason) and the record of every change (`party_activity_changes
 a higher context (an activity) say so on the attachment (`holder_type`, `holder_id`), so the purge of unlinked
 photos leaves them. The points ledger gains its `activity.attended` rule.
 
-Revision ID: 0013_party_activities
-Revises: 0012_refresh_grace
+Revision ID: 0014_party_activities
+Revises: 0013_open311
 Create Date: 2026-12-06 10:40:00.000000
 
 """
@@ -18,8 +18,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0013_party_activities'
-down_revision = '0012_refresh_grace'
+revision = '0014_party_activities'
+down_revision = '0013_open311'
 branch_labels = None
 depends_on = None
 
