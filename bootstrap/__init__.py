@@ -23,6 +23,7 @@ import hooks.sms.routes
 import notifications.commands
 import notifications.outbox.routes
 import notifications.webhooks.routes
+import party.checkins.routes
 import party.members.routes
 import party.orgs.routes
 import party.points.routes
@@ -40,6 +41,8 @@ from kernel.app import build_app
 from kernel.events import EventBus
 from notifications.outbox import service as outbox
 from notifications.webhooks import service as webhooks
+from party.activities.events import AttendanceChanged
+from party.checkins import records as service_records
 from party.points import service as points
 from tasks.photos import service as photos
 from tasks.tickets.events import TicketChanged, TicketsMerging
@@ -67,6 +70,7 @@ CONTEXTS = (
     party.orgs.routes,
     party.members.routes,
     party.points.routes,
+    party.checkins.routes,
     dashboards.routes,
     dashboards.commands,
     demo.commands,
@@ -81,7 +85,9 @@ def subscribe(bus: EventBus) -> None:
     commit in key order (see `kernel.records.total`), whatever the order here, and the owed messages are outbox
     rows that the delivery workers send only once the transaction commits. Last, the party layer writes the
     points the change earns or takes back (a party member's resolution, a reopen, a good rating), so a failure
-    there rolls the change back with everything above.
+    there rolls the change back with everything above. Then the 双报到 service records: a checked-in member's
+    resolution in their community is a record with hours (earning `service.hours` points), a reopen withdraws it, a
+    rated close rates it. An activity's recorded or corrected attendance writes or withdraws members' records.
 
     A unit about to be deleted asks who still holds it: the grid itself names its children and workers, then
     auth the accounts placed there (the 409's list keeps that order).
@@ -91,6 +97,8 @@ def subscribe(bus: EventBus) -> None:
     bus.subscribe(TicketChanged, webhooks.owe_for_ticket_change)
     bus.subscribe(TicketChanged, outbox.owe_for_ticket_change)
     bus.subscribe(TicketChanged, points.on_ticket_changed)
+    bus.subscribe(TicketChanged, service_records.on_ticket_changed)
+    bus.subscribe(AttendanceChanged, service_records.on_attendance_changed)
     bus.subscribe(TicketsMerging, webhooks.owe_for_merge)
     bus.subscribe(TicketsMerging, outbox.owe_for_merge)
 
