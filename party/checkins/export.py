@@ -105,10 +105,10 @@ def _names(check_ins: list[CheckIn]) -> dict[str, dict[Any, str]]:
     unit_ids = list({c.community_id for c in check_ins})
     return {
         "members": dict(
-            db.session.execute(select(PartyMember.id, PartyMember.name).where(PartyMember.id.in_(member_ids))).tuples()
+            db.session.execute(select(PartyMember.id, PartyMember.name).where(PartyMember.id.in_(member_ids))).all()
         ),
-        "units": dict(db.session.execute(select(GridUnit.id, GridUnit.name).where(GridUnit.id.in_(unit_ids))).tuples()),
-        "areas": dict(db.session.execute(select(ServiceArea.code, ServiceArea.name)).tuples()),
+        "units": dict(db.session.execute(select(GridUnit.id, GridUnit.name).where(GridUnit.id.in_(unit_ids))).all()),
+        "areas": dict(db.session.execute(select(ServiceArea.code, ServiceArea.name)).all()),
     }
 
 
@@ -178,7 +178,7 @@ def _unit_sheet(
     hosts = dict(
         db.session.execute(
             select(PartyOrg.id, PartyOrg.host_name).where(PartyOrg.id.in_([c.org_id for c in check_ins]))
-        ).tuples()
+        ).all()
     )
     for check_in in check_ins:
         sheet.append(

@@ -256,9 +256,7 @@ def summarize(member_id: int, year: int, records: list[ServiceRecord], check_ins
     for record, check_in in zip(records, check_ins_of, strict=True):
         kinds[record.kind.value].append(record.hours)
         communities[check_in.community_id].append(record.hours)
-    names = dict(
-        db.session.execute(select(GridUnit.id, GridUnit.name).where(GridUnit.id.in_(list(communities)))).tuples()
-    )
+    names = dict(db.session.execute(select(GridUnit.id, GridUnit.name).where(GridUnit.id.in_(list(communities)))).all())
     ratings = [record.rating for record in records if record.rating is not None]
     average = (Decimal(sum(ratings)) / len(ratings)).quantize(HOURS_QUANTUM) if ratings else None
     return ServiceSummary(

@@ -298,6 +298,12 @@ def _within_cap(rule: PointRule, member_id: int, at: datetime) -> int:
     """The rule's points, or what is left of its monthly cap for the member (never below 0)."""
     if rule.monthly_cap is None or rule.points < 0:
         return rule.points
+    return min(rule.points, _cap_left(rule, member_id, at))
+
+
+def _cap_left(rule: PointRule, member_id: int, at: datetime) -> int:
+    """What is left of the rule's monthly cap for the member in the Beijing-time month of `at` (never below 0)."""
+    assert rule.monthly_cap is not None
     start, end = period_bounds("month", at.astimezone(BEIJING).date())
     used = db.session.scalar(
         select(func.coalesce(func.sum(PointEntry.points), 0)).where(
@@ -307,7 +313,7 @@ def _within_cap(rule: PointRule, member_id: int, at: datetime) -> int:
             PointEntry.occurred_at < end,
         )
     )
-    return max(0, min(rule.points, rule.monthly_cap - int(used or 0)))
+    return max(0, rule.monthly_cap - int(used or 0))
 
 
 def _write(
@@ -672,7 +678,7 @@ def earn_service_hours(*, member_id: int, org_id: int, record_id: int, hours: De
         return None
     points = int((rule.points * hours).to_integral_value(rounding=ROUND_DOWN))
     if points > 0 and rule.monthly_cap is not None:
-        points = min(points, _within_cap(rule, member_id, now))
+        points = min(points, _cap_left(rule, member_id, now))
     if points == 0:
         return None
     return _write(

@@ -121,7 +121,9 @@ def test_a_member_whose_account_takes_no_tickets_is_refused(app, party, make_acc
         db.session.get(PartyMember, int(party.members["far"])).account_id = staff_member.id
         db.session.commit()
     response = party.post(CHECK_INS, member_id=party.members["far"], service_areas=["elderly"])
-    assert assert_error(response, 422, "validation_error")["details"] == {"member_id": ["linked to a party_staff account"]}
+    assert assert_error(response, 422, "validation_error")["details"] == {
+        "member_id": ["linked to a party_staff account"]
+    }
 
 
 def test_one_live_check_in_per_member(app, party):
@@ -267,7 +269,11 @@ def test_the_community_supervisor_confirms_and_a_member_without_account_gets_a_v
     login = party.client.post("/api/v1/auth/login", json=credentials)
     assert login.status_code == 200, login.get_json()
     me = party.client.get("/api/v1/auth/me", headers=bearer(login.get_json()["access_token"])).get_json()
-    assert (me["role"], me["scope_grid_id"], me["display_name"]) == ("volunteer", str(party.world.tree["C1"].id), "冯老师")
+    assert (me["role"], me["scope_grid_id"], me["display_name"]) == (
+        "volunteer",
+        str(party.world.tree["C1"].id),
+        "冯老师",
+    )
     member = party.get(f"/api/v1/party/members/{party.members['teacher']}").get_json()
     assert member["account_id"] == me["id"] == confirmed["account_id"]
     again = party.get(f"{CHECK_INS}/{check_in['id']}").get_json()
