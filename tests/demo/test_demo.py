@@ -15,7 +15,8 @@ def test_the_demo_seed_fills_an_empty_database_once(app, client):
     assert "skipped" in runner.invoke(args=["seed-demo"]).output
     supervisor = login(client, "zhang.supervisor")
     tickets = client.get("/api/v1/tickets", headers=supervisor).get_json()["items"]
-    assert sorted(t["status"] for t in tickets) == ["assigned", "in_progress", "pending", "resolved"]
+    statuses = ["assigned", "closed", "in_progress", "pending", "resolved", "resolved"]  # 2 served by 冯老师 (双报到)
+    assert sorted(t["status"] for t in tickets) == statuses
     queue = client.get("/api/v1/tickets?assignee=me", headers=login(client, "li.worker")).get_json()["items"]
     assert [(t["status"], t["allowed_actions"]) for t in queue] == [("assigned", ["accept", "return", "escalate"])]
     elsewhere = client.get("/api/v1/tickets", headers=login(client, "zhao.worker")).get_json()["items"]
@@ -36,3 +37,21 @@ def test_the_demo_has_a_party_layer_with_a_staff_login_and_members_of_every_clas
     cell = next(org for org in orgs if org["name"] == "医圣祠社区第一网格党支部")
     unit = client.get(f"/api/v1/grids/{cell['grid_id']}", headers=login(client, "admin")).get_json()
     assert unit["party_branch"] == {"name": "医圣祠社区第一网格党支部", "secretary": "李网格员"}
+
+
+def test_the_demo_has_reporting_members_of_the_school_with_service_records(app, client):
+    app.test_cli_runner().invoke(args=["seed-demo"])
+    teacher = login(client, "feng.teacher")
+    [check_in] = client.get("/api/v1/party/me/check-ins", headers=teacher).get_json()["items"]
+    assert check_in["status"] == "confirmed"
+    records = client.get(f"/api/v1/party/check-ins/{check_in['id']}/records", headers=teacher).get_json()["items"]
+    assert [(record["kind"], record["hours"], record["rating"]) for record in records] == [
+        ("ticket", "1.00", 5),
+        ("ticket", "1.00", None),
+    ]
+    pending = client.get(
+        "/api/v1/party/check-ins", query_string={"status": "pending"}, headers=login(client, "zhang.supervisor")
+    ).get_json()["items"]
+    assert len(pending) == 1 and pending[0]["kind"] == "member"
+    units = client.get("/api/v1/party/check-ins", query_string={"kind": "unit"}, headers=login(client, "sun.party"))
+    assert [item["status"] for item in units.get_json()["items"]] == ["confirmed"]
