@@ -7,6 +7,7 @@ from urllib.parse import quote
 from flask import Flask, Response
 
 from dashboards.ledgers import file_chunks
+from kernel import idempotency
 from kernel.api import Blueprint, PageQuerySchema, documents
 from kernel.etag import checks_if_match
 from kernel.extensions import api
@@ -158,8 +159,12 @@ def get_check_in(check_in_id: int) -> CheckIn:
 @documents(403, 404, 409)
 def confirm_check_in(data: dict[str, Any], check_in_id: int) -> service.Decision:
     """Confirm a pending check-in (the community's supervisor, or an admin): the member becomes a volunteer of the
-    community; a member without an account gets one, its one-time login shown in this response only."""
-    return service.confirm(current_principal(), check_in_id, data.get("note"))
+    community; a member without an account gets one, its one-time login shown in this response only (a replay of
+    the request answers `credentials: null`)."""
+    decision = service.confirm(current_principal(), check_in_id, data.get("note"))
+    if decision.credentials is not None:
+        idempotency.replay_with(DecisionSchema().dump(service.Decision(decision.check_in)))
+    return decision
 
 
 @check_ins_blp.route("/check-ins/<id:check_in_id>/reject", methods=["POST"])

@@ -416,3 +416,18 @@ def test_a_cached_ticket_list_follows_a_new_volunteer_area(party):
     assert ticket["id"] in listed()
     party.end(check_in, "worker")
     assert ticket["id"] not in listed()
+
+
+def test_a_replayed_confirmation_does_not_show_or_keep_the_one_time_password(app, party):
+    check_in = party.register("teacher")
+    headers = {**party.headers["admin"], "Idempotency-Key": "confirm-teacher-1"}
+    url = f"{CHECK_INS}/{check_in['id']}/confirm"
+    first = party.client.post(url, json={}, headers=headers)
+    replayed = party.client.post(url, json={}, headers=headers)
+    password = first.get_json()["credentials"]["password"]
+    assert replayed.headers["Idempotent-Replayed"] == "true"
+    assert replayed.get_json() == {**first.get_json(), "credentials": None}
+    with app.app_context():
+        from kernel.idempotency import IdempotencyKey
+
+        assert password not in db.session.scalar(select(IdempotencyKey.response_body))
