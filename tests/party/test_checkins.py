@@ -431,3 +431,18 @@ def test_a_replayed_confirmation_does_not_show_or_keep_the_one_time_password(app
         from kernel.idempotency import IdempotencyKey
 
         assert password not in db.session.scalar(select(IdempotencyKey.response_body))
+
+
+def test_a_supervisor_checked_in_elsewhere_claims_and_resolves_there(app, party):
+    with app.app_context():  # 王党员 (C2's branch) is the far supervisor, living in C1
+        member = db.session.get(PartyMember, int(party.members["far"]))
+        member.account_id = party.world.accounts["far_supervisor"].id
+        member.home_grid_id = party.world.tree["G1b"].id
+        db.session.commit()
+    party.checked_in("far")
+    ticket = claimable_ticket(party.world, "G1b")
+    claimed = party.world.act("far_supervisor", ticket, "claim")
+    assert claimed["assignee"]["id"] == party.world.id_of("far_supervisor")
+    assert party.world.act("far_supervisor", ticket, "resolve", note="已处理")["status"] == "resolved"
+    road = party.world.ticket("supervisor", grid_id=str(party.world.tree["G1b"].id), category_code="FACILITY.ROAD")
+    assert_error(party.world.get("far_supervisor", road), 404, "not_found")
