@@ -468,7 +468,7 @@ def _make_volunteer(check_in: CheckIn) -> Credentials | None:
         opened = accounts.open_volunteer_account(
             username_base=USERNAME_BASE.format(id=member.id),
             display_name=member.name,
-            phone=member.phone,
+            phone=None,  # the member's number is personal data of the register (masked, reads logged): not copied
             grid_id=check_in.community_id,
         )
         members.link_new_account(member, opened.account.id)

@@ -274,6 +274,7 @@ def test_the_community_supervisor_confirms_and_a_member_without_account_gets_a_v
         str(party.world.tree["C1"].id),
         "冯老师",
     )
+    assert me["phone"] is None  # the register's number is not copied onto the account
     member = party.get(f"/api/v1/party/members/{party.members['teacher']}").get_json()
     assert member["account_id"] == me["id"] == confirmed["account_id"]
     again = party.get(f"{CHECK_INS}/{check_in['id']}").get_json()
