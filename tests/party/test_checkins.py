@@ -447,3 +447,10 @@ def test_a_supervisor_checked_in_elsewhere_claims_and_resolves_there(app, party)
     assert party.world.act("far_supervisor", ticket, "resolve", note="已处理")["status"] == "resolved"
     road = party.world.ticket("supervisor", grid_id=str(party.world.tree["G1b"].id), category_code="FACILITY.ROAD")
     assert_error(party.world.get("far_supervisor", road), 404, "not_found")
+
+
+def test_a_community_where_an_account_volunteers_is_not_deleted(party, make_unit):
+    c3 = make_unit("community", party.world.tree["S2"], code="C3")
+    party.checked_in("volunteer", community_id=str(c3.id))  # far_volunteer's account volunteers in C3 now
+    response = party.client.delete(f"/api/v1/grids/{c3.id}", headers=party.headers["admin"])
+    assert assert_error(response, 409, "conflict")["details"] == {"unit": ["accounts"]}
