@@ -54,6 +54,18 @@ class Account(db.Model):
         return sorted(assignment.grid_id for assignment in self.cell_assignments)
 
 
+class VolunteerArea(db.Model):
+    """A unit an account volunteers in beyond its own scope: it sees the tickets there that are open to volunteers
+    and may claim them, whatever its role. Granted and withdrawn by a higher context through `auth.service`
+    (双报到: a party member's confirmed check-in with a community)."""
+
+    __tablename__ = "account_volunteer_areas"
+
+    account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    grid_id: Mapped[int] = mapped_column(BigId, ForeignKey("grid_units.id"), primary_key=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class LoginSession(db.Model):
     """One login and every token rotated from it (the refresh-token family)."""
 

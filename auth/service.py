@@ -1,14 +1,15 @@
 """Rules for logging in and for managing accounts. Plain functions over plain values."""
 
 import logging
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, exists, func, or_, select
+from sqlalchemy import bindparam, delete, exists, func, or_, select, update
 
 from auth import throttle, tokens
-from auth.models import Account
+from auth.models import Account, VolunteerArea
 from auth.passwords import check_policy, hash_password, spend_verification_time, verify_password
 from auth.tokens import TokenGrant
 from grid import service as grid_service
@@ -206,9 +207,112 @@ def create_initial_account(
 
 
 def hold_unit_with_accounts(event: UnitRemoving) -> None:
-    """A unit where accounts are placed may not be deleted: they would lose their scope (`UnitRemoving`)."""
-    if db.session.scalar(select(exists().where(Account.scope_grid_id == event.unit_id))):
+    """A unit where accounts are placed, or volunteer, may not be deleted: they would lose their scope
+    (`UnitRemoving`)."""
+    placed = exists().where(Account.scope_grid_id == event.unit_id)
+    volunteering = exists().where(VolunteerArea.grid_id == event.unit_id)
+    if db.session.scalar(select(or_(placed, volunteering))):
         event.holders.append("accounts")
+
+
+# --- volunteer areas: what a higher context grants an account (双报到) ------------------------------------------
+# The party layer calls these; auth knows nothing of why. An area changes what the account sees of tickets, so each
+# change moves the account's `updated_at` (part of the ticket pages' cache key, like its role and unit).
+
+VOLUNTEER_ROLES = frozenset({Role.VOLUNTEER, Role.WORKER, Role.SUPERVISOR})  # the roles that may take tickets
+ONE_TIME_PASSWORD_BYTES = 12  # 16 URL-safe characters
+
+
+@dataclass(frozen=True)
+class OpenedAccount:
+    """A volunteer account just made, with its one-time password: shown once, never stored in clear."""
+
+    account: Account
+    password: str
+
+
+def can_volunteer(account: Account) -> bool:
+    """Whether a volunteer area would let the account take tickets (admins and party staff take none)."""
+    return account.role in VOLUNTEER_ROLES
+
+
+def grant_volunteer_area(account_id: int, grid_id: int) -> None:
+    """The account volunteers in the unit's subtree too (no change when it already does)."""
+    already = db.session.get(VolunteerArea, (account_id, grid_id))
+    if already is None:
+        db.session.add(VolunteerArea(account_id=account_id, grid_id=grid_id))
+        _touch(account_id)
+        db.session.flush()
+
+
+def withdraw_volunteer_area(account_id: int, grid_id: int) -> None:
+    """The account no longer volunteers in the unit (its own scope stays as it is)."""
+    gone = db.session.execute(
+        delete(VolunteerArea).where(VolunteerArea.account_id == account_id, VolunteerArea.grid_id == grid_id)
+    )
+    if gone.rowcount:
+        _touch(account_id)
+
+
+def volunteer_area_ids(account_id: int) -> list[int]:
+    """The units an account volunteers in beyond its own scope."""
+    stmt = select(VolunteerArea.grid_id).where(VolunteerArea.account_id == account_id).order_by(VolunteerArea.grid_id)
+    return list(db.session.scalars(stmt))
+
+
+def open_volunteer_account(*, username_base: str, display_name: str, phone: str | None, grid_id: int) -> OpenedAccount:
+    """A new active volunteer placed on the unit, under the first free username from `username_base`, with a
+    random one-time password returned once (the person changes it with `POST /auth/password`)."""
+    username, suffix = username_base.lower(), 1
+    while find_account_by_username(username) is not None:
+        suffix += 1
+        username = f"{username_base.lower()}-{suffix}"
+    password = secrets.token_urlsafe(ONE_TIME_PASSWORD_BYTES)
+    unit = grid_service.find_unit(grid_id)
+    account = Account(
+        username=username,
+        display_name=display_name,
+        role=Role.VOLUNTEER,
+        scope_grid=unit,
+        phone=phone,
+        active=True,
+        password_hash=hash_password(password),
+    )
+    db.session.add(account)
+    db.session.flush()
+    log.info("volunteer account opened", extra={"account_id": account.id})
+    return OpenedAccount(account, password)
+
+
+def reopen_volunteer_account(account_id: int, grid_id: int) -> OpenedAccount:
+    """A closed volunteer account active again on the unit, with a new one-time password (the old one may have been
+    handed to someone else meanwhile)."""
+    account = db.session.get(Account, account_id)
+    assert account is not None
+    password = secrets.token_urlsafe(ONE_TIME_PASSWORD_BYTES)
+    account.scope_grid = grid_service.find_unit(grid_id)
+    account.active = True
+    _set_password(account, password)
+    db.session.flush()
+    return OpenedAccount(account, password)
+
+
+def close_volunteer_account(account_id: int) -> None:
+    """Deactivate a volunteer account (its logins end), as an admin's PATCH `active: false` would."""
+    account = db.session.get(Account, account_id)
+    if account is not None and account.active:
+        account.active = False
+        tokens.revoke_all_sessions(account.id, "deactivated")
+        db.session.flush()
+
+
+def _touch(account_id: int) -> None:
+    db.session.execute(
+        update(Account)
+        .where(Account.id == account_id)
+        .values(updated_at=utcnow())
+        .execution_options(synchronize_session="fetch")
+    )
 
 
 def _visible_accounts(actor: Caller) -> Any:

@@ -25,6 +25,7 @@ import notifications.commands
 import notifications.outbox.routes
 import notifications.webhooks.routes
 import party.activities.routes
+import party.checkins.routes
 import party.members.routes
 import party.orgs.routes
 import party.points.routes
@@ -44,6 +45,7 @@ from notifications.outbox import service as outbox
 from notifications.webhooks import service as webhooks
 from party.activities.events import AttendanceChanged
 from party.activities.service import PHOTO_HOLDER, ActivityPhotoRules
+from party.checkins import records as service_records
 from party.points import service as points
 from tasks.photos import service as photos
 from tasks.tickets.events import TicketChanged, TicketsMerging
@@ -73,6 +75,7 @@ CONTEXTS = (
     party.members.routes,
     party.points.routes,
     party.activities.routes,
+    party.checkins.routes,
     dashboards.routes,
     dashboards.commands,
     demo.commands,
@@ -87,10 +90,13 @@ def subscribe(bus: EventBus) -> None:
     commit in key order (see `kernel.records.total`), whatever the order here, and the owed messages are outbox
     rows that the delivery workers send only once the transaction commits. Last, the party layer writes the
     points the change earns or takes back (a party member's resolution, a reopen, a good rating), so a failure
-    there rolls the change back with everything above.
+    there rolls the change back with everything above. Then the 双报到 service records: a checked-in member's
+    resolution in their community is a record with hours (earning `service.hours` points), a reopen withdraws it, a
+    rated close rates it.
 
     An activity's attendance recorded or corrected (`AttendanceChanged`) writes or takes back the points of the
-    members present, in the request that changed it.
+    members present, then their 双报到 service records (with their `service.hours` points), in the request that
+    changed it.
 
     A unit about to be deleted asks who still holds it: the grid itself names its children and workers, then
     auth the accounts placed there (the 409's list keeps that order).
@@ -100,9 +106,11 @@ def subscribe(bus: EventBus) -> None:
     bus.subscribe(TicketChanged, webhooks.owe_for_ticket_change)
     bus.subscribe(TicketChanged, outbox.owe_for_ticket_change)
     bus.subscribe(TicketChanged, points.on_ticket_changed)
+    bus.subscribe(TicketChanged, service_records.on_ticket_changed)
     bus.subscribe(TicketsMerging, webhooks.owe_for_merge)
     bus.subscribe(TicketsMerging, outbox.owe_for_merge)
     bus.subscribe(AttendanceChanged, points.on_attendance_changed)
+    bus.subscribe(AttendanceChanged, service_records.on_attendance_changed)
 
 
 def provide(app: Flask) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from auth import service as auth_service
 from auth.models import Account
 from demo.party_activities import seed_demo_activities
+from demo.party_checkins import seed_demo_check_ins
 from grid.models import GridUnit
 from kernel.principals import Role
 from party.members import service as members
@@ -92,6 +93,7 @@ def seed_demo_party(admin: Account, units: dict[str, GridUnit], password: str) -
     username, display_name = PARTY_STAFF_LOGIN
     staff = auth_service.create_initial_account(username, password, Role.PARTY_STAFF, display_name)
     orgs.place_staff(staff.id, created["street"].id)
+    seed_demo_check_ins(admin, created, units, password)
 
 
 def _accounts(usernames: list[str]) -> list[Account]:

@@ -5,6 +5,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "TICKETS_AUTO_DISPATCH": env.get("TICKETS_AUTO_DISPATCH", "0") == "1",
         "TICKET_REOPEN_DAYS": int(env.get("TICKET_REOPEN_DAYS", "7")),
         "TICKET_AUTO_CLOSE_DAYS": int(env.get("TICKET_AUTO_CLOSE_DAYS", "7")),
+        # 双报到: the service hours a checked-in party member's resolved ticket counts (party.checkins.records).
+        "PARTY_SERVICE_HOURS_PER_TICKET": Decimal(env.get("PARTY_SERVICE_HOURS_PER_TICKET", "1")),
         # Rendered ticket-list pages each process keeps to send again while current (tasks.tickets.pages); 0: none.
         "TICKET_PAGE_CACHE_ENTRIES": int(env.get("TICKET_PAGE_CACHE_ENTRIES", "512")),
         # Notification delivery (`flask notify worker`): batches claimed under a lease, retries with backoff.

@@ -64,6 +64,12 @@ def run_idempotently(account_id: int, view: Callable[..., Any], /, *args: Any, *
     return view(*args, **kwargs)
 
 
+def replay_with(body: Any) -> None:
+    """What a replay of this request answers instead of its response: for a response that shows a secret once
+    (a one-time password), which must not be kept in the key store."""
+    g.idempotency_replay_body = body
+
+
 def purge_expired(now: datetime | None = None, ttl: timedelta | None = None) -> int:
     """Delete keys older than the retention period; returns how many went."""
     cutoff = (now or utcnow()) - (ttl or current_app.config["IDEMPOTENCY_KEY_TTL"])
@@ -75,9 +81,12 @@ def register_idempotency(app: Flask) -> None:
     @app.after_request
     def remember_response(response: Response) -> Response:
         record: IdempotencyKey | None = g.pop("idempotency_record", None)
+        withheld = g.pop("idempotency_replay_body", None)
         if record is not None and response.status_code < 400:
             record.status_code = response.status_code
-            record.response_body = response.get_data(as_text=True)
+            record.response_body = (
+                response.get_data(as_text=True) if withheld is None else current_app.json.dumps(withheld)
+            )
         return response
 
 

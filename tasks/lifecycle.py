@@ -110,11 +110,13 @@ def describe() -> str:
     return "\n".join(lines)
 
 
-# The roles that can stand in each party (the per-ticket relation is checked by the service).
+# The roles that can stand in each party (the per-ticket relation is checked by the service). A worker or a
+# supervisor stands as a volunteer only in a volunteer area of theirs (`auth.models.VolunteerArea`: a party
+# member's 双报到 community), and as the assignee of a ticket they claimed there.
 PARTY_ROLES: dict[Party, frozenset[Role]] = {
     Party.SUPERVISOR: frozenset({Role.ADMIN, Role.SUPERVISOR}),
-    Party.ASSIGNEE: frozenset({Role.WORKER, Role.VOLUNTEER}),
-    Party.VOLUNTEER: frozenset({Role.VOLUNTEER}),
+    Party.ASSIGNEE: frozenset({Role.WORKER, Role.VOLUNTEER, Role.SUPERVISOR}),
+    Party.VOLUNTEER: frozenset({Role.VOLUNTEER, Role.WORKER, Role.SUPERVISOR}),
 }
 
 

@@ -290,6 +290,13 @@ def update_member(actor: Caller, member_id: int, changes: Mapping[str, Any]) -> 
     return _view(actor, member)
 
 
+def link_new_account(member: PartyMember, account_id: int) -> None:
+    """Link an account just made for a member who had none (双报到), keeping the account's `party_member` flag."""
+    member.account_id = account_id
+    _flush_link(member)
+    _keep_account_flags([account_id])
+
+
 def _refresh_summaries_naming(member: PartyMember) -> None:
     """A secretary renamed or gone: the summaries of the units their organisations are built on follow."""
     units = db.session.scalars(

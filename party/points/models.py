@@ -60,7 +60,7 @@ class PointEntry(db.Model):
     org_id: Mapped[int] = mapped_column(BigId, ForeignKey("party_orgs.id"), index=True)  # the member's, then
     points: Mapped[int] = mapped_column(Integer)
     rule_code: Mapped[str] = mapped_column(String(32), ForeignKey("party_point_rules.code"))
-    source_type: Mapped[str] = mapped_column(String(16))  # ticket, manual, correction
+    source_type: Mapped[str] = mapped_column(String(16))  # ticket, service, manual, correction
     source_id: Mapped[str | None] = mapped_column(String(64))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     note: Mapped[str | None] = mapped_column(Text)

@@ -72,7 +72,9 @@ class PointEntrySchema(Schema):
     org_id = IdField(required=True, metadata={"description": "the member's organisation when it was written"})
     points = fields.Integer(required=True)
     rule_code = fields.String(required=True)
-    source_type = fields.String(required=True, metadata={"description": "ticket, manual or correction"})
+    source_type = fields.String(
+        required=True, metadata={"description": "ticket, service (a 双报到 service record), manual or correction"}
+    )
     source_id = fields.String(required=True, allow_none=True, metadata={"description": "e.g. the ticket's id"})
     occurred_at = Timestamp(required=True)
     note = fields.String(required=True, allow_none=True)

@@ -25,6 +25,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_DOWN, Decimal
 from typing import Any, Final
 
 from sqlalchemy import Select, func, select
@@ -70,6 +71,7 @@ DEFAULT_RULES: Final = (  # as the migration seeds them
     DefaultRule("claim_resolved", "认领并办结工单", 5, PointTrigger.CLAIM_RESOLVED),
     DefaultRule("manual", "人工加减分", 0, PointTrigger.MANUAL),
     DefaultRule("activity_attended", "参加组织生活", 2, PointTrigger.ACTIVITY_ATTENDED, monthly_cap=10),
+    DefaultRule("service_hours", "双报到服务时长", 1, PointTrigger.SERVICE_HOURS, monthly_cap=20),  # per hour
 )
 DEFAULT_EFFECTIVE_FROM: Final = date(2026, 1, 1)
 
@@ -298,6 +300,12 @@ def _within_cap(rule: PointRule, member_id: int, at: datetime) -> int:
     """The rule's points, or what is left of its monthly cap for the member (never below 0)."""
     if rule.monthly_cap is None or rule.points < 0:
         return rule.points
+    return min(rule.points, _cap_left(rule, member_id, at))
+
+
+def _cap_left(rule: PointRule, member_id: int, at: datetime) -> int:
+    """What is left of the rule's monthly cap for the member in the Beijing-time month of `at` (never below 0)."""
+    assert rule.monthly_cap is not None
     start, end = period_bounds("month", at.astimezone(BEIJING).date())
     used = db.session.scalar(
         select(func.coalesce(func.sum(PointEntry.points), 0)).where(
@@ -307,7 +315,7 @@ def _within_cap(rule: PointRule, member_id: int, at: datetime) -> int:
             PointEntry.occurred_at < end,
         )
     )
-    return max(0, min(rule.points, rule.monthly_cap - int(used or 0)))
+    return max(0, rule.monthly_cap - int(used or 0))
 
 
 def _write(
@@ -722,3 +730,55 @@ def _standing_activity_entry(source: tuple[str, str], member_id: int) -> PointEn
         if entry.rule_code in codes and entry.corrects_id is None and entry.id not in taken_back:
             return entry
     return None
+# --- service hours (双报到) --------------------------------------------------------------------------------
+# Called by the check-ins' service records (`party.checkins.records`) in the transaction that writes or withdraws a
+# record: the `service.hours` rule's points per hour times the record's hours, rounded down to whole points (toward
+# zero), within the rule's monthly cap; a withdrawn record's entry is taken back by a counter-entry.
+
+SERVICE_SOURCE: Final = "service"
+
+
+def earn_service_hours(*, member_id: int, org_id: int, record_id: int, hours: Decimal, note: str) -> PointEntry | None:
+    """The points a new service record earns its member (none without an active rule in force, or past the cap)."""
+    now = utcnow()
+    rule = rule_for(PointTrigger.SERVICE_HOURS, now.astimezone(BEIJING).date())
+    if rule is None or rule.points == 0:
+        return None
+    points = int((rule.points * hours).to_integral_value(rounding=ROUND_DOWN))
+    if points > 0 and rule.monthly_cap is not None:
+        points = min(points, _cap_left(rule, member_id, now))
+    if points == 0:
+        return None
+    return _write(
+        member_id=member_id,
+        org_id=org_id,
+        points=points,
+        rule_code=rule.code,
+        source=(SERVICE_SOURCE, str(record_id)),
+        occurred_at=now,
+        note=note,
+    )
+
+
+def take_back_service_hours(*, record_id: int, note: str) -> PointEntry | None:
+    """A counter-entry for what a withdrawn service record earned, if it earned anything not yet taken back."""
+    entries = db.session.scalars(
+        select(PointEntry)
+        .where(PointEntry.source_type == SERVICE_SOURCE, PointEntry.source_id == str(record_id))
+        .order_by(PointEntry.id)
+    ).all()
+    taken_back = {entry.corrects_id for entry in entries if entry.corrects_id is not None}
+    standing = [entry for entry in entries if entry.corrects_id is None and entry.id not in taken_back]
+    if not standing:
+        return None
+    earned = standing[-1]
+    return _write(
+        member_id=earned.member_id,
+        org_id=earned.org_id,
+        points=-earned.points,
+        rule_code=earned.rule_code,
+        source=(SERVICE_SOURCE, str(record_id)),
+        occurred_at=utcnow(),
+        note=note,
+        corrects_id=earned.id,
+    )

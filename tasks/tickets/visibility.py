@@ -6,9 +6,9 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import and_, bindparam, or_, select, true
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 
-from auth.models import Account
+from auth.models import Account, VolunteerArea
 from grid.models import GridUnit
 from grid.scope import scope_of
 from kernel import privacy
@@ -43,6 +43,20 @@ class Viewer:
     def account(self) -> Account:
         return self.caller.entity()
 
+    @cached_property
+    def volunteer_areas(self) -> Scope:
+        """The units the caller volunteers in beyond their own scope (`auth.models.VolunteerArea`, e.g. a party
+        member's confirmed 双报到 community): asked only when a rule needs it (a ticket open to volunteers that
+        their own scope does not already settle)."""
+        if self.role not in VOLUNTEER_AREA_ROLES:
+            return Scope()
+        stmt = (
+            select(GridUnit.path)
+            .join(VolunteerArea, VolunteerArea.grid_id == GridUnit.id)
+            .where(VolunteerArea.account_id == self.caller.id)
+        )
+        return Scope.of_paths(db.session.scalars(stmt))
+
     @property
     def id(self) -> int:
         return self.caller.id
@@ -52,15 +66,32 @@ class Viewer:
         return self.caller.role
 
 
+# The roles a volunteer area (`auth.models.VolunteerArea`) lets take tickets: admins see everything anyway, and
+# party staff have no ticket endpoints.
+VOLUNTEER_AREA_ROLES = frozenset({Role.VOLUNTEER, Role.WORKER, Role.SUPERVISOR})
+
+
 def visibility_clause(viewer: Viewer) -> Any:
-    """Tickets the viewer may see: their scope's (volunteers: only those open to volunteers), and their own."""
+    """Tickets the viewer may see: their scope's (volunteers: only those open to volunteers), their own, and those
+    open to volunteers in the units they volunteer in beyond their scope."""
     if viewer.role is Role.ADMIN or viewer.scope.unrestricted:
         return true()
     units_in_scope = select(GridUnit.id).where(viewer.scope.clause(GridUnit.path))  # once, not per ticket
     in_scope = Ticket.grid_id.in_(units_in_scope)
     if viewer.role is Role.VOLUNTEER:
         in_scope = and_(in_scope, Ticket.volunteer_claimable.is_(True))
-    return or_(in_scope, Ticket.assignee_id == viewer.id)
+    if viewer.role not in VOLUNTEER_AREA_ROLES:
+        return or_(in_scope, Ticket.assignee_id == viewer.id)
+    # In the statement rather than a query of its own: an account without areas pays no round trip for them.
+    area = aliased(GridUnit)
+    units_volunteered = (
+        select(GridUnit.id)
+        .join(area, GridUnit.path.startswith(area.path))
+        .join(VolunteerArea, VolunteerArea.grid_id == area.id)
+        .where(VolunteerArea.account_id == viewer.id)
+    )
+    volunteered = and_(Ticket.volunteer_claimable.is_(True), Ticket.grid_id.in_(units_volunteered))
+    return or_(in_scope, Ticket.assignee_id == viewer.id, volunteered)
 
 
 def can_see(viewer: Viewer, ticket: Ticket) -> bool:
@@ -68,7 +99,9 @@ def can_see(viewer: Viewer, ticket: Ticket) -> bool:
         return True
     if viewer.role is Role.VOLUNTEER and not ticket.volunteer_claimable:
         return False
-    return viewer.scope.covers(ticket.grid.path)
+    if viewer.scope.covers(ticket.grid.path):
+        return True
+    return ticket.volunteer_claimable and viewer.volunteer_areas.covers(ticket.grid.path)
 
 
 # What a ticket's representation needs of its unit and assignee, and no more: a unit's boundary is a
@@ -115,9 +148,17 @@ def parties_of(viewer: Viewer, ticket: Ticket) -> set[Party]:
         parties.add(Party.SUPERVISOR)
     if ticket.assignee_id is not None and ticket.assignee_id == viewer.id:
         parties.add(Party.ASSIGNEE)
-    if role is Role.VOLUNTEER and ticket.volunteer_claimable and viewer.scope.covers(ticket.grid.path):
+    if ticket.volunteer_claimable and _volunteers_at(viewer, ticket):
         parties.add(Party.VOLUNTEER)
     return parties
+
+
+def _volunteers_at(viewer: Viewer, ticket: Ticket) -> bool:
+    """A volunteer in their own scope, or any account in a volunteer area of theirs (asked only for a ticket open
+    to volunteers, and once per request)."""
+    if viewer.role is Role.VOLUNTEER and viewer.scope.covers(ticket.grid.path):
+        return True
+    return viewer.volunteer_areas.covers(ticket.grid.path)
 
 
 def scope_in_view(viewer: Viewer) -> Scope | None:

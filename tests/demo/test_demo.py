@@ -15,7 +15,8 @@ def test_the_demo_seed_fills_an_empty_database_once(app, client):
     assert "skipped" in runner.invoke(args=["seed-demo"]).output
     supervisor = login(client, "zhang.supervisor")
     tickets = client.get("/api/v1/tickets", headers=supervisor).get_json()["items"]
-    assert sorted(t["status"] for t in tickets) == ["assigned", "in_progress", "pending", "resolved"]
+    statuses = ["assigned", "closed", "in_progress", "pending", "resolved", "resolved"]  # 2 served by 冯老师 (双报到)
+    assert sorted(t["status"] for t in tickets) == statuses
     queue = client.get("/api/v1/tickets?assignee=me", headers=login(client, "li.worker")).get_json()["items"]
     assert [(t["status"], t["allowed_actions"]) for t in queue] == [("assigned", ["accept", "return", "escalate"])]
     elsewhere = client.get("/api/v1/tickets", headers=login(client, "zhao.worker")).get_json()["items"]
@@ -63,3 +64,21 @@ def test_the_demo_has_a_month_of_activities_with_attendance_and_their_points(app
     year = group_meeting["held_at"][:4]  # 19:00 in Beijing: the same day in UTC
     life = client.get(f"/api/v1/party/orgs/{branch}/life?year={year}", headers=staff).get_json()
     assert {kind["code"]: kind["held"] for kind in life["kinds"]}["group_meeting"] == 1  # held by its group
+
+
+def test_the_demo_has_reporting_members_of_the_school_with_service_records(app, client):
+    app.test_cli_runner().invoke(args=["seed-demo"])
+    teacher = login(client, "feng.teacher")
+    [check_in] = client.get("/api/v1/party/me/check-ins", headers=teacher).get_json()["items"]
+    assert check_in["status"] == "confirmed"
+    records = client.get(f"/api/v1/party/check-ins/{check_in['id']}/records", headers=teacher).get_json()["items"]
+    assert [(record["kind"], record["hours"], record["rating"]) for record in records] == [
+        ("ticket", "1.00", 5),
+        ("ticket", "1.00", None),
+    ]
+    pending = client.get(
+        "/api/v1/party/check-ins", query_string={"status": "pending"}, headers=login(client, "zhang.supervisor")
+    ).get_json()["items"]
+    assert len(pending) == 1 and pending[0]["kind"] == "member"
+    units = client.get("/api/v1/party/check-ins", query_string={"kind": "unit"}, headers=login(client, "sun.party"))
+    assert [item["status"] for item in units.get_json()["items"]] == ["confirmed"]

@@ -10,6 +10,8 @@ from grid.events import UnitRemoving
 from kernel.events import EventBus, bus_of
 from notifications.outbox import service as outbox
 from notifications.webhooks import service as webhooks
+from party.activities.events import AttendanceChanged
+from party.checkins import records as service_records
 from party.points import service as points
 from tasks.tickets.events import TicketChanged, TicketsMerging
 from tests.support.http import assert_error
@@ -22,7 +24,9 @@ def test_each_event_is_heard_by_its_handlers_in_the_documented_order(app):
         webhooks.owe_for_ticket_change,
         outbox.owe_for_ticket_change,
         points.on_ticket_changed,
+        service_records.on_ticket_changed,
     )
+    assert bus.handlers_of(AttendanceChanged) == (points.on_attendance_changed, service_records.on_attendance_changed)
     assert bus.handlers_of(TicketsMerging) == (webhooks.owe_for_merge, outbox.owe_for_merge)
     assert bus.handlers_of(UnitRemoving) == (accounts.hold_unit_with_accounts,)
 

@@ -75,10 +75,10 @@ ASSIGNABLE = {
     "far_volunteer": {"D"},
 }
 ASSIGNEES = tuple(ASSIGNABLE)
-PARTY_ROLES = {
+PARTY_ROLES = {  # workers and supervisors claim (and then handle) only in a volunteer area of theirs: none here
     Party.SUPERVISOR: {"admin", "supervisor"},
-    Party.ASSIGNEE: {"worker", "volunteer"},
-    Party.VOLUNTEER: {"volunteer"},
+    Party.ASSIGNEE: {"worker", "volunteer", "supervisor"},
+    Party.VOLUNTEER: {"volunteer", "worker", "supervisor"},
 }
 STATES = {status.value for rule_ in TRANSITIONS.values() for status in rule_.sources} | {
     rule_.target.value for rule_ in TRANSITIONS.values() if rule_.target is not None
