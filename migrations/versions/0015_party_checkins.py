@@ -7,8 +7,8 @@ Confirmed members' services are `party_service_records` with hours. An account v
 the units of `account_volunteer_areas` (granted by a confirmed check-in). The `service_hours` point rule
 (`service.hours`, points per hour, capped monthly) is seeded.
 
-Revision ID: 0014_party_checkins
-Revises: 0012_refresh_grace
+Revision ID: 0015_party_checkins
+Revises: 0014_party_activities
 Create Date: 2026-12-06 10:30:00.000000
 
 """
@@ -19,8 +19,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0014_party_checkins'
-down_revision = '0012_refresh_grace'
+revision = '0015_party_checkins'
+down_revision = '0014_party_activities'
 branch_labels = None
 depends_on = None
 
