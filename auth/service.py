@@ -96,11 +96,13 @@ def logout(session_id: str) -> None:
 def change_password(account: Account, *, old_password: str, new_password: str, session_id: str) -> None:
     """Change one's own password; every other session of the account ends."""
     now = utcnow()
-    throttle.take_password_attempt(account, now)
+    throttle.ensure_password_attempts_left(account, now)
     if not verify_password(account.password_hash, old_password):
-        throttle.confirm_password_failure(account, now)
+        # Nothing of this request stays (its Idempotency-Key included: a retry must run again) but the count.
+        db.session.rollback()
+        throttle.record_password_failure(account, now)
+        db.session.commit()
         raise ValidationError("The current password is wrong.", {"old_password": ["does not match"]})
-    throttle.give_back_password_attempt(account)
     check_policy(new_password, username=account.username, field="new_password")
     _set_password(account, new_password)
     tokens.revoke_all_sessions(account.id, "password_changed", except_session=session_id)

@@ -8,7 +8,8 @@
   spray cannot read 429 as "wrong" and 200 as "hit". Only failures count: an attempt takes a place in the count
   before its password is checked and gives it back when the password was right, so concurrent attempts from
   several processes can never pass the limit.
-- Wrong current passwords on a password change: LOGIN_FAILURES_PER_ACCOUNT per account and window, likewise.
+- Wrong current passwords on a password change: LOGIN_FAILURES_PER_ACCOUNT per account and window, counted in the
+  same place (checked before the hash, counted after a failure: that request's Idempotency-Key must not be kept).
 - A device token (`auth.devices`) lets its account past the address brake and the lock; its own failures are
   capped there.
 
@@ -160,19 +161,19 @@ def count_address_failure(address: str, now: datetime) -> None:
 # --- wrong current passwords --------------------------------------------------------------------------------
 
 
-def take_password_attempt(account: Account, now: datetime) -> None:
-    """A stolen session must not become a way to guess the password: wrong current passwords are capped."""
+def ensure_password_attempts_left(account: Account, now: datetime) -> None:
+    """A stolen session must not become a way to guess the password: wrong current passwords are capped.
+
+    Read, not taken: a password change runs under its Idempotency-Key, whose row must not be committed before the
+    request succeeds (so attempts in flight at the same moment may each still be checked)."""
     key, limit = str(account.id), current_app.config["LOGIN_FAILURES_PER_ACCOUNT"]
-    if not _store().take(PASSWORD, key, limit, now):
+    if not _store().has_room(PASSWORD, key, limit, now):
         raise RateLimitedError(PASSWORD_MESSAGE, _store().seconds_left(PASSWORD, key, limit, now))
 
 
-def give_back_password_attempt(account: Account) -> None:
-    _store().give_back(PASSWORD, str(account.id))
-
-
-def confirm_password_failure(account: Account, now: datetime) -> None:
-    _store().confirm(PASSWORD, str(account.id), current_app.config["LOGIN_FAILURES_PER_ACCOUNT"], now)
+def record_password_failure(account: Account, now: datetime) -> None:
+    """Count a wrong current password (the caller commits it alone: the request itself fails)."""
+    _store().add(PASSWORD, str(account.id), current_app.config["LOGIN_FAILURES_PER_ACCOUNT"], now)
 
 
 def purge_ended() -> tuple[int, int]:
@@ -196,6 +197,9 @@ def purge_ended() -> tuple[int, int]:
 
 
 class _Counts(Protocol):
+    def has_room(self, kind: str, key: str, limit: int, now: datetime) -> bool:
+        """Whether the count is below the limit (a window that ended counts nothing)."""
+
     def take(self, kind: str, key: str, limit: int, now: datetime) -> bool:
         """Whether an attempt may go on; the database counts it now (and keeps that count)."""
 
@@ -214,6 +218,15 @@ class _Counts(Protocol):
 
 class _DatabaseCounts:
     """`failure_counts`: one row per key, changed by single atomic statements (an upsert with a condition)."""
+
+    def has_room(self, kind: str, key: str, limit: int, now: datetime) -> bool:
+        window: timedelta = current_app.config["LOGIN_FAILURE_WINDOW"]
+        row = db.session.execute(
+            select(FailureCount.failures, FailureCount.window_started_at).where(
+                FailureCount.kind == kind, FailureCount.key == key
+            )
+        ).one_or_none()
+        return row is None or row.window_started_at <= now - window or row.failures < limit
 
     def take(self, kind: str, key: str, limit: int, now: datetime) -> bool:
         taken = _count(kind, key, now, below=limit) is not None
@@ -246,8 +259,11 @@ class _DatabaseCounts:
 class _LimiterCounts:
     """flask-limiter's storage (Redis): the count is read before an attempt and added to after a failure."""
 
-    def take(self, kind: str, key: str, limit: int, now: datetime) -> bool:
+    def has_room(self, kind: str, key: str, limit: int, now: datetime) -> bool:
         return bool(limiter.limiter.test(_item(limit), kind, key))
+
+    def take(self, kind: str, key: str, limit: int, now: datetime) -> bool:
+        return self.has_room(kind, key, limit, now)
 
     def give_back(self, kind: str, key: str) -> None:
         return None  # nothing was counted

@@ -424,3 +424,17 @@ def test_the_daily_purge_removes_only_counts_and_device_tokens_that_ended(app, c
     assert not left & {("address", "10.5.0.1"), ("username", "nobody.here")}
     assert fresh.status_code == 401 and old_device != kept_device
     assert len(db.session.scalars(select(DeviceToken)).all()) == 2  # li.na's two; wang.fang's logged out
+
+
+def test_a_wrong_current_password_keeps_its_count_but_not_its_idempotency_key(client, office, auth):
+    headers = {**auth(office["li.na"]), "Idempotency-Key": "change-1"}
+    wrong = {"old_password": WRONG, "new_password": "a-new-password-2026"}
+
+    first = client.post("/api/v1/auth/password", json=wrong, headers=headers)
+    again = client.post("/api/v1/auth/password", json=wrong, headers=headers)
+
+    assert_error(first, 422, "validation_error")
+    assert_error(again, 422, "validation_error")  # run again, not replayed as a success
+    assert "Idempotent-Replayed" not in again.headers
+    with client.application.app_context():
+        assert db.session.get(FailureCount, ("password", str(office["li.na"].id))).failures == 2
