@@ -51,7 +51,7 @@ def ensure_not_locked(account: Account | None, username: str, now: datetime) -> 
     """429 while the account, or the unknown name, is locked."""
     locked_until = _locked_until(account, username, now)
     if locked_until is not None and locked_until > now:
-        raise RateLimitedError(LOCKED_MESSAGE, math.ceil((locked_until - now).total_seconds()))
+        raise locked_error(locked_until, now)
 
 
 def record_account_failure(account: Account | None, username: str, now: datetime) -> datetime | None:
@@ -92,6 +92,7 @@ def record_account_failure(account: Account | None, username: str, now: datetime
 
 
 def locked_error(locked_until: datetime, now: datetime) -> RateLimitedError:
+    """The one answer to a locked account or name: the same status, message and headers for both."""
     return RateLimitedError(LOCKED_MESSAGE, math.ceil((locked_until - now).total_seconds()))
 
 
