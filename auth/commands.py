@@ -1,4 +1,5 @@
-"""Account CLI: `flask --app wsgi create-user USERNAME --role admin --password-stdin`."""
+"""Account CLI: `flask --app wsgi create-user USERNAME --role admin --password-stdin`, and the daily
+`flask --app wsgi purge-login-counts`."""
 
 import sys
 
@@ -6,7 +7,7 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
-from auth import service
+from auth import service, throttle
 from kernel.errors import AppError
 from kernel.extensions import db
 from kernel.principals import Role
@@ -14,6 +15,7 @@ from kernel.principals import Role
 
 def register(app: Flask) -> None:
     app.cli.add_command(create_user)
+    app.cli.add_command(purge_login_counts)
 
 
 @click.command("create-user")
@@ -38,3 +40,12 @@ def create_user(
         raise click.ClickException(f"{error.message} {details}".strip()) from None
     db.session.commit()
     click.echo(f"created {account.role.value} {account.username} (id {account.id})")
+
+
+@click.command("purge-login-counts")
+@with_appcontext
+def purge_login_counts() -> None:
+    """Delete login failure counts whose window and lock have ended, and device tokens revoked or expired."""
+    counts, device_tokens = throttle.purge_ended()
+    db.session.commit()
+    click.echo(f"purged {counts} login failure counts and {device_tokens} device tokens")

@@ -94,3 +94,42 @@ class RefreshToken(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     replaced_by: Mapped[str | None] = mapped_column(String(36))
+
+
+class DeviceToken(db.Model):
+    """A device that logged in to its account (OWASP "device cookies"): its token lets it past the login brakes.
+
+    Only the SHA-256 of the token's random part is stored; the token itself is signed with the app's key for its
+    account (`auth.devices`). It dies with the login that earned it (`session_id`), and is replaced by each
+    login that presents it.
+    """
+
+    __tablename__ = "device_tokens"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("login_sessions.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_reason: Mapped[str | None] = mapped_column(String(32))
+    # Wrong passwords presented with this token: past LOGIN_FAILURES_PER_ACCOUNT in the window it admits no more.
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    failed_logins_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class FailureCount(db.Model):
+    """Failed attempts per key and window, shared by every process on the database (`auth.throttle`).
+
+    kind `address`: failed logins from a client address; `username`: failed logins of a name no account
+    has (locked like an account); `password`: wrong current passwords of an account (key: its id).
+    """
+
+    __tablename__ = "failure_counts"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -5,10 +5,11 @@ from typing import Any
 from flask import Flask, request
 from flask_jwt_extended import current_user, get_jwt, verify_jwt_in_request
 
-from auth import service
+from auth import devices, service
 from auth.models import Account
 from auth.schemas import (
     LoginSchema,
+    LoginTokenSchema,
     MeSchema,
     PasswordChangeSchema,
     TokenSchema,
@@ -30,6 +31,14 @@ auth_blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="L
 users_blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Accounts")
 
 MANAGERS = (Role.ADMIN, Role.SUPERVISOR)
+DEVICE_TOKEN_PARAMETER = {
+    "in": "header",
+    "name": devices.HEADER,
+    "required": False,
+    "description": "The `device_token` an earlier successful login of this account on this device returned: it lets "
+    "the login past the address limit and the account lock (the password must still be right).",
+    "schema": {"type": "string", "maxLength": devices.MAX_LENGTH},
+}
 
 
 def register(app: Flask) -> None:
@@ -40,11 +49,21 @@ def register(app: Flask) -> None:
 
 @auth_blp.route("/login", methods=["POST"])
 @auth_blp.arguments(LoginSchema)
-@auth_blp.response(200, TokenSchema)
+@auth_blp.response(200, LoginTokenSchema)
+@auth_blp.doc(parameters=[DEVICE_TOKEN_PARAMETER])
 @documents(401, 429)
 def login(credentials: dict[str, str]) -> TokenGrant:
-    """Log in with a username and password; returns an access and a refresh token."""
-    return service.login(credentials["username"], credentials["password"], address=request.remote_addr or "unknown")
+    """Log in with a username and password; returns an access and a refresh token, and this device's token.
+
+    Past the login brakes (429: too many failures from this address, or for this account) only a login presenting
+    the `device_token` of an earlier login of the same account on this device gets in (`X-Device-Token`).
+    """
+    return service.login(
+        credentials["username"],
+        credentials["password"],
+        address=request.remote_addr or "unknown",
+        device_token=request.headers.get(devices.HEADER),
+    )
 
 
 @auth_blp.route("/refresh", methods=["POST"])

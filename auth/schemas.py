@@ -102,3 +102,13 @@ class TokenSchema(Schema):
     token_type = fields.String(required=True, metadata={"example": "Bearer"})
     expires_in = fields.Integer(required=True, metadata={"description": "seconds the access token lives"})
     user = fields.Nested(UserSchema, required=True)
+
+
+class LoginTokenSchema(TokenSchema):
+    device_token = fields.String(
+        required=True,
+        metadata={
+            "description": "this device's token for its next logins (header X-Device-Token): keep it with the "
+            "refresh token; each login replaces it, and it ends with this login's session"
+        },
+    )

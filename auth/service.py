@@ -4,12 +4,13 @@ import logging
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, NoReturn
 
 from sqlalchemy import bindparam, delete, exists, func, or_, select, update
 
-from auth import throttle, tokens
-from auth.models import Account, VolunteerArea
+from auth import devices, throttle, tokens
+from auth.models import Account, DeviceToken, VolunteerArea
 from auth.passwords import check_policy, hash_password, spend_verification_time, verify_password
 from auth.tokens import TokenGrant
 from grid import service as grid_service
@@ -36,25 +37,46 @@ ACCOUNT_BY_ID = select(Account).where(Account.id == bindparam("account_id"))
 # --- logging in --------------------------------------------------------------------------------
 
 
-def login(username: str, password: str, *, address: str) -> TokenGrant:
-    """Check the credentials and open a session; failures are counted and throttled.
+def login(username: str, password: str, *, address: str, device_token: str | None = None) -> TokenGrant:
+    """Check the credentials and open a session; failures are counted and throttled (`auth.throttle`).
 
-    Failure records must outlive the refused request, so this commits them itself.
+    A device token this account earned on this device (`auth.devices`) lets it past the address brake and the
+    lock. Failure records must outlive the refused request, so this commits them itself.
     """
     now = utcnow()
-    account = find_account_by_username(username)
-    if account is None or not account.active:
-        spend_verification_time(password)
-        throttle.record_address_failure(address)
-        raise UnauthorizedError("Wrong username or password.")
-    throttle.ensure_not_locked(account, now)
-    if not verify_password(account.password_hash, password):
-        throttle.record_account_failure(account, now)
-        db.session.commit()
-        throttle.record_address_failure(address)
-        raise UnauthorizedError("Wrong username or password.")
+    name = normalize_username(username)
+    account = find_account_by_username(name)
+    device = devices.find_trusted(account, device_token, now) if account is not None and account.active else None
+    if device is None:
+        throttle.ensure_not_locked(account, name, now)
+        throttle.take_address_attempt(address, now)
+    if account is None:
+        spend_verification_time(password)  # an unknown name costs what a wrong password costs
+    if account is None or not verify_password(account.password_hash, password) or not account.active:
+        _record_failure(account, name, address=address, device=device, now=now)
+    if device is None:
+        throttle.give_back_address_attempt(address)
+    else:
+        devices.revoke(device, "replaced")
     throttle.reset_account_failures(account)
-    return tokens.open_session(account)
+    return tokens.open_session(account, with_device_token=True)
+
+
+def _record_failure(
+    account: Account | None, name: str, *, address: str, device: DeviceToken | None, now: datetime
+) -> NoReturn:
+    """Count a failed login everywhere it counts, keep the counts, and refuse: 401, or 429 when this failure locked
+    the account (or name). A device past the brakes is answered 401: the lock does not apply to it."""
+    locked_until = throttle.record_account_failure(account, name, now)
+    if device is None:
+        throttle.confirm_address_failure(address, now)
+    else:
+        devices.record_failure(device, now)
+        throttle.count_address_failure(address, now)
+    db.session.commit()
+    if locked_until is not None and device is None:
+        raise throttle.locked_error(locked_until, now)
+    raise UnauthorizedError("Wrong username or password.")
 
 
 def refresh(account: Account, claims: Mapping[str, Any]) -> TokenGrant:
@@ -74,17 +96,26 @@ def logout(session_id: str) -> None:
 
 def change_password(account: Account, *, old_password: str, new_password: str, session_id: str) -> None:
     """Change one's own password; every other session of the account ends."""
-    throttle.ensure_password_attempts_left(account)
+    now = utcnow()
+    throttle.ensure_password_attempts_left(account, now)
     if not verify_password(account.password_hash, old_password):
-        throttle.record_password_failure(account)
+        # Nothing of this request stays (its Idempotency-Key included: a retry must run again) but the count.
+        db.session.rollback()
+        throttle.record_password_failure(account, now)
+        db.session.commit()
         raise ValidationError("The current password is wrong.", {"old_password": ["does not match"]})
     check_policy(new_password, username=account.username, field="new_password")
     _set_password(account, new_password)
     tokens.revoke_all_sessions(account.id, "password_changed", except_session=session_id)
 
 
+def normalize_username(username: str) -> str:
+    """The one spelling of a name: the login brakes count unknown names by it, as accounts store theirs."""
+    return username.strip().lower()
+
+
 def find_account_by_username(username: str) -> Account | None:
-    return db.session.scalars(select(Account).where(Account.username == username.strip().lower())).one_or_none()
+    return db.session.scalars(select(Account).where(Account.username == normalize_username(username))).one_or_none()
 
 
 # --- managing accounts ------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from flask import current_app, g
 from flask_jwt_extended import JWTManager, create_access_token, create_refresh_token
 from sqlalchemy import select, update
 
+from auth import devices
 from auth.models import Account, LoginSession, RefreshToken
 from auth.principal import Principal, find_principal
 from kernel.clock import utcnow
@@ -37,17 +38,23 @@ class TokenGrant:
     expires_in: int
     user: Account
     token_type: str = "Bearer"  # noqa: S105 - the scheme name, not a secret
+    # Login only: the token of this device for its next logins past the brakes (`auth.devices`).
+    device_token: str | None = None
 
 
 # Access tokens' jti derives from their refresh token's, so a pair can be signed again identically.
 _ACCESS_JTI_NAMESPACE = uuid.UUID("6f1d3c1e-2b1a-4c59-9d0e-4a8f3f1b7c21")
 
 
-def open_session(account: Account) -> TokenGrant:
-    """A new login: a new session (family) with its first pair of tokens."""
+def open_session(account: Account, *, with_device_token: bool = False) -> TokenGrant:
+    """A new login: a new session (family) with its first pair of tokens, and a device token if asked."""
     session = LoginSession(id=uuid.uuid4().hex, account_id=account.id)
     db.session.add(session)
-    return _grant(account, session.id, str(uuid.uuid4()))
+    grant = _grant(account, session.id, str(uuid.uuid4()))
+    if not with_device_token:
+        return grant
+    db.session.flush()  # the device token refers to the session
+    return dataclasses.replace(grant, device_token=devices.issue(account, session.id))
 
 
 def rotate(account: Account, claims: dict[str, Any]) -> TokenGrant | None:
@@ -99,18 +106,24 @@ def _same_pair_again(account: Account, claims: dict[str, Any], *, now: datetime)
 
 
 def revoke_session(session_id: str, reason: str) -> None:
+    """End one login, and the device token it earned."""
     db.session.execute(
         update(LoginSession)
         .where(LoginSession.id == session_id, LoginSession.revoked_at.is_(None))
         .values(revoked_at=utcnow(), revoked_reason=reason)
     )
+    devices.revoke_of_sessions([session_id], reason)
 
 
 def revoke_all_sessions(account_id: int, reason: str, *, except_session: str | None = None) -> None:
+    """End every login of the account (but `except_session`), and the device tokens they earned."""
     stmt = update(LoginSession).where(LoginSession.account_id == account_id, LoginSession.revoked_at.is_(None))
+    sessions = select(LoginSession.id).where(LoginSession.account_id == account_id)
     if except_session is not None:
         stmt = stmt.where(LoginSession.id != except_session)
+        sessions = sessions.where(LoginSession.id != except_session)
     db.session.execute(stmt.values(revoked_at=utcnow(), revoked_reason=reason))
+    devices.revoke_of_sessions(sessions, reason)
 
 
 def _grant(account: Account, session_id: str, refresh_jti: str) -> TokenGrant:

@@ -30,6 +30,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "LOGIN_FAILURES_PER_ADDRESS": int(env.get("LOGIN_FAILURES_PER_ADDRESS", "30")),
         "LOGIN_FAILURES_PER_ACCOUNT": int(env.get("LOGIN_FAILURES_PER_ACCOUNT", "5")),
         "LOGIN_FAILURE_WINDOW": timedelta(minutes=15),
+        # Where the per-address and wrong-password counts live: the database (every process on it shares them),
+        # or "limiter": flask-limiter's RATELIMIT_STORAGE_URI, the default when that names a shared store (Redis).
+        "LOGIN_BRAKES_STORE": env.get("LOGIN_BRAKES_STORE")
+        or ("database" if env.get("RATELIMIT_STORAGE_URI", "memory://").startswith("memory://") else "limiter"),
         "ACCOUNT_LOCK_DURATION": timedelta(minutes=int(env.get("ACCOUNT_LOCK_MINUTES", "15"))),
         "JWT_ALGORITHM": "HS256",
         "JWT_DECODE_ALGORITHMS": ["HS256"],

@@ -1,26 +1,48 @@
-"""Photo bytes, with no Flask and no database: recognising JPEG, PNG and WebP by their bytes, and copying an
-image without its metadata (EXIF, GPS, XMP, comments) while keeping what shows it right.
+"""Photo bytes, with no Flask and no database: recognising JPEG, PNG, WebP and HEIC by their bytes, refusing what
+no phone can show, turning HEIC into JPEG, and copying an image without its metadata (EXIF, GPS, XMP, comments)
+while keeping what shows it right.
 
-`strip_metadata` walks a format's segments or chunks as a stream and copies pixels untouched (nothing is
-re-encoded); `Measured` counts and hashes what passes on to the storage.
+`check_displayable` decodes the pixels with Pillow (and pillow-heif) under the decompression-bomb guard: an image
+over 40 megapixels or 16,384 pixels a side, or whose data does not decode, would hang or crash the supervisor's
+browser and the worker's phone that open it. `strip_metadata` walks a format's segments or chunks as a stream and
+copies pixels untouched (nothing is re-encoded); `Measured` counts and hashes what passes on to the storage.
 """
 
 import hashlib
 import io
 import struct
+import warnings
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from typing import IO, Any, Final
 
+import pillow_heif
+from PIL import Image
+
 CHUNK: Final = 64 * 1024
-JPEG, PNG, WEBP = "image/jpeg", "image/png", "image/webp"
-FORMAT_NAMES: Final[Mapping[str, str]] = {JPEG: "JPEG", PNG: "PNG", WEBP: "WebP"}
+JPEG, PNG, WEBP, HEIC = "image/jpeg", "image/png", "image/webp", "image/heic"
+FORMAT_NAMES: Final[Mapping[str, str]] = {JPEG: "JPEG", PNG: "PNG", WEBP: "WebP", HEIC: "HEIC"}
+# What a phone or a browser still shows without trouble.
+MAX_PIXELS: Final = 40_000_000
+MAX_SIDE: Final = 16_384
+# HEIF brands (ISO/IEC 23008-12) of still images and sequences in HEVC: the iPhone camera's default.
+_HEIF_BRANDS: Final = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"})
+_PILLOW_FORMATS: Final[Mapping[str, str]] = {JPEG: "JPEG", PNG: "PNG", WEBP: "WEBP", HEIC: "HEIF"}
+# HEIC stored as JPEG: the quality of the camera apps' own JPEGs.
+JPEG_QUALITY: Final = 90
+
+Image.init()  # every format plugin in Image.OPEN
+pillow_heif.register_heif_opener()
 # An EXIF block bigger than this is not read for its orientation (it is dropped all the same).
 MAX_EXIF_BYTES: Final = 256 * 1024
 
 
 class MalformedImageError(ValueError):
     """The bytes start like an image but do not hold together (truncated, impossible lengths)."""
+
+
+class UndisplayableImageError(ValueError):
+    """An image no phone can show: too big, or its pixels do not decode. The message is the reason, for the client."""
 
 
 def sniff(head: bytes) -> str | None:
@@ -31,7 +53,73 @@ def sniff(head: bytes) -> str | None:
         return PNG
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return WEBP
+    if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
+        return HEIC
     return None
+
+
+def check_displayable(content_type: str, source: IO[bytes]) -> None:
+    """UndisplayableImageError unless the image is at most MAX_PIXELS and MAX_SIDE a side and its pixels decode.
+
+    Pillow reads the declared size first; beyond its own decompression-bomb limit it refuses to go on at all. The
+    pixels are then decoded for real (a JPEG at 1/8 scale: every byte of its data is still read), so a truncated
+    or corrupt image is found here and not in a viewer. `source` is rewound afterwards.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            _check_size(*_declared_size(content_type, source))
+            source.seek(0)
+            image = Image.open(source, formats=[_PILLOW_FORMATS[content_type]])
+            if content_type == JPEG:
+                image.draft("RGB", (max(image.width // 8, 1), max(image.height // 8, 1)))
+            image.load()
+    except UndisplayableImageError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise UndisplayableImageError(f"more than {MAX_PIXELS // 1_000_000} megapixels") from None
+    except (OSError, SyntaxError, ValueError, struct.error, EOFError, MemoryError) as error:
+        raise UndisplayableImageError(f"the image data does not decode ({_plain(error)})") from None
+    finally:
+        source.seek(0)
+
+
+def _declared_size(content_type: str, source: IO[bytes]) -> tuple[int, int]:
+    """The size the header declares, read by the format's Pillow plugin alone: `Image.open` would refuse a bomb
+    before its size could be told. Pillow's own guard (its limit is above ours) still stands over the decoding."""
+    factory, _accept = Image.OPEN[_PILLOW_FORMATS[content_type]]
+    width, height = factory(source, None).size
+    return width, height
+
+
+def _check_size(width: int, height: int) -> None:
+    if width > MAX_SIDE or height > MAX_SIDE:
+        raise UndisplayableImageError(f"{width}×{height} pixels: more than {MAX_SIDE} pixels a side")
+    if width * height > MAX_PIXELS:
+        raise UndisplayableImageError(f"{width}×{height} pixels: more than {MAX_PIXELS // 1_000_000} megapixels")
+    if width < 1 or height < 1:
+        raise UndisplayableImageError("the image has no pixels")
+
+
+def _plain(error: BaseException) -> str:
+    """A decoder's complaint, short and on one line, for the client."""
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text[:200]
+
+
+def heic_to_jpeg(source: IO[bytes], *, keep_metadata: bool) -> IO[bytes]:
+    """A checked HEIC/HEIF image as a JPEG, upright (the container's rotation is applied to the pixels), with its
+    colour profile; its EXIF (reset to upright) only when metadata is kept. XMP and the rest never come along."""
+    image = Image.open(source, formats=["HEIF"])
+    options: dict[str, Any] = {"quality": JPEG_QUALITY}
+    if image.info.get("icc_profile"):
+        options["icc_profile"] = image.info["icc_profile"]
+    if keep_metadata and image.info.get("exif"):
+        options["exif"] = image.info["exif"]
+    converted = io.BytesIO()
+    image.convert("RGB").save(converted, "JPEG", **options)
+    converted.seek(0)
+    return converted
 
 
 def strip_metadata(content_type: str, source: IO[bytes]) -> Iterator[bytes]:

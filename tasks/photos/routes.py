@@ -23,7 +23,8 @@ blp = Blueprint(
     "attachments",
     __name__,
     url_prefix="/api/v1",
-    description="Photos (照片): JPEG, PNG or WebP, recognised from their bytes; EXIF and GPS removed unless "
+    description="Photos (照片): JPEG, PNG, WebP or HEIC (stored as JPEG), recognised from their bytes and decoded "
+    "(over 40 megapixels or 16,384 pixels a side, or not decoding: 422); EXIF and GPS removed unless "
     "configured otherwise. Upload before the ticket exists and pass the ids as `photos`, or upload to a ticket.",
 )
 EVERYONE = (Role.ADMIN, Role.SUPERVISOR, Role.WORKER, Role.VOLUNTEER)
@@ -70,7 +71,8 @@ def upload_photo(files: dict[str, Any]) -> Attachment:
     a party activity's `photo_ids`.
 
     Until linked, only you (and admins) can see it. The type is judged by the bytes, not the name or header:
-    anything but JPEG, PNG or WebP is 415; above 10 MB, 413."""
+    anything but JPEG, PNG, WebP or HEIC is 415; above 10 MB, 413; an image no phone can show (over 40 megapixels
+    or 16,384 pixels a side, or data that does not decode) 422 with the reason. HEIC is stored as JPEG."""
     upload = _the_one_file(files)
     return service.upload_photo(current_principal(), upload.stream, upload.filename)
 

@@ -8,7 +8,13 @@ from kernel.api import BaseSchema, IdField, Timestamp
 
 
 class PhotoUploadSchema(BaseSchema):
-    file = Upload(required=True, metadata={"description": "the photo: JPEG, PNG or WebP, at most 10 MB"})
+    file = Upload(
+        required=True,
+        metadata={
+            "description": "the photo: JPEG, PNG, WebP or HEIC (stored as JPEG); at most 10 MB, 40 megapixels and "
+            "16,384 pixels a side"
+        },
+    )
 
 
 class AttachmentSchema(Schema):

@@ -31,7 +31,20 @@ from sqlalchemy.orm import Session
 from kernel.errors import AppError, NotFoundError, ValidationError
 from kernel.extensions import db
 from kernel.principals import Caller, Role
-from tasks.photos.imaging import CHUNK, FORMAT_NAMES, MalformedImageError, Measured, sniff, strip_metadata, whole
+from tasks.photos.imaging import (
+    CHUNK,
+    FORMAT_NAMES,
+    HEIC,
+    JPEG,
+    MalformedImageError,
+    Measured,
+    UndisplayableImageError,
+    check_displayable,
+    heic_to_jpeg,
+    sniff,
+    strip_metadata,
+    whole,
+)
 from tasks.photos.models import Attachment
 from tasks.photos.storage import Storage, new_storage_key, storage
 
@@ -150,6 +163,9 @@ def _store(actor: Caller, stream: IO[bytes], filename: str | None, *, ticket_id:
     source = _seekable(stream, max_bytes)
     content_type = _content_type(source)
     strip = current_app.config["ATTACHMENTS_STRIP_METADATA"]
+    _ensure_displayable(content_type, source)
+    if content_type == HEIC:  # browsers and most phones cannot show HEIC; every one shows JPEG
+        source, content_type = heic_to_jpeg(source, keep_metadata=not strip), JPEG
     measured = Measured(strip_metadata(content_type, source) if strip else whole(source))
     store, key = storage(), new_storage_key()
     try:
@@ -199,9 +215,20 @@ def _content_type(source: IO[bytes]) -> str:
     source.seek(0)
     if content_type is None:
         raise UnsupportedMediaTypeError(
-            "Send a JPEG, PNG or WebP image.", {"file": ["not a JPEG, PNG or WebP image (judged by its content)"]}
+            "Send a JPEG, PNG, WebP or HEIC image.",
+            {"file": ["not a JPEG, PNG, WebP or HEIC image (judged by its content)"]},
         )
     return content_type
+
+
+def _ensure_displayable(content_type: str, source: IO[bytes]) -> None:
+    """422 with the reason for an image no phone can show: over 40 megapixels or 16,384 pixels a side, or pixels
+    that do not decode (`imaging.check_displayable`)."""
+    try:
+        check_displayable(content_type, source)
+    except UndisplayableImageError as error:
+        message = f"This {FORMAT_NAMES[content_type]} image cannot be shown on a phone: {error}."
+        raise ValidationError(message, {"file": [str(error)]}) from None
 
 
 def display_filename(filename: str | None) -> str | None:

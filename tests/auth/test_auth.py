@@ -81,7 +81,7 @@ def test_login_returns_bearer_tokens_and_the_account(client, worker):
 
     assert response.status_code == 200
     body = response.json
-    assert set(body) == {"access_token", "refresh_token", "token_type", "expires_in", "user"}
+    assert set(body) == {"access_token", "refresh_token", "token_type", "expires_in", "user", "device_token"}
     assert body["token_type"] == "Bearer"
     assert body["expires_in"] == 900
     assert body["access_token"] and body["refresh_token"] and body["access_token"] != body["refresh_token"]

@@ -1,7 +1,9 @@
-"""Photos through the HTTP API: uploading (who, what, how big), metadata removal, downloading in scope, linking.
+"""Photos through the HTTP API: uploading (who, what, how big), metadata removal, downloading in scope, linking,
+and refusing what no phone can show (issue 20, point 5).
 
-Images are built by hand, byte by byte, so no image library is needed: a real 1×1 JPEG and WebP from an
-encoder, a PNG assembled here, and EXIF blocks carrying a GPS position.
+Images are built by hand, byte by byte: a real 1×1 JPEG and WebP from an encoder, PNGs assembled here (declaring
+whatever size their header says), and EXIF blocks carrying a GPS position. Real pictures, and the HEIC ones, come
+from Pillow and pillow-heif's encoder at test time, so no binary is committed.
 """
 
 import base64
@@ -14,6 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from sqlalchemy import func, select
 
 from auth.models import Account
@@ -266,10 +269,12 @@ def test_anything_but_jpeg_png_or_webp_is_415_whatever_its_name(app, client, aut
     [JPEG_1X1[:40], png()[:30], WEBP_1X1[:20] + b"\x00" * 4, b"\xff\xd8\xff\xe0" + b"\x00" * 20],
     ids=["jpeg-cut-short", "png-cut-short", "webp-cut-short", "jpeg-impossible-segment"],
 )
-def test_an_image_that_does_not_hold_together_is_415_and_leaves_no_file(
+def test_an_image_that_does_not_hold_together_is_422_and_leaves_no_file(
     app, client, auth, people, storage_dir, content
 ):
-    assert_error(upload(client, auth(people.assignee), content), 415, "unsupported_media_type")
+    """Its data does not decode: no phone could show it (issue 20; 415 is for what is no image of ours at all)."""
+    error = assert_error(upload(client, auth(people.assignee), content), 422, "validation_error")
+    assert error["details"]["file"][0].startswith("the image data does not decode")
     assert count_rows(app) == 0
     assert stored_files(storage_dir) == []
 
@@ -307,7 +312,8 @@ def test_a_json_body_is_415(client, auth, people):
 
 
 def test_a_photo_of_exactly_10_mb_is_accepted(client, auth, people):
-    content = png(idat=b"\x00" * (10 * MB - len(png(idat=b""))))
+    # A suggested palette (sPLT) that viewers and the stripper pass over, filling a real 1×1 PNG up to the cap.
+    content = png(png_chunk(b"sPLT", b"\x00" * (10 * MB - len(png(png_chunk(b"sPLT", b""))))))
     assert len(content) == 10 * MB
     response = upload(client, auth(people.assignee), content)
     assert response.status_code == 201, response.json
@@ -754,3 +760,196 @@ def test_parts_other_than_the_file_are_refused(client, auth, people):
     extra = f'--{boundary}\r\nContent-Disposition: form-data; name="note"\r\n\r\nhello\r\n'.encode()
     response = client.post(UPLOAD, data=extra + body, content_type=content_type, headers=auth(people.assignee))
     assert "note" in assert_error(response, 422, "validation_error")["details"]
+
+
+# --- photos no phone can show (issue 20, point 5) --------------------------------------------------------------
+
+
+def declared_png(width: int, height: int, idat: bytes) -> bytes:
+    """A PNG whose header declares width×height (RGB), with whatever data is given."""
+    header = png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+    return b"\x89PNG\r\n\x1a\n" + header + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b"")
+
+
+def zeros_png_data(size: int) -> bytes:
+    """`size` bytes of a zlib stream of black rows: what a small file declaring a huge picture holds."""
+    compressor = zlib.compressobj(9)
+    data = b""
+    while len(data) < size:
+        data += compressor.compress(b"\x00" * 1_000_000)
+    return (data + compressor.flush())[:size]
+
+
+def photo(format_: str = "JPEG", size: tuple[int, int] = (640, 480), **options) -> bytes:
+    """A real picture (a gradient, so it does not compress to nothing), encoded by Pillow."""
+    image = Image.linear_gradient("L").resize(size).convert("RGB")
+    buffer = io.BytesIO()
+    image.save(buffer, format_, **options)
+    return buffer.getvalue()
+
+
+def gps_exif(orientation: int = 1) -> bytes:
+    exif = Image.Exif()
+    exif[0x010F] = "iPhone"
+    exif[0x0112] = orientation
+    exif[0x8825] = {1: "N", 2: (32.0, 59.0, 24.0), 0x12: SECRET.decode()}
+    return exif.tobytes()
+
+
+def heic(size: tuple[int, int] = (64, 32), orientation: int = 1) -> bytes:
+    import pillow_heif  # registered by tasks.photos.imaging too; imported here for the encoder
+
+    pillow_heif.register_heif_opener()
+    xmp = b"<x:xmpmeta>" + SECRET + b"</x:xmpmeta>"
+    return photo("HEIF", size, exif=gps_exif(orientation), xmp=xmp, quality=80)
+
+
+def nothing_stored(app, storage_directory) -> bool:
+    return count_rows(app) == 0 and stored_files(storage_directory) == []
+
+
+# --- the issue's reproductions: 422 with the reason ------------------------------------------------------------
+
+
+def test_a_48_kb_png_declaring_20000_by_20000_pixels_is_422_with_the_reason(app, client, auth, people, storage_dir):
+    bomb = declared_png(20_000, 20_000, zeros_png_data(48 * 1024))
+    assert 48 * 1024 <= len(bomb) < 49 * 1024
+
+    error = assert_error(upload(client, auth(people.assignee), bomb, filename="bomb.png"), 422, "validation_error")
+
+    assert "16384 pixels a side" in error["details"]["file"][0]
+    assert "20000×20000" in error["message"]
+    assert nothing_stored(app, storage_dir)
+
+
+def test_a_png_declaring_65500_by_65500_with_100_bytes_of_data_is_422_with_the_reason(
+    app, client, auth, people, storage_dir
+):
+    bomb = declared_png(65_500, 65_500, b"\x78\x9c" + b"\x00" * 98)
+
+    error = assert_error(upload(client, auth(people.assignee), bomb), 422, "validation_error")
+
+    assert "megapixels" in error["details"]["file"][0] or "a side" in error["details"]["file"][0]
+    assert nothing_stored(app, storage_dir)
+
+
+def test_a_truncated_jpeg_is_422_saying_its_data_does_not_decode(app, client, auth, people, storage_dir):
+    whole = photo("JPEG")
+    truncated = whole[: len(whole) // 2]
+
+    error = assert_error(upload(client, auth(people.assignee), truncated), 422, "validation_error")
+
+    assert error["details"]["file"][0].startswith("the image data does not decode")
+    assert "truncated" in error["details"]["file"][0]
+    assert nothing_stored(app, storage_dir)
+
+
+def test_more_than_40_megapixels_is_422_though_each_side_is_small_enough(client, auth, people):
+    error = assert_error(upload(client, auth(people.assignee), declared_png(6400, 6400, b"")), 422, "validation_error")
+
+    assert error["details"]["file"] == ["6400×6400 pixels: more than 40 megapixels"]
+
+
+def test_more_than_16384_pixels_a_side_is_422_though_the_area_is_small(client, auth, people):
+    error = assert_error(upload(client, auth(people.assignee), declared_png(16_385, 8, b"")), 422, "validation_error")
+
+    assert error["details"]["file"] == ["16385×8 pixels: more than 16384 pixels a side"]
+
+
+def test_a_png_whose_pixel_data_is_not_a_zlib_stream_is_422(client, auth, people):
+    broken = declared_png(8, 8, b"this is not zlib data at all")
+
+    error = assert_error(upload(client, auth(people.assignee), broken), 422, "validation_error")
+
+    assert error["details"]["file"][0].startswith("the image data does not decode")
+
+
+def test_a_photo_refused_for_a_ticket_is_refused_the_same_way(client, auth, people, ticket_id):
+    bomb = declared_png(20_000, 20_000, zeros_png_data(1024))
+    url = f"/api/v1/tickets/{ticket_id}/attachments"
+
+    error = assert_error(upload(client, auth(people.assignee), bomb, url=url), 422, "validation_error")
+
+    assert "a side" in error["details"]["file"][0]
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "refused"),
+    [(16_384, 2_441, False), (16_385, 1, True), (1, 16_385, True), (6_324, 6_324, False), (6_325, 6_325, True)],
+)
+def test_the_limits_are_40_megapixels_and_16384_pixels_a_side(width, height, refused):
+    if refused:
+        with pytest.raises(imaging.UndisplayableImageError):
+            imaging._check_size(width, height)
+    else:
+        imaging._check_size(width, height)
+
+
+# --- what phones take still works ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [(photo("JPEG"), "image/jpeg"), (photo("PNG"), "image/png"), (photo("WEBP"), "image/webp")],
+    ids=["jpeg", "png", "webp"],
+)
+def test_a_real_jpeg_png_or_webp_is_still_stored_as_it_is(client, auth, people, storage_dir, content, content_type):
+    response = upload(client, auth(people.assignee), content)
+
+    assert response.status_code == 201, response.json
+    assert response.json["content_type"] == content_type
+    (stored,) = stored_files(storage_dir)
+    assert stored.read_bytes() == content  # nothing to strip: copied as it came
+
+
+# --- HEIC ------------------------------------------------------------------------------------------------------
+
+
+def test_a_heic_photo_is_stored_and_served_as_jpeg_without_exif_gps_or_xmp(client, auth, people, storage_dir):
+    headers = auth(people.assignee)
+    original = heic()
+    assert imaging.sniff(original[:16]) == "image/heic"
+
+    created = upload(client, headers, original, filename="IMG_0001.HEIC")
+
+    assert created.status_code == 201, created.json
+    assert created.json["content_type"] == "image/jpeg"
+    served = client.get(created.json["url"], headers=headers)
+    assert served.status_code == 200
+    assert served.mimetype == "image/jpeg"
+    assert served.data.startswith(b"\xff\xd8\xff")
+    assert SECRET not in served.data and b"Exif" not in served.data and b"xmpmeta" not in served.data
+    image = Image.open(io.BytesIO(served.data))
+    assert (image.format, image.size) == ("JPEG", (64, 32))
+    assert not image.getexif()
+    assert created.json["size"] == len(served.data)
+
+
+def test_a_rotated_heic_photo_is_stored_upright(client, auth, people):
+    headers = auth(people.assignee)
+
+    created = upload(client, headers, heic(size=(64, 32), orientation=6))
+
+    image = Image.open(io.BytesIO(client.get(created.json["url"], headers=headers).data))
+    assert image.size == (32, 64)
+    assert image.getexif().get(0x0112) in (None, 1)
+
+
+def test_a_truncated_heic_is_422(app, client, auth, people, storage_dir):
+    whole = heic(size=(256, 256))
+
+    error = assert_error(upload(client, auth(people.assignee), whole[: len(whole) // 2]), 422, "validation_error")
+
+    assert error["details"]["file"][0].startswith("the image data does not decode")
+    assert nothing_stored(app, storage_dir)
+
+
+def test_a_heic_keeps_its_exif_only_when_metadata_is_kept(app, client, auth, people, storage_dir):
+    app.config["ATTACHMENTS_STRIP_METADATA"] = False
+    headers = auth(people.assignee)
+
+    created = upload(client, headers, heic())
+
+    served = client.get(created.json["url"], headers=headers)
+    assert served.mimetype == "image/jpeg"
+    assert Image.open(io.BytesIO(served.data)).getexif().get(0x010F) == "iPhone"
