@@ -1,7 +1,7 @@
 """login brakes in the database: device tokens, and failure counts per address, unknown username and account
 
-Revision ID: 0015_login_brakes
-Revises: 0012_refresh_grace
+Revision ID: 0016_login_brakes
+Revises: 0015_party_checkins
 Create Date: 2026-12-06 10:45:00.000000
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0015_login_brakes'
-down_revision = '0012_refresh_grace'
+revision = '0016_login_brakes'
+down_revision = '0015_party_checkins'
 branch_labels = None
 depends_on = None
 
