@@ -730,6 +730,8 @@ def _standing_activity_entry(source: tuple[str, str], member_id: int) -> PointEn
         if entry.rule_code in codes and entry.corrects_id is None and entry.id not in taken_back:
             return entry
     return None
+
+
 # --- service hours (双报到) --------------------------------------------------------------------------------
 # Called by the check-ins' service records (`party.checkins.records`) in the transaction that writes or withdraws a
 # record: the `service.hours` rule's points per hour times the record's hours, rounded down to whole points (toward
