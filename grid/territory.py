@@ -59,9 +59,6 @@ class Placed:
         """Root first, this unit last."""
         return [int(part) for part in self.path.strip("/").split("/")]
 
-    def holds(self, other: "Placed") -> bool:
-        return other.path.startswith(self.path)
-
     def label(self) -> str:
         return f"the {LEVEL_NAMES.get(self.level, self.level.value)} {self.code} ({self.name}, id {self.id})"
 
