@@ -2,11 +2,12 @@
 nearest boundary above it, on create, PATCH, move and import; and `flask grid check` for what is already stored."""
 
 import json
+import threading
 
 import pytest
 from sqlalchemy import func, select
 
-from grid import geometry
+from grid import geometry, territory
 from grid import service as grid_service
 from grid.models import GridLevel, GridUnit
 from kernel.extensions import db
@@ -282,3 +283,44 @@ def test_grid_check_lists_stored_overlaps_with_ids_names_and_paths_and_fails(app
         assert str(cell_id) in line and cell_path in line
     assert any("仲景街道" in line and f"/{district['D']}/{district['B']}/" in line for line in lines)
     assert any("医圣祠社区" in line for line in lines)
+
+
+# --- at the same moment --------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_of_cells_redrawn_over_one_place_at_the_same_moment_one_is_stored(app, client, admin, district, monkeypatch):
+    """Every request is held after writing its new boundary and before its check until all have written theirs, so
+    none sees another's unless the check waits for the others' commits: it does, under the lock it takes."""
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            pytest.skip("SQLite has one writer: the second request cannot write before the first commits")
+    cells = []
+    for n in range(4):
+        community = created(client, admin, code=f"CK{n}", name=f"社区{n}", level="community", parent_id=district["C"])
+        place = square(LNG + 0.05 + 0.003 * n, LAT + 0.08, 0.002)
+        cells.append(
+            created(client, admin, code=f"CK{n}-01", name="网格", level="grid", parent_id=community, boundary=place)
+        )
+    barrier = threading.Barrier(len(cells))
+    lock = territory.lock_boundaries
+
+    def held_lock() -> None:
+        barrier.wait(timeout=30)
+        lock()
+
+    monkeypatch.setattr(territory, "lock_boundaries", held_lock)
+    outcomes: list[int] = []
+
+    def redraw(cell: str) -> None:
+        response = app.test_client().patch(f"/api/v1/grids/{cell}", json={"boundary": OUTSIDE_B}, headers=admin)
+        outcomes.append(response.status_code)
+
+    threads = [threading.Thread(target=redraw, args=(cell,)) for cell in cells]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes) == [200] + [422] * (len(cells) - 1)
+    boundaries = [client.get(f"/api/v1/grids/{cell}", headers=admin).json["boundary"] for cell in cells]
+    assert boundaries.count(OUTSIDE_B) == 1
