@@ -324,3 +324,11 @@ def test_of_cells_redrawn_over_one_place_at_the_same_moment_one_is_stored(app, c
     assert sorted(outcomes) == [200] + [422] * (len(cells) - 1)
     boundaries = [client.get(f"/api/v1/grids/{cell}", headers=admin).json["boundary"] for cell in cells]
     assert boundaries.count(OUTSIDE_B) == 1
+
+
+def test_the_demo_territory_passes_the_grid_check(app):
+    runner = app.test_cli_runner()
+    runner.invoke(args=["seed-demo"])
+    result = runner.invoke(args=["grid", "check"])
+    assert result.exit_code == 0, result.output
+    assert "no overlaps" in result.output
