@@ -26,8 +26,8 @@ run: $(VENV)/.installed
 	$(BIN)/flask db upgrade
 	$(BIN)/flask tasks seed-categories
 	@if [ "$(DEMO_SEED)" != "0" ]; then $(BIN)/flask seed-demo; fi
-	$(BIN)/gunicorn --workers $(WORKERS) --worker-class sync --bind 127.0.0.1:$(PORT) \
-		wsgi:app
+	$(BIN)/gunicorn --config gunicorn.conf.py --workers $(WORKERS) --worker-class sync \
+		--bind 127.0.0.1:$(PORT) wsgi:app
 
 # The layers first (import-linter: no import loops, no import back up the layers), then the suite.
 test: $(VENV)/.installed-dev

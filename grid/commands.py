@@ -1,4 +1,5 @@
-"""Grid CLI: `flask --app wsgi grid import FILE.geojson` for maps too large for one HTTP request."""
+"""Grid CLI: `flask --app wsgi grid import FILE.geojson` for maps too large for one HTTP request, and
+`flask --app wsgi grid check` for boundaries stored before the territory's rules were enforced."""
 
 import json
 from pathlib import Path
@@ -7,11 +8,11 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from grid import importer
+from grid import importer, territory
 from kernel.errors import AppError
 from kernel.extensions import db
 
-grid_cli = AppGroup("grid", help="Grid units: import maps.")
+grid_cli = AppGroup("grid", help="Grid units: import maps, check the stored boundaries.")
 
 
 def register(app: Flask) -> None:
@@ -38,3 +39,22 @@ def import_command(path: Path) -> None:
             raise click.ClickException("\n".join([error.message, *lines])) from None
         db.session.commit()
     click.echo(f"created {summary.created}, updated {summary.updated}, unchanged {summary.unchanged}")
+
+
+@grid_cli.command("check")
+def check_command() -> None:
+    """List stored units whose boundaries overlap (neither holding the other) or stick out of the nearest boundary
+    above them, with ids, names and paths; exit status 1 when there is any, 0 when there is none."""
+    found = territory.problems(None)
+    for problem in found:
+        verb = "overlaps" if problem.kind is territory.Kind.OVERLAP else "is outside"
+        click.echo(f"{problem.kind.value}: {_unit_line(problem.unit)} {verb} {_unit_line(problem.other)}")
+    if found:
+        overlaps = sum(problem.kind is territory.Kind.OVERLAP for problem in found)
+        click.echo(f"{overlaps} overlaps, {len(found) - overlaps} units outside the boundary above them")
+        raise SystemExit(1)
+    click.echo("no overlaps, every boundary inside the one above it")
+
+
+def _unit_line(unit: territory.Placed) -> str:
+    return f"[id {unit.id} {unit.level.value} {unit.code} {unit.name} path {unit.path}]"

@@ -4,17 +4,17 @@ Shapely works in (lng, lat) like GeoJSON. Tolerances are in degrees: 1e-5° is a
 """
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
-import shapely
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity
 
 # Drawn boundaries of neighbours never meet exactly: allow about 2 m of slack at the edges.
 EDGE_TOLERANCE_DEG = 2e-5
-# Sibling cells may share edges and overlap by slivers, not by more than this share of the smaller cell.
+# Units of which neither holds the other may share edges and overlap by slivers, not by more than this share of the
+# smaller one (grid.territory).
 OVERLAP_TOLERANCE = 0.005
 MAX_VERTICES = 100_000
 
@@ -71,36 +71,6 @@ def _check_position(position: Any) -> None:
     lng, lat = position[0], position[1]
     if not (-180 <= lng <= 180 and -90 <= lat <= 90):
         raise BoundaryError(f"position [{lng}, {lat}] is out of range (longitude ±180, latitude ±90)")
-
-
-def check_inside(child: BaseGeometry, parent: BaseGeometry) -> None:
-    """A unit lies inside its parent, give or take the edge tolerance."""
-    if not parent.buffer(EDGE_TOLERANCE_DEG).covers(child):
-        raise BoundaryError("is not inside the parent unit's boundary")
-
-
-def overlapping(candidate: BaseGeometry, siblings: Iterable[tuple[str, BaseGeometry]]) -> list[str]:
-    """Codes of the siblings that overlap the candidate by more than the tolerance."""
-    found = []
-    for code, other in siblings:
-        if not candidate.intersects(other):
-            continue
-        shared = candidate.intersection(other).area
-        if shared > OVERLAP_TOLERANCE * min(candidate.area, other.area):
-            found.append(code)
-    return found
-
-
-def overlapping_pairs(cells: Sequence[tuple[str, BaseGeometry]]) -> list[tuple[str, str]]:
-    """Every pair of cells overlapping beyond the tolerance, found through a spatial index."""
-    geometries = [geometry for _, geometry in cells]
-    tree = shapely.STRtree(geometries)
-    left, right = tree.query(geometries, predicate="intersects")
-    pairs = []
-    for i, j in zip(left.tolist(), right.tolist(), strict=True):
-        if i < j and overlapping(geometries[i], [(cells[j][0], geometries[j])]):
-            pairs.append((cells[i][0], cells[j][0]))
-    return pairs
 
 
 def dump(geojson: Mapping[str, Any]) -> str:

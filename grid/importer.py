@@ -3,18 +3,18 @@
 Each feature's properties are `code, name, level, parent_code` (optional `households, population`).
 Parents may be earlier or later in the same file, or already stored. A code already stored is
 updated (name, boundary, parent, figures) rather than refused, so a district can re-send its map.
-Every problem is reported by feature index before anything is written.
+Every problem is reported by feature index: the features and the tree before anything is written; where the
+boundaries lie (`grid.territory`) on the written rows, before the commit, so a refused file leaves nothing.
 """
 
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
 
-from grid import geometry
+from grid import geometry, territory
 from grid.locator import bump_version
 from grid.models import LEVEL_DEPTH, GridLevel, GridUnit
 from grid.service import repath_subtree
@@ -42,7 +42,6 @@ class FeatureRow:
     households: int | None
     population: int | None
     boundary_text: str | None
-    shape: BaseGeometry | None = field(default=None, repr=False)
 
 
 class _Problems:
@@ -70,10 +69,11 @@ def import_collection(collection: Mapping[str, Any], progress: Progress | None =
     stored = _stored_units({r.code for r in rows} | {r.parent_code for r in rows if r.parent_code})
     layers = _check_tree(rows, stored, problems, _codes_named(features))
     problems.raise_if_any()
-    _check_boundaries(rows, stored, problems)
-    problems.raise_if_any()
     _notify(progress, "checked", len(rows))
-    return _write(layers, stored, progress)
+    summary, written = _write(layers, stored, progress)
+    _check_territory(written, problems)
+    problems.raise_if_any()
+    return summary
 
 
 # --- parsing --------------------------------------------------------------------------------------
@@ -96,11 +96,11 @@ def _parse(index: int, raw: Any, problems: _Problems) -> FeatureRow | None:
         parent_code = _text(parent_code, "parent_code", index, problems, CODE_PATTERN_MAX)
     households = _count(properties.get("households"), "households", index, problems)
     population = _count(properties.get("population"), "population", index, problems)
-    boundary_text, shape = _boundary(raw.get("geometry"), index, problems)
+    boundary_text = _boundary(raw.get("geometry"), index, problems)
     if len(problems.by_feature.get(f"features.{index}", [])) > before:
         return None
     assert code is not None and name is not None and level is not None
-    return FeatureRow(index, code, name, level, parent_code, households, population, boundary_text, shape)
+    return FeatureRow(index, code, name, level, parent_code, households, population, boundary_text)
 
 
 def _text(value: Any, name: str, index: int, problems: _Problems, max_length: int) -> str | None:
@@ -127,15 +127,16 @@ def _count(value: Any, name: str, index: int, problems: _Problems) -> int | None
     return value
 
 
-def _boundary(raw: Any, index: int, problems: _Problems) -> tuple[str | None, BaseGeometry | None]:
+def _boundary(raw: Any, index: int, problems: _Problems) -> str | None:
+    """The stored form of a valid boundary (where it lies is checked once written, `_check_territory`)."""
     if raw is None:
-        return None, None
+        return None
     try:
-        shape = geometry.parse_boundary(raw)
+        geometry.parse_boundary(raw)
     except geometry.BoundaryError as error:
         problems.add(index, f"boundary {error}")
-        return None, None
-    return geometry.dump(raw), shape
+        return None
+    return geometry.dump(raw)
 
 
 # --- the tree -------------------------------------------------------------------------------------
@@ -211,60 +212,26 @@ def _parents_first(
 # --- boundaries -----------------------------------------------------------------------------------
 
 
-def _check_boundaries(rows: Sequence[FeatureRow], stored: Mapping[str, GridUnit], problems: _Problems) -> None:
-    shapes = _final_shapes(rows, stored)
-    buffered: dict[str, BaseGeometry] = {}
-    for row in rows:
-        parent_shape = shapes.get(row.parent_code) if row.parent_code else None
-        if row.shape is None or parent_shape is None:
-            continue
-        if row.parent_code not in buffered:
-            buffered[row.parent_code] = parent_shape.buffer(geometry.EDGE_TOLERANCE_DEG)
-        if not buffered[row.parent_code].covers(row.shape):
-            problems.add(row.index, f"boundary is not inside the boundary of {row.parent_code}")
-    _check_cell_overlaps(rows, stored, shapes, problems)
+def _check_territory(written: Mapping[int, int], problems: _Problems) -> None:
+    """The territory's invariant (`grid.territory`) over the written units and those under them, checked on the
+    flushed rows; each problem is reported at the feature of each unit it involves, or under which that unit lies."""
+    if not written:
+        return
+    for problem in territory.problems(written):
+        for subject in _reported_units(problem, written):
+            own, text = territory.describe(problem, subject, lambda _unit: True)
+            problems.add(written[subject], f"boundary {text}" if own else text)
 
 
-def _final_shapes(rows: Sequence[FeatureRow], stored: Mapping[str, GridUnit]) -> dict[str, BaseGeometry]:
-    shapes = {code: geometry.parse_boundary(geometry.load(u.boundary)) for code, u in stored.items() if u.boundary}
-    shapes.update({row.code: row.shape for row in rows if row.shape is not None})
-    for row in rows:
-        if row.shape is None:
-            shapes.pop(row.code, None)
-    return shapes
-
-
-def _check_cell_overlaps(
-    rows: Sequence[FeatureRow], stored: Mapping[str, GridUnit], shapes: Mapping[str, BaseGeometry], problems: _Problems
-) -> None:
-    """Cells of one parent must not overlap, counting the stored cells the file leaves alone."""
-    by_parent: dict[str, list[tuple[str, BaseGeometry]]] = defaultdict(list)
-    index_of = {row.code: row.index for row in rows}
-    for row in rows:
-        if row.level is GridLevel.GRID and row.parent_code and row.shape is not None:
-            by_parent[row.parent_code].append((row.code, row.shape))
-    for parent_code, cells in by_parent.items():
-        cells.extend(_stored_sibling_cells(parent_code, stored, set(index_of)))
-        for first, second in geometry.overlapping_pairs(cells):
-            reported = first if first in index_of else second
-            other = second if reported == first else first
-            problems.add(index_of[reported], f"boundary overlaps the cell {other}")
-
-
-def _stored_sibling_cells(
-    parent_code: str, stored: Mapping[str, GridUnit], codes_in_file: set[str]
-) -> list[tuple[str, BaseGeometry]]:
-    parent = stored.get(parent_code)
-    if parent is None:
-        return []
-    siblings = db.session.execute(
-        select(GridUnit.code, GridUnit.boundary).where(
-            GridUnit.parent_id == parent.id, GridUnit.level == GridLevel.GRID, GridUnit.boundary.is_not(None)
-        )
-    )
-    return [
-        (code, geometry.parse_boundary(geometry.load(text))) for code, text in siblings if code not in codes_in_file
-    ]
+def _reported_units(problem: territory.Problem, written: Mapping[int, int]) -> list[int]:
+    """For each side of the problem, the written unit nearest above it (or itself), when there is one."""
+    subjects = []
+    sides = (problem.unit,) if problem.kind is territory.Kind.OUTSIDE else (problem.unit, problem.other)
+    for side in sides:
+        subject = next((unit_id for unit_id in reversed(side.path_ids()) if unit_id in written), None)
+        if subject is not None and subject not in subjects:
+            subjects.append(subject)
+    return subjects
 
 
 # --- writing --------------------------------------------------------------------------------------
@@ -272,9 +239,12 @@ def _stored_sibling_cells(
 
 def _write(
     layers: Sequence[Sequence[FeatureRow]], stored: dict[str, GridUnit], progress: Progress | None
-) -> ImportSummary:
+) -> tuple[ImportSummary, dict[int, int]]:
+    """Create and update the units, parents first; returns the summary and, by unit id, the index of the feature
+    that created or changed each unit."""
     summary = ImportSummary()
     units = dict(stored)
+    changed: list[tuple[GridUnit, int]] = []
     cells_changed = False
     for depth_rows in layers:
         fresh = []
@@ -293,6 +263,7 @@ def _write(
             else:
                 summary.unchanged += 1
                 continue
+            changed.append((unit, row.index))
             cells_changed = cells_changed or row.level is GridLevel.GRID
         db.session.add_all([unit for unit, _ in fresh])
         db.session.flush()  # ids for this layer (SQLite gets one INSERT per row; fast enough, see docs/PERFORMANCE.md)
@@ -302,7 +273,7 @@ def _write(
         _notify(progress, "written", len(depth_rows))
     if cells_changed:
         bump_version()
-    return summary
+    return summary, {unit.id: index for unit, index in changed}
 
 
 def _apply(unit: GridUnit, row: FeatureRow) -> None:

@@ -86,3 +86,11 @@ def bump_version() -> None:
     if bumped.rowcount == 0:
         db.session.add(GridIndexState(id=STATE_ROW, version=1))
         db.session.flush()
+
+
+def lock_boundaries() -> None:
+    """Hold the index-state row until the transaction ends, so two changes of boundaries or places are checked one
+    after the other, each seeing the other's committed rows (PostgreSQL, read committed; SQLite has one writer)."""
+    held = db.session.scalar(select(GridIndexState.id).where(GridIndexState.id == STATE_ROW).with_for_update())
+    if held is None:
+        bump_version()

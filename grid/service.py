@@ -9,7 +9,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Select, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from grid import geometry
+from grid import geometry, territory
 from grid.coords import CoordSystem, to_wgs84
 from grid.events import UnitRemoving
 from grid.locator import CellLocator, bump_version
@@ -142,7 +142,7 @@ def create_unit_for(actor: Caller, data: Mapping[str, Any]) -> GridUnit:
     parent = _parent_for_write(actor, data.get("parent_id"))
     if parent is None and actor.role is not Role.ADMIN:
         raise ForbiddenError("Only admins create root units.", {"parent_id": ["required for supervisors"]})
-    boundary = _checked_boundary(data.get("boundary"), parent=parent, level=data["level"], unit=None)
+    boundary = _parsed_boundary(data.get("boundary"))
     unit = create_unit(
         code=data["code"],
         name=data["name"],
@@ -153,6 +153,8 @@ def create_unit_for(actor: Caller, data: Mapping[str, Any]) -> GridUnit:
         population=data.get("population"),
         active=data.get("active", True),
     )
+    if boundary is not None:
+        _check_territory(actor, unit, "boundary")
     if unit.level is GridLevel.GRID:
         bump_version()
     return unit
@@ -160,20 +162,22 @@ def create_unit_for(actor: Caller, data: Mapping[str, Any]) -> GridUnit:
 
 def update_unit_for(actor: Caller, unit_id: int, changes: Mapping[str, Any]) -> GridUnit:
     unit = _unit_for_write(actor, unit_id)
+    if "boundary" in changes:
+        _parsed_boundary(changes["boundary"])
     if "code" in changes and changes["code"] != unit.code:
         if db.session.scalars(select(GridUnit.id).where(GridUnit.code == changes["code"])).first() is not None:
             raise ConflictError("A unit with that code exists.", {"code": ["already used"]})
         unit.code = changes["code"]
-    if "parent_id" in changes and changes["parent_id"] != unit.parent_id:
+    moved = "parent_id" in changes and changes["parent_id"] != unit.parent_id
+    if moved:
         _move(actor, unit, changes["parent_id"])
     if "boundary" in changes:
-        _checked_boundary(changes["boundary"], parent=unit.parent, level=unit.level, unit=unit)
         unit.boundary = geometry.dump(changes["boundary"]) if changes["boundary"] is not None else None
-    elif "parent_id" in changes and unit.boundary is not None:
-        _checked_boundary(geometry.load(unit.boundary), parent=unit.parent, level=unit.level, unit=unit)
     for name in ("name", "households", "population", "active"):
         if name in changes:
             setattr(unit, name, changes[name])
+    if "boundary" in changes or moved:
+        _check_territory(actor, unit, "boundary" if "boundary" in changes else "parent_id")
     if unit.level is GridLevel.GRID and {"boundary", "active", "parent_id"} & set(changes):
         bump_version()
     db.session.flush()
@@ -257,44 +261,26 @@ def repath_subtree(old_prefix: str, new_prefix: str) -> None:
     )
 
 
-def _checked_boundary(
-    boundary: Any, *, parent: GridUnit | None, level: GridLevel, unit: GridUnit | None
-) -> BaseGeometry | None:
-    """Valid, inside the parent, around the children, and (cells) not overlapping sibling cells."""
+def _parsed_boundary(boundary: Any) -> BaseGeometry | None:
+    """A boundary that can be stored (valid GeoJSON polygons), or 422 saying why; None stays None."""
     if boundary is None:
         return None
     try:
-        shape = geometry.parse_boundary(boundary)
-        if parent is not None and parent.boundary is not None:
-            geometry.check_inside(shape, geometry.parse_boundary(geometry.load(parent.boundary)))
-        if unit is not None:
-            _check_children_inside(unit, shape)
-        if level is GridLevel.GRID and parent is not None:
-            _check_no_sibling_overlap(shape, parent, unit)
+        return geometry.parse_boundary(boundary)
     except geometry.BoundaryError as error:
         raise ValidationError(f"The boundary {error}.", {"boundary": [str(error)]}) from None
-    return shape
 
 
-def _check_children_inside(unit: GridUnit, shape: BaseGeometry) -> None:
-    children = db.session.scalars(select(GridUnit).where(GridUnit.parent_id == unit.id, GridUnit.boundary.is_not(None)))
-    for child in children:
-        try:
-            geometry.check_inside(geometry.parse_boundary(geometry.load(child.boundary)), shape)
-        except geometry.BoundaryError:
-            raise geometry.BoundaryError(f"would leave the child unit {child.code} outside it") from None
-
-
-def _check_no_sibling_overlap(shape: BaseGeometry, parent: GridUnit, unit: GridUnit | None) -> None:
-    stmt = select(GridUnit.code, GridUnit.boundary).where(
-        GridUnit.parent_id == parent.id, GridUnit.level == GridLevel.GRID, GridUnit.boundary.is_not(None)
-    )
-    if unit is not None:
-        stmt = stmt.where(GridUnit.id != unit.id)
-    siblings = [(code, geometry.parse_boundary(geometry.load(text))) for code, text in db.session.execute(stmt)]
-    clashes = geometry.overlapping(shape, siblings)
-    if clashes:
-        raise geometry.BoundaryError(f"overlaps the cells {', '.join(clashes)}")
+def _check_territory(actor: Caller, unit: GridUnit, field: str) -> None:
+    """After the unit's boundary or place changed (flushed, not committed): nothing it or the units under it now
+    overlap or stick out of (`grid.territory`); otherwise 422, naming only the units the actor may see."""
+    found = territory.problems([unit.id])
+    if not found:
+        return
+    scope = scope_of(actor)
+    reasons = territory.reasons(found, unit.id, lambda placed: scope.covers(placed.path))
+    opening = "The boundary" if field == "boundary" else "Moved there, the unit"
+    raise ValidationError(f"{opening} {reasons[0]}.", {field: reasons})
 
 
 # --- locating a point ----------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any, NoReturn, TypeVar
 
 import flask_smorest
+from apispec import BasePlugin
 from flask import Flask, Request, Response, send_from_directory
 from marshmallow import RAISE, Schema, fields, pre_load, validate
 from marshmallow import ValidationError as MarshmallowValidationError
@@ -26,10 +27,34 @@ F = TypeVar("F", bound=Callable[..., Any])
 BEARER_SCHEME = "bearerAuth"
 
 
+# What the server in front of the app (gunicorn, `gunicorn.conf.py`) answers itself, before the app sees the request:
+# a request line over its `limit_request_line` (8190 bytes) is its own HTML 414 page. Declared on every operation.
+SERVER_RESPONSES: dict[str, dict[str, Any]] = {
+    "414": {
+        "description": "The request line (method, path and query) is over 8,190 bytes: the HTTP server refuses it "
+        "with its own HTML page, before the API sees it. Any shorter over-long parameter is the API's 422.",
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    },
+}
+
+
+class ServerResponsesPlugin(BasePlugin):
+    """Adds `SERVER_RESPONSES` to every operation of the OpenAPI document, once for all routes."""
+
+    def operation_helper(self, path: str | None = None, operations: dict | None = None, **kwargs: Any) -> None:
+        for operation in (operations or {}).values():
+            responses = operation.setdefault("responses", {})
+            for status, response in SERVER_RESPONSES.items():
+                responses.setdefault(status, deepcopy(response))
+
+
 class HouseApi(flask_smorest.Api):
     """Renders werkzeug/webargs errors in the house shape, keeping headers such as `Allow` on 405."""
 
     ERROR_SCHEMA = ErrorSchema
+
+    def _init_spec(self, *, extra_plugins: Any = None, **options: Any) -> None:
+        super()._init_spec(extra_plugins=[*(extra_plugins or ()), ServerResponsesPlugin()], **options)
 
     def handle_http_exception(self, error: HTTPException) -> Response:  # type: ignore[override]
         return render_http_exception(error)

@@ -296,7 +296,7 @@ def push_request(integration: Integration, data: Mapping[str, Any]) -> Pushed:
     db.session.flush()
     return Pushed(
         external_id=external_id,
-        request=ticket_intake.RequestView(intake.request, mask_phone(intake.request.reporter_phone)),
+        request=ticket_intake.RequestView(intake.request.request, mask_phone(intake.request.request.reporter_phone)),
         ticket=replace(intake.ticket, allowed_actions=[]),
         possible_duplicates=[replace(view, allowed_actions=[]) for view in intake.possible_duplicates],
     )

@@ -39,7 +39,7 @@ DUPLICATE_LIMIT = 5
 
 @dataclass(frozen=True)
 class Intake:
-    request: ResidentRequest
+    request: "RequestView"  # the reporter's number as the filer sees the ticket's (kernel.privacy)
     ticket: TicketView
     possible_duplicates: list[TicketView] = field(default_factory=list)
 
@@ -102,7 +102,7 @@ def intake(actor: Caller, data: Mapping[str, Any], *, source: Mapping[str, str] 
     _auto_dispatch(ticket, now)
     db.session.flush()
     duplicates = [view_of(viewer, other, now) for other in _possible_duplicates(viewer, ticket)]
-    return Intake(request, view_of(viewer, ticket, now), duplicates)
+    return Intake(_request_view(viewer, request), view_of(viewer, ticket, now), duplicates)
 
 
 def _route(viewer: Viewer, grid_id: int | None, point: tuple[float, float] | None) -> GridUnit:

@@ -4,6 +4,8 @@ import re
 
 import pytest
 
+from tests.support.http import assert_error
+
 # Routes that serve the documentation itself rather than the API.
 DOC_ENDPOINTS = {"static", "swagger_asset", "api-docs.openapi_json", "api-docs.openapi_swagger_ui"}
 
@@ -67,3 +69,24 @@ def test_the_docs_page_loads_its_assets_from_the_service_itself(client):
     assert assets and all(asset.startswith("/api/v1/docs/assets/") for asset in assets)
     for asset in assets:
         assert client.get(asset).status_code == 200, asset
+
+
+def test_every_operation_declares_the_servers_html_414_for_an_over_long_request_line(spec):
+    operations = [
+        (path, method, operation)
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        if method != "parameters"
+    ]
+    assert len(operations) > 100
+    for path, method, operation in operations:
+        declared = operation["responses"].get("414")
+        assert declared is not None, f"{method.upper()} {path}"
+        assert set(declared["content"]) == {"text/html"}, f"{method.upper()} {path}"
+
+
+def test_an_over_long_cursor_below_the_servers_limit_is_the_apps_json_422(client, make_account, auth):
+    admin = auth(make_account("admin"))
+    response = client.get("/api/v1/grids", query_string={"cursor": "A" * 7000}, headers=admin)
+    error = assert_error(response, 422, "validation_error")
+    assert "cursor" in error["details"]

@@ -131,10 +131,17 @@ def test_a_boundary_change_that_would_leave_a_child_outside_is_refused(client, a
     assert "G2" in error["details"]["boundary"][0]
 
 
+def release_street_s(client, admin, mapped):
+    """Street S's boundary holds C: before C may belong to another street, S's boundary is cleared (redrawn)."""
+    response = client.patch(f"/api/v1/grids/{mapped['S']}", json={"boundary": None}, headers=admin)
+    assert response.status_code == 200, response.json
+
+
 def test_moving_a_unit_moves_its_subtree(client, admin, mapped, make_account, auth):
     other = create(client, admin, code="S2", name="另一街道", level="street", parent_id=mapped["D"]).json
     supervisor = auth(make_account("supervisor", unit=other["id"]))
     assert client.get(f"/api/v1/grids/{mapped['G1']}", headers=supervisor).status_code == 404
+    release_street_s(client, admin, mapped)
     moved = client.patch(f"/api/v1/grids/{mapped['C']}", json={"parent_id": other["id"]}, headers=admin)
     assert moved.status_code == 200, moved.json
     assert moved.json["parent_id"] == other["id"]
@@ -195,9 +202,12 @@ def test_updated_since_returns_what_changed(client, admin, mapped):
 
 def test_moving_a_unit_counts_as_a_change_of_every_unit_under_it(client, admin, mapped):
     # Their ancestors changed, so an app syncing units by `updated_since` must fetch them again.
+    release_street_s(client, admin, mapped)
     other = create(client, admin, code="S2", name="另一街道", level="street", parent_id=mapped["D"]).json
     stamp = client.get(f"/api/v1/grids/{other['id']}", headers=admin).json["updated_at"]
-    client.patch(f"/api/v1/grids/{mapped['C']}", json={"parent_id": other["id"]}, headers=admin)
+    assert (
+        client.patch(f"/api/v1/grids/{mapped['C']}", json={"parent_id": other["id"]}, headers=admin).status_code == 200
+    )
     changed = client.get(f"/api/v1/grids?updated_since={stamp}", headers=admin).json["items"]
     assert {"C", "G1", "G2"} <= {unit["code"] for unit in changed}
     assert "S" not in {unit["code"] for unit in changed}

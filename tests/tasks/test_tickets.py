@@ -419,6 +419,13 @@ def test_the_residents_number_is_masked_except_for_the_handler(world, app):
     assert world.get("volunteer", ticket).get_json()["reporter"]["phone"] == RESIDENT_PHONE
 
 
+@pytest.mark.parametrize("who", ["supervisor", "worker", "admin"])
+def test_the_filer_sees_the_request_reporters_number_as_the_tickets(world, who):
+    intake = world.file(who)
+    assert intake["ticket"]["reporter"]["phone"] == "139****5678"
+    assert intake["request"]["reporter"] == intake["ticket"]["reporter"]
+
+
 @pytest.mark.parametrize(
     ("filed", "masked"),
     [("0571-87654321", "0571-****4321"), ("010-12345678", "010-****5678"), ("075523456789", "0755-****6789")],
