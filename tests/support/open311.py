@@ -1,5 +1,6 @@
 """Arranging and reading the Open311 tests: an integration's key, a mapped cell to file in, form posts, the XML read
-back into the JSON shape, and the JSON Schemas of open311/schema-validation (../shared/open311-schemas)."""
+back into the JSON shape, and the JSON Schemas of open311/schema-validation (a copy in tests/hooks/open311/schemas,
+so a clone needs nothing beside it)."""
 
 import json
 import xml.etree.ElementTree as ET
@@ -18,7 +19,7 @@ BASE = "/open311/v2"
 LNG, LAT = 112.53, 32.99  # the corner of the mapped cell G1c (tests.support.geometry)
 XML_TYPE = "text/xml; charset=utf-8"
 JSON_TYPE = "application/json; charset=utf-8"
-SCHEMAS = Path(__file__).resolve().parents[2].parent / "shared" / "open311-schemas"
+SCHEMAS = Path(__file__).resolve().parents[1] / "hooks" / "open311" / "schemas"
 # XML list elements and the element of each item (the spec's names).
 LISTS = {
     "services": "service",
