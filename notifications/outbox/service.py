@@ -8,7 +8,7 @@ with it. Delivery is `notifications.delivery`'s business; what subscribed system
 |---|---|---|---|
 | intake (`create`) | received | | |
 | dispatch (also auto-dispatch) | | assigned | |
-| accept, claim (the work is taken) | taken | | |
+| accept, claim, take (the work is taken) | taken | | |
 | resolve | resolved, asks for a rating 1–5 | | |
 | close (supervisor, rating, auto-close) | closed | | |
 | reopen (supervisor, rating 1–2) | reopened | reopened | |
@@ -17,9 +17,10 @@ with it. Delivery is `notifications.delivery`'s business; what subscribed system
 | warned (sweep) | | warned | |
 | overdue (sweep) | | overdue | the nearest supervisors over the unit |
 
-"Taken" is accept or claim rather than dispatch: a dispatch can still be returned, while accept and claim mean
-someone has started. The residents of a ticket are the reporters of all its requests, so reporters of a
-duplicate merged into it hear how it ends. Only mobile numbers get SMS (hotline callers may give a landline).
+"Taken" is accept, claim or take (the cell's worker on the spot) rather than dispatch: a dispatch can still be
+returned, while these mean someone has started. The residents of a ticket are the reporters of all its requests, so
+reporters of a duplicate merged into it hear how it ends. Only mobile numbers get SMS (hotline callers may give a
+landline).
 """
 
 import re
@@ -65,6 +66,7 @@ OWED: Final[Mapping[str, Owed]] = {
     "dispatch": Owed("ticket.dispatched", assignee="inbox_assigned"),
     "accept": Owed("ticket.accepted", resident="sms_ticket_taken"),
     "claim": Owed("ticket.claimed", resident="sms_ticket_taken"),
+    "take": Owed("ticket.taken", resident="sms_ticket_taken"),
     "return": Owed("ticket.returned"),
     "escalate": Owed("ticket.escalated"),
     "resolve": Owed("ticket.resolved", resident="sms_ticket_resolved"),

@@ -5,11 +5,11 @@ from functools import cached_property
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, or_, select, true
+from sqlalchemy import and_, bindparam, false, or_, select, true
 from sqlalchemy.orm import joinedload
 
 from auth.models import Account
-from grid.models import GridUnit
+from grid.models import GridLevel, GridUnit
 from grid.scope import scope_of
 from kernel import privacy
 from kernel.clock import utcnow
@@ -53,11 +53,13 @@ class Viewer:
 
 
 def visibility_clause(viewer: Viewer) -> Any:
-    """Tickets the viewer may see: their scope's (volunteers: only those open to volunteers), and their own."""
+    """Tickets the viewer may see: their scope's, owned there now or first received there (首接负责制: every unit a
+    ticket has belonged to lies on its first unit's path, so covering that unit is covering one of them);
+    volunteers only those open to volunteers; and their own."""
     if viewer.role is Role.ADMIN or viewer.scope.unrestricted:
         return true()
     units_in_scope = select(GridUnit.id).where(viewer.scope.clause(GridUnit.path))  # once, not per ticket
-    in_scope = Ticket.grid_id.in_(units_in_scope)
+    in_scope = or_(Ticket.grid_id.in_(units_in_scope), Ticket.origin_grid_id.in_(units_in_scope))
     if viewer.role is Role.VOLUNTEER:
         in_scope = and_(in_scope, Ticket.volunteer_claimable.is_(True))
     return or_(in_scope, Ticket.assignee_id == viewer.id)
@@ -68,7 +70,21 @@ def can_see(viewer: Viewer, ticket: Ticket) -> bool:
         return True
     if viewer.role is Role.VOLUNTEER and not ticket.volunteer_claimable:
         return False
-    return viewer.scope.covers(ticket.grid.path)
+    return viewer.scope.covers(ticket.grid.path) or viewer.scope.covers(ticket.first_unit.path)
+
+
+def follows(viewer: Viewer, ticket: Ticket) -> bool:
+    """The viewer reads the ticket only because a unit of theirs once held it (it was passed up out of their reach):
+    read access, never actions."""
+    return not viewer.scope.covers(ticket.grid.path) and viewer.scope.covers(ticket.first_unit.path)
+
+
+def followed_clause(viewer: Viewer) -> Any:
+    """`GET /tickets?followed=true`: tickets first received in the viewer's scope and owned outside it now."""
+    if viewer.scope.unrestricted:
+        return false()
+    units_in_scope = select(GridUnit.id).where(viewer.scope.clause(GridUnit.path))
+    return and_(Ticket.origin_grid_id.in_(units_in_scope), Ticket.grid_id.not_in(units_in_scope))
 
 
 # What a ticket's representation needs of its unit and assignee, and no more: a unit's boundary is a
@@ -76,6 +92,9 @@ def can_see(viewer: Viewer, ticket: Ticket) -> bool:
 # `party_member` is shown (党员亮身份) and read by the points ledger's handler of the ticket's events.
 TICKET_LOAD = (
     joinedload(Ticket.grid).load_only(
+        GridUnit.code, GridUnit.name, GridUnit.level, GridUnit.parent_id, GridUnit.path, GridUnit.active
+    ),
+    joinedload(Ticket.first_unit).load_only(
         GridUnit.code, GridUnit.name, GridUnit.level, GridUnit.parent_id, GridUnit.path, GridUnit.active
     ),
     joinedload(Ticket.assignee)
@@ -117,7 +136,18 @@ def parties_of(viewer: Viewer, ticket: Ticket) -> set[Party]:
         parties.add(Party.ASSIGNEE)
     if role is Role.VOLUNTEER and ticket.volunteer_claimable and viewer.scope.covers(ticket.grid.path):
         parties.add(Party.VOLUNTEER)
+    # Only a pending ticket can be taken, and a worker's own queue holds none: their cells are read only then.
+    if role is Role.WORKER and ticket.status in TAKEABLE and is_cell_worker(viewer, ticket):
+        parties.add(Party.CELL_WORKER)
     return parties
+
+
+TAKEABLE = TRANSITIONS[Action.TAKE].sources
+
+
+def is_cell_worker(viewer: Viewer, ticket: Ticket) -> bool:
+    """A worker one of whose cells is the ticket's unit."""
+    return viewer.role is Role.WORKER and ticket.grid.level is GridLevel.GRID and viewer.scope.covers(ticket.grid.path)
 
 
 def scope_in_view(viewer: Viewer) -> Scope | None:
@@ -133,13 +163,24 @@ def allowed_actions(viewer: Viewer, ticket: Ticket, now: datetime | None = None)
     return [
         action
         for action in actions_from(ticket.status)
-        if parties & TRANSITIONS[action].parties and guard(action, ticket, now) is None
+        if parties & TRANSITIONS[action].parties and guard(action, ticket, now, viewer) is None
     ]
 
 
-def guard(action: Action, ticket: Ticket, now: datetime) -> str | None:
+def escalation_target_id(viewer: Viewer | None, ticket: Ticket) -> int | None:
+    """Where 上报 sends the ticket: a supervisor's goes to the parent of the supervisor's own unit (a community
+    supervisor's to the street, whatever cell the ticket is in), anyone else's one level up from the ticket's unit.
+    None: there is nothing above."""
+    caller = viewer.caller if viewer is not None else None
+    if caller is not None and caller.role is Role.SUPERVISOR and caller.scope_path is not None:
+        own = [int(part) for part in caller.scope_path.strip("/").split("/") if part]
+        return own[-2] if len(own) > 1 else None
+    return ticket.grid.parent_id
+
+
+def guard(action: Action, ticket: Ticket, now: datetime, viewer: Viewer | None = None) -> str | None:
     """Why an action the table allows from this status is still not possible; None when it is."""
-    if action is Action.ESCALATE and ticket.grid.parent_id is None:
+    if action is Action.ESCALATE and escalation_target_id(viewer, ticket) is None:
         return "the ticket is already at the top of the territory"
     if action is Action.CLAIM and not ticket.volunteer_claimable:
         return "this ticket is not open to volunteers"
