@@ -36,3 +36,26 @@ def test_the_demo_has_a_party_layer_with_a_staff_login_and_members_of_every_clas
     cell = next(org for org in orgs if org["name"] == "医圣祠社区第一网格党支部")
     unit = client.get(f"/api/v1/grids/{cell['grid_id']}", headers=login(client, "admin")).get_json()
     assert unit["party_branch"] == {"name": "医圣祠社区第一网格党支部", "secretary": "李网格员"}
+
+
+def test_demo_residents_have_numbers_of_their_own_and_their_resolved_sms_has_its_place(app, client, monkeypatch):
+    from sqlalchemy import select
+
+    from kernel.extensions import db
+    from notifications.outbox.models import Notification
+    from tests.support.notify import run_once
+    from tests.support.tasks import RESIDENT_PHONE
+
+    app.test_cli_runner().invoke(args=["seed-demo"])
+    supervisor = login(client, "zhang.supervisor")
+    tickets = client.get("/api/v1/tickets", headers=supervisor).get_json()["items"]
+    phones = []
+    for ticket in tickets:
+        contact = client.get(f"/api/v1/tickets/{ticket['id']}/contact?reason=demo", headers=supervisor)
+        phones.append(contact.get_json()["phone"])
+    assert len(set(phones)) == len(tickets) and RESIDENT_PHONE not in phones  # not README's example number
+    monkeypatch.setitem(app.config, "NOTIFY_QUIET_HOURS", "")
+    run_once(app)
+    with app.app_context():
+        resolved = db.session.scalars(select(Notification).where(Notification.template == "sms_ticket_resolved")).one()
+        assert resolved.status == "sent"
