@@ -63,6 +63,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "NOTIFY_SMS_PER_PHONE_PER_HOUR": int(env.get("NOTIFY_SMS_PER_PHONE_PER_HOUR", "5")),
         # Non-urgent resident SMS wait for the end of this local period ("" turns quiet hours off).
         "NOTIFY_QUIET_HOURS": env.get("NOTIFY_QUIET_HOURS", "22:00-07:00"),
+        # 1: what reaches an assignee's inbox (dispatch, urge, warned, overdue, reopen) also goes to their phone by SMS.
+        "NOTIFY_WORKER_SMS": env.get("NOTIFY_WORKER_SMS", "0").strip().lower() in ("1", "true", "yes", "on"),
         "NOTIFY_TIMEZONE": env.get("NOTIFY_TIMEZONE", "Asia/Shanghai"),
         # The SMS channel: console (logs; the default), http (any gateway), aliyun or tencent (requirements-sms.txt).
         "SMS_CHANNEL": env.get("SMS_CHANNEL", "console"),

@@ -90,9 +90,10 @@ class Verdict:
 
 
 def sms_gate(connection: Connection, notification: Notification, now: datetime) -> Verdict | None:
-    """Quiet hours for non-urgent resident SMS, then the per-phone hourly limit."""
+    """Quiet hours for non-urgent SMS (residents' and, with NOTIFY_WORKER_SMS, assignees'), then the per-phone
+    hourly limit."""
     config = current_app.config
-    if not notification.urgent and notification.recipient_account_id is None:
+    if not notification.urgent:
         spec, zone = config["NOTIFY_QUIET_HOURS"], config["NOTIFY_TIMEZONE"]
         until = quiet_until(now, spec, zone)
         if until is not None:

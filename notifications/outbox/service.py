@@ -16,6 +16,11 @@ with it. Delivery is `notifications.delivery`'s business; what subscribed system
 | urge | | urged | |
 | warned (sweep) | | warned | |
 | overdue (sweep) | | overdue | the nearest supervisors over the unit |
+| a resident's SMS that is not a rating (`sms_reply`) | | the comment | |
+
+With `NOTIFY_WORKER_SMS=1` what the assignee finds in the inbox for a dispatch, urge, warning, overdue ticket or
+reopen also goes to the assignee's phone by SMS (ticket number, place, deadline in Beijing time), through the same
+outbox and channels; quiet hours hold it unless the ticket is urgent.
 
 "Taken" is accept, claim or take (the cell's worker on the spot) rather than dispatch: a dispatch can still be
 returned, while these mean someone has started. The residents of a ticket are the reporters of all its requests, so
@@ -28,6 +33,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from flask import current_app
 from sqlalchemy import Select, select, update
 
 from auth.models import Account
@@ -57,13 +63,14 @@ class Owed:
     resident: str | None = None
     assignee: str | None = None
     supervisors: str | None = None
+    assignee_sms: str | None = None  # also by SMS to the assignee's phone, when NOTIFY_WORKER_SMS is on
 
 
 # Keys are tasks.lifecycle actions and the sweep's thresholds; each event is also what webhooks subscribed to
 # it receive (notifications.webhooks.models.WEBHOOK_EVENTS), so the outbox and other systems use one vocabulary.
 OWED: Final[Mapping[str, Owed]] = {
     "create": Owed("ticket.created", resident="sms_ticket_received"),
-    "dispatch": Owed("ticket.dispatched", assignee="inbox_assigned"),
+    "dispatch": Owed("ticket.dispatched", assignee="inbox_assigned", assignee_sms="sms_worker_assigned"),
     "accept": Owed("ticket.accepted", resident="sms_ticket_taken"),
     "claim": Owed("ticket.claimed", resident="sms_ticket_taken"),
     "take": Owed("ticket.taken", resident="sms_ticket_taken"),
@@ -71,11 +78,23 @@ OWED: Final[Mapping[str, Owed]] = {
     "escalate": Owed("ticket.escalated"),
     "resolve": Owed("ticket.resolved", resident="sms_ticket_resolved"),
     "close": Owed("ticket.closed", resident="sms_ticket_closed"),
-    "reopen": Owed("ticket.reopened", resident="sms_ticket_reopened", assignee="inbox_reopened"),
+    "reopen": Owed(
+        "ticket.reopened",
+        resident="sms_ticket_reopened",
+        assignee="inbox_reopened",
+        assignee_sms="sms_worker_reopened",
+    ),
     "cancel": Owed("ticket.cancelled"),
-    "urge": Owed("ticket.urged", assignee="inbox_urged"),
-    "warned": Owed("ticket.warned", assignee="inbox_warned"),
-    "overdue": Owed("ticket.overdue", assignee="inbox_overdue", supervisors="inbox_unit_overdue"),
+    "urge": Owed("ticket.urged", assignee="inbox_urged", assignee_sms="sms_worker_urged"),
+    "warned": Owed("ticket.warned", assignee="inbox_warned", assignee_sms="sms_worker_warned"),
+    "overdue": Owed(
+        "ticket.overdue",
+        assignee="inbox_overdue",
+        supervisors="inbox_unit_overdue",
+        assignee_sms="sms_worker_overdue",
+    ),
+    # A resident's SMS that is not a rating (hooks.sms): the handler reads it in the app.
+    "sms_reply": Owed("ticket.commented", assignee="inbox_resident_comment"),
 }
 MERGED_EVENT = "ticket.merged"
 
@@ -108,10 +127,19 @@ def owe_for_ticket(ticket: Ticket, action: str, *, note: str | None = None) -> N
                 owe_sms(owed.event, owed.resident, phone, params, ticket=ticket)
     if owed.assignee is not None and ticket.assignee_id is not None:
         owe_inbox(owed.event, owed.assignee, ticket.assignee_id, params, ticket=ticket)
+    if owed.assignee_sms is not None and ticket.assignee_id is not None and current_app.config["NOTIFY_WORKER_SMS"]:
+        _owe_assignee_sms(owed, ticket, params)
     if owed.supervisors is not None:
         for account_id in nearest_supervisors(ticket):
             if account_id != ticket.assignee_id:
                 owe_inbox(owed.event, owed.supervisors, account_id, params, ticket=ticket)
+
+
+def _owe_assignee_sms(owed: Owed, ticket: Ticket, params: Mapping[str, Any]) -> None:
+    """The assignee's SMS, through the outbox like residents' (quiet hours too, unless the ticket is urgent)."""
+    phone = db.session.scalar(select(Account.phone).where(Account.id == ticket.assignee_id))
+    if phone:
+        owe_sms(owed.event, owed.assignee_sms, phone, params, ticket=ticket, account_id=ticket.assignee_id)  # type: ignore[arg-type]
 
 
 def owe_merge_notice(merged: Ticket, survivor: Ticket) -> list[Notification]:
@@ -125,12 +153,22 @@ def owe_merge_notice(merged: Ticket, survivor: Ticket) -> list[Notification]:
 
 
 def owe_sms(
-    event: str, template: str, phone: str, params: Mapping[str, Any], *, ticket: Ticket | None = None
+    event: str,
+    template: str,
+    phone: str,
+    params: Mapping[str, Any],
+    *,
+    ticket: Ticket | None = None,
+    account_id: int | None = None,
 ) -> Notification | None:
-    """One SMS to a resident's mobile number, pending delivery; None for a number that cannot take SMS."""
+    """One SMS to a mobile number (a resident's, or with `account_id` a staff member's), pending delivery; None for
+    a number that cannot take SMS."""
     if not is_mobile(phone):
         return None
-    values = _values(event, template, Medium.SMS, params, DeliveryStatus.PENDING, ticket=ticket, recipient_phone=phone)
+    recipient: dict[str, Any] = {"recipient_phone": phone}
+    if account_id is not None:
+        recipient["recipient_account_id"] = account_id
+    values = _values(event, template, Medium.SMS, params, DeliveryStatus.PENDING, ticket=ticket, **recipient)
     row = Notification(**values)
     db.session.add(row)  # an ORM row: callers may want its id, or change it before the flush
     return row
@@ -180,6 +218,8 @@ def ticket_params(ticket: Ticket, *, note: str | None = None) -> dict[str, str]:
         "due": templates.local_time(ticket.due_at or ticket.resolve_due_at),
         "clock": templates.CLOCK_NAMES.get(clock or "", ""),
         "note": templates.excerpt(note),
+        # Where the work is, for staff only (resident SMS never name a place): the address, else the unit.
+        "place": templates.excerpt(ticket.address or ticket.grid.name, 30),
     }
 
 

@@ -85,6 +85,19 @@ TEMPLATES: Final[Mapping[str, Template]] = {
             "no",
             "status",
         ),
+        # --- assignees (SMS, with NOTIFY_WORKER_SMS=1): the number, the place and the deadline (Beijing time) ---
+        _sms("sms_worker_assigned", "新工单{no}派给您：{place}，请于{due}前接单。", "no", "place", "due"),
+        _sms("sms_worker_urged", "工单{no}（{place}）被督办：{note}。办结期限{due}。", "no", "place", "note", "due"),
+        _sms("sms_worker_warned", "工单{no}（{place}）即将超期，请于{due}前{clock}。", "no", "place", "due", "clock"),
+        _sms("sms_worker_overdue", "工单{no}（{place}）已超期，{clock}时限为{due}。", "no", "place", "due", "clock"),
+        _sms(
+            "sms_worker_reopened",
+            "工单{no}（{place}）被重新打开：{note}。请于{due}前办结。",
+            "no",
+            "place",
+            "note",
+            "due",
+        ),
         # --- staff (inbox) ---
         _inbox("inbox_assigned", "新工单{no}（{category}）派给您，请于{due}前接单。", "no", "category", "due"),
         _inbox("inbox_urged", "工单{no}（{category}）被督办：{note}", "no", "category", "note"),
@@ -100,6 +113,7 @@ TEMPLATES: Final[Mapping[str, Template]] = {
             "note",
             "due",
         ),
+        _inbox("inbox_resident_comment", "工单{no}（{category}）居民短信回复：{note}", "no", "category", "note"),
         _inbox(
             "inbox_unit_overdue",
             "辖区工单{no}（{category}）已超期：{clock}时限为{due}，请督办。",

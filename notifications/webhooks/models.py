@@ -32,6 +32,7 @@ WEBHOOK_EVENTS: Final[tuple[str, ...]] = (
     "ticket.cancelled",
     "ticket.merged",
     "ticket.urged",
+    "ticket.commented",
     "ticket.warned",
     "ticket.overdue",
 )
