@@ -73,12 +73,6 @@ def can_see(viewer: Viewer, ticket: Ticket) -> bool:
     return viewer.scope.covers(ticket.grid.path) or viewer.scope.covers(ticket.first_unit.path)
 
 
-def follows(viewer: Viewer, ticket: Ticket) -> bool:
-    """The viewer reads the ticket only because a unit of theirs once held it (it was passed up out of their reach):
-    read access, never actions."""
-    return not viewer.scope.covers(ticket.grid.path) and viewer.scope.covers(ticket.first_unit.path)
-
-
 def followed_clause(viewer: Viewer) -> Any:
     """`GET /tickets?followed=true`: tickets first received in the viewer's scope and owned outside it now."""
     if viewer.scope.unrestricted:
