@@ -37,6 +37,7 @@ def test_the_procfile_runs_the_web_server_one_delivery_worker_and_the_sweep_ever
     assert set(processes) == {"web", "notify", "sweep"}
     assert "gunicorn" in processes["web"] and "--limit-request-line 8190" in processes["web"]
     assert "${HOST:-127.0.0.1}:${PORT:-8000}" in processes["web"]
+    assert all(command.startswith("exec ") for command in processes.values())  # signals reach the process itself
     assert processes["notify"].endswith("notify worker")
     assert processes["sweep"].endswith("tasks sweep --every 60")
     assert re.search(r"^honcho==\d", (ROOT / "requirements.txt").read_text(), re.MULTILINE)
@@ -160,7 +161,7 @@ def test_make_runs_processes_deliver_an_sms_sweep_and_stop_together_on_ctrl_c(ap
     with pytest.raises(ProcessLookupError):  # nothing of the group is left running
         os.killpg(honcho.pid, 0)
     for name in ("web", "notify", "sweep"):
-        assert re.search(rf"{name}\.1\s+\|", output), output
+        assert re.search(rf"{name}\.1 stopped \(rc=0\)", output), output  # each stopped cleanly, not killed
     with app.app_context():
         statuses = db.session.scalars(select(Notification.status).where(Notification.recipient_phone.is_not(None)))
         assert set(statuses) == {DeliveryStatus.SENT}
