@@ -105,7 +105,9 @@ MERGED_EVENT = "ticket.merged"
 def owe_for_ticket_change(change: TicketChanged) -> None:
     """Subscriber of `TicketChanged`: what the change owes residents, handlers and supervisors (other systems'
     webhooks are owed by `notifications.webhooks.service.owe_for_ticket_change`, subscribed before it)."""
-    owe_for_ticket(change.ticket, change.action, note=change.note)
+    # 就地办结 (filed, taken and resolved in one request): the resident gets the "resolved" SMS alone, not three.
+    quiet = bool(change.details.get("resolved_on_intake")) and change.action in ("create", "take")
+    owe_for_ticket(change.ticket, change.action, note=change.note, residents=not quiet)
 
 
 def owe_for_merge(merging: TicketsMerging) -> None:
@@ -113,14 +115,14 @@ def owe_for_merge(merging: TicketsMerging) -> None:
     owe_merge_notice(merging.merged, merging.survivor)
 
 
-def owe_for_ticket(ticket: Ticket, action: str, *, note: str | None = None) -> None:
+def owe_for_ticket(ticket: Ticket, action: str, *, note: str | None = None, residents: bool = True) -> None:
     """Write the notifications `action` on `ticket` owes (see OWED) in the caller's transaction; call after the
-    change."""
+    change. `residents=False` leaves out the residents' SMS."""
     owed = OWED.get(str(action))
     if owed is None:
         return
     params = ticket_params(ticket, note=note)
-    if owed.resident is not None:
+    if owed.resident is not None and residents:
         phones = [ticket.reporter_phone] if action == "create" else resident_phones(ticket.id)
         for phone in phones:
             if phone:

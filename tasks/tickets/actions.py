@@ -186,14 +186,17 @@ def _take(viewer: Viewer, ticket: Ticket, data: Mapping[str, Any], now: datetime
     ticket.dispatched_at = ticket.accepted_at = now
     ticket.handled_on_spot = True
     deadlines.run_resolution_clock(ticket)
-    return {"assignee_id": str(viewer.id)}
+    details: dict[str, Any] = {"assignee_id": str(viewer.id)}
+    if data.get("resolved_on_intake"):  # set by `handle_on_the_spot` only: the action's body schema has no such field
+        details["resolved_on_intake"] = True
+    return details
 
 
 def handle_on_the_spot(viewer: Viewer, ticket: Ticket, resolution: Mapping[str, Any] | None) -> None:
     """Intake's `handle: self`: the filing worker takes the new ticket and, given a resolution, resolves it
     (就地办结), each step its own event, in the intake's transaction. The caller checked the cell is theirs."""
     now = ticket.created_at
-    _apply(viewer, ticket, Action.TAKE, {}, now)
+    _apply(viewer, ticket, Action.TAKE, {"resolved_on_intake": True} if resolution is not None else {}, now)
     if resolution is not None:
         _apply(viewer, ticket, Action.RESOLVE, resolution, now)
 

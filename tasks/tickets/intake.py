@@ -104,7 +104,7 @@ def intake(actor: Caller, data: Mapping[str, Any], *, source: Mapping[str, str] 
     db.session.add(request)
     db.session.flush()
     photos = linked_photos(actor, data.get("photos") or [], ticket)
-    details = {"channel": request.channel.value, **(source or {})}
+    details = {"channel": request.channel.value, **(source or {}), **_on_the_spot_details(data)}
     record_event(ticket, actor, "create", None, photo_ids=photos, details=details)
     if on_the_spot:
         handle_on_the_spot(viewer, ticket, data.get("resolution"))
@@ -113,6 +113,14 @@ def intake(actor: Caller, data: Mapping[str, Any], *, source: Mapping[str, str] 
     db.session.flush()
     duplicates = [view_of(viewer, other, now) for other in _possible_duplicates(viewer, ticket)]
     return Intake(request, view_of(viewer, ticket, now), duplicates)
+
+
+def _on_the_spot_details(data: Mapping[str, Any]) -> dict[str, Any]:
+    """What the `create` event says of a request handled on the spot: `resolved_on_intake` tells the outbox that
+    the resident's one SMS is the "resolved" one (with the rating prompt), not three at once."""
+    if data.get("handle") != "self":
+        return {}
+    return {"handle": "self", **({"resolved_on_intake": True} if data.get("resolution") is not None else {})}
 
 
 def _route(viewer: Viewer, grid_id: int | None, point: tuple[float, float] | None) -> GridUnit:

@@ -239,3 +239,37 @@ def test_the_worker_reads_their_cells_in_their_profile(world, app):
     assert me.get_json()["cells"] == [
         {"id": str(cell.id), "code": cell.code, "name": cell.name, "level": "grid", "parent_id": str(cell.parent_id)}
     ]
+
+
+# --- what the resident hears -------------------------------------------------------------------------
+
+
+def _resident_sms(app: Any) -> list[str]:
+    from sqlalchemy import select
+
+    from kernel.extensions import db
+    from notifications.outbox.models import Notification
+
+    with app.app_context():
+        stmt = select(Notification.template).where(Notification.recipient_phone == "13912345678")
+        return list(db.session.scalars(stmt.order_by(Notification.id)))
+
+
+def test_a_request_resolved_on_the_spot_owes_the_resident_only_the_resolved_sms(world, app):
+    ticket = world.ticket("worker", handle="self", resolution={"note": "已当场清理"})
+    assert _resident_sms(app) == ["sms_ticket_resolved"]  # with the note and the rating prompt
+    events = _events(world, ticket)
+    assert events[0]["details"] == {"channel": "app", "handle": "self", "resolved_on_intake": True}
+
+
+def test_a_request_taken_on_the_spot_tells_the_resident_it_was_received_and_taken(world, app):
+    world.ticket("worker", handle="self")
+    assert _resident_sms(app) == ["sms_ticket_received", "sms_ticket_taken"]
+
+
+def test_a_take_body_cannot_pass_for_an_intake_resolution(world, app):
+    ticket = world.ticket("supervisor")
+    response = world.client.post(
+        f"/api/v1/tickets/{ticket['id']}/take", json={"resolved_on_intake": True}, headers=world.headers["worker"]
+    )
+    assert_error(response, 422, "validation_error")
