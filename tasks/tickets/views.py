@@ -99,8 +99,8 @@ class TicketFilters:
 
 
 # What a ticket's document depends on besides the viewer and the clock: the ticket's version and when its
-# unit, its category and its assignee last changed. A list reads these first, and tasks.tickets.pages renders the
-# tickets only when they differ from the page it rendered before. The unit and the assignee are aliases, so
+# unit, its first unit, its category and its assignee last changed. A list reads these first, and tasks.tickets.pages
+# renders the tickets only when they differ from the page it rendered before. The units and the assignee are aliases, so
 # that the filters' subqueries on grid_units keep their own FROM instead of correlating with this join.
 # Their times are only compared, never shown, so they are read as the driver gives them (no conversion).
 _PAGE_UNIT, _PAGE_FIRST_UNIT, _PAGE_ASSIGNEE = aliased(GridUnit), aliased(GridUnit), aliased(Account)

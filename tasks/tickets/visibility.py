@@ -146,7 +146,9 @@ def is_cell_worker(viewer: Viewer, ticket: Ticket) -> bool:
 
 def scope_in_view(viewer: Viewer) -> Scope | None:
     """The scope that `parties_of` reads, so what a view depends on: supervisors' and volunteers'. None for
-    admins (everything) and workers (only whether they are the assignee matters)."""
+    admins (everything) and workers: besides whether they are the assignee, only `take` reads a worker's cells, on a
+    pending cell ticket, and a worker sees such a ticket only through those cells, so the page's rows (which tickets
+    are in view) already change with them."""
     return viewer.scope if viewer.role in (Role.SUPERVISOR, Role.VOLUNTEER) else None
 
 
