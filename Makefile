@@ -2,10 +2,12 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 2
 DEMO_SEED ?= 1
 export FLASK_APP := wsgi
+export HOST PORT WORKERS
 
 .PHONY: run test test-fast lint bench clean
 
@@ -22,12 +24,12 @@ $(VENV)/.installed-dev: requirements-dev.txt requirements-sms.txt $(VENV)/.insta
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# The web server, one delivery worker and the sweep (every minute), from the Procfile; Ctrl-C stops all three.
 run: $(VENV)/.installed
 	$(BIN)/flask db upgrade
 	$(BIN)/flask tasks seed-categories
 	@if [ "$(DEMO_SEED)" != "0" ]; then $(BIN)/flask seed-demo; fi
-	$(BIN)/gunicorn --config gunicorn.conf.py --workers $(WORKERS) --worker-class sync \
-		--bind 127.0.0.1:$(PORT) wsgi:app
+	$(BIN)/honcho start --procfile Procfile --port $(PORT)
 
 # The layers first (import-linter: no import loops, no import back up the layers), then the suite.
 test: $(VENV)/.installed-dev

@@ -107,7 +107,7 @@ def run(app: Any, env: dict[str, str], sink: Path, *, workers: int, messages: in
         subprocess.Popen(
             [str(ROOT / ".venv" / "bin" / "flask"), "--app", "wsgi", "notify", "worker", "--idle", "0.2"],
             cwd=ROOT,
-            env={**env, "SMS_CONSOLE_FILE": str(sink)},
+            env={**env, "SMS_CONSOLE_FILE": str(sink), "SMS_LOG_FILE": ""},
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

@@ -48,6 +48,7 @@ TICKET_HEADINGS: tuple[str, ...] = (
     "渠道",
     "类别",
     "所属网格",
+    "首接单位",
     "当前责任单位",
     "状态",
     "优先级",
@@ -63,6 +64,7 @@ TICKET_HEADINGS: tuple[str, ...] = (
     "办结时间",
     "关闭时间",
     "是否超期",
+    "就地办结",
     "评价",
 )
 
@@ -111,6 +113,7 @@ def ticket_rows(target: Target, *, full_phones: bool) -> Iterator[list[Any]]:
             StatsTicketFacts.channel,
             Category.name.label("category_name"),
             origin.path.label("origin_path"),
+            origin.name.label("first_unit_name"),
             owner.name.label("owner_name"),
             Ticket.status,
             Ticket.priority,
@@ -126,6 +129,7 @@ def ticket_rows(target: Target, *, full_phones: bool) -> Iterator[list[Any]]:
             Ticket.resolved_at,
             Ticket.closed_at,
             Ticket.due_at,
+            Ticket.handled_on_spot,
             rating.rating.label("rating"),
         )
         .join(origin, origin.id == Ticket.origin_grid_id)
@@ -156,6 +160,7 @@ def _ticket_rows(stmt: Any, names: dict[int, str], now: datetime, *, full_phones
             CHANNEL_NAMES.get(row.channel or "", row.channel or ""),
             _text(row.category_name),
             _text(_path_names(row.origin_path, names)),
+            _text(row.first_unit_name),
             _text(row.owner_name),
             STATUS_NAMES[row.status],
             "紧急" if row.priority == "urgent" else "一般",
@@ -171,6 +176,7 @@ def _ticket_rows(stmt: Any, names: dict[int, str], now: datetime, *, full_phones
             _local(row.resolved_at),
             _local(row.closed_at),
             "是" if late else "否",
+            "是" if row.handled_on_spot and row.status in (Status.RESOLVED, Status.CLOSED) else "否",
             row.rating if row.rating is not None else "",
         ]
 
@@ -252,6 +258,7 @@ FIGURE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("关闭数", "closed"),
     ("取消数", "cancelled"),
     ("上报数", "escalated"),
+    ("上报出数", "escalated_out"),
     ("超期数", "overdue"),
     ("重办数", "reopens"),
 )
@@ -260,6 +267,7 @@ RATE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("办结率", "resolution_rate"),
     ("按期办结率", "on_time_resolution_rate"),
     ("满意率", "satisfaction_rate"),
+    ("就地解决率", "on_spot_rate"),
 )
 
 

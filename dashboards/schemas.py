@@ -124,6 +124,16 @@ class FiguresSchema(BaseSchema):
     closed = fields.Integer()
     cancelled = fields.Integer(allow_none=True, metadata={"description": "withdrawn or merged into another ticket"})
     escalated = fields.Integer(allow_none=True, metadata={"description": "owned above their origin unit now"})
+    escalated_out = fields.Integer(
+        allow_none=True,
+        metadata={"description": "passed up out of the subtree: owned by a unit above it now (units only)"},
+    )
+    on_spot = fields.Integer(
+        metadata={
+            "description": "handled on the spot (就地办结): resolved by their cell's own worker, who took them there, "
+            "never dispatched or escalated"
+        }
+    )
     overdue = fields.Integer(
         metadata={"description": "found overdue by the sweep at any time, or resolved after the resolution deadline"}
     )
@@ -139,6 +149,9 @@ class FiguresSchema(BaseSchema):
     )
     satisfaction_rate = fields.Nested(
         RateSchema, metadata={"description": "ratings of 4 or 5 / ratings (满意率), every rated resolution counts"}
+    )
+    on_spot_rate = fields.Nested(
+        RateSchema, metadata={"description": "on_spot / received (就地解决率); workers: on_spot / tickets"}
     )
     time_to_accept = fields.Nested(DurationSchema, metadata={"description": "dispatch to acceptance"})
     time_to_resolve = fields.Nested(DurationSchema, metadata={"description": "receipt to resolution"})
@@ -186,6 +199,8 @@ class PeriodSchema(BaseSchema):
     overdue = fields.Integer()
     resolution_rate = fields.Nested(RateSchema)
     satisfaction_rate = fields.Nested(RateSchema)
+    on_spot = fields.Integer(metadata={"description": "handled on the spot (就地办结)"})
+    on_spot_rate = fields.Nested(RateSchema, metadata={"description": "on_spot / received (就地解决率)"})
 
 
 class TimeseriesSchema(RangeSchema):

@@ -4,6 +4,9 @@ Definitions (also in the OpenAPI descriptions and the README):
 - received: tickets received in the range (Beijing calendar days, inclusive) whose origin unit is in the subtree.
 - open / resolved / closed / cancelled / escalated / overdue / reopens / rated: of those tickets, counted where
   they are owned now (see dashboards.rollups.facts); resolved means resolved or closed (办结).
+- escalated_out: of those tickets, the ones passed up out of the subtree (owned above it now).
+- on-the-spot rate (就地解决率): tickets handled on the spot (resolved by their cell's own worker, who took them
+  there, never dispatched or escalated) / received; workers: / tickets.
 - response rate: accepted within the acceptance deadline / dispatched (a ticket awaiting acceptance counts as
   not yet responded); resolution rate: resolved / (received - cancelled); on-time resolution rate: resolved by
   the resolution deadline / resolved; satisfaction rate: ratings of 4 or 5 / ratings. `rate` is null when the
@@ -152,12 +155,15 @@ def figures(sums: Mapping[str, int], *, worker: bool = False) -> dict[str, Any]:
         "closed": get("closed"),
         "cancelled": None if worker else get("cancelled"),
         "escalated": None if worker else get("escalated"),
+        "escalated_out": None if worker else get("escalated_out"),
+        "on_spot": get("on_spot"),
         "overdue": get("overdue"),
         "reopens": get("reopens"),
         "response_rate": rate(get("accepted_on_time"), get("dispatched")),
         "resolution_rate": rate(get("resolved"), base),
         "on_time_resolution_rate": rate(get("resolved_on_time"), get("resolved")),
         "satisfaction_rate": rate(get("rated_good"), get("rated")),
+        "on_spot_rate": rate(get("on_spot"), get("tickets") if worker else get("received")),
         "time_to_accept": duration(
             get("accepted"), get("accept_seconds"), None if worker else [get(f"accept_h{i}") for i in range(14)]
         ),
@@ -330,7 +336,16 @@ def timeseries(target: Target, interval: str) -> dict[str, Any]:
         day += timedelta(days=1)
     for row in daily_sums(target, StatsDaily.day):
         bucket = periods[period_start(row.day, interval)]
-        for name in ("received", "resolved", "resolved_on_time", "overdue", "rated", "rated_good", "cancelled"):
+        for name in (
+            "received",
+            "resolved",
+            "resolved_on_time",
+            "overdue",
+            "rated",
+            "rated_good",
+            "cancelled",
+            "on_spot",
+        ):
             bucket[name] += int(row._mapping[name] or 0)
     items = [
         {
@@ -340,6 +355,8 @@ def timeseries(target: Target, interval: str) -> dict[str, Any]:
             "overdue": counts["overdue"],
             "resolution_rate": rate(counts["resolved"], counts["received"] - counts["cancelled"]),
             "satisfaction_rate": rate(counts["rated_good"], counts["rated"]),
+            "on_spot": counts["on_spot"],
+            "on_spot_rate": rate(counts["on_spot"], counts["received"]),
         }
         for start, counts in periods.items()
     ]

@@ -70,10 +70,17 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "NOTIFY_SMS_PER_PHONE_PER_HOUR": int(env.get("NOTIFY_SMS_PER_PHONE_PER_HOUR", "5")),
         # Non-urgent resident SMS wait for the end of this local period ("" turns quiet hours off).
         "NOTIFY_QUIET_HOURS": env.get("NOTIFY_QUIET_HOURS", "22:00-07:00"),
+        # 1: what reaches an assignee's inbox (dispatch, urge, warned, overdue, reopen) also goes to their phone by SMS.
+        "NOTIFY_WORKER_SMS": env.get("NOTIFY_WORKER_SMS", "0").strip().lower() in ("1", "true", "yes", "on"),
         "NOTIFY_TIMEZONE": env.get("NOTIFY_TIMEZONE", "Asia/Shanghai"),
         # The SMS channel: console (logs; the default), http (any gateway), aliyun or tencent (requirements-sms.txt).
         "SMS_CHANNEL": env.get("SMS_CHANNEL", "console"),
         "SMS_CONSOLE_FILE": env.get("SMS_CONSOLE_FILE"),  # console: also append one JSON line per message here
+        # console: one readable line per message (Beijing time, masked phone, text) for people watching a demo;
+        # "" turns it off.
+        "SMS_LOG_FILE": env.get("SMS_LOG_FILE", str(INSTANCE_DIR / "sms.log")),
+        # The signature every SMS text starts with, as carriers require (Aliyun and Tencent add their SIGN_NAME).
+        "SMS_SIGNATURE": env.get("SMS_SIGNATURE", "【网格通】"),
         # Provider template codes by template name, as JSON: {"sms_ticket_resolved": "SMS_4567"}.
         "SMS_TEMPLATE_CODES": json.loads(env.get("SMS_TEMPLATE_CODES", "{}")),
         "SMS_HTTP_URL": env.get("SMS_HTTP_URL"),

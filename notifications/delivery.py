@@ -19,7 +19,8 @@ instead of looping. The stable `message_id` goes to the channel, so the rare res
 mid-send (a worker frozen past its lease) is recognisable by the provider or receiver.
 
 SMS pass two gates first (`GATES`): quiet hours postpone non-urgent resident SMS to the end of the quiet period,
-and more than `NOTIFY_SMS_PER_PHONE_PER_HOUR` to one number in the last hour are held (recorded, not sent). The
+and more than `NOTIFY_SMS_PER_PHONE_PER_HOUR` to one number in the last hour are held (recorded, not sent); the
+last place under that cap is kept for the "resolved" notice with its rating prompt (`templates.PRIORITY_SMS`). The
 count is read at send time, so workers sending to one number at the same instant can pass it together: the
 limit can be exceeded by at most the number of workers less one.
 
@@ -68,7 +69,7 @@ def send_sms(notification: Notification) -> SendResult:
         phone=notification.recipient_phone,
         template=template.name,
         params=params,
-        text=template.render(params),
+        text=current_app.config["SMS_SIGNATURE"] + template.render(params),
     )
     return sms_channel().send(message)
 
@@ -89,9 +90,10 @@ class Verdict:
 
 
 def sms_gate(connection: Connection, notification: Notification, now: datetime) -> Verdict | None:
-    """Quiet hours for non-urgent resident SMS, then the per-phone hourly limit."""
+    """Quiet hours for non-urgent SMS (residents' and, with NOTIFY_WORKER_SMS, assignees'), then the per-phone
+    hourly limit."""
     config = current_app.config
-    if not notification.urgent and notification.recipient_account_id is None:
+    if not notification.urgent:
         spec, zone = config["NOTIFY_QUIET_HOURS"], config["NOTIFY_TIMEZONE"]
         until = quiet_until(now, spec, zone)
         if until is not None:
@@ -99,8 +101,16 @@ def sms_gate(connection: Connection, notification: Notification, now: datetime) 
             return Verdict(DeliveryStatus.PENDING, why, until)
     limit = config["NOTIFY_SMS_PER_PHONE_PER_HOUR"]
     phone = notification.recipient_phone
-    if limit > 0 and phone is not None and sent_lately(connection, phone, now - timedelta(hours=1)) >= limit:
-        return Verdict(DeliveryStatus.HELD, f"held: {limit} SMS already sent to this number in the last hour")
+    if limit <= 0 or phone is None:
+        return None
+    # The last place under the cap is kept for the "resolved" notice and its rating prompt: lower-value SMS stop
+    # one short of it, so a burst of them never holds back the one a rating depends on.
+    priority = notification.template in templates.PRIORITY_SMS
+    room = limit if priority or limit == 1 else limit - 1
+    sent = sent_lately(connection, phone, now - timedelta(hours=1))
+    if sent >= room:
+        kept = "" if priority or room == limit else f" (the last of {limit} is kept for a rating prompt)"
+        return Verdict(DeliveryStatus.HELD, f"held: {sent} SMS already sent to this number in the last hour{kept}")
     return None
 
 

@@ -1,5 +1,7 @@
 """Tasks CLI: `flask --app wsgi tasks seed-categories` (run by `make run` after migrating), and cron jobs."""
 
+import signal
+import threading
 from datetime import timedelta
 
 import click
@@ -41,7 +43,21 @@ def purge_photos_command(hours: int) -> None:
 
 @tasks_cli.command("sweep")
 @click.option("--batch", default=500, show_default=True, type=click.IntRange(min=1), help="Tickets per transaction.")
-def sweep_command(batch: int) -> None:
+@click.option(
+    "--every",
+    type=click.FloatRange(min=1),
+    default=None,
+    help="Sweep again every this many seconds until SIGTERM or SIGINT (the Procfile's sweep); once without it.",
+)
+def sweep_command(batch: int, every: float | None) -> None:
     """Record warned and overdue tickets and auto-close unrated resolutions; safe on several machines at once."""
-    report = sweep(batch=batch)
-    click.echo(f"warned {report.warned}, overdue {report.overdue}, auto-closed {report.auto_closed}")
+    stop = threading.Event()
+    if every is not None:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda _signum, _frame: stop.set())
+    while True:
+        report = sweep(batch=batch)
+        click.echo(f"warned {report.warned}, overdue {report.overdue}, auto-closed {report.auto_closed}")
+        db.session.remove()  # each round its own session: nothing read is kept between rounds
+        if every is None or stop.wait(every):
+            return

@@ -25,6 +25,7 @@ class Action(enum.StrEnum):
     RETURN = "return"
     ESCALATE = "escalate"
     CLAIM = "claim"
+    TAKE = "take"
     RESOLVE = "resolve"
     CLOSE = "close"
     REOPEN = "reopen"
@@ -38,6 +39,7 @@ class Party(enum.StrEnum):
     SUPERVISOR = "supervisor"  # an admin, or a supervisor whose scope covers the ticket's unit
     ASSIGNEE = "assignee"  # the account the ticket is assigned to
     VOLUNTEER = "volunteer"  # a volunteer whose scope covers the ticket, when its category is open to volunteers
+    CELL_WORKER = "cell_worker"  # a worker one of whose cells is the ticket's unit (小事不出网格)
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,13 @@ TRANSITIONS: dict[Action, Transition] = {
             "上报: the owning unit moves one level up, with a reason.",
         ),
         _rule(Action.CLAIM, {S.PENDING}, S.IN_PROGRESS, {P.VOLUNTEER}, "接单: a volunteer takes an open ticket."),
+        _rule(
+            Action.TAKE,
+            {S.PENDING},
+            S.IN_PROGRESS,
+            {P.CELL_WORKER},
+            "就地处置: the cell's own worker takes it on the spot, dispatched to and accepted by them at once.",
+        ),
         _rule(Action.RESOLVE, {S.IN_PROGRESS}, S.RESOLVED, {P.ASSIGNEE}, "Done, with a note for the resident."),
         _rule(Action.CLOSE, {S.RESOLVED}, S.CLOSED, {P.SUPERVISOR}, "Verified and closed."),
         _rule(
@@ -117,6 +126,7 @@ PARTY_ROLES: dict[Party, frozenset[Role]] = {
     Party.SUPERVISOR: frozenset({Role.ADMIN, Role.SUPERVISOR}),
     Party.ASSIGNEE: frozenset({Role.WORKER, Role.VOLUNTEER, Role.SUPERVISOR}),
     Party.VOLUNTEER: frozenset({Role.VOLUNTEER, Role.WORKER, Role.SUPERVISOR}),
+    Party.CELL_WORKER: frozenset({Role.WORKER}),
 }
 
 

@@ -57,6 +57,7 @@ def app(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[Fl
             "JWT_SECRET_KEY": "test-jwt-key-not-for-production-0123456789abc",
             "RATELIMIT_STORAGE_URI": "memory://",
             "ATTACHMENTS_DIR": str(tmp_path_factory.mktemp("attachments")),
+            "SMS_LOG_FILE": str(tmp_path_factory.mktemp("sms") / "sms.log"),
         }
     )
     with app.app_context():

@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, pre_dump, pre_load, validate, validates_schema
 
 from grid.coords import CoordSystem, from_wgs84
-from grid.schemas import OutputQuerySchema, output_coord_system
+from grid.schemas import GridBriefSchema, OutputQuerySchema, output_coord_system
 from kernel.api import (
     BaseSchema,
     IdField,
@@ -181,6 +181,11 @@ class WorkerSchema(Schema):
         metadata={"description": "an active party member record links this account (read-only: /api/v1/party/members)"},
     )
     grid_ids = fields.List(IdField(), required=True, metadata={"description": "cells assigned"})
+    cells = fields.List(
+        fields.Nested(GridBriefSchema),
+        required=True,
+        metadata={"description": "the cells assigned, by code: where the worker may `take` pending tickets"},
+    )
     on_duty = fields.Boolean(required=True)
     last_position = fields.Nested(
         LastPositionSchema,

@@ -41,13 +41,14 @@ class WorkerView:
     employment: Employment
     party_member: bool
     grid_ids: list[int]
+    cells: list[GridUnit]
     on_duty: bool
     last_position: Fix | None
     created_at: datetime
     updated_at: datetime
 
 
-def _view(actor: Caller, profile: WorkerProfile) -> WorkerView:
+def _view(actor: Caller, profile: WorkerProfile, units: Mapping[int, GridUnit] | None = None) -> WorkerView:
     account = profile.account
     # Volunteers see who works their area, never how to reach or find them; the worker sees everything.
     personal = actor.role in MANAGERS or actor.id == account.id
@@ -60,11 +61,25 @@ def _view(actor: Caller, profile: WorkerProfile) -> WorkerView:
         employment=profile.employment,
         party_member=account.party_member,
         grid_ids=account.grid_ids,
+        cells=_cells_of(account, units),
         on_duty=profile.on_duty,
         last_position=profile.last_position if personal else None,
         created_at=profile.created_at,
         updated_at=profile.updated_at,
     )
+
+
+def _cells_of(account: Account, units: Mapping[int, GridUnit] | None = None) -> list[GridUnit]:
+    """The worker's cells, by code: where they take and handle tickets on the spot (小事不出网格)."""
+    ids = account.grid_ids
+    if not ids:
+        return []
+    units = units if units is not None else _units(ids)
+    return sorted((units[i] for i in ids if i in units), key=lambda unit: (unit.code, unit.id))
+
+
+def _units(ids: Iterable[int]) -> dict[int, GridUnit]:
+    return {unit.id: unit for unit in db.session.scalars(select(GridUnit).where(GridUnit.id.in_(list(ids))))}
 
 
 # --- reading profiles -----------------------------------------------------------------------------
@@ -108,7 +123,8 @@ def list_workers(actor: Caller, filters: WorkerFilters, *, limit: int, cursor: s
     stmt = stmt.options(joinedload(WorkerProfile.account).selectinload(Account.cell_assignments))
     fingerprint = {**filters.__dict__, "actor": actor.id}
     page = paginate(stmt, order_by=[WorkerProfile.id], limit=limit, cursor=cursor, query_fingerprint=fingerprint)
-    return Page([_view(actor, profile) for profile in page.items], page.next_cursor)
+    units = _units({cell for profile in page.items for cell in profile.account.grid_ids})  # one query a page
+    return Page([_view(actor, profile, units) for profile in page.items], page.next_cursor)
 
 
 def get_worker(actor: Caller, worker_id: int) -> WorkerView:

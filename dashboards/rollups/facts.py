@@ -5,6 +5,10 @@ Which unit a ticket counts under (README "Dashboards and ledgers"):
 - everything about handling it (dispatched, accepted, resolved, closed, ratings, reopens, overdue, ...) counts
   in the unit that owns it now (`grid_id`) and its ancestors: an escalation moves that part one level up.
   The owner is always the origin or one of its ancestors, so in any subtree `resolved <= received`.
+- `escalated_out` counts in the units on the origin's path that are not on the owner's: the subtrees the ticket
+  was passed up out of (the owner is an ancestor of the origin, so these are the units below it);
+- `on_spot` (就地办结) counts a ticket resolved by its cell's own worker who took it there, never dispatched or
+  escalated (`Ticket.handled_on_spot`);
 - both under the Beijing calendar day the ticket was received, its category, and the channel it came by:
   a ticket's figures stay on the day it arrived (a cohort), whenever it is handled.
 
@@ -24,6 +28,8 @@ from tasks.lifecycle import OPEN_STATUSES, Status
 from tasks.tickets.models import Ticket
 
 DONE = frozenset({Status.RESOLVED, Status.CLOSED})
+# What counts in the owner's units: every daily counter but the two that count on the origin's path.
+HANDLING_DAILY = tuple(name for name in DAILY_COUNTERS if name not in {"received", "escalated_out"})
 DailyKey = tuple[int, date, str, str]  # unit, day, category, channel
 WorkerKey = tuple[int, date, str, int]  # unit, day, category, account
 Counts = dict[str, int]
@@ -62,9 +68,15 @@ class Facts:
 
     def daily(self) -> dict[DailyKey, Counts]:
         rows: dict[DailyKey, Counts] = defaultdict(dict)
-        for unit in path_ids(self.origin_path):
+        origin_units = path_ids(self.origin_path)
+        for unit in origin_units:
             rows[(unit, self.day, self.category_code, self.channel)]["received"] = 1
-        handling = {name: self.counters[name] for name in DAILY_COUNTERS if self.counters.get(name)}
+        if self.counters.get("escalated"):
+            owners = set(path_ids(self.owner_path))
+            for unit in origin_units:
+                if unit not in owners:
+                    rows[(unit, self.day, self.category_code, self.channel)]["escalated_out"] = 1
+        handling = {name: self.counters[name] for name in HANDLING_DAILY if self.counters.get(name)}
         if handling:
             for unit in path_ids(self.owner_path):
                 rows[(unit, self.day, self.category_code, self.channel)].update(handling)
@@ -111,6 +123,8 @@ def counters_of(ticket: Ticket, *, overdue_seen: bool, rated: int, rated_good: i
             counts["resolved_on_time"] = 1
         if ticket.status is Status.CLOSED:
             counts["closed"] = 1
+        if ticket.handled_on_spot:
+            counts["on_spot"] = 1
     if overdue_seen or late:
         counts["overdue"] = 1
     for name, value in (("reopens", ticket.reopen_count), ("rated", rated), ("rated_good", rated_good)):

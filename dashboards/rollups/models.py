@@ -41,8 +41,16 @@ HANDLING_COUNTERS: tuple[str, ...] = (
     "reopens",
     "rated",
     "rated_good",
+    "on_spot",
 )
-DAILY_COUNTERS: tuple[str, ...] = ("received", *HANDLING_COUNTERS, *ACCEPT_BUCKETS, *RESOLVE_BUCKETS)
+# `escalated_out` counts in the units on a ticket's origin path that no longer hold it (passed up out of them).
+DAILY_COUNTERS: tuple[str, ...] = (
+    "received",
+    *HANDLING_COUNTERS,
+    "escalated_out",
+    *ACCEPT_BUCKETS,
+    *RESOLVE_BUCKETS,
+)
 # What a ticket adds to the worker who holds it (or resolved it last): one ticket, and its handling figures but
 # `cancelled` (a cancelled ticket counts for no worker) and `escalated`, in the same order.
 WORKER_COUNTERS: tuple[str, ...] = (

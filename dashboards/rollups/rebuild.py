@@ -153,7 +153,7 @@ _ANCESTRY = Table(
 _FACT_COUNTERS = (
     "received", "open", "cancelled", "escalated", "dispatched", "accepted", "accepted_on_time", "accept_seconds",
     "accept_bucket", "resolved", "resolved_on_time", "resolve_seconds", "resolve_bucket", "closed", "overdue",
-    "overdue_seen", "reopens", "rated", "rated_good",
+    "overdue_seen", "reopens", "rated", "rated_good", "on_spot",
 )  # fmt: skip
 _FACTS = Table(
     "stats_rebuild_facts",
@@ -310,6 +310,7 @@ def _facts_select(connection: Any, first: date, following: date) -> Any:
             live(t.reopen_count),
             live(rated),
             live(func.coalesce(rated_good, 0)),
+            live(flag(and_(done, t.handled_on_spot.is_(True)))),
         )
         .join(origin, origin.id == t.origin_grid_id)
         .join(owner, owner.id == t.grid_id)
@@ -357,10 +358,13 @@ def _insert_chunk(connection: Any) -> None:
         for index in range(len(DURATION_BOUNDS) + 1):
             handling[f"{prefix}{index}"] = case((seconds_bucket == index, 1), else_=0)
     zero = literal(0)
+    # `escalated_out`: +1 over the origin's ancestry, -1 over the owner's (a part of it): what is left is the units
+    # the ticket was passed up out of.
     direct = union_all(
         select(f.origin_id.label("unit_id"), f.day, f.category_code, f.channel, f.received.label("received"),
-               *(zero.label(name) for name in handling)),
-        select(f.owner_id, f.day, f.category_code, f.channel, zero, *(value for value in handling.values())),
+               f.escalated.label("escalated_out"), *(zero.label(name) for name in handling)),
+        select(f.owner_id, f.day, f.category_code, f.channel, zero, -f.escalated,
+               *(value for value in handling.values())),
     ).subquery("direct")  # fmt: skip
     a = _ANCESTRY.c
     keys = (a.ancestor_id, direct.c.day, direct.c.category_code, direct.c.channel)

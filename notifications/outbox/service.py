@@ -8,7 +8,7 @@ with it. Delivery is `notifications.delivery`'s business; what subscribed system
 |---|---|---|---|
 | intake (`create`) | received | | |
 | dispatch (also auto-dispatch) | | assigned | |
-| accept, claim (the work is taken) | taken | | |
+| accept, claim, take (the work is taken) | taken | | |
 | resolve | resolved, asks for a rating 1–5 | | |
 | close (supervisor, rating, auto-close) | closed | | |
 | reopen (supervisor, rating 1–2) | reopened | reopened | |
@@ -16,10 +16,16 @@ with it. Delivery is `notifications.delivery`'s business; what subscribed system
 | urge | | urged | |
 | warned (sweep) | | warned | |
 | overdue (sweep) | | overdue | the nearest supervisors over the unit |
+| a resident's SMS that is not a rating (`sms_reply`) | | the comment | |
 
-"Taken" is accept or claim rather than dispatch: a dispatch can still be returned, while accept and claim mean
-someone has started. The residents of a ticket are the reporters of all its requests, so reporters of a
-duplicate merged into it hear how it ends. Only mobile numbers get SMS (hotline callers may give a landline).
+With `NOTIFY_WORKER_SMS=1` what the assignee finds in the inbox for a dispatch, urge, warning, overdue ticket or
+reopen also goes to the assignee's phone by SMS (ticket number, place, deadline in Beijing time), through the same
+outbox and channels; quiet hours hold it unless the ticket is urgent.
+
+"Taken" is accept, claim or take (the cell's worker on the spot) rather than dispatch: a dispatch can still be
+returned, while these mean someone has started. The residents of a ticket are the reporters of all its requests, so
+reporters of a duplicate merged into it hear how it ends. Only mobile numbers get SMS (hotline callers may give a
+landline).
 """
 
 import re
@@ -27,6 +33,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from flask import current_app
 from sqlalchemy import Select, select, update
 
 from auth.models import Account
@@ -56,24 +63,38 @@ class Owed:
     resident: str | None = None
     assignee: str | None = None
     supervisors: str | None = None
+    assignee_sms: str | None = None  # also by SMS to the assignee's phone, when NOTIFY_WORKER_SMS is on
 
 
 # Keys are tasks.lifecycle actions and the sweep's thresholds; each event is also what webhooks subscribed to
 # it receive (notifications.webhooks.models.WEBHOOK_EVENTS), so the outbox and other systems use one vocabulary.
 OWED: Final[Mapping[str, Owed]] = {
     "create": Owed("ticket.created", resident="sms_ticket_received"),
-    "dispatch": Owed("ticket.dispatched", assignee="inbox_assigned"),
+    "dispatch": Owed("ticket.dispatched", assignee="inbox_assigned", assignee_sms="sms_worker_assigned"),
     "accept": Owed("ticket.accepted", resident="sms_ticket_taken"),
     "claim": Owed("ticket.claimed", resident="sms_ticket_taken"),
+    "take": Owed("ticket.taken", resident="sms_ticket_taken"),
     "return": Owed("ticket.returned"),
     "escalate": Owed("ticket.escalated"),
     "resolve": Owed("ticket.resolved", resident="sms_ticket_resolved"),
     "close": Owed("ticket.closed", resident="sms_ticket_closed"),
-    "reopen": Owed("ticket.reopened", resident="sms_ticket_reopened", assignee="inbox_reopened"),
+    "reopen": Owed(
+        "ticket.reopened",
+        resident="sms_ticket_reopened",
+        assignee="inbox_reopened",
+        assignee_sms="sms_worker_reopened",
+    ),
     "cancel": Owed("ticket.cancelled"),
-    "urge": Owed("ticket.urged", assignee="inbox_urged"),
-    "warned": Owed("ticket.warned", assignee="inbox_warned"),
-    "overdue": Owed("ticket.overdue", assignee="inbox_overdue", supervisors="inbox_unit_overdue"),
+    "urge": Owed("ticket.urged", assignee="inbox_urged", assignee_sms="sms_worker_urged"),
+    "warned": Owed("ticket.warned", assignee="inbox_warned", assignee_sms="sms_worker_warned"),
+    "overdue": Owed(
+        "ticket.overdue",
+        assignee="inbox_overdue",
+        supervisors="inbox_unit_overdue",
+        assignee_sms="sms_worker_overdue",
+    ),
+    # A resident's SMS that is not a rating (hooks.sms): the handler reads it in the app.
+    "sms_reply": Owed("ticket.commented", assignee="inbox_resident_comment"),
 }
 MERGED_EVENT = "ticket.merged"
 
@@ -84,7 +105,9 @@ MERGED_EVENT = "ticket.merged"
 def owe_for_ticket_change(change: TicketChanged) -> None:
     """Subscriber of `TicketChanged`: what the change owes residents, handlers and supervisors (other systems'
     webhooks are owed by `notifications.webhooks.service.owe_for_ticket_change`, subscribed before it)."""
-    owe_for_ticket(change.ticket, change.action, note=change.note)
+    # 就地办结 (filed, taken and resolved in one request): the resident gets the "resolved" SMS alone, not three.
+    quiet = bool(change.details.get("resolved_on_intake")) and change.action in ("create", "take")
+    owe_for_ticket(change.ticket, change.action, note=change.note, residents=not quiet)
 
 
 def owe_for_merge(merging: TicketsMerging) -> None:
@@ -92,24 +115,33 @@ def owe_for_merge(merging: TicketsMerging) -> None:
     owe_merge_notice(merging.merged, merging.survivor)
 
 
-def owe_for_ticket(ticket: Ticket, action: str, *, note: str | None = None) -> None:
+def owe_for_ticket(ticket: Ticket, action: str, *, note: str | None = None, residents: bool = True) -> None:
     """Write the notifications `action` on `ticket` owes (see OWED) in the caller's transaction; call after the
-    change."""
+    change. `residents=False` leaves out the residents' SMS."""
     owed = OWED.get(str(action))
     if owed is None:
         return
     params = ticket_params(ticket, note=note)
-    if owed.resident is not None:
+    if owed.resident is not None and residents:
         phones = [ticket.reporter_phone] if action == "create" else resident_phones(ticket.id)
         for phone in phones:
             if phone:
                 owe_sms(owed.event, owed.resident, phone, params, ticket=ticket)
     if owed.assignee is not None and ticket.assignee_id is not None:
         owe_inbox(owed.event, owed.assignee, ticket.assignee_id, params, ticket=ticket)
+    if owed.assignee_sms is not None and ticket.assignee_id is not None and current_app.config["NOTIFY_WORKER_SMS"]:
+        _owe_assignee_sms(owed, ticket, params)
     if owed.supervisors is not None:
         for account_id in nearest_supervisors(ticket):
             if account_id != ticket.assignee_id:
                 owe_inbox(owed.event, owed.supervisors, account_id, params, ticket=ticket)
+
+
+def _owe_assignee_sms(owed: Owed, ticket: Ticket, params: Mapping[str, Any]) -> None:
+    """The assignee's SMS, through the outbox like residents' (quiet hours too, unless the ticket is urgent)."""
+    phone = db.session.scalar(select(Account.phone).where(Account.id == ticket.assignee_id))
+    if phone:
+        owe_sms(owed.event, owed.assignee_sms, phone, params, ticket=ticket, account_id=ticket.assignee_id)  # type: ignore[arg-type]
 
 
 def owe_merge_notice(merged: Ticket, survivor: Ticket) -> list[Notification]:
@@ -123,12 +155,22 @@ def owe_merge_notice(merged: Ticket, survivor: Ticket) -> list[Notification]:
 
 
 def owe_sms(
-    event: str, template: str, phone: str, params: Mapping[str, Any], *, ticket: Ticket | None = None
+    event: str,
+    template: str,
+    phone: str,
+    params: Mapping[str, Any],
+    *,
+    ticket: Ticket | None = None,
+    account_id: int | None = None,
 ) -> Notification | None:
-    """One SMS to a resident's mobile number, pending delivery; None for a number that cannot take SMS."""
+    """One SMS to a mobile number (a resident's, or with `account_id` a staff member's), pending delivery; None for
+    a number that cannot take SMS."""
     if not is_mobile(phone):
         return None
-    values = _values(event, template, Medium.SMS, params, DeliveryStatus.PENDING, ticket=ticket, recipient_phone=phone)
+    recipient: dict[str, Any] = {"recipient_phone": phone}
+    if account_id is not None:
+        recipient["recipient_account_id"] = account_id
+    values = _values(event, template, Medium.SMS, params, DeliveryStatus.PENDING, ticket=ticket, **recipient)
     row = Notification(**values)
     db.session.add(row)  # an ORM row: callers may want its id, or change it before the flush
     return row
@@ -178,6 +220,8 @@ def ticket_params(ticket: Ticket, *, note: str | None = None) -> dict[str, str]:
         "due": templates.local_time(ticket.due_at or ticket.resolve_due_at),
         "clock": templates.CLOCK_NAMES.get(clock or "", ""),
         "note": templates.excerpt(note),
+        # Where the work is, for staff only (resident SMS never name a place): the address, else the unit.
+        "place": templates.excerpt(ticket.address or ticket.grid.name, 30),
     }
 
 

@@ -5,8 +5,9 @@ Tencent) get the name mapped to their template code (`SMS_TEMPLATE_CODES`) and t
 `params` order; channels that send free text (console, http) get the rendered text.
 
 Every resident SMS carries the ticket number and a short status, and nothing else about the case: never the
-address (a resident's home) and never anyone's phone number. Inbox messages go to staff who see the ticket
-anyway, and may say more.
+address (a resident's home) and never anyone's phone number; the "resolved" one also says what was done (the
+handler's note, cut to 60 characters), so that the resident rates the work they read about. Inbox messages go
+to staff who see the ticket anyway, and may say more. Channels that send free text put `SMS_SIGNATURE` first.
 """
 
 from collections.abc import Mapping
@@ -63,9 +64,10 @@ TEMPLATES: Final[Mapping[str, Template]] = {
         _sms("sms_ticket_taken", "您的工单{no}已有工作人员接单，当前状态：{status}。", "no", "status"),
         _sms(
             "sms_ticket_resolved",
-            "您的工单{no}已办结，当前状态：{status}。请回复数字1-5评价（5非常满意，1非常不满意）。",
+            "您的工单{no}已办结，当前状态：{status}。处理情况：{note}。请回复数字1-5评价（5非常满意，1非常不满意）。",
             "no",
             "status",
+            "note",
         ),
         _sms("sms_ticket_reopened", "您的工单{no}已重新办理，当前状态：{status}。", "no", "status"),
         _sms("sms_ticket_closed", "您的工单{no}已完结，当前状态：{status}。感谢您的支持。", "no", "status"),
@@ -83,6 +85,19 @@ TEMPLATES: Final[Mapping[str, Template]] = {
             "no",
             "status",
         ),
+        # --- assignees (SMS, with NOTIFY_WORKER_SMS=1): the number, the place and the deadline (Beijing time) ---
+        _sms("sms_worker_assigned", "新工单{no}派给您：{place}，请于{due}前接单。", "no", "place", "due"),
+        _sms("sms_worker_urged", "工单{no}（{place}）被督办：{note}。办结期限{due}。", "no", "place", "note", "due"),
+        _sms("sms_worker_warned", "工单{no}（{place}）即将超期，请于{due}前{clock}。", "no", "place", "due", "clock"),
+        _sms("sms_worker_overdue", "工单{no}（{place}）已超期，{clock}时限为{due}。", "no", "place", "due", "clock"),
+        _sms(
+            "sms_worker_reopened",
+            "工单{no}（{place}）被重新打开：{note}。请于{due}前办结。",
+            "no",
+            "place",
+            "note",
+            "due",
+        ),
         # --- staff (inbox) ---
         _inbox("inbox_assigned", "新工单{no}（{category}）派给您，请于{due}前接单。", "no", "category", "due"),
         _inbox("inbox_urged", "工单{no}（{category}）被督办：{note}", "no", "category", "note"),
@@ -98,6 +113,7 @@ TEMPLATES: Final[Mapping[str, Template]] = {
             "note",
             "due",
         ),
+        _inbox("inbox_resident_comment", "工单{no}（{category}）居民短信回复：{note}", "no", "category", "note"),
         _inbox(
             "inbox_unit_overdue",
             "辖区工单{no}（{category}）已超期：{clock}时限为{due}，请督办。",
@@ -108,6 +124,11 @@ TEMPLATES: Final[Mapping[str, Template]] = {
         ),
     )
 }
+
+
+# Sent ahead of the rest when a phone's hourly cap is near (notifications.delivery.sms_gate): the "resolved" notice
+# carries the rating prompt, and a rating is what the satisfaction rate is made of.
+PRIORITY_SMS: Final = frozenset({"sms_ticket_resolved"})
 
 
 def get_template(name: str) -> Template:

@@ -23,6 +23,7 @@ WEBHOOK_EVENTS: Final[tuple[str, ...]] = (
     "ticket.dispatched",
     "ticket.accepted",
     "ticket.claimed",
+    "ticket.taken",
     "ticket.returned",
     "ticket.escalated",
     "ticket.resolved",
@@ -31,6 +32,7 @@ WEBHOOK_EVENTS: Final[tuple[str, ...]] = (
     "ticket.cancelled",
     "ticket.merged",
     "ticket.urged",
+    "ticket.commented",
     "ticket.warned",
     "ticket.overdue",
 )

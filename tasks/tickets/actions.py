@@ -27,6 +27,7 @@ from tasks.tickets.visibility import (
     Viewer,
     allowed_actions,
     can_see,
+    escalation_target_id,
     get_visible_ticket,
     guard,
     is_supervising,
@@ -89,7 +90,7 @@ def check_transition(viewer: Viewer, ticket: Ticket, action: Action, now: dateti
     if not parties_of(viewer, ticket) & rule.parties:
         who = ", ".join(sorted(rule.parties))
         raise ForbiddenError(f"Only the ticket's {who} may {action} it.", {"action": [f"for the {who}"]})
-    why_not = guard(action, ticket, now)
+    why_not = guard(action, ticket, now, viewer)
     if why_not is not None:
         raise InvalidTransitionError(
             f"Cannot {action}: {why_not}.",
@@ -104,6 +105,7 @@ def _note(data: Mapping[str, Any]) -> str | None:
 def _dispatch(viewer: Viewer, ticket: Ticket, data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     assignee = _assignable(viewer, ticket, data["assignee_id"])
     assign(ticket, assignee, now)
+    ticket.handled_on_spot = False  # dispatched: no longer taken on the spot
     return {"assignee_id": str(assignee.id)}
 
 
@@ -148,6 +150,7 @@ def _accept(viewer: Viewer, ticket: Ticket, data: Mapping[str, Any], now: dateti
 
 
 def _unassign(ticket: Ticket) -> None:
+    ticket.handled_on_spot = False  # given back or passed up: whoever handles it next was not on the spot
     ticket.assignee = None
     ticket.assignee_id = None
     ticket.accept_due_at = None
@@ -160,7 +163,7 @@ def _return(viewer: Viewer, ticket: Ticket, data: Mapping[str, Any], now: dateti
 
 
 def _escalate(viewer: Viewer, ticket: Ticket, data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
-    parent = grid_service.get_unit(ticket.grid.parent_id)  # type: ignore[arg-type]
+    parent = grid_service.get_unit(escalation_target_id(viewer, ticket))  # type: ignore[arg-type]  # guarded
     details = {"from_grid_id": str(ticket.grid_id), "to_grid_id": str(parent.id), "to_level": parent.level.value}
     ticket.grid = parent
     ticket.grid_id = parent.id
@@ -174,6 +177,28 @@ def _claim(viewer: Viewer, ticket: Ticket, data: Mapping[str, Any], now: datetim
     ticket.dispatched_at = ticket.accepted_at = now
     deadlines.run_resolution_clock(ticket)
     return {}
+
+
+def _take(viewer: Viewer, ticket: Ticket, data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """就地处置: dispatched to and accepted by the cell's own worker in one step."""
+    ticket.assignee = viewer.account
+    ticket.assignee_id = viewer.id
+    ticket.dispatched_at = ticket.accepted_at = now
+    ticket.handled_on_spot = True
+    deadlines.run_resolution_clock(ticket)
+    details: dict[str, Any] = {"assignee_id": str(viewer.id)}
+    if data.get("resolved_on_intake"):  # set by `handle_on_the_spot` only: the action's body schema has no such field
+        details["resolved_on_intake"] = True
+    return details
+
+
+def handle_on_the_spot(viewer: Viewer, ticket: Ticket, resolution: Mapping[str, Any] | None) -> None:
+    """Intake's `handle: self`: the filing worker takes the new ticket and, given a resolution, resolves it
+    (就地办结), each step its own event, in the intake's transaction. The caller checked the cell is theirs."""
+    now = ticket.created_at
+    _apply(viewer, ticket, Action.TAKE, {"resolved_on_intake": True} if resolution is not None else {}, now)
+    if resolution is not None:
+        _apply(viewer, ticket, Action.RESOLVE, resolution, now)
 
 
 def _resolve(viewer: Viewer, ticket: Ticket, data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
@@ -247,6 +272,7 @@ APPLY = {
     Action.RETURN: _return,
     Action.ESCALATE: _escalate,
     Action.CLAIM: _claim,
+    Action.TAKE: _take,
     Action.RESOLVE: _resolve,
     Action.CLOSE: _close,
     Action.REOPEN: _reopen,

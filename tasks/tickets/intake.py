@@ -15,7 +15,7 @@ from grid.coords import distance_m
 from grid.models import CellAssignment, GridLevel, GridUnit
 from kernel import privacy
 from kernel.clock import utcnow
-from kernel.errors import NotFoundError, ValidationError
+from kernel.errors import ForbiddenError, NotFoundError, ValidationError
 from kernel.extensions import db
 from kernel.pagination import Page, paginate
 from kernel.principals import Caller, Role
@@ -23,7 +23,7 @@ from tasks.categories.models import Priority
 from tasks.categories.service import active_category, answers_for
 from tasks.lifecycle import OPEN_STATUSES, Action, Status
 from tasks.tickets import deadlines
-from tasks.tickets.actions import assign, linked_photos, record_event, wgs84_point
+from tasks.tickets.actions import assign, handle_on_the_spot, linked_photos, record_event, wgs84_point
 from tasks.tickets.models import Channel, ResidentRequest, Ticket
 from tasks.tickets.numbers import next_ticket_no
 from tasks.tickets.views import TicketView, view_of
@@ -50,10 +50,18 @@ def intake(actor: Caller, data: Mapping[str, Any], *, source: Mapping[str, str] 
     `source` adds to the `create` event's details where the request came from (an integration says which).
     """
     viewer = Viewer.of(actor)
+    on_the_spot = data.get("handle") == "self"
+    if on_the_spot and viewer.role is not Role.WORKER:
+        raise ForbiddenError("Only a grid worker handles a request on the spot.", {"handle": ["for workers only"]})
     category = active_category(data["category_code"])
     answers = answers_for(category, data.get("attributes"))
     point = wgs84_point(data.get("location"))
     unit = _route(viewer, data.get("grid_id"), point)
+    if on_the_spot and not (unit.level is GridLevel.GRID and viewer.scope.covers(unit.path)):
+        raise ValidationError(
+            "A request is handled on the spot only in one of your own cells.",
+            {"handle": ["the place is not in one of your cells"]},
+        )
     now = utcnow()
     priority = data.get("priority") or category.default_priority
     reporter = data.get("reporter") or {}
@@ -65,6 +73,7 @@ def intake(actor: Caller, data: Mapping[str, Any], *, source: Mapping[str, str] 
         category_code=category.code,
         grid=unit,
         grid_id=unit.id,
+        first_unit=unit,
         origin_grid_id=unit.id,
         description=data["description"],
         address=data.get("address"),
@@ -97,12 +106,23 @@ def intake(actor: Caller, data: Mapping[str, Any], *, source: Mapping[str, str] 
     db.session.add(request)
     db.session.flush()
     photos = linked_photos(actor, data.get("photos") or [], ticket)
-    details = {"channel": request.channel.value, **(source or {})}
+    details = {"channel": request.channel.value, **(source or {}), **_on_the_spot_details(data)}
     record_event(ticket, actor, "create", None, photo_ids=photos, details=details)
-    _auto_dispatch(ticket, now)
+    if on_the_spot:
+        handle_on_the_spot(viewer, ticket, data.get("resolution"))
+    else:
+        _auto_dispatch(ticket, now)
     db.session.flush()
     duplicates = [view_of(viewer, other, now) for other in _possible_duplicates(viewer, ticket)]
     return Intake(_request_view(viewer, request), view_of(viewer, ticket, now), duplicates)
+
+
+def _on_the_spot_details(data: Mapping[str, Any]) -> dict[str, Any]:
+    """What the `create` event says of a request handled on the spot: `resolved_on_intake` tells the outbox that
+    the resident's one SMS is the "resolved" one (with the rating prompt), not three at once."""
+    if data.get("handle") != "self":
+        return {}
+    return {"handle": "self", **({"resolved_on_intake": True} if data.get("resolution") is not None else {})}
 
 
 def _route(viewer: Viewer, grid_id: int | None, point: tuple[float, float] | None) -> GridUnit:

@@ -59,9 +59,11 @@ class Ticket(db.Model):
     status: Mapped[Status] = mapped_column(str_enum(Status), index=True)
     priority: Mapped[Priority] = mapped_column(str_enum(Priority))
     category_code: Mapped[str] = mapped_column(String(32), ForeignKey("categories.code"), index=True)
-    # The owning unit: the cell the request was routed to, moved one level up by each escalation.
+    # The owning unit: the cell the request was routed to, moved up by each escalation.
     grid_id: Mapped[int] = mapped_column(BigId, ForeignKey("grid_units.id"), index=True)
-    origin_grid_id: Mapped[int] = mapped_column(BigId, ForeignKey("grid_units.id"))
+    # The first receiving unit (首接): where intake routed it. Every unit the ticket has belonged to is this one or
+    # an ancestor of it (escalation only moves up), so whoever covers it keeps reading the ticket.
+    origin_grid_id: Mapped[int] = mapped_column(BigId, ForeignKey("grid_units.id"), index=True)
     assignee_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("accounts.id"))
     # The account who last held the ticket through resolution: reopens count against them.
     handler_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("accounts.id"), index=True)
@@ -72,6 +74,9 @@ class Ticket(db.Model):
     reporter_name: Mapped[str | None] = mapped_column(String(64))
     reporter_phone: Mapped[str | None] = mapped_column(String(20))
     volunteer_claimable: Mapped[bool] = mapped_column(Boolean, default=False)
+    # 就地处置: taken by its cell's own worker while pending there (`take`, or intake with `handle: self`), and not
+    # returned, dispatched or escalated since. Resolved so, the ticket was handled on the spot (就地办结).
+    handled_on_spot: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     # Deadlines: acceptance is set at dispatch; resolution from intake. `warn_at`/`due_at` are the clock
     # that runs now (acceptance while assigned, resolution otherwise), so warned/overdue are indexed ranges.
     accept_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -105,12 +110,20 @@ class Ticket(db.Model):
     # writable, these three put their mappers into the unit of work of every action, and flushing an action
     # cost far more (see docs/PERFORMANCE.md).
     grid: Mapped[GridUnit] = relationship(foreign_keys=[grid_id], lazy="joined", innerjoin=True, viewonly=True)
+    first_unit: Mapped[GridUnit] = relationship(
+        foreign_keys=[origin_grid_id], lazy="joined", innerjoin=True, viewonly=True
+    )
     category: Mapped[Category] = relationship(lazy="joined", innerjoin=True, viewonly=True)
     assignee: Mapped[Account | None] = relationship(foreign_keys=[assignee_id], lazy="joined", viewonly=True)
 
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def resolved_on_spot(self) -> bool:
+        """就地办结: resolved (or closed) while handled on the spot."""
+        return self.handled_on_spot and self.status in (Status.RESOLVED, Status.CLOSED)
 
     def warned_at(self, now: datetime) -> bool:
         return self.is_open and self.warn_at is not None and self.warn_at <= now < (self.due_at or now)

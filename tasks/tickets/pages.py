@@ -3,8 +3,8 @@
 A worker's app asks for its queue every few seconds, and nearly always nothing has changed. Rendering a page
 of twenty tickets (loading them with their unit, category and assignee, working out what the caller may do,
 writing the JSON) costs far more than finding out whether anything changed (see docs/PERFORMANCE.md): the page query
-itself, reading for each ticket only its id, its version and when its unit, its category and its assignee
-last changed (`views.PAGE_KEY`). So each process keeps the pages it sent last and sends one again while:
+itself, reading for each ticket only its id, its version and when its unit, its first unit, its category and
+its assignee last changed (`views.PAGE_KEY`). So each process keeps the pages it sent last and sends one again while:
 
 - the same account, unchanged since (`accounts.updated_at`: role, unit, name), with the same scope where its
   view depends on it (`visibility.scope_in_view`), asks the same query (filters, limit, cursor, coordinates);

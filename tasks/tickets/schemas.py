@@ -3,7 +3,7 @@
 from typing import Any
 
 import phonenumbers
-from marshmallow import Schema, fields, post_dump, validate
+from marshmallow import Schema, ValidationError, fields, post_dump, validate, validates_schema
 
 from auth.schemas import MainlandMobile
 from grid.coords import CoordSystem, from_wgs84
@@ -58,6 +58,11 @@ PHOTOS = fields.List(
 )
 
 
+class ResolutionInSchema(BaseSchema):
+    note = fields.String(required=True, validate=TEXT, metadata={"description": "shown to the resident"})
+    photos = PHOTOS
+
+
 class RequestCreateSchema(BaseSchema):
     channel = fields.Enum(Channel, by_value=True, required=True)
     category_code = fields.String(required=True, validate=validate.Length(min=1, max=32))
@@ -82,6 +87,26 @@ class RequestCreateSchema(BaseSchema):
         allow_none=True,
         metadata={"description": "answers to the category's extra questions, by question code"},
     )
+    handle = fields.String(
+        validate=validate.OneOf(["self"]),
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "`self` (workers, in one of their own cells): 就地处置, the ticket opens `in_progress` "
+            "with you as its assignee"
+        },
+    )
+    resolution = fields.Nested(
+        ResolutionInSchema,
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "with `handle: self`: 就地办结, the ticket is resolved in the same request"},
+    )
+
+    @validates_schema
+    def _resolution_needs_handle(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if data.get("resolution") is not None and data.get("handle") != "self":
+            raise ValidationError("only with `handle: self`", "resolution")
 
 
 class NoteSchema(BaseSchema):
@@ -117,6 +142,7 @@ ACTION_BODIES: dict[Action, type[BaseSchema]] = {
     Action.RETURN: ReasonSchema,
     Action.ESCALATE: ReasonSchema,
     Action.CLAIM: NoteSchema,
+    Action.TAKE: NoteSchema,
     Action.RESOLVE: ResolveSchema,
     Action.CLOSE: NoteSchema,
     Action.REOPEN: ReasonSchema,
@@ -154,6 +180,12 @@ class TicketQuerySchema(PageQuerySchema, OutputQuerySchema):
     created_from = Timestamp()
     created_to = Timestamp()
     updated_since = Timestamp(metadata={"description": "delta sync: changes since, tombstones included"})
+    followed = fields.Boolean(
+        metadata={
+            "description": "true: tickets first received in your part of the territory and passed up out of it "
+            "(首接负责制: read-only for you); false: the others"
+        }
+    )
 
 
 class RequestQuerySchema(PageQuerySchema, OutputQuerySchema):
@@ -226,6 +258,16 @@ class TicketSchema(Schema):
     category = fields.Nested(CategoryBriefSchema)
     grid = fields.Nested(GridBriefSchema)
     origin_grid_id = IdField()
+    first_unit = fields.Nested(
+        GridBriefSchema, metadata={"description": "the first receiving unit (首接); its people keep reading the ticket"}
+    )
+    handled_on_spot = fields.Boolean(
+        attribute="resolved_on_spot",
+        metadata={
+            "description": "就地办结: resolved by its cell's own worker, who took it there; never dispatched or "
+            "escalated"
+        },
+    )
     description = fields.String()
     address = fields.String(allow_none=True)
     location = fields.Function(_location_out, allow_none=True)
@@ -288,7 +330,7 @@ def ticket_document(view: Any) -> dict[str, Any]:
             "updated_at": format_timestamp(ticket.updated_at),
             "removed": True,
         }
-    grid, category, assignee = ticket.grid, ticket.category, ticket.assignee
+    grid, category, assignee, first = ticket.grid, ticket.category, ticket.assignee, ticket.first_unit
     return {
         "id": str(ticket.id),
         "no": ticket.no,
@@ -303,6 +345,14 @@ def ticket_document(view: Any) -> dict[str, Any]:
             "parent_id": _id(grid.parent_id),
         },
         "origin_grid_id": str(ticket.origin_grid_id),
+        "first_unit": {
+            "id": str(first.id),
+            "code": first.code,
+            "name": first.name,
+            "level": first.level.value,
+            "parent_id": _id(first.parent_id),
+        },
+        "handled_on_spot": ticket.resolved_on_spot,
         "description": ticket.description,
         "address": ticket.address,
         "location": _location_out(ticket),

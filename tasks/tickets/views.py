@@ -31,6 +31,7 @@ from tasks.tickets.visibility import (
     Viewer,
     allowed_actions,
     can_see,
+    followed_clause,
     get_visible_ticket,
     is_supervising,
     sees_phone,
@@ -94,24 +95,27 @@ class TicketFilters:
     created_from: datetime | None = None
     created_to: datetime | None = None
     updated_since: datetime | None = None
+    followed: bool | None = None
 
 
 # What a ticket's document depends on besides the viewer and the clock: the ticket's version and when its
-# unit, its category and its assignee last changed. A list reads these first, and tasks.tickets.pages renders the
-# tickets only when they differ from the page it rendered before. The unit and the assignee are aliases, so
+# unit, its first unit, its category and its assignee last changed. A list reads these first, and tasks.tickets.pages
+# renders the tickets only when they differ from the page it rendered before. The units and the assignee are aliases, so
 # that the filters' subqueries on grid_units keep their own FROM instead of correlating with this join.
 # Their times are only compared, never shown, so they are read as the driver gives them (no conversion).
-_PAGE_UNIT, _PAGE_ASSIGNEE = aliased(GridUnit), aliased(Account)
+_PAGE_UNIT, _PAGE_FIRST_UNIT, _PAGE_ASSIGNEE = aliased(GridUnit), aliased(GridUnit), aliased(Account)
 PAGE_KEY = (
     select(
         Ticket.id,
         Ticket.created_at,
         Ticket.version,
         type_coerce(_PAGE_UNIT.updated_at, NullType()).label("grid_updated_at"),
+        type_coerce(_PAGE_FIRST_UNIT.updated_at, NullType()).label("first_unit_updated_at"),
         type_coerce(Category.updated_at, NullType()).label("category_updated_at"),
         type_coerce(_PAGE_ASSIGNEE.updated_at, NullType()).label("assignee_updated_at"),
     )
     .join(_PAGE_UNIT, _PAGE_UNIT.id == Ticket.grid_id)
+    .join(_PAGE_FIRST_UNIT, _PAGE_FIRST_UNIT.id == Ticket.origin_grid_id)
     .join(Category, Category.code == Ticket.category_code)
     .outerjoin(_PAGE_ASSIGNEE, _PAGE_ASSIGNEE.id == Ticket.assignee_id)
 )
@@ -223,6 +227,9 @@ def _filtered(stmt: Select[Any], viewer: Viewer, filters: TicketFilters, now: da
         stmt = stmt.where(Ticket.created_at >= filters.created_from)
     if filters.created_to is not None:
         stmt = stmt.where(Ticket.created_at < filters.created_to)
+    if filters.followed is not None:
+        followed = followed_clause(viewer)
+        stmt = stmt.where(followed if filters.followed else ~followed)
     return stmt
 
 

@@ -5,11 +5,11 @@ from functools import cached_property
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, or_, select, true
+from sqlalchemy import and_, bindparam, false, or_, select, true
 from sqlalchemy.orm import aliased, joinedload
 
 from auth.models import Account, VolunteerArea
-from grid.models import GridUnit
+from grid.models import GridLevel, GridUnit
 from grid.scope import scope_of
 from kernel import privacy
 from kernel.clock import utcnow
@@ -72,12 +72,14 @@ VOLUNTEER_AREA_ROLES = frozenset({Role.VOLUNTEER, Role.WORKER, Role.SUPERVISOR})
 
 
 def visibility_clause(viewer: Viewer) -> Any:
-    """Tickets the viewer may see: their scope's (volunteers: only those open to volunteers), their own, and those
-    open to volunteers in the units they volunteer in beyond their scope."""
+    """Tickets the viewer may see: their scope's, owned there now or first received there (首接负责制: every unit a
+    ticket has belonged to lies on its first unit's path, so covering that unit is covering one of them);
+    volunteers only those open to volunteers; their own; and those open to volunteers in the units they volunteer
+    in beyond their scope."""
     if viewer.role is Role.ADMIN or viewer.scope.unrestricted:
         return true()
     units_in_scope = select(GridUnit.id).where(viewer.scope.clause(GridUnit.path))  # once, not per ticket
-    in_scope = Ticket.grid_id.in_(units_in_scope)
+    in_scope = or_(Ticket.grid_id.in_(units_in_scope), Ticket.origin_grid_id.in_(units_in_scope))
     if viewer.role is Role.VOLUNTEER:
         in_scope = and_(in_scope, Ticket.volunteer_claimable.is_(True))
     if viewer.role not in VOLUNTEER_AREA_ROLES:
@@ -99,9 +101,17 @@ def can_see(viewer: Viewer, ticket: Ticket) -> bool:
         return True
     if viewer.role is Role.VOLUNTEER and not ticket.volunteer_claimable:
         return False
-    if viewer.scope.covers(ticket.grid.path):
+    if viewer.scope.covers(ticket.grid.path) or viewer.scope.covers(ticket.first_unit.path):
         return True
     return ticket.volunteer_claimable and viewer.volunteer_areas.covers(ticket.grid.path)
+
+
+def followed_clause(viewer: Viewer) -> Any:
+    """`GET /tickets?followed=true`: tickets first received in the viewer's scope and owned outside it now."""
+    if viewer.scope.unrestricted:
+        return false()
+    units_in_scope = select(GridUnit.id).where(viewer.scope.clause(GridUnit.path))
+    return and_(Ticket.origin_grid_id.in_(units_in_scope), Ticket.grid_id.not_in(units_in_scope))
 
 
 # What a ticket's representation needs of its unit and assignee, and no more: a unit's boundary is a
@@ -109,6 +119,9 @@ def can_see(viewer: Viewer, ticket: Ticket) -> bool:
 # `party_member` is shown (党员亮身份) and read by the points ledger's handler of the ticket's events.
 TICKET_LOAD = (
     joinedload(Ticket.grid).load_only(
+        GridUnit.code, GridUnit.name, GridUnit.level, GridUnit.parent_id, GridUnit.path, GridUnit.active
+    ),
+    joinedload(Ticket.first_unit).load_only(
         GridUnit.code, GridUnit.name, GridUnit.level, GridUnit.parent_id, GridUnit.path, GridUnit.active
     ),
     joinedload(Ticket.assignee)
@@ -150,6 +163,9 @@ def parties_of(viewer: Viewer, ticket: Ticket) -> set[Party]:
         parties.add(Party.ASSIGNEE)
     if ticket.volunteer_claimable and _volunteers_at(viewer, ticket):
         parties.add(Party.VOLUNTEER)
+    # Only a pending ticket can be taken, and a worker's own queue holds none: their cells are read only then.
+    if role is Role.WORKER and ticket.status in TAKEABLE and is_cell_worker(viewer, ticket):
+        parties.add(Party.CELL_WORKER)
     return parties
 
 
@@ -161,9 +177,19 @@ def _volunteers_at(viewer: Viewer, ticket: Ticket) -> bool:
     return viewer.volunteer_areas.covers(ticket.grid.path)
 
 
+TAKEABLE = TRANSITIONS[Action.TAKE].sources
+
+
+def is_cell_worker(viewer: Viewer, ticket: Ticket) -> bool:
+    """A worker one of whose cells is the ticket's unit."""
+    return viewer.role is Role.WORKER and ticket.grid.level is GridLevel.GRID and viewer.scope.covers(ticket.grid.path)
+
+
 def scope_in_view(viewer: Viewer) -> Scope | None:
     """The scope that `parties_of` reads, so what a view depends on: supervisors' and volunteers'. None for
-    admins (everything) and workers (only whether they are the assignee matters)."""
+    admins (everything) and workers: besides whether they are the assignee, only `take` reads a worker's cells, on a
+    pending cell ticket, and a worker sees such a ticket only through those cells, so the page's rows (which tickets
+    are in view) already change with them."""
     return viewer.scope if viewer.role in (Role.SUPERVISOR, Role.VOLUNTEER) else None
 
 
@@ -174,13 +200,24 @@ def allowed_actions(viewer: Viewer, ticket: Ticket, now: datetime | None = None)
     return [
         action
         for action in actions_from(ticket.status)
-        if parties & TRANSITIONS[action].parties and guard(action, ticket, now) is None
+        if parties & TRANSITIONS[action].parties and guard(action, ticket, now, viewer) is None
     ]
 
 
-def guard(action: Action, ticket: Ticket, now: datetime) -> str | None:
+def escalation_target_id(viewer: Viewer | None, ticket: Ticket) -> int | None:
+    """Where 上报 sends the ticket: a supervisor's goes to the parent of the supervisor's own unit (a community
+    supervisor's to the street, whatever cell the ticket is in), anyone else's one level up from the ticket's unit.
+    None: there is nothing above."""
+    caller = viewer.caller if viewer is not None else None
+    if caller is not None and caller.role is Role.SUPERVISOR and caller.scope_path is not None:
+        own = [int(part) for part in caller.scope_path.strip("/").split("/") if part]
+        return own[-2] if len(own) > 1 else None
+    return ticket.grid.parent_id
+
+
+def guard(action: Action, ticket: Ticket, now: datetime, viewer: Viewer | None = None) -> str | None:
     """Why an action the table allows from this status is still not possible; None when it is."""
-    if action is Action.ESCALATE and ticket.grid.parent_id is None:
+    if action is Action.ESCALATE and escalation_target_id(viewer, ticket) is None:
         return "the ticket is already at the top of the territory"
     if action is Action.CLAIM and not ticket.volunteer_claimable:
         return "this ticket is not open to volunteers"

@@ -53,7 +53,21 @@ def test_the_csv_ledger_describes_each_ticket(world, hand):
     assert t2["所属网格"].endswith(world.tree["G1a"].name)
     t8 = rows[hand["t8"]["no"]]
     assert t8["当前责任单位"] == world.tree["S1"].name and t8["状态"] == "待派单"
+    assert t8["首接单位"] == world.tree["G1a"].name  # the first receiver, wherever the ticket went
     assert rows[hand["t9"]["no"]]["渠道"] == "热线"
+    assert {row["就地办结"] for row in rows.values()} == {"否"}  # every resolution here followed a dispatch
+
+
+def test_the_csv_ledger_marks_a_ticket_handled_on_the_spot(world):
+    from tests.support.stats import at
+
+    at(0)
+    spot = world.ticket("worker", handle="self", resolution={"note": "已当场清理"})
+    rows = {
+        row[0]: dict(zip(TICKET_HEADINGS, row, strict=True))
+        for row in csv_rows(export(world, "supervisor", "tickets.csv"))[1:]
+    }
+    assert rows[spot["no"]]["就地办结"] == "是" and rows[spot["no"]]["首接单位"] == world.tree["G1a"].name
 
 
 def test_phones_are_masked_in_the_ledger(world, hand):
@@ -94,6 +108,10 @@ def test_the_stats_workbook_has_the_summary_and_the_breakdowns(world, hand):
     assert workbook.sheetnames == ["汇总", "按下级单位", "按类别", "按处理人", "按渠道"]
     summary = {row[0]: row[1:] for row in workbook["汇总"].iter_rows(values_only=True)}
     assert summary["受理数"][0] == 11 and summary["办结率"][:2] == (0.4444, "4/9")
+    assert summary["上报出数"][0] == 0 and summary["就地解决率"][:2] == (0, "0/11")
+    communities = {row[0]: row for row in workbook["按下级单位"].iter_rows(values_only=True)}
+    headings = communities["名称"]
+    assert communities[world.tree["C1"].name][headings.index("上报出数")] == 1  # t8, passed up to the street
 
 
 @pytest.mark.parametrize("name", ["tickets.csv", "tickets.xlsx", "stats.xlsx"])

@@ -96,6 +96,11 @@ def test_the_community_does_not_count_the_handling_of_a_ticket_escalated_above_i
     assert body["resolution_rate"] == ratio(4, 9)
 
 
+def test_the_community_counts_the_ticket_it_passed_up_to_the_street_as_escalated_out(world, hand):
+    assert ok(world, "community_supervisor", "summary", **NOVEMBER)["escalated_out"] == 1  # t8, now at S1
+    assert ok(world, "supervisor", "summary", **NOVEMBER)["escalated_out"] == 0  # still in the street's subtree
+
+
 def test_the_admin_sees_the_whole_territory(world, hand):
     body = ok(world, "admin", "summary", **NOVEMBER)
     assert body["grid"] is None

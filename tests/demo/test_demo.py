@@ -82,3 +82,26 @@ def test_the_demo_has_reporting_members_of_the_school_with_service_records(app, 
     assert len(pending) == 1 and pending[0]["kind"] == "member"
     units = client.get("/api/v1/party/check-ins", query_string={"kind": "unit"}, headers=login(client, "sun.party"))
     assert [item["status"] for item in units.get_json()["items"]] == ["confirmed"]
+
+
+def test_demo_residents_have_numbers_of_their_own_and_their_resolved_sms_has_its_place(app, client, monkeypatch):
+    from sqlalchemy import select
+
+    from kernel.extensions import db
+    from notifications.outbox.models import Notification
+    from tests.support.notify import run_once
+    from tests.support.tasks import RESIDENT_PHONE
+
+    app.test_cli_runner().invoke(args=["seed-demo"])
+    supervisor = login(client, "zhang.supervisor")
+    tickets = client.get("/api/v1/tickets", headers=supervisor).get_json()["items"]
+    phones = []
+    for ticket in tickets:
+        contact = client.get(f"/api/v1/tickets/{ticket['id']}/contact?reason=demo", headers=supervisor)
+        phones.append(contact.get_json()["phone"])
+    assert len(set(phones)) == len(tickets) and RESIDENT_PHONE not in phones  # not README's example number
+    monkeypatch.setitem(app.config, "NOTIFY_QUIET_HOURS", "")
+    run_once(app)
+    with app.app_context():
+        resolved = db.session.scalars(select(Notification).where(Notification.template == "sms_ticket_resolved")).one()
+        assert resolved.status == "sent"

@@ -232,6 +232,17 @@ def test_a_text_reply_is_a_comment_on_the_ticket_record(app, world):
     assert inbound(world)[0]["outcome"] == "commented"
 
 
+def test_a_residents_comment_reaches_the_assignees_inbox(app, world):
+    ticket = resolved(app, world)
+    reply(world, aliyun_reply("垃圾还是没清走，请再来看看"))
+    inbox = world.client.get("/api/v1/notifications/me", headers=world.headers["worker"]).get_json()["items"]
+    comment = inbox[0]
+    assert (comment["event"], comment["ticket_id"]) == ("ticket.commented", ticket["id"])
+    assert comment["text"] == f"工单{ticket['no']}（垃圾清运）居民短信回复：垃圾还是没清走，请再来看看"
+    others = world.client.get("/api/v1/notifications/me", headers=world.headers["other_worker"]).get_json()["items"]
+    assert others == []
+
+
 def test_text_with_a_ticket_number_is_a_comment_on_that_ticket(app, world):
     first, second = resolved(app, world), resolved(app, world)
     reply(world, aliyun_reply(f"工单{first['no']}：感谢，很及时"))

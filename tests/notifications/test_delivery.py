@@ -12,9 +12,11 @@ import pytest
 from flask import Flask
 
 from kernel import clock
+from kernel.extensions import db
 from notifications import delivery
 from notifications.channels import channel_slot
 from notifications.channels.base import Outcome, SendResult
+from notifications.outbox import service
 from notifications.outbox.models import DeliveryStatus
 from tests.support.http import assert_error
 from tests.support.notify import (
@@ -71,7 +73,7 @@ def test_run_once_sends_what_is_due_and_records_it(app, channel):
     assert message.message_id == row.message_id and message.phone == PHONE
     assert message.template == "sms_ticket_received"
     assert message.params == {"no": "20261123-000001", "status": "已受理"}
-    assert message.text == "您反映的问题已受理，工单号20261123-000001，当前状态：已受理。办理进展将短信告知。"
+    assert message.text == "【网格通】您反映的问题已受理，工单号20261123-000001，当前状态：已受理。办理进展将短信告知。"
     assert (row.status, row.attempts, row.provider_id, row.last_error) == (DeliveryStatus.SENT, 1, "p-1", None)
     assert row.sent_at is not None and row.lease_token is None and row.lease_until is None
 
@@ -247,19 +249,45 @@ def test_an_admin_sees_the_dead_and_sends_them_again(app, world, channel, max_at
 
 
 def test_sms_over_the_hourly_limit_for_a_phone_are_held_with_the_reason(app, channel, monkeypatch):
-    monkeypatch.setitem(app.config, "NOTIFY_SMS_PER_PHONE_PER_HOUR", 2)
+    monkeypatch.setitem(app.config, "NOTIFY_SMS_PER_PHONE_PER_HOUR", 3)
     ids = owe_sms(app, 3)
     other = owe_sms(app, 1, phone="13687654321")
 
     report = run_once(app)
 
+    # The third place is kept for a "resolved" notice (see the next test): two of three are sent.
     assert (report.sent, report.held) == (3, 1)
     assert [one(app, i).status for i in ids] == [DeliveryStatus.SENT, DeliveryStatus.SENT, DeliveryStatus.HELD]
     held = one(app, ids[2])
-    assert held.last_error == "held: 2 SMS already sent to this number in the last hour"
+    assert held.last_error == (
+        "held: 2 SMS already sent to this number in the last hour (the last of 3 is kept for a rating prompt)"
+    )
     assert held.attempts == 0
     assert one(app, other[0]).status is DeliveryStatus.SENT
     assert run_once(app).claimed == 0  # held stays held
+
+
+def test_the_resolved_notice_with_its_rating_prompt_goes_ahead_of_the_rest_under_the_cap(app, channel, monkeypatch):
+    monkeypatch.setitem(app.config, "NOTIFY_SMS_PER_PHONE_PER_HOUR", 3)
+    received = owe_sms(app, 4)
+    with app.app_context():
+        resolved = service.owe_sms(
+            "ticket.resolved",
+            "sms_ticket_resolved",
+            PHONE,
+            {"no": "20261123-000001", "status": "已办结", "note": "已清运"},
+        )
+        db.session.commit()
+        resolved_id = resolved.id
+
+    run_once(app)
+
+    assert [one(app, i).status for i in received] == [DeliveryStatus.SENT] * 2 + [DeliveryStatus.HELD] * 2
+    assert one(app, resolved_id).status is DeliveryStatus.SENT
+    assert "请回复数字1-5评价" in channel.accepted[-1].text
+    (last,) = owe_sms(app)  # the cap is reached now: nothing more this hour
+    run_once(app)
+    assert one(app, last).status is DeliveryStatus.HELD
 
 
 def test_the_hourly_limit_counts_only_the_last_hour(app, channel, monkeypatch):

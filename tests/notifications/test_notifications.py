@@ -489,14 +489,21 @@ def test_the_inbox_needs_a_token(client):
 
 def test_every_resident_template_carries_the_number_and_a_status():
     for template in templates.TEMPLATES.values():
-        if template.medium is Medium.SMS:
+        if template.medium is Medium.SMS and not template.name.startswith("sms_worker_"):
             assert {"no", "status"} <= set(template.params), template.name
             assert "{no}" in template.text and "{status}" in template.text
+            assert "place" not in template.params  # a resident's SMS never names a place
+
+
+def test_every_assignee_sms_carries_the_number_the_place_and_the_deadline():
+    for template in templates.TEMPLATES.values():
+        if template.name.startswith("sms_worker_"):
+            assert {"no", "place", "due"} <= set(template.params), template.name
 
 
 def test_every_owed_template_exists():
     for owed_now in service.OWED.values():
-        for name in (owed_now.resident, owed_now.assignee, owed_now.supervisors):
+        for name in (owed_now.resident, owed_now.assignee, owed_now.supervisors, owed_now.assignee_sms):
             assert name is None or name in templates.TEMPLATES
 
 

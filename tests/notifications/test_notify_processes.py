@@ -56,6 +56,7 @@ def worker_environment(app: Flask, sink: Path, **settings: str) -> dict[str, str
         "JWT_SECRET_KEY": app.config["JWT_SECRET_KEY"],
         "SMS_CHANNEL": "console",
         "SMS_CONSOLE_FILE": str(sink),
+        "SMS_LOG_FILE": str(sink.with_name("sms.log")),
         "NOTIFY_QUIET_HOURS": "",  # the workers run on the real clock, whatever the hour
         "LOG_LEVEL": "WARNING",
         **settings,

@@ -25,7 +25,7 @@ MESSAGE = OutgoingSms(
     message_id="0b9c6f0e-5d1a-4c8e-9f55-3a1d2c7e8f10",
     phone="13812345678",
     template="sms_ticket_resolved",
-    params={"no": "GD20261123-0042", "status": "已办结"},
+    params={"no": "GD20261123-0042", "status": "已办结", "note": "已清运"},
     text="【某某街道】您的诉求GD20261123-0042已办结，回复1-5评价。",
 )
 
@@ -329,7 +329,7 @@ def test_tencent_sends_phone_template_params_in_declared_order_and_message_id(te
     assert received.params["SmsSdkAppId"] == "1400654321"
     assert received.params["SignName"] == "某某街道"
     assert received.params["TemplateId"] == "2134567"
-    assert received.params["TemplateParamSet"] == ["GD20261123-0042", "已办结"]
+    assert received.params["TemplateParamSet"] == ["GD20261123-0042", "已办结", "已清运"]
     assert received.params["SessionContext"] == MESSAGE.message_id
 
 

@@ -43,7 +43,7 @@ def hand_world(world: World) -> dict[str, dict[str, Any]]:
     t4  accepted +20 min, still in progress
     t5  pending, never dispatched                        t6  cancelled
     t7  in G1b, dispatched to other_worker, never accepted
-    t8  pending, escalated G1a -> C1 -> S1 (handled at the street now)
+    t8  pending, escalated by the community's supervisor G1a -> S1 (handled at the street now)
     t9  hotline, 邻里纠纷 (DISPUTE.NEIGHBOR), accepted +5 min, resolved +1 h, closed by the supervisor
     t10 in G2a (street S2): far_worker accepts +10 min, resolves +2 h, rated 3 (closed)
     t11 merged into t5 (cancelled)                       t12 pending in G1b, never dispatched
@@ -62,8 +62,7 @@ def hand_world(world: World) -> dict[str, dict[str, Any]]:
     world.act("far_supervisor", tickets["t10"], "dispatch", assignee_id=world.id_of("far_worker"))
     world.act("supervisor", tickets["t6"], "cancel", reason="居民撤回")
     world.act("supervisor", tickets["t11"], "cancel", reason="重复工单", merged_into=tickets["t5"]["id"])
-    world.act("supervisor", tickets["t8"], "escalate", reason="需社区协调")
-    world.act("supervisor", tickets["t8"], "escalate", reason="需街道协调")
+    world.act("community_supervisor", tickets["t8"], "escalate", reason="需街道协调")
     at(5)
     world.act("worker", tickets["t9"], "accept")
     at(10)

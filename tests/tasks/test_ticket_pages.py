@@ -10,6 +10,7 @@ from flask import Flask
 
 from kernel import clock
 from kernel.caches import EXTENSION as CACHES
+from kernel.caches import BoundedCache
 from tasks.tickets.pages import CACHE
 from tests.support.http import assert_error
 from tests.support.tasks import RESIDENT_PHONE
@@ -51,7 +52,8 @@ def test_an_unchanged_queue_is_sent_again_from_the_cache(world, app):
 def use_cache_of(app: Flask, monkeypatch, entries: int) -> None:
     """From now on in this test, a cache of this many pages (0: none); the setting comes back after it."""
     monkeypatch.setitem(app.config, "TICKET_PAGE_CACHE_ENTRIES", entries)
-    app.extensions.get(CACHES, {}).pop(CACHE, None)
+    # A fresh cache of that size, undone with the setting: a later test must not inherit a cache of 0 pages.
+    monkeypatch.setitem(app.extensions.setdefault(CACHES, {}), CACHE, BoundedCache(entries))
 
 
 def test_a_cached_page_is_the_page_rendered_afresh(world, app, monkeypatch):
@@ -180,3 +182,28 @@ def test_the_queue_refuses_a_tampered_cursor_or_one_from_another_list(world):
     for bad in (tampered, others):
         response = world.client.get(f"{QUEUE}&limit=1&cursor={bad}", headers=world.headers["worker"])
         assert_error(response, 400, "bad_request")
+
+
+def test_renaming_the_first_unit_of_an_escalated_ticket_shows_at_once(world, app):
+    ticket = world.ticket("supervisor")
+    world.act("community_supervisor", ticket, "escalate", reason="需街道协调")
+    followed = "/api/v1/tickets?followed=true"
+    assert only(world, "community_supervisor", followed)["first_unit"]["name"] != "新华一网格"
+    before = hits(app)
+    only(world, "community_supervisor", followed)
+    assert hits(app) == before + 1  # unchanged: from the cache
+    renamed = world.client.patch(
+        f"/api/v1/grids/{world.tree['G1a'].id}", json={"name": "新华一网格"}, headers=world.headers["admin"]
+    )
+    assert renamed.status_code == 200, renamed.get_json()
+    seen = only(world, "community_supervisor", followed)
+    assert (seen["first_unit"]["name"], seen["grid"]["name"]) == ("新华一网格", world.tree["S1"].name)
+
+
+def test_a_cell_workers_list_offers_take_on_pending_tickets_of_their_cells_only(world):
+    mine = world.ticket("supervisor")
+    world.ticket("supervisor", grid_id=str(world.tree["G1b"].id))
+    listed = items(world, "worker", "/api/v1/tickets")
+    assert [(ticket["id"], ticket["allowed_actions"]) for ticket in listed] == [(mine["id"], ["take"])]
+    world.act("worker", mine, "take")
+    assert items(world, "worker", "/api/v1/tickets")[0]["allowed_actions"] == ["return", "escalate", "resolve"]

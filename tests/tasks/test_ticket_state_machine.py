@@ -8,7 +8,8 @@ action the table allows from the current status to a party of the ticket, otherw
 caller's `allowed_actions` and the timeline must agree with the model, and nothing may answer 5xx.
 
 The territory: district D › street S1 › community C1 › cell G1a, where tickets are filed; escalation moves
-a ticket up that chain. People come from tests.support.tasks.build_world.
+a ticket up that chain (a supervisor's to the parent of their own unit). Whoever covers G1a, the first unit, keeps
+reading the ticket wherever it goes. People come from tests.support.tasks.build_world.
 """
 
 from dataclasses import dataclass, field
@@ -79,7 +80,10 @@ PARTY_ROLES = {  # workers and supervisors claim (and then handle) only in a vol
     Party.SUPERVISOR: {"admin", "supervisor"},
     Party.ASSIGNEE: {"worker", "volunteer", "supervisor"},
     Party.VOLUNTEER: {"volunteer", "worker", "supervisor"},
+    Party.CELL_WORKER: {"worker"},
 }
+# The unit each supervisor sits in: their 上报 goes to its parent.
+SUPERVISOR_UNITS = {"supervisor": "S1", "community_supervisor": "C1", "far_supervisor": "S2"}
 STATES = {status.value for rule_ in TRANSITIONS.values() for status in rule_.sources} | {
     rule_.target.value for rule_ in TRANSITIONS.values() if rule_.target is not None
 }
@@ -93,6 +97,8 @@ ROADS = (
     (("volunteer", Action.CLAIM),),
     (("supervisor", Action.DISPATCH), ("worker", Action.ACCEPT), ("worker", Action.RESOLVE)),
     (("volunteer", Action.CLAIM), ("volunteer", Action.RESOLVE)),
+    (("worker", Action.TAKE),),
+    (("worker", Action.TAKE), ("worker", Action.RESOLVE)),
     (("supervisor", Action.DISPATCH), ("worker", Action.ACCEPT), ("worker", Action.RESOLVE), ("admin", Action.CLOSE)),
 )
 words = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), min_size=1, max_size=40)
@@ -135,7 +141,7 @@ def can_see(who: str, ticket: Model) -> bool:
         return True
     if ROLES[who] == "volunteer" and not ticket.claimable:
         return False
-    return ticket.grid in COVERS[who]
+    return ticket.grid in COVERS[who] or CHAIN[0] in COVERS[who]  # owned in their scope, or first received there
 
 
 def parties(who: str, ticket: Model) -> set[Party]:
@@ -146,7 +152,16 @@ def parties(who: str, ticket: Model) -> set[Party]:
         found.add(Party.ASSIGNEE)
     if ROLES[who] == "volunteer" and ticket.claimable and ticket.grid in COVERS[who]:
         found.add(Party.VOLUNTEER)
+    if ROLES[who] == "worker" and ticket.status == "pending" and ticket.grid == CHAIN[0] and ticket.grid in COVERS[who]:
+        found.add(Party.CELL_WORKER)
     return found
+
+
+def escalated_to(who: str, ticket: Model) -> int:
+    """The index in CHAIN a successful escalation by `who` moves the ticket to."""
+    if who in SUPERVISOR_UNITS:
+        return CHAIN.index(SUPERVISOR_UNITS[who]) + 1
+    return ticket.unit + 1
 
 
 def guarded(action: Action, ticket: Model) -> bool:
@@ -208,8 +223,9 @@ def apply(who: str, action: Action, ticket: Model, body: dict[str, Any], tickets
         ticket.assignee = body["_to"]
     elif action in (Action.RETURN, Action.ESCALATE):
         ticket.assignee = None
-        ticket.unit += action is Action.ESCALATE
-    elif action is Action.CLAIM:
+        if action is Action.ESCALATE:
+            ticket.unit = escalated_to(who, ticket)
+    elif action in (Action.CLAIM, Action.TAKE):
         ticket.assignee = who
     elif action is Action.RESOLVE:
         ticket.handler = ticket.assignee
@@ -414,6 +430,7 @@ DESIGN_TABLE = {
     "return": ({"assigned", "in_progress"}, "pending", {"assignee"}),
     "escalate": ({"pending", "assigned", "in_progress"}, "pending", {"assignee", "supervisor"}),
     "claim": ({"pending"}, "in_progress", {"volunteer"}),
+    "take": ({"pending"}, "in_progress", {"cell_worker"}),
     "resolve": ({"in_progress"}, "resolved", {"assignee"}),
     "close": ({"resolved"}, "closed", {"supervisor"}),
     "reopen": ({"resolved", "closed"}, "in_progress", {"supervisor"}),

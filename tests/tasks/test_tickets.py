@@ -237,15 +237,15 @@ def test_return_needs_a_reason_and_sends_the_ticket_back_to_pending(world):
     assert events_of(world, ticket)[-1]["note"] == "不属于本网格"
 
 
-def test_escalation_moves_the_ticket_up_one_level_at_a_time(world):
+def test_escalation_moves_the_ticket_up_and_the_units_it_left_keep_reading_it(world):
     ticket = world.in_progress()
     body = world.act("worker", ticket, "escalate", reason="需要社区协调")
     assert body["status"] == "pending" and body["grid"]["id"] == str(world.tree["C1"].id)
     assert body["assignee"] is None
-    assert_error(world.get("worker", ticket), 404, "not_found")  # no longer in the worker's cells
+    assert world.get("worker", ticket).get_json()["allowed_actions"] == []  # read-only for the first cell now
     body = world.act("community_supervisor", ticket, "escalate", reason="需要街道协调")
     assert body["grid"]["id"] == str(world.tree["S1"].id)
-    assert_error(world.get("community_supervisor", ticket), 404, "not_found")
+    assert world.get("community_supervisor", ticket).get_json()["allowed_actions"] == []
     body = world.act("supervisor", ticket, "escalate", reason="需要区里协调")
     assert body["grid"]["id"] == str(world.tree["D"].id)
     error = world.act("admin", ticket, "escalate", status=409, reason="更高")["error"]
@@ -518,7 +518,11 @@ def test_warned_and_overdue_follow_the_running_clock(world):
 
 def test_delta_sync_brings_changes_and_tombstones_for_tickets_that_left_view(world):
     kept = world.in_progress()
-    leaving = world.in_progress()
+    # Received by the community and dispatched to the worker: theirs only while they hold it (a ticket first
+    # received in their cell would stay in their view, read-only, when passed up).
+    leaving = world.ticket("supervisor", grid_id=str(world.tree["C1"].id))
+    world.act("supervisor", leaving, "dispatch", assignee_id=world.id_of("worker"))
+    world.act("worker", leaving, "accept")
     since = world.get("worker", leaving).get_json()["updated_at"]
     clock.travel(timedelta(seconds=1))
     world.act("worker", leaving, "escalate", reason="上报社区")
