@@ -2,7 +2,7 @@
 and the rollups' 就地解决率 (`on_spot`) and `escalated_out`
 
 Revision ID: 0017_field_loop
-Revises: 0012_refresh_grace
+Revises: 0016_login_brakes
 Create Date: 2026-12-06 11:00:00.000000
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0017_field_loop'
-down_revision = '0012_refresh_grace'
+down_revision = '0016_login_brakes'
 branch_labels = None
 depends_on = None
 
