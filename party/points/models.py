@@ -3,8 +3,8 @@
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kernel.clock import utcnow
 from kernel.db import BigId, UTCDateTime, str_enum
@@ -30,7 +30,8 @@ class DisputeStatus(enum.StrEnum):
 
 
 class PointRule(db.Model):
-    """How many points a trigger earns; changed from `effective_from` on, never retroactively."""
+    """How many points a trigger earns. Its points, cap and state are those of its latest version
+    (`PointRuleVersion`), in force from `effective_from`; the earlier versions score what happened before."""
 
     __tablename__ = "party_point_rules"
 
@@ -43,6 +44,27 @@ class PointRule(db.Model):
     effective_from: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    versions: Mapped[list["PointRuleVersion"]] = relationship(
+        order_by="PointRuleVersion.effective_from", lazy="selectin", viewonly=True
+    )
+
+
+class PointRuleVersion(db.Model):
+    """What a rule earns from one day on: a rule's points, cap and state as they stand from `effective_from` until
+    the next version's day. A change adds a version (today or later) and never rewrites an earlier one, so what
+    happened before a change (an activity recorded late, say) is still scored by the version in force then."""
+
+    __tablename__ = "party_point_rule_versions"
+    __table_args__ = (UniqueConstraint("code", "effective_from", name="uq_party_point_rule_versions_code_day"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), ForeignKey("party_point_rules.code"))
+    effective_from: Mapped[date] = mapped_column(Date)
+    points: Mapped[int] = mapped_column(Integer)
+    monthly_cap: Mapped[int | None] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class PointEntry(db.Model):

@@ -21,6 +21,13 @@ NOTE = [validate.Length(min=2, max=500), refuse_blank]
 # --- rules -----------------------------------------------------------------------------------------
 
 
+class PointRuleVersionSchema(Schema):
+    effective_from = fields.Date(required=True)
+    points = fields.Integer(required=True)
+    monthly_cap = fields.Integer(required=True, allow_none=True)
+    active = fields.Boolean(required=True)
+
+
 class PointRuleSchema(Schema):
     code = fields.String(required=True, metadata={"example": "ticket_on_time"})
     name = fields.String(required=True, metadata={"example": "按时办结工单"})
@@ -30,7 +37,15 @@ class PointRuleSchema(Schema):
         required=True, allow_none=True, metadata={"description": "most a member earns by it in a month"}
     )
     active = fields.Boolean(required=True)
-    effective_from = fields.Date(required=True, metadata={"description": "applies to what happens from this day"})
+    effective_from = fields.Date(
+        required=True,
+        metadata={"description": "the latest version's day: `points`, `monthly_cap`, `active` from then on"},
+    )
+    versions = fields.List(
+        fields.Nested(PointRuleVersionSchema),
+        required=True,
+        metadata={"description": "oldest first: each scores what happens from its day until the next one's"},
+    )
     created_at = Timestamp(required=True)
     updated_at = Timestamp(required=True)
 

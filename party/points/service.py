@@ -41,7 +41,7 @@ from party.activities.events import AttendanceChanged
 from party.members import service as members
 from party.members.models import PartyMember
 from party.orgs.models import PartyOrg
-from party.points.models import DisputeStatus, PointDispute, PointEntry, PointRule, PointTrigger
+from party.points.models import DisputeStatus, PointDispute, PointEntry, PointRule, PointRuleVersion, PointTrigger
 from party.scope import can_manage_org, ensure_manages_org, ensure_reads_org, org_scope_of
 from tasks.tickets.events import TicketChanged
 from tasks.tickets.models import Ticket, TicketEvent
@@ -80,8 +80,10 @@ def seed_default_rules() -> int:
     """Insert the default rules when the table is empty (the migration seeds them too); how many were added."""
     if db.session.scalars(select(PointRule.code).limit(1)).first() is not None:
         return 0
-    for rule in DEFAULT_RULES:
-        db.session.add(PointRule(**rule.__dict__, active=True, effective_from=DEFAULT_EFFECTIVE_FROM))
+    for default in DEFAULT_RULES:
+        rule = PointRule(**default.__dict__, active=True, effective_from=DEFAULT_EFFECTIVE_FROM)
+        db.session.add(rule)
+        db.session.add(_version_of(rule))
     db.session.flush()
     return len(DEFAULT_RULES)
 
@@ -124,19 +126,70 @@ def create_rule(data: Mapping[str, Any]) -> PointRule:
         active=data.get("active", True),
         effective_from=_not_retroactive(data.get("effective_from")),
     )
-    return add_with_new_code(rule, what="point rule")  # type: ignore[no-any-return]
+    add_with_new_code(rule, what="point rule")
+    db.session.add(_version_of(rule))
+    db.session.flush()
+    db.session.expire(rule, ["versions"])
+    return rule
+
+
+VERSIONED: Final = ("points", "monthly_cap", "active")
 
 
 def update_rule(code: str, changes: Mapping[str, Any]) -> PointRule:
-    """Change a rule from `effective_from` on (today unless later): entries already written keep their points."""
+    """Change a rule from `effective_from` on (today unless later), as a new version: what happened before that
+    day is still scored by the version in force then, and entries already written keep their points. A second
+    change for the same day replaces that day's version; versions of later days stay scheduled. The name is a
+    label, not versioned."""
     rule = get_rule(code)
-    for name in ("name", "points", "monthly_cap", "active"):
-        if name in changes:
-            setattr(rule, name, changes[name])
-    if {"points", "monthly_cap", "active", "effective_from"} & set(changes):
-        rule.effective_from = _not_retroactive(changes.get("effective_from"))
+    if "name" in changes:
+        rule.name = changes["name"]
+    if {*VERSIONED, "effective_from"} & set(changes):
+        day = _not_retroactive(changes.get("effective_from"))
+        first = versions_of(rule.code)[0]
+        if "effective_from" not in changes and day < first.effective_from:
+            day = first.effective_from  # a rule not yet in force is changed as scheduled, not brought forward
+        version = _version_in_force(rule.code, day)
+        values = {name: changes.get(name, getattr(version, name)) for name in VERSIONED}
+        if version.effective_from == day:
+            for name, value in values.items():
+                setattr(version, name, value)
+        else:
+            db.session.add(PointRuleVersion(code=rule.code, effective_from=day, **values))
+        db.session.flush()
+        _show_latest_version(rule)
+        db.session.expire(rule, ["versions"])
     db.session.flush()
     return rule
+
+
+def versions_of(code: str) -> list[PointRuleVersion]:
+    """The rule's versions, oldest first."""
+    stmt = select(PointRuleVersion).where(PointRuleVersion.code == code).order_by(PointRuleVersion.effective_from)
+    return list(db.session.scalars(stmt))
+
+
+def _version_of(rule: PointRule) -> PointRuleVersion:
+    return PointRuleVersion(
+        code=rule.code,
+        effective_from=rule.effective_from,
+        points=rule.points,
+        monthly_cap=rule.monthly_cap,
+        active=rule.active,
+    )
+
+
+def _version_in_force(code: str, day: date) -> PointRuleVersion:
+    """The version in force on the day, or the first one when the rule starts after it."""
+    versions = versions_of(code)
+    earlier = [version for version in versions if version.effective_from <= day]
+    return earlier[-1] if earlier else versions[0]
+
+
+def _show_latest_version(rule: PointRule) -> None:
+    latest = versions_of(rule.code)[-1]
+    rule.points, rule.monthly_cap, rule.active = latest.points, latest.monthly_cap, latest.active
+    rule.effective_from = latest.effective_from
 
 
 def _not_retroactive(effective_from: date | None) -> date:
@@ -154,14 +207,20 @@ def beijing_today() -> date:
     return utcnow().astimezone(BEIJING).date()
 
 
-def rule_for(trigger: PointTrigger, on: date) -> PointRule | None:
-    """The active rule of the trigger in force on the day: the latest effective on or before it."""
+def rule_for(trigger: PointTrigger, on: date) -> PointRuleVersion | None:
+    """What the trigger earns on the day: of its rules' versions in force then (each rule's latest on or before
+    the day), the active one that took effect last (so a rule added for a later day takes over on that day)."""
     stmt = (
-        select(PointRule)
-        .where(PointRule.trigger == trigger, PointRule.active.is_(True), PointRule.effective_from <= on)
-        .order_by(PointRule.effective_from.desc(), PointRule.code)
+        select(PointRuleVersion)
+        .join(PointRule, PointRule.code == PointRuleVersion.code)
+        .where(PointRule.trigger == trigger, PointRuleVersion.effective_from <= on)
+        .order_by(PointRuleVersion.effective_from)
     )
-    return db.session.scalars(stmt.limit(1)).first()
+    in_force: dict[str, PointRuleVersion] = {}
+    for version in db.session.scalars(stmt):  # a handful of rows: a trigger's rules and their changes
+        in_force[version.code] = version
+    active = sorted((version for version in in_force.values() if version.active), key=lambda version: version.code)
+    return max(active, key=lambda version: version.effective_from, default=None)  # of one day, the first code
 
 
 # --- entries from ticket events --------------------------------------------------------------------
@@ -296,14 +355,14 @@ def _earn(member: PartyMember, trigger: PointTrigger, ticket: Ticket) -> None:
     )
 
 
-def _within_cap(rule: PointRule, member_id: int, at: datetime) -> int:
+def _within_cap(rule: PointRuleVersion, member_id: int, at: datetime) -> int:
     """The rule's points, or what is left of its monthly cap for the member (never below 0)."""
     if rule.monthly_cap is None or rule.points < 0:
         return rule.points
     return min(rule.points, _cap_left(rule, member_id, at))
 
 
-def _cap_left(rule: PointRule, member_id: int, at: datetime) -> int:
+def _cap_left(rule: PointRuleVersion, member_id: int, at: datetime) -> int:
     """What is left of the rule's monthly cap for the member in the Beijing-time month of `at` (never below 0)."""
     assert rule.monthly_cap is not None
     start, end = period_bounds("month", at.astimezone(BEIJING).date())

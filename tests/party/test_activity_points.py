@@ -135,3 +135,29 @@ def test_the_default_rule_is_seeded_with_its_cap(party):
     assert [(r["code"], r["points"], r["monthly_cap"], r["effective_from"]) for r in rules] == [
         ("activity_attended", 2, 10, "2026-01-01")
     ]
+
+
+def test_a_rule_patched_today_leaves_an_activity_held_before_today_at_the_old_points(party):
+    changed = party.world.client.patch(
+        "/api/v1/party/point-rules/activity_attended", json={"points": 4}, headers=party.headers["admin"]
+    )
+    assert changed.status_code == 200, changed.get_json()
+    today = changed.get_json()["effective_from"]
+    yesterday = attend(party, "2026-12-09T19:30:00+08:00")  # held before the change, recorded after it
+    this_morning = attend(party, f"{today}T09:00:00+08:00")
+    assert ([m["points"] for m in yesterday["present"]], [m["points"] for m in this_morning["present"]]) == ([2], [4])
+
+
+def test_a_rule_patched_for_a_later_day_keeps_the_old_points_until_then(party):
+    changed = party.world.client.patch(
+        "/api/v1/party/point-rules/activity_attended",
+        json={"points": 5, "effective_from": "2026-12-20"},
+        headers=party.headers["admin"],
+    )
+    assert changed.status_code == 200, changed.get_json()
+    rule = changed.get_json()
+    assert [(v["effective_from"], v["points"]) for v in rule["versions"]] == [("2026-01-01", 2), ("2026-12-20", 5)]
+    clock.travel(MOMENT + timedelta(days=12) - datetime.now(UTC))  # 22 December
+    before = attend(party, "2026-12-10T19:30:00+08:00")
+    after = attend(party, "2026-12-21T19:30:00+08:00")
+    assert ([m["points"] for m in before["present"]], [m["points"] for m in after["present"]]) == ([2], [5])

@@ -414,3 +414,32 @@ def test_only_the_member_disputes_their_entry(app, party):
     assert_error(party.post(f"{ENTRIES}/{entry['id']}/disputes", "worker", reason=""), 422, "validation_error")
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(PointDispute)) == 0
+
+
+def test_a_rule_keeps_its_versions_and_a_second_change_on_one_day_replaces_that_days(party):
+    admin = party.headers["admin"]
+    client = party.world.client
+    assert client.patch(f"{RULES}/ticket_on_time", json={"points": 8}, headers=admin).status_code == 200
+    again = client.patch(f"{RULES}/ticket_on_time", json={"monthly_cap": 20}, headers=admin)
+    scheduled = client.patch(
+        f"{RULES}/ticket_on_time", json={"active": False, "effective_from": "2027-01-01"}, headers=admin
+    )
+    assert again.status_code == scheduled.status_code == 200
+    rule = scheduled.get_json()
+    assert [(v["effective_from"], v["points"], v["monthly_cap"], v["active"]) for v in rule["versions"]] == [
+        ("2026-01-01", 5, None, True),
+        ("2026-12-10", 8, 20, True),
+        ("2027-01-01", 8, 20, False),
+    ]
+    assert (rule["points"], rule["active"], rule["effective_from"]) == (8, False, "2027-01-01")  # the latest
+    party.world.resolved()
+    assert [item["points"] for item in party.ledger()["items"]] == [8]  # today's version, not the scheduled one
+
+
+def test_a_rule_not_yet_in_force_is_changed_as_scheduled(party):
+    body = {"code": "on_time_2027", "name": "按时办结(2027)", "points": 7, "trigger": "ticket.resolved_on_time"}
+    assert party.post(RULES, **body, effective_from="2026-12-20").status_code == 201
+    changed = party.world.client.patch(f"{RULES}/on_time_2027", json={"points": 9}, headers=party.headers["admin"])
+    assert [(v["effective_from"], v["points"]) for v in changed.get_json()["versions"]] == [("2026-12-20", 9)]
+    party.world.resolved()
+    assert [item["rule_code"] for item in party.ledger()["items"]] == ["ticket_on_time"]
