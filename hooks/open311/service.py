@@ -235,7 +235,7 @@ def submit(integration: Integration, submission: Submission) -> dict[str, Any]:
     claim.request_id = filed.request.id  # type: ignore[union-attr]
     claim.media_url = submission.media_url  # type: ignore[union-attr]
     db.session.flush()
-    return _answer(filed.request)
+    return _answer(filed.request.request)  # the request itself: no reporter leaves through Open311
 
 
 def _service_to_file(service_code: str | None) -> Category:
