@@ -21,9 +21,9 @@ from tasks.tickets import intake as ticket_intake
 
 REPORTING_LOGIN = "feng.teacher"
 # description, cell (in 医圣祠社区), the resident's rating (or none)
-SERVED = (
-    ("楼道堆放杂物，老人出行不便", "411302001001-02", 5),
-    ("独居老人家中灯泡需要更换", "411302001001-02", None),
+SERVED = (  # each with a resident of its own, as the demo's residents are (demo/seed.py)
+    ("楼道堆放杂物，老人出行不便", "411302001001-02", 5, ("刘大爷", "13700000105")),
+    ("独居老人家中灯泡需要更换", "411302001001-02", None, ("吴奶奶", "13700000106")),
 )
 
 
@@ -75,7 +75,7 @@ def _member_named(admin: Account, name: str, org: PartyOrg) -> int:
 
 
 def _serve(volunteer: Account, supervisor: Account, units: dict[str, GridUnit]) -> None:
-    for description, cell, rating in SERVED:
+    for description, cell, rating, (name, phone) in SERVED:
         ticket = ticket_intake.intake(
             supervisor,
             {
@@ -83,7 +83,7 @@ def _serve(volunteer: Account, supervisor: Account, units: dict[str, GridUnit]) 
                 "category_code": "SERVICE.ELDERLY",
                 "description": description,
                 "grid_id": units[cell].id,
-                "reporter": {"name": "刘大爷", "phone": "13912345679"},
+                "reporter": {"name": name, "phone": phone},
             },
         ).ticket
         ticket_actions.perform(volunteer, ticket.id, Action.CLAIM, {})
