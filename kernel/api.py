@@ -106,6 +106,16 @@ class StrictParser(FlaskParser):
 
     DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": None, "querystring": None}
 
+    def load_querystring(self, req: Request, schema: Any) -> Any:
+        """The query, refusing a parameter given twice unless its field takes a list (`?limit=8&limit=false` is
+        not "8": the client meant something the API would silently drop)."""
+        proxy = self._makeproxy(req.args, schema)
+        repeated = sorted(key for key in req.args if len(req.args.getlist(key)) > 1 and key not in proxy.multiple_keys)
+        if repeated:
+            messages = {key: ["Given more than once; it takes one value."] for key in repeated}
+            abort(422, messages={"query": messages}, schema=schema)
+        return proxy
+
     def _raw_load_json(self, req: Request) -> Any:
         if not is_json_request(req):
             return core.missing

@@ -59,6 +59,14 @@ def test_a_malformed_query_parameter_is_422(client, make_account, auth):
     assert "active" in error["details"]
 
 
+def test_a_query_parameter_given_twice_is_422_unless_it_takes_a_list(client, make_account, auth):
+    admin = auth(make_account("admin"))
+    twice = client.get("/api/v1/users?limit=8&limit=false", headers=admin)
+    error = assert_error(twice, 422, "validation_error")
+    assert error["details"] == {"limit": ["Given more than once; it takes one value."]}
+    assert client.get("/api/v1/users?limit=8", headers=admin).status_code == 200
+
+
 def test_a_missing_token_is_401_not_422(client):
     response = client.get("/api/v1/auth/me")
     assert_error(response, 401, "unauthorized")
