@@ -8,10 +8,13 @@ it. Ticket changes reach it through `owe_for_ticket_change` and `owe_for_merge`,
 import ipaddress
 import json
 import secrets
+import socket
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
+import psutil
 from flask import current_app
 from sqlalchemy import select, update
 
@@ -23,7 +26,7 @@ from kernel.pagination import Page, paginate
 from notifications.outbox.models import DeliveryStatus, Medium, Notification, owed_message
 from notifications.outbox.service import MERGED_EVENT, OWED
 from notifications.webhooks.models import WEBHOOK_EVENTS, Webhook
-from notifications.webhooks.ssrf import IPNetwork, Target, UnresolvableHostError, UnsafeUrlError, vet_url
+from notifications.webhooks.ssrf import IPAddress, IPNetwork, Target, UnresolvableHostError, UnsafeUrlError, vet_url
 from tasks.tickets.events import TicketChanged, TicketsMerging
 from tasks.tickets.models import Ticket
 
@@ -31,10 +34,12 @@ from tasks.tickets.models import Ticket
 @dataclass(frozen=True)
 class Settings:
     allow_http: bool
-    allowed_networks: tuple[IPNetwork, ...]
+    allowed_networks: tuple[IPNetwork, ...]  # tests' local receivers: exempt from every address rule
+    partner_networks: tuple[IPNetwork, ...]  # WEBHOOKS_ALLOWED_NETWORKS: private ranges of the partners
     timeout: float
     max_response_bytes: int
-    ca_file: str | None
+    ca_file: str | None  # replaces the system's CAs
+    ca_bundle: str | None  # added to them (a government CA)
 
 
 def current_settings() -> Settings:
@@ -42,15 +47,36 @@ def current_settings() -> Settings:
     return Settings(
         allow_http=bool(config["WEBHOOKS_ALLOW_HTTP"]),
         allowed_networks=tuple(ipaddress.ip_network(n) for n in config["WEBHOOKS_ALLOWED_TEST_NETWORKS"]),
+        partner_networks=tuple(ipaddress.ip_network(n) for n in config["WEBHOOKS_ALLOWED_NETWORKS"]),
         timeout=float(config["WEBHOOK_TIMEOUT_SECONDS"]),
         max_response_bytes=int(config["WEBHOOK_MAX_RESPONSE_BYTES"]),
         ca_file=config["WEBHOOKS_CA_FILE"],
+        ca_bundle=config["WEBHOOKS_CA_BUNDLE"],
     )
 
 
 def vetted(url: str, settings: Settings) -> Target:
-    """The URL's target, checked by the SSRF guard under these settings (UnsafeUrlError, UnresolvableHostError)."""
-    return vet_url(url, allow_http=settings.allow_http, allowed_networks=settings.allowed_networks)
+    """The URL's target, checked by the SSRF guard under these settings (UnsafeUrlError, UnresolvableHostError).
+
+    The deployment's own addresses (its interfaces') are refused too, public ones included."""
+    return vet_url(
+        url,
+        allow_http=settings.allow_http,
+        allowed_networks=settings.allowed_networks,
+        partner_networks=settings.partner_networks,
+        own_addresses=own_addresses(),
+    )
+
+
+def own_addresses() -> frozenset[IPAddress]:
+    """Every address of this machine's network interfaces: a webhook never calls the deployment itself."""
+    found: set[IPAddress] = set()
+    for interface in psutil.net_if_addrs().values():
+        for entry in interface:
+            if entry.family in (socket.AF_INET, socket.AF_INET6):
+                with suppress(ValueError):
+                    found.add(ipaddress.ip_address(entry.address.split("%", 1)[0]))
+    return frozenset(found)
 
 
 # --- subscriptions ----------------------------------------------------------------------------------

@@ -623,6 +623,20 @@ def test_https_to_a_certificate_for_another_name_is_retried_and_nothing_is_sent(
     assert tls_receiver.requests == []
 
 
+def test_a_government_ca_bundle_is_trusted_besides_the_systems_cas(app, tls_receiver, certificate, monkeypatch):
+    monkeypatch.setitem(app.config, "WEBHOOKS_CA_FILE", None)
+    store_webhook(app, tls_receiver.url(host=TLS_HOST))
+    (notification_id,) = owe(app)
+    unknown_ca = deliver(app, notification_id)
+    assert unknown_ca.outcome is Outcome.RETRY
+    assert "SSL" in (unknown_ca.error or "")
+    assert tls_receiver.requests == []
+
+    monkeypatch.setitem(app.config, "WEBHOOKS_CA_BUNDLE", str(certificate[0]))
+    assert deliver(app, notification_id).outcome is Outcome.SENT
+    assert len(tls_receiver.requests) == 1
+
+
 def test_ticket_changes_reach_a_subscribed_system_signed_and_without_personal_data(
     app, client, tree, make_account, auth, categories, receiver
 ):
