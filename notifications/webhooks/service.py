@@ -25,6 +25,7 @@ from kernel.extensions import db
 from kernel.pagination import Page, paginate
 from notifications.outbox.models import DeliveryStatus, Medium, Notification, owed_message
 from notifications.outbox.service import MERGED_EVENT, OWED
+from notifications.outbox.templates import RESIDENT_STATUS
 from notifications.webhooks.models import WEBHOOK_EVENTS, Webhook
 from notifications.webhooks.ssrf import IPAddress, IPNetwork, Target, UnresolvableHostError, UnsafeUrlError, vet_url
 from tasks.tickets.events import TicketChanged, TicketsMerging
@@ -106,6 +107,7 @@ def create_webhook(data: Mapping[str, Any]) -> Webhook:
         secret=data.get("secret") or secrets.token_urlsafe(32),
         active=data.get("active", True),
         description=data.get("description"),
+        status_names=dict(data.get("status_names") or {}),
     )
     db.session.add(webhook)
     db.session.flush()
@@ -119,6 +121,8 @@ def update_webhook(webhook_id: int, changes: Mapping[str, Any]) -> Webhook:
         webhook.url = _checked_url(changes["url"])
     if "events" in changes:
         webhook.events = _canonical_events(changes["events"])
+    if "status_names" in changes:
+        webhook.status_names = dict(changes["status_names"] or {})
     for name in ("secret", "active", "description"):
         if name in changes:
             setattr(webhook, name, changes[name])
@@ -171,7 +175,7 @@ def _canonical_events(events: Sequence[str]) -> list[str]:
 
 # Asked on every ticket change: the ids and events only, not the subscriptions' secrets.
 ACTIVE_SUBSCRIPTIONS = (
-    select(Webhook.id, Webhook.events)
+    select(Webhook.id, Webhook.events, Webhook.status_names)
     .where(Webhook.active.is_(True), Webhook.deleted_at.is_(None))
     .order_by(Webhook.id)
 )
@@ -183,15 +187,16 @@ def _active_subscriptions() -> list[Any]:
     return list(db.session.connection().execute(ACTIVE_SUBSCRIPTIONS))
 
 
-def owe_webhooks(event: str, data: Mapping[str, Any], *, ticket_id: int | None) -> int:
-    """Write one pending outbox row per active webhook subscribed to `event`, in the caller's transaction."""
+def owe_webhooks(event: str, data: Mapping[str, Any], *, ticket_id: int | None, names_status: bool = False) -> int:
+    """Write one pending outbox row per active webhook subscribed to `event`, in the caller's transaction;
+    `names_status`: each row's data gets `status_name`, the subscriber's own name for `data["status"]`."""
     if event not in WEBHOOK_EVENTS:
         raise ValueError(f"unknown webhook event {event!r}")
     # Through JSON: what cannot be sent fails here, in the change's transaction, not at send time.
     encoded = json.dumps(dict(data), ensure_ascii=False, allow_nan=False)
     subscribed = [
-        webhook_id
-        for webhook_id, events in _active_subscriptions()
+        (webhook_id, status_names or {})
+        for webhook_id, events, status_names in _active_subscriptions()
         if event in events  # a handful of rows, so filtered here rather than with JSON operators
     ]
     records.append(
@@ -201,15 +206,24 @@ def owe_webhooks(event: str, data: Mapping[str, Any], *, ticket_id: int | None) 
                 event,
                 Medium.WEBHOOK,
                 event,
-                json.loads(encoded),  # a copy each
+                _in_their_words(json.loads(encoded), status_names if names_status else None),  # a copy each
                 status=DeliveryStatus.PENDING,
                 ticket_id=ticket_id,
                 webhook_id=webhook_id,
             )
-            for webhook_id in subscribed
+            for webhook_id, status_names in subscribed
         ),
     )
     return len(subscribed)
+
+
+def _in_their_words(data: dict[str, Any], status_names: Mapping[str, str] | None) -> dict[str, Any]:
+    """A ticket's data with `status_name`: the receiver's own name for its status (a 12345 platform's 受理, 办理中,
+    办结), else the name residents read (已受理…). Unchanged when `status_names` is None."""
+    status = data.get("status")
+    if status_names is not None and isinstance(status, str):
+        data["status_name"] = status_names.get(status) or RESIDENT_STATUS.get(status, status)
+    return data
 
 
 # --- what ticket changes owe ------------------------------------------------------------------------
@@ -240,4 +254,4 @@ def _owe_ticket(ticket: Ticket, event: str, **extra: str | None) -> None:
         "grid_id": str(ticket.grid_id),
         "assignee_id": str(ticket.assignee_id) if ticket.assignee_id else None,
     }
-    owe_webhooks(event, {**data, **extra}, ticket_id=ticket.id)
+    owe_webhooks(event, {**data, **extra}, ticket_id=ticket.id, names_status=True)
