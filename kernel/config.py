@@ -131,6 +131,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         },
         # A callback about something older than this is recorded and ignored (providers retry for hours, not days).
         "SMS_CALLBACK_MAX_AGE_HOURS": int(env.get("SMS_CALLBACK_MAX_AGE_HOURS", "24")),
+        # Residents' texts that are no reply become requests in the triage queue of this unit (empty: they stay
+        # unmatched), at most this many per phone in 24 hours.
+        "SMS_INTAKE_GRID_ID": int(env["SMS_INTAKE_GRID_ID"]) if env.get("SMS_INTAKE_GRID_ID") else None,
+        "SMS_INTAKE_PER_PHONE_PER_DAY": int(env.get("SMS_INTAKE_PER_PHONE_PER_DAY", "3")),
         # A reply counts as an answer to the resident SMS sent to that phone within this many hours.
         "SMS_REPLY_WINDOW_HOURS": int(env.get("SMS_REPLY_WINDOW_HOURS", "168")),
         # Open311 GeoReport v2 (/open311/v2): the jurisdiction_id served (empty: any is accepted), what discovery

@@ -23,6 +23,12 @@ def upgrade():
     with op.batch_alter_table('resident_requests', schema=None) as batch_op:
         batch_op.alter_column('ticket_id', existing_type=sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True)
         batch_op.alter_column('category_code', existing_type=sa.String(length=32), nullable=True)
+    with op.batch_alter_table('sms_inbound', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('request_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True))
+        batch_op.create_index(batch_op.f('ix_sms_inbound_request_id'), ['request_id'], unique=False)
+        batch_op.create_foreign_key(
+            batch_op.f('fk_sms_inbound_request_id_resident_requests'), 'resident_requests', ['request_id'], ['id']
+        )
     with op.batch_alter_table('integrations', schema=None) as batch_op:
         batch_op.add_column(sa.Column('category_map', sa.JSON(), nullable=False, server_default='{}'))
         batch_op.add_column(sa.Column('default_category_code', sa.String(length=32), nullable=True))
@@ -42,6 +48,10 @@ def downgrade():
     op.execute(
         'DELETE FROM integration_requests WHERE request_id IN (SELECT id FROM resident_requests WHERE ticket_id IS NULL)'
     )
+    with op.batch_alter_table('sms_inbound', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_sms_inbound_request_id_resident_requests'), type_='foreignkey')
+        batch_op.drop_index(batch_op.f('ix_sms_inbound_request_id'))
+        batch_op.drop_column('request_id')
     op.execute('DELETE FROM resident_requests WHERE ticket_id IS NULL')
     with op.batch_alter_table('webhooks', schema=None) as batch_op:
         batch_op.drop_column('status_names')

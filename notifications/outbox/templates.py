@@ -78,6 +78,8 @@ TEMPLATES: Final[Mapping[str, Template]] = {
             "status",
             "merged_no",
         ),
+        # A resident's text that became a request (hooks/sms/service.py): the number comes once it is routed.
+        _sms("sms_request_received", "您反映的问题已收到，我们将尽快核实并分派，受理后将短信告知工单号。"),
         # A reply hooks/sms/service.py could not match to one ticket: names the resident's latest ticket as the example.
         _sms(
             "sms_reply_unmatched",

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.hooks.test_hooks_requests import PUSH, URL, create, request_body, with_key
+from tests.hooks.test_hooks_requests import URL, create, request_body, with_key
 from tests.support.http import assert_error
 
 FEEDBACK = "/api/v1/hooks/feedback"
