@@ -135,6 +135,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         # unmatched), at most this many per phone in 24 hours.
         "SMS_INTAKE_GRID_ID": int(env["SMS_INTAKE_GRID_ID"]) if env.get("SMS_INTAKE_GRID_ID") else None,
         "SMS_INTAKE_PER_PHONE_PER_DAY": int(env.get("SMS_INTAKE_PER_PHONE_PER_DAY", "3")),
+        # The public ticket lookup (GET /api/v1/public/tickets/{no}): lookups per address per minute (0: no limit).
+        "PUBLIC_LOOKUPS_PER_MINUTE_PER_ADDRESS": int(env.get("PUBLIC_LOOKUPS_PER_MINUTE_PER_ADDRESS", "10")),
         # A reply counts as an answer to the resident SMS sent to that phone within this many hours.
         "SMS_REPLY_WINDOW_HOURS": int(env.get("SMS_REPLY_WINDOW_HOURS", "168")),
         # Open311 GeoReport v2 (/open311/v2): the jurisdiction_id served (empty: any is accepted), what discovery

@@ -17,6 +17,10 @@ description, the phone as reporter, no location) in the triage queue of `SMS_INT
 resident is told it was received; the number follows by SMS once a supervisor routes it. Texts without a letter
 or a Chinese character (only punctuation or digits), more than `SMS_INTAKE_PER_PHONE_PER_DAY` from one phone in
 24 hours, or any text while `SMS_INTAKE_GRID_ID` is unset stay `unmatched` as above.
+
+**Status by text.** "查询" (or "CX") alone is answered with the phone's open tickets (number and status, at most
+`STATUS_LIST_LIMIT`); "查询 20261206-000123" with that ticket's status and deadline if this phone reported it, and
+otherwise with the same "not found" whether the number exists or not. Answers go only to the asking phone.
 """
 
 import re
@@ -39,8 +43,9 @@ from kernel.clock import utcnow
 from kernel.extensions import db
 from kernel.pagination import Page
 from notifications.outbox import service as notify
+from notifications.outbox import templates
 from notifications.outbox.models import DeliveryStatus, Medium, Notification
-from tasks.lifecycle import Status
+from tasks.lifecycle import OPEN_STATUSES, Status
 from tasks.tickets import actions as tasks
 from tasks.tickets import intake as ticket_intake
 from tasks.tickets.models import Channel, FeedbackChannel, ResidentRequest, Ticket
@@ -49,6 +54,10 @@ RESOLVED_TEMPLATE = "sms_ticket_resolved"
 UNMATCHED_TEMPLATE = "sms_reply_unmatched"
 UNMATCHED_EVENT = "sms.reply_unmatched"
 REQUEST_TEMPLATE = "sms_request_received"
+STATUS_EVENT = "sms.status_query"
+STATUS_LIST_LIMIT = 3
+# "查询", "CX", "cx" alone or followed by a ticket number; spaces and punctuation around them are allowed.
+STATUS_QUERY = re.compile(r"^[\s\W_]*(?:查询|[Cc][Xx])[\s\W_]*(?:([0-9]{8}-[0-9]{6})[\s\W_]*)?$")
 REQUEST_EVENT = "sms.request_received"
 COMMENT_ACTION = "sms_reply"
 ANSWER_INTERVAL = timedelta(hours=1)
@@ -105,6 +114,9 @@ def _handle_reply(row: SmsReply, now: datetime) -> None:
     text = unicodedata.normalize("NFKC", row.text).strip()  # full-width digits and dashes become ASCII
     if not text:
         return _settle(row, InboundStatus.IGNORED, reason="empty")
+    query = STATUS_QUERY.match(text)
+    if query is not None:
+        return _answer_status(row, query.group(1))
     named = TICKET_NO.search(text)
     if named is not None:
         ticket = _reported_by(named.group(1), row.phone)
@@ -129,6 +141,44 @@ def _handle_reply(row: SmsReply, now: datetime) -> None:
             return _file(row)
         return _unmatched(row, f"{reason}; {why_not}", now)
     return _comment(row, tickets[0], row.text)
+
+
+def _answer_status(row: SmsReply, number: str | None) -> None:
+    """A status query, answered only to the asking phone about the tickets it reported."""
+    phone: str = row.phone  # type: ignore[assignment]
+    if number is None:
+        tickets = _open_tickets(phone)
+        listed = "；".join(
+            f"{ticket.no} {templates.RESIDENT_STATUS.get(ticket.status.value, '')}"
+            for ticket in tickets[:STATUS_LIST_LIMIT]
+        )
+        if len(tickets) > STATUS_LIST_LIMIT:
+            listed += f"等{len(tickets)}张"
+        template, params, about = (
+            ("sms_status_list", {"tickets": listed}, None) if tickets else ("sms_status_none", {}, None)
+        )
+    else:
+        ticket = _reported_by(number, phone)
+        if ticket is None:
+            template, params, about = "sms_status_unknown", {"no": number}, None
+        else:
+            template, params, about = "sms_status_one", notify.ticket_params(ticket), ticket
+    _settle(row, InboundStatus.ANSWERED, outcome="queried", ticket=about)
+    answer = notify.owe_sms(STATUS_EVENT, template, phone, params, ticket=about)
+    if answer is not None:
+        db.session.flush()
+        row.answer_id = answer.id
+
+
+def _open_tickets(phone: str) -> list[Ticket]:
+    """The open tickets this phone reported, newest first (a merged one shows as the ticket it went into)."""
+    stmt = (
+        select(Ticket)
+        .join(ResidentRequest, ResidentRequest.ticket_id == Ticket.id)
+        .where(ResidentRequest.reporter_phone == phone, Ticket.status.in_(list(OPEN_STATUSES)))
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+    )
+    return list(db.session.scalars(stmt).unique())
 
 
 def _why_not_a_request(phone: str, text: str, now: datetime) -> str | None:
