@@ -133,6 +133,13 @@ TEMPLATES: Final[Mapping[str, Template]] = {
 }
 
 
+# Answers to a resident's own text that are about no one ticket's change (a text filed before it has a number, a
+# status query): they carry no {no}/{status} pair, and like every resident SMS never a place.
+RESIDENT_ANSWERS: Final = frozenset(
+    {"sms_request_received", "sms_status_list", "sms_status_none", "sms_status_one", "sms_status_unknown"}
+)
+
+
 # Sent ahead of the rest when a phone's hourly cap is near (notifications.delivery.sms_gate): the "resolved" notice
 # carries the rating prompt, and a rating is what the satisfaction rate is made of.
 PRIORITY_SMS: Final = frozenset({"sms_ticket_resolved"})
