@@ -20,6 +20,7 @@ import grid.routes
 import hooks.blueprint
 import hooks.integrations.routes
 import hooks.open311.routes
+import hooks.public.routes
 import hooks.sms.routes
 import notifications.commands
 import notifications.outbox.routes
@@ -71,6 +72,7 @@ CONTEXTS = (
     hooks.sms.routes,
     hooks.blueprint,
     hooks.open311.routes,
+    hooks.public.routes,
     party.orgs.routes,
     party.members.routes,
     party.points.routes,

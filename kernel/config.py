@@ -1,5 +1,6 @@
 """Settings from the environment, with development defaults that never hold a committed secret."""
 
+import ipaddress
 import json
 import os
 import secrets
@@ -112,6 +113,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "WEBHOOK_TIMEOUT_SECONDS": float(env.get("WEBHOOK_TIMEOUT_SECONDS", "10")),
         "WEBHOOK_MAX_RESPONSE_BYTES": int(env.get("WEBHOOK_MAX_RESPONSE_BYTES", "16384")),
         "WEBHOOKS_CA_FILE": env.get("WEBHOOKS_CA_FILE") or None,
+        # A PEM bundle added to the system's CAs (a government CA that signs the partners' intranet certificates).
+        "WEBHOOKS_CA_BUNDLE": _existing_file(env, "WEBHOOKS_CA_BUNDLE"),
+        # Private ranges the partners live in (政务外网), as CIDRs separated by commas or spaces: their addresses
+        # pass the SSRF guard, except loopback, link-local, cloud metadata, multicast and this machine's own.
+        "WEBHOOKS_ALLOWED_NETWORKS": _networks(env, "WEBHOOKS_ALLOWED_NETWORKS"),
         # Tests only, never read from the environment: networks the SSRF guard lets through (a local receiver).
         "WEBHOOKS_ALLOWED_TEST_NETWORKS": [],
         # Hooks in. Signed pushes (X-Grid-Timestamp) older or newer than this are refused as stale.
@@ -125,6 +131,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         },
         # A callback about something older than this is recorded and ignored (providers retry for hours, not days).
         "SMS_CALLBACK_MAX_AGE_HOURS": int(env.get("SMS_CALLBACK_MAX_AGE_HOURS", "24")),
+        # Residents' texts that are no reply become requests in the triage queue of this unit (empty: they stay
+        # unmatched), at most this many per phone in 24 hours.
+        "SMS_INTAKE_GRID_ID": int(env["SMS_INTAKE_GRID_ID"]) if env.get("SMS_INTAKE_GRID_ID") else None,
+        "SMS_INTAKE_PER_PHONE_PER_DAY": int(env.get("SMS_INTAKE_PER_PHONE_PER_DAY", "3")),
+        # The public ticket lookup (GET /api/v1/public/tickets/{no}): lookups per address per minute (0: no limit).
+        "PUBLIC_LOOKUPS_PER_MINUTE_PER_ADDRESS": int(env.get("PUBLIC_LOOKUPS_PER_MINUTE_PER_ADDRESS", "10")),
         # A reply counts as an answer to the resident SMS sent to that phone within this many hours.
         "SMS_REPLY_WINDOW_HOURS": int(env.get("SMS_REPLY_WINDOW_HOURS", "168")),
         # Open311 GeoReport v2 (/open311/v2): the jurisdiction_id served (empty: any is accepted), what discovery
@@ -159,6 +171,24 @@ def normalize_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def _networks(env: Mapping[str, str], name: str) -> list[str]:
+    """CIDRs separated by commas or spaces, each checked (a host address with a prefix is a typo: refused)."""
+    networks = []
+    for item in env.get(name, "").replace(",", " ").split():
+        try:
+            networks.append(str(ipaddress.ip_network(item)))
+        except ValueError as error:
+            raise ValueError(f"{name}: {item!r} is not a network in CIDR form ({error})") from None
+    return networks
+
+
+def _existing_file(env: Mapping[str, str], name: str) -> str | None:
+    path = env.get(name) or None
+    if path is not None and not Path(path).is_file():
+        raise ValueError(f"{name}: no such file {path!r}")
+    return path
 
 
 def _secrets(env: Mapping[str, str]) -> tuple[str, str]:

@@ -3,7 +3,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from auth.models import Account
@@ -43,6 +43,10 @@ class Integration(db.Model):
     grid_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("grid_units.id"), index=True)
     account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The integration's own category codes (a 12345 hotline's "环境卫生") mapped to ours; codes neither mapped nor
+    # ours go to `default_category_code` (422 without one).
+    category_map: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    default_category_code: Mapped[str | None] = mapped_column(String(32), ForeignKey("categories.code"))
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -10,12 +10,14 @@ from hooks.blueprint import hooks_blp
 from hooks.integrations import service
 from hooks.integrations.models import Integration
 from hooks.integrations.schemas import (
+    CategoryMapSchema,
     IntegrationCreatedSchema,
     IntegrationCreateSchema,
     IntegrationPageSchema,
     IntegrationQuerySchema,
     IntegrationSchema,
     IntegrationUpdateSchema,
+    PushedFeedbackSchema,
     PushedRequestCreateSchema,
     PushedSchema,
 )
@@ -26,6 +28,7 @@ from kernel.extensions import api
 from kernel.pagination import Page, cursor_list
 from kernel.principals import Role
 from kernel.security import requires_role
+from tasks.tickets.schemas import TicketSchema
 
 F = TypeVar("F", bound=Callable[..., Any])
 API_KEY_SCHEME, SIGNATURE_SCHEME = "integrationApiKey", "integrationSignature"
@@ -101,6 +104,17 @@ def update_integration(changes: dict[str, Any], integration_id: int) -> Integrat
     return service.update_integration(integration_id, changes)
 
 
+@integrations_blp.route("/<id:integration_id>/category-map", methods=["PUT"])
+@requires_role(Role.ADMIN)
+@integrations_blp.arguments(CategoryMapSchema)
+@integrations_blp.response(200, IntegrationSchema)
+@documents(404)
+def set_category_map(pairs: dict[str, str], integration_id: int) -> Integration:
+    """Replace the integration's map of its own category codes to ours (`{"环境卫生": "CITY.GARBAGE"}`): its pushes
+    may then name its codes. Each of ours must be an active category (422 naming the pair otherwise)."""
+    return service.set_category_map(integration_id, pairs)
+
+
 @integrations_blp.route("/<id:integration_id>", methods=["DELETE"])
 @requires_role(Role.ADMIN)
 @integrations_blp.response(204)
@@ -155,6 +169,20 @@ def _header(name: str, description: str) -> dict[str, Any]:
 def push_request(data: dict[str, Any]) -> Pushed | tuple[Pushed, int]:
     """Another system files a resident request (the intake body plus its own `external_id`): 201 with the
     request and its ticket. The same `external_id` again answers 200 with the request filed first, as it
-    stands now, and files nothing. A request that lands outside the integration's subtree is 422."""
+    stands now, and files nothing. A request that lands outside the integration's subtree is 422. Its own
+    category codes are mapped (`category-map`, else `default_category`); a push with no location nor `grid_id`
+    waits in the triage queue of the integration's unit (`ticket` null) until a supervisor routes it."""
     pushed = service.push_request(g.integration, data)
     return pushed if pushed.created else (pushed, 200)
+
+
+@hooks_blp.route("/feedback", methods=["POST"])
+@requires_integration
+@hooks_blp.arguments(PushedFeedbackSchema)
+@hooks_blp.response(200, TicketSchema)
+@documents(404, 409, 422)
+def push_feedback(data: dict[str, Any]) -> Any:
+    """The resident's rating the integration collected (回访) for the request it pushed as `external_id`: the rules
+    of `/tickets/{id}/feedback` (1–2 reopen the ticket, 3–5 close it; 409 unless resolved and not yet rated). 404
+    for an external_id it never pushed; 409 while the request waits in triage."""
+    return service.push_feedback(g.integration, data)

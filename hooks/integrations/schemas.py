@@ -2,15 +2,17 @@
 
 from typing import Any
 
-from marshmallow import Schema, fields, validate
+from marshmallow import INCLUDE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from hooks.integrations.models import DESCRIPTION_MAX_LENGTH, EXTERNAL_ID_MAX_LENGTH, NAME_MAX_LENGTH, AuthMethod
 from kernel.api import BaseSchema, FullMatch, IdField, PageQuerySchema, StrictBoolean, StrictId, Timestamp, page_schema
 from notifications.webhooks.schemas import signing_secret
 from tasks.tickets.models import Channel
-from tasks.tickets.schemas import RequestCreateSchema, RequestSchema, TicketSchema
+from tasks.tickets.schemas import REASON, RequestCreateSchema, RequestSchema, TicketSchema
 
 PRINTABLE = r"^[\x21-\x7e]+$"
+CATEGORY_MAP_MAX_PAIRS = 500
+EXTERNAL_CODE_MAX_LENGTH = 64
 
 
 # --- integrations ----------------------------------------------------------------------------------------------
@@ -24,6 +26,15 @@ def _name(**kwargs: Any) -> fields.String:
 
 def _description(**kwargs: Any) -> fields.String:
     return fields.String(allow_none=True, validate=validate.Length(max=DESCRIPTION_MAX_LENGTH), **kwargs)
+
+
+def _default_category(**kwargs: Any) -> fields.String:
+    return fields.String(
+        allow_none=True,
+        validate=validate.Length(min=1, max=32),
+        metadata={"description": "our category for pushed codes neither mapped nor ours; null: those are 422"},
+        **kwargs,
+    )
 
 
 def _grid_id(**kwargs: Any) -> StrictId:
@@ -47,6 +58,13 @@ class IntegrationSchema(Schema):
         required=True, metadata={"description": "its service account: the actor of the tickets it files"}
     )
     active = fields.Boolean(required=True)
+    category_map = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        required=True,
+        metadata={"description": "its own category codes mapped to ours (PUT /integrations/{id}/category-map)"},
+    )
+    default_category = fields.String(attribute="default_category_code", required=True, allow_none=True)
     last_used_at = Timestamp(required=True, allow_none=True)
     created_at = Timestamp(required=True)
     updated_at = Timestamp(required=True)
@@ -77,6 +95,7 @@ class IntegrationCreateSchema(BaseSchema):
     secret = signing_secret("auth_method hmac: the HMAC-SHA256 key; generated when absent; write-only")
     grid_id = _grid_id(load_default=None)
     active = StrictBoolean(load_default=True)
+    default_category = _default_category(load_default=None)
 
 
 class IntegrationUpdateSchema(BaseSchema):
@@ -85,6 +104,32 @@ class IntegrationUpdateSchema(BaseSchema):
     secret = signing_secret("auth_method hmac: a new key (rotation), used from now on; write-only")
     grid_id = _grid_id()
     active = StrictBoolean(metadata={"description": "false: its pushes are refused (401)"})
+    default_category = _default_category()
+
+
+class CategoryMapSchema(Schema):
+    """The whole map at once: `{"<its code>": "<our category code>", ...}` (at most 500 pairs; `{}` clears it)."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    @validates_schema(pass_original=True)
+    def _pairs(self, _data: Any, original: Any, **_kwargs: Any) -> None:
+        if not isinstance(original, dict):
+            raise ValidationError("an object of {external_code: category_code} pairs")
+        if len(original) > CATEGORY_MAP_MAX_PAIRS:
+            raise ValidationError(f"at most {CATEGORY_MAP_MAX_PAIRS} pairs")
+        wrong = {
+            str(key): ["the key: 1–64 characters; the value: a category code (1–32 characters)"]
+            for key, value in original.items()
+            if not (0 < len(key) <= EXTERNAL_CODE_MAX_LENGTH and isinstance(value, str) and 0 < len(value) <= 32)
+        }
+        if wrong:
+            raise ValidationError(wrong)
+
+    @post_load(pass_original=True)
+    def _as_given(self, _data: Any, original: Any, **_kwargs: Any) -> dict[str, str]:
+        return dict(original)
 
 
 class IntegrationQuerySchema(PageQuerySchema):
@@ -115,9 +160,29 @@ class PushedRequestCreateSchema(RequestCreateSchema):
 class PushedSchema(Schema):
     external_id = fields.String(required=True)
     request = fields.Nested(RequestSchema, required=True)
-    ticket = fields.Nested(TicketSchema, required=True, metadata={"description": "allowed_actions is always empty"})
+    ticket = fields.Nested(
+        TicketSchema,
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "allowed_actions is always empty; null while the request waits in triage (a push "
+            "with no location nor grid_id goes to the integration's own unit's queue)"
+        },
+    )
     possible_duplicates = fields.List(
         fields.Nested(TicketSchema),
         required=True,
         metadata={"description": "open tickets of the same category nearby lately (empty on a repeat)"},
     )
+
+
+class PushedFeedbackSchema(BaseSchema):
+    """A 回访 result the integration collected for a request it pushed."""
+
+    external_id = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=EXTERNAL_ID_MAX_LENGTH),
+        metadata={"description": "the external_id the request was pushed with"},
+    )
+    rating = fields.Integer(required=True, strict=True, validate=validate.Range(1, 5))
+    comment = fields.String(validate=REASON, load_default=None, allow_none=True)

@@ -21,6 +21,12 @@ its `external_id`, so the timeline says where the ticket came from.
 
 Every failure is the same 401, whatever was wrong, so a caller learns nothing about which keys exist.
 
+**Their own codes.** An integration speaks its own category codes (a 12345 hotline's "环境卫生"): its
+`category_map` turns them into ours; a code neither mapped nor ours goes to its `default_category_code` (422 as
+any intake without one). A push with no location and no `grid_id` (an address only) waits in the triage queue of
+the integration's own unit (`tasks.tickets.intake.file_for_triage`) for a supervisor to route it; an integration
+covering the whole territory has no unit of its own, and such a push stays 422.
+
 **Repeats.** An `external_id` is filed once per integration: the `integration_requests` row is claimed (a
 unique insert) before the intake, so of two concurrent pushes one files and the other waits, then answers with
 the request the first one filed (200 instead of 201). A request that fails (422, 401…) leaves nothing behind,
@@ -43,15 +49,17 @@ from grid import service as grid_service
 from hooks.dedup import insert_once
 from hooks.integrations.models import AuthMethod, Integration, PushedRequest, UsedSignature
 from kernel.clock import utcnow
-from kernel.errors import NotFoundError, UnauthorizedError, ValidationError
+from kernel.errors import ConflictError, NotFoundError, UnauthorizedError, ValidationError
 from kernel.extensions import db
 from kernel.pagination import Page, paginate
 from kernel.principals import Role
 from kernel.privacy import mask_phone
 from kernel.signing import equal, verify
+from tasks.categories.models import Category
+from tasks.tickets import actions as ticket_actions
 from tasks.tickets import intake as ticket_intake
 from tasks.tickets import views as ticket_views
-from tasks.tickets.models import ResidentRequest
+from tasks.tickets.models import FeedbackChannel, ResidentRequest, Ticket
 from tasks.tickets.visibility import Viewer
 
 KEY_HEADER = "X-Api-Key"
@@ -104,6 +112,7 @@ def create_integration(data: Mapping[str, Any]) -> Created:
     if method is AuthMethod.API_KEY and data.get("secret"):
         raise ValidationError("An API key integration takes no secret.", {"secret": ["only for auth_method hmac"]})
     grid_id = _checked_grid(data.get("grid_id"))
+    default_category = _checked_default(data.get("default_category"))
     key_id = "ik" + secrets.token_hex(6)
     account = Account(
         username=f"integration-{key_id}",
@@ -121,6 +130,8 @@ def create_integration(data: Mapping[str, Any]) -> Created:
         grid_id=grid_id,
         account=account,
         active=data.get("active", True),
+        category_map={},
+        default_category_code=default_category,
     )
     api_key = secret = None
     if method is AuthMethod.API_KEY:
@@ -145,6 +156,8 @@ def update_integration(integration_id: int, changes: Mapping[str, Any]) -> Integ
         integration.account.role = Role.SUPERVISOR if integration.grid_id is not None else Role.ADMIN
     if "name" in changes:
         integration.account.display_name = changes["name"]
+    if "default_category" in changes:
+        integration.default_category_code = _checked_default(changes["default_category"])
     for name in ("name", "description", "active", "secret"):
         if name in changes:
             setattr(integration, name, changes[name])
@@ -161,6 +174,37 @@ def delete_integration(integration_id: int) -> None:
     integration.key_hash = None
     integration.secret = None
     db.session.flush()
+
+
+def set_category_map(integration_id: int, pairs: Mapping[str, str]) -> Integration:
+    """Replace the integration's map of its own category codes to ours; every one of ours must be active."""
+    integration = get_integration(integration_id)
+    wrong = {external: ["no such active category"] for external, ours in pairs.items() if not _is_active(ours)}
+    if wrong:
+        raise ValidationError("Each code must map to an active category.", wrong)
+    integration.category_map = dict(pairs)
+    db.session.flush()
+    return integration
+
+
+def _checked_default(code: str | None) -> str | None:
+    if code is not None and not _is_active(code):
+        raise ValidationError("Unknown or inactive category.", {"default_category": ["no such active category"]})
+    return code
+
+
+def _is_active(code: str) -> bool:
+    category = db.session.get(Category, code)
+    return category is not None and category.active
+
+
+def category_for(integration: Integration, code: str | None) -> str | None:
+    """Our category for the integration's code: mapped, else ours as it is, else its default (None: none fits)."""
+    if code is not None and code in (integration.category_map or {}):
+        return integration.category_map[code]
+    if code is not None and _is_active(code):
+        return code
+    return integration.default_category_code
 
 
 def _checked_grid(grid_id: int | None) -> int | None:
@@ -259,7 +303,7 @@ class Pushed:
 
     external_id: str
     request: ticket_intake.RequestView
-    ticket: ticket_views.TicketView
+    ticket: ticket_views.TicketView | None  # None while the request waits in triage
     possible_duplicates: list[ticket_views.TicketView] = field(default_factory=list)
     created: bool = True
 
@@ -281,9 +325,20 @@ def push_request(integration: Integration, data: Mapping[str, Any]) -> Pushed:
             raise RuntimeError("a claimed external_id without its request")
         return winner
     account = integration.account
+    category = category_for(integration, data.get("category_code"))
+    if data.get("location") is None and data.get("grid_id") is None and integration.grid_id is not None:
+        request = ticket_intake.file_for_triage(account.id, integration.grid_id, data, category_code=category)
+        db.session.get(PushedRequest, claim_id).request_id = request.id  # type: ignore[union-attr]
+        db.session.flush()
+        return Pushed(
+            external_id=external_id,
+            request=ticket_intake.RequestView(request, mask_phone(request.reporter_phone)),
+            ticket=None,
+        )
+    fields_ = {name: value for name, value in data.items() if name != "external_id"}
     intake = ticket_intake.intake(
         account,
-        {name: value for name, value in data.items() if name != "external_id"},
+        {**fields_, "category_code": category or data["category_code"]},
         source={"integration_id": str(integration.id), "integration": integration.name, "external_id": external_id},
     )
     ticket = intake.ticket.ticket
@@ -313,10 +368,40 @@ def _pushed(integration_id: int, external_id: str) -> Pushed | None:
     if request is None:
         return None
     integration = db.session.get(Integration, integration_id)
-    view = ticket_views.view_of(Viewer.of(integration.account), request.ticket)  # type: ignore[union-attr]
+    view = (
+        replace(ticket_views.view_of(Viewer.of(integration.account), request.ticket), allowed_actions=[])  # type: ignore[union-attr]
+        if request.ticket is not None
+        else None
+    )
     return Pushed(
         external_id=external_id,
         request=ticket_intake.RequestView(request, mask_phone(request.reporter_phone)),
-        ticket=replace(view, allowed_actions=[]),
+        ticket=view,
         created=False,
     )
+
+
+# --- 回访 results pushed in ------------------------------------------------------------------------------------
+
+
+def push_feedback(integration: Integration, data: Mapping[str, Any]) -> ticket_views.TicketView:
+    """The resident's rating the integration collected (回访) for the request it pushed as `external_id`: the rules
+    of `/tickets/{id}/feedback` (1–2 reopen, 3–5 close, once per resolution), recorded by its service account."""
+    stmt = (
+        select(ResidentRequest)
+        .join(PushedRequest, PushedRequest.request_id == ResidentRequest.id)
+        .where(PushedRequest.integration_id == integration.id, PushedRequest.external_id == data["external_id"])
+    )
+    request = db.session.scalars(stmt).one_or_none()
+    if request is None:
+        raise NotFoundError("No request was pushed with that external_id.", {"external_id": ["not found"]})
+    ticket = request.ticket
+    if ticket is None:
+        raise ConflictError(
+            "The request waits in triage: it has no ticket to rate yet.", {"external_id": ["not yet a ticket"]}
+        )
+    if ticket.merged_into_id is not None:
+        ticket = db.session.get(Ticket, ticket.merged_into_id) or ticket
+    feedback = {"rating": data["rating"], "comment": data.get("comment"), "channel": FeedbackChannel.HOTLINE}
+    view = ticket_actions.record_feedback(integration.account, ticket.id, feedback)
+    return replace(view, allowed_actions=[])

@@ -394,7 +394,9 @@ class RequestQuery:
 
 def list_requests(query: RequestQuery) -> list[dict[str, Any]]:
     """Requests by `service_request_id`, or filed within the window (newest first, at most 1000)."""
+    # Requests still waiting in triage have no ticket (no status, no service): not Open311 requests yet.
     stmt = select(ResidentRequest).options(selectinload(ResidentRequest.ticket))
+    stmt = stmt.where(ResidentRequest.ticket_id.is_not(None))
     if query.ids is not None:
         stmt = stmt.where(ResidentRequest.id.in_(query.ids))
     else:
@@ -414,7 +416,7 @@ def list_requests(query: RequestQuery) -> list[dict[str, Any]]:
 def get_request(service_request_id: str) -> list[dict[str, Any]]:
     """One request, as a one-element list; 404 when there is none."""
     request = db.session.get(ResidentRequest, int(service_request_id)) if _ID.fullmatch(service_request_id) else None
-    if request is None:
+    if request is None or request.ticket is None:
         raise NotFoundError(
             f"service_request_id {service_request_id!r} was not found.", {"service_request_id": ["not found"]}
         )
@@ -617,7 +619,11 @@ def _request_in_area(integration: Integration, service_request_id: str | None) -
         raise BadRequestError("service_request_id is required.", {"service_request_id": ["required"]})
     request = db.session.get(ResidentRequest, int(service_request_id)) if _ID.fullmatch(service_request_id) else None
     area = Viewer.of(integration.account).scope
-    if request is None or (integration.grid_id is not None and not area.covers(request.ticket.grid.path)):
+    if (
+        request is None
+        or request.ticket is None
+        or (integration.grid_id is not None and not area.covers(request.ticket.grid.path))
+    ):
         raise NotFoundError(
             f"service_request_id {service_request_id!r} was not found.", {"service_request_id": ["not found"]}
         )

@@ -15,6 +15,8 @@ class InboundStatus(enum.StrEnum):
     MATCHED = "matched"  # applied to one ticket: a rating, or a comment on its record
     UNMATCHED = "unmatched"  # no single ticket: the resident was asked for the ticket number
     IGNORED = "ignored"  # stale, not from a mainland mobile, empty, or a rating nobody awaited
+    FILED = "filed"  # a new request, waiting in the triage queue (`request_id`)
+    ANSWERED = "answered"  # a status query (查询 / CX), answered by SMS
 
 
 class SmsReply(db.Model):
@@ -37,6 +39,7 @@ class SmsReply(db.Model):
     reason: Mapped[str | None] = mapped_column(String(200))  # why unmatched or ignored
     ticket_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("tickets.id"), index=True)
     rating: Mapped[int | None] = mapped_column(Integer)
+    request_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("resident_requests.id"), index=True)
     answer_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("notifications.id"))  # the SMS asking for a number
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

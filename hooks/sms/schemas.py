@@ -52,10 +52,15 @@ class SmsReplySchema(Schema):
     text = fields.String(required=True)
     sent_at = Timestamp(required=True, allow_none=True)
     status = fields.Enum(InboundStatus, by_value=True, required=True)
-    outcome = fields.String(required=True, allow_none=True, metadata={"description": "rated or commented"})
+    outcome = fields.String(
+        required=True, allow_none=True, metadata={"description": "rated, commented, filed or answered"}
+    )
     reason = fields.String(required=True, allow_none=True, metadata={"description": "why unmatched or ignored"})
     ticket_id = IdField(required=True, allow_none=True)
     rating = fields.Integer(required=True, allow_none=True)
+    request_id = IdField(
+        required=True, allow_none=True, metadata={"description": "status filed: the request it became (triage)"}
+    )
     answer_id = IdField(required=True, allow_none=True, metadata={"description": "the SMS asking for the number"})
     created_at = Timestamp(required=True)
 

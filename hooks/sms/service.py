@@ -10,6 +10,17 @@ text as its note), on the one ticket an SMS went to that phone about within the 
 no single ticket is kept as `unmatched` and answered, at most once an hour per phone, with an SMS naming the
 resident's latest ticket and asking for "ticket number and score"; a phone that never reported anything gets
 no answer.
+
+**Requests by text.** A text that is none of these (no ticket number, no rating, not about the one ticket an SMS
+went to lately) from a phone with no ticket awaiting a rating becomes a request (`channel` sms, the text as its
+description, the phone as reporter, no location) in the triage queue of `SMS_INTAKE_GRID_ID`'s unit, and the
+resident is told it was received; the number follows by SMS once a supervisor routes it. Texts without a letter
+or a Chinese character (only punctuation or digits), more than `SMS_INTAKE_PER_PHONE_PER_DAY` from one phone in
+24 hours, or any text while `SMS_INTAKE_GRID_ID` is unset stay `unmatched` as above.
+
+**Status by text.** "查询" (or "CX") alone is answered with the phone's open tickets (number and status, at most
+`STATUS_LIST_LIMIT`); "查询 20261206-000123" with that ticket's status and deadline if this phone reported it, and
+otherwise with the same "not found" whether the number exists or not. Answers go only to the asking phone.
 """
 
 import re
@@ -20,8 +31,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 
+from grid import service as grid_service
 from hooks.dedup import insert_once
 from hooks.sms import formats
 from hooks.sms.callbacks import Received, check_token, newest_first, staleness
@@ -31,14 +43,22 @@ from kernel.clock import utcnow
 from kernel.extensions import db
 from kernel.pagination import Page
 from notifications.outbox import service as notify
+from notifications.outbox import templates
 from notifications.outbox.models import DeliveryStatus, Medium, Notification
-from tasks.lifecycle import Status
+from tasks.lifecycle import OPEN_STATUSES, Status
 from tasks.tickets import actions as tasks
-from tasks.tickets.models import FeedbackChannel, ResidentRequest, Ticket
+from tasks.tickets import intake as ticket_intake
+from tasks.tickets.models import Channel, FeedbackChannel, ResidentRequest, Ticket
 
 RESOLVED_TEMPLATE = "sms_ticket_resolved"
 UNMATCHED_TEMPLATE = "sms_reply_unmatched"
 UNMATCHED_EVENT = "sms.reply_unmatched"
+REQUEST_TEMPLATE = "sms_request_received"
+STATUS_EVENT = "sms.status_query"
+STATUS_LIST_LIMIT = 3
+# "查询", "CX", "cx" alone or followed by a ticket number; spaces and punctuation around them are allowed.
+STATUS_QUERY = re.compile(r"^[\s\W_]*(?:查询|[Cc][Xx])[\s\W_]*(?:([0-9]{8}-[0-9]{6})[\s\W_]*)?$")
+REQUEST_EVENT = "sms.request_received"
 COMMENT_ACTION = "sms_reply"
 ANSWER_INTERVAL = timedelta(hours=1)
 TICKET_NO = re.compile(r"(?<![0-9])([0-9]{8}-[0-9]{6})(?![0-9])")
@@ -94,6 +114,9 @@ def _handle_reply(row: SmsReply, now: datetime) -> None:
     text = unicodedata.normalize("NFKC", row.text).strip()  # full-width digits and dashes become ASCII
     if not text:
         return _settle(row, InboundStatus.IGNORED, reason="empty")
+    query = STATUS_QUERY.match(text)
+    if query is not None:
+        return _answer_status(row, query.group(1))
     named = TICKET_NO.search(text)
     if named is not None:
         ticket = _reported_by(named.group(1), row.phone)
@@ -113,8 +136,90 @@ def _handle_reply(row: SmsReply, now: datetime) -> None:
     tickets = _answered(row.phone, now)
     if len(tickets) != 1:
         reason = "no recent SMS to this phone" if not tickets else f"recent SMS about {len(tickets)} tickets"
-        return _unmatched(row, reason, now)
+        why_not = _why_not_a_request(row.phone, text, now)
+        if why_not is None:
+            return _file(row)
+        return _unmatched(row, f"{reason}; {why_not}", now)
     return _comment(row, tickets[0], row.text)
+
+
+def _answer_status(row: SmsReply, number: str | None) -> None:
+    """A status query, answered only to the asking phone about the tickets it reported."""
+    phone: str = row.phone  # type: ignore[assignment]
+    if number is None:
+        tickets = _open_tickets(phone)
+        listed = "；".join(
+            f"{ticket.no} {templates.RESIDENT_STATUS.get(ticket.status.value, '')}"
+            for ticket in tickets[:STATUS_LIST_LIMIT]
+        )
+        if len(tickets) > STATUS_LIST_LIMIT:
+            listed += f"等{len(tickets)}张"
+        template, params, about = (
+            ("sms_status_list", {"tickets": listed}, None) if tickets else ("sms_status_none", {}, None)
+        )
+    else:
+        ticket = _reported_by(number, phone)
+        if ticket is None:
+            template, params, about = "sms_status_unknown", {"no": number}, None
+        else:
+            template, params, about = "sms_status_one", notify.ticket_params(ticket), ticket
+    _settle(row, InboundStatus.ANSWERED, outcome="queried", ticket=about)
+    answer = notify.owe_sms(STATUS_EVENT, template, phone, params, ticket=about)
+    if answer is not None:
+        db.session.flush()
+        row.answer_id = answer.id
+
+
+def _open_tickets(phone: str) -> list[Ticket]:
+    """The open tickets this phone reported, newest first (a merged one shows as the ticket it went into)."""
+    stmt = (
+        select(Ticket)
+        .join(ResidentRequest, ResidentRequest.ticket_id == Ticket.id)
+        .where(ResidentRequest.reporter_phone == phone, Ticket.status.in_(list(OPEN_STATUSES)))
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+    )
+    return list(db.session.scalars(stmt).unique())
+
+
+def _why_not_a_request(phone: str, text: str, now: datetime) -> str | None:
+    """None when the text may become a request; otherwise why it stays unmatched."""
+    unit_id = current_app.config["SMS_INTAKE_GRID_ID"]
+    if unit_id is None:
+        return "SMS intake is off (SMS_INTAKE_GRID_ID)"
+    if grid_service.find_unit(int(unit_id)) is None:
+        return f"SMS_INTAKE_GRID_ID {unit_id} names no grid unit"
+    if not any(unicodedata.category(character).startswith("L") for character in text):
+        return "no words to file as a request"
+    awaiting = (
+        select(ResidentRequest.id)
+        .join(Ticket, Ticket.id == ResidentRequest.ticket_id)
+        .where(ResidentRequest.reporter_phone == phone, Ticket.status == Status.RESOLVED)
+    )
+    if db.session.scalars(awaiting.limit(1)).first() is not None:
+        return "a ticket from this phone awaits a rating"
+    limit = int(current_app.config["SMS_INTAKE_PER_PHONE_PER_DAY"])
+    today = select(func.count(ResidentRequest.id)).where(
+        ResidentRequest.reporter_phone == phone,
+        ResidentRequest.channel == Channel.SMS,
+        ResidentRequest.created_at >= now - timedelta(days=1),
+    )
+    if db.session.scalar(today) >= limit:
+        return f"{limit} requests from this phone within 24 hours (SMS_INTAKE_PER_PHONE_PER_DAY)"
+    return None
+
+
+def _file(row: SmsReply) -> None:
+    """The text becomes a request in the SMS intake unit's triage queue; the resident is told it arrived."""
+    unit_id = int(current_app.config["SMS_INTAKE_GRID_ID"])
+    request = ticket_intake.file_for_triage(
+        None, unit_id, {"channel": Channel.SMS, "description": row.text, "reporter": {"phone": row.phone}}
+    )
+    _settle(row, InboundStatus.FILED, outcome="filed")
+    row.request_id = request.id
+    answer = notify.owe_sms(REQUEST_EVENT, REQUEST_TEMPLATE, row.phone, {}, ticket=None)  # type: ignore[arg-type]
+    if answer is not None:
+        db.session.flush()
+        row.answer_id = answer.id
 
 
 def _rating(text: str) -> int | None:
@@ -229,7 +334,7 @@ def _awaiting_rating(phone: str, now: datetime) -> tuple[Ticket | None, str]:
 def _latest_ticket(phone: str) -> Ticket | None:
     stmt = (
         select(ResidentRequest)
-        .where(ResidentRequest.reporter_phone == phone)
+        .where(ResidentRequest.reporter_phone == phone, ResidentRequest.ticket_id.is_not(None))
         .order_by(ResidentRequest.created_at.desc(), ResidentRequest.id.desc())
         .limit(1)
     )

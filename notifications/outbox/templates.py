@@ -78,6 +78,13 @@ TEMPLATES: Final[Mapping[str, Template]] = {
             "status",
             "merged_no",
         ),
+        # A resident's text that became a request (hooks/sms/service.py): the number comes once it is routed.
+        _sms("sms_request_received", "您反映的问题已收到，我们将尽快核实并分派，受理后将短信告知工单号。"),
+        # Status queries by text (查询 / CX, hooks/sms/service.py): only ever about the asking phone's own tickets.
+        _sms("sms_status_list", "您的在办工单：{tickets}。查询某张工单请回复“查询 工单号”。", "tickets"),
+        _sms("sms_status_none", "未查到本手机号反映的在办工单。"),
+        _sms("sms_status_one", "工单{no}当前状态：{status}，办结期限{due}。", "no", "status", "due"),
+        _sms("sms_status_unknown", "未查到本手机号反映的工单{no}，请核对工单号。", "no"),
         # A reply hooks/sms/service.py could not match to one ticket: names the resident's latest ticket as the example.
         _sms(
             "sms_reply_unmatched",
@@ -124,6 +131,13 @@ TEMPLATES: Final[Mapping[str, Template]] = {
         ),
     )
 }
+
+
+# Answers to a resident's own text that are about no one ticket's change (a text filed before it has a number, a
+# status query): they carry no {no}/{status} pair, and like every resident SMS never a place.
+RESIDENT_ANSWERS: Final = frozenset(
+    {"sms_request_received", "sms_status_list", "sms_status_none", "sms_status_one", "sms_status_unknown"}
+)
 
 
 # Sent ahead of the rest when a phone's hourly cap is near (notifications.delivery.sms_gate): the "resolved" notice

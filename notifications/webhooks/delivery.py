@@ -192,8 +192,11 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
 
 def _connection(target: Target, settings: Settings, deadline: float) -> http.client.HTTPConnection:
     if target.scheme == "https":
-        # Verification on (CERT_REQUIRED, host name checked); WEBHOOKS_CA_FILE replaces the system's CAs.
+        # Verification on (CERT_REQUIRED, host name checked); WEBHOOKS_CA_FILE replaces the system's CAs,
+        # WEBHOOKS_CA_BUNDLE adds to them (a government CA for the partners on an intranet).
         context = ssl.create_default_context(cafile=settings.ca_file)
+        if settings.ca_bundle:
+            context.load_verify_locations(cafile=settings.ca_bundle)
         return _PinnedHTTPSConnection(target, deadline, context)
     return _PinnedHTTPConnection(target, deadline)
 

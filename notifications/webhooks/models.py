@@ -40,6 +40,9 @@ URL_MAX_LENGTH: Final = 2048
 DESCRIPTION_MAX_LENGTH: Final = 200
 
 
+STATUS_NAME_MAX_LENGTH = 16
+
+
 class Webhook(db.Model):
     __tablename__ = "webhooks"
 
@@ -50,6 +53,8 @@ class Webhook(db.Model):
     secret: Mapped[str | None] = mapped_column(String(SECRET_MAX_LENGTH))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     description: Mapped[str | None] = mapped_column(String(DESCRIPTION_MAX_LENGTH))
+    # The receiver's own names for ticket statuses (a 12345 platform's 受理/办理中/办结), sent as `status_name`.
+    status_names: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -6,7 +6,8 @@ from marshmallow import Schema, fields, validate
 
 from kernel.api import BaseSchema, FullMatch, IdField, PageQuerySchema, StrictBoolean, Timestamp, page_schema
 from kernel.signing import SECRET_MAX_LENGTH, SECRET_MIN_LENGTH, SECRET_PATTERN
-from notifications.webhooks.models import DESCRIPTION_MAX_LENGTH, URL_MAX_LENGTH, WEBHOOK_EVENTS
+from notifications.webhooks.models import DESCRIPTION_MAX_LENGTH, STATUS_NAME_MAX_LENGTH, URL_MAX_LENGTH, WEBHOOK_EVENTS
+from tasks.lifecycle import Status
 
 
 def _url(**kwargs: Any) -> fields.String:
@@ -51,6 +52,20 @@ def _description(**kwargs: Any) -> fields.String:
     )
 
 
+def _status_names(**kwargs: Any) -> fields.Dict:
+    return fields.Dict(
+        keys=fields.String(validate=validate.OneOf([status.value for status in Status])),
+        values=fields.String(validate=validate.Length(min=1, max=STATUS_NAME_MAX_LENGTH)),
+        validate=validate.Length(max=len(Status)),
+        metadata={
+            "description": "the receiver's own names for ticket statuses, sent as `status_name` "
+            "(unnamed statuses: the resident's Chinese name)",
+            "example": {"pending": "受理", "assigned": "办理中", "in_progress": "办理中", "resolved": "办结"},
+        },
+        **kwargs,
+    )
+
+
 # --- output ----------------------------------------------------------------------------------------
 
 
@@ -60,6 +75,7 @@ class WebhookSchema(Schema):
     events = fields.List(fields.String(), required=True)
     active = fields.Boolean(required=True, metadata={"description": "false: nothing is owed to it or sent"})
     description = fields.String(required=True, allow_none=True)
+    status_names = _status_names(required=True)
     created_at = Timestamp(required=True)
     updated_at = Timestamp(required=True)
 
@@ -84,6 +100,7 @@ class WebhookCreateSchema(BaseSchema):
     secret = signing_secret("the HMAC-SHA256 key for X-Grid-Signature; generated when absent; write-only")
     active = StrictBoolean(load_default=True)
     description = _description(load_default=None)
+    status_names = _status_names(load_default=dict)
 
 
 class WebhookUpdateSchema(BaseSchema):
@@ -92,6 +109,7 @@ class WebhookUpdateSchema(BaseSchema):
     secret = signing_secret("a new key (rotation): deliveries sent from now on are signed with it; write-only")
     active = StrictBoolean(metadata={"description": "false pauses it: pending deliveries are given up"})
     description = _description()
+    status_names = _status_names()
 
 
 class WebhookQuerySchema(PageQuerySchema):

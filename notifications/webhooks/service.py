@@ -8,10 +8,13 @@ it. Ticket changes reach it through `owe_for_ticket_change` and `owe_for_merge`,
 import ipaddress
 import json
 import secrets
+import socket
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
+import psutil
 from flask import current_app
 from sqlalchemy import select, update
 
@@ -22,8 +25,9 @@ from kernel.extensions import db
 from kernel.pagination import Page, paginate
 from notifications.outbox.models import DeliveryStatus, Medium, Notification, owed_message
 from notifications.outbox.service import MERGED_EVENT, OWED
+from notifications.outbox.templates import RESIDENT_STATUS
 from notifications.webhooks.models import WEBHOOK_EVENTS, Webhook
-from notifications.webhooks.ssrf import IPNetwork, Target, UnresolvableHostError, UnsafeUrlError, vet_url
+from notifications.webhooks.ssrf import IPAddress, IPNetwork, Target, UnresolvableHostError, UnsafeUrlError, vet_url
 from tasks.tickets.events import TicketChanged, TicketsMerging
 from tasks.tickets.models import Ticket
 
@@ -31,10 +35,12 @@ from tasks.tickets.models import Ticket
 @dataclass(frozen=True)
 class Settings:
     allow_http: bool
-    allowed_networks: tuple[IPNetwork, ...]
+    allowed_networks: tuple[IPNetwork, ...]  # tests' local receivers: exempt from every address rule
+    partner_networks: tuple[IPNetwork, ...]  # WEBHOOKS_ALLOWED_NETWORKS: private ranges of the partners
     timeout: float
     max_response_bytes: int
-    ca_file: str | None
+    ca_file: str | None  # replaces the system's CAs
+    ca_bundle: str | None  # added to them (a government CA)
 
 
 def current_settings() -> Settings:
@@ -42,15 +48,36 @@ def current_settings() -> Settings:
     return Settings(
         allow_http=bool(config["WEBHOOKS_ALLOW_HTTP"]),
         allowed_networks=tuple(ipaddress.ip_network(n) for n in config["WEBHOOKS_ALLOWED_TEST_NETWORKS"]),
+        partner_networks=tuple(ipaddress.ip_network(n) for n in config["WEBHOOKS_ALLOWED_NETWORKS"]),
         timeout=float(config["WEBHOOK_TIMEOUT_SECONDS"]),
         max_response_bytes=int(config["WEBHOOK_MAX_RESPONSE_BYTES"]),
         ca_file=config["WEBHOOKS_CA_FILE"],
+        ca_bundle=config["WEBHOOKS_CA_BUNDLE"],
     )
 
 
 def vetted(url: str, settings: Settings) -> Target:
-    """The URL's target, checked by the SSRF guard under these settings (UnsafeUrlError, UnresolvableHostError)."""
-    return vet_url(url, allow_http=settings.allow_http, allowed_networks=settings.allowed_networks)
+    """The URL's target, checked by the SSRF guard under these settings (UnsafeUrlError, UnresolvableHostError).
+
+    The deployment's own addresses (its interfaces') are refused too, public ones included."""
+    return vet_url(
+        url,
+        allow_http=settings.allow_http,
+        allowed_networks=settings.allowed_networks,
+        partner_networks=settings.partner_networks,
+        own_addresses=own_addresses(),
+    )
+
+
+def own_addresses() -> frozenset[IPAddress]:
+    """Every address of this machine's network interfaces: a webhook never calls the deployment itself."""
+    found: set[IPAddress] = set()
+    for interface in psutil.net_if_addrs().values():
+        for entry in interface:
+            if entry.family in (socket.AF_INET, socket.AF_INET6):
+                with suppress(ValueError):
+                    found.add(ipaddress.ip_address(entry.address.split("%", 1)[0]))
+    return frozenset(found)
 
 
 # --- subscriptions ----------------------------------------------------------------------------------
@@ -80,6 +107,7 @@ def create_webhook(data: Mapping[str, Any]) -> Webhook:
         secret=data.get("secret") or secrets.token_urlsafe(32),
         active=data.get("active", True),
         description=data.get("description"),
+        status_names=dict(data.get("status_names") or {}),
     )
     db.session.add(webhook)
     db.session.flush()
@@ -93,6 +121,8 @@ def update_webhook(webhook_id: int, changes: Mapping[str, Any]) -> Webhook:
         webhook.url = _checked_url(changes["url"])
     if "events" in changes:
         webhook.events = _canonical_events(changes["events"])
+    if "status_names" in changes:
+        webhook.status_names = dict(changes["status_names"] or {})
     for name in ("secret", "active", "description"):
         if name in changes:
             setattr(webhook, name, changes[name])
@@ -145,7 +175,7 @@ def _canonical_events(events: Sequence[str]) -> list[str]:
 
 # Asked on every ticket change: the ids and events only, not the subscriptions' secrets.
 ACTIVE_SUBSCRIPTIONS = (
-    select(Webhook.id, Webhook.events)
+    select(Webhook.id, Webhook.events, Webhook.status_names)
     .where(Webhook.active.is_(True), Webhook.deleted_at.is_(None))
     .order_by(Webhook.id)
 )
@@ -157,15 +187,16 @@ def _active_subscriptions() -> list[Any]:
     return list(db.session.connection().execute(ACTIVE_SUBSCRIPTIONS))
 
 
-def owe_webhooks(event: str, data: Mapping[str, Any], *, ticket_id: int | None) -> int:
-    """Write one pending outbox row per active webhook subscribed to `event`, in the caller's transaction."""
+def owe_webhooks(event: str, data: Mapping[str, Any], *, ticket_id: int | None, names_status: bool = False) -> int:
+    """Write one pending outbox row per active webhook subscribed to `event`, in the caller's transaction;
+    `names_status`: each row's data gets `status_name`, the subscriber's own name for `data["status"]`."""
     if event not in WEBHOOK_EVENTS:
         raise ValueError(f"unknown webhook event {event!r}")
     # Through JSON: what cannot be sent fails here, in the change's transaction, not at send time.
     encoded = json.dumps(dict(data), ensure_ascii=False, allow_nan=False)
     subscribed = [
-        webhook_id
-        for webhook_id, events in _active_subscriptions()
+        (webhook_id, status_names or {})
+        for webhook_id, events, status_names in _active_subscriptions()
         if event in events  # a handful of rows, so filtered here rather than with JSON operators
     ]
     records.append(
@@ -175,15 +206,24 @@ def owe_webhooks(event: str, data: Mapping[str, Any], *, ticket_id: int | None) 
                 event,
                 Medium.WEBHOOK,
                 event,
-                json.loads(encoded),  # a copy each
+                _in_their_words(json.loads(encoded), status_names if names_status else None),  # a copy each
                 status=DeliveryStatus.PENDING,
                 ticket_id=ticket_id,
                 webhook_id=webhook_id,
             )
-            for webhook_id in subscribed
+            for webhook_id, status_names in subscribed
         ),
     )
     return len(subscribed)
+
+
+def _in_their_words(data: dict[str, Any], status_names: Mapping[str, str] | None) -> dict[str, Any]:
+    """A ticket's data with `status_name`: the receiver's own name for its status (a 12345 platform's 受理, 办理中,
+    办结), else the name residents read (已受理…). Unchanged when `status_names` is None."""
+    status = data.get("status")
+    if status_names is not None and isinstance(status, str):
+        data["status_name"] = status_names.get(status) or RESIDENT_STATUS.get(status, status)
+    return data
 
 
 # --- what ticket changes owe ------------------------------------------------------------------------
@@ -214,4 +254,4 @@ def _owe_ticket(ticket: Ticket, event: str, **extra: str | None) -> None:
         "grid_id": str(ticket.grid_id),
         "assignee_id": str(ticket.assignee_id) if ticket.assignee_id else None,
     }
-    owe_webhooks(event, {**data, **extra}, ticket_id=ticket.id)
+    owe_webhooks(event, {**data, **extra}, ticket_id=ticket.id, names_status=True)

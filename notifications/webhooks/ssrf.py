@@ -10,12 +10,17 @@ not), and the attempt connects to the addresses it just vetted instead of resolv
 while the `Host` header and TLS (SNI and certificate verification) still use the URL's host name. Only tests may
 exempt networks from the address rules (`WEBHOOKS_ALLOWED_TEST_NETWORKS`, never read from the environment), to
 reach a local receiver.
+
+A deployment on a government intranet (政务外网) allows its partners' ranges (`partner_networks`, from
+`WEBHOOKS_ALLOWED_NETWORKS`): an address inside one passes although it is private, carrier-grade NAT or otherwise
+not public, but never when it is unspecified, loopback, link-local, cloud metadata, multicast or one of the
+deployment's own addresses (`own_addresses`), whatever the allowed ranges say.
 """
 
 import ipaddress
 import re
 import socket
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Final
 from urllib.parse import urlsplit
@@ -52,6 +57,17 @@ _NAT64: Final = ipaddress.ip_network("64:ff9b::/96")
 _METADATA: Final = frozenset(
     ipaddress.ip_address(a) for a in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200", "169.254.0.23")
 )
+# Refused whatever WEBHOOKS_ALLOWED_NETWORKS says: what would reach this machine, its cloud or its link.
+_ALWAYS_REFUSED: Final = frozenset(
+    {
+        "is the unspecified address",
+        "is a loopback address",
+        "is a cloud metadata address",
+        "is a link-local address",
+        "is a multicast address",
+    }
+)
+OWN_ADDRESS: Final = "is one of this deployment's own addresses"
 # (why, test) in order; the first that matches names the refusal.
 _REFUSED_CLASSES: Final = (
     ("is the unspecified address", lambda a: a.is_unspecified),
@@ -69,38 +85,59 @@ _NUMERIC_LABEL = re.compile(r"(?:[0-9]+|0[xX][0-9a-fA-F]*)")
 _PRINTABLE_ASCII = re.compile(r"[\x21-\x7e]+")
 
 
-def vet_url(url: str, *, allow_http: bool, allowed_networks: Sequence[IPNetwork] = ()) -> Target:
+def vet_url(
+    url: str,
+    *,
+    allow_http: bool,
+    allowed_networks: Sequence[IPNetwork] = (),
+    partner_networks: Sequence[IPNetwork] = (),
+    own_addresses: Collection[IPAddress] = (),
+) -> Target:
     """The URL's target once every address its host resolves to is public; UnsafeUrlError otherwise.
 
-    `allowed_networks` exempts addresses from the address rules (tests' local receivers only).
+    `allowed_networks` exempts addresses from the address rules (tests' local receivers only);
+    `partner_networks` lets private and other non-public addresses in them pass, but none of `_ALWAYS_REFUSED`
+    and none of `own_addresses`.
     """
     scheme, host, port, request_path = _parse(url, allow_http=allow_http)
     literal = _literal(host)
     addresses = [literal] if literal is not None else _resolve(host, port)
     for address in addresses:
-        reason = refusal_reason(address, allowed_networks)
+        reason = refusal_reason(address, allowed_networks, partner_networks, own_addresses)
         if reason is not None:
             subject = str(address) if literal is not None else f"{host} resolves to {address}, which"
             raise UnsafeUrlError(f"{subject} {reason}")
     return Target(scheme, host, port, request_path, tuple(str(address) for address in addresses))
 
 
-def refusal_reason(address: IPAddress, allowed_networks: Sequence[IPNetwork] = ()) -> str | None:
-    """Why a connection to `address` is refused ("is a loopback address"), or None for a public unicast one."""
-    if any(address.version == network.version and address in network for network in allowed_networks):
+def refusal_reason(
+    address: IPAddress,
+    allowed_networks: Sequence[IPNetwork] = (),
+    partner_networks: Sequence[IPNetwork] = (),
+    own_addresses: Collection[IPAddress] = (),
+) -> str | None:
+    """Why a connection to `address` is refused ("is a loopback address"), or None for a public unicast one
+    or one in a partner network that is none of the always refused kinds nor this deployment's own."""
+    if _within(address, allowed_networks):
         return None
     if isinstance(address, ipaddress.IPv6Address):
         embedded = _embedded_ipv4(address)
         if embedded is not None:
-            inner = refusal_reason(embedded, allowed_networks)
+            inner = refusal_reason(embedded, allowed_networks, partner_networks, own_addresses)
             if inner is not None:
                 return f"carries the IPv4 address {embedded}, which {inner}"
             if address.ipv4_mapped is not None:
                 return None  # the connection goes to the (public) IPv4 address itself
     for reason, applies in _REFUSED_CLASSES:
         if applies(address):
-            return reason
-    return None
+            if reason in _ALWAYS_REFUSED or not _within(address, partner_networks):
+                return reason
+            break
+    return OWN_ADDRESS if address in own_addresses else None
+
+
+def _within(address: IPAddress, networks: Sequence[IPNetwork]) -> bool:
+    return any(address.version == network.version and address in network for network in networks)
 
 
 def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:

@@ -1,5 +1,12 @@
 """Resident requests (诉求): intake routes a request to a cell and opens its ticket; requests are listed and read
-as their ticket's viewers may see them."""
+as their ticket's viewers may see them.
+
+**Triage.** A request that cannot be routed when it arrives (a resident's SMS, an integration's push with an address
+only) waits without a ticket in the triage queue of a unit (`file_for_triage`): supervisors and admins covering
+that unit list it (`triage=true`) and `route` it to a cell and a category, which opens its ticket exactly as an
+intake does (deadlines from then on, the resident's "received" SMS with the number, auto-dispatch). The queue is a
+property of the request (no ticket yet), not a ticket status.
+"""
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -7,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from auth.models import Account
 from grid import service as grid_service
@@ -15,7 +22,7 @@ from grid.coords import distance_m
 from grid.models import CellAssignment, GridLevel, GridUnit
 from kernel import privacy
 from kernel.clock import utcnow
-from kernel.errors import ForbiddenError, NotFoundError, ValidationError
+from kernel.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from kernel.extensions import db
 from kernel.pagination import Page, paginate
 from kernel.principals import Caller, Role
@@ -63,46 +70,21 @@ def intake(actor: Caller, data: Mapping[str, Any], *, source: Mapping[str, str] 
             {"handle": ["the place is not in one of your cells"]},
         )
     now = utcnow()
-    priority = data.get("priority") or category.default_priority
     reporter = data.get("reporter") or {}
-    ticket = Ticket(
-        no=next_ticket_no(now),
-        status=Status.PENDING,
-        priority=Priority(priority),
-        category=category,
-        category_code=category.code,
-        grid=unit,
-        grid_id=unit.id,
-        first_unit=unit,
-        origin_grid_id=unit.id,
+    request = ResidentRequest(
+        channel=Channel(data["channel"]),
         description=data["description"],
         address=data.get("address"),
-        lat=point[0] if point else None,
-        lng=point[1] if point else None,
         reporter_name=reporter.get("name"),
         reporter_phone=reporter.get("phone"),
-        volunteer_claimable=category.volunteer_claimable,
-        created_by_id=actor.id,
-        created_at=now,
-    )
-    deadlines.start_resolution_clock(ticket, category, now)
-    db.session.add(ticket)
-    request = ResidentRequest(
-        ticket=ticket,
-        channel=Channel(data["channel"]),
-        category_code=category.code,
-        description=data["description"],
-        address=data.get("address"),
-        lat=ticket.lat,
-        lng=ticket.lng,
-        grid_id=unit.id,
-        reporter_name=ticket.reporter_name,
-        reporter_phone=ticket.reporter_phone,
         occurred_at=data.get("occurred_at"),
         attributes=answers,
         created_by_id=actor.id,
         created_at=now,
     )
+    ticket = _new_ticket(actor, request, category, unit, point, data.get("priority"), now)
+    request.ticket = ticket
+    _place(request, category, unit, point)
     db.session.add(request)
     db.session.flush()
     photos = linked_photos(actor, data.get("photos") or [], ticket)
@@ -115,6 +97,139 @@ def intake(actor: Caller, data: Mapping[str, Any], *, source: Mapping[str, str] 
     db.session.flush()
     duplicates = [view_of(viewer, other, now) for other in _possible_duplicates(viewer, ticket)]
     return Intake(_request_view(viewer, request), view_of(viewer, ticket, now), duplicates)
+
+
+def _new_ticket(
+    actor: Caller,
+    request: ResidentRequest,
+    category: Any,
+    unit: GridUnit,
+    point: tuple[float, float] | None,
+    priority: str | None,
+    now: datetime,
+) -> Ticket:
+    """The pending ticket a request opens in `unit`, its resolution clock started now (added, not flushed)."""
+    ticket = Ticket(
+        no=next_ticket_no(now),
+        status=Status.PENDING,
+        priority=Priority(priority or category.default_priority),
+        category=category,
+        category_code=category.code,
+        grid=unit,
+        grid_id=unit.id,
+        first_unit=unit,
+        origin_grid_id=unit.id,
+        description=request.description,
+        address=request.address,
+        lat=point[0] if point else None,
+        lng=point[1] if point else None,
+        reporter_name=request.reporter_name,
+        reporter_phone=request.reporter_phone,
+        volunteer_claimable=category.volunteer_claimable,
+        created_by_id=actor.id,
+        created_at=now,
+    )
+    deadlines.start_resolution_clock(ticket, category, now)
+    db.session.add(ticket)
+    return ticket
+
+
+def _place(request: ResidentRequest, category: Any, unit: GridUnit, point: tuple[float, float] | None) -> None:
+    request.category_code = category.code
+    request.grid_id = unit.id
+    request.lat, request.lng = (point[0], point[1]) if point else (None, None)
+
+
+# --- triage ---------------------------------------------------------------------------------------
+
+TRIAGE_ROLES = (Role.SUPERVISOR, Role.ADMIN)
+
+
+def file_for_triage(
+    actor_id: int | None, unit_id: int, data: Mapping[str, Any], *, category_code: str | None = None
+) -> ResidentRequest:
+    """Keep a request that cannot be routed yet in `unit_id`'s triage queue: no ticket, no location.
+
+    `data` holds `channel`, `description` and optionally `address`, `reporter` {name, phone} and `occurred_at`;
+    `category_code` (already checked by the caller) is what the supervisor is offered when routing."""
+    reporter = data.get("reporter") or {}
+    request = ResidentRequest(
+        channel=Channel(data["channel"]),
+        category_code=category_code,
+        description=data["description"],
+        address=data.get("address"),
+        grid_id=unit_id,
+        reporter_name=reporter.get("name"),
+        reporter_phone=reporter.get("phone"),
+        occurred_at=data.get("occurred_at"),
+        attributes={},
+        created_by_id=actor_id,
+        created_at=utcnow(),
+    )
+    db.session.add(request)
+    db.session.flush()
+    return request
+
+
+def route(actor: Caller, request_id: int, data: Mapping[str, Any]) -> Intake:
+    """Route a request waiting in triage to a cell (`location` or `grid_id`) and a category (`category_code`, or
+    the one it came with): its ticket opens as any intake's. ConflictError when it was routed meanwhile."""
+    viewer = Viewer.of(actor)
+    request = _triage_request(viewer, request_id)
+    code = data.get("category_code") or request.category_code
+    if code is None:
+        raise ValidationError("Give the request a category.", {"category_code": ["required: the request has none"]})
+    category = active_category(code)
+    answers = answers_for(category, data.get("attributes"))
+    point = wgs84_point(data.get("location"))
+    if point is None and data.get("grid_id") is None:
+        raise ValidationError(
+            "Route the request to a place: a location inside a cell or a grid_id.",
+            {"grid_id": ["required without a location"]},
+        )
+    unit = _route(viewer, data.get("grid_id"), point)
+    now = utcnow()
+    ticket = _new_ticket(actor, request, category, unit, point, data.get("priority"), now)
+    db.session.flush()
+    claimed = db.session.execute(
+        update(ResidentRequest)
+        .where(ResidentRequest.id == request.id, ResidentRequest.ticket_id.is_(None))
+        .values(
+            ticket_id=ticket.id,
+            category_code=category.code,
+            grid_id=unit.id,
+            lat=ticket.lat,
+            lng=ticket.lng,
+            attributes=answers,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise ConflictError("The request was already routed.", {"request_id": ["already has a ticket"]})
+    db.session.refresh(request)
+    details = {"channel": request.channel.value, "triaged_request_id": str(request.id)}
+    record_event(ticket, actor, "create", None, details=details)
+    _auto_dispatch(ticket, now)
+    db.session.flush()
+    duplicates = [view_of(viewer, other, now) for other in _possible_duplicates(viewer, ticket)]
+    return Intake(_request_view(viewer, request), view_of(viewer, ticket, now), duplicates)
+
+
+def _triage_request(viewer: Viewer, request_id: int) -> ResidentRequest:
+    request = db.session.get(ResidentRequest, request_id)
+    if request is None or not _sees_triage(viewer, request):
+        raise NotFoundError("No such request.")
+    if request.ticket_id is not None:
+        raise ConflictError("The request was already routed.", {"request_id": ["already has a ticket"]})
+    return request
+
+
+def _sees_triage(viewer: Viewer, request: ResidentRequest) -> bool:
+    """Supervisors and admins covering the unit whose queue holds it see a request waiting in triage."""
+    if viewer.role not in TRIAGE_ROLES:
+        return False
+    unit = grid_service.find_unit(request.grid_id)
+    return unit is not None and viewer.scope.covers(unit.path)
 
 
 def _on_the_spot_details(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -202,6 +317,7 @@ def _possible_duplicates(viewer: Viewer, ticket: Ticket) -> list[Ticket]:
 class RequestFilters:
     ticket_id: int | None = None
     channel: Channel | None = None
+    triage: bool | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
 
@@ -216,12 +332,16 @@ class RequestView:
 
 
 def _request_view(viewer: Viewer, request: ResidentRequest) -> RequestView:
-    return RequestView(request, privacy.phone_as_seen(request.reporter_phone, viewer.id, request.ticket.assignee_id))
+    assignee_id = request.ticket.assignee_id if request.ticket is not None else None
+    return RequestView(request, privacy.phone_as_seen(request.reporter_phone, viewer.id, assignee_id))
 
 
 def list_requests(actor: Caller, filters: RequestFilters, *, limit: int, cursor: str | None) -> Page[RequestView]:
-    """Requests whose ticket the actor may see, newest first."""
+    """Requests whose ticket the actor may see, newest first; `triage=True`: those waiting in the triage queues
+    the actor covers (supervisors and admins only), oldest first, the order they are worked through."""
     viewer = Viewer.of(actor)
+    if filters.triage:
+        return _list_triage(viewer, filters, limit=limit, cursor=cursor)
     stmt = select(ResidentRequest).join(Ticket, Ticket.id == ResidentRequest.ticket_id).where(visibility_clause(viewer))
     if filters.ticket_id is not None:
         stmt = stmt.where(ResidentRequest.ticket_id == filters.ticket_id)
@@ -243,9 +363,37 @@ def list_requests(actor: Caller, filters: RequestFilters, *, limit: int, cursor:
     return Page([_request_view(viewer, request) for request in page.items], page.next_cursor)
 
 
+def _list_triage(viewer: Viewer, filters: RequestFilters, *, limit: int, cursor: str | None) -> Page[RequestView]:
+    if viewer.role not in TRIAGE_ROLES:
+        raise ForbiddenError("Only supervisors and admins work the triage queue.", {"triage": ["not for your role"]})
+    stmt = (
+        select(ResidentRequest)
+        .join(GridUnit, GridUnit.id == ResidentRequest.grid_id)
+        .where(ResidentRequest.ticket_id.is_(None), viewer.scope.clause(GridUnit.path))
+    )
+    if filters.channel is not None:
+        stmt = stmt.where(ResidentRequest.channel == filters.channel)
+    if filters.created_from is not None:
+        stmt = stmt.where(ResidentRequest.created_at >= filters.created_from)
+    if filters.created_to is not None:
+        stmt = stmt.where(ResidentRequest.created_at < filters.created_to)
+    fingerprint = {**filters.__dict__, "actor": viewer.id}
+    page = paginate(
+        stmt,
+        order_by=[ResidentRequest.created_at, ResidentRequest.id],
+        limit=limit,
+        cursor=cursor,
+        query_fingerprint=fingerprint,
+    )
+    return Page([_request_view(viewer, request) for request in page.items], page.next_cursor)
+
+
 def get_request(actor: Caller, request_id: int) -> RequestView:
     viewer = Viewer.of(actor)
     request = db.session.get(ResidentRequest, request_id)
-    if request is None or not can_see(viewer, request.ticket):
+    if request is None:
+        raise NotFoundError("No such request.")
+    visible = can_see(viewer, request.ticket) if request.ticket is not None else _sees_triage(viewer, request)
+    if not visible:
         raise NotFoundError("No such request.")
     return _request_view(viewer, request)

@@ -31,6 +31,7 @@ class FeedbackChannel(enum.StrEnum):
     SMS = "sms"
     VISIT = "visit"
     APP = "app"
+    HOTLINE = "hotline"  # 回访 collected by a 12345 hotline and pushed in (POST /hooks/feedback)
 
 
 class TicketNumberDay(db.Model):
@@ -133,14 +134,19 @@ class Ticket(db.Model):
 
 
 class ResidentRequest(db.Model):
-    """One intake (诉求): several may point at one ticket when duplicates are merged."""
+    """One intake (诉求): several may point at one ticket when duplicates are merged.
+
+    A request without a ticket waits in the triage queue of `grid_id`'s unit (an SMS, or an integration's push
+    with an address only) until a supervisor routes it to a cell and a category, which opens its ticket.
+    """
 
     __tablename__ = "resident_requests"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    ticket_id: Mapped[int] = mapped_column(BigId, ForeignKey("tickets.id"), index=True)
+    ticket_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("tickets.id"), index=True)
     channel: Mapped[Channel] = mapped_column(str_enum(Channel))
-    category_code: Mapped[str] = mapped_column(String(32), ForeignKey("categories.code"))
+    # None only while in triage with no category known yet.
+    category_code: Mapped[str | None] = mapped_column(String(32), ForeignKey("categories.code"))
     description: Mapped[str] = mapped_column(Text)
     address: Mapped[str | None] = mapped_column(String(200))
     lat: Mapped[float | None] = mapped_column()
@@ -154,7 +160,12 @@ class ResidentRequest(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("accounts.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
-    ticket: Mapped[Ticket] = relationship(lazy="joined", innerjoin=True)
+    ticket: Mapped[Ticket | None] = relationship(lazy="joined")
+
+    @property
+    def triage(self) -> bool:
+        """Waiting in its unit's triage queue: no ticket yet."""
+        return self.ticket_id is None
 
 
 class TicketEvent(db.Model):

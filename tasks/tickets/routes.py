@@ -26,6 +26,7 @@ from tasks.tickets.schemas import (
     RequestPageSchema,
     RequestQuerySchema,
     RequestSchema,
+    RouteSchema,
     TicketEventListSchema,
     TicketPageSchema,
     TicketQuerySchema,
@@ -74,10 +75,23 @@ def create_request(data: dict[str, Any]) -> intake.Intake:
 @requests_blp.arguments(RequestQuerySchema, location="query")
 @requests_blp.response(200, RequestPageSchema)
 def list_requests(query: dict[str, Any]) -> Page[intake.RequestView]:
-    """Requests whose ticket you may see, newest first."""
+    """Requests whose ticket you may see, newest first; `triage=true` (supervisors and admins): the requests
+    waiting in the triage queues you cover, oldest first (403 for other roles)."""
     use_output_coord_system(query["coord_system"])
     filters = filters_from(intake.RequestFilters, query)
     return intake.list_requests(current_principal(), filters, limit=query["limit"], cursor=query.get("cursor"))
+
+
+@requests_blp.route("/<id:request_id>/route", methods=["POST"])
+@requires_role(*intake.TRIAGE_ROLES)
+@requests_blp.arguments(RouteSchema)
+@requests_blp.response(200, IntakeSchema)
+@documents(403, 404, 409)
+def route_request(data: dict[str, Any], request_id: int) -> intake.Intake:
+    """Route a request waiting in triage (an SMS, an integration's push with an address only) to a cell and a
+    category: its `pending` ticket opens as any intake's, and the resident gets the ticket number by SMS. 409 when
+    it was routed already; 404 outside the triage queues you cover."""
+    return intake.route(current_principal(), request_id, data)
 
 
 @requests_blp.route("/<id:request_id>", methods=["GET"])

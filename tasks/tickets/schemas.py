@@ -191,6 +191,9 @@ class TicketQuerySchema(PageQuerySchema, OutputQuerySchema):
 class RequestQuerySchema(PageQuerySchema, OutputQuerySchema):
     ticket_id = IdField()
     channel = fields.Enum(Channel, by_value=True)
+    triage = fields.Boolean(
+        metadata={"description": "true: the requests waiting in the triage queues you cover (supervisors, admins)"}
+    )
     created_from = Timestamp()
     created_to = Timestamp()
 
@@ -413,10 +416,15 @@ class TicketEventListSchema(Schema):
 
 class RequestSchema(Schema):
     id = IdField(required=True)
-    ticket_id = IdField(required=True)
-    ticket_no = fields.Function(lambda view: view.ticket.no, required=True)
+    ticket_id = IdField(allow_none=True, required=True, metadata={"description": "null while in triage"})
+    ticket_no = fields.Function(
+        lambda view: view.ticket.no if view.ticket is not None else None, allow_none=True, required=True
+    )
+    triage = fields.Boolean(
+        required=True, metadata={"description": "waiting in the triage queue of `grid_id`'s unit, no ticket yet"}
+    )
     channel = fields.Enum(Channel, by_value=True, required=True)
-    category_code = fields.String(required=True)
+    category_code = fields.String(allow_none=True, required=True)
     description = fields.String(required=True)
     address = fields.String(allow_none=True, required=True)
     location = fields.Function(_location_out, allow_none=True, required=True)
@@ -432,6 +440,29 @@ class RequestSchema(Schema):
 
 
 RequestPageSchema = page_schema(RequestSchema, "RequestPageSchema")
+
+
+class RouteSchema(BaseSchema):
+    """Where and what a request waiting in triage is: the cell (a location inside one, or a `grid_id`) and the
+    category (the one it came with when absent)."""
+
+    category_code = fields.String(validate=validate.Length(min=1, max=32), load_default=None, allow_none=True)
+    location = fields.Nested(LocationInSchema, load_default=None, allow_none=True)
+    grid_id = StrictId(load_default=None, allow_none=True, metadata={"description": "the unit that owns the work"})
+    priority = fields.Enum(
+        Priority,
+        by_value=True,
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "the category's default when absent"},
+    )
+    attributes = fields.Dict(
+        keys=fields.String(validate=validate.Length(min=1, max=32)),
+        values=fields.Raw(allow_none=True),
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "answers to the category's extra questions, by question code"},
+    )
 
 
 class IntakeSchema(Schema):

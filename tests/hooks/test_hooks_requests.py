@@ -32,6 +32,8 @@ FIELDS = {
     "grid_id",
     "account_id",
     "active",
+    "category_map",
+    "default_category",
     "last_used_at",
     "created_at",
     "updated_at",

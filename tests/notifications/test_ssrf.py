@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from kernel.config import load_settings
 from notifications.channels.base import Outcome
+from notifications.webhooks import service as webhooks_service
 from notifications.webhooks.ssrf import UnsafeUrlError, refusal_reason, vet_url
 from tests.support.http import assert_error
 from tests.support.webhooks import (
@@ -389,3 +391,102 @@ def test_vet_url_refuses_http_unless_allowed(dns):
     with pytest.raises(UnsafeUrlError, match="https"):
         vet_url("http://hooks.example.test/", allow_http=False)
     assert vet_url("http://hooks.example.test/", allow_http=True).port == 80
+
+
+# --- partners on a government intranet (WEBHOOKS_ALLOWED_NETWORKS) ---------------------------------
+
+PARTNER_NETWORK = "10.32.0.0/16"
+OWN_ADDRESS = "10.32.0.5"
+# Refused whatever the allowed networks say, even when they claim everything.
+STILL_REFUSED = [
+    ("https://127.0.0.1/hook", "loopback"),
+    ("https://[::1]/hook", "loopback"),
+    ("https://0.0.0.0/hook", "unspecified"),
+    ("https://169.254.169.254/latest/meta-data/", "cloud metadata"),
+    ("https://100.100.100.200/latest/meta-data/", "cloud metadata"),
+    ("https://[fd00:ec2::254]/", "cloud metadata"),
+    ("https://169.254.1.1/hook", "link-local"),
+    ("https://[fe80::1]/hook", "link-local"),
+    ("https://224.0.0.1/hook", "multicast"),
+    ("https://[::ffff:127.0.0.1]/hook", "loopback"),
+    (f"https://{OWN_ADDRESS}/hook", "this deployment's own addresses"),
+    (f"https://[::ffff:{OWN_ADDRESS}]/hook", "this deployment's own addresses"),
+]
+
+
+@pytest.fixture
+def partners(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The city platform's network allowed; this machine has an address inside it."""
+    monkeypatch.setitem(app.config, "WEBHOOKS_ALLOWED_NETWORKS", [PARTNER_NETWORK])
+    monkeypatch.setattr(
+        webhooks_service, "own_addresses", lambda: frozenset({ipaddress.ip_address(OWN_ADDRESS), *LOOPBACK})
+    )
+
+
+LOOPBACK = (ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1"))
+
+
+def test_a_private_address_in_an_allowed_network_is_saved(client, admin, dns, partners):
+    dns.set("city-12345.example.test", ["10.32.7.20"])
+    assert save(client, admin, "https://10.32.7.20/hook").status_code == 201
+    assert save(client, admin, "https://city-12345.example.test/hook").status_code == 201
+
+
+def test_a_private_address_outside_the_allowed_networks_is_still_refused(client, admin, dns, partners):
+    assert "is a private address" in refused_at_save(client, admin, "https://10.33.0.1/hook")
+    assert "is a private address" in refused_at_save(client, admin, "https://192.168.1.1/hook")
+    dns.set("mixed.example.test", ["10.32.7.20", "10.99.0.1"])
+    assert "10.99.0.1" in refused_at_save(client, admin, "https://mixed.example.test/hook")
+
+
+def test_without_allowed_networks_an_intranet_address_is_refused(client, admin, dns):
+    assert "is a private address" in refused_at_save(client, admin, "https://10.32.7.20/hook")
+
+
+@pytest.mark.parametrize(("url", "reason"), STILL_REFUSED)
+def test_loopback_link_local_metadata_and_own_addresses_stay_refused_whatever_is_allowed(
+    app, client, admin, dns, partners, monkeypatch, url, reason
+):
+    monkeypatch.setitem(app.config, "WEBHOOKS_ALLOWED_NETWORKS", ["0.0.0.0/0", "::/0"])
+    assert reason in refused_at_save(client, admin, url)
+
+
+def test_a_name_that_turns_into_this_machine_after_saving_is_refused_at_send_time(app, dns, partners, connections):
+    dns.set("city-12345.example.test", [OWN_ADDRESS])
+    result = owe_and_deliver(app, "https://city-12345.example.test/hook")
+    assert result.outcome is Outcome.REJECTED
+    assert "own addresses" in (result.error or "")
+    assert connections == []
+
+
+def test_a_delivery_to_an_allowed_partner_goes_to_its_private_address(app, dns, partners, connections):
+    dns.set("city-12345.example.test", ["10.32.7.20"])
+    result = owe_and_deliver(app, "https://city-12345.example.test/hook")
+    assert result.outcome is Outcome.RETRY  # the attempt was made (and refused by the test's network)
+    assert connections == [("10.32.7.20", 443)]
+
+
+def test_the_deployments_own_addresses_include_its_interfaces(app):
+    with app.app_context():
+        assert ipaddress.ip_address("127.0.0.1") in webhooks_service.own_addresses()
+
+
+def test_allowed_networks_are_read_as_cidrs_and_a_typo_stops_the_start():
+    keys = {"SECRET_KEY": "s", "JWT_SECRET_KEY": "j"}
+    settings = load_settings({**keys, "WEBHOOKS_ALLOWED_NETWORKS": "10.32.0.0/16, 172.20.0.0/14 fd10::/16"})
+    assert settings["WEBHOOKS_ALLOWED_NETWORKS"] == ["10.32.0.0/16", "172.20.0.0/14", "fd10::/16"]
+    assert load_settings(keys)["WEBHOOKS_ALLOWED_NETWORKS"] == []
+    with pytest.raises(ValueError, match=r"10\.32\.0\.1/16"):
+        load_settings({**keys, "WEBHOOKS_ALLOWED_NETWORKS": "10.32.0.1/16"})
+    with pytest.raises(ValueError, match="WEBHOOKS_CA_BUNDLE"):
+        load_settings({**keys, "WEBHOOKS_CA_BUNDLE": "/nonexistent/ca.pem"})
+
+
+@pytest.mark.parametrize(
+    ("address", "allowed"),
+    [("10.32.1.1", True), ("100.64.3.4", True), ("10.31.1.1", False), ("169.254.169.254", False), ("127.0.0.1", False)],
+)
+def test_a_partner_network_lets_only_its_private_addresses_through(address, allowed):
+    partners_ = [ipaddress.ip_network(n) for n in ("10.32.0.0/16", "100.64.0.0/10", "169.254.0.0/16", "127.0.0.0/8")]
+    reason = refusal_reason(ipaddress.ip_address(address), partner_networks=partners_)
+    assert (reason is None) is allowed

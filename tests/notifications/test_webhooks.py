@@ -41,7 +41,7 @@ from tests.support.webhooks import (
     store_webhook,
 )
 
-FIELDS = {"id", "url", "events", "active", "description", "created_at", "updated_at"}
+FIELDS = {"id", "url", "events", "active", "description", "status_names", "created_at", "updated_at"}
 NOT_ADMINS = ["supervisor", "worker", "volunteer"]
 TLS_HOST = "hooks.example.test"
 
@@ -623,6 +623,20 @@ def test_https_to_a_certificate_for_another_name_is_retried_and_nothing_is_sent(
     assert tls_receiver.requests == []
 
 
+def test_a_government_ca_bundle_is_trusted_besides_the_systems_cas(app, tls_receiver, certificate, monkeypatch):
+    monkeypatch.setitem(app.config, "WEBHOOKS_CA_FILE", None)
+    store_webhook(app, tls_receiver.url(host=TLS_HOST))
+    (notification_id,) = owe(app)
+    unknown_ca = deliver(app, notification_id)
+    assert unknown_ca.outcome is Outcome.RETRY
+    assert "SSL" in (unknown_ca.error or "")
+    assert tls_receiver.requests == []
+
+    monkeypatch.setitem(app.config, "WEBHOOKS_CA_BUNDLE", str(certificate[0]))
+    assert deliver(app, notification_id).outcome is Outcome.SENT
+    assert len(tls_receiver.requests) == 1
+
+
 def test_ticket_changes_reach_a_subscribed_system_signed_and_without_personal_data(
     app, client, tree, make_account, auth, categories, receiver
 ):
@@ -663,3 +677,51 @@ def test_escalations_returns_and_merges_reach_a_subscribed_system_by_their_own_n
     ]
     merged = deliveries[2]["data"]
     assert (merged["merged_into_id"], merged["merged_into_no"]) == (survivor["id"], survivor["no"])
+
+
+# --- the receiver's own status names (a 12345 platform's 受理/办理中/办结) ------------------------------------
+
+HOTLINE_NAMES = {"pending": "受理", "assigned": "办理中", "in_progress": "办理中", "resolved": "办结"}
+
+
+def test_a_webhook_gets_ticket_statuses_in_its_own_words_and_others_in_the_residents(
+    app, client, tree, make_account, auth, categories, receiver
+):
+    world = build_world(client, tree, make_account, auth)
+    admin = world.headers["admin"]
+    hotline = created(
+        client,
+        admin,
+        url=receiver.url("/12345"),
+        events=["ticket.created", "ticket.resolved"],
+        status_names=HOTLINE_NAMES,
+    )
+    assert hotline["status_names"] == HOTLINE_NAMES
+    created(client, admin, url=receiver.url("/ops"), events=["ticket.resolved"])
+    world.resolved()
+    assert app.test_cli_runner().invoke(args=["notify", "run-once"]).exit_code == 0
+    seen = sorted(
+        (received.path, json.loads(received.body)["event"], json.loads(received.body)["data"]["status_name"])
+        for received in receiver.requests
+    )
+    assert seen == [
+        ("/12345", "ticket.created", "受理"),
+        ("/12345", "ticket.resolved", "办结"),
+        ("/ops", "ticket.resolved", "已办结"),
+    ]
+
+
+def test_status_names_are_changed_with_a_patch_and_checked(client, admin, receiver):
+    hook = created(client, admin, url=receiver.url(), events=["ticket.created"])
+    assert hook["status_names"] == {}
+    changed = client.patch(f"{URL}/{hook['id']}", json={"status_names": {"closed": "已归档"}}, headers=admin)
+    assert changed.status_code == 200
+    assert changed.json["status_names"] == {"closed": "已归档"}
+    details = assert_error(
+        client.patch(f"{URL}/{hook['id']}", json={"status_names": {"done": "办结"}}, headers=admin),
+        422,
+        "validation_error",
+    )["details"]
+    assert "status_names" in details
+    too_long = client.patch(f"{URL}/{hook['id']}", json={"status_names": {"closed": "办" * 17}}, headers=admin)
+    assert too_long.status_code == 422
