@@ -3,7 +3,7 @@ the receiver's status names
 
 A request without a ticket (`ticket_id` and possibly `category_code` empty) waits in its unit's triage queue.
 
-Revision ID: 0020_sms_intake
+Revision ID: 0019_sms_intake
 Revises: 0018_point_rule_versions
 Create Date: 2026-12-06 12:00:00.000000
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0020_sms_intake'
+revision = '0019_sms_intake'
 down_revision = '0018_point_rule_versions'
 branch_labels = None
 depends_on = None
