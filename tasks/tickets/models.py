@@ -83,6 +83,11 @@ class Ticket(db.Model):
     # When the resolution clock started (intake, or the last reopen): its 80 % mark is fixed from here.
     resolve_started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     resolve_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Which deadlines count working time (the category's SLA in working days/hours when the clock started).
+    accept_in_working_time: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    resolve_in_working_time: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # A deadline reached into a year the calendar does not know: it was counted Monday–Friday.
+    calendar_missing: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set by the sweep when it recorded the threshold for the running clock (reset when the clock changes).

@@ -235,6 +235,8 @@ class DeadlinesSchema(Schema):
     resolve_due_at = Timestamp(allow_none=True)
     warn_at = Timestamp(allow_none=True, metadata={"description": "80 % of the running clock"})
     due_at = Timestamp(allow_none=True, metadata={"description": "the running clock's deadline"})
+    accept_in_working_time = fields.Boolean(metadata={"description": "the acceptance clock counts working hours"})
+    resolve_in_working_time = fields.Boolean(metadata={"description": "the resolution clock counts working days"})
 
 
 # What a tasks.tickets.views.TicketView adds to its ticket (the rest the schema reads from the ticket).
@@ -275,6 +277,9 @@ class TicketSchema(Schema):
     assignee = fields.Nested(AssigneeSchema, allow_none=True)
     volunteer_claimable = fields.Boolean()
     deadlines = fields.Nested(DeadlinesSchema, attribute="ticket")
+    calendar_missing = fields.Boolean(
+        metadata={"description": "a deadline reaches a year the working-day calendar lacks: counted Monday–Friday"}
+    )
     warned = fields.Boolean()
     overdue = fields.Boolean()
     urge_count = fields.Integer()
@@ -371,7 +376,10 @@ def ticket_document(view: Any) -> dict[str, Any]:
             "resolve_due_at": format_timestamp(ticket.resolve_due_at),
             "warn_at": format_timestamp(ticket.warn_at),
             "due_at": format_timestamp(ticket.due_at),
+            "accept_in_working_time": ticket.accept_in_working_time,
+            "resolve_in_working_time": ticket.resolve_in_working_time,
         },
+        "calendar_missing": ticket.calendar_missing,
         "warned": view.warned,
         "overdue": view.overdue,
         "urge_count": ticket.urge_count,

@@ -18,6 +18,8 @@ FIELDS = {
     "parent_code",
     "accept_minutes",
     "resolve_hours",
+    "accept_working_hours",
+    "resolve_working_days",
     "default_priority",
     "volunteer_claimable",
     "active",
