@@ -119,7 +119,7 @@ class FiguresSchema(BaseSchema):
     tickets = fields.Integer(
         allow_none=True, metadata={"description": "tickets received in the range that the worker holds or resolved"}
     )
-    open = fields.Integer(metadata={"description": "of them, still pending, assigned or in progress"})
+    open = fields.Integer(metadata={"description": "of them, still pending, assigned, in progress or return_requested"})
     resolved = fields.Integer(metadata={"description": "of them, resolved or closed (办结)"})
     closed = fields.Integer()
     cancelled = fields.Integer(allow_none=True, metadata={"description": "withdrawn or merged into another ticket"})
@@ -138,6 +138,11 @@ class FiguresSchema(BaseSchema):
         metadata={"description": "found overdue by the sweep at any time, or resolved after the resolution deadline"}
     )
     reopens = fields.Integer(metadata={"description": "reopens of these tickets (counted against the handler)"})
+    returns = fields.Integer(
+        metadata={"description": "退单 of these tickets that took effect (approved, or direct without review)"}
+    )
+    returns_refused = fields.Integer(metadata={"description": "退单 requests a supervisor refused"})
+    return_review = fields.Integer(metadata={"description": "of them, a return awaiting a supervisor's review now"})
     response_rate = fields.Nested(
         RateSchema, metadata={"description": "accepted within the acceptance deadline / dispatched (响应率)"}
     )

@@ -11,18 +11,21 @@ class Status(enum.StrEnum):
     PENDING = "pending"
     ASSIGNED = "assigned"
     IN_PROGRESS = "in_progress"
+    RETURN_REQUESTED = "return_requested"  # 退单待审: the handler asked to give it back; still theirs, clock running
     RESOLVED = "resolved"
     CLOSED = "closed"
     CANCELLED = "cancelled"
 
 
-OPEN_STATUSES = frozenset({Status.PENDING, Status.ASSIGNED, Status.IN_PROGRESS})
+OPEN_STATUSES = frozenset({Status.PENDING, Status.ASSIGNED, Status.IN_PROGRESS, Status.RETURN_REQUESTED})
 
 
 class Action(enum.StrEnum):
     DISPATCH = "dispatch"
     ACCEPT = "accept"
     RETURN = "return"
+    APPROVE_RETURN = "approve_return"
+    REFUSE_RETURN = "refuse_return"
     ESCALATE = "escalate"
     CLAIM = "claim"
     TAKE = "take"
@@ -42,17 +45,31 @@ class Party(enum.StrEnum):
     CELL_WORKER = "cell_worker"  # a worker one of whose cells is the ticket's unit (小事不出网格)
 
 
+# A target that is not one status: the status the ticket had before its return was requested (refuse_return).
+RESTORED = "the status before the return"
+
+
 @dataclass(frozen=True)
 class Transition:
     action: Action
     sources: frozenset[Status]
-    target: Status | None  # None: the status does not change (urge)
+    target: Status | None  # None: the status does not change (urge), or is restored (`restores`)
     parties: frozenset[Party]
     summary: str
+    restores: bool = False  # the target is the status before the return request (`Ticket.returned_from`)
+    # Where the action goes when a deployment turns the review off (RETURN_NEEDS_REVIEW=0): return → pending.
+    target_without_review: Status | None = None
 
 
-def _rule(action: Action, sources: set[Status], target: Status | None, parties: set[Party], summary: str) -> Transition:
-    return Transition(action, frozenset(sources), target, frozenset(parties), summary)
+def _rule(
+    action: Action,
+    sources: set[Status],
+    target: Status | None,
+    parties: set[Party],
+    summary: str,
+    **rest: object,
+) -> Transition:
+    return Transition(action, frozenset(sources), target, frozenset(parties), summary, **rest)  # type: ignore[arg-type]
 
 
 S, P = Status, Party
@@ -62,7 +79,28 @@ TRANSITIONS: dict[Action, Transition] = {
         _rule(Action.DISPATCH, {S.PENDING}, S.ASSIGNED, {P.SUPERVISOR}, "Assign to a worker or volunteer."),
         _rule(Action.ACCEPT, {S.ASSIGNED}, S.IN_PROGRESS, {P.ASSIGNEE}, "The assignee takes the work on."),
         _rule(
-            Action.RETURN, {S.ASSIGNED, S.IN_PROGRESS}, S.PENDING, {P.ASSIGNEE}, "退回: give it back, with a reason."
+            Action.RETURN,
+            {S.ASSIGNED, S.IN_PROGRESS},
+            S.RETURN_REQUESTED,
+            {P.ASSIGNEE},
+            "退单: ask to give it back, with a reason; a supervisor over it reviews the request (straight back to "
+            "pending when RETURN_NEEDS_REVIEW=0).",
+            target_without_review=S.PENDING,
+        ),
+        _rule(
+            Action.APPROVE_RETURN,
+            {S.RETURN_REQUESTED},
+            S.PENDING,
+            {P.SUPERVISOR},
+            "退单审核通过: the return stands; back to pending, unassigned, the handler's reason on record.",
+        ),
+        _rule(
+            Action.REFUSE_RETURN,
+            {S.RETURN_REQUESTED},
+            None,
+            {P.SUPERVISOR},
+            "退单驳回: the handler keeps it, in the status it had, with the supervisor's note.",
+            restores=True,
         ),
         _rule(
             Action.ESCALATE,
@@ -113,7 +151,9 @@ def describe() -> str:
     lines = ["| action | from | to | who |", "|---|---|---|---|"]
     for rule in TRANSITIONS.values():
         sources = ", ".join(sorted(rule.sources))
-        target = rule.target or "unchanged"
+        target = RESTORED if rule.restores else (rule.target or "unchanged")
+        if rule.target_without_review is not None:
+            target = f"{target} ({rule.target_without_review} when RETURN_NEEDS_REVIEW=0)"
         parties = ", ".join(sorted(rule.parties))
         lines.append(f"| `{rule.action}` | {sources} | {target} | {parties} |")
     return "\n".join(lines)

@@ -88,7 +88,10 @@ def mark(threshold: Threshold, now: datetime, batch: int) -> int:
         due = and_(due, threshold.needs_marked.is_not(None))
     tickets = _claim(due, {threshold.marker.key: now}, now=now, batch=batch)
     for ticket in tickets:
-        details = {"deadline": deadlines.clock_name(ticket.status), "due_at": _timestamp(ticket.due_at)}
+        details = {
+            "deadline": deadlines.clock_name(ticket.status, ticket.returned_from),
+            "due_at": _timestamp(ticket.due_at),
+        }
         record_event(ticket, None, threshold.action, ticket.status, details=details)
         log_marked(ticket, threshold.action)
     return len(tickets)

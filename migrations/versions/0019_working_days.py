@@ -1,5 +1,6 @@
 """the working-day calendar (holidays 休 and make-up working days 班, seeded from chinesecalendar), SLAs in working
-time on categories, and which clocks of a ticket count working time
+time on categories, which clocks of a ticket count working time, and 退单审核 (a return reviewed: the ticket's
+request and counts, the rollups' `returns`, `returns_refused` and `return_review`)
 
 Revision ID: 0019_working_days
 Revises: 0018_point_rule_versions
@@ -18,6 +19,11 @@ revision = "0019_working_days"
 down_revision = "0018_point_rule_versions"
 branch_labels = None
 depends_on = None
+
+# Returns are counted from this version on: earlier (direct) returns stay uncounted, in the tickets and the rollups
+# alike, so the incremental rollups and a rebuild agree.
+COUNTER_TABLES = ('stats_daily', 'stats_worker_daily', 'stats_worker_monthly')
+COUNTERS = ('returns', 'returns_refused', 'return_review')
 
 HOLIDAY_NAMES = {
     "New Year's Day": "元旦",
@@ -57,6 +63,14 @@ def upgrade():
         batch_op.add_column(sa.Column("accept_in_working_time", sa.Boolean(), server_default="0", nullable=False))
         batch_op.add_column(sa.Column("resolve_in_working_time", sa.Boolean(), server_default="0", nullable=False))
         batch_op.add_column(sa.Column("calendar_missing", sa.Boolean(), server_default="0", nullable=False))
+        batch_op.add_column(sa.Column("returned_from", sa.String(length=32), nullable=True))
+        batch_op.add_column(sa.Column("return_requested_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("return_count", sa.Integer(), server_default="0", nullable=False))
+        batch_op.add_column(sa.Column("returns_refused", sa.Integer(), server_default="0", nullable=False))
+    for table in COUNTER_TABLES:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            for name in COUNTERS:
+                batch_op.add_column(sa.Column(name, sa.Integer(), server_default="0", nullable=False))
     _seed(years, days)
 
 
@@ -85,7 +99,15 @@ def _seed(years, days):
 
 
 def downgrade():
+    for table in COUNTER_TABLES:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            for name in reversed(COUNTERS):
+                batch_op.drop_column(name)
     with op.batch_alter_table("tickets", schema=None) as batch_op:
+        batch_op.drop_column("returns_refused")
+        batch_op.drop_column("return_count")
+        batch_op.drop_column("return_requested_at")
+        batch_op.drop_column("returned_from")
         batch_op.drop_column("calendar_missing")
         batch_op.drop_column("resolve_in_working_time")
         batch_op.drop_column("accept_in_working_time")

@@ -23,6 +23,7 @@ RESIDENT_STATUS: Final[Mapping[str, str]] = {
     "pending": "已受理",
     "assigned": "已派单",
     "in_progress": "处理中",
+    "return_requested": "处理中",
     "resolved": "已办结",
     "closed": "已完结",
     "cancelled": "已撤销",
@@ -121,6 +122,23 @@ TEMPLATES: Final[Mapping[str, Template]] = {
             "category",
             "due",
             "clock",
+        ),
+        # 退单审核: the supervisors decide on a handler's return; a refusal tells the handler to carry on.
+        _inbox(
+            "inbox_return_requested",
+            "辖区工单{no}（{category}）申请退单：{note}。请审核（同意或驳回）。",
+            "no",
+            "category",
+            "note",
+        ),
+        _inbox(
+            "inbox_return_refused",
+            "工单{no}（{category}）退单未获同意：{note}。请继续办理，{clock}时限为{due}。",
+            "no",
+            "category",
+            "note",
+            "clock",
+            "due",
         ),
     )
 }

@@ -25,6 +25,8 @@ WEBHOOK_EVENTS: Final[tuple[str, ...]] = (
     "ticket.claimed",
     "ticket.taken",
     "ticket.returned",
+    "ticket.return_approved",
+    "ticket.return_refused",
     "ticket.escalated",
     "ticket.resolved",
     "ticket.closed",

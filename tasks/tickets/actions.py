@@ -5,6 +5,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -57,9 +58,9 @@ def _apply(viewer: Viewer, ticket: Ticket, action: Action, data: Mapping[str, An
     from_status = ticket.status
     prior = (ticket.grid_id, ticket.assignee_id)
     details = APPLY[action](viewer, ticket, data, now)
-    rule = TRANSITIONS[action]
-    if rule.target is not None:
-        ticket.status = rule.target
+    target = target_of(action)
+    if target is not None:  # None: unchanged (urge), or set by the action (refuse_return restores it)
+        ticket.status = target
     ticket.updated_at = now
     photos = linked_photos(actor, data.get("photos") or [], ticket)
     point = wgs84_point(data.get("location"))
@@ -78,6 +79,14 @@ def _apply(viewer: Viewer, ticket: Ticket, action: Action, data: Mapping[str, An
     # 409 conflict, and nothing is written.
     records.update_at_commit(ticket)
     return view_of(viewer, ticket, now)
+
+
+def target_of(action: Action) -> Status | None:
+    """The table's target, or where a return goes when this deployment takes returns without review."""
+    rule = TRANSITIONS[action]
+    if rule.target_without_review is not None and not current_app.config["RETURN_NEEDS_REVIEW"]:
+        return rule.target_without_review
+    return rule.target
 
 
 def check_transition(viewer: Viewer, ticket: Ticket, action: Action, now: datetime) -> None:
@@ -158,8 +167,50 @@ def _unassign(ticket: Ticket) -> None:
 
 
 def _return(viewer: Viewer, ticket: Ticket, data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """退单: reviewed (RETURN_NEEDS_REVIEW=1), the ticket waits in `return_requested`, still the handler's and its
+    clock running; otherwise it goes straight back to pending."""
+    if target_of(Action.RETURN) is Status.RETURN_REQUESTED:
+        ticket.returned_from = ticket.status
+        ticket.return_requested_at = now
+        return {"review": True}
+    ticket.return_count += 1
     _unassign(ticket)
-    return {}
+    return {"review": False}
+
+
+def _approve_return(viewer: Viewer, ticket: Ticket, data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """The return stands: back to pending, unassigned; the handler's reason goes on the record with the decision."""
+    details = _return_request(ticket)
+    ticket.return_count += 1
+    ticket.returned_from = None
+    ticket.return_requested_at = None
+    _unassign(ticket)
+    return details
+
+
+def _refuse_return(viewer: Viewer, ticket: Ticket, data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """The handler keeps the ticket, in the status it had (its clock never stopped), with the supervisor's note."""
+    details = _return_request(ticket)
+    ticket.status = ticket.returned_from or Status.IN_PROGRESS
+    ticket.returns_refused += 1
+    ticket.returned_from = None
+    ticket.return_requested_at = None
+    return details
+
+
+def _return_request(ticket: Ticket) -> dict[str, Any]:
+    """Whose return is decided, and why they asked (the last `return` event's reason)."""
+    reason = db.session.scalar(
+        select(TicketEvent.note)
+        .where(TicketEvent.ticket_id == ticket.id, TicketEvent.action == Action.RETURN.value)
+        .order_by(TicketEvent.id.desc())
+        .limit(1)
+    )
+    return {
+        "handler_id": str(ticket.assignee_id) if ticket.assignee_id else None,
+        "return_reason": reason,
+        "requested_at": ticket.return_requested_at.isoformat() if ticket.return_requested_at else None,
+    }
 
 
 def _escalate(viewer: Viewer, ticket: Ticket, data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
@@ -270,6 +321,8 @@ APPLY = {
     Action.DISPATCH: _dispatch,
     Action.ACCEPT: _accept,
     Action.RETURN: _return,
+    Action.APPROVE_RETURN: _approve_return,
+    Action.REFUSE_RETURN: _refuse_return,
     Action.ESCALATE: _escalate,
     Action.CLAIM: _claim,
     Action.TAKE: _take,

@@ -95,8 +95,11 @@ def _note_missing(ticket: Ticket, calendar: Calendar) -> None:
         ticket.calendar_missing = True
 
 
-def clock_name(status: Status) -> str | None:
-    """Which deadline the running clock is, for the docs and the API."""
+def clock_name(status: Status, returned_from: Status | None = None) -> str | None:
+    """Which deadline the running clock is, for the docs and the API; a return under review keeps the clock of the
+    status it came from (`returned_from`)."""
+    if status is Status.RETURN_REQUESTED:
+        return clock_name(returned_from or Status.IN_PROGRESS)
     if status is Status.ASSIGNED:
         return "accept"
     if status in (Status.PENDING, Status.IN_PROGRESS):

@@ -93,6 +93,12 @@ class Ticket(db.Model):
     # Set by the sweep when it recorded the threshold for the running clock (reset when the clock changes).
     warned_marked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     overdue_marked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # 退单审核: while `return_requested`, the status it had and when the handler asked; returns that took effect
+    # (approved, or direct with RETURN_NEEDS_REVIEW=0) and requests a supervisor refused.
+    returned_from: Mapped[Status | None] = mapped_column(str_enum(Status))
+    return_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    return_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    returns_refused: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     urge_count: Mapped[int] = mapped_column(Integer, default=0)
     last_urged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)

@@ -135,11 +135,17 @@ class UrgeSchema(BaseSchema):
     note = fields.String(required=True, validate=REASON)
 
 
+class ReviewNoteSchema(BaseSchema):
+    note = fields.String(required=True, validate=REASON, metadata={"description": "the supervisor's decision"})
+
+
 # The body each action takes (the lifecycle table says who and from where).
 ACTION_BODIES: dict[Action, type[BaseSchema]] = {
     Action.DISPATCH: DispatchSchema,
     Action.ACCEPT: NoteSchema,
     Action.RETURN: ReasonSchema,
+    Action.APPROVE_RETURN: NoteSchema,
+    Action.REFUSE_RETURN: ReviewNoteSchema,
     Action.ESCALATE: ReasonSchema,
     Action.CLAIM: NoteSchema,
     Action.TAKE: NoteSchema,

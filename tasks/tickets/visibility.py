@@ -219,6 +219,9 @@ def guard(action: Action, ticket: Ticket, now: datetime, viewer: Viewer | None =
     """Why an action the table allows from this status is still not possible; None when it is."""
     if action is Action.ESCALATE and escalation_target_id(viewer, ticket) is None:
         return "the ticket is already at the top of the territory"
+    reviewing = action in (Action.APPROVE_RETURN, Action.REFUSE_RETURN)
+    if reviewing and viewer is not None and ticket.assignee_id == viewer.id:
+        return "a handler's return is reviewed by someone else"
     if action is Action.CLAIM and not ticket.volunteer_claimable:
         return "this ticket is not open to volunteers"
     if action is Action.REOPEN and ticket.status is Status.CLOSED:

@@ -100,6 +100,8 @@ ROADS = (
     (("worker", Action.TAKE),),
     (("worker", Action.TAKE), ("worker", Action.RESOLVE)),
     (("supervisor", Action.DISPATCH), ("worker", Action.ACCEPT), ("worker", Action.RESOLVE), ("admin", Action.CLOSE)),
+    (("supervisor", Action.DISPATCH), ("worker", Action.RETURN)),  # 退单 under review, from assigned
+    (("supervisor", Action.DISPATCH), ("worker", Action.ACCEPT), ("worker", Action.RETURN)),  # and from in_progress
 )
 words = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), min_size=1, max_size=40)
 notes = st.none() | words
@@ -128,6 +130,7 @@ class Model:
     handler: str | None = None
     rounds_rated: set[int] = field(default_factory=set)
     resolution_round: int = 0
+    returned_from: str | None = None  # the status before a return request under review
     events: int = 1  # "create"
     last: tuple[str, str | None, str] = ("create", None, "pending")
 
@@ -169,6 +172,12 @@ def guarded(action: Action, ticket: Model) -> bool:
     return (action is Action.ESCALATE and ticket.grid == CHAIN[-1]) or (action is Action.CLAIM and not ticket.claimable)
 
 
+def guarded_for(who: str, action: Action, ticket: Model) -> bool:
+    """`guarded`, and the guards that read who acts: a handler does not review their own return."""
+    reviewing = action in (Action.APPROVE_RETURN, Action.REFUSE_RETURN)
+    return guarded(action, ticket) or (reviewing and ticket.assignee == who)
+
+
 def allowed(who: str, ticket: Model) -> list[str]:
     """The table's actions from the ticket's status that this person may take, in the table's order."""
     return [
@@ -176,7 +185,7 @@ def allowed(who: str, ticket: Model) -> list[str]:
         for action, rule_ in TRANSITIONS.items()
         if Status(ticket.status) in rule_.sources
         and parties(who, ticket) & rule_.parties
-        and not guarded(action, ticket)
+        and not guarded_for(who, action, ticket)
     ]
 
 
@@ -191,7 +200,7 @@ def expected(who: str, action: Action, ticket: Model, body: dict[str, Any], tick
         return 409, "invalid_transition"
     if not parties(who, ticket) & rule_.parties:
         return 403, "forbidden"
-    if guarded(action, ticket):
+    if guarded_for(who, action, ticket):
         return 409, "invalid_transition"
     if action is Action.DISPATCH and ticket.grid not in ASSIGNABLE[body["_to"]]:
         return 422, "validation_error"
@@ -221,7 +230,9 @@ def apply(who: str, action: Action, ticket: Model, body: dict[str, Any], tickets
     before = ticket.status
     if action is Action.DISPATCH:
         ticket.assignee = body["_to"]
-    elif action in (Action.RETURN, Action.ESCALATE):
+    elif action is Action.RETURN:  # reviewed (RETURN_NEEDS_REVIEW=1): still the handler's
+        ticket.returned_from = ticket.status
+    elif action in (Action.APPROVE_RETURN, Action.ESCALATE):
         ticket.assignee = None
         if action is Action.ESCALATE:
             ticket.unit = escalated_to(who, ticket)
@@ -236,8 +247,13 @@ def apply(who: str, action: Action, ticket: Model, body: dict[str, Any], tickets
         survivor = next(other for other in tickets if other.id == body["merged_into"])
         survivor.events += 1
         survivor.last = ("merge", survivor.status, survivor.status)
-    target = TRANSITIONS[action].target
-    ticket.status = target.value if target is not None else ticket.status
+    rule_ = TRANSITIONS[action]
+    if rule_.restores:  # refuse_return: back to the status before the request
+        ticket.status, ticket.returned_from = ticket.returned_from or ticket.status, None
+    elif rule_.target is not None:
+        ticket.status = rule_.target.value
+    if action is Action.APPROVE_RETURN:
+        ticket.returned_from = None
     ticket.events += 1
     ticket.last = (action.value, before, ticket.status)
 
@@ -395,6 +411,8 @@ class TicketLifecycle(RuleBasedStateMachine):
     def road_body(self, action: Action) -> dict[str, Any]:
         if action is Action.DISPATCH:
             return {"_to": "worker", "assignee_id": self.world.id_of("worker")}
+        if action is Action.RETURN:
+            return {"reason": "不属于本网格"}
         return {"note": "已清运完毕"} if action is Action.RESOLVE else {}
 
     def bodies(self, action: Action, ticket: Model) -> st.SearchStrategy[dict[str, Any]]:
@@ -408,13 +426,15 @@ class TicketLifecycle(RuleBasedStateMachine):
             )
         if action in (Action.RETURN, Action.ESCALATE, Action.REOPEN):
             return st.fixed_dictionaries({"reason": words})
+        if action is Action.REFUSE_RETURN:
+            return st.fixed_dictionaries({"note": words})
         if action is Action.CANCEL:
             return st.fixed_dictionaries({"reason": words}, optional={"merged_into": st.sampled_from(others)})
         if action is Action.RESOLVE:
             return st.fixed_dictionaries({"note": words}, optional={"location": locations})
         if action is Action.URGE:
             return st.fixed_dictionaries({"note": words})
-        return st.fixed_dictionaries({}, optional={"note": notes})  # accept, claim, close
+        return st.fixed_dictionaries({}, optional={"note": notes})  # accept, claim, close, approve_return
 
 
 @pytest.mark.slow
@@ -427,7 +447,9 @@ def test_random_actions_follow_the_lifecycle_table(world):
 DESIGN_TABLE = {
     "dispatch": ({"pending"}, "assigned", {"supervisor"}),
     "accept": ({"assigned"}, "in_progress", {"assignee"}),
-    "return": ({"assigned", "in_progress"}, "pending", {"assignee"}),
+    "return": ({"assigned", "in_progress"}, "return_requested", {"assignee"}),
+    "approve_return": ({"return_requested"}, "pending", {"supervisor"}),
+    "refuse_return": ({"return_requested"}, None, {"supervisor"}),  # restores the status before the request
     "escalate": ({"pending", "assigned", "in_progress"}, "pending", {"assignee", "supervisor"}),
     "claim": ({"pending"}, "in_progress", {"volunteer"}),
     "take": ({"pending"}, "in_progress", {"cell_worker"}),
@@ -435,7 +457,7 @@ DESIGN_TABLE = {
     "close": ({"resolved"}, "closed", {"supervisor"}),
     "reopen": ({"resolved", "closed"}, "in_progress", {"supervisor"}),
     "cancel": ({"pending", "assigned"}, "cancelled", {"supervisor"}),
-    "urge": ({"pending", "assigned", "in_progress"}, None, {"supervisor"}),
+    "urge": ({"pending", "assigned", "in_progress", "return_requested"}, None, {"supervisor"}),
 }
 
 
