@@ -69,6 +69,7 @@ TICKET_HEADINGS: tuple[str, ...] = (
     "评价",
     "退单次数",
     "退单驳回次数",
+    "延期次数",
 )
 
 
@@ -136,6 +137,7 @@ def ticket_rows(target: Target, *, full_phones: bool) -> Iterator[list[Any]]:
             rating.rating.label("rating"),
             Ticket.return_count,
             Ticket.returns_refused,
+            Ticket.extension_count,
         )
         .join(origin, origin.id == Ticket.origin_grid_id)
         .join(owner, owner.id == Ticket.grid_id)
@@ -185,6 +187,7 @@ def _ticket_rows(stmt: Any, names: dict[int, str], now: datetime, *, full_phones
             row.rating if row.rating is not None else "",
             row.return_count,
             row.returns_refused,
+            row.extension_count,
         ]
 
 
@@ -271,6 +274,7 @@ FIGURE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("退单数", "returns"),
     ("退单驳回数", "returns_refused"),
     ("退单待审数", "return_review"),
+    ("延期件数", "extended"),
 )
 RATE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("响应率", "response_rate"),
@@ -278,6 +282,7 @@ RATE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("按期办结率", "on_time_resolution_rate"),
     ("满意率", "satisfaction_rate"),
     ("就地解决率", "on_spot_rate"),
+    ("延期率", "extension_rate"),
 )
 
 

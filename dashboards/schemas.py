@@ -143,6 +143,9 @@ class FiguresSchema(BaseSchema):
     )
     returns_refused = fields.Integer(metadata={"description": "退单 requests a supervisor refused"})
     return_review = fields.Integer(metadata={"description": "of them, a return awaiting a supervisor's review now"})
+    extended = fields.Integer(
+        metadata={"description": "延期: resolution deadline extended at least once (on time by the extended one)"}
+    )
     response_rate = fields.Nested(
         RateSchema, metadata={"description": "accepted within the acceptance deadline / dispatched (响应率)"}
     )
@@ -157,6 +160,9 @@ class FiguresSchema(BaseSchema):
     )
     on_spot_rate = fields.Nested(
         RateSchema, metadata={"description": "on_spot / received (就地解决率); workers: on_spot / tickets"}
+    )
+    extension_rate = fields.Nested(
+        RateSchema, metadata={"description": "extended / (received - cancelled) (延期率); workers: extended / tickets"}
     )
     time_to_accept = fields.Nested(DurationSchema, metadata={"description": "dispatch to acceptance"})
     time_to_resolve = fields.Nested(DurationSchema, metadata={"description": "receipt to resolution"})

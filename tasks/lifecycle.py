@@ -26,6 +26,9 @@ class Action(enum.StrEnum):
     RETURN = "return"
     APPROVE_RETURN = "approve_return"
     REFUSE_RETURN = "refuse_return"
+    REQUEST_EXTENSION = "request_extension"
+    APPROVE_EXTENSION = "approve_extension"
+    REFUSE_EXTENSION = "refuse_extension"
     ESCALATE = "escalate"
     CLAIM = "claim"
     TAKE = "take"
@@ -116,6 +119,27 @@ TRANSITIONS: dict[Action, Transition] = {
             S.IN_PROGRESS,
             {P.CELL_WORKER},
             "就地处置: the cell's own worker takes it on the spot, dispatched to and accepted by them at once.",
+        ),
+        _rule(
+            Action.REQUEST_EXTENSION,
+            {S.IN_PROGRESS},
+            None,
+            {P.ASSIGNEE},
+            "申请延期: ask for a later resolution deadline (`new_deadline`, `reason`); EXTENSIONS_MAX at most.",
+        ),
+        _rule(
+            Action.APPROVE_EXTENSION,
+            {S.IN_PROGRESS},
+            None,
+            {P.SUPERVISOR},
+            "延期批准: the resolution deadline moves to the one asked for.",
+        ),
+        _rule(
+            Action.REFUSE_EXTENSION,
+            {S.IN_PROGRESS},
+            None,
+            {P.SUPERVISOR},
+            "延期驳回: the deadline stays, with the supervisor's note.",
         ),
         _rule(Action.RESOLVE, {S.IN_PROGRESS}, S.RESOLVED, {P.ASSIGNEE}, "Done, with a note for the resident."),
         _rule(Action.CLOSE, {S.RESOLVED}, S.CLOSED, {P.SUPERVISOR}, "Verified and closed."),

@@ -129,6 +129,8 @@ def counters_of(ticket: Ticket, *, overdue_seen: bool, rated: int, rated_good: i
         counts["overdue"] = 1
     if ticket.status is Status.RETURN_REQUESTED:
         counts["return_review"] = 1
+    if ticket.extension_count:
+        counts["extended"] = 1
     for name, value in (
         ("reopens", ticket.reopen_count),
         ("rated", rated),

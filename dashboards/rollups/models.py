@@ -45,6 +45,7 @@ HANDLING_COUNTERS: tuple[str, ...] = (
     "returns",  # 退单 that took effect (approved, or direct where returns are not reviewed)
     "returns_refused",  # 退单 requests a supervisor refused
     "return_review",  # awaiting a supervisor's review of the handler's return now (`return_requested`)
+    "extended",  # 延期: its resolution deadline was extended (approved) at least once
 )
 # `escalated_out` counts in the units on a ticket's origin path that no longer hold it (passed up out of them).
 DAILY_COUNTERS: tuple[str, ...] = (

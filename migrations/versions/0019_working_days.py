@@ -23,7 +23,7 @@ depends_on = None
 # Returns are counted from this version on: earlier (direct) returns stay uncounted, in the tickets and the rollups
 # alike, so the incremental rollups and a rebuild agree.
 COUNTER_TABLES = ('stats_daily', 'stats_worker_daily', 'stats_worker_monthly')
-COUNTERS = ('returns', 'returns_refused', 'return_review')
+COUNTERS = ('returns', 'returns_refused', 'return_review', 'extended')
 
 HOLIDAY_NAMES = {
     "New Year's Day": "元旦",
@@ -67,6 +67,9 @@ def upgrade():
         batch_op.add_column(sa.Column("return_requested_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("return_count", sa.Integer(), server_default="0", nullable=False))
         batch_op.add_column(sa.Column("returns_refused", sa.Integer(), server_default="0", nullable=False))
+        batch_op.add_column(sa.Column("extension_requested_until", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("extension_requested_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("extension_count", sa.Integer(), server_default="0", nullable=False))
     for table in COUNTER_TABLES:
         with op.batch_alter_table(table, schema=None) as batch_op:
             for name in COUNTERS:
@@ -104,6 +107,9 @@ def downgrade():
             for name in reversed(COUNTERS):
                 batch_op.drop_column(name)
     with op.batch_alter_table("tickets", schema=None) as batch_op:
+        batch_op.drop_column("extension_count")
+        batch_op.drop_column("extension_requested_at")
+        batch_op.drop_column("extension_requested_until")
         batch_op.drop_column("returns_refused")
         batch_op.drop_column("return_count")
         batch_op.drop_column("return_requested_at")

@@ -132,6 +132,24 @@ TEMPLATES: Final[Mapping[str, Template]] = {
             "note",
         ),
         _inbox(
+            "inbox_extension_requested",
+            "辖区工单{no}（{category}）申请延期：{note}。请审批（同意或驳回）。",
+            "no",
+            "category",
+            "note",
+        ),
+        _inbox(
+            "inbox_extension_approved", "工单{no}（{category}）延期已获批准，办结时限为{due}。", "no", "category", "due"
+        ),
+        _inbox(
+            "inbox_extension_refused",
+            "工单{no}（{category}）延期未获批准：{note}。办结时限仍为{due}。",
+            "no",
+            "category",
+            "note",
+            "due",
+        ),
+        _inbox(
             "inbox_return_refused",
             "工单{no}（{category}）退单未获同意：{note}。请继续办理，{clock}时限为{due}。",
             "no",

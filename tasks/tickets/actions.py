@@ -14,6 +14,7 @@ from grid import service as grid_service
 from grid.coords import CoordSystem, to_wgs84
 from grid.models import CellAssignment, GridUnit
 from kernel import events, records
+from kernel.api import format_timestamp
 from kernel.clock import utcnow
 from kernel.errors import ConflictError, ForbiddenError, InvalidTransitionError, ValidationError
 from kernel.extensions import db
@@ -61,6 +62,8 @@ def _apply(viewer: Viewer, ticket: Ticket, action: Action, data: Mapping[str, An
     target = target_of(action)
     if target is not None:  # None: unchanged (urge), or set by the action (refuse_return restores it)
         ticket.status = target
+    if ticket.status is not Status.IN_PROGRESS and ticket.extension_requested_until is not None:
+        _clear_extension_request(ticket)  # resolved, returned or passed up: the request lapses
     ticket.updated_at = now
     photos = linked_photos(actor, data.get("photos") or [], ticket)
     point = wgs84_point(data.get("location"))
@@ -198,6 +201,44 @@ def _refuse_return(viewer: Viewer, ticket: Ticket, data: Mapping[str, Any], now:
     return details
 
 
+def _request_extension(viewer: Viewer, ticket: Ticket, data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """申请延期: a later resolution deadline, for a supervisor to decide; the clock runs on meanwhile."""
+    wanted: datetime = data["new_deadline"]
+    if wanted <= now or wanted <= ticket.resolve_due_at:
+        raise ValidationError(
+            "The new deadline must be later than the current one and than now.",
+            {"new_deadline": [f"after {format_timestamp(max(now, ticket.resolve_due_at))}"]},
+        )
+    ticket.extension_requested_until = wanted
+    ticket.extension_requested_at = now
+    return {"new_deadline": format_timestamp(wanted), "resolve_due_at": format_timestamp(ticket.resolve_due_at)}
+
+
+def _approve_extension(viewer: Viewer, ticket: Ticket, data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """延期批准: the resolution deadline moves; the 80 % mark follows, and warned/overdue are marked afresh."""
+    before = ticket.resolve_due_at
+    ticket.resolve_due_at = ticket.extension_requested_until  # type: ignore[assignment]  # guarded: a request awaits
+    ticket.extension_count += 1
+    _clear_extension_request(ticket)
+    deadlines.run_resolution_clock(ticket)
+    return {
+        "resolve_due_at": format_timestamp(ticket.resolve_due_at),
+        "previous_due_at": format_timestamp(before),
+        "extensions": ticket.extension_count,
+    }
+
+
+def _refuse_extension(viewer: Viewer, ticket: Ticket, data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    asked = ticket.extension_requested_until
+    _clear_extension_request(ticket)
+    return {"new_deadline": format_timestamp(asked), "resolve_due_at": format_timestamp(ticket.resolve_due_at)}
+
+
+def _clear_extension_request(ticket: Ticket) -> None:
+    ticket.extension_requested_until = None
+    ticket.extension_requested_at = None
+
+
 def _return_request(ticket: Ticket) -> dict[str, Any]:
     """Whose return is decided, and why they asked (the last `return` event's reason)."""
     reason = db.session.scalar(
@@ -323,6 +364,9 @@ APPLY = {
     Action.RETURN: _return,
     Action.APPROVE_RETURN: _approve_return,
     Action.REFUSE_RETURN: _refuse_return,
+    Action.REQUEST_EXTENSION: _request_extension,
+    Action.APPROVE_EXTENSION: _approve_extension,
+    Action.REFUSE_EXTENSION: _refuse_extension,
     Action.ESCALATE: _escalate,
     Action.CLAIM: _claim,
     Action.TAKE: _take,

@@ -99,6 +99,10 @@ class Ticket(db.Model):
     return_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     return_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     returns_refused: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # 延期: the deadline a handler asked for and when (None: no request awaits a decision); extensions approved.
+    extension_requested_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    extension_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    extension_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     urge_count: Mapped[int] = mapped_column(Integer, default=0)
     last_urged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)

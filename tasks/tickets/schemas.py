@@ -139,6 +139,11 @@ class ReviewNoteSchema(BaseSchema):
     note = fields.String(required=True, validate=REASON, metadata={"description": "the supervisor's decision"})
 
 
+class ExtensionRequestSchema(BaseSchema):
+    new_deadline = Timestamp(required=True, metadata={"description": "the resolution deadline asked for"})
+    reason = fields.String(required=True, validate=REASON)
+
+
 # The body each action takes (the lifecycle table says who and from where).
 ACTION_BODIES: dict[Action, type[BaseSchema]] = {
     Action.DISPATCH: DispatchSchema,
@@ -146,6 +151,9 @@ ACTION_BODIES: dict[Action, type[BaseSchema]] = {
     Action.RETURN: ReasonSchema,
     Action.APPROVE_RETURN: NoteSchema,
     Action.REFUSE_RETURN: ReviewNoteSchema,
+    Action.REQUEST_EXTENSION: ExtensionRequestSchema,
+    Action.APPROVE_EXTENSION: NoteSchema,
+    Action.REFUSE_EXTENSION: ReviewNoteSchema,
     Action.ESCALATE: ReasonSchema,
     Action.CLAIM: NoteSchema,
     Action.TAKE: NoteSchema,
@@ -241,6 +249,10 @@ class DeadlinesSchema(Schema):
     resolve_due_at = Timestamp(allow_none=True)
     warn_at = Timestamp(allow_none=True, metadata={"description": "80 % of the running clock"})
     due_at = Timestamp(allow_none=True, metadata={"description": "the running clock's deadline"})
+    extension_requested_until = Timestamp(
+        allow_none=True, metadata={"description": "延期: the resolution deadline asked for, awaiting a decision"}
+    )
+    extensions = fields.Integer(attribute="extension_count", metadata={"description": "extensions approved (延期)"})
     accept_in_working_time = fields.Boolean(metadata={"description": "the acceptance clock counts working hours"})
     resolve_in_working_time = fields.Boolean(metadata={"description": "the resolution clock counts working days"})
 
@@ -382,6 +394,8 @@ def ticket_document(view: Any) -> dict[str, Any]:
             "resolve_due_at": format_timestamp(ticket.resolve_due_at),
             "warn_at": format_timestamp(ticket.warn_at),
             "due_at": format_timestamp(ticket.due_at),
+            "extension_requested_until": format_timestamp(ticket.extension_requested_until),
+            "extensions": ticket.extension_count,
             "accept_in_working_time": ticket.accept_in_working_time,
             "resolve_in_working_time": ticket.resolve_in_working_time,
         },

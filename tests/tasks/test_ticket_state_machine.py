@@ -13,6 +13,7 @@ reading the ticket wherever it goes. People come from tests.support.tasks.build_
 """
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -131,6 +132,8 @@ class Model:
     rounds_rated: set[int] = field(default_factory=set)
     resolution_round: int = 0
     returned_from: str | None = None  # the status before a return request under review
+    extension_asked: bool = False  # a 延期 request awaits a decision
+    extensions: int = 0  # approved (EXTENSIONS_MAX: 2)
     events: int = 1  # "create"
     last: tuple[str, str | None, str] = ("create", None, "pending")
 
@@ -175,7 +178,10 @@ def guarded(action: Action, ticket: Model) -> bool:
 def guarded_for(who: str, action: Action, ticket: Model) -> bool:
     """`guarded`, and the guards that read who acts: a handler does not review their own return."""
     reviewing = action in (Action.APPROVE_RETURN, Action.REFUSE_RETURN)
-    return guarded(action, ticket) or (reviewing and ticket.assignee == who)
+    deciding = action in (Action.APPROVE_EXTENSION, Action.REFUSE_EXTENSION)
+    asking = action is Action.REQUEST_EXTENSION and (ticket.extension_asked or ticket.extensions >= 2)
+    undecidable = deciding and (not ticket.extension_asked or ticket.assignee == who)
+    return guarded(action, ticket) or (reviewing and ticket.assignee == who) or asking or undecidable
 
 
 def allowed(who: str, ticket: Model) -> list[str]:
@@ -254,6 +260,13 @@ def apply(who: str, action: Action, ticket: Model, body: dict[str, Any], tickets
         ticket.status = rule_.target.value
     if action is Action.APPROVE_RETURN:
         ticket.returned_from = None
+    if action is Action.REQUEST_EXTENSION:
+        ticket.extension_asked = True
+    elif action in (Action.APPROVE_EXTENSION, Action.REFUSE_EXTENSION):
+        ticket.extension_asked = False
+        ticket.extensions += action is Action.APPROVE_EXTENSION
+    if ticket.status != "in_progress":
+        ticket.extension_asked = False  # resolved, returned or passed up: the request lapses
     ticket.events += 1
     ticket.last = (action.value, before, ticket.status)
 
@@ -274,6 +287,7 @@ class TicketLifecycle(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.tickets: list[Model] = []
+        self.asked_days = 0
 
     @initialize(data=st.data())
     def file_tickets(self, data: st.DataObject) -> None:
@@ -426,15 +440,20 @@ class TicketLifecycle(RuleBasedStateMachine):
             )
         if action in (Action.RETURN, Action.ESCALATE, Action.REOPEN):
             return st.fixed_dictionaries({"reason": words})
-        if action is Action.REFUSE_RETURN:
+        if action in (Action.REFUSE_RETURN, Action.REFUSE_EXTENSION):
             return st.fixed_dictionaries({"note": words})
+        if action is Action.REQUEST_EXTENSION:
+            # Always later than any deadline so far (reopens set theirs days ahead at most): valid whenever allowed.
+            self.asked_days += 1
+            deadline = (datetime.now(UTC) + timedelta(days=400 + self.asked_days)).isoformat()
+            return st.fixed_dictionaries({"new_deadline": st.just(deadline), "reason": words})
         if action is Action.CANCEL:
             return st.fixed_dictionaries({"reason": words}, optional={"merged_into": st.sampled_from(others)})
         if action is Action.RESOLVE:
             return st.fixed_dictionaries({"note": words}, optional={"location": locations})
         if action is Action.URGE:
             return st.fixed_dictionaries({"note": words})
-        return st.fixed_dictionaries({}, optional={"note": notes})  # accept, claim, close, approve_return
+        return st.fixed_dictionaries({}, optional={"note": notes})  # accept, claim, close, approve_*
 
 
 @pytest.mark.slow
@@ -450,6 +469,9 @@ DESIGN_TABLE = {
     "return": ({"assigned", "in_progress"}, "return_requested", {"assignee"}),
     "approve_return": ({"return_requested"}, "pending", {"supervisor"}),
     "refuse_return": ({"return_requested"}, None, {"supervisor"}),  # restores the status before the request
+    "request_extension": ({"in_progress"}, None, {"assignee"}),
+    "approve_extension": ({"in_progress"}, None, {"supervisor"}),
+    "refuse_extension": ({"in_progress"}, None, {"supervisor"}),
     "escalate": ({"pending", "assigned", "in_progress"}, "pending", {"assignee", "supervisor"}),
     "claim": ({"pending"}, "in_progress", {"volunteer"}),
     "take": ({"pending"}, "in_progress", {"cell_worker"}),
