@@ -38,6 +38,8 @@ STATUS_NAMES = {
     Status.ASSIGNED: "待接单",
     Status.IN_PROGRESS: "处理中",
     Status.RETURN_REQUESTED: "退单待审",
+    Status.SUSPEND_REQUESTED: "挂起待审",
+    Status.SUSPENDED: "挂起",
     Status.RESOLVED: "已办结",
     Status.CLOSED: "已关闭",
     Status.CANCELLED: "已取消",
@@ -70,6 +72,7 @@ TICKET_HEADINGS: tuple[str, ...] = (
     "退单次数",
     "退单驳回次数",
     "延期次数",
+    "挂起时长(小时)",
 )
 
 
@@ -138,6 +141,7 @@ def ticket_rows(target: Target, *, full_phones: bool) -> Iterator[list[Any]]:
             Ticket.return_count,
             Ticket.returns_refused,
             Ticket.extension_count,
+            Ticket.suspended_seconds,
         )
         .join(origin, origin.id == Ticket.origin_grid_id)
         .join(owner, owner.id == Ticket.grid_id)
@@ -188,6 +192,7 @@ def _ticket_rows(stmt: Any, names: dict[int, str], now: datetime, *, full_phones
             row.return_count,
             row.returns_refused,
             row.extension_count,
+            round(row.suspended_seconds / 3600, 1),
         ]
 
 
@@ -275,6 +280,7 @@ FIGURE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("退单驳回数", "returns_refused"),
     ("退单待审数", "return_review"),
     ("延期件数", "extended"),
+    ("挂起数", "suspended"),
 )
 RATE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("响应率", "response_rate"),

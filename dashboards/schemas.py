@@ -143,6 +143,8 @@ class FiguresSchema(BaseSchema):
     )
     returns_refused = fields.Integer(metadata={"description": "退单 requests a supervisor refused"})
     return_review = fields.Integer(metadata={"description": "of them, a return awaiting a supervisor's review now"})
+    suspended = fields.Integer(metadata={"description": "of them, 挂起 now (their clock stopped)"})
+    suspended_seconds = fields.Integer(metadata={"description": "the time they spent suspended (finished spells)"})
     extended = fields.Integer(
         metadata={"description": "延期: resolution deadline extended at least once (on time by the extended one)"}
     )

@@ -163,6 +163,8 @@ def figures(sums: Mapping[str, int], *, worker: bool = False) -> dict[str, Any]:
         "returns_refused": get("returns_refused"),
         "return_review": get("return_review"),
         "extended": get("extended"),
+        "suspended": get("suspended"),
+        "suspended_seconds": get("suspended_seconds"),
         "response_rate": rate(get("accepted_on_time"), get("dispatched")),
         "resolution_rate": rate(get("resolved"), base),
         "on_time_resolution_rate": rate(get("resolved_on_time"), get("resolved")),

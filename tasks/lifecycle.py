@@ -12,12 +12,31 @@ class Status(enum.StrEnum):
     ASSIGNED = "assigned"
     IN_PROGRESS = "in_progress"
     RETURN_REQUESTED = "return_requested"  # 退单待审: the handler asked to give it back; still theirs, clock running
+    SUSPEND_REQUESTED = "suspend_requested"  # 挂起待审: the handler asked to stop the clock; it still runs
+    SUSPENDED = "suspended"  # 挂起: waiting on something outside the handler's hands; the clock stopped
     RESOLVED = "resolved"
     CLOSED = "closed"
     CANCELLED = "cancelled"
 
 
-OPEN_STATUSES = frozenset({Status.PENDING, Status.ASSIGNED, Status.IN_PROGRESS, Status.RETURN_REQUESTED})
+OPEN_STATUSES = frozenset(
+    {
+        Status.PENDING,
+        Status.ASSIGNED,
+        Status.IN_PROGRESS,
+        Status.RETURN_REQUESTED,
+        Status.SUSPEND_REQUESTED,
+        Status.SUSPENDED,
+    }
+)
+
+
+class SuspendReason(enum.StrEnum):
+    """Why the clock stops (挂起原因)."""
+
+    WAITING_FOR_RESIDENT = "waiting_for_resident"  # 等待群众（不在家、补充材料）
+    WAITING_FOR_DEPARTMENT = "waiting_for_department"  # 等待其他部门
+    WEATHER = "weather"  # 天气原因
 
 
 class Action(enum.StrEnum):
@@ -29,6 +48,10 @@ class Action(enum.StrEnum):
     REQUEST_EXTENSION = "request_extension"
     APPROVE_EXTENSION = "approve_extension"
     REFUSE_EXTENSION = "refuse_extension"
+    SUSPEND = "suspend"
+    APPROVE_SUSPEND = "approve_suspend"
+    REFUSE_SUSPEND = "refuse_suspend"
+    RESUME = "resume"
     ESCALATE = "escalate"
     CLAIM = "claim"
     TAKE = "take"
@@ -60,8 +83,10 @@ class Transition:
     parties: frozenset[Party]
     summary: str
     restores: bool = False  # the target is the status before the return request (`Ticket.returned_from`)
-    # Where the action goes when a deployment turns the review off (RETURN_NEEDS_REVIEW=0): return → pending.
-    target_without_review: Status | None = None
+    # Where the action goes instead, and when (`tasks.tickets.actions.target_of`): a return without review
+    # (RETURN_NEEDS_REVIEW=0) goes to pending; a suspension the category wants approved waits in suspend_requested.
+    alternate: Status | None = None
+    alternate_when: str = ""
 
 
 def _rule(
@@ -88,7 +113,8 @@ TRANSITIONS: dict[Action, Transition] = {
             {P.ASSIGNEE},
             "退单: ask to give it back, with a reason; a supervisor over it reviews the request (straight back to "
             "pending when RETURN_NEEDS_REVIEW=0).",
-            target_without_review=S.PENDING,
+            alternate=S.PENDING,
+            alternate_when="RETURN_NEEDS_REVIEW=0",
         ),
         _rule(
             Action.APPROVE_RETURN,
@@ -141,6 +167,38 @@ TRANSITIONS: dict[Action, Transition] = {
             {P.SUPERVISOR},
             "延期驳回: the deadline stays, with the supervisor's note.",
         ),
+        _rule(
+            Action.SUSPEND,
+            {S.IN_PROGRESS},
+            S.SUSPENDED,
+            {P.ASSIGNEE},
+            "挂起: the clock stops while waiting (`reason` from the list, `until`?); approved first when the category "
+            "says so.",
+            alternate=S.SUSPEND_REQUESTED,
+            alternate_when="the category's suspend_needs_approval",
+        ),
+        _rule(
+            Action.APPROVE_SUSPEND,
+            {S.SUSPEND_REQUESTED},
+            S.SUSPENDED,
+            {P.SUPERVISOR},
+            "挂起批准: the clock stops from now.",
+        ),
+        _rule(
+            Action.REFUSE_SUSPEND,
+            {S.SUSPEND_REQUESTED},
+            S.IN_PROGRESS,
+            {P.SUPERVISOR},
+            "挂起驳回: the handler carries on, with the supervisor's note; the clock never stopped.",
+        ),
+        _rule(
+            Action.RESUME,
+            {S.SUSPENDED},
+            S.IN_PROGRESS,
+            {P.ASSIGNEE, P.SUPERVISOR},
+            "恢复: the clock runs again, its deadlines pushed back by the working time spent suspended (the sweep "
+            "resumes at `until`).",
+        ),
         _rule(Action.RESOLVE, {S.IN_PROGRESS}, S.RESOLVED, {P.ASSIGNEE}, "Done, with a note for the resident."),
         _rule(Action.CLOSE, {S.RESOLVED}, S.CLOSED, {P.SUPERVISOR}, "Verified and closed."),
         _rule(
@@ -176,8 +234,8 @@ def describe() -> str:
     for rule in TRANSITIONS.values():
         sources = ", ".join(sorted(rule.sources))
         target = RESTORED if rule.restores else (rule.target or "unchanged")
-        if rule.target_without_review is not None:
-            target = f"{target} ({rule.target_without_review} when RETURN_NEEDS_REVIEW=0)"
+        if rule.alternate is not None:
+            target = f"{target} ({rule.alternate} when {rule.alternate_when})"
         parties = ", ".join(sorted(rule.parties))
         lines.append(f"| `{rule.action}` | {sources} | {target} | {parties} |")
     return "\n".join(lines)

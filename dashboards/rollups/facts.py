@@ -131,6 +131,10 @@ def counters_of(ticket: Ticket, *, overdue_seen: bool, rated: int, rated_good: i
         counts["return_review"] = 1
     if ticket.extension_count:
         counts["extended"] = 1
+    if ticket.status is Status.SUSPENDED:
+        counts["suspended"] = 1
+    if ticket.suspended_seconds:
+        counts["suspended_seconds"] = ticket.suspended_seconds
     for name, value in (
         ("reopens", ticket.reopen_count),
         ("rated", rated),

@@ -23,7 +23,7 @@ depends_on = None
 # Returns are counted from this version on: earlier (direct) returns stay uncounted, in the tickets and the rollups
 # alike, so the incremental rollups and a rebuild agree.
 COUNTER_TABLES = ('stats_daily', 'stats_worker_daily', 'stats_worker_monthly')
-COUNTERS = ('returns', 'returns_refused', 'return_review', 'extended')
+COUNTERS = ('returns', 'returns_refused', 'return_review', 'extended', 'suspended', 'suspended_seconds')
 
 HOLIDAY_NAMES = {
     "New Year's Day": "元旦",
@@ -59,6 +59,7 @@ def upgrade():
     with op.batch_alter_table("categories", schema=None) as batch_op:
         batch_op.add_column(sa.Column("accept_working_hours", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("resolve_working_days", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("suspend_needs_approval", sa.Boolean(), server_default="0", nullable=False))
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.add_column(sa.Column("accept_in_working_time", sa.Boolean(), server_default="0", nullable=False))
         batch_op.add_column(sa.Column("resolve_in_working_time", sa.Boolean(), server_default="0", nullable=False))
@@ -70,10 +71,15 @@ def upgrade():
         batch_op.add_column(sa.Column("extension_requested_until", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("extension_requested_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("extension_count", sa.Integer(), server_default="0", nullable=False))
+        batch_op.add_column(sa.Column("suspend_reason", sa.String(length=32), nullable=True))
+        batch_op.add_column(sa.Column("suspended_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("suspended_until", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("suspended_seconds", sa.Integer(), server_default="0", nullable=False))
     for table in COUNTER_TABLES:
         with op.batch_alter_table(table, schema=None) as batch_op:
             for name in COUNTERS:
-                batch_op.add_column(sa.Column(name, sa.Integer(), server_default="0", nullable=False))
+                kind = sa.BigInteger() if name == "suspended_seconds" else sa.Integer()
+                batch_op.add_column(sa.Column(name, kind, server_default="0", nullable=False))
     _seed(years, days)
 
 
@@ -107,6 +113,10 @@ def downgrade():
             for name in reversed(COUNTERS):
                 batch_op.drop_column(name)
     with op.batch_alter_table("tickets", schema=None) as batch_op:
+        batch_op.drop_column("suspended_seconds")
+        batch_op.drop_column("suspended_until")
+        batch_op.drop_column("suspended_at")
+        batch_op.drop_column("suspend_reason")
         batch_op.drop_column("extension_count")
         batch_op.drop_column("extension_requested_at")
         batch_op.drop_column("extension_requested_until")
@@ -118,6 +128,7 @@ def downgrade():
         batch_op.drop_column("resolve_in_working_time")
         batch_op.drop_column("accept_in_working_time")
     with op.batch_alter_table("categories", schema=None) as batch_op:
+        batch_op.drop_column("suspend_needs_approval")
         batch_op.drop_column("resolve_working_days")
         batch_op.drop_column("accept_working_hours")
     with op.batch_alter_table("calendar_days", schema=None) as batch_op:

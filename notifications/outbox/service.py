@@ -83,6 +83,12 @@ OWED: Final[Mapping[str, Owed]] = {
     "request_extension": Owed("ticket.extension_requested", supervisors="inbox_extension_requested"),
     "approve_extension": Owed("ticket.extension_approved", assignee="inbox_extension_approved"),
     "refuse_extension": Owed("ticket.extension_refused", assignee="inbox_extension_refused"),
+    # 挂起: a request the supervisors must decide (the category's suspend_needs_approval), and the handler told.
+    "suspend_requested": Owed("ticket.suspended", supervisors="inbox_suspend_requested"),
+    "suspend": Owed("ticket.suspended"),
+    "approve_suspend": Owed("ticket.suspend_approved", assignee="inbox_suspend_approved"),
+    "refuse_suspend": Owed("ticket.suspend_refused", assignee="inbox_suspend_refused"),
+    "resume": Owed("ticket.resumed", assignee="inbox_resumed"),
     "escalate": Owed("ticket.escalated"),
     "resolve": Owed("ticket.resolved", resident="sms_ticket_resolved"),
     "close": Owed("ticket.closed", resident="sms_ticket_closed"),
@@ -118,6 +124,8 @@ def owe_for_ticket_change(change: TicketChanged) -> None:
     action = change.action
     if action == "return" and change.ticket.status is Status.RETURN_REQUESTED:
         action = "return_requested"
+    if action == "suspend" and change.ticket.status is Status.SUSPEND_REQUESTED:
+        action = "suspend_requested"
     owe_for_ticket(change.ticket, action, note=change.note, residents=not quiet)
 
 

@@ -32,6 +32,8 @@ class Category(db.Model):
     # SLA in working time (tasks.calendar), used instead of the calendar hours above when set.
     accept_working_hours: Mapped[int | None] = mapped_column(Integer)
     resolve_working_days: Mapped[int | None] = mapped_column(Integer)
+    # 挂起 of its tickets waits for a supervisor's approval.
+    suspend_needs_approval: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     default_priority: Mapped[Priority] = mapped_column(str_enum(Priority))
     volunteer_claimable: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -106,6 +106,9 @@ class CategorySchema(Schema):
     resolve_working_days = fields.Integer(
         required=True, allow_none=True, metadata={"description": f"working days to resolve, {WORKING_TIME_NOTE}"}
     )
+    suspend_needs_approval = fields.Boolean(
+        required=True, metadata={"description": "挂起 of its tickets waits for a supervisor's approval"}
+    )
     default_priority = fields.Enum(Priority, by_value=True, required=True)
     volunteer_claimable = fields.Boolean(required=True, metadata={"description": "volunteers may claim its tickets"})
     active = fields.Boolean(required=True, metadata={"description": "new work may be filed under it"})
@@ -137,6 +140,7 @@ class CategoryCreateSchema(BaseSchema):
         validate=RESOLVE_WORKING_DAYS,
         metadata={"description": "used instead of resolve_hours when set"},
     )
+    suspend_needs_approval = StrictBoolean(load_default=False)
     default_priority = fields.Enum(Priority, by_value=True, load_default=Priority.NORMAL)
     volunteer_claimable = StrictBoolean(load_default=False)
     active = StrictBoolean(load_default=True)
@@ -154,6 +158,7 @@ class CategoryUpdateSchema(BaseSchema):
     resolve_hours = fields.Integer(strict=True, validate=RESOLVE_HOURS)
     accept_working_hours = fields.Integer(allow_none=True, strict=True, validate=ACCEPT_WORKING_HOURS)
     resolve_working_days = fields.Integer(allow_none=True, strict=True, validate=RESOLVE_WORKING_DAYS)
+    suspend_needs_approval = StrictBoolean()
     default_priority = fields.Enum(Priority, by_value=True)
     volunteer_claimable = StrictBoolean()
     active = StrictBoolean(metadata={"description": "false is refused (409) while it has active subcategories"})

@@ -59,7 +59,7 @@ def _apply(viewer: Viewer, ticket: Ticket, action: Action, data: Mapping[str, An
     from_status = ticket.status
     prior = (ticket.grid_id, ticket.assignee_id)
     details = APPLY[action](viewer, ticket, data, now)
-    target = target_of(action)
+    target = target_of(action, ticket)
     if target is not None:  # None: unchanged (urge), or set by the action (refuse_return restores it)
         ticket.status = target
     if ticket.status is not Status.IN_PROGRESS and ticket.extension_requested_until is not None:
@@ -84,11 +84,14 @@ def _apply(viewer: Viewer, ticket: Ticket, action: Action, data: Mapping[str, An
     return view_of(viewer, ticket, now)
 
 
-def target_of(action: Action) -> Status | None:
-    """The table's target, or where a return goes when this deployment takes returns without review."""
+def target_of(action: Action, ticket: Ticket | None = None) -> Status | None:
+    """The table's target, or its alternate: a return when this deployment takes returns without review, a
+    suspension when the ticket's category wants it approved."""
     rule = TRANSITIONS[action]
-    if rule.target_without_review is not None and not current_app.config["RETURN_NEEDS_REVIEW"]:
-        return rule.target_without_review
+    if action is Action.RETURN and not current_app.config["RETURN_NEEDS_REVIEW"]:
+        return rule.alternate
+    if action is Action.SUSPEND and ticket is not None and ticket.category.suspend_needs_approval:
+        return rule.alternate
     return rule.target
 
 
@@ -234,6 +237,65 @@ def _refuse_extension(viewer: Viewer, ticket: Ticket, data: Mapping[str, Any], n
     return {"new_deadline": format_timestamp(asked), "resolve_due_at": format_timestamp(ticket.resolve_due_at)}
 
 
+def _suspend(viewer: Viewer, ticket: Ticket, data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """挂起: with approval (the category's `suspend_needs_approval`) the ticket waits, its clock running; else the
+    clock stops now."""
+    until = data.get("until")
+    if until is not None and until <= now:
+        raise ValidationError("`until` must be in the future.", {"until": ["in the past"]})
+    ticket.suspend_reason = data["reason"]
+    ticket.suspended_until = until
+    details = {"reason": str(data["reason"]), "until": format_timestamp(until)}
+    if target_of(Action.SUSPEND, ticket) is Status.SUSPENDED:
+        stop_for_suspension(ticket, now)
+        details["approval"] = False
+    else:
+        details["approval"] = True
+    return details
+
+
+def _approve_suspend(viewer: Viewer, ticket: Ticket, data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    if ticket.suspended_until is not None and ticket.suspended_until <= now:
+        raise InvalidTransitionError(
+            "Cannot approve_suspend: the suspension asked for has already ended.", {"until": ["passed"]}
+        )
+    stop_for_suspension(ticket, now)
+    return {"reason": ticket.suspend_reason, "until": format_timestamp(ticket.suspended_until)}
+
+
+def _refuse_suspend(viewer: Viewer, ticket: Ticket, data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    details = {"reason": ticket.suspend_reason}
+    ticket.suspend_reason = None
+    ticket.suspended_until = None
+    return details
+
+
+def stop_for_suspension(ticket: Ticket, now: datetime) -> None:
+    ticket.suspended_at = now
+    deadlines.stop_clock(ticket)
+
+
+def resume(ticket: Ticket, now: datetime) -> dict[str, Any]:
+    """The clock runs again from `now`: the resolution deadline (and its start, so the 80 % mark too) move on by
+    the time spent suspended, in working time when that clock counts working time. The sweep resumes at `until`."""
+    started = ticket.suspended_at or now
+    spent = deadlines.push_back(ticket, started, now)
+    ticket.suspended_seconds += round((now - started).total_seconds())
+    details = {
+        "reason": ticket.suspend_reason,
+        "suspended_seconds": round((now - started).total_seconds()),
+        "pushed_back_seconds": round(spent.total_seconds()),
+        "resolve_due_at": format_timestamp(ticket.resolve_due_at),
+    }
+    ticket.suspended_at = ticket.suspended_until = None
+    ticket.suspend_reason = None
+    return details
+
+
+def _resume(viewer: Viewer, ticket: Ticket, data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    return resume(ticket, now)
+
+
 def _clear_extension_request(ticket: Ticket) -> None:
     ticket.extension_requested_until = None
     ticket.extension_requested_at = None
@@ -367,6 +429,10 @@ APPLY = {
     Action.REQUEST_EXTENSION: _request_extension,
     Action.APPROVE_EXTENSION: _approve_extension,
     Action.REFUSE_EXTENSION: _refuse_extension,
+    Action.SUSPEND: _suspend,
+    Action.APPROVE_SUSPEND: _approve_suspend,
+    Action.REFUSE_SUSPEND: _refuse_suspend,
+    Action.RESUME: _resume,
     Action.ESCALATE: _escalate,
     Action.CLAIM: _claim,
     Action.TAKE: _take,

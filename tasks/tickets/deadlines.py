@@ -60,6 +60,23 @@ def start_acceptance_clock(ticket: Ticket, category: Category, start: datetime) 
     _run(ticket, start, ticket.accept_due_at, ticket.accept_in_working_time)
 
 
+def push_back(ticket: Ticket, since: datetime, now: datetime) -> timedelta:
+    """After a suspension from `since` to `now`: the resolution clock's start and deadline move on by the time
+    spent, in its own kind of time, and it runs again. Returns the time added."""
+    if ticket.resolve_in_working_time:
+        calendar = calendar_service.calendar()
+        spent = calendar.between(since, now)
+        ticket.resolve_started_at = calendar.add(ticket.resolve_started_at, spent)
+        ticket.resolve_due_at = calendar.add(ticket.resolve_due_at, spent)
+        _note_missing(ticket, calendar)
+    else:
+        spent = now - since
+        ticket.resolve_started_at += spent
+        ticket.resolve_due_at += spent
+    run_resolution_clock(ticket)
+    return spent
+
+
 def stop_clock(ticket: Ticket) -> None:
     """Resolved, closed or cancelled: nothing is due any more."""
     ticket.warn_at = ticket.due_at = None
@@ -100,6 +117,8 @@ def clock_name(status: Status, returned_from: Status | None = None) -> str | Non
     status it came from (`returned_from`)."""
     if status is Status.RETURN_REQUESTED:
         return clock_name(returned_from or Status.IN_PROGRESS)
+    if status is Status.SUSPEND_REQUESTED:
+        return "resolve"
     if status is Status.ASSIGNED:
         return "accept"
     if status in (Status.PENDING, Status.IN_PROGRESS):

@@ -103,6 +103,11 @@ class Ticket(db.Model):
     extension_requested_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     extension_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     extension_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # 挂起: why, since when and until when (None: until resumed) the clock stopped; all the time spent suspended.
+    suspend_reason: Mapped[str | None] = mapped_column(String(32))
+    suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    suspended_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    suspended_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     urge_count: Mapped[int] = mapped_column(Integer, default=0)
     last_urged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)

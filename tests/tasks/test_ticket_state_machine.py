@@ -89,6 +89,7 @@ STATES = {status.value for rule_ in TRANSITIONS.values() for status in rule_.sou
     rule_.target.value for rule_ in TRANSITIONS.values() if rule_.target is not None
 }
 CATEGORIES = {"CITY.GARBAGE": True, "FACILITY.ROAD": False}  # code -> open to volunteers
+NEEDS_APPROVAL = {"FACILITY.ROAD"}  # 挂起 of these tickets waits for a supervisor (suspend_needs_approval)
 
 # Ways to bring a new ticket to each stage, through the table.
 ROADS = (
@@ -131,6 +132,7 @@ class Model:
     handler: str | None = None
     rounds_rated: set[int] = field(default_factory=set)
     resolution_round: int = 0
+    needs_approval: bool = False  # the category's suspend_needs_approval
     returned_from: str | None = None  # the status before a return request under review
     extension_asked: bool = False  # a 延期 request awaits a decision
     extensions: int = 0  # approved (EXTENSIONS_MAX: 2)
@@ -256,6 +258,8 @@ def apply(who: str, action: Action, ticket: Model, body: dict[str, Any], tickets
     rule_ = TRANSITIONS[action]
     if rule_.restores:  # refuse_return: back to the status before the request
         ticket.status, ticket.returned_from = ticket.returned_from or ticket.status, None
+    elif action is Action.SUSPEND and ticket.needs_approval:
+        ticket.status = "suspend_requested"
     elif rule_.target is not None:
         ticket.status = rule_.target.value
     if action is Action.APPROVE_RETURN:
@@ -292,10 +296,15 @@ class TicketLifecycle(RuleBasedStateMachine):
     @initialize(data=st.data())
     def file_tickets(self, data: st.DataObject) -> None:
         """Fresh tickets for every example, each brought along the usual road to a random stage."""
+        for code in NEEDS_APPROVAL:
+            response = self.world.client.patch(
+                f"/api/v1/categories/{code}", json={"suspend_needs_approval": True}, headers=self.world.headers["admin"]
+            )
+            assert response.status_code == 200
         for code, claimable in CATEGORIES.items():
             ticket = self.world.ticket(category_code=code)
             assert ticket["status"] == "pending" and ticket["volunteer_claimable"] is claimable
-            model = Model(ticket["id"], claimable)
+            model = Model(ticket["id"], claimable, needs_approval=code in NEEDS_APPROVAL)
             self.tickets.append(model)
             roads = [road for road in ROADS if claimable or ("volunteer", Action.CLAIM) not in road]
             for who, action in data.draw(st.sampled_from(roads), label=f"road of {code}"):
@@ -442,6 +451,11 @@ class TicketLifecycle(RuleBasedStateMachine):
             return st.fixed_dictionaries({"reason": words})
         if action in (Action.REFUSE_RETURN, Action.REFUSE_EXTENSION):
             return st.fixed_dictionaries({"note": words})
+        if action is Action.SUSPEND:  # no `until`: the sweep does not run here
+            reasons = st.sampled_from(["waiting_for_resident", "waiting_for_department", "weather"])
+            return st.fixed_dictionaries({"reason": reasons}, optional={"note": notes})
+        if action is Action.REFUSE_SUSPEND:
+            return st.fixed_dictionaries({"note": words})
         if action is Action.REQUEST_EXTENSION:
             # Always later than any deadline so far (reopens set theirs days ahead at most): valid whenever allowed.
             self.asked_days += 1
@@ -470,6 +484,10 @@ DESIGN_TABLE = {
     "approve_return": ({"return_requested"}, "pending", {"supervisor"}),
     "refuse_return": ({"return_requested"}, None, {"supervisor"}),  # restores the status before the request
     "request_extension": ({"in_progress"}, None, {"assignee"}),
+    "suspend": ({"in_progress"}, "suspended", {"assignee"}),  # suspend_requested when the category needs approval
+    "approve_suspend": ({"suspend_requested"}, "suspended", {"supervisor"}),
+    "refuse_suspend": ({"suspend_requested"}, "in_progress", {"supervisor"}),
+    "resume": ({"suspended"}, "in_progress", {"assignee", "supervisor"}),
     "approve_extension": ({"in_progress"}, None, {"supervisor"}),
     "refuse_extension": ({"in_progress"}, None, {"supervisor"}),
     "escalate": ({"pending", "assigned", "in_progress"}, "pending", {"assignee", "supervisor"}),
@@ -479,7 +497,11 @@ DESIGN_TABLE = {
     "close": ({"resolved"}, "closed", {"supervisor"}),
     "reopen": ({"resolved", "closed"}, "in_progress", {"supervisor"}),
     "cancel": ({"pending", "assigned"}, "cancelled", {"supervisor"}),
-    "urge": ({"pending", "assigned", "in_progress", "return_requested"}, None, {"supervisor"}),
+    "urge": (
+        {"pending", "assigned", "in_progress", "return_requested", "suspend_requested", "suspended"},
+        None,
+        {"supervisor"},
+    ),
 }
 
 
