@@ -20,6 +20,7 @@ FIELDS = {
     "resolve_hours",
     "accept_working_hours",
     "resolve_working_days",
+    "suspend_needs_approval",
     "default_priority",
     "volunteer_claimable",
     "active",

@@ -217,7 +217,7 @@ def test_only_the_assignee_accepts(world, who, status):
     if status == 200:
         assert body["status"] == "in_progress" and body["accepted_at"]
         assert body["deadlines"]["due_at"] == body["deadlines"]["resolve_due_at"]
-        assert set(body["allowed_actions"]) == {"return", "escalate", "resolve"}
+        assert set(body["allowed_actions"]) == {"return", "escalate", "suspend", "request_extension", "resolve"}
 
 
 def test_a_worker_who_is_not_the_assignee_may_not_act(world):
