@@ -28,6 +28,7 @@ $(VENV)/.installed-dev: requirements-dev.txt requirements-sms.txt $(VENV)/.insta
 run: $(VENV)/.installed
 	$(BIN)/flask db upgrade
 	$(BIN)/flask tasks seed-categories
+	$(BIN)/flask calendar seed
 	@if [ "$(DEMO_SEED)" != "0" ]; then $(BIN)/flask seed-demo; fi
 	$(BIN)/honcho start --procfile Procfile --port $(PORT)
 

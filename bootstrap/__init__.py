@@ -30,6 +30,8 @@ import party.checkins.routes
 import party.members.routes
 import party.orgs.routes
 import party.points.routes
+import tasks.calendar.commands
+import tasks.calendar.routes
 import tasks.categories.routes
 import tasks.commands
 import tasks.photos.routes
@@ -63,6 +65,8 @@ CONTEXTS = (
     workforce.commands,
     tasks.tickets.routes,
     tasks.categories.routes,
+    tasks.calendar.routes,
+    tasks.calendar.commands,
     tasks.photos.routes,
     tasks.commands,
     notifications.outbox.routes,

@@ -37,6 +37,9 @@ STATUS_NAMES = {
     Status.PENDING: "待派单",
     Status.ASSIGNED: "待接单",
     Status.IN_PROGRESS: "处理中",
+    Status.RETURN_REQUESTED: "退单待审",
+    Status.SUSPEND_REQUESTED: "挂起待审",
+    Status.SUSPENDED: "挂起",
     Status.RESOLVED: "已办结",
     Status.CLOSED: "已关闭",
     Status.CANCELLED: "已取消",
@@ -66,6 +69,10 @@ TICKET_HEADINGS: tuple[str, ...] = (
     "是否超期",
     "就地办结",
     "评价",
+    "退单次数",
+    "退单驳回次数",
+    "延期次数",
+    "挂起时长(小时)",
 )
 
 
@@ -131,6 +138,10 @@ def ticket_rows(target: Target, *, full_phones: bool) -> Iterator[list[Any]]:
             Ticket.due_at,
             Ticket.handled_on_spot,
             rating.rating.label("rating"),
+            Ticket.return_count,
+            Ticket.returns_refused,
+            Ticket.extension_count,
+            Ticket.suspended_seconds,
         )
         .join(origin, origin.id == Ticket.origin_grid_id)
         .join(owner, owner.id == Ticket.grid_id)
@@ -178,6 +189,10 @@ def _ticket_rows(stmt: Any, names: dict[int, str], now: datetime, *, full_phones
             "是" if late else "否",
             "是" if row.handled_on_spot and row.status in (Status.RESOLVED, Status.CLOSED) else "否",
             row.rating if row.rating is not None else "",
+            row.return_count,
+            row.returns_refused,
+            row.extension_count,
+            round(row.suspended_seconds / 3600, 1),
         ]
 
 
@@ -261,6 +276,11 @@ FIGURE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("上报出数", "escalated_out"),
     ("超期数", "overdue"),
     ("重办数", "reopens"),
+    ("退单数", "returns"),
+    ("退单驳回数", "returns_refused"),
+    ("退单待审数", "return_review"),
+    ("延期件数", "extended"),
+    ("挂起数", "suspended"),
 )
 RATE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("响应率", "response_rate"),
@@ -268,6 +288,7 @@ RATE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("按期办结率", "on_time_resolution_rate"),
     ("满意率", "satisfaction_rate"),
     ("就地解决率", "on_spot_rate"),
+    ("延期率", "extension_rate"),
 )
 
 

@@ -119,7 +119,7 @@ class FiguresSchema(BaseSchema):
     tickets = fields.Integer(
         allow_none=True, metadata={"description": "tickets received in the range that the worker holds or resolved"}
     )
-    open = fields.Integer(metadata={"description": "of them, still pending, assigned or in progress"})
+    open = fields.Integer(metadata={"description": "of them, still pending, assigned, in progress or return_requested"})
     resolved = fields.Integer(metadata={"description": "of them, resolved or closed (办结)"})
     closed = fields.Integer()
     cancelled = fields.Integer(allow_none=True, metadata={"description": "withdrawn or merged into another ticket"})
@@ -138,6 +138,16 @@ class FiguresSchema(BaseSchema):
         metadata={"description": "found overdue by the sweep at any time, or resolved after the resolution deadline"}
     )
     reopens = fields.Integer(metadata={"description": "reopens of these tickets (counted against the handler)"})
+    returns = fields.Integer(
+        metadata={"description": "退单 of these tickets that took effect (approved, or direct without review)"}
+    )
+    returns_refused = fields.Integer(metadata={"description": "退单 requests a supervisor refused"})
+    return_review = fields.Integer(metadata={"description": "of them, a return awaiting a supervisor's review now"})
+    suspended = fields.Integer(metadata={"description": "of them, 挂起 now (their clock stopped)"})
+    suspended_seconds = fields.Integer(metadata={"description": "the time they spent suspended (finished spells)"})
+    extended = fields.Integer(
+        metadata={"description": "延期: resolution deadline extended at least once (on time by the extended one)"}
+    )
     response_rate = fields.Nested(
         RateSchema, metadata={"description": "accepted within the acceptance deadline / dispatched (响应率)"}
     )
@@ -152,6 +162,9 @@ class FiguresSchema(BaseSchema):
     )
     on_spot_rate = fields.Nested(
         RateSchema, metadata={"description": "on_spot / received (就地解决率); workers: on_spot / tickets"}
+    )
+    extension_rate = fields.Nested(
+        RateSchema, metadata={"description": "extended / (received - cancelled) (延期率); workers: extended / tickets"}
     )
     time_to_accept = fields.Nested(DurationSchema, metadata={"description": "dispatch to acceptance"})
     time_to_resolve = fields.Nested(DurationSchema, metadata={"description": "receipt to resolution"})

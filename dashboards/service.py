@@ -159,11 +159,18 @@ def figures(sums: Mapping[str, int], *, worker: bool = False) -> dict[str, Any]:
         "on_spot": get("on_spot"),
         "overdue": get("overdue"),
         "reopens": get("reopens"),
+        "returns": get("returns"),
+        "returns_refused": get("returns_refused"),
+        "return_review": get("return_review"),
+        "extended": get("extended"),
+        "suspended": get("suspended"),
+        "suspended_seconds": get("suspended_seconds"),
         "response_rate": rate(get("accepted_on_time"), get("dispatched")),
         "resolution_rate": rate(get("resolved"), base),
         "on_time_resolution_rate": rate(get("resolved_on_time"), get("resolved")),
         "satisfaction_rate": rate(get("rated_good"), get("rated")),
         "on_spot_rate": rate(get("on_spot"), get("tickets") if worker else get("received")),
+        "extension_rate": rate(get("extended"), base),
         "time_to_accept": duration(
             get("accepted"), get("accept_seconds"), None if worker else [get(f"accept_h{i}") for i in range(14)]
         ),

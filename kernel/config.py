@@ -54,6 +54,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "TICKETS_AUTO_DISPATCH": env.get("TICKETS_AUTO_DISPATCH", "0") == "1",
         "TICKET_REOPEN_DAYS": int(env.get("TICKET_REOPEN_DAYS", "7")),
         "TICKET_AUTO_CLOSE_DAYS": int(env.get("TICKET_AUTO_CLOSE_DAYS", "7")),
+        # The periods of a working day, Beijing time: SLAs in working days and hours count only these.
+        "WORKING_HOURS": env.get("WORKING_HOURS", "09:00-12:00,13:30-17:30"),
+        # 延期: how many extensions of its resolution deadline one ticket may be granted.
+        "EXTENSIONS_MAX": int(env.get("EXTENSIONS_MAX", "2")),
+        # 1: a handler's `return` waits for a supervisor's review (退单审核); 0: it goes straight back to pending.
+        "RETURN_NEEDS_REVIEW": env.get("RETURN_NEEDS_REVIEW", "1").strip().lower() in ("1", "true", "yes", "on"),
         # 双报到: the service hours a checked-in party member's resolved ticket counts (party.checkins.records).
         "PARTY_SERVICE_HOURS_PER_TICKET": Decimal(env.get("PARTY_SERVICE_HOURS_PER_TICKET", "1")),
         # Rendered ticket-list pages each process keeps to send again while current (tasks.tickets.pages); 0: none.

@@ -1,10 +1,12 @@
 """Liveness and readiness probes for load balancers and orchestrators."""
 
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+from flask import Flask, current_app
 from marshmallow import Schema, fields
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -23,6 +25,16 @@ class HealthSchema(Schema):
 
 class ReadinessSchema(HealthSchema):
     migration = fields.String(required=True)
+    warnings = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "upkeep due soon, still ready (e.g. next year's working-day calendar missing)"},
+    )
+
+
+def register_readiness_warning(app: Flask, check: Callable[[], list[str]]) -> None:
+    """A higher layer's upkeep check: `/readyz` stays ready and lists what `check` returns."""
+    app.extensions.setdefault("readiness_warnings", []).append(check)
 
 
 @blp.route("/healthz", methods=["GET"])
@@ -35,8 +47,8 @@ def healthz() -> dict[str, str]:
 @blp.route("/readyz", methods=["GET"])
 @blp.response(200, ReadinessSchema)
 @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
-def readyz() -> dict[str, str]:
-    """The database answers and its schema is at the latest migration."""
+def readyz() -> dict[str, object]:
+    """The database answers and its schema is at the latest migration; `warnings` lists upkeep due soon."""
     try:
         current = db.session.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
     except SQLAlchemyError:
@@ -50,7 +62,8 @@ def readyz() -> dict[str, str]:
             "The database schema is not at the latest migration; run `flask --app wsgi db upgrade`.",
             {"migration": [f"at {', '.join(current) or 'nothing'}, expected {head}"]},
         )
-    return {"status": "ready", "migration": head}
+    warnings = [warning for check in current_app.extensions.get("readiness_warnings", []) for warning in check()]
+    return {"status": "ready", "migration": head, "warnings": warnings}
 
 
 @cache

@@ -57,7 +57,10 @@ def sweep_command(batch: int, every: float | None) -> None:
             signal.signal(signum, lambda _signum, _frame: stop.set())
     while True:
         report = sweep(batch=batch)
-        click.echo(f"warned {report.warned}, overdue {report.overdue}, auto-closed {report.auto_closed}")
+        click.echo(
+            f"warned {report.warned}, overdue {report.overdue}, auto-closed {report.auto_closed}, "
+            f"resumed {report.resumed}"
+        )
         db.session.remove()  # each round its own session: nothing read is kept between rounds
         if every is None or stop.wait(every):
             return

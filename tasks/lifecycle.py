@@ -11,18 +11,47 @@ class Status(enum.StrEnum):
     PENDING = "pending"
     ASSIGNED = "assigned"
     IN_PROGRESS = "in_progress"
+    RETURN_REQUESTED = "return_requested"  # 退单待审: the handler asked to give it back; still theirs, clock running
+    SUSPEND_REQUESTED = "suspend_requested"  # 挂起待审: the handler asked to stop the clock; it still runs
+    SUSPENDED = "suspended"  # 挂起: waiting on something outside the handler's hands; the clock stopped
     RESOLVED = "resolved"
     CLOSED = "closed"
     CANCELLED = "cancelled"
 
 
-OPEN_STATUSES = frozenset({Status.PENDING, Status.ASSIGNED, Status.IN_PROGRESS})
+OPEN_STATUSES = frozenset(
+    {
+        Status.PENDING,
+        Status.ASSIGNED,
+        Status.IN_PROGRESS,
+        Status.RETURN_REQUESTED,
+        Status.SUSPEND_REQUESTED,
+        Status.SUSPENDED,
+    }
+)
+
+
+class SuspendReason(enum.StrEnum):
+    """Why the clock stops (挂起原因)."""
+
+    WAITING_FOR_RESIDENT = "waiting_for_resident"  # 等待群众（不在家、补充材料）
+    WAITING_FOR_DEPARTMENT = "waiting_for_department"  # 等待其他部门
+    WEATHER = "weather"  # 天气原因
 
 
 class Action(enum.StrEnum):
     DISPATCH = "dispatch"
     ACCEPT = "accept"
     RETURN = "return"
+    APPROVE_RETURN = "approve_return"
+    REFUSE_RETURN = "refuse_return"
+    REQUEST_EXTENSION = "request_extension"
+    APPROVE_EXTENSION = "approve_extension"
+    REFUSE_EXTENSION = "refuse_extension"
+    SUSPEND = "suspend"
+    APPROVE_SUSPEND = "approve_suspend"
+    REFUSE_SUSPEND = "refuse_suspend"
+    RESUME = "resume"
     ESCALATE = "escalate"
     CLAIM = "claim"
     TAKE = "take"
@@ -42,17 +71,33 @@ class Party(enum.StrEnum):
     CELL_WORKER = "cell_worker"  # a worker one of whose cells is the ticket's unit (小事不出网格)
 
 
+# A target that is not one status: the status the ticket had before its return was requested (refuse_return).
+RESTORED = "the status before the return"
+
+
 @dataclass(frozen=True)
 class Transition:
     action: Action
     sources: frozenset[Status]
-    target: Status | None  # None: the status does not change (urge)
+    target: Status | None  # None: the status does not change (urge), or is restored (`restores`)
     parties: frozenset[Party]
     summary: str
+    restores: bool = False  # the target is the status before the return request (`Ticket.returned_from`)
+    # Where the action goes instead, and when (`tasks.tickets.actions.target_of`): a return without review
+    # (RETURN_NEEDS_REVIEW=0) goes to pending; a suspension the category wants approved waits in suspend_requested.
+    alternate: Status | None = None
+    alternate_when: str = ""
 
 
-def _rule(action: Action, sources: set[Status], target: Status | None, parties: set[Party], summary: str) -> Transition:
-    return Transition(action, frozenset(sources), target, frozenset(parties), summary)
+def _rule(
+    action: Action,
+    sources: set[Status],
+    target: Status | None,
+    parties: set[Party],
+    summary: str,
+    **rest: object,
+) -> Transition:
+    return Transition(action, frozenset(sources), target, frozenset(parties), summary, **rest)  # type: ignore[arg-type]
 
 
 S, P = Status, Party
@@ -62,7 +107,29 @@ TRANSITIONS: dict[Action, Transition] = {
         _rule(Action.DISPATCH, {S.PENDING}, S.ASSIGNED, {P.SUPERVISOR}, "Assign to a worker or volunteer."),
         _rule(Action.ACCEPT, {S.ASSIGNED}, S.IN_PROGRESS, {P.ASSIGNEE}, "The assignee takes the work on."),
         _rule(
-            Action.RETURN, {S.ASSIGNED, S.IN_PROGRESS}, S.PENDING, {P.ASSIGNEE}, "退回: give it back, with a reason."
+            Action.RETURN,
+            {S.ASSIGNED, S.IN_PROGRESS},
+            S.RETURN_REQUESTED,
+            {P.ASSIGNEE},
+            "退单: ask to give it back, with a reason; a supervisor over it reviews the request (straight back to "
+            "pending when RETURN_NEEDS_REVIEW=0).",
+            alternate=S.PENDING,
+            alternate_when="RETURN_NEEDS_REVIEW=0",
+        ),
+        _rule(
+            Action.APPROVE_RETURN,
+            {S.RETURN_REQUESTED},
+            S.PENDING,
+            {P.SUPERVISOR},
+            "退单审核通过: the return stands; back to pending, unassigned, the handler's reason on record.",
+        ),
+        _rule(
+            Action.REFUSE_RETURN,
+            {S.RETURN_REQUESTED},
+            None,
+            {P.SUPERVISOR},
+            "退单驳回: the handler keeps it, in the status it had, with the supervisor's note.",
+            restores=True,
         ),
         _rule(
             Action.ESCALATE,
@@ -78,6 +145,59 @@ TRANSITIONS: dict[Action, Transition] = {
             S.IN_PROGRESS,
             {P.CELL_WORKER},
             "就地处置: the cell's own worker takes it on the spot, dispatched to and accepted by them at once.",
+        ),
+        _rule(
+            Action.REQUEST_EXTENSION,
+            {S.IN_PROGRESS},
+            None,
+            {P.ASSIGNEE},
+            "申请延期: ask for a later resolution deadline (`new_deadline`, `reason`); EXTENSIONS_MAX at most.",
+        ),
+        _rule(
+            Action.APPROVE_EXTENSION,
+            {S.IN_PROGRESS},
+            None,
+            {P.SUPERVISOR},
+            "延期批准: the resolution deadline moves to the one asked for.",
+        ),
+        _rule(
+            Action.REFUSE_EXTENSION,
+            {S.IN_PROGRESS},
+            None,
+            {P.SUPERVISOR},
+            "延期驳回: the deadline stays, with the supervisor's note.",
+        ),
+        _rule(
+            Action.SUSPEND,
+            {S.IN_PROGRESS},
+            S.SUSPENDED,
+            {P.ASSIGNEE},
+            "挂起: the clock stops while waiting (`reason` from the list, `until`?); approved first when the category "
+            "says so.",
+            alternate=S.SUSPEND_REQUESTED,
+            alternate_when="the category's suspend_needs_approval",
+        ),
+        _rule(
+            Action.APPROVE_SUSPEND,
+            {S.SUSPEND_REQUESTED},
+            S.SUSPENDED,
+            {P.SUPERVISOR},
+            "挂起批准: the clock stops from now.",
+        ),
+        _rule(
+            Action.REFUSE_SUSPEND,
+            {S.SUSPEND_REQUESTED},
+            S.IN_PROGRESS,
+            {P.SUPERVISOR},
+            "挂起驳回: the handler carries on, with the supervisor's note; the clock never stopped.",
+        ),
+        _rule(
+            Action.RESUME,
+            {S.SUSPENDED},
+            S.IN_PROGRESS,
+            {P.ASSIGNEE, P.SUPERVISOR},
+            "恢复: the clock runs again, its deadlines pushed back by the working time spent suspended (the sweep "
+            "resumes at `until`).",
         ),
         _rule(Action.RESOLVE, {S.IN_PROGRESS}, S.RESOLVED, {P.ASSIGNEE}, "Done, with a note for the resident."),
         _rule(Action.CLOSE, {S.RESOLVED}, S.CLOSED, {P.SUPERVISOR}, "Verified and closed."),
@@ -113,7 +233,9 @@ def describe() -> str:
     lines = ["| action | from | to | who |", "|---|---|---|---|"]
     for rule in TRANSITIONS.values():
         sources = ", ".join(sorted(rule.sources))
-        target = rule.target or "unchanged"
+        target = RESTORED if rule.restores else (rule.target or "unchanged")
+        if rule.alternate is not None:
+            target = f"{target} ({rule.alternate} when {rule.alternate_when})"
         parties = ", ".join(sorted(rule.parties))
         lines.append(f"| `{rule.action}` | {sources} | {target} | {parties} |")
     return "\n".join(lines)

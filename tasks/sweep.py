@@ -23,7 +23,7 @@ from kernel.clock import utcnow
 from kernel.extensions import db
 from tasks.lifecycle import OPEN_STATUSES, TRANSITIONS, Action, Status
 from tasks.tickets import deadlines
-from tasks.tickets.actions import APPLY, record_event
+from tasks.tickets.actions import APPLY, record_event, resume
 from tasks.tickets.models import Feedback, Ticket
 
 log = logging.getLogger("grid.tasks.sweep")
@@ -36,6 +36,7 @@ class SweepReport:
     warned: int = 0
     overdue: int = 0
     auto_closed: int = 0
+    resumed: int = 0
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,10 @@ def sweep(now: datetime | None = None, *, batch: int = 500) -> SweepReport:
         warned=_drain(lambda: mark(WARNED, now, batch), batch),
         overdue=_drain(lambda: mark(OVERDUE, now, batch), batch),
         auto_closed=_drain(lambda: auto_close(now, batch), batch),
+        resumed=_drain(lambda: auto_resume(now, batch), batch),
     )
-    log.info("sweep", extra={"warned": report.warned, "overdue": report.overdue, "auto_closed": report.auto_closed})
+    extra = {"warned": report.warned, "overdue": report.overdue, "auto_closed": report.auto_closed}
+    log.info("sweep", extra={**extra, "resumed": report.resumed})
     return report
 
 
@@ -88,7 +91,10 @@ def mark(threshold: Threshold, now: datetime, batch: int) -> int:
         due = and_(due, threshold.needs_marked.is_not(None))
     tickets = _claim(due, {threshold.marker.key: now}, now=now, batch=batch)
     for ticket in tickets:
-        details = {"deadline": deadlines.clock_name(ticket.status), "due_at": _timestamp(ticket.due_at)}
+        details = {
+            "deadline": deadlines.clock_name(ticket.status, ticket.returned_from),
+            "due_at": _timestamp(ticket.due_at),
+        }
         record_event(ticket, None, threshold.action, ticket.status, details=details)
         log_marked(ticket, threshold.action)
     return len(tickets)
@@ -107,6 +113,18 @@ def auto_close(now: datetime, batch: int) -> int:
         details = APPLY[Action.CLOSE](None, ticket, {}, now)
         record_event(ticket, None, Action.CLOSE, Status.RESOLVED, details={**details, "auto": True})
         log_marked(ticket, Action.CLOSE)
+    return len(tickets)
+
+
+def auto_resume(now: datetime, batch: int) -> int:
+    """One batch of suspended tickets whose `until` has come: resumed as a handler's `resume` would be."""
+    due = and_(Ticket.status == Status.SUSPENDED, Ticket.suspended_until <= now)
+    resumed = TRANSITIONS[Action.RESUME].target
+    tickets = _claim(due, {"status": resumed}, now=now, batch=batch)
+    for ticket in tickets:
+        details = resume(ticket, ticket.suspended_until or now)  # the clock ran again from `until`
+        record_event(ticket, None, Action.RESUME, Status.SUSPENDED, details={**details, "auto": True})
+        log_marked(ticket, Action.RESUME)
     return len(tickets)
 
 

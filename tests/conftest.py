@@ -219,6 +219,16 @@ def categories(app: Flask) -> None:
 
 
 @pytest.fixture
+def working_calendar(app: Flask) -> None:
+    """The working-day calendar as the migration seeds it: every year the pinned chinesecalendar knows."""
+    from tasks.calendar.service import seed_from_package
+
+    with app.app_context():
+        seed_from_package()
+        db.session.commit()
+
+
+@pytest.fixture
 def world(client: FlaskClient, tree: dict[str, GridUnit], make_account: Any, auth: Any, categories: None) -> Any:
     """The tickets tests' people and places (tests/support/tasks.py), with the default categories."""
     from tests.support.tasks import build_world

@@ -127,7 +127,21 @@ def counters_of(ticket: Ticket, *, overdue_seen: bool, rated: int, rated_good: i
             counts["on_spot"] = 1
     if overdue_seen or late:
         counts["overdue"] = 1
-    for name, value in (("reopens", ticket.reopen_count), ("rated", rated), ("rated_good", rated_good)):
+    if ticket.status is Status.RETURN_REQUESTED:
+        counts["return_review"] = 1
+    if ticket.extension_count:
+        counts["extended"] = 1
+    if ticket.status is Status.SUSPENDED:
+        counts["suspended"] = 1
+    if ticket.suspended_seconds:
+        counts["suspended_seconds"] = ticket.suspended_seconds
+    for name, value in (
+        ("reopens", ticket.reopen_count),
+        ("rated", rated),
+        ("rated_good", rated_good),
+        ("returns", ticket.return_count),
+        ("returns_refused", ticket.returns_refused),
+    ):
         if value:
             counts[name] = value
     return counts

@@ -42,6 +42,12 @@ HANDLING_COUNTERS: tuple[str, ...] = (
     "rated",
     "rated_good",
     "on_spot",
+    "returns",  # 退单 that took effect (approved, or direct where returns are not reviewed)
+    "returns_refused",  # 退单 requests a supervisor refused
+    "return_review",  # awaiting a supervisor's review of the handler's return now (`return_requested`)
+    "extended",  # 延期: its resolution deadline was extended (approved) at least once
+    "suspended",  # 挂起 now (its clock stopped)
+    "suspended_seconds",  # all the time it spent suspended, finished spells
 )
 # `escalated_out` counts in the units on a ticket's origin path that no longer hold it (passed up out of them).
 DAILY_COUNTERS: tuple[str, ...] = (
@@ -57,7 +63,7 @@ WORKER_COUNTERS: tuple[str, ...] = (
     "tickets",
     *(name for name in HANDLING_COUNTERS if name not in {"cancelled", "escalated"}),
 )
-BIG_COUNTERS = frozenset({"accept_seconds", "resolve_seconds"})
+BIG_COUNTERS = frozenset({"accept_seconds", "resolve_seconds", "suspended_seconds"})
 
 
 def _counter_columns(names: tuple[str, ...]) -> dict[str, Any]:

@@ -153,7 +153,8 @@ _ANCESTRY = Table(
 _FACT_COUNTERS = (
     "received", "open", "cancelled", "escalated", "dispatched", "accepted", "accepted_on_time", "accept_seconds",
     "accept_bucket", "resolved", "resolved_on_time", "resolve_seconds", "resolve_bucket", "closed", "overdue",
-    "overdue_seen", "reopens", "rated", "rated_good", "on_spot",
+    "overdue_seen", "reopens", "rated", "rated_good", "on_spot", "returns", "returns_refused", "return_review",
+    "extended", "suspended", "suspended_seconds",
 )  # fmt: skip
 _FACTS = Table(
     "stats_rebuild_facts",
@@ -311,6 +312,12 @@ def _facts_select(connection: Any, first: date, following: date) -> Any:
             live(rated),
             live(func.coalesce(rated_good, 0)),
             live(flag(and_(done, t.handled_on_spot.is_(True)))),
+            live(t.return_count),
+            live(t.returns_refused),
+            live(flag(status == Status.RETURN_REQUESTED.value)),
+            live(flag(t.extension_count > 0)),
+            live(flag(status == Status.SUSPENDED.value)),
+            live(t.suspended_seconds),
         )
         .join(origin, origin.id == t.origin_grid_id)
         .join(owner, owner.id == t.grid_id)

@@ -47,6 +47,7 @@ from kernel.principals import Caller, Role
 from notifications.outbox import templates
 from notifications.outbox.models import DeliveryStatus, Medium, Notification, owed_message
 from tasks.categories.models import Priority
+from tasks.lifecycle import Status
 from tasks.tickets.deadlines import clock_name
 from tasks.tickets.events import TicketChanged, TicketsMerging
 from tasks.tickets.models import ResidentRequest, Ticket
@@ -75,6 +76,19 @@ OWED: Final[Mapping[str, Owed]] = {
     "claim": Owed("ticket.claimed", resident="sms_ticket_taken"),
     "take": Owed("ticket.taken", resident="sms_ticket_taken"),
     "return": Owed("ticket.returned"),
+    # A return awaiting review (RETURN_NEEDS_REVIEW=1): the same event, and the supervisors must decide.
+    "return_requested": Owed("ticket.returned", supervisors="inbox_return_requested"),
+    "approve_return": Owed("ticket.return_approved"),
+    "refuse_return": Owed("ticket.return_refused", assignee="inbox_return_refused"),
+    "request_extension": Owed("ticket.extension_requested", supervisors="inbox_extension_requested"),
+    "approve_extension": Owed("ticket.extension_approved", assignee="inbox_extension_approved"),
+    "refuse_extension": Owed("ticket.extension_refused", assignee="inbox_extension_refused"),
+    # 挂起: a request the supervisors must decide (the category's suspend_needs_approval), and the handler told.
+    "suspend_requested": Owed("ticket.suspended", supervisors="inbox_suspend_requested"),
+    "suspend": Owed("ticket.suspended"),
+    "approve_suspend": Owed("ticket.suspend_approved", assignee="inbox_suspend_approved"),
+    "refuse_suspend": Owed("ticket.suspend_refused", assignee="inbox_suspend_refused"),
+    "resume": Owed("ticket.resumed", assignee="inbox_resumed"),
     "escalate": Owed("ticket.escalated"),
     "resolve": Owed("ticket.resolved", resident="sms_ticket_resolved"),
     "close": Owed("ticket.closed", resident="sms_ticket_closed"),
@@ -107,7 +121,12 @@ def owe_for_ticket_change(change: TicketChanged) -> None:
     webhooks are owed by `notifications.webhooks.service.owe_for_ticket_change`, subscribed before it)."""
     # 就地办结 (filed, taken and resolved in one request): the resident gets the "resolved" SMS alone, not three.
     quiet = bool(change.details.get("resolved_on_intake")) and change.action in ("create", "take")
-    owe_for_ticket(change.ticket, change.action, note=change.note, residents=not quiet)
+    action = change.action
+    if action == "return" and change.ticket.status is Status.RETURN_REQUESTED:
+        action = "return_requested"
+    if action == "suspend" and change.ticket.status is Status.SUSPEND_REQUESTED:
+        action = "suspend_requested"
+    owe_for_ticket(change.ticket, action, note=change.note, residents=not quiet)
 
 
 def owe_for_merge(merging: TicketsMerging) -> None:
@@ -212,7 +231,7 @@ def _values(
 
 def ticket_params(ticket: Ticket, *, note: str | None = None) -> dict[str, str]:
     """Every value a ticket template may use; each template keeps only the ones it names."""
-    clock = clock_name(ticket.status)
+    clock = clock_name(ticket.status, ticket.returned_from)
     return {
         "no": ticket.no,
         "status": templates.RESIDENT_STATUS.get(ticket.status.value, ""),

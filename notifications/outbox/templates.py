@@ -23,6 +23,9 @@ RESIDENT_STATUS: Final[Mapping[str, str]] = {
     "pending": "已受理",
     "assigned": "已派单",
     "in_progress": "处理中",
+    "return_requested": "处理中",
+    "suspend_requested": "处理中",
+    "suspended": "暂缓办理",
     "resolved": "已办结",
     "closed": "已完结",
     "cancelled": "已撤销",
@@ -128,6 +131,58 @@ TEMPLATES: Final[Mapping[str, Template]] = {
             "category",
             "due",
             "clock",
+        ),
+        # 退单审核: the supervisors decide on a handler's return; a refusal tells the handler to carry on.
+        _inbox(
+            "inbox_return_requested",
+            "辖区工单{no}（{category}）申请退单：{note}。请审核（同意或驳回）。",
+            "no",
+            "category",
+            "note",
+        ),
+        _inbox(
+            "inbox_extension_requested",
+            "辖区工单{no}（{category}）申请延期：{note}。请审批（同意或驳回）。",
+            "no",
+            "category",
+            "note",
+        ),
+        _inbox(
+            "inbox_extension_approved", "工单{no}（{category}）延期已获批准，办结时限为{due}。", "no", "category", "due"
+        ),
+        _inbox(
+            "inbox_extension_refused",
+            "工单{no}（{category}）延期未获批准：{note}。办结时限仍为{due}。",
+            "no",
+            "category",
+            "note",
+            "due",
+        ),
+        _inbox(
+            "inbox_suspend_requested",
+            "辖区工单{no}（{category}）申请挂起：{note}。请审批（同意或驳回）。",
+            "no",
+            "category",
+            "note",
+        ),
+        _inbox("inbox_suspend_approved", "工单{no}（{category}）挂起已获批准，时限暂停计算。", "no", "category"),
+        _inbox(
+            "inbox_suspend_refused",
+            "工单{no}（{category}）挂起未获批准：{note}。请继续办理，办结时限为{due}。",
+            "no",
+            "category",
+            "note",
+            "due",
+        ),
+        _inbox("inbox_resumed", "工单{no}（{category}）已恢复办理，办结时限顺延至{due}。", "no", "category", "due"),
+        _inbox(
+            "inbox_return_refused",
+            "工单{no}（{category}）退单未获同意：{note}。请继续办理，{clock}时限为{due}。",
+            "no",
+            "category",
+            "note",
+            "clock",
+            "due",
         ),
     )
 }

@@ -29,6 +29,11 @@ class Category(db.Model):
     parent_code: Mapped[str | None] = mapped_column(String(32), ForeignKey("categories.code"), index=True)
     accept_minutes: Mapped[int] = mapped_column(Integer)
     resolve_hours: Mapped[int] = mapped_column(Integer)
+    # SLA in working time (tasks.calendar), used instead of the calendar hours above when set.
+    accept_working_hours: Mapped[int | None] = mapped_column(Integer)
+    resolve_working_days: Mapped[int | None] = mapped_column(Integer)
+    # 挂起 of its tickets waits for a supervisor's approval.
+    suspend_needs_approval: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     default_priority: Mapped[Priority] = mapped_column(str_enum(Priority))
     volunteer_claimable: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)

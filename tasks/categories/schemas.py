@@ -19,6 +19,9 @@ NAME = [validate.Length(min=1, max=64), validate.Regexp(r"^\s*\S", error="must n
 # An acceptance window of at most a week, a resolution window of at most a year.
 ACCEPT_MINUTES = validate.Range(min=1, max=7 * 24 * 60)
 RESOLVE_HOURS = validate.Range(min=1, max=365 * 24)
+ACCEPT_WORKING_HOURS = validate.Range(min=1, max=5 * 24)
+RESOLVE_WORKING_DAYS = validate.Range(min=1, max=250)
+WORKING_TIME_NOTE = "in working time (tasks' working-day calendar and WORKING_HOURS); null: the calendar time field"
 
 
 # --- extra questions (attributes) -------------------------------------------------------------------------------
@@ -97,6 +100,15 @@ class CategorySchema(Schema):
     parent_code = fields.String(required=True, allow_none=True, metadata={"example": "CITY"})
     accept_minutes = fields.Integer(required=True, metadata={"description": "time to accept a dispatched ticket"})
     resolve_hours = fields.Integer(required=True, metadata={"description": "time to resolve, from intake"})
+    accept_working_hours = fields.Integer(
+        required=True, allow_none=True, metadata={"description": f"working hours to accept, {WORKING_TIME_NOTE}"}
+    )
+    resolve_working_days = fields.Integer(
+        required=True, allow_none=True, metadata={"description": f"working days to resolve, {WORKING_TIME_NOTE}"}
+    )
+    suspend_needs_approval = fields.Boolean(
+        required=True, metadata={"description": "挂起 of its tickets waits for a supervisor's approval"}
+    )
     default_priority = fields.Enum(Priority, by_value=True, required=True)
     volunteer_claimable = fields.Boolean(required=True, metadata={"description": "volunteers may claim its tickets"})
     active = fields.Boolean(required=True, metadata={"description": "new work may be filed under it"})
@@ -114,6 +126,21 @@ class CategoryCreateSchema(BaseSchema):
     parent_code = fields.String(load_default=None, allow_none=True, validate=CODE)
     accept_minutes = fields.Integer(required=True, strict=True, validate=ACCEPT_MINUTES)
     resolve_hours = fields.Integer(required=True, strict=True, validate=RESOLVE_HOURS)
+    accept_working_hours = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        strict=True,
+        validate=ACCEPT_WORKING_HOURS,
+        metadata={"description": "used instead of accept_minutes when set"},
+    )
+    resolve_working_days = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        strict=True,
+        validate=RESOLVE_WORKING_DAYS,
+        metadata={"description": "used instead of resolve_hours when set"},
+    )
+    suspend_needs_approval = StrictBoolean(load_default=False)
     default_priority = fields.Enum(Priority, by_value=True, load_default=Priority.NORMAL)
     volunteer_claimable = StrictBoolean(load_default=False)
     active = StrictBoolean(load_default=True)
@@ -129,6 +156,9 @@ class CategoryUpdateSchema(BaseSchema):
     )
     accept_minutes = fields.Integer(strict=True, validate=ACCEPT_MINUTES)
     resolve_hours = fields.Integer(strict=True, validate=RESOLVE_HOURS)
+    accept_working_hours = fields.Integer(allow_none=True, strict=True, validate=ACCEPT_WORKING_HOURS)
+    resolve_working_days = fields.Integer(allow_none=True, strict=True, validate=RESOLVE_WORKING_DAYS)
+    suspend_needs_approval = StrictBoolean()
     default_priority = fields.Enum(Priority, by_value=True)
     volunteer_claimable = StrictBoolean()
     active = StrictBoolean(metadata={"description": "false is refused (409) while it has active subcategories"})

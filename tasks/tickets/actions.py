@@ -5,6 +5,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -13,6 +14,7 @@ from grid import service as grid_service
 from grid.coords import CoordSystem, to_wgs84
 from grid.models import CellAssignment, GridUnit
 from kernel import events, records
+from kernel.api import format_timestamp
 from kernel.clock import utcnow
 from kernel.errors import ConflictError, ForbiddenError, InvalidTransitionError, ValidationError
 from kernel.extensions import db
@@ -57,9 +59,11 @@ def _apply(viewer: Viewer, ticket: Ticket, action: Action, data: Mapping[str, An
     from_status = ticket.status
     prior = (ticket.grid_id, ticket.assignee_id)
     details = APPLY[action](viewer, ticket, data, now)
-    rule = TRANSITIONS[action]
-    if rule.target is not None:
-        ticket.status = rule.target
+    target = target_of(action, ticket)
+    if target is not None:  # None: unchanged (urge), or set by the action (refuse_return restores it)
+        ticket.status = target
+    if ticket.status is not Status.IN_PROGRESS and ticket.extension_requested_until is not None:
+        _clear_extension_request(ticket)  # resolved, returned or passed up: the request lapses
     ticket.updated_at = now
     photos = linked_photos(actor, data.get("photos") or [], ticket)
     point = wgs84_point(data.get("location"))
@@ -78,6 +82,17 @@ def _apply(viewer: Viewer, ticket: Ticket, action: Action, data: Mapping[str, An
     # 409 conflict, and nothing is written.
     records.update_at_commit(ticket)
     return view_of(viewer, ticket, now)
+
+
+def target_of(action: Action, ticket: Ticket | None = None) -> Status | None:
+    """The table's target, or its alternate: a return when this deployment takes returns without review, a
+    suspension when the ticket's category wants it approved."""
+    rule = TRANSITIONS[action]
+    if action is Action.RETURN and not current_app.config["RETURN_NEEDS_REVIEW"]:
+        return rule.alternate
+    if action is Action.SUSPEND and ticket is not None and ticket.category.suspend_needs_approval:
+        return rule.alternate
+    return rule.target
 
 
 def check_transition(viewer: Viewer, ticket: Ticket, action: Action, now: datetime) -> None:
@@ -158,8 +173,147 @@ def _unassign(ticket: Ticket) -> None:
 
 
 def _return(viewer: Viewer, ticket: Ticket, data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """退单: reviewed (RETURN_NEEDS_REVIEW=1), the ticket waits in `return_requested`, still the handler's and its
+    clock running; otherwise it goes straight back to pending."""
+    if target_of(Action.RETURN) is Status.RETURN_REQUESTED:
+        ticket.returned_from = ticket.status
+        ticket.return_requested_at = now
+        return {"review": True}
+    ticket.return_count += 1
     _unassign(ticket)
-    return {}
+    return {"review": False}
+
+
+def _approve_return(viewer: Viewer, ticket: Ticket, data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """The return stands: back to pending, unassigned; the handler's reason goes on the record with the decision."""
+    details = _return_request(ticket)
+    ticket.return_count += 1
+    ticket.returned_from = None
+    ticket.return_requested_at = None
+    _unassign(ticket)
+    return details
+
+
+def _refuse_return(viewer: Viewer, ticket: Ticket, data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """The handler keeps the ticket, in the status it had (its clock never stopped), with the supervisor's note."""
+    details = _return_request(ticket)
+    ticket.status = ticket.returned_from or Status.IN_PROGRESS
+    ticket.returns_refused += 1
+    ticket.returned_from = None
+    ticket.return_requested_at = None
+    return details
+
+
+def _request_extension(viewer: Viewer, ticket: Ticket, data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """申请延期: a later resolution deadline, for a supervisor to decide; the clock runs on meanwhile."""
+    wanted: datetime = data["new_deadline"]
+    if wanted <= now or wanted <= ticket.resolve_due_at:
+        raise ValidationError(
+            "The new deadline must be later than the current one and than now.",
+            {"new_deadline": [f"after {format_timestamp(max(now, ticket.resolve_due_at))}"]},
+        )
+    ticket.extension_requested_until = wanted
+    ticket.extension_requested_at = now
+    return {"new_deadline": format_timestamp(wanted), "resolve_due_at": format_timestamp(ticket.resolve_due_at)}
+
+
+def _approve_extension(viewer: Viewer, ticket: Ticket, data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """延期批准: the resolution deadline moves; the 80 % mark follows, and warned/overdue are marked afresh."""
+    before = ticket.resolve_due_at
+    ticket.resolve_due_at = ticket.extension_requested_until  # type: ignore[assignment]  # guarded: a request awaits
+    ticket.extension_count += 1
+    _clear_extension_request(ticket)
+    deadlines.run_resolution_clock(ticket)
+    return {
+        "resolve_due_at": format_timestamp(ticket.resolve_due_at),
+        "previous_due_at": format_timestamp(before),
+        "extensions": ticket.extension_count,
+    }
+
+
+def _refuse_extension(viewer: Viewer, ticket: Ticket, data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    asked = ticket.extension_requested_until
+    _clear_extension_request(ticket)
+    return {"new_deadline": format_timestamp(asked), "resolve_due_at": format_timestamp(ticket.resolve_due_at)}
+
+
+def _suspend(viewer: Viewer, ticket: Ticket, data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """挂起: with approval (the category's `suspend_needs_approval`) the ticket waits, its clock running; else the
+    clock stops now."""
+    until = data.get("until")
+    if until is not None and until <= now:
+        raise ValidationError("`until` must be in the future.", {"until": ["in the past"]})
+    ticket.suspend_reason = data["reason"]
+    ticket.suspended_until = until
+    details = {"reason": str(data["reason"]), "until": format_timestamp(until)}
+    if target_of(Action.SUSPEND, ticket) is Status.SUSPENDED:
+        stop_for_suspension(ticket, now)
+        details["approval"] = False
+    else:
+        details["approval"] = True
+    return details
+
+
+def _approve_suspend(viewer: Viewer, ticket: Ticket, data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    if ticket.suspended_until is not None and ticket.suspended_until <= now:
+        raise InvalidTransitionError(
+            "Cannot approve_suspend: the suspension asked for has already ended.", {"until": ["passed"]}
+        )
+    stop_for_suspension(ticket, now)
+    return {"reason": ticket.suspend_reason, "until": format_timestamp(ticket.suspended_until)}
+
+
+def _refuse_suspend(viewer: Viewer, ticket: Ticket, data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    details = {"reason": ticket.suspend_reason}
+    ticket.suspend_reason = None
+    ticket.suspended_until = None
+    return details
+
+
+def stop_for_suspension(ticket: Ticket, now: datetime) -> None:
+    ticket.suspended_at = now
+    deadlines.stop_clock(ticket)
+
+
+def resume(ticket: Ticket, now: datetime) -> dict[str, Any]:
+    """The clock runs again from `now`: the resolution deadline (and its start, so the 80 % mark too) move on by
+    the time spent suspended, in working time when that clock counts working time. The sweep resumes at `until`."""
+    started = ticket.suspended_at or now
+    spent = deadlines.push_back(ticket, started, now)
+    ticket.suspended_seconds += round((now - started).total_seconds())
+    details = {
+        "reason": ticket.suspend_reason,
+        "suspended_seconds": round((now - started).total_seconds()),
+        "pushed_back_seconds": round(spent.total_seconds()),
+        "resolve_due_at": format_timestamp(ticket.resolve_due_at),
+    }
+    ticket.suspended_at = ticket.suspended_until = None
+    ticket.suspend_reason = None
+    return details
+
+
+def _resume(viewer: Viewer, ticket: Ticket, data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    return resume(ticket, now)
+
+
+def _clear_extension_request(ticket: Ticket) -> None:
+    ticket.extension_requested_until = None
+    ticket.extension_requested_at = None
+
+
+def _return_request(ticket: Ticket) -> dict[str, Any]:
+    """Whose return is decided, and why they asked (the last `return` event's reason)."""
+    reason = db.session.scalar(
+        select(TicketEvent.note)
+        .where(TicketEvent.ticket_id == ticket.id, TicketEvent.action == Action.RETURN.value)
+        .order_by(TicketEvent.id.desc())
+        .limit(1)
+    )
+    return {
+        "handler_id": str(ticket.assignee_id) if ticket.assignee_id else None,
+        "return_reason": reason,
+        "requested_at": ticket.return_requested_at.isoformat() if ticket.return_requested_at else None,
+    }
 
 
 def _escalate(viewer: Viewer, ticket: Ticket, data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
@@ -270,6 +424,15 @@ APPLY = {
     Action.DISPATCH: _dispatch,
     Action.ACCEPT: _accept,
     Action.RETURN: _return,
+    Action.APPROVE_RETURN: _approve_return,
+    Action.REFUSE_RETURN: _refuse_return,
+    Action.REQUEST_EXTENSION: _request_extension,
+    Action.APPROVE_EXTENSION: _approve_extension,
+    Action.REFUSE_EXTENSION: _refuse_extension,
+    Action.SUSPEND: _suspend,
+    Action.APPROVE_SUSPEND: _approve_suspend,
+    Action.REFUSE_SUSPEND: _refuse_suspend,
+    Action.RESUME: _resume,
     Action.ESCALATE: _escalate,
     Action.CLAIM: _claim,
     Action.TAKE: _take,

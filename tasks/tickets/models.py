@@ -84,11 +84,31 @@ class Ticket(db.Model):
     # When the resolution clock started (intake, or the last reopen): its 80 % mark is fixed from here.
     resolve_started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     resolve_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Which deadlines count working time (the category's SLA in working days/hours when the clock started).
+    accept_in_working_time: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    resolve_in_working_time: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # A deadline reached into a year the calendar does not know: it was counted Monday–Friday.
+    calendar_missing: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set by the sweep when it recorded the threshold for the running clock (reset when the clock changes).
     warned_marked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     overdue_marked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # 退单审核: while `return_requested`, the status it had and when the handler asked; returns that took effect
+    # (approved, or direct with RETURN_NEEDS_REVIEW=0) and requests a supervisor refused.
+    returned_from: Mapped[Status | None] = mapped_column(str_enum(Status))
+    return_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    return_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    returns_refused: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # 延期: the deadline a handler asked for and when (None: no request awaits a decision); extensions approved.
+    extension_requested_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    extension_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    extension_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # 挂起: why, since when and until when (None: until resumed) the clock stopped; all the time spent suspended.
+    suspend_reason: Mapped[str | None] = mapped_column(String(32))
+    suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    suspended_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    suspended_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     urge_count: Mapped[int] = mapped_column(Integer, default=0)
     last_urged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)

@@ -19,7 +19,7 @@ from kernel.api import (
     page_schema,
 )
 from tasks.categories.models import Priority
-from tasks.lifecycle import Action, Status
+from tasks.lifecycle import Action, Status, SuspendReason
 from tasks.tickets.models import Channel, FeedbackChannel
 
 TEXT = validate.Length(min=1, max=2000)
@@ -135,11 +135,35 @@ class UrgeSchema(BaseSchema):
     note = fields.String(required=True, validate=REASON)
 
 
+class ReviewNoteSchema(BaseSchema):
+    note = fields.String(required=True, validate=REASON, metadata={"description": "the supervisor's decision"})
+
+
+class SuspendSchema(BaseSchema):
+    reason = fields.Enum(SuspendReason, by_value=True, required=True)
+    until = Timestamp(load_default=None, allow_none=True, metadata={"description": "resume by itself then"})
+    note = fields.String(validate=TEXT, load_default=None, allow_none=True)
+
+
+class ExtensionRequestSchema(BaseSchema):
+    new_deadline = Timestamp(required=True, metadata={"description": "the resolution deadline asked for"})
+    reason = fields.String(required=True, validate=REASON)
+
+
 # The body each action takes (the lifecycle table says who and from where).
 ACTION_BODIES: dict[Action, type[BaseSchema]] = {
     Action.DISPATCH: DispatchSchema,
     Action.ACCEPT: NoteSchema,
     Action.RETURN: ReasonSchema,
+    Action.APPROVE_RETURN: NoteSchema,
+    Action.REFUSE_RETURN: ReviewNoteSchema,
+    Action.REQUEST_EXTENSION: ExtensionRequestSchema,
+    Action.APPROVE_EXTENSION: NoteSchema,
+    Action.REFUSE_EXTENSION: ReviewNoteSchema,
+    Action.SUSPEND: SuspendSchema,
+    Action.APPROVE_SUSPEND: NoteSchema,
+    Action.REFUSE_SUSPEND: ReviewNoteSchema,
+    Action.RESUME: NoteSchema,
     Action.ESCALATE: ReasonSchema,
     Action.CLAIM: NoteSchema,
     Action.TAKE: NoteSchema,
@@ -238,6 +262,15 @@ class DeadlinesSchema(Schema):
     resolve_due_at = Timestamp(allow_none=True)
     warn_at = Timestamp(allow_none=True, metadata={"description": "80 % of the running clock"})
     due_at = Timestamp(allow_none=True, metadata={"description": "the running clock's deadline"})
+    extension_requested_until = Timestamp(
+        allow_none=True, metadata={"description": "延期: the resolution deadline asked for, awaiting a decision"}
+    )
+    suspend_reason = fields.String(allow_none=True, metadata={"description": "挂起: why the clock stopped"})
+    suspended_until = Timestamp(allow_none=True, metadata={"description": "挂起: resumes by itself then"})
+    suspended_seconds = fields.Integer(metadata={"description": "all the time spent suspended (挂起), finished spells"})
+    extensions = fields.Integer(attribute="extension_count", metadata={"description": "extensions approved (延期)"})
+    accept_in_working_time = fields.Boolean(metadata={"description": "the acceptance clock counts working hours"})
+    resolve_in_working_time = fields.Boolean(metadata={"description": "the resolution clock counts working days"})
 
 
 # What a tasks.tickets.views.TicketView adds to its ticket (the rest the schema reads from the ticket).
@@ -278,6 +311,9 @@ class TicketSchema(Schema):
     assignee = fields.Nested(AssigneeSchema, allow_none=True)
     volunteer_claimable = fields.Boolean()
     deadlines = fields.Nested(DeadlinesSchema, attribute="ticket")
+    calendar_missing = fields.Boolean(
+        metadata={"description": "a deadline reaches a year the working-day calendar lacks: counted Monday–Friday"}
+    )
     warned = fields.Boolean()
     overdue = fields.Boolean()
     urge_count = fields.Integer()
@@ -374,7 +410,15 @@ def ticket_document(view: Any) -> dict[str, Any]:
             "resolve_due_at": format_timestamp(ticket.resolve_due_at),
             "warn_at": format_timestamp(ticket.warn_at),
             "due_at": format_timestamp(ticket.due_at),
+            "extension_requested_until": format_timestamp(ticket.extension_requested_until),
+            "suspend_reason": ticket.suspend_reason,
+            "suspended_until": format_timestamp(ticket.suspended_until),
+            "suspended_seconds": ticket.suspended_seconds,
+            "extensions": ticket.extension_count,
+            "accept_in_working_time": ticket.accept_in_working_time,
+            "resolve_in_working_time": ticket.resolve_in_working_time,
         },
+        "calendar_missing": ticket.calendar_missing,
         "warned": view.warned,
         "overdue": view.overdue,
         "urge_count": ticket.urge_count,

@@ -661,6 +661,7 @@ def test_escalations_returns_and_merges_reach_a_subscribed_system_by_their_own_n
     created(client, world.headers["admin"], url=receiver.url(), events=wanted)
     moved = world.in_progress()
     world.act("worker", moved, "return", reason="不属于本网格")
+    world.act("supervisor", moved, "approve_return")  # ticket.return_approved: not subscribed
     world.act("community_supervisor", moved, "escalate", reason="需要街道协调")
     survivor, duplicate = world.ticket(), world.ticket()
     world.act("supervisor", duplicate, "cancel", reason="重复工单", merged_into=survivor["id"])

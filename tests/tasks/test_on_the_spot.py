@@ -101,6 +101,7 @@ def test_a_taken_ticket_returned_and_dispatched_is_not_handled_on_the_spot(world
     ticket = world.ticket("supervisor")
     world.act("worker", ticket, "take")
     world.act("worker", ticket, "return", reason="需要专业队伍")
+    world.act("supervisor", ticket, "approve_return")  # returns are reviewed (RETURN_NEEDS_REVIEW=1)
     world.act("supervisor", ticket, "dispatch", assignee_id=world.id_of("worker"))
     world.act("worker", ticket, "accept")
     assert world.act("worker", ticket, "resolve", note="已处理")["handled_on_spot"] is False

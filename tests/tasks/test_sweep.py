@@ -375,5 +375,5 @@ def test_the_cron_command_runs_the_sweep_and_says_what_it_did(app, world):
     ticket = world.ticket()
     clock.travel(timedelta(hours=25))
     output = app.test_cli_runner().invoke(args=["tasks", "sweep", "--batch", "10"]).output
-    assert output.strip() == "warned 1, overdue 1, auto-closed 0"
+    assert output.strip() == "warned 1, overdue 1, auto-closed 0, resumed 0"
     assert world.get("supervisor", ticket).get_json()["overdue"] is True

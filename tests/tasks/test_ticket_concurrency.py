@@ -351,7 +351,7 @@ RACES = [
         "the assignee returns while a supervisor escalates",
         _in_progress,
         (("worker", "return", lambda w, t: {"reason": "不属于本网格"}), ESCALATE),
-        {"return": "pending", "escalate": "pending"},
+        {"return": "return_requested", "escalate": "pending"},  # the return awaits review (RETURN_NEEDS_REVIEW=1)
         late=TOO_LATE | OUT_OF_SIGHT,
     ),
 ]

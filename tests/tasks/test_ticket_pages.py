@@ -206,4 +206,10 @@ def test_a_cell_workers_list_offers_take_on_pending_tickets_of_their_cells_only(
     listed = items(world, "worker", "/api/v1/tickets")
     assert [(ticket["id"], ticket["allowed_actions"]) for ticket in listed] == [(mine["id"], ["take"])]
     world.act("worker", mine, "take")
-    assert items(world, "worker", "/api/v1/tickets")[0]["allowed_actions"] == ["return", "escalate", "resolve"]
+    assert items(world, "worker", "/api/v1/tickets")[0]["allowed_actions"] == [
+        "return",
+        "escalate",
+        "request_extension",
+        "suspend",
+        "resolve",
+    ]

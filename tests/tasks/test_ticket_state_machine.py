@@ -13,6 +13,7 @@ reading the ticket wherever it goes. People come from tests.support.tasks.build_
 """
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -88,6 +89,7 @@ STATES = {status.value for rule_ in TRANSITIONS.values() for status in rule_.sou
     rule_.target.value for rule_ in TRANSITIONS.values() if rule_.target is not None
 }
 CATEGORIES = {"CITY.GARBAGE": True, "FACILITY.ROAD": False}  # code -> open to volunteers
+NEEDS_APPROVAL = {"FACILITY.ROAD"}  # 挂起 of these tickets waits for a supervisor (suspend_needs_approval)
 
 # Ways to bring a new ticket to each stage, through the table.
 ROADS = (
@@ -100,6 +102,8 @@ ROADS = (
     (("worker", Action.TAKE),),
     (("worker", Action.TAKE), ("worker", Action.RESOLVE)),
     (("supervisor", Action.DISPATCH), ("worker", Action.ACCEPT), ("worker", Action.RESOLVE), ("admin", Action.CLOSE)),
+    (("supervisor", Action.DISPATCH), ("worker", Action.RETURN)),  # 退单 under review, from assigned
+    (("supervisor", Action.DISPATCH), ("worker", Action.ACCEPT), ("worker", Action.RETURN)),  # and from in_progress
 )
 words = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), min_size=1, max_size=40)
 notes = st.none() | words
@@ -128,6 +132,10 @@ class Model:
     handler: str | None = None
     rounds_rated: set[int] = field(default_factory=set)
     resolution_round: int = 0
+    needs_approval: bool = False  # the category's suspend_needs_approval
+    returned_from: str | None = None  # the status before a return request under review
+    extension_asked: bool = False  # a 延期 request awaits a decision
+    extensions: int = 0  # approved (EXTENSIONS_MAX: 2)
     events: int = 1  # "create"
     last: tuple[str, str | None, str] = ("create", None, "pending")
 
@@ -169,6 +177,15 @@ def guarded(action: Action, ticket: Model) -> bool:
     return (action is Action.ESCALATE and ticket.grid == CHAIN[-1]) or (action is Action.CLAIM and not ticket.claimable)
 
 
+def guarded_for(who: str, action: Action, ticket: Model) -> bool:
+    """`guarded`, and the guards that read who acts: a handler does not review their own return."""
+    reviewing = action in (Action.APPROVE_RETURN, Action.REFUSE_RETURN)
+    deciding = action in (Action.APPROVE_EXTENSION, Action.REFUSE_EXTENSION)
+    asking = action is Action.REQUEST_EXTENSION and (ticket.extension_asked or ticket.extensions >= 2)
+    undecidable = deciding and (not ticket.extension_asked or ticket.assignee == who)
+    return guarded(action, ticket) or (reviewing and ticket.assignee == who) or asking or undecidable
+
+
 def allowed(who: str, ticket: Model) -> list[str]:
     """The table's actions from the ticket's status that this person may take, in the table's order."""
     return [
@@ -176,7 +193,7 @@ def allowed(who: str, ticket: Model) -> list[str]:
         for action, rule_ in TRANSITIONS.items()
         if Status(ticket.status) in rule_.sources
         and parties(who, ticket) & rule_.parties
-        and not guarded(action, ticket)
+        and not guarded_for(who, action, ticket)
     ]
 
 
@@ -191,7 +208,7 @@ def expected(who: str, action: Action, ticket: Model, body: dict[str, Any], tick
         return 409, "invalid_transition"
     if not parties(who, ticket) & rule_.parties:
         return 403, "forbidden"
-    if guarded(action, ticket):
+    if guarded_for(who, action, ticket):
         return 409, "invalid_transition"
     if action is Action.DISPATCH and ticket.grid not in ASSIGNABLE[body["_to"]]:
         return 422, "validation_error"
@@ -221,7 +238,9 @@ def apply(who: str, action: Action, ticket: Model, body: dict[str, Any], tickets
     before = ticket.status
     if action is Action.DISPATCH:
         ticket.assignee = body["_to"]
-    elif action in (Action.RETURN, Action.ESCALATE):
+    elif action is Action.RETURN:  # reviewed (RETURN_NEEDS_REVIEW=1): still the handler's
+        ticket.returned_from = ticket.status
+    elif action in (Action.APPROVE_RETURN, Action.ESCALATE):
         ticket.assignee = None
         if action is Action.ESCALATE:
             ticket.unit = escalated_to(who, ticket)
@@ -236,8 +255,22 @@ def apply(who: str, action: Action, ticket: Model, body: dict[str, Any], tickets
         survivor = next(other for other in tickets if other.id == body["merged_into"])
         survivor.events += 1
         survivor.last = ("merge", survivor.status, survivor.status)
-    target = TRANSITIONS[action].target
-    ticket.status = target.value if target is not None else ticket.status
+    rule_ = TRANSITIONS[action]
+    if rule_.restores:  # refuse_return: back to the status before the request
+        ticket.status, ticket.returned_from = ticket.returned_from or ticket.status, None
+    elif action is Action.SUSPEND and ticket.needs_approval:
+        ticket.status = "suspend_requested"
+    elif rule_.target is not None:
+        ticket.status = rule_.target.value
+    if action is Action.APPROVE_RETURN:
+        ticket.returned_from = None
+    if action is Action.REQUEST_EXTENSION:
+        ticket.extension_asked = True
+    elif action in (Action.APPROVE_EXTENSION, Action.REFUSE_EXTENSION):
+        ticket.extension_asked = False
+        ticket.extensions += action is Action.APPROVE_EXTENSION
+    if ticket.status != "in_progress":
+        ticket.extension_asked = False  # resolved, returned or passed up: the request lapses
     ticket.events += 1
     ticket.last = (action.value, before, ticket.status)
 
@@ -258,14 +291,20 @@ class TicketLifecycle(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.tickets: list[Model] = []
+        self.asked_days = 0
 
     @initialize(data=st.data())
     def file_tickets(self, data: st.DataObject) -> None:
         """Fresh tickets for every example, each brought along the usual road to a random stage."""
+        for code in NEEDS_APPROVAL:
+            response = self.world.client.patch(
+                f"/api/v1/categories/{code}", json={"suspend_needs_approval": True}, headers=self.world.headers["admin"]
+            )
+            assert response.status_code == 200
         for code, claimable in CATEGORIES.items():
             ticket = self.world.ticket(category_code=code)
             assert ticket["status"] == "pending" and ticket["volunteer_claimable"] is claimable
-            model = Model(ticket["id"], claimable)
+            model = Model(ticket["id"], claimable, needs_approval=code in NEEDS_APPROVAL)
             self.tickets.append(model)
             roads = [road for road in ROADS if claimable or ("volunteer", Action.CLAIM) not in road]
             for who, action in data.draw(st.sampled_from(roads), label=f"road of {code}"):
@@ -395,6 +434,8 @@ class TicketLifecycle(RuleBasedStateMachine):
     def road_body(self, action: Action) -> dict[str, Any]:
         if action is Action.DISPATCH:
             return {"_to": "worker", "assignee_id": self.world.id_of("worker")}
+        if action is Action.RETURN:
+            return {"reason": "不属于本网格"}
         return {"note": "已清运完毕"} if action is Action.RESOLVE else {}
 
     def bodies(self, action: Action, ticket: Model) -> st.SearchStrategy[dict[str, Any]]:
@@ -408,13 +449,25 @@ class TicketLifecycle(RuleBasedStateMachine):
             )
         if action in (Action.RETURN, Action.ESCALATE, Action.REOPEN):
             return st.fixed_dictionaries({"reason": words})
+        if action in (Action.REFUSE_RETURN, Action.REFUSE_EXTENSION):
+            return st.fixed_dictionaries({"note": words})
+        if action is Action.SUSPEND:  # no `until`: the sweep does not run here
+            reasons = st.sampled_from(["waiting_for_resident", "waiting_for_department", "weather"])
+            return st.fixed_dictionaries({"reason": reasons}, optional={"note": notes})
+        if action is Action.REFUSE_SUSPEND:
+            return st.fixed_dictionaries({"note": words})
+        if action is Action.REQUEST_EXTENSION:
+            # Always later than any deadline so far (reopens set theirs days ahead at most): valid whenever allowed.
+            self.asked_days += 1
+            deadline = (datetime.now(UTC) + timedelta(days=400 + self.asked_days)).isoformat()
+            return st.fixed_dictionaries({"new_deadline": st.just(deadline), "reason": words})
         if action is Action.CANCEL:
             return st.fixed_dictionaries({"reason": words}, optional={"merged_into": st.sampled_from(others)})
         if action is Action.RESOLVE:
             return st.fixed_dictionaries({"note": words}, optional={"location": locations})
         if action is Action.URGE:
             return st.fixed_dictionaries({"note": words})
-        return st.fixed_dictionaries({}, optional={"note": notes})  # accept, claim, close
+        return st.fixed_dictionaries({}, optional={"note": notes})  # accept, claim, close, approve_*
 
 
 @pytest.mark.slow
@@ -427,7 +480,16 @@ def test_random_actions_follow_the_lifecycle_table(world):
 DESIGN_TABLE = {
     "dispatch": ({"pending"}, "assigned", {"supervisor"}),
     "accept": ({"assigned"}, "in_progress", {"assignee"}),
-    "return": ({"assigned", "in_progress"}, "pending", {"assignee"}),
+    "return": ({"assigned", "in_progress"}, "return_requested", {"assignee"}),
+    "approve_return": ({"return_requested"}, "pending", {"supervisor"}),
+    "refuse_return": ({"return_requested"}, None, {"supervisor"}),  # restores the status before the request
+    "request_extension": ({"in_progress"}, None, {"assignee"}),
+    "suspend": ({"in_progress"}, "suspended", {"assignee"}),  # suspend_requested when the category needs approval
+    "approve_suspend": ({"suspend_requested"}, "suspended", {"supervisor"}),
+    "refuse_suspend": ({"suspend_requested"}, "in_progress", {"supervisor"}),
+    "resume": ({"suspended"}, "in_progress", {"assignee", "supervisor"}),
+    "approve_extension": ({"in_progress"}, None, {"supervisor"}),
+    "refuse_extension": ({"in_progress"}, None, {"supervisor"}),
     "escalate": ({"pending", "assigned", "in_progress"}, "pending", {"assignee", "supervisor"}),
     "claim": ({"pending"}, "in_progress", {"volunteer"}),
     "take": ({"pending"}, "in_progress", {"cell_worker"}),
@@ -435,7 +497,11 @@ DESIGN_TABLE = {
     "close": ({"resolved"}, "closed", {"supervisor"}),
     "reopen": ({"resolved", "closed"}, "in_progress", {"supervisor"}),
     "cancel": ({"pending", "assigned"}, "cancelled", {"supervisor"}),
-    "urge": ({"pending", "assigned", "in_progress"}, None, {"supervisor"}),
+    "urge": (
+        {"pending", "assigned", "in_progress", "return_requested", "suspend_requested", "suspended"},
+        None,
+        {"supervisor"},
+    ),
 }
 
 

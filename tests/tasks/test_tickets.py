@@ -217,7 +217,7 @@ def test_only_the_assignee_accepts(world, who, status):
     if status == 200:
         assert body["status"] == "in_progress" and body["accepted_at"]
         assert body["deadlines"]["due_at"] == body["deadlines"]["resolve_due_at"]
-        assert set(body["allowed_actions"]) == {"return", "escalate", "resolve"}
+        assert set(body["allowed_actions"]) == {"return", "escalate", "suspend", "request_extension", "resolve"}
 
 
 def test_a_worker_who_is_not_the_assignee_may_not_act(world):
@@ -227,7 +227,9 @@ def test_a_worker_who_is_not_the_assignee_may_not_act(world):
     assert error["code"] == "forbidden"
 
 
-def test_return_needs_a_reason_and_sends_the_ticket_back_to_pending(world):
+def test_return_needs_a_reason_and_sends_the_ticket_back_to_pending_without_review(app, world, monkeypatch):
+    """RETURN_NEEDS_REVIEW=0: today's direct return (tests/tasks/test_return_review.py has the reviewed one)."""
+    monkeypatch.setitem(app.config, "RETURN_NEEDS_REVIEW", False)
     ticket = world.ticket()
     world.act("supervisor", ticket, "dispatch", assignee_id=world.id_of("worker"))
     assert "reason" in world.act("worker", ticket, "return", status=422)["error"]["details"]
@@ -235,6 +237,7 @@ def test_return_needs_a_reason_and_sends_the_ticket_back_to_pending(world):
     assert body["status"] == "pending" and body["assignee"] is None
     assert body["deadlines"]["accept_due_at"] is None
     assert events_of(world, ticket)[-1]["note"] == "不属于本网格"
+    assert events_of(world, ticket)[-1]["details"] == {"review": False}
 
 
 def test_escalation_moves_the_ticket_up_and_the_units_it_left_keep_reading_it(world):
