@@ -2,8 +2,8 @@
 time on categories, which clocks of a ticket count working time, and 退单审核 (a return reviewed: the ticket's
 request and counts, the rollups' `returns`, `returns_refused` and `return_review`)
 
-Revision ID: 0019_working_days
-Revises: 0018_point_rule_versions
+Revision ID: 0020_working_days
+Revises: 0019_sms_intake
 Create Date: 2026-12-06 12:00:00.000000
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "0019_working_days"
+revision = "0020_working_days"
 down_revision = "0018_point_rule_versions"
 branch_labels = None
 depends_on = None
