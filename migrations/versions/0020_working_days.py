@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0020_working_days"
-down_revision = "0018_point_rule_versions"
+down_revision = "0019_sms_intake"
 branch_labels = None
 depends_on = None
 
