@@ -57,7 +57,13 @@ UPDATE_TEXT: Final[Mapping[str, str]] = {
     Action.DISPATCH: "Dispatched to a handler.",
     Action.ACCEPT: "The handler has taken it on.",
     Action.CLAIM: "A volunteer has taken it on.",
-    Action.RETURN: "Returned for dispatch to another handler.",
+    Action.TAKE: "A grid worker has taken it on the spot.",
+    Action.RETURN: "The handler asked to pass it on.",
+    Action.APPROVE_RETURN: "Returned for dispatch to another handler.",
+    Action.SUSPEND: "The handler asked to put it on hold.",
+    Action.APPROVE_SUSPEND: "On hold: waiting on something outside the handler's hands.",
+    Action.RESUME: "Work on it has resumed.",
+    Action.APPROVE_EXTENSION: "More time was granted to resolve it.",
     Action.ESCALATE: "Referred one level up.",
     Action.RESOLVE: "Resolved.",
     Action.CLOSE: "Closed.",
@@ -162,6 +168,8 @@ def _service(category: Category, group: str | None) -> dict[str, Any]:
 
 
 def _notice(category: Category) -> str:
+    if category.resolve_working_days is not None:
+        return f"{category.name}: we aim to resolve it within {category.resolve_working_days} working days."
     return f"{category.name}: we aim to resolve it within {category.resolve_hours} hours."
 
 

@@ -16,6 +16,9 @@ EXTENDED: Final[Mapping[Status, str]] = {
     Status.PENDING: "OPEN",
     Status.ASSIGNED: "ACTION_SCHEDULED",
     Status.IN_PROGRESS: "IN_PROGRESS",
+    Status.RETURN_REQUESTED: "IN_PROGRESS",  # still the handler's while a supervisor reviews the return
+    Status.SUSPEND_REQUESTED: "IN_PROGRESS",
+    Status.SUSPENDED: "ACTION_SCHEDULED",  # 挂起: waiting on the resident, a department or the weather
     Status.RESOLVED: "FIXED",
     Status.CLOSED: "CLOSED",
     Status.CANCELLED: "NO_FURTHER_ACTION",

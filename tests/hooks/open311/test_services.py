@@ -132,3 +132,12 @@ def test_an_unknown_format_is_404_in_xml(o311, path):
     assert response.headers["Content-Type"] == XML_TYPE
     assert read(response) == [{"code": "404", "description": read(response)[0]["description"]}]
     assert "<errors><error><code>404</code><description>" in response.get_data(as_text=True)
+
+
+def test_a_service_counted_in_working_days_says_so(o311, world):
+    changed = world.client.patch(
+        "/api/v1/categories/CITY.GARBAGE", json={"resolve_working_days": 3}, headers=world.headers["admin"]
+    )
+    assert changed.status_code == 200, changed.get_json()
+    (service,) = [item for item in read(o311.get("services")) if item["service_code"] == "CITY.GARBAGE"]
+    assert service["description"].endswith("within 3 working days.")

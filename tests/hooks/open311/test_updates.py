@@ -65,10 +65,17 @@ def test_the_updates_xml_says_the_same_as_the_json(o311, world):
         ([("supervisor", "cancel", {"reason": "重复"})], "NO_FURTHER_ACTION"),
         ([("supervisor", "close", {})], "CLOSED"),
         ([("supervisor", "reopen", {"reason": "没有清理干净"})], "IN_PROGRESS"),
+        ([("worker", "suspend", {"reason": "waiting_for_resident"})], "ACTION_SCHEDULED"),
+        ([("worker", "return", {"reason": "不属于本网格"})], "IN_PROGRESS"),
     ],
 )
 def test_each_kind_of_change_has_its_extended_status(o311, world, steps, last):
-    ticket = world.resolved() if steps[0][1] in ("close", "reopen") else world.ticket()
+    if steps[0][1] in ("close", "reopen"):
+        ticket = world.resolved()
+    elif steps[0][1] in ("suspend", "return"):
+        ticket = world.in_progress()
+    else:
+        ticket = world.ticket()
     for who, action, body in steps:
         world.act(who, ticket, action, **body)
     assert updates(o311)[-1]["status"] == last
@@ -194,12 +201,19 @@ def test_the_updates_get_of_an_unknown_format_is_404(o311):
         (Status.RESOLVED, "closed", "FIXED"),
         (Status.CLOSED, "closed", "CLOSED"),
         (Status.CANCELLED, "closed", "NO_FURTHER_ACTION"),
+        (Status.RETURN_REQUESTED, "open", "IN_PROGRESS"),
+        (Status.SUSPEND_REQUESTED, "open", "IN_PROGRESS"),
+        (Status.SUSPENDED, "open", "ACTION_SCHEDULED"),
     ],
 )
 def test_every_status_maps_to_open_or_closed_and_an_extended_status(status, georeport, extended):
     assert statuses.georeport(status) == georeport
     assert statuses.extended("any", status, {}) == extended
     assert extended in statuses.ALL_EXTENDED
+
+
+def test_the_table_covers_every_status():
+    assert {status for status in Status} == set(statuses.EXTENDED)
 
 
 def test_an_escalation_is_investigating_and_a_merge_a_duplicate():
