@@ -5,6 +5,7 @@ from typing import Any
 from flask import Flask
 
 from kernel.api import Blueprint, documents
+from kernel.codes import CODE_MAX_LENGTH, CODE_PATTERN
 from kernel.etag import checks_if_match
 from kernel.extensions import api
 from kernel.pagination import Page, cursor_list
@@ -53,8 +54,8 @@ CODE_PARAMETER = {
     "schema": {
         "type": "string",
         "minLength": 1,
-        "maxLength": service.KIND_CODE_MAX_LENGTH,
-        "pattern": service.KIND_CODE_PATTERN,
+        "maxLength": CODE_MAX_LENGTH,
+        "pattern": CODE_PATTERN,
     },
 }
 

@@ -7,13 +7,13 @@ from marshmallow import Schema, fields, validate
 
 from auth.schemas import refuse_blank
 from kernel.api import BaseSchema, FullMatch, IdField, PageQuerySchema, StrictBoolean, StrictId, Timestamp, page_schema
+from kernel.codes import CODE_MAX_LENGTH, CODE_PATTERN, CODE_RULE
 from party.activities.models import ActivityStatus
-from party.activities.service import KIND_CODE_MAX_LENGTH, KIND_CODE_PATTERN
 
 NAME = [validate.Length(min=1, max=64), refuse_blank]
 KIND_CODE = [
-    validate.Length(min=1, max=KIND_CODE_MAX_LENGTH),
-    FullMatch(KIND_CODE_PATTERN, error="lower-case letters, digits or '_', starting with a letter"),
+    validate.Length(min=1, max=CODE_MAX_LENGTH),
+    FullMatch(CODE_PATTERN, error=CODE_RULE),
 ]
 MINIMUM = validate.Range(min=0, max=366)
 POSITION = validate.Range(min=0, max=10_000)

@@ -20,7 +20,6 @@ their attendance and photos, who reads them, and an organisation's yearly count 
   who may see them: whoever reads the activity.
 """
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -32,7 +31,7 @@ from sqlalchemy.orm import selectinload
 
 from kernel.api import format_timestamp
 from kernel.clock import BEIJING, utcnow
-from kernel.codes import add_with_new_code, get_by_code
+from kernel.codes import ActiveFilter, CodedList
 from kernel.errors import ConflictError, NotFoundError, ValidationError
 from kernel.events import publish
 from kernel.extensions import db
@@ -47,8 +46,6 @@ from party.scope import ensure_manages_org, ensure_reads_org, org_scope_of
 from tasks.photos import service as photos
 
 PHOTO_HOLDER: Final = "party_activity"  # what the photos service calls an activity holding photos
-KIND_CODE_PATTERN: Final = r"^[a-z][a-z0-9_]*$"
-KIND_CODE_MAX_LENGTH: Final = 32
 # A phone's clock may run a little ahead: an activity "held" this far in the future is still taken as now.
 FUTURE_ALLOWANCE: Final = timedelta(minutes=10)
 
@@ -74,64 +71,18 @@ DEFAULT_KINDS: Final = (  # as the migration seeds them; the minimum is a branch
 )
 
 
-def seed_default_kinds() -> int:
-    """Insert the default kinds when the table is empty (the migration seeds them too); how many were added."""
-    if db.session.scalars(select(ActivityKind.code).limit(1)).first() is not None:
-        return 0
-    for kind in DEFAULT_KINDS:
-        db.session.add(ActivityKind(**kind.__dict__, active=True))
-    db.session.flush()
-    return len(DEFAULT_KINDS)
-
-
-@dataclass(frozen=True)
-class KindFilters:
-    active: bool | None = None
-
-
-def list_kinds(filters: KindFilters, *, limit: int, cursor: str | None) -> Page[ActivityKind]:
-    """Kinds in their display order, inactive ones too unless filtered."""
-    stmt = select(ActivityKind)
-    if filters.active is not None:
-        stmt = stmt.where(ActivityKind.active.is_(filters.active))
-    return paginate(
-        stmt,
-        order_by=[ActivityKind.position, ActivityKind.code],
-        limit=limit,
-        cursor=cursor,
-        query_fingerprint=filters.__dict__,
-    )
-
-
-def is_valid_kind_code(code: str) -> bool:
-    return len(code) <= KIND_CODE_MAX_LENGTH and re.fullmatch(KIND_CODE_PATTERN, code) is not None
-
-
-def get_kind(code: str) -> ActivityKind:
-    """The kind with this code, active or not; NotFoundError otherwise."""
-    return get_by_code(ActivityKind, code, valid=is_valid_kind_code, what="activity kind")
-
-
-def create_kind(data: Mapping[str, Any]) -> ActivityKind:
-    """A new kind (admins); its code is permanent, 409 when taken."""
-    kind = ActivityKind(
-        code=data["code"],
-        name=data["name"],
-        yearly_minimum=data.get("yearly_minimum", 0),
-        position=data.get("position", 0),
-        active=data.get("active", True),
-    )
-    return add_with_new_code(kind, what="activity kind")  # type: ignore[no-any-return]
-
-
-def update_kind(code: str, changes: Mapping[str, Any]) -> ActivityKind:
-    """Rename, reorder, change the minimum or (de)activate a kind; activities keep an inactive kind."""
-    kind = get_kind(code)
-    for name in ("name", "yearly_minimum", "position", "active"):
-        if name in changes:
-            setattr(kind, name, changes[name])
-    db.session.flush()
-    return kind
+KINDS: Final = CodedList(
+    ActivityKind,
+    what="activity kind",
+    fields={"name": None, "yearly_minimum": 0, "position": 0, "active": True},
+    defaults=DEFAULT_KINDS,
+)
+KindFilters = ActiveFilter
+seed_default_kinds = KINDS.seed
+list_kinds = KINDS.list
+get_kind = KINDS.get
+create_kind = KINDS.create
+update_kind = KINDS.update  # activities keep an inactive kind; new ones cannot be given it
 
 
 # --- what a caller sees of an activity ----------------------------------------------------------------
@@ -472,8 +423,8 @@ def _manageable_org(actor: Caller, org_id: int) -> PartyOrg:
 
 
 def _active_kind(code: str) -> ActivityKind:
-    found = db.session.get(ActivityKind, code) if is_valid_kind_code(code) else None
-    if found is None or not found.active:
+    found = KINDS.get_active(code)
+    if found is None:
         raise ValidationError("Unknown or inactive activity kind.", {"kind": ["no such active kind"]})
     return found
 

@@ -9,6 +9,7 @@ from flask import Flask, Response
 from dashboards.ledgers import file_chunks
 from kernel import idempotency
 from kernel.api import Blueprint, PageQuerySchema, documents
+from kernel.codes import CODE_MAX_LENGTH, CODE_PATTERN
 from kernel.etag import checks_if_match
 from kernel.extensions import api
 from kernel.pagination import Page, cursor_list
@@ -61,8 +62,8 @@ CODE_PARAMETER = {
     "schema": {
         "type": "string",
         "minLength": 1,
-        "maxLength": service.AREA_CODE_MAX_LENGTH,
-        "pattern": service.AREA_CODE_PATTERN,
+        "maxLength": CODE_MAX_LENGTH,
+        "pattern": CODE_PATTERN,
     },
 }
 

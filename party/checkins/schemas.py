@@ -4,13 +4,13 @@ from marshmallow import Schema, fields, validate
 
 from auth.schemas import refuse_blank
 from kernel.api import BaseSchema, FullMatch, IdField, PageQuerySchema, StrictBoolean, StrictId, Timestamp, page_schema
+from kernel.codes import CODE_MAX_LENGTH, CODE_PATTERN, CODE_RULE
 from party.checkins.models import CheckInKind, CheckInStatus, RecordKind
-from party.checkins.service import AREA_CODE_MAX_LENGTH, AREA_CODE_PATTERN
 
 NAME = [validate.Length(min=1, max=64), refuse_blank]
 AREA_CODE = [
-    validate.Length(min=1, max=AREA_CODE_MAX_LENGTH),
-    FullMatch(AREA_CODE_PATTERN, error="lower-case letters, digits or '_', starting with a letter"),
+    validate.Length(min=1, max=CODE_MAX_LENGTH),
+    FullMatch(CODE_PATTERN, error=CODE_RULE),
 ]
 POSITION = validate.Range(min=0, max=10_000)
 NOTE = [validate.Length(min=2, max=500), refuse_blank]

@@ -20,7 +20,6 @@ Read scope: admins everything; party staff the check-ins of their organisation s
 community in their grid subtree; everyone their own (as the member). Outside it: 404.
 """
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -33,7 +32,7 @@ from auth import service as accounts
 from auth.models import Account
 from grid.models import GridLevel, GridUnit
 from kernel.clock import BEIJING, utcnow
-from kernel.codes import add_with_new_code, get_by_code
+from kernel.codes import ActiveFilter, CodedList
 from kernel.errors import ConflictError, ForbiddenError, InvalidTransitionError, NotFoundError, ValidationError
 from kernel.extensions import db
 from kernel.pagination import Page, paginate
@@ -50,8 +49,6 @@ from party.members.models import PartyMember
 from party.orgs.models import PartyOrg
 from party.scope import management_scope, org_scope_of
 
-AREA_CODE_PATTERN: Final = r"^[a-z][a-z0-9_]*$"
-AREA_CODE_MAX_LENGTH: Final = 32
 CHECKING_IN_CLASS: Final = "serving"  # 在职党员: the class that checks in with its home community
 USERNAME_BASE: Final = "member-{id}"  # a volunteer account made for a member: member-17 (member-17-2 if taken)
 
@@ -76,60 +73,15 @@ DEFAULT_AREAS: Final = (  # as the migration seeds them
 )
 
 
-def seed_default_areas() -> int:
-    """Insert the default areas when the table is empty (the migration seeds them too); how many were added."""
-    if db.session.scalars(select(ServiceArea.code).limit(1)).first() is not None:
-        return 0
-    for default in DEFAULT_AREAS:
-        db.session.add(ServiceArea(**default.__dict__, active=True))
-    db.session.flush()
-    return len(DEFAULT_AREAS)
-
-
-@dataclass(frozen=True)
-class AreaFilters:
-    active: bool | None = None
-
-
-def list_areas(filters: AreaFilters, *, limit: int, cursor: str | None) -> Page[ServiceArea]:
-    """Service areas in display order, inactive ones too unless filtered."""
-    stmt = select(ServiceArea)
-    if filters.active is not None:
-        stmt = stmt.where(ServiceArea.active.is_(filters.active))
-    return paginate(
-        stmt,
-        order_by=[ServiceArea.position, ServiceArea.code],
-        limit=limit,
-        cursor=cursor,
-        query_fingerprint=filters.__dict__,
-    )
-
-
-def is_valid_area_code(code: str) -> bool:
-    return len(code) <= AREA_CODE_MAX_LENGTH and re.fullmatch(AREA_CODE_PATTERN, code) is not None
-
-
-def get_area(code: str) -> ServiceArea:
-    """The area with this code, active or not; NotFoundError otherwise."""
-    return get_by_code(ServiceArea, code, valid=is_valid_area_code, what="service area")
-
-
-def create_area(data: Mapping[str, Any]) -> ServiceArea:
-    """A new area (admins); its code is permanent, 409 when taken."""
-    area = ServiceArea(
-        code=data["code"], name=data["name"], position=data.get("position", 0), active=data.get("active", True)
-    )
-    return add_with_new_code(area, what="service area")  # type: ignore[no-any-return]
-
-
-def update_area(code: str, changes: Mapping[str, Any]) -> ServiceArea:
-    """Rename, reorder or (de)activate an area; check-ins keep an inactive area, new ones cannot choose it."""
-    area = get_area(code)
-    for name in ("name", "position", "active"):
-        if name in changes:
-            setattr(area, name, changes[name])
-    db.session.flush()
-    return area
+AREAS: Final = CodedList(
+    ServiceArea, what="service area", fields={"name": None, "position": 0, "active": True}, defaults=DEFAULT_AREAS
+)
+AreaFilters = ActiveFilter
+seed_default_areas = AREAS.seed
+list_areas = AREAS.list
+get_area = AREAS.get
+create_area = AREAS.create
+update_area = AREAS.update  # check-ins keep an inactive area; new ones cannot choose it
 
 
 def _chosen_areas(codes: Sequence[str]) -> list[ServiceArea]:

@@ -4,12 +4,12 @@ from marshmallow import Schema, fields, validate
 
 from auth.schemas import MainlandMobile, refuse_blank
 from kernel.api import BaseSchema, FullMatch, IdField, PageQuerySchema, StrictBoolean, StrictId, Timestamp, page_schema
-from party.members.service import CLASS_CODE_MAX_LENGTH, CLASS_CODE_PATTERN
+from kernel.codes import CODE_MAX_LENGTH, CODE_PATTERN, CODE_RULE
 
 NAME = [validate.Length(min=1, max=64), refuse_blank]
 CLASS_CODE = [
-    validate.Length(min=1, max=CLASS_CODE_MAX_LENGTH),
-    FullMatch(CLASS_CODE_PATTERN, error="lower-case letters, digits or '_', starting with a letter"),
+    validate.Length(min=1, max=CODE_MAX_LENGTH),
+    FullMatch(CODE_PATTERN, error=CODE_RULE),
 ]
 POSITION = validate.Range(min=0, max=10_000)
 REASON = validate.Length(min=2, max=200)

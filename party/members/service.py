@@ -8,7 +8,6 @@ tickets and worker profiles show it (党员亮身份) without asking this layer.
 """
 
 import logging
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -20,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from auth.models import Account
 from grid.models import GridUnit
 from kernel.clock import utcnow
-from kernel.codes import add_with_new_code, get_by_code
+from kernel.codes import ActiveFilter, CodedList
 from kernel.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from kernel.extensions import db
 from kernel.pagination import Page, paginate
@@ -36,8 +35,6 @@ from tasks.tickets.models import PersonalDataRead
 log = logging.getLogger("grid.party")
 
 PHONE_SUBJECT: Final = "party_member_phone"
-CLASS_CODE_PATTERN: Final = r"^[a-z][a-z0-9_]*$"
-CLASS_CODE_MAX_LENGTH: Final = 32
 
 
 # --- member classes ------------------------------------------------------------------------------
@@ -58,60 +55,15 @@ DEFAULT_CLASSES: Final = (
 )
 
 
-def seed_default_classes() -> int:
-    """Insert the default classes when the table is empty (the migration seeds them too); how many were added."""
-    if db.session.scalars(select(MemberClass.code).limit(1)).first() is not None:
-        return 0
-    for default in DEFAULT_CLASSES:
-        db.session.add(MemberClass(**default.__dict__, active=True))
-    db.session.flush()
-    return len(DEFAULT_CLASSES)
-
-
-@dataclass(frozen=True)
-class ClassFilters:
-    active: bool | None = None
-
-
-def list_classes(filters: ClassFilters, *, limit: int, cursor: str | None) -> Page[MemberClass]:
-    """Member classes in their display order, inactive ones too unless filtered."""
-    stmt = select(MemberClass)
-    if filters.active is not None:
-        stmt = stmt.where(MemberClass.active.is_(filters.active))
-    return paginate(
-        stmt,
-        order_by=[MemberClass.position, MemberClass.code],
-        limit=limit,
-        cursor=cursor,
-        query_fingerprint=filters.__dict__,
-    )
-
-
-def is_valid_class_code(code: str) -> bool:
-    return len(code) <= CLASS_CODE_MAX_LENGTH and re.fullmatch(CLASS_CODE_PATTERN, code) is not None
-
-
-def get_class(code: str) -> MemberClass:
-    """The class with this code, active or not; NotFoundError otherwise."""
-    return get_by_code(MemberClass, code, valid=is_valid_class_code, what="member class")
-
-
-def create_class(data: Mapping[str, Any]) -> MemberClass:
-    """A new class (admins); its code is permanent, 409 when taken."""
-    member_class = MemberClass(
-        code=data["code"], name=data["name"], position=data.get("position", 0), active=data.get("active", True)
-    )
-    return add_with_new_code(member_class, what="member class")  # type: ignore[no-any-return]
-
-
-def update_class(code: str, changes: Mapping[str, Any]) -> MemberClass:
-    """Rename, reorder or (de)activate a class; members keep an inactive class, new ones cannot be given it."""
-    member_class = get_class(code)
-    for name in ("name", "position", "active"):
-        if name in changes:
-            setattr(member_class, name, changes[name])
-    db.session.flush()
-    return member_class
+CLASSES: Final = CodedList(
+    MemberClass, what="member class", fields={"name": None, "position": 0, "active": True}, defaults=DEFAULT_CLASSES
+)
+ClassFilters = ActiveFilter
+seed_default_classes = CLASSES.seed
+list_classes = CLASSES.list
+get_class = CLASSES.get
+create_class = CLASSES.create
+update_class = CLASSES.update  # members keep an inactive class; new ones cannot be given it
 
 
 # --- what a caller sees of a member ----------------------------------------------------------------
@@ -318,8 +270,8 @@ def _manageable_org(actor: Caller, org_id: int) -> PartyOrg:
 
 
 def _active_class(code: str) -> MemberClass:
-    found = db.session.get(MemberClass, code) if is_valid_class_code(code) else None
-    if found is None or not found.active:
+    found = CLASSES.get_active(code)
+    if found is None:
         raise ValidationError("Unknown or inactive member class.", {"class": ["no such active class"]})
     return found
 

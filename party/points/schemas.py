@@ -4,13 +4,14 @@ from marshmallow import Schema, fields, validate
 
 from auth.schemas import refuse_blank
 from kernel.api import BaseSchema, FullMatch, IdField, PageQuerySchema, StrictBoolean, StrictId, Timestamp, page_schema
+from kernel.codes import CODE_MAX_LENGTH, CODE_PATTERN, CODE_RULE
 from party.points.models import DisputeStatus, PointTrigger
-from party.points.service import PERIODS, RULE_CODE_MAX_LENGTH, RULE_CODE_PATTERN
+from party.points.service import PERIODS
 
 NAME = [validate.Length(min=1, max=64), refuse_blank]
 RULE_CODE = [
-    validate.Length(min=1, max=RULE_CODE_MAX_LENGTH),
-    FullMatch(RULE_CODE_PATTERN, error="lower-case letters, digits or '_', starting with a letter"),
+    validate.Length(min=1, max=CODE_MAX_LENGTH),
+    FullMatch(CODE_PATTERN, error=CODE_RULE),
 ]
 RULE_POINTS = validate.Range(min=-1000, max=1000)
 ENTRY_POINTS = [validate.Range(min=-1000, max=1000), validate.NoneOf([0], error="0 changes nothing")]

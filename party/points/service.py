@@ -21,7 +21,6 @@ included, dated in that month): the entry reaching the cap gets what is left, an
 Deductions and manual entries are not capped.
 """
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -32,7 +31,7 @@ from sqlalchemy import Select, func, select
 
 from auth.models import Account
 from kernel.clock import BEIJING, utcnow
-from kernel.codes import add_with_new_code, get_by_code
+from kernel.codes import add_with_new_code, get_by_code, is_valid_code
 from kernel.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from kernel.extensions import db
 from kernel.pagination import Page, paginate
@@ -46,8 +45,6 @@ from party.scope import can_manage_org, ensure_manages_org, ensure_reads_org, or
 from tasks.tickets.events import TicketChanged
 from tasks.tickets.models import Ticket, TicketEvent
 
-RULE_CODE_PATTERN: Final = r"^[a-z][a-z0-9_]*$"
-RULE_CODE_MAX_LENGTH: Final = 32
 RESOLUTION_TRIGGERS: Final = (PointTrigger.TICKET_RESOLVED_ON_TIME, PointTrigger.CLAIM_RESOLVED)
 GOOD_RATINGS: Final = (4, 5)
 
@@ -105,13 +102,9 @@ def list_rules(filters: RuleFilters, *, limit: int, cursor: str | None) -> Page[
     return paginate(stmt, order_by=[PointRule.code], limit=limit, cursor=cursor, query_fingerprint=fingerprint)
 
 
-def is_valid_rule_code(code: str) -> bool:
-    return len(code) <= RULE_CODE_MAX_LENGTH and re.fullmatch(RULE_CODE_PATTERN, code) is not None
-
-
 def get_rule(code: str) -> PointRule:
     """The rule with this code, active or not; NotFoundError otherwise."""
-    return get_by_code(PointRule, code, valid=is_valid_rule_code, what="point rule")
+    return get_by_code(PointRule, code, valid=is_valid_code, what="point rule")
 
 
 def create_rule(data: Mapping[str, Any]) -> PointRule:
