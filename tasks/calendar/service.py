@@ -48,7 +48,8 @@ def load_year(year: int) -> YearDays | None:
 
 
 def get_year(year: int) -> YearCalendar:
-    known = db.session.get(CalendarYear, year)
+    # A year outside the range is never stored, and too large a number overflows the database's integer.
+    known = db.session.get(CalendarYear, year) if MIN_YEAR <= year <= MAX_YEAR else None
     if known is None:
         raise NotFoundError(
             f"The calendar has no working days for {year}: deadlines in it count Monday to Friday.",

@@ -65,6 +65,12 @@ def test_a_year_the_calendar_lacks_is_404(client, working_calendar, headers):
     assert "2027" in error["message"]
 
 
+@pytest.mark.parametrize("year", ["1999", "2101", "10765180102", "99999999999999999999"])
+def test_a_year_out_of_range_is_404_without_asking_the_database(client, working_calendar, headers, year):
+    assert_error(client.get(f"{URL}/{year}", headers=headers["worker"]), 404, "not_found")
+    assert_error(client.put(f"{URL}/{year}", json={"days": []}, headers=headers["admin"]), 422, "validation_error")
+
+
 def test_an_admin_replaces_a_year(app, client, working_calendar, headers):
     response = client.put(f"{URL}/2027", json={"days": DAYS_2027}, headers=headers["admin"])
     assert response.status_code == 200, response.get_data(as_text=True)
