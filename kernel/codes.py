@@ -20,6 +20,12 @@ CODE_MAX_LENGTH: Final = 32
 CODE_RULE: Final = "lower-case letters, digits or '_', starting with a letter"
 
 
+def code_parameter(description: str) -> dict[str, Any]:
+    """The OpenAPI declaration of a `{code}` path parameter under the code rule."""
+    schema = {"type": "string", "minLength": 1, "maxLength": CODE_MAX_LENGTH, "pattern": CODE_PATTERN}
+    return {"in": "path", "name": "code", "description": description, "schema": schema}
+
+
 def is_valid_code(code: str) -> bool:
     return len(code) <= CODE_MAX_LENGTH and re.fullmatch(CODE_PATTERN, code) is not None
 

@@ -5,7 +5,7 @@ from typing import Any
 from flask import Flask
 
 from kernel.api import Blueprint, documents
-from kernel.codes import CODE_MAX_LENGTH, CODE_PATTERN
+from kernel.codes import code_parameter
 from kernel.etag import checks_if_match
 from kernel.extensions import api
 from kernel.pagination import Page, cursor_list
@@ -47,17 +47,7 @@ kinds_blp = Blueprint(
 READERS = (Role.ADMIN, Role.PARTY_STAFF, Role.SUPERVISOR)
 MANAGERS = (Role.ADMIN, Role.PARTY_STAFF)
 
-CODE_PARAMETER = {
-    "in": "path",
-    "name": "code",
-    "description": "the kind's code, e.g. theme_day",
-    "schema": {
-        "type": "string",
-        "minLength": 1,
-        "maxLength": CODE_MAX_LENGTH,
-        "pattern": CODE_PATTERN,
-    },
-}
+CODE_PARAMETER = code_parameter("the kind's code, e.g. theme_day")
 
 
 def register(app: Flask) -> None:

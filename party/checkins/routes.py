@@ -9,7 +9,7 @@ from flask import Flask, Response
 from dashboards.ledgers import file_chunks
 from kernel import idempotency
 from kernel.api import Blueprint, PageQuerySchema, documents
-from kernel.codes import CODE_MAX_LENGTH, CODE_PATTERN
+from kernel.codes import code_parameter
 from kernel.etag import checks_if_match
 from kernel.extensions import api
 from kernel.pagination import Page, cursor_list
@@ -55,17 +55,7 @@ exports_blp = Blueprint(
 
 READERS = (Role.ADMIN, Role.PARTY_STAFF, Role.SUPERVISOR)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-CODE_PARAMETER = {
-    "in": "path",
-    "name": "code",
-    "description": "the area's code, e.g. elderly",
-    "schema": {
-        "type": "string",
-        "minLength": 1,
-        "maxLength": CODE_MAX_LENGTH,
-        "pattern": CODE_PATTERN,
-    },
-}
+CODE_PARAMETER = code_parameter("the area's code, e.g. elderly")
 
 
 def register(app: Flask) -> None:

@@ -5,7 +5,7 @@ from typing import Any
 from flask import Flask
 
 from kernel.api import Blueprint, documents
-from kernel.codes import CODE_MAX_LENGTH, CODE_PATTERN
+from kernel.codes import code_parameter
 from kernel.etag import checks_if_match
 from kernel.extensions import api
 from kernel.pagination import Page, cursor_list
@@ -42,17 +42,7 @@ READERS = (Role.ADMIN, Role.PARTY_STAFF, Role.SUPERVISOR)
 MANAGERS = (Role.ADMIN, Role.PARTY_STAFF)
 
 # Documented on the path so clients and fuzzers know a code's shape; a malformed one is simply 404.
-CODE_PARAMETER = {
-    "in": "path",
-    "name": "code",
-    "description": "the class's code, e.g. retired",
-    "schema": {
-        "type": "string",
-        "minLength": 1,
-        "maxLength": CODE_MAX_LENGTH,
-        "pattern": CODE_PATTERN,
-    },
-}
+CODE_PARAMETER = code_parameter("the class's code, e.g. retired")
 
 
 def register(app: Flask) -> None:
