@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from kernel import commands, events, health
+from kernel import commands, events, health, i18n
 from kernel.config import ROOT, load_settings
 from kernel.db import install_connection_settings
 from kernel.errors import register_error_handlers
@@ -60,6 +60,7 @@ def register_extensions(app: Flask) -> None:
     jwt.init_app(app)
     register_token_error_loaders(jwt)
     limiter.init_app(app)
+    i18n.install(app)
     api.init_app(app)
 
 

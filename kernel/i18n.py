@@ -1,0 +1,34 @@
+"""Messages people read: Simplified Chinese by default, English when the client asks (`Accept-Language: en`).
+
+A message id is the English text, wrapped where it is written: `_("No such grid unit.")` inside a request,
+`_l(...)` for a text defined at import time. Its Chinese lives in `translations/zh/LC_MESSAGES/messages.po`
+(gettext, through Flask-Babel), compiled to `.mo` by `make run` and `make test`. With no catalogue compiled, or in
+English, the id itself is answered. Error codes, field names and enum values are never translated: clients branch
+on them.
+"""
+
+from flask import Flask, has_request_context, request
+from flask_babel import Babel, gettext, lazy_gettext, ngettext
+
+from kernel.config import ROOT
+
+LOCALES = ("zh", "en")
+DEFAULT_LOCALE = "zh"
+TRANSLATIONS_DIR = ROOT / "translations"
+
+_ = gettext
+_l = lazy_gettext
+__all__ = ["_", "_l", "current_locale", "install", "ngettext"]
+
+
+def current_locale() -> str:
+    """The caller's language: `en` only when asked for before Chinese; Chinese otherwise (and outside requests)."""
+    if not has_request_context():
+        return DEFAULT_LOCALE
+    return request.accept_languages.best_match(LOCALES, default=DEFAULT_LOCALE) or DEFAULT_LOCALE
+
+
+def install(app: Flask) -> None:
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS_DIR))
+    Babel(app, locale_selector=current_locale)
