@@ -42,14 +42,17 @@ import workforce.routes
 from auth import service as accounts
 from dashboards.rollups import incremental as rollups
 from grid.events import UnitRemoving
+from kernel import metrics
 from kernel.app import build_app
 from kernel.events import EventBus
 from notifications.outbox import service as outbox
+from notifications.outbox.metrics import outbox_gauges
 from notifications.webhooks import service as webhooks
 from party.activities.events import AttendanceChanged
 from party.activities.service import PHOTO_HOLDER, ActivityPhotoRules
 from party.checkins import records as service_records
 from party.points import service as points
+from tasks.metrics import ticket_gauges
 from tasks.photos import service as photos
 from tasks.tickets.events import TicketChanged, TicketsMerging
 from tasks.tickets.photo_rules import TicketPhotoRules
@@ -123,6 +126,8 @@ def provide(app: Flask) -> None:
     """What a lower sub-package asks of a higher one through a protocol of its own, installed here."""
     photos.install_ticket_rules(app, TicketPhotoRules())  # photos ask tickets who may see and add them
     photos.install_photo_holder(app, PHOTO_HOLDER, ActivityPhotoRules())  # and activities who may see theirs
+    metrics.add_gauges(app, ticket_gauges)  # /metrics reads overdue tickets and the sweep's lag at each scrape,
+    metrics.add_gauges(app, outbox_gauges)  # and the outbox's depth, age and failures
 
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:

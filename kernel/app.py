@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from kernel import commands, events, health, i18n
+from kernel import commands, events, health, i18n, metrics
 from kernel.config import ROOT, load_settings
 from kernel.db import install_connection_settings
 from kernel.errors import register_error_handlers
@@ -66,8 +66,10 @@ def register_extensions(app: Flask) -> None:
 
 def register_request_hooks(app: Flask) -> None:
     # after_request hooks run in reverse order: remember the idempotent response, add the ETag,
-    # commit, and log last, so the log shows the status the client really got.
+    # commit, then count and log last, so both show the status the client really got.
     register_request_logging(app)
+    with app.app_context():
+        metrics.install(app, db.engine)
     register_cache_policy(app)
     register_transaction_boundary(app)
     register_etags(app)

@@ -159,6 +159,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         # Reverse proxies in front of the app whose X-Forwarded-For to trust (login brakes count by address).
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
+        # GET /metrics (kernel.metrics): served to these networks, or to whoever presents this bearer token.
+        "METRICS_ALLOWED_NETWORKS": _networks(env, "METRICS_ALLOWED_NETWORKS", default="127.0.0.0/8 ::1/128"),
+        "METRICS_TOKEN": env.get("METRICS_TOKEN", ""),
         "JSON_AS_ASCII": False,
         "API_TITLE": "Grid governance API",
         "API_VERSION": "v1",
@@ -179,10 +182,10 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
-def _networks(env: Mapping[str, str], name: str) -> list[str]:
+def _networks(env: Mapping[str, str], name: str, default: str = "") -> list[str]:
     """CIDRs separated by commas or spaces, each checked (a host address with a prefix is a typo: refused)."""
     networks = []
-    for item in env.get(name, "").replace(",", " ").split():
+    for item in env.get(name, default).replace(",", " ").split():
         try:
             networks.append(str(ipaddress.ip_network(item)))
         except ValueError as error:

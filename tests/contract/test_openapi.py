@@ -6,8 +6,8 @@ import pytest
 
 from tests.support.http import assert_error
 
-# Routes that serve the documentation itself rather than the API.
-DOC_ENDPOINTS = {"static", "swagger_asset", "api-docs.openapi_json", "api-docs.openapi_swagger_ui"}
+# Routes that serve the documentation itself rather than the API, and Prometheus's scrape (kernel.metrics).
+DOC_ENDPOINTS = {"static", "swagger_asset", "api-docs.openapi_json", "api-docs.openapi_swagger_ui", "metrics"}
 
 
 @pytest.fixture(scope="module")
