@@ -84,7 +84,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
         seeded = seed(app)
         cluster = Cluster(url, environment, Path(folder))
         try:
-            a, b = cluster.start_instance("a"), cluster.start_instance("b")
+            a, b = cluster.start_instances("a", "b")
             yield Service(cluster, a, b, seeded, app)
         finally:
             cluster.stop()

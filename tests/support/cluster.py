@@ -59,8 +59,10 @@ def fresh_database(base_url: str, label: str) -> Iterator[str]:
         admin.dispose()
 
 
-def free_port() -> int:
+def free_port(taken: set[int]) -> int:
     for port in PORTS:
+        if port in taken:
+            continue
         with socket.socket() as probe:
             try:
                 probe.bind(("127.0.0.1", port))
@@ -114,8 +116,15 @@ class Cluster:
     folder: Path
     instances: list[Instance] = field(default_factory=list)
 
-    def start_instance(self, name: str) -> Instance:
-        port = free_port()
+    def start_instances(self, *names: str) -> list[Instance]:
+        """Web servers on free ports, started together; each answered /readyz before this returns."""
+        started = [self._start(name) for name in names]
+        for instance in started:
+            _wait_until_ready(instance)
+        return started
+
+    def _start(self, name: str) -> Instance:
+        port = free_port(taken={instance.port for instance in self.instances})
         log = self.folder / f"web-{name}.log"
         metrics = self.folder / f"metrics-{name}"
         metrics.mkdir()
@@ -126,7 +135,6 @@ class Cluster:
             )
         instance = Instance(name, port, process, log)
         self.instances.append(instance)
-        _wait_until_ready(instance)
         return instance
 
     def run(self, *arguments: str, extra: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
@@ -180,7 +188,7 @@ def instance_environment(database_url: str, folder: Path) -> dict[str, str]:
         "RATELIMIT_STORAGE_URI": REDIS_URL,
         "TRUSTED_PROXIES": "1",
         "HOST": "127.0.0.1",
-        "WORKERS": "2",
+        "WORKERS": "1",  # two instances are the point; more workers only slow the start
         "LOG_LEVEL": "WARNING",
         "ATTACHMENTS_DIR": str(folder / "attachments"),
         "SMS_CHANNEL": "console",
