@@ -48,6 +48,16 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "WORKFORCE_POSITION_RETENTION_DAYS": int(env.get("WORKFORCE_POSITION_RETENTION_DAYS", "90")),
         # Photos: where the local disk storage keeps them, the size cap, and whether EXIF/XMP (GPS!) go.
         "ATTACHMENTS_DIR": env.get("ATTACHMENTS_DIR", str(INSTANCE_DIR / "attachments")),
+        # local (ATTACHMENTS_DIR) or s3: an S3-compatible object store every web machine shares (MinIO, Aliyun OSS).
+        "ATTACHMENTS_STORAGE": _one_of(env, "ATTACHMENTS_STORAGE", ("local", "s3")),
+        "ATTACHMENTS_S3_BUCKET": env.get("ATTACHMENTS_S3_BUCKET", ""),
+        "ATTACHMENTS_S3_PREFIX": env.get("ATTACHMENTS_S3_PREFIX", "attachments/"),
+        "ATTACHMENTS_S3_ENDPOINT_URL": env.get("ATTACHMENTS_S3_ENDPOINT_URL", ""),  # empty: AWS itself
+        "ATTACHMENTS_S3_REGION": env.get("ATTACHMENTS_S3_REGION", ""),
+        "ATTACHMENTS_S3_ACCESS_KEY_ID": env.get("ATTACHMENTS_S3_ACCESS_KEY_ID", ""),
+        "ATTACHMENTS_S3_SECRET_ACCESS_KEY": env.get("ATTACHMENTS_S3_SECRET_ACCESS_KEY", ""),
+        # path (MinIO), virtual (Aliyun OSS requires it) or auto.
+        "ATTACHMENTS_S3_ADDRESSING_STYLE": _one_of(env, "ATTACHMENTS_S3_ADDRESSING_STYLE", ("auto", "path", "virtual")),
         "ATTACHMENTS_MAX_BYTES": int(env.get("ATTACHMENTS_MAX_BYTES", str(10 * 1024 * 1024))),
         "ATTACHMENTS_STRIP_METADATA": env.get("ATTACHMENTS_STRIP_METADATA", "true").lower() not in {"0", "false", "no"},
         # Tickets: a new ticket goes straight to its cell's only worker on duty when this is on.
@@ -191,6 +201,14 @@ def _networks(env: Mapping[str, str], name: str, default: str = "") -> list[str]
         except ValueError as error:
             raise ValueError(f"{name}: {item!r} is not a network in CIDR form ({error})") from None
     return networks
+
+
+def _one_of(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """The setting, which must be one of `choices` (the first is the default); anything else stops the start."""
+    value = env.get(name, choices[0]).strip().lower() or choices[0]
+    if value not in choices:
+        raise ValueError(f"{name}: {value!r} is not one of {', '.join(choices)}")
+    return value
 
 
 def _existing_file(env: Mapping[str, str], name: str) -> str | None:

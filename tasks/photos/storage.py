@@ -12,8 +12,10 @@ from typing import IO, Final, Protocol
 from flask import current_app
 
 from tasks.photos.imaging import CHUNK
+from tasks.photos.object_store import ObjectStoreStorage
 
 STORAGE_EXTENSION: Final = "attachments.storage"
+OBJECT_STORE_EXTENSION: Final = "attachments.object_store"
 
 
 class Storage(Protocol):
@@ -67,9 +69,19 @@ class LocalDiskStorage:
 
 
 def storage() -> Storage:
-    """The app's storage: one installed in `app.extensions[STORAGE_EXTENSION]`, else the local disk."""
+    """The app's storage: one installed in `app.extensions[STORAGE_EXTENSION]`, else what ATTACHMENTS_STORAGE
+    names: the local disk, or an S3-compatible object store (its client made once per app)."""
     installed: Storage | None = current_app.extensions.get(STORAGE_EXTENSION)
-    return installed or LocalDiskStorage(Path(current_app.config["ATTACHMENTS_DIR"]))
+    if installed is not None:
+        return installed
+    if current_app.config["ATTACHMENTS_STORAGE"] == "s3":
+        made = current_app.extensions.get(OBJECT_STORE_EXTENSION)
+        if made is None:
+            made = current_app.extensions.setdefault(
+                OBJECT_STORE_EXTENSION, ObjectStoreStorage.from_config(current_app.config)
+            )
+        return made
+    return LocalDiskStorage(Path(current_app.config["ATTACHMENTS_DIR"]))
 
 
 def new_storage_key() -> str:
