@@ -23,7 +23,15 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Flask, Response, current_app, g, request
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+)
 from prometheus_client import generate_latest as render
 from prometheus_client.core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -35,6 +43,8 @@ from kernel.errors import ForbiddenError
 from kernel.i18n import _
 
 GaugeSource = Callable[[], Iterable[Metric]]
+
+disable_created_metrics()  # no `_created` series beside each counter: nothing here reads them
 
 REQUESTS = Counter("grid_http_requests", "HTTP requests answered.", ["method", "endpoint", "status"])
 LATENCY = Histogram(
@@ -105,14 +115,18 @@ class _ScrapeTimeGauges(Collector):
 
 def _scrape() -> Response:
     _check_scraper()
-    counted = CollectorRegistry()
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        MultiProcessCollector(counted)
-    else:
-        counted = REGISTRY
     read_now = CollectorRegistry(auto_describe=False)
     read_now.register(_ScrapeTimeGauges(current_app.extensions.get("metrics_gauges", [])))
-    return Response(render(counted) + render(read_now), content_type=CONTENT_TYPE_LATEST)
+    return Response(render(_counted()) + render(read_now), content_type=CONTENT_TYPE_LATEST)
+
+
+def _counted() -> CollectorRegistry:
+    """This process's counts; under gunicorn with PROMETHEUS_MULTIPROC_DIR, those of every worker, summed."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return REGISTRY
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)
+    return registry
 
 
 def _check_scraper() -> None:

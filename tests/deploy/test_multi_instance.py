@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from flask_migrate import upgrade
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select, update
 
 from auth import tokens
@@ -270,3 +271,25 @@ def _wait_for_empty_outbox(service: Service, timeout: float = 40) -> None:
                 return
             time.sleep(0.3)
     raise AssertionError("the delivery workers did not empty the outbox")
+
+
+def scrape(instance: Instance) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    response = instance.call("GET", "/metrics")
+    assert response.status == 200, response.body
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(response.body)
+        for sample in family.samples
+    }
+
+
+def test_each_instance_counts_its_own_requests_and_both_read_the_same_database_figures(service):
+    healthz = ("grid_http_requests_total", (("endpoint", "/healthz"), ("method", "GET"), ("status", "200")))
+    before_a, before_b = scrape(service.a), scrape(service.b)
+    for _ in range(3):
+        assert service.a.call("GET", "/healthz").status == 200
+    after_a, after_b = scrape(service.a), scrape(service.b)
+    assert after_a.get(healthz, 0) - before_a.get(healthz, 0) == 3
+    assert after_b.get(healthz, 0) == before_b.get(healthz, 0)
+    shared = [key for key in after_a if key[0] in {"grid_tickets_overdue", "grid_outbox_depth"}]
+    assert shared and all(after_a[key] == after_b[key] for key in shared)
