@@ -35,8 +35,10 @@ def _procfile() -> dict[str, str]:
 def test_the_procfile_runs_the_web_server_one_delivery_worker_and_the_sweep_every_minute():
     processes = _procfile()
     assert set(processes) == {"web", "notify", "sweep"}
-    assert "gunicorn" in processes["web"] and "--config gunicorn.conf.py" in processes["web"]
-    assert "${HOST:-127.0.0.1}:${PORT:-8000}" in processes["web"]
+    assert processes["web"] == "exec deploy/web.sh"  # the one web command, which the unit and compose run too
+    web = (ROOT / "deploy" / "web.sh").read_text()
+    assert "gunicorn" in web and "--config gunicorn.conf.py" in web
+    assert "${HOST:-127.0.0.1}:${PORT:-8000}" in web and "exec " in web
     assert all(command.startswith("exec ") for command in processes.values())  # signals reach the process itself
     assert processes["notify"].endswith("notify worker")
     assert processes["sweep"].endswith("tasks sweep --every 60")
