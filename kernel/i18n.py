@@ -8,7 +8,7 @@ on them.
 """
 
 from flask import Flask, has_request_context, request
-from flask_babel import Babel, gettext, lazy_gettext, ngettext
+from flask_babel import Babel, force_locale, gettext, lazy_gettext, ngettext
 
 from kernel.config import ROOT
 
@@ -18,7 +18,12 @@ TRANSLATIONS_DIR = ROOT / "translations"
 
 _ = gettext
 _l = lazy_gettext
-__all__ = ["_", "_l", "current_locale", "install", "ngettext"]
+__all__ = ["N_", "_", "_l", "current_locale", "force_locale", "install", "ngettext"]
+
+
+def N_(msgid: str) -> str:
+    """Marks a text for the catalogue without translating it: whoever shows it translates it then (`_(msgid)`)."""
+    return msgid
 
 
 def current_locale() -> str:
