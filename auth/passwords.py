@@ -4,6 +4,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from kernel.errors import ValidationError
+from kernel.i18n import _
 
 # OWASP's floor for argon2id: m=19 MiB, t=2, p=1.
 HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
@@ -41,4 +42,4 @@ def check_policy(password: str, *, username: str, field: str = "password") -> No
     if password.casefold() == username.casefold():
         problems.append("must not be the username")
     if problems:
-        raise ValidationError("The password does not meet the policy.", {field: problems})
+        raise ValidationError(_("The password does not meet the policy."), {field: problems})

@@ -25,6 +25,7 @@ from grid.models import GridUnit
 from kernel.clock import BEIJING, utcnow
 from kernel.errors import ValidationError
 from kernel.extensions import db
+from kernel.i18n import _
 from kernel.principals import Caller
 from kernel.privacy import mask_phone
 from tasks.categories.models import Category
@@ -81,7 +82,7 @@ def check_reveal(actor: Caller, target: Target, *, reveal: bool, reason: str | N
     if not reveal:
         return False
     if not reason:
-        raise ValidationError("Say why the full numbers are needed.", {"reason": ["required with reveal_phones"]})
+        raise ValidationError(_("Say why the full numbers are needed."), {"reason": [_("required with reveal_phones")]})
     scope = "whole territory" if target.whole_territory else target.units[0].path
     db.session.add(
         PersonalDataRead(

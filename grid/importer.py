@@ -20,6 +20,7 @@ from grid.models import LEVEL_DEPTH, GridLevel, GridUnit
 from grid.service import repath_subtree
 from kernel.errors import ValidationError
 from kernel.extensions import db
+from kernel.i18n import _
 
 Progress = Callable[[str, int], None]
 CODE_PATTERN_MAX = 64
@@ -54,7 +55,8 @@ class _Problems:
     def raise_if_any(self) -> None:
         if self.by_feature:
             raise ValidationError(
-                f"{len(self.by_feature)} features are not valid; nothing was imported.", dict(self.by_feature)
+                _("%(count)s features are not valid; nothing was imported.", count=len(self.by_feature)),
+                dict(self.by_feature),
             )
 
 
@@ -62,7 +64,9 @@ def import_collection(collection: Mapping[str, Any], progress: Progress | None =
     """Check every feature, then create or update the units; the caller's transaction holds it all."""
     features = collection.get("features")
     if not isinstance(features, list) or not features:
-        raise ValidationError("The FeatureCollection has no features.", {"features": ["must be a non-empty list"]})
+        raise ValidationError(
+            _("The FeatureCollection has no features."), {"features": [_("must be a non-empty list")]}
+        )
     problems = _Problems()
     rows = [row for index, raw in enumerate(features) if (row := _parse(index, raw, problems)) is not None]
     _notify(progress, "parsed", len(features))
@@ -294,7 +298,9 @@ def _changed(unit: GridUnit, row: FeatureRow, parent: GridUnit | None) -> bool:
 
 def _update(unit: GridUnit, row: FeatureRow, parent: GridUnit | None) -> None:
     if unit.level is not row.level:
-        raise ValidationError("A unit's level cannot change.", {f"features.{row.index}": ["level differs from stored"]})
+        raise ValidationError(
+            _("A unit's level cannot change."), {f"features.{row.index}": [_("level differs from stored")]}
+        )
     new_parent_id = parent.id if parent else None
     if unit.parent_id != new_parent_id:
         _rehang(unit, parent)

@@ -13,6 +13,7 @@ from flask_jwt_extended import JWTManager, current_user, verify_jwt_in_request
 
 from kernel.api import document_responses, document_security
 from kernel.errors import ForbiddenError, error_response
+from kernel.i18n import _
 from kernel.idempotency import run_idempotently
 from kernel.principals import Caller
 
@@ -27,7 +28,9 @@ def requires_role(*roles: str) -> Callable[[F], F]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             account = authenticate()
             if roles and account.role not in roles:
-                raise ForbiddenError("Your role may not do this.", {"role": [f"one of: {', '.join(roles)}"]})
+                raise ForbiddenError(
+                    _("Your role may not do this."), {"role": [_("one of: %(value)s", value=", ".join(roles))]}
+                )
             return run_idempotently(account.id, view, *args, **kwargs)
 
         wrapper.honours_idempotency_key = True  # type: ignore[attr-defined]

@@ -25,6 +25,7 @@ from grid.coords import CoordSystem, distance_m, to_wgs84
 from kernel.clock import utcnow
 from kernel.errors import ValidationError
 from kernel.extensions import db
+from kernel.i18n import _
 from workforce.models import Fix, PositionPing, WorkerProfile
 
 # Phones' clocks drift; a fix this far ahead of the server is accepted, further is implausible.
@@ -234,9 +235,14 @@ def check_client_time(
     """422 for a client-given time of one object (a patrol's start or end, a visit) that cannot be true."""
     if value > now + CLOCK_SKEW:
         raise ValidationError(
-            f"{field} is in the future.", {field: [f"more than {CLOCK_SKEW.seconds // 60} minutes ahead"]}
+            _("%(field)s is in the future.", field=field),
+            {field: [_("more than %(value)s minutes ahead", value=CLOCK_SKEW.seconds // 60)]},
         )
     if value < now - retention():
-        raise ValidationError(f"{field} is too old.", {field: [f"older than {retention().days} days"]})
+        raise ValidationError(
+            _("%(field)s is too old.", field=field), {field: [_("older than %(days)s days", days=retention().days)]}
+        )
     if not_before is not None and value < not_before - skew:
-        raise ValidationError(f"{field} is before the patrol started.", {field: ["before started_at"]})
+        raise ValidationError(
+            _("%(field)s is before the patrol started.", field=field), {field: [_("before started_at")]}
+        )

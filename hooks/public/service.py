@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from kernel.errors import NotFoundError, RateLimitedError
 from kernel.extensions import db, limiter
+from kernel.i18n import _
 from notifications.outbox import service as notify
 from notifications.outbox.templates import RESIDENT_STATUS
 from tasks.tickets.models import Ticket, TicketEvent
@@ -64,7 +65,7 @@ def check_address(address: str) -> None:
     if limiter.limiter.hit(item, "public-ticket", address):
         return
     reset_at = limiter.limiter.get_window_stats(item, "public-ticket", address).reset_time
-    raise RateLimitedError("Too many lookups; try again later.", math.ceil(reset_at - time.time()))
+    raise RateLimitedError(_("Too many lookups; try again later."), math.ceil(reset_at - time.time()))
 
 
 def lookup(no: str, phone_last4: str) -> PublicTicket:
@@ -76,7 +77,7 @@ def lookup(no: str, phone_last4: str) -> PublicTicket:
         hmac.compare_digest("----", phone_last4)
     ]
     if ticket is None or not any(matches):
-        raise NotFoundError("No ticket with that number and those digits.", {"no": ["not found"]})
+        raise NotFoundError(_("No ticket with that number and those digits."), {"no": [_("not found")]})
     events = db.session.scalars(
         select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.created_at, TicketEvent.id)
     )

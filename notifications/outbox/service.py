@@ -42,6 +42,7 @@ from kernel import records
 from kernel.clock import utcnow
 from kernel.errors import ConflictError, NotFoundError
 from kernel.extensions import db
+from kernel.i18n import _
 from kernel.pagination import Page, paginate
 from kernel.principals import Caller, Role
 from notifications.outbox import templates
@@ -311,7 +312,7 @@ def retry(notification_id: int) -> Notification:
     """Put a dead, held or failed message back in the queue with a fresh count of attempts."""
     notification = db.session.get(Notification, notification_id)
     if notification is None:
-        raise NotFoundError("No such notification.")
+        raise NotFoundError(_("No such notification."))
     now = utcnow()
     done = db.session.execute(
         update(Notification)
@@ -327,7 +328,10 @@ def retry(notification_id: int) -> Notification:
     )
     if done.rowcount != 1:  # type: ignore[attr-defined]
         raise ConflictError(
-            f"A {notification.status} notification cannot be retried; only dead, held or failed ones.",
+            _(
+                "A %(status)s notification cannot be retried; only dead, held or failed ones.",
+                status=notification.status,
+            ),
             {"status": [notification.status.value], "retryable": sorted(RETRYABLE)},
         )
     db.session.refresh(notification)

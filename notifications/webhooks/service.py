@@ -22,6 +22,7 @@ from kernel import records
 from kernel.clock import utcnow
 from kernel.errors import NotFoundError, ValidationError
 from kernel.extensions import db
+from kernel.i18n import _
 from kernel.pagination import Page, paginate
 from notifications.outbox.models import DeliveryStatus, Medium, Notification, owed_message
 from notifications.outbox.service import MERGED_EVENT, OWED
@@ -95,7 +96,7 @@ def get_webhook(webhook_id: int) -> Webhook:
     """The webhook with this id; NotFoundError when there is none or it was deleted."""
     webhook = db.session.get(Webhook, webhook_id)
     if webhook is None or webhook.deleted_at is not None:
-        raise NotFoundError("No such webhook.")
+        raise NotFoundError(_("No such webhook."))
     return webhook
 
 
@@ -161,7 +162,7 @@ def _checked_url(url: str) -> str:
     try:
         vetted(url, current_settings())
     except (UnsafeUrlError, UnresolvableHostError) as refusal:
-        raise ValidationError("The webhook URL is not allowed.", {"url": [str(refusal)]}) from None
+        raise ValidationError(_("The webhook URL is not allowed."), {"url": [str(refusal)]}) from None
     return url
 
 

@@ -5,6 +5,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from kernel.api import BaseSchema, FullMatch, PageQuerySchema, StrictBoolean, Timestamp, page_schema
+from kernel.i18n import _
 from tasks.categories import attributes
 from tasks.categories.attributes import Datatype
 from tasks.categories.models import Priority
@@ -71,12 +72,12 @@ class AttributeSchema(BaseSchema):
     def _values_fit_the_datatype(self, data: dict[str, Any], **_kwargs: Any) -> None:
         is_list = data.get("datatype") in attributes.LISTS
         if is_list and not data.get("values"):
-            raise ValidationError("a list question needs its values", "values")
+            raise ValidationError(_("a list question needs its values"), "values")
         if not is_list and data.get("values"):
-            raise ValidationError("only list questions have values", "values")
+            raise ValidationError(_("only list questions have values"), "values")
         keys = [value["key"] for value in data.get("values") or []]
         if len(set(keys)) != len(keys):
-            raise ValidationError("keys must be unique", "values")
+            raise ValidationError(_("keys must be unique"), "values")
 
 
 def _definitions_fit_together(value: list[dict[str, Any]]) -> None:

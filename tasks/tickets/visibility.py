@@ -15,6 +15,7 @@ from kernel import privacy
 from kernel.clock import utcnow
 from kernel.errors import NotFoundError
 from kernel.extensions import db
+from kernel.i18n import _
 from kernel.principals import Caller, Role
 from kernel.scope import Scope
 from tasks.lifecycle import TRANSITIONS, Action, Party, Status, actions_from
@@ -140,7 +141,7 @@ def get_visible_ticket(actor: Caller, ticket_id: int, viewer: Viewer | None = No
     viewer = viewer or Viewer.of(actor)
     ticket = db.session.execute(TICKET_BY_ID, {"ticket_id": ticket_id}).unique().scalar_one_or_none()
     if ticket is None or not can_see(viewer, ticket):
-        raise NotFoundError("No such ticket.")
+        raise NotFoundError(_("No such ticket."))
     return ticket
 
 
