@@ -17,10 +17,11 @@ from grid import service as grid_service
 from grid.events import UnitRemoving
 from grid.models import GridUnit
 from grid.scope import management_scope
+from kernel import names
 from kernel.clock import utcnow
 from kernel.errors import ConflictError, ForbiddenError, NotFoundError, UnauthorizedError, ValidationError
 from kernel.extensions import db
-from kernel.i18n import _
+from kernel.i18n import N_, _
 from kernel.pagination import Page, paginate
 from kernel.principals import Caller, Role
 from kernel.scope import Scope, ensure_manageable
@@ -244,7 +245,7 @@ def hold_unit_with_accounts(event: UnitRemoving) -> None:
     placed = exists().where(Account.scope_grid_id == event.unit_id)
     volunteering = exists().where(VolunteerArea.grid_id == event.unit_id)
     if db.session.scalar(select(or_(placed, volunteering))):
-        event.holders.append("accounts")
+        event.holders.append(N_("accounts"))
 
 
 # --- volunteer areas: what a higher context grants an account (双报到) ------------------------------------------
@@ -373,7 +374,7 @@ def _ensure_may_manage_role(actor: Caller, role: Role) -> None:
         return
     if actor.role is not Role.SUPERVISOR or role not in SUPERVISED_ROLES:
         raise ForbiddenError(
-            _("You may not manage %(role)s accounts.", role=role.value), {"role": [_("worker or volunteer only")]}
+            _("You may not manage %(role)s accounts.", role=names.role(role)), {"role": [_("worker or volunteer only")]}
         )
 
 
@@ -382,18 +383,18 @@ def _placement(reach: Scope, role: Role, grid_id: int | None) -> GridUnit | None
     if role in UNPLACED_ROLES:
         if grid_id is not None:
             raise ValidationError(
-                _("A %(role)s account has no grid unit.", role=role.value),
-                {"scope_grid_id": [_("must be empty for %(role)s", role=role.value)]},
+                _("A %(role)s account has no grid unit.", role=names.role(role)),
+                {"scope_grid_id": [_("must be empty for %(role)s", role=names.role(role))]},
             )
         return None
     if grid_id is None:
         raise ValidationError(
-            _("This role needs a grid unit."), {"scope_grid_id": [_("required for %(role)s", role=role.value)]}
+            _("This role needs a grid unit."), {"scope_grid_id": [_("required for %(role)s", role=names.role(role))]}
         )
     unit = grid_service.find_unit(grid_id)
     if unit is None:
         raise ValidationError(_("No such grid unit."), {"scope_grid_id": [_("no such grid unit")]})
-    ensure_manageable(reach, unit.path, "grid unit")
+    ensure_manageable(reach, unit.path, N_("grid unit"))
     return unit
 
 

@@ -15,12 +15,12 @@ from grid.events import UnitRemoving
 from grid.locator import CellLocator, bump_version
 from grid.models import LEVEL_DEPTH, CellAssignment, GridLevel, GridUnit
 from grid.scope import management_scope, scope_of
-from kernel import events
+from kernel import events, names
 from kernel.caches import app_cache
 from kernel.clock import utcnow
 from kernel.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from kernel.extensions import db
-from kernel.i18n import _
+from kernel.i18n import N_, _
 from kernel.pagination import Page, paginate
 from kernel.principals import Caller, Role
 from kernel.scope import Scope
@@ -44,10 +44,17 @@ def create_unit(*, code: str, name: str, level: GridLevel, parent: GridUnit | No
 def check_level_under(level: GridLevel, parent: GridUnit | None) -> None:
     if parent is not None and LEVEL_DEPTH[level] != LEVEL_DEPTH[parent.level] + 1:
         raise ValidationError(
-            _("A %(level)s cannot sit under a %(level2)s.", level=level.value, level2=parent.level.value),
+            _(
+                "A %(level)s cannot sit under a %(parent)s.",
+                level=names.grid_level(level),
+                parent=names.grid_level(parent.level),
+            ),
             {
                 "parent_id": [
-                    _("levels descend one at a time: under a %(level)s comes the next level", level=parent.level.value)
+                    _(
+                        "levels descend one at a time: under a %(level)s comes the next level",
+                        level=names.grid_level(parent.level),
+                    )
                 ]
             },
         )
@@ -196,15 +203,15 @@ def delete_unit_for(actor: Caller, unit_id: int) -> None:
     hangs on it when they hear `UnitRemoving` (auth: the accounts placed there)."""
     unit = _unit_for_write(actor, unit_id)
     holders = {
-        "children": exists().where(GridUnit.parent_id == unit.id),
-        "workers": exists().where(CellAssignment.grid_id == unit.id),
+        N_("children"): exists().where(GridUnit.parent_id == unit.id),
+        N_("workers"): exists().where(CellAssignment.grid_id == unit.id),
     }
     removing = UnitRemoving(unit.id, [name for name, clause in holders.items() if db.session.scalar(select(clause))])
     events.publish(removing)
     if removing.holders:
+        held_by = _(", ").join(_(holder) for holder in removing.holders)
         raise ConflictError(
-            "The unit still has " + ", ".join(removing.holders) + "; deactivate it instead.",
-            {"unit": removing.holders},
+            _("The unit still has %(holders)s; deactivate it instead.", holders=held_by), {"unit": removing.holders}
         )
     if unit.level is GridLevel.GRID:
         bump_version()
@@ -286,8 +293,9 @@ def _check_territory(actor: Caller, unit: GridUnit, field: str) -> None:
         return
     scope = scope_of(actor)
     reasons = territory.reasons(found, unit.id, lambda placed: scope.covers(placed.path))
-    opening = "The boundary" if field == "boundary" else "Moved there, the unit"
-    raise ValidationError(_("%(opening)s %(value)s.", opening=opening, value=reasons[0]), {field: reasons})
+    if field == "boundary":
+        raise ValidationError(_("The boundary %(reason)s.", reason=reasons[0]), {field: reasons})
+    raise ValidationError(_("Moved there, the unit %(reason)s.", reason=reasons[0]), {field: reasons})
 
 
 # --- locating a point ----------------------------------------------------------------------------

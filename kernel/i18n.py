@@ -7,8 +7,11 @@ English, the id itself is answered. Error codes, field names and enum values are
 on them.
 """
 
+from functools import cache
+
+from babel.support import NullTranslations, Translations
 from flask import Flask, has_request_context, request
-from flask_babel import Babel, force_locale, gettext, lazy_gettext, ngettext
+from flask_babel import Babel, gettext, lazy_gettext, ngettext
 
 from kernel.config import ROOT
 
@@ -18,12 +21,22 @@ TRANSLATIONS_DIR = ROOT / "translations"
 
 _ = gettext
 _l = lazy_gettext
-__all__ = ["N_", "_", "_l", "current_locale", "force_locale", "install", "ngettext"]
+__all__ = ["N_", "_", "_l", "current_locale", "in_chinese", "install", "ngettext"]
 
 
 def N_(msgid: str) -> str:
     """Marks a text for the catalogue without translating it: whoever shows it translates it then (`_(msgid)`)."""
     return msgid
+
+
+def in_chinese(msgid: str) -> str:
+    """The Chinese of a message whoever asks, in or out of a request: what residents' SMS and staff's inbox say."""
+    return _chinese_catalogue().gettext(msgid)
+
+
+@cache
+def _chinese_catalogue() -> NullTranslations:
+    return Translations.load(str(TRANSLATIONS_DIR), [DEFAULT_LOCALE])
 
 
 def current_locale() -> str:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from kernel.errors import BadRequestError
 from kernel.extensions import db
+from kernel.i18n import _
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])

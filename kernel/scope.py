@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, false, or_, true
 from sqlalchemy.orm import InstrumentedAttribute
 
 from kernel.errors import ForbiddenError, NotFoundError
-from kernel.i18n import _
+from kernel.i18n import N_, _
 
 
 @dataclass(frozen=True)
@@ -44,15 +44,15 @@ class Scope:
         return or_(*(path_column.startswith(root, autoescape=True) for root in self.paths))
 
 
-def ensure_visible(scope: Scope, path: str | None, what: str = "resource") -> None:
+def ensure_visible(scope: Scope, path: str | None, what: str = N_("resource")) -> None:
     """404 when the caller may not even know the object exists."""
     if not scope.covers(path):
-        raise NotFoundError(_("No such %(what)s.", what=what))
+        raise NotFoundError(_("No such %(what)s.", what=_(what)))
 
 
-def ensure_manageable(scope: Scope, path: str | None, what: str = "unit") -> None:
+def ensure_manageable(scope: Scope, path: str | None, what: str = N_("unit")) -> None:
     """403 when the caller names a place outside their scope for a change."""
     if not scope.covers(path):
         raise ForbiddenError(
-            _("That %(what)s is outside your scope.", what=what), {"scope": [_("outside your grid scope")]}
+            _("That %(what)s is outside your scope.", what=_(what)), {"scope": [_("outside your grid scope")]}
         )

@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, ScalarSelect, select
 from grid.models import GridUnit
 from kernel.errors import ForbiddenError, NotFoundError
 from kernel.extensions import db
-from kernel.i18n import _
+from kernel.i18n import N_, _
 from kernel.principals import Caller, Role
 from kernel.scope import Scope
 from party.orgs.models import PartyOrg, PartyStaffPlacement
@@ -82,11 +82,11 @@ def can_manage_org(caller: Caller, org: PartyOrg) -> bool:
     return management_scope(caller).covers(org.path)
 
 
-def ensure_manages_org(caller: Caller, org: PartyOrg, what: str = "party organisation") -> None:
+def ensure_manages_org(caller: Caller, org: PartyOrg, what: str = N_("party organisation")) -> None:
     """403 when the caller may not change this organisation (or its members, or place things under it)."""
     if not can_manage_org(caller, org):
         raise ForbiddenError(
-            _("That %(what)s is outside your scope.", what=what), {"scope": [_("outside your party organisation")]}
+            _("That %(what)s is outside your scope.", what=_(what)), {"scope": [_("outside your party organisation")]}
         )
 
 

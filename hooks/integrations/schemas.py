@@ -6,7 +6,7 @@ from marshmallow import INCLUDE, Schema, ValidationError, fields, post_load, val
 
 from hooks.integrations.models import DESCRIPTION_MAX_LENGTH, EXTERNAL_ID_MAX_LENGTH, NAME_MAX_LENGTH, AuthMethod
 from kernel.api import BaseSchema, FullMatch, IdField, PageQuerySchema, StrictBoolean, StrictId, Timestamp, page_schema
-from kernel.i18n import _
+from kernel.i18n import _, _l
 from notifications.webhooks.schemas import signing_secret
 from tasks.tickets.models import Channel
 from tasks.tickets.schemas import REASON, RequestCreateSchema, RequestSchema, TicketSchema
@@ -153,7 +153,7 @@ class PushedRequestCreateSchema(RequestCreateSchema):
         required=True,
         validate=[
             validate.Length(min=1, max=EXTERNAL_ID_MAX_LENGTH),
-            FullMatch(PRINTABLE, error="printable ASCII without spaces"),
+            FullMatch(PRINTABLE, error=_l("printable ASCII without spaces")),
         ],
         metadata={"description": "the request's id in your system: a repeat returns the first request (200)"},
     )

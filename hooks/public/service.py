@@ -16,11 +16,11 @@ from flask import current_app
 from limits import RateLimitItemPerMinute
 from sqlalchemy import select
 
+from kernel import names
 from kernel.errors import NotFoundError, RateLimitedError
 from kernel.extensions import db, limiter
 from kernel.i18n import _
 from notifications.outbox import service as notify
-from notifications.outbox.templates import RESIDENT_STATUS
 from tasks.tickets.models import Ticket, TicketEvent
 
 # What a step of the timeline is called on a resident's page (ticket event actions); others are left out.
@@ -87,7 +87,7 @@ def lookup(no: str, phone_last4: str) -> PublicTicket:
     return PublicTicket(
         no=ticket.no,
         status=ticket.status.value,
-        status_name=RESIDENT_STATUS.get(ticket.status.value, ticket.status.value),
+        status_name=names.resident_status(ticket.status),
         unit_name=ticket.grid.name,
         created_at=ticket.created_at,
         steps=steps,

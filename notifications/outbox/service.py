@@ -38,7 +38,7 @@ from sqlalchemy import Select, select, update
 
 from auth.models import Account
 from grid.models import GridUnit
-from kernel import records
+from kernel import names, records
 from kernel.clock import utcnow
 from kernel.errors import ConflictError, NotFoundError
 from kernel.extensions import db
@@ -235,10 +235,10 @@ def ticket_params(ticket: Ticket, *, note: str | None = None) -> dict[str, str]:
     clock = clock_name(ticket.status, ticket.returned_from)
     return {
         "no": ticket.no,
-        "status": templates.RESIDENT_STATUS.get(ticket.status.value, ""),
+        "status": names.resident_status(ticket.status),
         "category": ticket.category.name,
         "due": templates.local_time(ticket.due_at or ticket.resolve_due_at),
-        "clock": templates.CLOCK_NAMES.get(clock or "", ""),
+        "clock": templates.clock_name(clock),
         "note": templates.excerpt(note),
         # Where the work is, for staff only (resident SMS never name a place): the address, else the unit.
         "place": templates.excerpt(ticket.address or ticket.grid.name, 30),

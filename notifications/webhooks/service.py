@@ -18,7 +18,7 @@ import psutil
 from flask import current_app
 from sqlalchemy import select, update
 
-from kernel import records
+from kernel import names, records
 from kernel.clock import utcnow
 from kernel.errors import NotFoundError, ValidationError
 from kernel.extensions import db
@@ -26,7 +26,6 @@ from kernel.i18n import _
 from kernel.pagination import Page, paginate
 from notifications.outbox.models import DeliveryStatus, Medium, Notification, owed_message
 from notifications.outbox.service import MERGED_EVENT, OWED
-from notifications.outbox.templates import RESIDENT_STATUS
 from notifications.webhooks.models import WEBHOOK_EVENTS, Webhook
 from notifications.webhooks.ssrf import IPAddress, IPNetwork, Target, UnresolvableHostError, UnsafeUrlError, vet_url
 from tasks.tickets.events import TicketChanged, TicketsMerging
@@ -223,7 +222,7 @@ def _in_their_words(data: dict[str, Any], status_names: Mapping[str, str] | None
     办结), else the name residents read (已受理…). Unchanged when `status_names` is None."""
     status = data.get("status")
     if status_names is not None and isinstance(status, str):
-        data["status_name"] = status_names.get(status) or RESIDENT_STATUS.get(status, status)
+        data["status_name"] = status_names.get(status) or names.resident_status(status)
     return data
 
 

@@ -35,7 +35,7 @@ from kernel.codes import ActiveFilter, CodedList
 from kernel.errors import ConflictError, NotFoundError, ValidationError
 from kernel.events import publish
 from kernel.extensions import db
-from kernel.i18n import _
+from kernel.i18n import N_, _
 from kernel.pagination import Page, paginate
 from kernel.principals import Caller
 from party.activities.events import AttendanceChanged
@@ -74,7 +74,7 @@ DEFAULT_KINDS: Final = (  # as the migration seeds them; the minimum is a branch
 
 KINDS: Final = CodedList(
     ActivityKind,
-    what="activity kind",
+    what=N_("activity kind"),
     fields={"name": None, "yearly_minimum": 0, "position": 0, "active": True},
     defaults=DEFAULT_KINDS,
 )
@@ -407,7 +407,7 @@ def cancel_activity(actor: Caller, activity_id: int, reason: str) -> ActivityVie
 
 def _managed_activity(actor: Caller, activity_id: int) -> Activity:
     activity = _visible_activity(actor, activity_id)
-    ensure_manages_org(actor, activity.org, "activity")
+    ensure_manages_org(actor, activity.org, N_("activity"))
     if activity.status is ActivityStatus.CANCELLED:
         raise ConflictError(_("A cancelled activity stays on record as it is."), {"status": ["cancelled"]})
     return activity

@@ -31,11 +31,12 @@ from sqlalchemy.exc import IntegrityError
 from auth import service as accounts
 from auth.models import Account
 from grid.models import GridLevel, GridUnit
+from kernel import names
 from kernel.clock import BEIJING, utcnow
 from kernel.codes import ActiveFilter, CodedList
 from kernel.errors import ConflictError, ForbiddenError, InvalidTransitionError, NotFoundError, ValidationError
 from kernel.extensions import db
-from kernel.i18n import _
+from kernel.i18n import N_, _, _l
 from kernel.pagination import Page, paginate
 from kernel.principals import Caller, Role
 from party.checkins.models import (
@@ -75,7 +76,7 @@ DEFAULT_AREAS: Final = (  # as the migration seeds them
 
 
 AREAS: Final = CodedList(
-    ServiceArea, what="service area", fields={"name": None, "position": 0, "active": True}, defaults=DEFAULT_AREAS
+    ServiceArea, what=N_("service area"), fields={"name": None, "position": 0, "active": True}, defaults=DEFAULT_AREAS
 )
 AreaFilters = ActiveFilter
 seed_default_areas = AREAS.seed
@@ -375,7 +376,7 @@ def _decidable(actor: Caller, check_in_id: int, action: str) -> CheckIn:
     check_in = get_check_in(actor, check_in_id)
     if not _decides(actor, check_in):
         raise ForbiddenError(
-            _("Only the community's supervisor or an admin may %(action)s it.", action=action),
+            _("Only the community's supervisor or an admin may %(action)s it.", action=ACTION_NAMES[action]),
             {"role": [_("supervisor of the community")]},
         )
     if check_in.status is not CheckInStatus.PENDING:
@@ -393,10 +394,19 @@ def _decide(actor: Caller, check_in: CheckIn, status: CheckInStatus, note: str |
     db.session.flush()
 
 
+# Whole sentences per action; %(status)s is the status's name (kernel.names.CHECK_IN_STATUSES).
+REFUSALS: Final = {
+    "confirm": _l("A check-in that is %(status)s cannot be confirmed."),
+    "reject": _l("A check-in that is %(status)s cannot be rejected."),
+    "end": _l("A check-in that is %(status)s cannot be ended."),
+}
+ACTION_NAMES: Final = {"confirm": _l("confirm"), "reject": _l("reject"), "end": _l("end")}
+
+
 def _transition_error(check_in: CheckIn, action: str) -> InvalidTransitionError:
     allowed = {CheckInStatus.PENDING: ["confirm", "reject", "end"], CheckInStatus.CONFIRMED: ["end"]}
     return InvalidTransitionError(
-        _("A %(status)s check-in cannot be %(action)sed.", status=check_in.status.value, action=action),
+        REFUSALS[action] % {"status": names.name_of(names.CHECK_IN_STATUSES, check_in.status)},
         {"status": check_in.status.value, "allowed_actions": allowed.get(check_in.status, [])},
     )
 

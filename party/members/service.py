@@ -22,7 +22,7 @@ from kernel.clock import utcnow
 from kernel.codes import ActiveFilter, CodedList
 from kernel.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from kernel.extensions import db
-from kernel.i18n import _
+from kernel.i18n import N_, _
 from kernel.pagination import Page, paginate
 from kernel.principals import Caller
 from kernel.privacy import mask_phone
@@ -57,7 +57,7 @@ DEFAULT_CLASSES: Final = (
 
 
 CLASSES: Final = CodedList(
-    MemberClass, what="member class", fields={"name": None, "position": 0, "active": True}, defaults=DEFAULT_CLASSES
+    MemberClass, what=N_("member class"), fields={"name": None, "position": 0, "active": True}, defaults=DEFAULT_CLASSES
 )
 ClassFilters = ActiveFilter
 seed_default_classes = CLASSES.seed

@@ -14,7 +14,7 @@ from grid.models import GridLevel, GridUnit
 from kernel.clock import utcnow
 from kernel.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from kernel.extensions import db
-from kernel.i18n import _
+from kernel.i18n import N_, _
 from kernel.pagination import Page, paginate
 from kernel.principals import Caller, Role
 from kernel.scope import Scope
@@ -157,7 +157,7 @@ def _parent_for_write(actor: Caller, parent_id: int | None) -> PartyOrg | None:
     parent = db.session.get(PartyOrg, parent_id)
     if parent is None:
         raise ValidationError(_("No such parent organisation."), {"parent_id": [_("no such party organisation")]})
-    party_scope.ensure_manages_org(actor, parent, "parent organisation")
+    party_scope.ensure_manages_org(actor, parent, N_("parent organisation"))
     if not parent.active:
         raise ValidationError(_("The parent organisation is inactive."), {"parent_id": ["inactive"]})
     return parent

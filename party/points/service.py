@@ -34,7 +34,7 @@ from kernel.clock import BEIJING, utcnow
 from kernel.codes import add_with_new_code, get_by_code, is_valid_code
 from kernel.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from kernel.extensions import db
-from kernel.i18n import _
+from kernel.i18n import N_, _
 from kernel.pagination import Page, paginate
 from kernel.principals import Caller
 from party.activities.events import AttendanceChanged
@@ -105,7 +105,7 @@ def list_rules(filters: RuleFilters, *, limit: int, cursor: str | None) -> Page[
 
 def get_rule(code: str) -> PointRule:
     """The rule with this code, active or not; NotFoundError otherwise."""
-    return get_by_code(PointRule, code, valid=is_valid_code, what="point rule")
+    return get_by_code(PointRule, code, valid=is_valid_code, what=N_("point rule"))
 
 
 def create_rule(data: Mapping[str, Any]) -> PointRule:
@@ -120,7 +120,7 @@ def create_rule(data: Mapping[str, Any]) -> PointRule:
         active=data.get("active", True),
         effective_from=_not_retroactive(data.get("effective_from")),
     )
-    add_with_new_code(rule, what="point rule")
+    add_with_new_code(rule, what=N_("point rule"))
     db.session.add(_version_of(rule))
     db.session.flush()
     db.session.expire(rule, ["versions"])
@@ -406,7 +406,7 @@ def _write(
 def record_manual(actor: Caller, data: Mapping[str, Any]) -> PointEntry:
     """A manual entry (or, with `corrects_id`, a correction) by an admin or the party staff over the member."""
     member = _member_in_scope(actor, data["member_id"])
-    ensure_manages_org(actor, member.org, "member")
+    ensure_manages_org(actor, member.org, N_("member"))
     if not member.active:
         raise ValidationError(_("That member has left."), {"member_id": [_("inactive member")]})
     rule = db.session.get(PointRule, data["rule_code"])

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from kernel.errors import AppError, NotFoundError, ValidationError
 from kernel.extensions import db
-from kernel.i18n import _
+from kernel.i18n import N_, _
 from kernel.principals import Caller, Role
 from tasks.photos.imaging import (
     CHUNK,
@@ -303,7 +303,7 @@ class _Target:
 
     @property
     def what(self) -> str:
-        return "ticket" if self.ticket_id is not None else "record"
+        return N_("ticket") if self.ticket_id is not None else N_("record")
 
     def holds(self, attachment: Attachment) -> bool:
         if self.ticket_id is not None:
@@ -327,7 +327,7 @@ def _link(actor: Caller, photo_ids: Sequence[int], target: _Target, *, field: st
     problems = [f"{photo_id}: {why}" for photo_id in wanted if (why := _unlinkable(found.get(photo_id), actor, target))]
     if problems:
         raise ValidationError(
-            _("Some photos cannot be attached to this %(what)s.", what=target.what), {field: problems}
+            _("Some photos cannot be attached to this %(what)s.", what=_(target.what)), {field: problems}
         )
     # Checked again in the UPDATE: a concurrent request may have linked one of them meanwhile.
     result = db.session.execute(
@@ -340,9 +340,9 @@ def _link(actor: Caller, photo_ids: Sequence[int], target: _Target, *, field: st
         .values(**target.values())
     )
     if result.rowcount != len(wanted):
-        meanwhile = f"linked to another {target.what} meanwhile"
+        meanwhile = _("linked to another %(what)s meanwhile", what=_(target.what))
         raise ValidationError(
-            _("Some photos cannot be attached to this %(what)s.", what=target.what), {field: [meanwhile]}
+            _("Some photos cannot be attached to this %(what)s.", what=_(target.what)), {field: [meanwhile]}
         )
     return [found[photo_id] for photo_id in wanted]
 

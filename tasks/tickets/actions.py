@@ -13,14 +13,14 @@ from auth.models import Account
 from grid import service as grid_service
 from grid.coords import CoordSystem, to_wgs84
 from grid.models import CellAssignment, GridUnit
-from kernel import events, records
+from kernel import events, names, records
 from kernel.api import format_timestamp
 from kernel.clock import utcnow
 from kernel.errors import ConflictError, ForbiddenError, InvalidTransitionError, ValidationError
 from kernel.extensions import db
 from kernel.i18n import _
 from kernel.principals import Caller, Role
-from tasks.lifecycle import TRANSITIONS, Action, Status
+from tasks.lifecycle import ACTION_NAMES, PARTY_NAMES, REFUSALS, TRANSITIONS, Action, Status
 from tasks.photos import service as photos
 from tasks.tickets import deadlines
 from tasks.tickets.events import TicketChanged, TicketsMerging
@@ -100,19 +100,19 @@ def check_transition(viewer: Viewer, ticket: Ticket, action: Action, now: dateti
     rule = TRANSITIONS[action]
     if ticket.status not in rule.sources:
         raise InvalidTransitionError(
-            _("A ticket that is %(status)s cannot be %(action)sed.", status=ticket.status, action=action),
+            REFUSALS[action] % {"status": names.ticket_status(ticket.status)},
             {"status": ticket.status.value, "allowed_actions": allowed_actions(viewer, ticket, now)},
         )
     if not parties_of(viewer, ticket) & rule.parties:
-        who = ", ".join(sorted(rule.parties))
+        who = _(", ").join(str(PARTY_NAMES[party]) for party in sorted(rule.parties))
         raise ForbiddenError(
-            _("Only the ticket's %(who)s may %(action)s it.", who=who, action=action),
+            _("Only the ticket's %(who)s may %(action)s.", who=who, action=ACTION_NAMES[action]),
             {"action": [_("for the %(who)s", who=who)]},
         )
     why_not = guard(action, ticket, now, viewer)
     if why_not is not None:
         raise InvalidTransitionError(
-            _("Cannot %(action)s: %(why_not)s.", action=action, why_not=why_not),
+            _("Cannot %(action)s: %(why_not)s.", action=ACTION_NAMES[action], why_not=why_not),
             {"reason": why_not, "allowed_actions": allowed_actions(viewer, ticket, now)},
         )
 
