@@ -17,11 +17,11 @@ from grid import service as grid_service
 from grid.events import UnitRemoving
 from grid.models import GridUnit
 from grid.scope import management_scope
-from kernel import names
 from kernel.clock import utcnow
 from kernel.errors import ConflictError, ForbiddenError, NotFoundError, UnauthorizedError, ValidationError
 from kernel.extensions import db
 from kernel.i18n import N_, _
+from kernel.names import role as role_name
 from kernel.pagination import Page, paginate
 from kernel.principals import Caller, Role
 from kernel.scope import Scope, ensure_manageable
@@ -374,7 +374,7 @@ def _ensure_may_manage_role(actor: Caller, role: Role) -> None:
         return
     if actor.role is not Role.SUPERVISOR or role not in SUPERVISED_ROLES:
         raise ForbiddenError(
-            _("You may not manage %(role)s accounts.", role=names.role(role)), {"role": [_("worker or volunteer only")]}
+            _("You may not manage %(role)s accounts.", role=role_name(role)), {"role": [_("worker or volunteer only")]}
         )
 
 
@@ -383,13 +383,13 @@ def _placement(reach: Scope, role: Role, grid_id: int | None) -> GridUnit | None
     if role in UNPLACED_ROLES:
         if grid_id is not None:
             raise ValidationError(
-                _("A %(role)s account has no grid unit.", role=names.role(role)),
-                {"scope_grid_id": [_("must be empty for %(role)s", role=names.role(role))]},
+                _("A %(role)s account has no grid unit.", role=role_name(role)),
+                {"scope_grid_id": [_("must be empty for %(role)s", role=role_name(role))]},
             )
         return None
     if grid_id is None:
         raise ValidationError(
-            _("This role needs a grid unit."), {"scope_grid_id": [_("required for %(role)s", role=names.role(role))]}
+            _("This role needs a grid unit."), {"scope_grid_id": [_("required for %(role)s", role=role_name(role))]}
         )
     unit = grid_service.find_unit(grid_id)
     if unit is None:

@@ -27,6 +27,7 @@ from kernel.clock import BEIJING, utcnow
 from kernel.errors import ValidationError
 from kernel.extensions import db
 from kernel.i18n import _, _l
+from kernel.names import ticket_status
 from kernel.principals import Caller
 from kernel.privacy import mask_phone
 from tasks.categories.models import Category
@@ -177,7 +178,7 @@ def _ticket_rows(stmt: Any, names: dict[int, str], now: datetime, *, full_phones
             _text(_path_names(row.origin_path, names)),
             _text(row.first_unit_name),
             _text(row.owner_name),
-            names.ticket_status(row.status),
+            ticket_status(row.status),
             _("urgent") if row.priority == "urgent" else _("normal"),
             _text(row.reporter_name),
             (row.reporter_phone if full_phones else mask_phone(row.reporter_phone)) or "",

@@ -18,10 +18,10 @@ from grid import geometry, territory
 from grid.locator import bump_version
 from grid.models import LEVEL_DEPTH, GridLevel, GridUnit
 from grid.service import repath_subtree
-from kernel import names
 from kernel.errors import ValidationError
 from kernel.extensions import db
 from kernel.i18n import _
+from kernel.names import grid_level
 
 Progress = Callable[[str, int], None]
 CODE_PATTERN_MAX = 64
@@ -193,8 +193,8 @@ def _check_tree(
                 row.index,
                 _(
                     "a %(level)s cannot sit under a %(parent)s",
-                    level=names.grid_level(row.level),
-                    parent=names.grid_level(parent_level),
+                    level=grid_level(row.level),
+                    parent=grid_level(parent_level),
                 ),
             )
     return _parents_first(rows, in_file, problems)

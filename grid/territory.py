@@ -27,9 +27,9 @@ from sqlalchemy import select
 from grid import geometry
 from grid.locator import lock_boundaries
 from grid.models import GridLevel, GridUnit
-from kernel import names
 from kernel.extensions import db
 from kernel.i18n import _
+from kernel.names import grid_level
 
 _units = GridUnit.__table__.c
 # Core, not the ORM: the check reads every stored boundary, and ORM rows cost several times as much.
@@ -63,7 +63,7 @@ class Placed:
     def label(self) -> str:
         return _(
             "the %(level)s %(code)s (%(name)s, id %(id)s)",
-            level=names.grid_level(self.level),
+            level=grid_level(self.level),
             code=self.code,
             name=self.name,
             id=self.id,

@@ -11,11 +11,11 @@ from typing import Any, TypeVar
 from flask import Flask, Response, g, request
 from flask_jwt_extended import JWTManager, current_user, verify_jwt_in_request
 
-from kernel import names
 from kernel.api import document_responses, document_security
 from kernel.errors import ForbiddenError, error_response
 from kernel.i18n import _
 from kernel.idempotency import run_idempotently
+from kernel.names import role as role_name
 from kernel.principals import Caller
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -31,7 +31,7 @@ def requires_role(*roles: str) -> Callable[[F], F]:
             if roles and account.role not in roles:
                 raise ForbiddenError(
                     _("Your role may not do this."),
-                    {"role": [_("one of: %(roles)s", roles=_(", ").join(names.role(role) for role in roles))]},
+                    {"role": [_("one of: %(roles)s", roles=_(", ").join(role_name(role) for role in roles))]},
                 )
             return run_idempotently(account.id, view, *args, **kwargs)
 

@@ -27,9 +27,11 @@ from kernel.config import normalize_database_url
 from kernel.extensions import db, limiter
 from kernel.principals import Role
 from tests.support.accounts import PASSWORD
+from tests.support.catalogues import EnglishClient, compile_stale_catalogues
 from tests.support.http import bearer
 
 _HASHES: dict[str, str] = {}
+compile_stale_catalogues()
 
 
 def _database_url(worker: str, tmp_dir: Path) -> str:
@@ -60,6 +62,7 @@ def app(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[Fl
             "SMS_LOG_FILE": str(tmp_path_factory.mktemp("sms") / "sms.log"),
         }
     )
+    app.test_client_class = EnglishClient
     with app.app_context():
         upgrade()
     yield app

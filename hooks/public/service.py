@@ -16,10 +16,10 @@ from flask import current_app
 from limits import RateLimitItemPerMinute
 from sqlalchemy import select
 
-from kernel import names
 from kernel.errors import NotFoundError, RateLimitedError
 from kernel.extensions import db, limiter
 from kernel.i18n import _
+from kernel.names import resident_status
 from notifications.outbox import service as notify
 from tasks.tickets.models import Ticket, TicketEvent
 
@@ -87,7 +87,7 @@ def lookup(no: str, phone_last4: str) -> PublicTicket:
     return PublicTicket(
         no=ticket.no,
         status=ticket.status.value,
-        status_name=names.resident_status(ticket.status),
+        status_name=resident_status(ticket.status),
         unit_name=ticket.grid.name,
         created_at=ticket.created_at,
         steps=steps,

@@ -39,9 +39,9 @@ from hooks.sms import formats
 from hooks.sms.callbacks import Received, check_token, newest_first, staleness
 from hooks.sms.formats import ACKS, Malformed
 from hooks.sms.models import InboundStatus, SmsReply
-from kernel import names
 from kernel.clock import utcnow
 from kernel.extensions import db
+from kernel.names import resident_status
 from kernel.pagination import Page
 from notifications.outbox import service as notify
 from notifications.outbox.models import DeliveryStatus, Medium, Notification
@@ -148,9 +148,7 @@ def _answer_status(row: SmsReply, number: str | None) -> None:
     phone: str = row.phone  # type: ignore[assignment]
     if number is None:
         tickets = _open_tickets(phone)
-        listed = "；".join(
-            f"{ticket.no} {names.resident_status(ticket.status)}" for ticket in tickets[:STATUS_LIST_LIMIT]
-        )
+        listed = "；".join(f"{ticket.no} {resident_status(ticket.status)}" for ticket in tickets[:STATUS_LIST_LIMIT])
         if len(tickets) > STATUS_LIST_LIMIT:
             listed += f"等{len(tickets)}张"
         template, params, about = (

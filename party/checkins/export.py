@@ -17,6 +17,7 @@ from grid.models import GridUnit
 from kernel.clock import BEIJING
 from kernel.extensions import db
 from kernel.i18n import _, _l
+from kernel.names import CHECK_IN_STATUSES, name_of
 from kernel.principals import Caller
 from party.checkins.models import CheckIn, CheckInKind, CheckInStatus, RecordKind, ServiceArea, ServiceRecord
 from party.checkins.records import HOURS_QUANTUM, this_year, year_bounds
@@ -144,7 +145,7 @@ def _member_sheet(
                     orgs.get(check_in.org_id, ""),
                     names["units"].get(check_in.community_id, ""),
                     _areas(check_in, names),
-                    names.name_of(names.CHECK_IN_STATUSES, check_in.status),
+                    name_of(CHECK_IN_STATUSES, check_in.status),
                     _day(check_in.created_at),
                     _day(check_in.decided_at) if check_in.status is not CheckInStatus.REJECTED else "",
                     str(check_in.ended_on or ""),
@@ -200,7 +201,7 @@ def _unit_sheet(
                     orgs.get(check_in.org_id, ""),
                     names["units"].get(check_in.community_id, ""),
                     _areas(check_in, names),
-                    names.name_of(names.CHECK_IN_STATUSES, check_in.status),
+                    name_of(CHECK_IN_STATUSES, check_in.status),
                     _day(check_in.created_at),
                     _day(check_in.decided_at) if check_in.status is not CheckInStatus.REJECTED else "",
                     str(check_in.ended_on or ""),

@@ -31,12 +31,12 @@ from sqlalchemy.exc import IntegrityError
 from auth import service as accounts
 from auth.models import Account
 from grid.models import GridLevel, GridUnit
-from kernel import names
 from kernel.clock import BEIJING, utcnow
 from kernel.codes import ActiveFilter, CodedList
 from kernel.errors import ConflictError, ForbiddenError, InvalidTransitionError, NotFoundError, ValidationError
 from kernel.extensions import db
 from kernel.i18n import N_, _, _l
+from kernel.names import CHECK_IN_STATUSES, name_of
 from kernel.pagination import Page, paginate
 from kernel.principals import Caller, Role
 from party.checkins.models import (
@@ -394,7 +394,7 @@ def _decide(actor: Caller, check_in: CheckIn, status: CheckInStatus, note: str |
     db.session.flush()
 
 
-# Whole sentences per action; %(status)s is the status's name (kernel.names.CHECK_IN_STATUSES).
+# Whole sentences per action; %(status)s is the status's name (kernel.CHECK_IN_STATUSES).
 REFUSALS: Final = {
     "confirm": _l("A check-in that is %(status)s cannot be confirmed."),
     "reject": _l("A check-in that is %(status)s cannot be rejected."),
@@ -406,7 +406,7 @@ ACTION_NAMES: Final = {"confirm": _l("confirm"), "reject": _l("reject"), "end": 
 def _transition_error(check_in: CheckIn, action: str) -> InvalidTransitionError:
     allowed = {CheckInStatus.PENDING: ["confirm", "reject", "end"], CheckInStatus.CONFIRMED: ["end"]}
     return InvalidTransitionError(
-        REFUSALS[action] % {"status": names.name_of(names.CHECK_IN_STATUSES, check_in.status)},
+        REFUSALS[action] % {"status": name_of(CHECK_IN_STATUSES, check_in.status)},
         {"status": check_in.status.value, "allowed_actions": allowed.get(check_in.status, [])},
     )
 
