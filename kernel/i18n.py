@@ -10,7 +10,7 @@ on them.
 from functools import cache
 
 from babel.support import NullTranslations, Translations
-from flask import Flask, has_request_context, request
+from flask import Flask, Response, has_request_context, request
 from flask_babel import Babel, gettext, lazy_gettext, ngettext
 
 from kernel.config import ROOT
@@ -50,3 +50,10 @@ def install(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS_DIR))
     Babel(app, locale_selector=current_locale)
+    app.after_request(_vary_by_language)
+
+
+def _vary_by_language(response: Response) -> Response:
+    """What a response says depends on Accept-Language: a cache must not hand one language's answer to another."""
+    response.vary.add("Accept-Language")
+    return response

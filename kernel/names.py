@@ -60,6 +60,25 @@ DISPUTE_STATUSES: Final[Mapping[str, LazyString]] = {
     "corrected": _l("corrected"),  # 已更正
 }
 
+# Notifications in the outbox (notifications.outbox.models.DeliveryStatus).
+DELIVERY_STATUSES: Final[Mapping[str, LazyString]] = {
+    "pending": _l("waiting to be sent"),  # 待发送
+    "sending": _l("being sent"),  # 发送中
+    "sent": _l("sent"),  # 已发送
+    "delivered": _l("delivered"),  # 已送达
+    "failed": _l("not delivered"),  # 发送失败
+    "held": _l("held back"),  # 暂缓发送
+    "dead": _l("given up"),  # 已放弃
+}
+
+# Party organisations (party.orgs.models.OrgKind).
+ORG_KINDS: Final[Mapping[str, LazyString]] = {
+    "party_committee": _l("party committee"),  # 党委
+    "general_branch": _l("general party branch"),  # 党总支
+    "branch": _l("party branch"),  # 党支部
+    "group": _l("party group"),  # 党小组
+}
+
 ROLES: Final[Mapping[str, LazyString]] = {
     "admin": _l("administrator"),  # 管理员
     "supervisor": _l("supervisor"),  # 主管

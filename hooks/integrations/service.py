@@ -184,7 +184,7 @@ def delete_integration(integration_id: int) -> None:
 def set_category_map(integration_id: int, pairs: Mapping[str, str]) -> Integration:
     """Replace the integration's map of its own category codes to ours; every one of ours must be active."""
     integration = get_integration(integration_id)
-    wrong = {external: ["no such active category"] for external, ours in pairs.items() if not _is_active(ours)}
+    wrong = {external: [_("no such active category")] for external, ours in pairs.items() if not _is_active(ours)}
     if wrong:
         raise ValidationError(_("Each code must map to an active category."), wrong)
     integration.category_map = dict(pairs)

@@ -43,6 +43,7 @@ from kernel.clock import utcnow
 from kernel.errors import ConflictError, NotFoundError
 from kernel.extensions import db
 from kernel.i18n import _
+from kernel.names import DELIVERY_STATUSES, name_of
 from kernel.pagination import Page, paginate
 from kernel.principals import Caller, Role
 from notifications.outbox import templates
@@ -329,8 +330,9 @@ def retry(notification_id: int) -> Notification:
     if done.rowcount != 1:  # type: ignore[attr-defined]
         raise ConflictError(
             _(
-                "A %(status)s notification cannot be retried; only dead, held or failed ones.",
-                status=notification.status,
+                "A notification that is %(status)s cannot be retried; only those given up, held back or not "
+                "delivered can.",
+                status=name_of(DELIVERY_STATUSES, notification.status),
             ),
             {"status": [notification.status.value], "retryable": sorted(RETRYABLE)},
         )

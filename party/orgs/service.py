@@ -15,6 +15,7 @@ from kernel.clock import utcnow
 from kernel.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from kernel.extensions import db
 from kernel.i18n import N_, _
+from kernel.names import ORG_KINDS, name_of
 from kernel.pagination import Page, paginate
 from kernel.principals import Caller, Role
 from kernel.scope import Scope
@@ -167,11 +168,14 @@ def _check_kind_under(kind: OrgKind, parent: PartyOrg | None) -> None:
     allowed = ALLOWED_PARENTS[kind]
     if (parent.kind if parent is not None else None) in allowed:
         return
-    names = sorted("the root" if k is None else k.value for k in allowed)
-    where = f"under a {parent.kind.value}" if parent is not None else "at the root"
+    kind_name = name_of(ORG_KINDS, kind)
+    parents = _(", ").join(sorted(_("no parent") if k is None else name_of(ORG_KINDS, k) for k in allowed))
+    if parent is None:
+        message = _("A %(kind)s cannot be a root organisation.", kind=kind_name)
+    else:
+        message = _("A %(kind)s cannot sit under a %(parent)s.", kind=kind_name, parent=name_of(ORG_KINDS, parent.kind))
     raise ValidationError(
-        _("A %(kind)s cannot sit %(where)s.", kind=kind.value, where=where),
-        {"parent_id": [_("a %(kind)s sits under: %(value)s", kind=kind.value, value=", ".join(names))]},
+        message, {"parent_id": [_("a %(kind)s sits under: %(value)s", kind=kind_name, value=parents)]}
     )
 
 

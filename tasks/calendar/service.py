@@ -92,13 +92,13 @@ def validate_days(year: int, days: Iterable[Mapping[str, Any]]) -> list[tuple[da
         day, kind = item["date"], DayKind(item["kind"])
         problems = []
         if day.year != year:
-            problems.append(f"not in {year}")
+            problems.append(_("not in %(year)s", year=year))
         if day in seen:
-            problems.append("listed twice")
+            problems.append(_("listed twice"))
         if kind is DayKind.REST and day.weekday() >= 5:
-            problems.append("a holiday must be a Monday–Friday day (a weekend is already a rest day)")
+            problems.append(_("a holiday must be a Monday–Friday day (a weekend is already a rest day)"))
         if kind is DayKind.WORK and day.weekday() < 5:
-            problems.append("a make-up working day must be a Saturday or Sunday")
+            problems.append(_("a make-up working day must be a Saturday or Sunday"))
         seen.add(day)
         if problems:
             errors[f"days.{index}.date"] = problems

@@ -349,13 +349,17 @@ def _link(actor: Caller, photo_ids: Sequence[int], target: _Target, *, field: st
 
 def _unlinkable(attachment: Attachment | None, actor: Caller, target: _Target) -> str | None:
     if attachment is None or attachment.uploaded_by_id != actor.id:
-        return "no such photo of yours"  # others' photos are not even confirmed to exist
+        return _("no such photo of yours")  # others' photos are not even confirmed to exist
     if target.holds(attachment):
         return None
     if attachment.ticket_id is not None:
-        return "already attached to another ticket" if target.ticket_id is not None else "already attached to a ticket"
+        return (
+            _("already attached to another ticket")
+            if target.ticket_id is not None
+            else _("already attached to a ticket")
+        )
     if attachment.holder_type is not None:
-        return "already attached to another record"
+        return _("already attached to another record")
     return None
 
 

@@ -262,7 +262,7 @@ def _suspend(viewer: Viewer, ticket: Ticket, data: Mapping[str, Any], now: datet
 def _approve_suspend(viewer: Viewer, ticket: Ticket, data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     if ticket.suspended_until is not None and ticket.suspended_until <= now:
         raise InvalidTransitionError(
-            _("Cannot approve_suspend: the suspension asked for has already ended."), {"until": ["passed"]}
+            _("The suspension cannot be approved: the time asked for has already passed."), {"until": ["passed"]}
         )
     stop_for_suspension(ticket, now)
     return {"reason": ticket.suspend_reason, "until": format_timestamp(ticket.suspended_until)}

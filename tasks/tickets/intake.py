@@ -266,7 +266,7 @@ def _route(viewer: Viewer, grid_id: int | None, point: tuple[float, float] | Non
     where = "location" if point is not None else "grid_id"
     raise ValidationError(
         _("Cannot tell which grid cell this request belongs to: give a location inside a cell or a grid_id."),
-        {where: ["no grid cell holds this place" if point is not None else "required without a location"]},
+        {where: [_("no grid cell holds this place") if point is not None else _("required without a location")]},
     )
 
 

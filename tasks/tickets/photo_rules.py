@@ -8,6 +8,7 @@ from kernel.clock import utcnow
 from kernel.errors import ConflictError, ForbiddenError
 from kernel.extensions import db
 from kernel.i18n import _
+from kernel.names import ticket_status
 from kernel.principals import Caller
 from tasks.lifecycle import Status
 from tasks.tickets.actions import record_event
@@ -33,7 +34,8 @@ class TicketPhotoRules:
         # Photos document open or resolved work; a closed or cancelled ticket's record is complete.
         if ticket.status in (Status.CLOSED, Status.CANCELLED):
             raise ConflictError(
-                _("A %(status)s ticket takes no more photos.", status=ticket.status), {"status": ticket.status.value}
+                _("A ticket that is %(status)s takes no more photos.", status=ticket_status(ticket.status)),
+                {"status": ticket.status.value},
             )
 
     def photo_added(self, actor: Caller, ticket_id: int, attachment_id: int) -> None:

@@ -213,3 +213,10 @@ def test_residents_sms_stay_chinese_whatever_the_staff_asks(world, app):
         texts = [text_of(notification) for notification in sms]
     number = sms[0].params["no"]
     assert texts == [f"您反映的问题已受理，工单号{number}，当前状态：已受理。办理进展将短信告知。"]
+
+
+def test_the_docs_page_opens_with_a_chinese_introduction(client):
+    description = client.get("/api/v1/openapi.json").get_json()["info"]["description"]
+    assert description.startswith("网格化社会治理平台接口")
+    for told in ("POST /api/v1/auth/login", "Authorize", "Bearer", '"error": {"code"', "Accept-Language: en"):
+        assert told in description
