@@ -164,7 +164,7 @@ HTTP_MESSAGES: Mapping[int, str] = {
     403: _l("You may not do this."),
     404: _l("There is nothing at this address."),
     405: _l("This address does not accept this method."),
-    409: _l(_("The change conflicts with existing data.")),
+    409: _l("The change conflicts with existing data."),
     412: _l("The resource has changed since you read it; fetch it again."),
     413: _l("The request body is too large."),
     415: _l("The request body must be JSON (Content-Type: application/json)."),
