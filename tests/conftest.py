@@ -32,6 +32,8 @@ from tests.support.http import bearer
 
 _HASHES: dict[str, str] = {}
 compile_stale_catalogues()
+# Every app a test makes (the session's, and those built for one test) answers the suite in English.
+Flask.test_client_class = EnglishClient
 
 
 def _database_url(worker: str, tmp_dir: Path) -> str:
@@ -62,7 +64,6 @@ def app(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[Fl
             "SMS_LOG_FILE": str(tmp_path_factory.mktemp("sms") / "sms.log"),
         }
     )
-    app.test_client_class = EnglishClient
     with app.app_context():
         upgrade()
     yield app
