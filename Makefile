@@ -9,7 +9,13 @@ DEMO_SEED ?= 1
 export FLASK_APP := wsgi
 export HOST PORT WORKERS
 
-.PHONY: run test test-fast lint bench clean
+.PHONY: run test test-fast lint bench clean messages
+
+# The message catalogues (translations/<lang>/LC_MESSAGES/messages.po) compile to .mo before the app runs.
+CATALOGUES := $(wildcard translations/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGUES:.po=.mo)
+# What `pybabel extract` looks for besides gettext's own names: Flask-Babel's lazy `_l` and the mark-only `N_`.
+BABEL_KEYWORDS := -k _l -k N_
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +31,7 @@ $(VENV)/.installed-dev: requirements-dev.txt requirements-sms.txt $(VENV)/.insta
 	touch $@
 
 # The web server, one delivery worker and the sweep (every minute), from the Procfile; Ctrl-C stops all three.
-run: $(VENV)/.installed
+run: $(VENV)/.installed $(COMPILED)
 	$(BIN)/flask db upgrade
 	$(BIN)/flask tasks seed-categories
 	$(BIN)/flask calendar seed
@@ -33,11 +39,11 @@ run: $(VENV)/.installed
 	$(BIN)/honcho start --procfile Procfile --port $(PORT)
 
 # The layers first (import-linter: no import loops, no import back up the layers), then the suite.
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev $(COMPILED)
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest -n 2 -q
 
-test-fast: $(VENV)/.installed-dev
+test-fast: $(VENV)/.installed-dev $(COMPILED)
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest -n 2 -q -m "not slow"
 
@@ -51,6 +57,18 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/grid_locate.py
 	$(BIN)/python bench/tickets.py
 	$(BIN)/python bench/notify.py
+
+translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po | $(VENV)/.installed
+	$(BIN)/pybabel compile --statistics -i $< -o $@
+
+# After adding or changing a `_("...")`: collect every message from the code and merge the new ones into each
+# catalogue (new ones untranslated, changed ones marked fuzzy); then translate those in the .po and commit it.
+messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg $(BABEL_KEYWORDS) --no-location --sort-output --omit-header \
+		-o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-wrap --ignore-obsolete
+	@echo 'Translate the new (msgstr "") and fuzzy entries of translations/*/LC_MESSAGES/messages.po, then commit it;'
+	@echo 'tests/kernel/test_i18n.py names any message still without its Chinese.'
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -4,6 +4,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from kernel.errors import ValidationError
+from kernel.i18n import _
 
 # OWASP's floor for argon2id: m=19 MiB, t=2, p=1.
 HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
@@ -33,12 +34,12 @@ def check_policy(password: str, *, username: str, field: str = "password") -> No
     """At least 10 characters, not only digits, not the username: 422 naming each failure."""
     problems = []
     if len(password) < MIN_LENGTH:
-        problems.append(f"at least {MIN_LENGTH} characters")
+        problems.append(_("at least %(count)s characters", count=MIN_LENGTH))
     if len(password) > MAX_LENGTH:
-        problems.append(f"at most {MAX_LENGTH} characters")
+        problems.append(_("at most %(count)s characters", count=MAX_LENGTH))
     if password.isdigit():
-        problems.append("not only digits")
+        problems.append(_("not only digits"))
     if password.casefold() == username.casefold():
-        problems.append("must not be the username")
+        problems.append(_("must not be the username"))
     if problems:
-        raise ValidationError("The password does not meet the policy.", {field: problems})
+        raise ValidationError(_("The password does not meet the policy."), {field: problems})

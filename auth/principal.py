@@ -15,6 +15,7 @@ from auth.models import Account, LoginSession
 from grid.models import GridUnit
 from kernel.errors import UnauthorizedError
 from kernel.extensions import db
+from kernel.i18n import _
 from kernel.principals import Role
 
 
@@ -30,7 +31,7 @@ class Principal:
         """The account itself (one query, then the session's identity map)."""
         account = db.session.get(Account, self.id)
         if account is None or not account.active:  # deactivated since the token check, in another transaction
-            raise UnauthorizedError("The account is not active.")
+            raise UnauthorizedError(_("The account is not active."))
         return account
 
 

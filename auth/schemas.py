@@ -7,15 +7,16 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from grid.schemas import GridBriefSchema
 from kernel.api import BaseSchema, IdField, PageQuerySchema, StrictBoolean, Timestamp, page_schema
+from kernel.i18n import _, _l
 from kernel.principals import Role
 
-USERNAME = validate.Regexp(r"^[A-Za-z0-9_.-]{3,64}$", error="3 to 64 letters, digits, '_', '.' or '-'")
+USERNAME = validate.Regexp(r"^[A-Za-z0-9_.-]{3,64}$", error=_l("3 to 64 letters, digits, '_', '.' or '-'"))
 PASSWORD = validate.Length(min=1, max=256)
 
 
 def refuse_blank(value: str) -> None:
     if not value.strip():
-        raise ValidationError("Must not be blank.")
+        raise ValidationError(_("Must not be blank."))
 
 
 MOBILE_TYPES = frozenset({phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE})

@@ -20,6 +20,8 @@ from grid.scope import management_scope
 from kernel.clock import utcnow
 from kernel.errors import ConflictError, ForbiddenError, NotFoundError, UnauthorizedError, ValidationError
 from kernel.extensions import db
+from kernel.i18n import N_, _
+from kernel.names import role as role_name
 from kernel.pagination import Page, paginate
 from kernel.principals import Caller, Role
 from kernel.scope import Scope, ensure_manageable
@@ -76,7 +78,7 @@ def _record_failure(
     db.session.commit()
     if locked_until is not None and device is None:
         raise throttle.locked_error(locked_until, now)
-    raise UnauthorizedError("Wrong username or password.")
+    raise UnauthorizedError(_("Wrong username or password."))
 
 
 def refresh(account: Account, claims: Mapping[str, Any]) -> TokenGrant:
@@ -86,7 +88,7 @@ def refresh(account: Account, claims: Mapping[str, Any]) -> TokenGrant:
         tokens.revoke_session(claims["sid"], "refresh_reuse")
         db.session.commit()
         log.warning("refresh token reuse: session revoked", extra={"account_id": account.id})
-        raise UnauthorizedError("This refresh token was already used; the session is closed.")
+        raise UnauthorizedError(_("This refresh token was already used; the session is closed."))
     return grant
 
 
@@ -103,7 +105,7 @@ def change_password(account: Account, *, old_password: str, new_password: str, s
         db.session.rollback()
         throttle.record_password_failure(account, now)
         db.session.commit()
-        raise ValidationError("The current password is wrong.", {"old_password": ["does not match"]})
+        raise ValidationError(_("The current password is wrong."), {"old_password": [_("does not match")]})
     check_policy(new_password, username=account.username, field="new_password")
     _set_password(account, new_password)
     tokens.revoke_all_sessions(account.id, "password_changed", except_session=session_id)
@@ -152,7 +154,7 @@ def get_account(actor: Caller, account_id: int) -> Account:
     """An account the actor may see; 404 otherwise (its existence is private)."""
     account = db.session.scalars(ACCOUNT_BY_ID, {"account_id": account_id}).one_or_none()
     if account is None or not _is_visible(actor, account):
-        raise NotFoundError("No such account.")
+        raise NotFoundError(_("No such account."))
     return account
 
 
@@ -163,7 +165,7 @@ def create_account(actor: Caller, data: Mapping[str, Any]) -> Account:
     username = data["username"].lower()
     check_policy(data["password"], username=username)
     if find_account_by_username(username) is not None:
-        raise ConflictError("That username is taken.", {"username": ["already exists"]})
+        raise ConflictError(_("That username is taken."), {"username": [_("already exists")]})
     account = Account(
         username=username,
         display_name=data["display_name"],
@@ -222,7 +224,7 @@ def create_initial_account(
     username = username.strip().lower()
     check_policy(password, username=username)
     if find_account_by_username(username) is not None:
-        raise ConflictError("That username is taken.", {"username": ["already exists"]})
+        raise ConflictError(_("That username is taken."), {"username": [_("already exists")]})
     scope_grid = _placement(Scope.everything(), role, scope_grid_id)
     account = Account(
         username=username,
@@ -243,7 +245,7 @@ def hold_unit_with_accounts(event: UnitRemoving) -> None:
     placed = exists().where(Account.scope_grid_id == event.unit_id)
     volunteering = exists().where(VolunteerArea.grid_id == event.unit_id)
     if db.session.scalar(select(or_(placed, volunteering))):
-        event.holders.append("accounts")
+        event.holders.append(N_("accounts"))
 
 
 # --- volunteer areas: what a higher context grants an account (双报到) ------------------------------------------
@@ -371,7 +373,9 @@ def _ensure_may_manage_role(actor: Caller, role: Role) -> None:
     if actor.role is Role.ADMIN:
         return
     if actor.role is not Role.SUPERVISOR or role not in SUPERVISED_ROLES:
-        raise ForbiddenError(f"You may not manage {role.value} accounts.", {"role": ["worker or volunteer only"]})
+        raise ForbiddenError(
+            _("You may not manage %(role)s accounts.", role=role_name(role)), {"role": [_("worker or volunteer only")]}
+        )
 
 
 def _placement(reach: Scope, role: Role, grid_id: int | None) -> GridUnit | None:
@@ -379,15 +383,18 @@ def _placement(reach: Scope, role: Role, grid_id: int | None) -> GridUnit | None
     if role in UNPLACED_ROLES:
         if grid_id is not None:
             raise ValidationError(
-                f"A {role.value} account has no grid unit.", {"scope_grid_id": [f"must be empty for {role.value}"]}
+                _("A %(role)s account has no grid unit.", role=role_name(role)),
+                {"scope_grid_id": [_("must be empty for %(role)s", role=role_name(role))]},
             )
         return None
     if grid_id is None:
-        raise ValidationError("This role needs a grid unit.", {"scope_grid_id": [f"required for {role.value}"]})
+        raise ValidationError(
+            _("This role needs a grid unit."), {"scope_grid_id": [_("required for %(role)s", role=role_name(role))]}
+        )
     unit = grid_service.find_unit(grid_id)
     if unit is None:
-        raise ValidationError("No such grid unit.", {"scope_grid_id": ["no such grid unit"]})
-    ensure_manageable(reach, unit.path, "grid unit")
+        raise ValidationError(_("No such grid unit."), {"scope_grid_id": [_("no such grid unit")]})
+    ensure_manageable(reach, unit.path, N_("grid unit"))
     return unit
 
 
@@ -402,4 +409,4 @@ def _ensure_an_admin_remains() -> None:
         select(func.count()).select_from(Account).where(Account.role == Role.ADMIN, Account.active.is_(True))
     )
     if not remaining:
-        raise ConflictError("This would leave no active admin.", {"active": ["the last admin must stay"]})
+        raise ConflictError(_("This would leave no active admin."), {"active": [_("the last admin must stay")]})

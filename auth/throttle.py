@@ -35,13 +35,14 @@ from kernel.clock import utcnow
 from kernel.db import UTCDateTime
 from kernel.errors import RateLimitedError
 from kernel.extensions import db, limiter
+from kernel.i18n import _l
 
 log = logging.getLogger("grid.auth")
 
 ADDRESS, USERNAME, PASSWORD = "address", "username", "password"
-LOCKED_MESSAGE = "Too many failed logins for this account; try again later."
-ADDRESS_MESSAGE = "Too many failed logins from this address; try again later."
-PASSWORD_MESSAGE = "Too many wrong current passwords; try again later."  # noqa: S105 - a message
+LOCKED_MESSAGE = _l("Too many failed logins for this account; try again later.")
+ADDRESS_MESSAGE = _l("Too many failed logins from this address; try again later.")
+PASSWORD_MESSAGE = _l("Too many wrong current passwords; try again later.")
 
 
 # --- per account, or per unknown username -------------------------------------------------------------------
@@ -93,7 +94,7 @@ def record_account_failure(account: Account | None, username: str, now: datetime
 
 def locked_error(locked_until: datetime, now: datetime) -> RateLimitedError:
     """The one answer to a locked account or name: the same status, message and headers for both."""
-    return RateLimitedError(LOCKED_MESSAGE, math.ceil((locked_until - now).total_seconds()))
+    return RateLimitedError(str(LOCKED_MESSAGE), math.ceil((locked_until - now).total_seconds()))
 
 
 def reset_account_failures(account: Account) -> None:
@@ -141,7 +142,7 @@ def _count(kind: str, key: str, now: datetime, *, below: int | None = None) -> i
 def take_address_attempt(address: str, now: datetime) -> None:
     """Before a password is checked: 429 once the address has used up its failures for the window."""
     if not _store().take(ADDRESS, address, _address_limit(), now):
-        raise RateLimitedError(ADDRESS_MESSAGE, _store().seconds_left(ADDRESS, address, _address_limit(), now))
+        raise RateLimitedError(str(ADDRESS_MESSAGE), _store().seconds_left(ADDRESS, address, _address_limit(), now))
 
 
 def give_back_address_attempt(address: str) -> None:
@@ -169,7 +170,7 @@ def ensure_password_attempts_left(account: Account, now: datetime) -> None:
     request succeeds (so attempts in flight at the same moment may each still be checked)."""
     key, limit = str(account.id), current_app.config["LOGIN_FAILURES_PER_ACCOUNT"]
     if not _store().has_room(PASSWORD, key, limit, now):
-        raise RateLimitedError(PASSWORD_MESSAGE, _store().seconds_left(PASSWORD, key, limit, now))
+        raise RateLimitedError(str(PASSWORD_MESSAGE), _store().seconds_left(PASSWORD, key, limit, now))
 
 
 def record_password_failure(account: Account, now: datetime) -> None:

@@ -28,6 +28,7 @@ from grid.models import GridUnit
 from kernel.clock import utcnow
 from kernel.errors import ValidationError
 from kernel.extensions import db
+from kernel.i18n import _
 from kernel.pagination import encode_cursor
 from tasks.categories.models import Category
 from tasks.tickets.models import Ticket
@@ -45,7 +46,7 @@ def breakdown(target: Target, by: str, *, limit: int = WORKER_PAGE, cursor: str 
     if by == "worker":
         items, next_cursor = _by_worker(target, now, limit, cursor)
     elif cursor is not None:
-        raise ValidationError("Only the breakdown by worker is paged.", {"cursor": ["only with by=worker"]})
+        raise ValidationError(_("Only the breakdown by worker is paged."), {"cursor": [_("only with by=worker")]})
     else:
         items = {"child": _by_child, "category": _by_category, "channel": _by_channel}[by](target, now)
     return {**describe(target), "by": by, "items": items, "next_cursor": next_cursor}

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime, time, timedelta
 from typing import IO, Any
 
+from flask_babel import LazyString
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy import and_, func, select
@@ -25,6 +26,8 @@ from grid.models import GridUnit
 from kernel.clock import BEIJING, utcnow
 from kernel.errors import ValidationError
 from kernel.extensions import db
+from kernel.i18n import _, _l
+from kernel.names import ticket_status
 from kernel.principals import Caller
 from kernel.privacy import mask_phone
 from tasks.categories.models import Category
@@ -33,47 +36,49 @@ from tasks.tickets.models import Feedback, PersonalDataRead, Ticket
 
 log = logging.getLogger("grid.dashboards.ledgers")
 BATCH = 2000
-STATUS_NAMES = {
-    Status.PENDING: "待派单",
-    Status.ASSIGNED: "待接单",
-    Status.IN_PROGRESS: "处理中",
-    Status.RETURN_REQUESTED: "退单待审",
-    Status.SUSPEND_REQUESTED: "挂起待审",
-    Status.SUSPENDED: "挂起",
-    Status.RESOLVED: "已办结",
-    Status.CLOSED: "已关闭",
-    Status.CANCELLED: "已取消",
+# What people read in the ledgers: English message ids, in the caller's language when the export is written.
+CHANNEL_NAMES = {
+    "app": _l("App"),
+    "hotline": _l("Hotline"),
+    "sms": _l("SMS"),
+    "walk_in": _l("Walk-in"),
+    "patrol": _l("Patrol"),
+    "web": _l("Website"),
 }
-CHANNEL_NAMES = {"app": "APP", "hotline": "热线", "sms": "短信", "walk_in": "来访", "patrol": "巡查", "web": "网站"}
-TICKET_HEADINGS: tuple[str, ...] = (
-    "工单编号",
-    "受理时间",
-    "渠道",
-    "类别",
-    "所属网格",
-    "首接单位",
-    "当前责任单位",
-    "状态",
-    "优先级",
-    "反映人",
-    "联系电话",
-    "地址",
-    "问题描述",
-    "处理人",
-    "派单时间",
-    "响应期限",
-    "接单时间",
-    "办结期限",
-    "办结时间",
-    "关闭时间",
-    "是否超期",
-    "就地办结",
-    "评价",
-    "退单次数",
-    "退单驳回次数",
-    "延期次数",
-    "挂起时长(小时)",
+TICKET_HEADINGS: tuple[LazyString, ...] = (
+    _l("Ticket number"),  # 工单编号
+    _l("Received at"),  # 受理时间
+    _l("Channel"),  # 渠道
+    _l("Category"),  # 类别
+    _l("Grid"),  # 所属网格
+    _l("First receiving unit"),  # 首接单位
+    _l("Responsible unit"),  # 当前责任单位
+    _l("Status"),  # 状态
+    _l("Priority"),  # 优先级
+    _l("Reporter"),  # 反映人
+    _l("Phone"),  # 联系电话
+    _l("Address"),  # 地址
+    _l("Description"),  # 问题描述
+    _l("Handler"),  # 处理人
+    _l("Dispatched at"),  # 派单时间
+    _l("Accept by"),  # 响应期限
+    _l("Accepted at"),  # 接单时间
+    _l("Resolve by"),  # 办结期限
+    _l("Resolved at"),  # 办结时间
+    _l("Closed at"),  # 关闭时间
+    _l("Overdue?"),  # 是否超期
+    _l("Resolved on the spot?"),  # 就地办结
+    _l("Rating"),  # 评价
+    _l("Returns"),  # 退单次数
+    _l("Returns refused"),  # 退单驳回次数
+    _l("Extensions"),  # 延期次数
+    _l("Hours suspended"),  # 挂起时长(小时)
 )
+
+
+def headings(texts: Sequence[LazyString]) -> list[str]:
+    """Column headings in the caller's language."""
+    return [str(text) for text in texts]
 
 
 def check_reveal(actor: Caller, target: Target, *, reveal: bool, reason: str | None, what: str) -> bool:
@@ -81,7 +86,7 @@ def check_reveal(actor: Caller, target: Target, *, reveal: bool, reason: str | N
     if not reveal:
         return False
     if not reason:
-        raise ValidationError("Say why the full numbers are needed.", {"reason": ["required with reveal_phones"]})
+        raise ValidationError(_("Say why the full numbers are needed."), {"reason": [_("required with reveal_phones")]})
     scope = "whole territory" if target.whole_territory else target.units[0].path
     db.session.add(
         PersonalDataRead(
@@ -168,13 +173,13 @@ def _ticket_rows(stmt: Any, names: dict[int, str], now: datetime, *, full_phones
         yield [
             row.no,
             _local(row.created_at),
-            CHANNEL_NAMES.get(row.channel or "", row.channel or ""),
+            str(CHANNEL_NAMES.get(row.channel or "", row.channel or "")),
             _text(row.category_name),
             _text(_path_names(row.origin_path, names)),
             _text(row.first_unit_name),
             _text(row.owner_name),
-            STATUS_NAMES[row.status],
-            "紧急" if row.priority == "urgent" else "一般",
+            ticket_status(row.status),
+            _("urgent") if row.priority == "urgent" else _("normal"),
             _text(row.reporter_name),
             (row.reporter_phone if full_phones else mask_phone(row.reporter_phone)) or "",
             _text(row.address),
@@ -186,8 +191,8 @@ def _ticket_rows(stmt: Any, names: dict[int, str], now: datetime, *, full_phones
             _local(row.resolve_due_at),
             _local(row.resolved_at),
             _local(row.closed_at),
-            "是" if late else "否",
-            "是" if row.handled_on_spot and row.status in (Status.RESOLVED, Status.CLOSED) else "否",
+            _("yes") if late else _("no"),
+            _("yes") if row.handled_on_spot and row.status in (Status.RESOLVED, Status.CLOSED) else _("no"),
             row.rating if row.rating is not None else "",
             row.return_count,
             row.returns_refused,
@@ -225,7 +230,7 @@ def csv_chunks(rows: Iterator[list[Any]]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
-    writer.writerow(TICKET_HEADINGS)
+    writer.writerow(headings(TICKET_HEADINGS))
     for count, row in enumerate(rows, start=1):
         writer.writerow(row)
         if count % BATCH == 0:
@@ -238,8 +243,8 @@ def csv_chunks(rows: Iterator[list[Any]]) -> Iterator[str]:
 def tickets_xlsx(rows: Iterator[list[Any]]) -> IO[bytes]:
     """A write-only workbook (rows go to disk as they come), in a temporary file rewound for reading."""
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("工单台账")
-    sheet.append(list(TICKET_HEADINGS))
+    sheet = workbook.create_sheet(_("Ticket ledger"))
+    sheet.append(headings(TICKET_HEADINGS))
     for row in rows:
         sheet.append(xlsx_row(row))
     return _saved(workbook)
@@ -266,29 +271,29 @@ def file_chunks(spool: IO[bytes], size: int = 64 * 1024) -> Iterator[bytes]:
         spool.close()
 
 
-FIGURE_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("受理数", "received"),
-    ("在办数", "open"),
-    ("办结数", "resolved"),
-    ("关闭数", "closed"),
-    ("取消数", "cancelled"),
-    ("上报数", "escalated"),
-    ("上报出数", "escalated_out"),
-    ("超期数", "overdue"),
-    ("重办数", "reopens"),
-    ("退单数", "returns"),
-    ("退单驳回数", "returns_refused"),
-    ("退单待审数", "return_review"),
-    ("延期件数", "extended"),
-    ("挂起数", "suspended"),
+FIGURE_COLUMNS: tuple[tuple[LazyString, str], ...] = (
+    (_l("Received"), "received"),  # 受理数
+    (_l("Open"), "open"),  # 在办数
+    (_l("Resolved"), "resolved"),  # 办结数
+    (_l("Closed"), "closed"),  # 关闭数
+    (_l("Cancelled"), "cancelled"),  # 取消数
+    (_l("Escalated"), "escalated"),  # 上报数
+    (_l("Escalated out"), "escalated_out"),  # 上报出数
+    (_l("Overdue"), "overdue"),  # 超期数
+    (_l("Reopened"), "reopens"),  # 重办数
+    (_l("Returned"), "returns"),  # 退单数
+    (_l("Return refusals"), "returns_refused"),  # 退单驳回数
+    (_l("Returns awaiting review"), "return_review"),  # 退单待审数
+    (_l("Extended"), "extended"),  # 延期件数
+    (_l("Suspended"), "suspended"),  # 挂起数
 )
-RATE_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("响应率", "response_rate"),
-    ("办结率", "resolution_rate"),
-    ("按期办结率", "on_time_resolution_rate"),
-    ("满意率", "satisfaction_rate"),
-    ("就地解决率", "on_spot_rate"),
-    ("延期率", "extension_rate"),
+RATE_COLUMNS: tuple[tuple[LazyString, str], ...] = (
+    (_l("Response rate"), "response_rate"),  # 响应率
+    (_l("Resolution rate"), "resolution_rate"),  # 办结率
+    (_l("On-time resolution rate"), "on_time_resolution_rate"),  # 按期办结率
+    (_l("Satisfaction rate"), "satisfaction_rate"),  # 满意率
+    (_l("Resolved-on-the-spot rate"), "on_spot_rate"),  # 就地解决率
+    (_l("Extension rate"), "extension_rate"),  # 延期率
 )
 
 
@@ -296,25 +301,31 @@ def stats_xlsx(target: Target) -> IO[bytes]:
     """The summary and the breakdowns (by child unit, category, worker, channel) as sheets."""
     workbook = Workbook(write_only=True)
     whole = summary(target)
-    sheet = workbook.create_sheet("汇总")
-    sheet.append(xlsx_row(["单位", (whole["grid"].name if whole["grid"] is not None else "全部")]))
-    sheet.append(["起始日期", str(target.first)])
-    sheet.append(["截止日期", str(target.last)])
+    sheet = workbook.create_sheet(_("Summary"))
+    sheet.append(xlsx_row([_("Unit"), (whole["grid"].name if whole["grid"] is not None else _("All"))]))
+    sheet.append([_("From"), str(target.first)])
+    sheet.append([_("To"), str(target.last)])
     for heading, name in FIGURE_COLUMNS:
-        sheet.append([heading, whole[name]])
+        sheet.append([str(heading), whole[name]])
     for heading, name in RATE_COLUMNS:
         value = whole[name]
-        sheet.append([heading, value["rate"], f"{value['numerator']}/{value['denominator']}"])
-    sheet.append(["当前在办", whole["now"]["open"]])
-    sheet.append(["当前超期", whole["now"]["overdue"]])
-    sheet.append(["当前预警", whole["now"]["warned"]])
-    for by, title in (("child", "按下级单位"), ("category", "按类别"), ("worker", "按处理人"), ("channel", "按渠道")):
+        sheet.append([str(heading), value["rate"], f"{value['numerator']}/{value['denominator']}"])
+    sheet.append([_("Open now"), whole["now"]["open"]])
+    sheet.append([_("Overdue now"), whole["now"]["overdue"]])
+    sheet.append([_("Warned now"), whole["now"]["warned"]])
+    sheets = (
+        ("child", _("By sub-unit")),
+        ("category", _("By category")),
+        ("worker", _("By handler")),
+        ("channel", _("By channel")),
+    )
+    for by, title in sheets:
         _breakdown_sheet(workbook.create_sheet(title), breakdown_rows(target, by))
     return _saved(workbook)
 
 
 def _breakdown_sheet(sheet: Any, items: Sequence[dict[str, Any]]) -> None:
-    sheet.append(["名称", *(h for h, _ in FIGURE_COLUMNS), *(h for h, _ in RATE_COLUMNS)])
+    sheet.append([_("Name"), *(str(h) for h, _name in FIGURE_COLUMNS), *(str(h) for h, _name in RATE_COLUMNS)])
     for item in items:
         # A worker's row has `tickets` (held or resolved) where a unit's has `received`.
         counts = [item.get("tickets") if name == "received" and item.get(name) is None else item.get(name)
@@ -323,4 +334,13 @@ def _breakdown_sheet(sheet: Any, items: Sequence[dict[str, Any]]) -> None:
         sheet.append(xlsx_row([item["name"], *counts, *rates]))
 
 
-__all__ = ["TICKET_HEADINGS", "check_reveal", "csv_chunks", "figures", "stats_xlsx", "ticket_rows", "tickets_xlsx"]
+__all__ = [
+    "TICKET_HEADINGS",
+    "check_reveal",
+    "csv_chunks",
+    "figures",
+    "headings",
+    "stats_xlsx",
+    "ticket_rows",
+    "tickets_xlsx",
+]

@@ -43,6 +43,7 @@ from grid.scope import scope_of
 from kernel.clock import BEIJING, utcnow
 from kernel.errors import ForbiddenError, ValidationError
 from kernel.extensions import db
+from kernel.i18n import _
 from kernel.pagination import Page, decode_cursor, paginate
 from kernel.principals import Caller, Role
 from tasks.categories.models import Category
@@ -93,13 +94,16 @@ def target_of(
     first = first or (default_first if last is None else last.replace(day=1))
     last = last or (default_last if first == default_first else _month_end(first))
     if last < first:
-        raise ValidationError("`to` is before `from`.", {"to": ["on or after `from`"]})
+        raise ValidationError(_("`to` is before `from`."), {"to": [_("on or after `from`")]})
     if (last - first).days > MAX_RANGE_DAYS:
-        raise ValidationError("The range is too long.", {"to": [f"at most {MAX_RANGE_DAYS} days after `from`"]})
+        raise ValidationError(
+            _("The range is too long."),
+            {"to": [_("at most %(MAX_RANGE_DAYS)s days after `from`", MAX_RANGE_DAYS=MAX_RANGE_DAYS)]},
+        )
     categories = None
     if category is not None:
         if db.session.get(Category, category) is None:
-            raise ValidationError("No such category.", {"category": ["no such category"]})
+            raise ValidationError(_("No such category."), {"category": [_("no such category")]})
         categories = tuple(codes_under(category))
     scope = scope_of(actor)
     if grid_id is None:
@@ -107,11 +111,11 @@ def target_of(
             roots = db.session.scalars(select(GridUnit).where(GridUnit.parent_id.is_(None)).order_by(GridUnit.id))
             return Target(tuple(roots), first, last, categories, whole_territory=True)
         if actor.role is not Role.SUPERVISOR or actor.scope_grid_id is None:
-            raise ForbiddenError("You have no part of the territory to report on.", {"scope": ["no grid scope"]})
+            raise ForbiddenError(_("You have no part of the territory to report on."), {"scope": [_("no grid scope")]})
         return Target((db.session.get(GridUnit, actor.scope_grid_id),), first, last, categories)
     unit = grid_service.get_visible_unit(actor, grid_id, ancestors_allowed=True)
     if not scope.covers(unit.path):
-        raise ForbiddenError("That unit is above your scope.", {"grid_id": ["outside your grid scope"]})
+        raise ForbiddenError(_("That unit is above your scope."), {"grid_id": [_("outside your grid scope")]})
     return Target((unit,), first, last, categories)
 
 

@@ -11,6 +11,8 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity
 
+from kernel.i18n import _
+
 # Drawn boundaries of neighbours never meet exactly: allow about 2 m of slack at the edges.
 EDGE_TOLERANCE_DEG = 2e-5
 # Units of which neither holds the other may share edges and overlap by slivers, not by more than this share of the
@@ -26,37 +28,37 @@ class BoundaryError(ValueError):
 def parse_boundary(geojson: Any) -> BaseGeometry:
     """A valid shapely geometry from a GeoJSON Polygon or MultiPolygon, or BoundaryError."""
     if not isinstance(geojson, Mapping):
-        raise BoundaryError("must be a GeoJSON object")
+        raise BoundaryError(_("must be a GeoJSON object"))
     kind, coordinates = geojson.get("type"), geojson.get("coordinates")
     if kind not in {"Polygon", "MultiPolygon"}:
-        raise BoundaryError("must be a GeoJSON Polygon or MultiPolygon")
+        raise BoundaryError(_("must be a GeoJSON Polygon or MultiPolygon"))
     polygons = [coordinates] if kind == "Polygon" else coordinates
     if not isinstance(polygons, list) or not polygons:
-        raise BoundaryError("has no coordinates")
+        raise BoundaryError(_("has no coordinates"))
     vertices = 0
     for polygon in polygons:
         vertices += _check_polygon(polygon)
     if vertices > MAX_VERTICES:
-        raise BoundaryError(f"has more than {MAX_VERTICES} vertices")
+        raise BoundaryError(_("has more than %(MAX_VERTICES)s vertices", MAX_VERTICES=MAX_VERTICES))
     geometry = shape({"type": kind, "coordinates": coordinates})
     if not geometry.is_valid:
-        raise BoundaryError(f"is not a valid polygon: {explain_validity(geometry)}")
+        raise BoundaryError(_("is not a valid polygon: %(value)s", value=explain_validity(geometry)))
     if geometry.area == 0:
-        raise BoundaryError("encloses no area")
+        raise BoundaryError(_("encloses no area"))
     return geometry
 
 
 def _check_polygon(polygon: Any) -> int:
     if not isinstance(polygon, list) or not polygon:
-        raise BoundaryError("each polygon is a list of rings")
+        raise BoundaryError(_("each polygon is a list of rings"))
     count = 0
     for ring in polygon:
         if not isinstance(ring, list) or len(ring) < 4:
-            raise BoundaryError("each ring needs at least four positions")
+            raise BoundaryError(_("each ring needs at least four positions"))
         for position in ring:
             _check_position(position)
         if ring[0][:2] != ring[-1][:2]:
-            raise BoundaryError("each ring must be closed (first and last positions equal)")
+            raise BoundaryError(_("each ring must be closed (first and last positions equal)"))
         count += len(ring)
     return count
 
@@ -67,10 +69,12 @@ def _check_position(position: Any) -> None:
         or len(position) < 2
         or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in position[:2])
     ):
-        raise BoundaryError("each position is [longitude, latitude]")
+        raise BoundaryError(_("each position is [longitude, latitude]"))
     lng, lat = position[0], position[1]
     if not (-180 <= lng <= 180 and -90 <= lat <= 90):
-        raise BoundaryError(f"position [{lng}, {lat}] is out of range (longitude ±180, latitude ±90)")
+        raise BoundaryError(
+            _("position [%(lng)s, %(lat)s] is out of range (longitude ±180, latitude ±90)", lng=lng, lat=lat)
+        )
 
 
 def dump(geojson: Mapping[str, Any]) -> str:

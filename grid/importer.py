@@ -20,6 +20,8 @@ from grid.models import LEVEL_DEPTH, GridLevel, GridUnit
 from grid.service import repath_subtree
 from kernel.errors import ValidationError
 from kernel.extensions import db
+from kernel.i18n import _
+from kernel.names import grid_level
 
 Progress = Callable[[str, int], None]
 CODE_PATTERN_MAX = 64
@@ -54,7 +56,8 @@ class _Problems:
     def raise_if_any(self) -> None:
         if self.by_feature:
             raise ValidationError(
-                f"{len(self.by_feature)} features are not valid; nothing was imported.", dict(self.by_feature)
+                _("%(count)s features are not valid; nothing was imported.", count=len(self.by_feature)),
+                dict(self.by_feature),
             )
 
 
@@ -62,7 +65,9 @@ def import_collection(collection: Mapping[str, Any], progress: Progress | None =
     """Check every feature, then create or update the units; the caller's transaction holds it all."""
     features = collection.get("features")
     if not isinstance(features, list) or not features:
-        raise ValidationError("The FeatureCollection has no features.", {"features": ["must be a non-empty list"]})
+        raise ValidationError(
+            _("The FeatureCollection has no features."), {"features": [_("must be a non-empty list")]}
+        )
     problems = _Problems()
     rows = [row for index, raw in enumerate(features) if (row := _parse(index, raw, problems)) is not None]
     _notify(progress, "parsed", len(features))
@@ -81,11 +86,11 @@ def import_collection(collection: Mapping[str, Any], progress: Progress | None =
 
 def _parse(index: int, raw: Any, problems: _Problems) -> FeatureRow | None:
     if not isinstance(raw, Mapping) or raw.get("type") != "Feature":
-        problems.add(index, "not a GeoJSON Feature")
+        problems.add(index, _("not a GeoJSON Feature"))
         return None
     properties = raw.get("properties")
     if not isinstance(properties, Mapping):
-        problems.add(index, "properties are missing")
+        problems.add(index, _("properties are missing"))
         return None
     before = len(problems.by_feature.get(f"features.{index}", []))
     code = _text(properties.get("code"), "code", index, problems, CODE_PATTERN_MAX)
@@ -105,7 +110,7 @@ def _parse(index: int, raw: Any, problems: _Problems) -> FeatureRow | None:
 
 def _text(value: Any, name: str, index: int, problems: _Problems, max_length: int) -> str | None:
     if not isinstance(value, str) or not value.strip() or len(value) > max_length or "\x00" in value:
-        problems.add(index, f"{name}: a text of 1 to {max_length} characters is required")
+        problems.add(index, _("%(name)s: a text of 1 to %(max)s characters is required", name=name, max=max_length))
         return None
     return value
 
@@ -114,7 +119,7 @@ def _level(value: Any, index: int, problems: _Problems) -> GridLevel | None:
     try:
         return GridLevel(value)
     except ValueError:
-        problems.add(index, f"level: one of {', '.join(level.value for level in GridLevel)}")
+        problems.add(index, _("level: one of %(levels)s", levels=", ".join(level.value for level in GridLevel)))
         return None
 
 
@@ -122,7 +127,7 @@ def _count(value: Any, name: str, index: int, problems: _Problems) -> int | None
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100_000_000:
-        problems.add(index, f"{name}: a whole number from 0")
+        problems.add(index, _("%(name)s: a whole number from 0", name=name))
         return None
     return value
 
@@ -134,7 +139,7 @@ def _boundary(raw: Any, index: int, problems: _Problems) -> str | None:
     try:
         geometry.parse_boundary(raw)
     except geometry.BoundaryError as error:
-        problems.add(index, f"boundary {error}")
+        problems.add(index, _("boundary %(reason)s", reason=error))
         return None
     return geometry.dump(raw)
 
@@ -167,7 +172,9 @@ def _check_tree(
     in_file: dict[str, FeatureRow] = {}
     for row in rows:
         if row.code in in_file:
-            problems.add(row.index, f"code {row.code} also at feature {in_file[row.code].index}")
+            problems.add(
+                row.index, _("code %(code)s also at feature %(index)s", code=row.code, index=in_file[row.code].index)
+            )
         in_file[row.code] = row
     for row in rows:
         if row.parent_code is None:
@@ -178,11 +185,18 @@ def _check_tree(
             else getattr(stored.get(row.parent_code), "level", None)
         )
         if parent_level is None and row.parent_code not in named:
-            problems.add(row.index, f"parent_code {row.parent_code} is neither in the file nor stored")
+            problems.add(row.index, _("parent_code %(code)s is neither in the file nor stored", code=row.parent_code))
         elif parent_level is None:
             continue  # the parent's own feature is bad and reported
         elif LEVEL_DEPTH[row.level] != LEVEL_DEPTH[parent_level] + 1:
-            problems.add(row.index, f"a {row.level.value} cannot sit under a {parent_level.value}")
+            problems.add(
+                row.index,
+                _(
+                    "a %(level)s cannot sit under a %(parent)s",
+                    level=grid_level(row.level),
+                    parent=grid_level(parent_level),
+                ),
+            )
     return _parents_first(rows, in_file, problems)
 
 
@@ -194,7 +208,7 @@ def _parents_first(
         chain, code = [], row.code
         while code in in_file and code not in depth:
             if code in chain:
-                problems.add(row.index, "parent_code makes a cycle")
+                problems.add(row.index, _("parent_code makes a cycle"))
                 break
             chain.append(code)
             code = in_file[code].parent_code  # type: ignore[assignment]
@@ -220,7 +234,7 @@ def _check_territory(written: Mapping[int, int], problems: _Problems) -> None:
     for problem in territory.problems(written):
         for subject in _reported_units(problem, written):
             own, text = territory.describe(problem, subject, lambda _unit: True)
-            problems.add(written[subject], f"boundary {text}" if own else text)
+            problems.add(written[subject], _("boundary %(reason)s", reason=text) if own else text)
 
 
 def _reported_units(problem: territory.Problem, written: Mapping[int, int]) -> list[int]:
@@ -294,7 +308,9 @@ def _changed(unit: GridUnit, row: FeatureRow, parent: GridUnit | None) -> bool:
 
 def _update(unit: GridUnit, row: FeatureRow, parent: GridUnit | None) -> None:
     if unit.level is not row.level:
-        raise ValidationError("A unit's level cannot change.", {f"features.{row.index}": ["level differs from stored"]})
+        raise ValidationError(
+            _("A unit's level cannot change."), {f"features.{row.index}": [_("level differs from stored")]}
+        )
     new_parent_id = parent.id if parent else None
     if unit.parent_id != new_parent_id:
         _rehang(unit, parent)

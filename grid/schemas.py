@@ -9,8 +9,9 @@ from grid import geometry
 from grid.coords import CoordSystem, from_wgs84
 from grid.models import GridLevel, GridUnit
 from kernel.api import BaseSchema, IdField, PageQuerySchema, StrictBoolean, Timestamp, page_schema
+from kernel.i18n import _l
 
-CODE = validate.Regexp(r"^[A-Za-z0-9_.-]{1,64}$", error="1 to 64 letters, digits, '_', '.' or '-'")
+CODE = validate.Regexp(r"^[A-Za-z0-9_.-]{1,64}$", error=_l("1 to 64 letters, digits, '_', '.' or '-'"))
 NAME = validate.Length(min=1, max=128)
 COUNT = validate.Range(min=0, max=100_000_000)
 

@@ -15,11 +15,12 @@ from grid.events import UnitRemoving
 from grid.locator import CellLocator, bump_version
 from grid.models import LEVEL_DEPTH, CellAssignment, GridLevel, GridUnit
 from grid.scope import management_scope, scope_of
-from kernel import events
+from kernel import events, names
 from kernel.caches import app_cache
 from kernel.clock import utcnow
 from kernel.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from kernel.extensions import db
+from kernel.i18n import N_, _
 from kernel.pagination import Page, paginate
 from kernel.principals import Caller, Role
 from kernel.scope import Scope
@@ -31,7 +32,7 @@ def create_unit(*, code: str, name: str, level: GridLevel, parent: GridUnit | No
     """Add a unit under `parent` (or as a root); its level must be exactly one below the parent's."""
     check_level_under(level, parent)
     if db.session.scalars(select(GridUnit.id).where(GridUnit.code == code)).first() is not None:
-        raise ConflictError("A unit with that code exists.", {"code": ["already used"]})
+        raise ConflictError(_("A unit with that code exists."), {"code": [_("already used")]})
     unit = GridUnit(code=code, name=name, level=level, parent=parent, path="/pending/", **details)
     db.session.add(unit)
     db.session.flush()  # the path needs the id
@@ -43,15 +44,26 @@ def create_unit(*, code: str, name: str, level: GridLevel, parent: GridUnit | No
 def check_level_under(level: GridLevel, parent: GridUnit | None) -> None:
     if parent is not None and LEVEL_DEPTH[level] != LEVEL_DEPTH[parent.level] + 1:
         raise ValidationError(
-            f"A {level.value} cannot sit under a {parent.level.value}.",
-            {"parent_id": [f"levels descend one at a time: under a {parent.level.value} comes the next level"]},
+            _(
+                "A %(level)s cannot sit under a %(parent)s.",
+                level=names.grid_level(level),
+                parent=names.grid_level(parent.level),
+            ),
+            {
+                "parent_id": [
+                    _(
+                        "levels descend one at a time: under a %(level)s comes the next level",
+                        level=names.grid_level(parent.level),
+                    )
+                ]
+            },
         )
 
 
 def get_unit(unit_id: int) -> GridUnit:
     unit = db.session.get(GridUnit, unit_id)
     if unit is None:
-        raise NotFoundError("No such grid unit.")
+        raise NotFoundError(_("No such grid unit."))
     return unit
 
 
@@ -62,7 +74,9 @@ def find_unit(unit_id: int) -> GridUnit | None:
 def assign_cells(account_id: int, cells: Sequence[GridUnit]) -> None:
     for cell in cells:
         if cell.level is not GridLevel.GRID:
-            raise ValidationError("Workers are assigned to grid cells.", {"grid_ids": [f"{cell.code} is not a cell"]})
+            raise ValidationError(
+                _("Workers are assigned to grid cells."), {"grid_ids": [_("%(code)s is not a cell", code=cell.code)]}
+            )
         db.session.add(CellAssignment(account_id=account_id, grid_id=cell.id))
 
 
@@ -106,10 +120,10 @@ def get_visible_unit(actor: Caller, unit_id: int, *, ancestors_allowed: bool = F
     unit = find_unit(unit_id)
     scope = scope_of(actor)
     if unit is None:
-        raise NotFoundError("No such grid unit.")
+        raise NotFoundError(_("No such grid unit."))
     if scope.covers(unit.path) or (ancestors_allowed and _is_ancestor_of_scope(unit, scope)):
         return unit
-    raise NotFoundError("No such grid unit.")
+    raise NotFoundError(_("No such grid unit."))
 
 
 def ancestors_of(actor: Caller, unit_id: int) -> list[GridUnit]:
@@ -141,7 +155,7 @@ def create_unit_for(actor: Caller, data: Mapping[str, Any]) -> GridUnit:
     """Create a unit; admins anywhere, supervisors below their own unit."""
     parent = _parent_for_write(actor, data.get("parent_id"))
     if parent is None and actor.role is not Role.ADMIN:
-        raise ForbiddenError("Only admins create root units.", {"parent_id": ["required for supervisors"]})
+        raise ForbiddenError(_("Only admins create root units."), {"parent_id": [_("required for supervisors")]})
     boundary = _parsed_boundary(data.get("boundary"))
     unit = create_unit(
         code=data["code"],
@@ -166,7 +180,7 @@ def update_unit_for(actor: Caller, unit_id: int, changes: Mapping[str, Any]) -> 
         _parsed_boundary(changes["boundary"])
     if "code" in changes and changes["code"] != unit.code:
         if db.session.scalars(select(GridUnit.id).where(GridUnit.code == changes["code"])).first() is not None:
-            raise ConflictError("A unit with that code exists.", {"code": ["already used"]})
+            raise ConflictError(_("A unit with that code exists."), {"code": [_("already used")]})
         unit.code = changes["code"]
     moved = "parent_id" in changes and changes["parent_id"] != unit.parent_id
     if moved:
@@ -189,15 +203,15 @@ def delete_unit_for(actor: Caller, unit_id: int) -> None:
     hangs on it when they hear `UnitRemoving` (auth: the accounts placed there)."""
     unit = _unit_for_write(actor, unit_id)
     holders = {
-        "children": exists().where(GridUnit.parent_id == unit.id),
-        "workers": exists().where(CellAssignment.grid_id == unit.id),
+        N_("children"): exists().where(GridUnit.parent_id == unit.id),
+        N_("workers"): exists().where(CellAssignment.grid_id == unit.id),
     }
     removing = UnitRemoving(unit.id, [name for name, clause in holders.items() if db.session.scalar(select(clause))])
     events.publish(removing)
     if removing.holders:
+        held_by = _(", ").join(_(holder) for holder in removing.holders)
         raise ConflictError(
-            "The unit still has " + ", ".join(removing.holders) + "; deactivate it instead.",
-            {"unit": removing.holders},
+            _("The unit still has %(holders)s; deactivate it instead.", holders=held_by), {"unit": removing.holders}
         )
     if unit.level is GridLevel.GRID:
         bump_version()
@@ -207,7 +221,7 @@ def delete_unit_for(actor: Caller, unit_id: int) -> None:
     except IntegrityError:  # records of other contexts (tickets, patrols) still point at it
         db.session.rollback()
         raise ConflictError(
-            "The unit still has records (tickets, patrols) that point at it; deactivate it instead.",
+            _("The unit still has records (tickets, patrols) that point at it; deactivate it instead."),
             {"unit": ["records"]},
         ) from None
 
@@ -220,7 +234,7 @@ def _unit_for_write(actor: Caller, unit_id: int) -> GridUnit:
     home_path = actor.scope_path
     if actor.role is Role.SUPERVISOR and home_path is not None and unit.path != home_path:
         return unit
-    raise ForbiddenError("You may not change this unit.", {"unit": ["only units below your own"]})
+    raise ForbiddenError(_("You may not change this unit."), {"unit": [_("only units below your own")]})
 
 
 def _parent_for_write(actor: Caller, parent_id: int | None) -> GridUnit | None:
@@ -228,10 +242,10 @@ def _parent_for_write(actor: Caller, parent_id: int | None) -> GridUnit | None:
         return None
     parent = find_unit(parent_id)
     if parent is None:
-        raise ValidationError("No such parent unit.", {"parent_id": ["no such grid unit"]})
+        raise ValidationError(_("No such parent unit."), {"parent_id": [_("no such grid unit")]})
     reach = management_scope(actor)
     if not reach.covers(parent.path) or actor.role not in {Role.ADMIN, Role.SUPERVISOR}:
-        raise ForbiddenError("That parent is outside your scope.", {"parent_id": ["outside your grid scope"]})
+        raise ForbiddenError(_("That parent is outside your scope."), {"parent_id": [_("outside your grid scope")]})
     return parent
 
 
@@ -239,9 +253,9 @@ def _move(actor: Caller, unit: GridUnit, parent_id: int | None) -> None:
     """Re-hang a unit and its whole subtree; cycles and level jumps are refused."""
     new_parent = _parent_for_write(actor, parent_id)
     if new_parent is None and actor.role is not Role.ADMIN:
-        raise ForbiddenError("Only admins make root units.", {"parent_id": ["required for supervisors"]})
+        raise ForbiddenError(_("Only admins make root units."), {"parent_id": [_("required for supervisors")]})
     if new_parent is not None and new_parent.path.startswith(unit.path):
-        raise ValidationError("A unit cannot move under itself.", {"parent_id": ["would create a cycle"]})
+        raise ValidationError(_("A unit cannot move under itself."), {"parent_id": [_("would create a cycle")]})
     check_level_under(unit.level, new_parent)
     repath_subtree(unit.path, f"{new_parent.path if new_parent else '/'}{unit.id}/")
     unit.parent = new_parent
@@ -268,7 +282,7 @@ def _parsed_boundary(boundary: Any) -> BaseGeometry | None:
     try:
         return geometry.parse_boundary(boundary)
     except geometry.BoundaryError as error:
-        raise ValidationError(f"The boundary {error}.", {"boundary": [str(error)]}) from None
+        raise ValidationError(_("The boundary %(error)s.", error=error), {"boundary": [str(error)]}) from None
 
 
 def _check_territory(actor: Caller, unit: GridUnit, field: str) -> None:
@@ -279,8 +293,9 @@ def _check_territory(actor: Caller, unit: GridUnit, field: str) -> None:
         return
     scope = scope_of(actor)
     reasons = territory.reasons(found, unit.id, lambda placed: scope.covers(placed.path))
-    opening = "The boundary" if field == "boundary" else "Moved there, the unit"
-    raise ValidationError(f"{opening} {reasons[0]}.", {field: reasons})
+    if field == "boundary":
+        raise ValidationError(_("The boundary %(reason)s.", reason=reasons[0]), {field: reasons})
+    raise ValidationError(_("Moved there, the unit %(reason)s.", reason=reasons[0]), {field: reasons})
 
 
 # --- locating a point ----------------------------------------------------------------------------
@@ -298,7 +313,18 @@ def locate(lat: float, lng: float, system: CoordSystem) -> Located:
     wgs_lat, wgs_lng = to_wgs84(lat, lng, system)
     cell_id = locator().locate(wgs_lat, wgs_lng)
     if cell_id is None:
-        raise NotFoundError("No grid cell holds that point.", {"point": [f"{wgs_lat:.6f}, {wgs_lng:.6f} (WGS-84)"]})
+        raise NotFoundError(
+            _("No grid cell holds that point."),
+            {
+                "point": [
+                    _(
+                        "%(wgs_lat)s, %(wgs_lng)s (WGS-84)",
+                        wgs_lat=format(wgs_lat, ".6f"),
+                        wgs_lng=format(wgs_lng, ".6f"),
+                    )
+                ]
+            },
+        )
     cell = get_unit(cell_id)
     return Located(cell, _ancestors(cell), {"lat": wgs_lat, "lng": wgs_lng, "coord_system": "wgs84"})
 

@@ -28,8 +28,9 @@ from grid import geometry
 from grid.locator import lock_boundaries
 from grid.models import GridLevel, GridUnit
 from kernel.extensions import db
+from kernel.i18n import _
+from kernel.names import grid_level
 
-LEVEL_NAMES = {GridLevel.GRID: "cell"}
 _units = GridUnit.__table__.c
 # Core, not the ORM: the check reads every stored boundary, and ORM rows cost several times as much.
 BOUNDARIES = (
@@ -60,7 +61,13 @@ class Placed:
         return [int(part) for part in self.path.strip("/").split("/")]
 
     def label(self) -> str:
-        return f"the {LEVEL_NAMES.get(self.level, self.level.value)} {self.code} ({self.name}, id {self.id})"
+        return _(
+            "the %(level)s %(code)s (%(name)s, id %(id)s)",
+            level=grid_level(self.level),
+            code=self.code,
+            name=self.name,
+            id=self.id,
+        )
 
 
 @dataclass(frozen=True)
@@ -182,16 +189,19 @@ def describe(problem: Problem, subject_id: int, visible: Callable[[Placed], bool
     if problem.kind is Kind.OUTSIDE:
         unit, holder = problem.unit, problem.other
         if unit.id == subject_id:
-            return True, f"is not inside the boundary of {holder.label()}"
-        where = "it" if holder.id == subject_id else f"the boundary of {holder.label()}"
-        return False, f"would leave {unit.label()} outside {where}"
+            return True, _("is not inside the boundary of %(unit)s", unit=holder.label())
+        if holder.id == subject_id:
+            return False, _("would leave %(unit)s outside it", unit=unit.label())
+        return False, _(
+            "would leave %(unit)s outside the boundary of %(holder)s", unit=unit.label(), holder=holder.label()
+        )
     mine, theirs = problem.unit, problem.other
     if subject_id not in mine.path_ids():
         mine, theirs = theirs, mine
-    other = theirs.label() if visible(theirs) else "another unit"
+    other = theirs.label() if visible(theirs) else _("another unit")
     if mine.id == subject_id:
-        return True, f"overlaps {other}"
-    return False, f"would put {mine.label()} over {other}"
+        return True, _("overlaps %(other)s", other=other)
+    return False, _("would put %(unit)s over %(other)s", unit=mine.label(), other=other)
 
 
 def reasons(found: Iterable[Problem], subject_id: int, visible: Callable[[Placed], bool]) -> list[str]:

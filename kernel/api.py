@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
 from kernel.errors import ErrorSchema, render_http_exception
+from kernel.i18n import _
 from kernel.jsonio import load_client_json
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -123,7 +124,7 @@ class StrictParser(FlaskParser):
 
     def _handle_invalid_json_error(self, error: Exception, req: Request, *args: Any, **kwargs: Any) -> NoReturn:
         reason = error.msg if isinstance(error, json.JSONDecodeError) else f"not UTF-8 text ({error})"
-        abort(400, exc=error, messages={"json": [f"Invalid JSON body: {reason}."]})
+        abort(400, exc=error, messages={"json": [_("Invalid JSON body: %(reason)s.", reason=reason)]})
 
 
 class Blueprint(flask_smorest.Blueprint):

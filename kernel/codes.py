@@ -11,13 +11,14 @@ from sqlalchemy.exc import IntegrityError
 
 from kernel.errors import ConflictError, NotFoundError
 from kernel.extensions import db
+from kernel.i18n import _, _l
 from kernel.pagination import Page, paginate
 
 M = TypeVar("M")
 
 CODE_PATTERN: Final = r"^[a-z][a-z0-9_]*$"
 CODE_MAX_LENGTH: Final = 32
-CODE_RULE: Final = "lower-case letters, digits or '_', starting with a letter"
+CODE_RULE: Final = _l("lower-case letters, digits or '_', starting with a letter")
 
 
 def code_parameter(description: str) -> dict[str, Any]:
@@ -34,13 +35,13 @@ def get_by_code(model: type[M], code: str, *, valid: Callable[[str], bool], what
     """The row with this code, active or not; 404 `No such <what>.` otherwise (a malformed code never queried)."""
     found = db.session.get(model, code) if valid(code) else None
     if found is None:
-        raise NotFoundError(f"No such {what}.")
+        raise NotFoundError(_("No such %(what)s.", what=_(what)))
     return found
 
 
 def add_with_new_code(row: Any, *, what: str) -> Any:
     """Add `row` under a code not yet used; 409 when it is, also when a concurrent request took it first."""
-    taken = ConflictError(f"A {what} with that code exists.", {"code": ["already used"]})
+    taken = ConflictError(_("A %(what)s with that code exists.", what=_(what)), {"code": [_("already used")]})
     if db.session.get(type(row), row.code) is not None:
         raise taken
     db.session.add(row)

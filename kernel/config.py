@@ -174,6 +174,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "METRICS_TOKEN": env.get("METRICS_TOKEN", ""),
         "JSON_AS_ASCII": False,
         "API_TITLE": "Grid governance API",
+        "API_SPEC_OPTIONS": {"info": {"description": DOCS_INTRODUCTION}},
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",
         "OPENAPI_URL_PREFIX": "/api/v1",
@@ -182,6 +183,27 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         # Served from the app itself: government networks are often closed to public CDNs.
         "OPENAPI_SWAGGER_UI_URL": "/api/v1/docs/assets/",
     }
+
+
+# The top of the docs page (Swagger UI at /api/v1/docs): how to start, in Chinese, for the people reading it.
+DOCS_INTRODUCTION = """网格化社会治理平台接口（v1）。
+
+**登录**：`POST /api/v1/auth/login`，请求体 `{"username": "…", "password": "…"}`，返回 `access_token`（访问令牌）和
+`refresh_token`（刷新令牌）。
+
+**使用令牌**：点击右上方 **Authorize**，粘贴 `access_token`（界面会自动加上 `Bearer `；直接调用时请求头写
+`Authorization: Bearer <access_token>`）。令牌过期后用 `POST /api/v1/auth/refresh` 换取新令牌。
+
+**错误格式**：所有错误都是同一结构，`code` 供程序判断（英文，固定不变），`message` 供人阅读，`details`
+按字段说明原因：
+
+```json
+{"error": {"code": "validation_error", "message": "请求无效。", "details": {"username": ["缺少必填字段。"]}}}
+```
+
+**语言**：默认返回简体中文；请求头 `Accept-Language: en` 返回英文。字段名、错误码和枚举值（如
+`in_progress`）始终为英文。
+"""
 
 
 def normalize_database_url(url: str) -> str:

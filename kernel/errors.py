@@ -13,6 +13,9 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
+from kernel.i18n import _, _l
+from kernel.validation_messages import localize
+
 log = logging.getLogger("grid.errors")
 
 
@@ -113,7 +116,7 @@ def error_response(
     details: Mapping[str, Any] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> Response:
-    response = jsonify({"error": {"code": code, "message": message, "details": dict(details or {})}})
+    response = jsonify({"error": {"code": code, "message": str(message), "details": localize(dict(details or {}))}})
     response.status_code = status
     for name, value in (headers or {}).items():
         response.headers[name] = value
@@ -130,15 +133,15 @@ def render_http_exception(error: HTTPException) -> Response:
     data = getattr(error, "data", None) or {}
     messages = data.get("errors") or data.get("messages") or {}
     if status == 422:
-        return error_response(422, "validation_error", "The request is not valid.", flatten_locations(messages))
+        return error_response(422, "validation_error", _("The request is not valid."), flatten_locations(messages))
     if status == 400 and messages:
         # webargs answers malformed JSON with 400 {"json": ["Invalid JSON body."]}
-        return error_response(400, "bad_request", "The request body is not valid JSON.", flatten_locations(messages))
+        return error_response(400, "bad_request", _("The request body is not valid JSON."), flatten_locations(messages))
     headers = {k: v for k, v in error.get_headers() if k.lower() in {"allow", "retry-after"}}
     headers.update(data.get("headers") or {})
     if status == 429:
         headers.setdefault("Retry-After", "60")
-    return error_response(status, HTTP_CODES.get(status, "error"), _describe(error), {}, headers)
+    return error_response(status, HTTP_CODES.get(status, "error"), _describe(error, status), {}, headers)
 
 
 def flatten_locations(messages: Mapping[str, Any]) -> dict[str, Any]:
@@ -154,9 +157,29 @@ def flatten_locations(messages: Mapping[str, Any]) -> dict[str, Any]:
     return details
 
 
-def _describe(error: HTTPException) -> str:
-    description = error.description or error.name
-    return description.strip() if isinstance(description, str) else error.name
+# Werkzeug's own descriptions are long English paragraphs; these say the same in a sentence people can read.
+HTTP_MESSAGES: Mapping[int, str] = {
+    400: _l("The request is not valid."),
+    401: _l("Log in first."),
+    403: _l("You may not do this."),
+    404: _l("There is nothing at this address."),
+    405: _l("This address does not accept this method."),
+    409: _l("The change conflicts with existing data."),
+    412: _l("The resource has changed since you read it; fetch it again."),
+    413: _l("The request body is too large."),
+    415: _l("The request body must be JSON (Content-Type: application/json)."),
+    428: _l("This change needs an If-Match header with the ETag you last read."),
+    429: _l("Too many requests; slow down and retry later."),
+    503: _l("The service is unavailable; retry shortly."),
+}
+
+
+def _describe(error: HTTPException, status: int) -> str:
+    """Ours for werkzeug's stock texts; a description someone wrote on purpose (already translated) as it is."""
+    description = error.description
+    if not isinstance(description, str) or description == type(error).description:
+        return str(HTTP_MESSAGES.get(status, error.name))
+    return description.strip()
 
 
 def render_unexpected(error: Exception) -> Response:
@@ -165,20 +188,20 @@ def render_unexpected(error: Exception) -> Response:
         return _render_operational_error(error)
     if isinstance(error, IntegrityError):
         log.warning("integrity error reached the kernel", extra={"request_id": g.get("request_id")})
-        return error_response(409, "conflict", "The change conflicts with existing data.")
+        return error_response(409, "conflict", _("The change conflicts with existing data."))
     if isinstance(error, StaleDataError):  # a version check lost to a concurrent change of the same row
-        return error_response(409, "conflict", "Someone else changed this at the same moment; fetch it again.")
+        return error_response(409, "conflict", _("Someone else changed this at the same moment; fetch it again."))
     log.exception("unexpected error", extra={"request_id": g.get("request_id")})
-    return error_response(500, "internal_error", "An unexpected error occurred; it has been logged.")
+    return error_response(500, "internal_error", _("An unexpected error occurred; it has been logged."))
 
 
 def _render_operational_error(error: OperationalError) -> Response:
     pgcode = getattr(getattr(error, "orig", None), "sqlstate", None)
     if pgcode == "55P03":  # lock_not_available: someone else is changing the same rows
-        return error_response(409, "conflict", "The resource is being changed by another request; retry.")
+        return error_response(409, "conflict", _("The resource is being changed by another request; retry."))
     log.error("database unavailable: %s", type(error.orig).__name__, extra={"request_id": g.get("request_id")})
     return error_response(
-        503, "service_unavailable", "The database is unavailable; retry shortly.", headers={"Retry-After": "5"}
+        503, "service_unavailable", _("The database is unavailable; retry shortly."), headers={"Retry-After": "5"}
     )
 
 

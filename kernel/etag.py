@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from flask import Flask, Response, current_app, request
 
 from kernel.errors import PreconditionFailedError
+from kernel.i18n import _
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,7 +33,7 @@ def check_if_match(current_representation: Mapping[str, Any]) -> None:
         return
     if not request.if_match.contains(etag_of(current_representation)):
         raise PreconditionFailedError(
-            "The resource has changed since you read it; fetch it again and retry.",
+            _("The resource has changed since you read it; fetch it again and retry."),
             {"etag": etag_of(current_representation)},
         )
 

@@ -15,6 +15,7 @@ from kernel.api import Blueprint
 from kernel.config import ROOT
 from kernel.errors import ServiceUnavailableError
 from kernel.extensions import db
+from kernel.i18n import _
 
 blp = Blueprint("health", __name__, description="Health probes")
 
@@ -54,13 +55,13 @@ def readyz() -> dict[str, object]:
     except SQLAlchemyError:
         db.session.rollback()
         raise ServiceUnavailableError(
-            "The database is not reachable or not migrated.", {"database": ["unavailable"]}
+            _("The database is not reachable or not migrated."), {"database": ["unavailable"]}
         ) from None
     head = migration_head()
     if current != [head]:
         raise ServiceUnavailableError(
-            "The database schema is not at the latest migration; run `flask --app wsgi db upgrade`.",
-            {"migration": [f"at {', '.join(current) or 'nothing'}, expected {head}"]},
+            _("The database schema is not at the latest migration; run `flask --app wsgi db upgrade`."),
+            {"migration": [_("at %(value)s, expected %(head)s", value=", ".join(current) or "nothing", head=head)]},
         )
     warnings = [warning for check in current_app.extensions.get("readiness_warnings", []) for warning in check()]
     return {"status": "ready", "migration": head, "warnings": warnings}

@@ -7,7 +7,10 @@ English, the id itself is answered. Error codes, field names and enum values are
 on them.
 """
 
-from flask import Flask, has_request_context, request
+from functools import cache
+
+from babel.support import NullTranslations, Translations
+from flask import Flask, Response, has_request_context, request
 from flask_babel import Babel, gettext, lazy_gettext, ngettext
 
 from kernel.config import ROOT
@@ -18,7 +21,22 @@ TRANSLATIONS_DIR = ROOT / "translations"
 
 _ = gettext
 _l = lazy_gettext
-__all__ = ["_", "_l", "current_locale", "install", "ngettext"]
+__all__ = ["N_", "_", "_l", "current_locale", "in_chinese", "install", "ngettext"]
+
+
+def N_(msgid: str) -> str:
+    """Marks a text for the catalogue without translating it: whoever shows it translates it then (`_(msgid)`)."""
+    return msgid
+
+
+def in_chinese(msgid: str) -> str:
+    """The Chinese of a message whoever asks, in or out of a request: what residents' SMS and staff's inbox say."""
+    return _chinese_catalogue().gettext(msgid)
+
+
+@cache
+def _chinese_catalogue() -> NullTranslations:
+    return Translations.load(str(TRANSLATIONS_DIR), [DEFAULT_LOCALE])
 
 
 def current_locale() -> str:
@@ -32,3 +50,10 @@ def install(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS_DIR))
     Babel(app, locale_selector=current_locale)
+    app.after_request(_vary_by_language)
+
+
+def _vary_by_language(response: Response) -> Response:
+    """What a response says depends on Accept-Language: a cache must not hand one language's answer to another."""
+    response.vary.add("Accept-Language")
+    return response

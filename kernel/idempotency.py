@@ -20,6 +20,7 @@ from kernel.clock import utcnow
 from kernel.db import BigId, UTCDateTime
 from kernel.errors import BadRequestError, IdempotencyKeyReusedError
 from kernel.extensions import db
+from kernel.i18n import _
 
 HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotent-Replayed"
@@ -93,8 +94,8 @@ def register_idempotency(app: Flask) -> None:
 def _check_key(key: str) -> None:
     if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isascii() or not key.isprintable():
         raise BadRequestError(
-            "The Idempotency-Key header is not valid.",
-            {HEADER: [f"1 to {MAX_KEY_LENGTH} printable ASCII characters"]},
+            _("The Idempotency-Key header is not valid."),
+            {HEADER: [_("1 to %(MAX_KEY_LENGTH)s printable ASCII characters", MAX_KEY_LENGTH=MAX_KEY_LENGTH)]},
         )
 
 
@@ -127,7 +128,7 @@ def _find(account_id: int, key: str) -> IdempotencyKey | None:
 def _replay(record: IdempotencyKey, fingerprint: str) -> Response:
     if record.fingerprint != fingerprint:
         raise IdempotencyKeyReusedError(
-            "This Idempotency-Key was used for a different request.", {HEADER: ["already used with another body"]}
+            _("This Idempotency-Key was used for a different request."), {HEADER: [_("already used with another body")]}
         )
     response = current_app.response_class(
         record.response_body or "", status=record.status_code or 200, mimetype="application/json"

@@ -16,6 +16,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from kernel.errors import BadRequestError
 from kernel.extensions import db
+from kernel.i18n import _
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -134,17 +135,17 @@ def encode_cursor(values: Sequence[Any], binding: str) -> str:
 
 def decode_cursor(cursor: str, binding: str, width: int) -> list[Any]:
     """The key values in a cursor; 400 `bad_request` when it is forged, damaged or from another list."""
-    body, _, signature = cursor.partition(".")
+    body, _dot, signature = cursor.partition(".")
     if not cursor.isascii() or not signature or not hmac.compare_digest(signature, _sign(body.encode())):
-        raise BadRequestError("The cursor is not valid.", {"cursor": ["not a cursor issued by this list"]})
+        raise BadRequestError(_("The cursor is not valid."), {"cursor": [_("not a cursor issued by this list")]})
     payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
     values = payload.get("k")
     if payload.get("b") != binding or not isinstance(values, list) or len(values) != width:
-        raise BadRequestError("The cursor is not valid.", {"cursor": ["the cursor belongs to another query"]})
+        raise BadRequestError(_("The cursor is not valid."), {"cursor": [_("the cursor belongs to another query")]})
     try:
         return [_restore(value) for value in values]
     except ValueError:
-        raise BadRequestError("The cursor is not valid.", {"cursor": ["damaged cursor"]}) from None
+        raise BadRequestError(_("The cursor is not valid."), {"cursor": [_("damaged cursor")]}) from None
 
 
 def _sign(body: bytes) -> str:

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, false, or_, true
 from sqlalchemy.orm import InstrumentedAttribute
 
 from kernel.errors import ForbiddenError, NotFoundError
+from kernel.i18n import N_, _
 
 
 @dataclass(frozen=True)
@@ -43,13 +44,15 @@ class Scope:
         return or_(*(path_column.startswith(root, autoescape=True) for root in self.paths))
 
 
-def ensure_visible(scope: Scope, path: str | None, what: str = "resource") -> None:
+def ensure_visible(scope: Scope, path: str | None, what: str = N_("resource")) -> None:
     """404 when the caller may not even know the object exists."""
     if not scope.covers(path):
-        raise NotFoundError(f"No such {what}.")
+        raise NotFoundError(_("No such %(what)s.", what=_(what)))
 
 
-def ensure_manageable(scope: Scope, path: str | None, what: str = "unit") -> None:
+def ensure_manageable(scope: Scope, path: str | None, what: str = N_("unit")) -> None:
     """403 when the caller names a place outside their scope for a change."""
     if not scope.covers(path):
-        raise ForbiddenError(f"That {what} is outside your scope.", {"scope": ["outside your grid scope"]})
+        raise ForbiddenError(
+            _("That %(what)s is outside your scope.", what=_(what)), {"scope": [_("outside your grid scope")]}
+        )

@@ -13,7 +13,9 @@ from flask_jwt_extended import JWTManager, current_user, verify_jwt_in_request
 
 from kernel.api import document_responses, document_security
 from kernel.errors import ForbiddenError, error_response
+from kernel.i18n import _
 from kernel.idempotency import run_idempotently
+from kernel.names import role as role_name
 from kernel.principals import Caller
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -27,7 +29,10 @@ def requires_role(*roles: str) -> Callable[[F], F]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             account = authenticate()
             if roles and account.role not in roles:
-                raise ForbiddenError("Your role may not do this.", {"role": [f"one of: {', '.join(roles)}"]})
+                raise ForbiddenError(
+                    _("Your role may not do this."),
+                    {"role": [_("one of: %(roles)s", roles=_(", ").join(role_name(role) for role in roles))]},
+                )
             return run_idempotently(account.id, view, *args, **kwargs)
 
         wrapper.honours_idempotency_key = True  # type: ignore[attr-defined]
@@ -81,10 +86,10 @@ def register_token_error_loaders(jwt: JWTManager) -> None:
         response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
         return response
 
-    jwt.unauthorized_loader(lambda reason: unauthorized("Authentication required: send a bearer token."))
-    jwt.invalid_token_loader(lambda reason: unauthorized("The token is not valid."))
-    jwt.expired_token_loader(lambda header, payload: unauthorized("The token has expired."))
-    jwt.revoked_token_loader(lambda header, payload: unauthorized("The token has been revoked."))
-    jwt.needs_fresh_token_loader(lambda header, payload: unauthorized("A fresh login is required."))
-    jwt.token_verification_failed_loader(lambda header, payload: unauthorized("The token is not valid."))
-    jwt.user_lookup_error_loader(lambda header, payload: unauthorized("The account is not active."))
+    jwt.unauthorized_loader(lambda reason: unauthorized(_("Authentication required: send a bearer token.")))
+    jwt.invalid_token_loader(lambda reason: unauthorized(_("The token is not valid.")))
+    jwt.expired_token_loader(lambda header, payload: unauthorized(_("The token has expired.")))
+    jwt.revoked_token_loader(lambda header, payload: unauthorized(_("The token has been revoked.")))
+    jwt.needs_fresh_token_loader(lambda header, payload: unauthorized(_("A fresh login is required.")))
+    jwt.token_verification_failed_loader(lambda header, payload: unauthorized(_("The token is not valid.")))
+    jwt.user_lookup_error_loader(lambda header, payload: unauthorized(_("The account is not active.")))

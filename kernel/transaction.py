@@ -9,6 +9,7 @@ from werkzeug.exceptions import UnsupportedMediaType
 
 from kernel.errors import BadRequestError, render_unexpected
 from kernel.extensions import db
+from kernel.i18n import _
 
 log = logging.getLogger("grid.transaction")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -30,7 +31,7 @@ def register_transaction_boundary(app: Flask) -> None:
     def refuse_nameless_query_parameters() -> None:
         # werkzeug silently drops "?=x"; refuse it like any other malformed parameter.
         if any(pair.partition(b"=")[0] == b"" for pair in request.query_string.split(b"&") if pair):
-            raise BadRequestError("A query parameter has no name.", {"query": ["parameter without a name"]})
+            raise BadRequestError(_("A query parameter has no name."), {"query": [_("parameter without a name")]})
 
     @app.before_request
     def refuse_unsupported_bodies() -> None:

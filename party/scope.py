@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, ScalarSelect, select
 from grid.models import GridUnit
 from kernel.errors import ForbiddenError, NotFoundError
 from kernel.extensions import db
+from kernel.i18n import N_, _
 from kernel.principals import Caller, Role
 from kernel.scope import Scope
 from party.orgs.models import PartyOrg, PartyStaffPlacement
@@ -72,7 +73,7 @@ def can_read_org(caller: Caller, org: PartyOrg) -> bool:
 def ensure_reads_org(caller: Caller, org: PartyOrg | None) -> PartyOrg:
     """404 when the caller may not know the organisation exists (or it does not)."""
     if org is None or not can_read_org(caller, org):
-        raise NotFoundError("No such party organisation.")
+        raise NotFoundError(_("No such party organisation."))
     return org
 
 
@@ -81,10 +82,12 @@ def can_manage_org(caller: Caller, org: PartyOrg) -> bool:
     return management_scope(caller).covers(org.path)
 
 
-def ensure_manages_org(caller: Caller, org: PartyOrg, what: str = "party organisation") -> None:
+def ensure_manages_org(caller: Caller, org: PartyOrg, what: str = N_("party organisation")) -> None:
     """403 when the caller may not change this organisation (or its members, or place things under it)."""
     if not can_manage_org(caller, org):
-        raise ForbiddenError(f"That {what} is outside your scope.", {"scope": ["outside your party organisation"]})
+        raise ForbiddenError(
+            _("That %(what)s is outside your scope.", what=_(what)), {"scope": [_("outside your party organisation")]}
+        )
 
 
 def is_scope_root(caller: Caller, org: PartyOrg) -> bool:

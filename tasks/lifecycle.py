@@ -4,6 +4,9 @@ the docs read."""
 import enum
 from dataclasses import dataclass
 
+from flask_babel import LazyString
+
+from kernel.i18n import _l
 from kernel.principals import Role
 
 
@@ -256,3 +259,60 @@ def roles_for(action: Action) -> list[Role]:
     """Roles that may ever take this action: anyone else is refused before the ticket is read."""
     roles = set().union(*(PARTY_ROLES[party] for party in TRANSITIONS[action].parties))
     return sorted(roles)
+
+
+# --- what people read (kernel.i18n): each action's name, each party's, and the whole sentence refusing an action
+# to a ticket in the wrong status (no "resolveed": one sentence per action, with the status's name).
+ACTION_NAMES: dict[Action, LazyString] = {
+    Action.DISPATCH: _l("dispatch"),  # 派单
+    Action.ACCEPT: _l("accept"),  # 接单
+    Action.RETURN: _l("return"),  # 退单
+    Action.APPROVE_RETURN: _l("approve the return"),
+    Action.REFUSE_RETURN: _l("refuse the return"),
+    Action.REQUEST_EXTENSION: _l("request an extension"),
+    Action.APPROVE_EXTENSION: _l("approve the extension"),
+    Action.REFUSE_EXTENSION: _l("refuse the extension"),
+    Action.SUSPEND: _l("suspend"),
+    Action.APPROVE_SUSPEND: _l("approve the suspension"),
+    Action.REFUSE_SUSPEND: _l("refuse the suspension"),
+    Action.RESUME: _l("resume"),
+    Action.ESCALATE: _l("escalate"),
+    Action.CLAIM: _l("claim"),
+    Action.TAKE: _l("take on the spot"),
+    Action.RESOLVE: _l("resolve"),
+    Action.CLOSE: _l("close"),
+    Action.REOPEN: _l("reopen"),
+    Action.CANCEL: _l("cancel"),
+    Action.URGE: _l("urge"),
+}
+
+PARTY_NAMES: dict[Party, LazyString] = {
+    Party.SUPERVISOR: _l("supervisor"),
+    Party.ASSIGNEE: _l("assignee"),
+    Party.VOLUNTEER: _l("volunteer"),
+    Party.CELL_WORKER: _l("cell worker"),
+}
+
+# %(status)s is the status's name (kernel.names.TICKET_STATUSES).
+REFUSALS: dict[Action, LazyString] = {
+    Action.DISPATCH: _l("A ticket that is %(status)s cannot be dispatched."),
+    Action.ACCEPT: _l("A ticket that is %(status)s cannot be accepted."),
+    Action.RETURN: _l("A ticket that is %(status)s cannot be returned."),
+    Action.APPROVE_RETURN: _l("A ticket that is %(status)s has no return to approve."),
+    Action.REFUSE_RETURN: _l("A ticket that is %(status)s has no return to refuse."),
+    Action.REQUEST_EXTENSION: _l("A ticket that is %(status)s cannot have its deadline extended."),
+    Action.APPROVE_EXTENSION: _l("A ticket that is %(status)s has no extension to approve."),
+    Action.REFUSE_EXTENSION: _l("A ticket that is %(status)s has no extension to refuse."),
+    Action.SUSPEND: _l("A ticket that is %(status)s cannot be suspended."),
+    Action.APPROVE_SUSPEND: _l("A ticket that is %(status)s has no suspension to approve."),
+    Action.REFUSE_SUSPEND: _l("A ticket that is %(status)s has no suspension to refuse."),
+    Action.RESUME: _l("A ticket that is %(status)s cannot be resumed."),
+    Action.ESCALATE: _l("A ticket that is %(status)s cannot be escalated."),
+    Action.CLAIM: _l("A ticket that is %(status)s cannot be claimed."),
+    Action.TAKE: _l("A ticket that is %(status)s cannot be taken on the spot."),
+    Action.RESOLVE: _l("A ticket that is %(status)s cannot be resolved."),
+    Action.CLOSE: _l("A ticket that is %(status)s cannot be closed."),
+    Action.REOPEN: _l("A ticket that is %(status)s cannot be reopened."),
+    Action.CANCEL: _l("A ticket that is %(status)s cannot be cancelled."),
+    Action.URGE: _l("A ticket that is %(status)s cannot be urged."),
+}

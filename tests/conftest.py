@@ -27,9 +27,13 @@ from kernel.config import normalize_database_url
 from kernel.extensions import db, limiter
 from kernel.principals import Role
 from tests.support.accounts import PASSWORD
+from tests.support.catalogues import EnglishClient, compile_stale_catalogues
 from tests.support.http import bearer
 
 _HASHES: dict[str, str] = {}
+compile_stale_catalogues()
+# Every app a test makes (the session's, and those built for one test) answers the suite in English.
+Flask.test_client_class = EnglishClient
 
 
 def _database_url(worker: str, tmp_dir: Path) -> str:

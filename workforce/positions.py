@@ -25,6 +25,7 @@ from grid.coords import CoordSystem, distance_m, to_wgs84
 from kernel.clock import utcnow
 from kernel.errors import ValidationError
 from kernel.extensions import db
+from kernel.i18n import _
 from workforce.models import Fix, PositionPing, WorkerProfile
 
 # Phones' clocks drift; a fix this far ahead of the server is accepted, further is implausible.
@@ -104,16 +105,18 @@ def _implausibility(
     ping: Mapping[str, Any], *, now: datetime, oldest: datetime, not_before: datetime | None
 ) -> tuple[str, str] | None:
     if not (-90 <= ping["lat"] <= 90 and -180 <= ping["lng"] <= 180):
-        return "out_of_range", "lat must lie in [-90, 90] and lng in [-180, 180]"
+        return "out_of_range", _("lat must lie in [-90, 90] and lng in [-180, 180]")
     if ping.get("accuracy") is not None and ping["accuracy"] < 0:
-        return "negative_accuracy", "accuracy is a radius in metres"
+        return "negative_accuracy", _("accuracy is a radius in metres")
     recorded_at: datetime = ping["recorded_at"]
     if recorded_at > now + CLOCK_SKEW:
-        return "in_future", f"recorded_at is more than {CLOCK_SKEW.seconds // 60} minutes in the future"
+        return "in_future", _(
+            "recorded_at is more than %(minutes)s minutes in the future", minutes=CLOCK_SKEW.seconds // 60
+        )
     if recorded_at < oldest:
-        return "too_old", f"recorded_at is older than the retention period ({retention().days} days)"
+        return "too_old", _("recorded_at is older than the retention period (%(days)s days)", days=retention().days)
     if not_before is not None and recorded_at < not_before - CLOCK_SKEW:
-        return "before_start", "recorded_at is before the patrol started"
+        return "before_start", _("recorded_at is before the patrol started")
     return None
 
 
@@ -234,9 +237,14 @@ def check_client_time(
     """422 for a client-given time of one object (a patrol's start or end, a visit) that cannot be true."""
     if value > now + CLOCK_SKEW:
         raise ValidationError(
-            f"{field} is in the future.", {field: [f"more than {CLOCK_SKEW.seconds // 60} minutes ahead"]}
+            _("%(field)s is in the future.", field=field),
+            {field: [_("more than %(value)s minutes ahead", value=CLOCK_SKEW.seconds // 60)]},
         )
     if value < now - retention():
-        raise ValidationError(f"{field} is too old.", {field: [f"older than {retention().days} days"]})
+        raise ValidationError(
+            _("%(field)s is too old.", field=field), {field: [_("older than %(days)s days", days=retention().days)]}
+        )
     if not_before is not None and value < not_before - skew:
-        raise ValidationError(f"{field} is before the patrol started.", {field: ["before started_at"]})
+        raise ValidationError(
+            _("%(field)s is before the patrol started.", field=field), {field: [_("before started_at")]}
+        )

@@ -18,6 +18,7 @@ from kernel.api import (
     Timestamp,
     page_schema,
 )
+from kernel.i18n import _
 from workforce.models import Employment, Fix
 
 MAX_BATCH = 500
@@ -100,9 +101,9 @@ class WindowSchema(BaseSchema):
         if "start" not in data or "end" not in data:
             return
         if data["end"] < data["start"]:
-            raise ValidationError("Must not be before `from`.", "to")
+            raise ValidationError(_("Must not be before `from`."), "to")
         if data["end"] - data["start"] > MAX_TRACK_WINDOW:
-            raise ValidationError(f"At most {MAX_TRACK_WINDOW.days} days after `from`.", "to")
+            raise ValidationError(_("At most %(days)s days after `from`.", days=MAX_TRACK_WINDOW.days), "to")
 
 
 class TrackQuerySchema(WindowSchema, OutputQuerySchema):

@@ -17,6 +17,7 @@ from grid.scope import management_scope, scope_of
 from kernel.clock import utcnow
 from kernel.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from kernel.extensions import db
+from kernel.i18n import _
 from kernel.pagination import Page, paginate
 from kernel.principals import Caller, Role
 from workforce import positions
@@ -154,7 +155,7 @@ def _visible_profiles(actor: Caller) -> Select[tuple[WorkerProfile]]:
 def _visible_profile(actor: Caller, worker_id: int) -> WorkerProfile:
     profile = db.session.scalars(_visible_profiles(actor).where(WorkerProfile.id == worker_id)).one_or_none()
     if profile is None:
-        raise NotFoundError("No such worker.")
+        raise NotFoundError(_("No such worker."))
     return profile
 
 
@@ -162,7 +163,7 @@ def own_profile(actor: Caller) -> WorkerProfile:
     profile = db.session.scalars(select(WorkerProfile).where(WorkerProfile.account_id == actor.id)).one_or_none()
     if profile is None:
         raise NotFoundError(
-            "You have no worker profile; ask your supervisor to create one.", {"worker": ["no profile"]}
+            _("You have no worker profile; ask your supervisor to create one."), {"worker": [_("no profile")]}
         )
     return profile
 
@@ -170,7 +171,7 @@ def own_profile(actor: Caller) -> WorkerProfile:
 def _profile_with_positions(actor: Caller, worker_id: int) -> WorkerProfile:
     """A profile whose positions the actor may read: the worker, and admins or supervisors in scope."""
     if actor.role not in MANAGERS and actor.role is not Role.WORKER:
-        raise ForbiddenError("Positions are for the worker and their supervisors.", {"role": ["not allowed"]})
+        raise ForbiddenError(_("Positions are for the worker and their supervisors."), {"role": [_("not allowed")]})
     return _visible_profile(actor, worker_id)
 
 
@@ -181,7 +182,7 @@ def create_worker(actor: Caller, data: Mapping[str, Any]) -> WorkerView:
     """Give an existing worker account its profile (and, if given, its cells)."""
     account = _worker_account(actor, data["user_id"])
     if db.session.scalars(select(WorkerProfile.id).where(WorkerProfile.account_id == account.id)).first() is not None:
-        raise ConflictError("That account already has a worker profile.", {"user_id": ["profile exists"]})
+        raise ConflictError(_("That account already has a worker profile."), {"user_id": [_("profile exists")]})
     profile = WorkerProfile(account=account, employment=data["employment"], on_duty=data.get("on_duty", False))
     db.session.add(profile)
     if "grid_ids" in data:
@@ -189,7 +190,9 @@ def create_worker(actor: Caller, data: Mapping[str, Any]) -> WorkerView:
     try:
         db.session.flush()
     except IntegrityError:  # the same profile created by a concurrent request
-        raise ConflictError("That account already has a worker profile.", {"user_id": ["profile exists"]}) from None
+        raise ConflictError(
+            _("That account already has a worker profile."), {"user_id": [_("profile exists")]}
+        ) from None
     return _view(actor, profile)
 
 
@@ -209,7 +212,7 @@ def create_initial_profile(account_id: int, *, employment: Employment) -> Worker
     """For the CLI and the demo seed: no acting account; the account keeps the cells it has."""
     account = db.session.get(Account, account_id)
     if account is None or account.role is not Role.WORKER:
-        raise ValidationError("Profiles are for worker accounts.", {"user_id": ["not a worker account"]})
+        raise ValidationError(_("Profiles are for worker accounts."), {"user_id": [_("not a worker account")]})
     profile = WorkerProfile(account=account, employment=employment, on_duty=False)
     db.session.add(profile)
     db.session.flush()
@@ -227,12 +230,14 @@ def set_own_duty(actor: Caller, on_duty: bool) -> WorkerView:
 def _worker_account(actor: Caller, account_id: int) -> Account:
     account = db.session.get(Account, account_id)
     if account is None:
-        raise ValidationError("No such account.", {"user_id": ["no such account"]})
+        raise ValidationError(_("No such account."), {"user_id": [_("no such account")]})
     home = account.scope_grid.path if account.scope_grid is not None else None
     if actor.role is not Role.ADMIN and not management_scope(actor).covers(home):
-        raise ForbiddenError("That account is outside your scope.", {"user_id": ["outside your grid scope"]})
+        raise ForbiddenError(_("That account is outside your scope."), {"user_id": [_("outside your grid scope")]})
     if account.role is not Role.WORKER:
-        raise ValidationError("Profiles are for worker accounts.", {"user_id": [f"a {account.role.value} account"]})
+        raise ValidationError(
+            _("Profiles are for worker accounts."), {"user_id": [_("a %(role)s account", role=account.role.value)]}
+        )
     return account
 
 
@@ -249,17 +254,21 @@ def _reassign_cells(actor: Caller, account: Account, grid_ids: Iterable[int]) ->
     units = {unit.id: unit for unit in db.session.scalars(select(GridUnit).where(GridUnit.id.in_(added | removed)))}
     missing = sorted(str(unit_id) for unit_id in added if unit_id not in units)
     if missing:
-        raise ValidationError("No such grid unit.", {"grid_ids": [f"no such grid unit: {', '.join(missing)}"]})
+        raise ValidationError(
+            _("No such grid unit."), {"grid_ids": [_("no such grid unit: %(value)s", value=", ".join(missing))]}
+        )
     reach = management_scope(actor)
     outside = sorted(unit.code for unit in units.values() if not reach.covers(unit.path))
     if outside:
         raise ForbiddenError(
-            "Those cells are outside your scope.", {"grid_ids": [f"outside your scope: {', '.join(outside)}"]}
+            _("Those cells are outside your scope."),
+            {"grid_ids": [_("outside your scope: %(value)s", value=", ".join(outside))]},
         )
     not_cells = sorted(units[i].code for i in added if units[i].level is not GridLevel.GRID or not units[i].active)
     if not_cells:
         raise ValidationError(
-            "Workers are assigned to active grid cells.", {"grid_ids": [f"not an active cell: {', '.join(not_cells)}"]}
+            _("Workers are assigned to active grid cells."),
+            {"grid_ids": [_("not an active cell: %(value)s", value=", ".join(not_cells))]},
         )
     if removed:
         db.session.execute(

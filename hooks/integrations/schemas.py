@@ -6,6 +6,7 @@ from marshmallow import INCLUDE, Schema, ValidationError, fields, post_load, val
 
 from hooks.integrations.models import DESCRIPTION_MAX_LENGTH, EXTERNAL_ID_MAX_LENGTH, NAME_MAX_LENGTH, AuthMethod
 from kernel.api import BaseSchema, FullMatch, IdField, PageQuerySchema, StrictBoolean, StrictId, Timestamp, page_schema
+from kernel.i18n import _, _l
 from notifications.webhooks.schemas import signing_secret
 from tasks.tickets.models import Channel
 from tasks.tickets.schemas import REASON, RequestCreateSchema, RequestSchema, TicketSchema
@@ -116,9 +117,11 @@ class CategoryMapSchema(Schema):
     @validates_schema(pass_original=True)
     def _pairs(self, _data: Any, original: Any, **_kwargs: Any) -> None:
         if not isinstance(original, dict):
-            raise ValidationError("an object of {external_code: category_code} pairs")
+            raise ValidationError(_("an object of {external_code: category_code} pairs"))
         if len(original) > CATEGORY_MAP_MAX_PAIRS:
-            raise ValidationError(f"at most {CATEGORY_MAP_MAX_PAIRS} pairs")
+            raise ValidationError(
+                _("at most %(CATEGORY_MAP_MAX_PAIRS)s pairs", CATEGORY_MAP_MAX_PAIRS=CATEGORY_MAP_MAX_PAIRS)
+            )
         wrong = {
             str(key): ["the key: 1–64 characters; the value: a category code (1–32 characters)"]
             for key, value in original.items()
@@ -150,7 +153,7 @@ class PushedRequestCreateSchema(RequestCreateSchema):
         required=True,
         validate=[
             validate.Length(min=1, max=EXTERNAL_ID_MAX_LENGTH),
-            FullMatch(PRINTABLE, error="printable ASCII without spaces"),
+            FullMatch(PRINTABLE, error=_l("printable ASCII without spaces")),
         ],
         metadata={"description": "the request's id in your system: a repeat returns the first request (200)"},
     )

@@ -51,6 +51,7 @@ from hooks.integrations.models import AuthMethod, Integration, PushedRequest, Us
 from kernel.clock import utcnow
 from kernel.errors import ConflictError, NotFoundError, UnauthorizedError, ValidationError
 from kernel.extensions import db
+from kernel.i18n import _
 from kernel.pagination import Page, paginate
 from kernel.principals import Role
 from kernel.privacy import mask_phone
@@ -102,7 +103,7 @@ def get_integration(integration_id: int) -> Integration:
     """The integration with this id; NotFoundError when there is none or it was deleted."""
     integration = db.session.get(Integration, integration_id)
     if integration is None or integration.deleted_at is not None:
-        raise NotFoundError("No such integration.")
+        raise NotFoundError(_("No such integration."))
     return integration
 
 
@@ -110,7 +111,9 @@ def create_integration(data: Mapping[str, Any]) -> Created:
     """A new integration with its service account and credential (an API key, or the HMAC secret given)."""
     method = AuthMethod(data.get("auth_method") or AuthMethod.API_KEY)
     if method is AuthMethod.API_KEY and data.get("secret"):
-        raise ValidationError("An API key integration takes no secret.", {"secret": ["only for auth_method hmac"]})
+        raise ValidationError(
+            _("An API key integration takes no secret."), {"secret": [_("only for auth_method hmac")]}
+        )
     grid_id = _checked_grid(data.get("grid_id"))
     default_category = _checked_default(data.get("default_category"))
     key_id = "ik" + secrets.token_hex(6)
@@ -149,7 +152,9 @@ def update_integration(integration_id: int, changes: Mapping[str, Any]) -> Integ
     """Rename, describe, move (its service account follows), pause, or give a signed integration a new secret."""
     integration = get_integration(integration_id)
     if "secret" in changes and integration.auth_method is not AuthMethod.HMAC:
-        raise ValidationError("An API key integration takes no secret.", {"secret": ["only for auth_method hmac"]})
+        raise ValidationError(
+            _("An API key integration takes no secret."), {"secret": [_("only for auth_method hmac")]}
+        )
     if "grid_id" in changes:
         integration.grid_id = _checked_grid(changes["grid_id"])
         integration.account.scope_grid_id = integration.grid_id
@@ -179,9 +184,9 @@ def delete_integration(integration_id: int) -> None:
 def set_category_map(integration_id: int, pairs: Mapping[str, str]) -> Integration:
     """Replace the integration's map of its own category codes to ours; every one of ours must be active."""
     integration = get_integration(integration_id)
-    wrong = {external: ["no such active category"] for external, ours in pairs.items() if not _is_active(ours)}
+    wrong = {external: [_("no such active category")] for external, ours in pairs.items() if not _is_active(ours)}
     if wrong:
-        raise ValidationError("Each code must map to an active category.", wrong)
+        raise ValidationError(_("Each code must map to an active category."), wrong)
     integration.category_map = dict(pairs)
     db.session.flush()
     return integration
@@ -189,7 +194,7 @@ def set_category_map(integration_id: int, pairs: Mapping[str, str]) -> Integrati
 
 def _checked_default(code: str | None) -> str | None:
     if code is not None and not _is_active(code):
-        raise ValidationError("Unknown or inactive category.", {"default_category": ["no such active category"]})
+        raise ValidationError(_("Unknown or inactive category."), {"default_category": [_("no such active category")]})
     return code
 
 
@@ -211,7 +216,7 @@ def _checked_grid(grid_id: int | None) -> int | None:
     if grid_id is None:
         return None
     if grid_service.find_unit(grid_id) is None:
-        raise ValidationError("No such grid unit.", {"grid_id": ["no such unit"]})
+        raise ValidationError(_("No such grid unit."), {"grid_id": [_("no such unit")]})
     return grid_id
 
 
@@ -230,7 +235,13 @@ def authenticate(headers: Mapping[str, str], body: bytes) -> Integration:
         integration = _by_signature(headers, body)
     else:
         raise UnauthorizedError(
-            f"Send {KEY_HEADER}, or {KEY_ID_HEADER} with {TIMESTAMP_HEADER} and {SIGNATURE_HEADER}.",
+            _(
+                "Send %(KEY_HEADER)s, or %(KEY_ID_HEADER)s with %(TIMESTAMP_HEADER)s and %(SIGNATURE_HEADER)s.",
+                KEY_HEADER=KEY_HEADER,
+                KEY_ID_HEADER=KEY_ID_HEADER,
+                TIMESTAMP_HEADER=TIMESTAMP_HEADER,
+                SIGNATURE_HEADER=SIGNATURE_HEADER,
+            ),
             {"authentication": ["missing"]},
         )
     integration.last_used_at = utcnow()
@@ -238,7 +249,7 @@ def authenticate(headers: Mapping[str, str], body: bytes) -> Integration:
 
 
 def _refused() -> UnauthorizedError:
-    return UnauthorizedError("The integration's credential is not valid.", {"authentication": ["not valid"]})
+    return UnauthorizedError(_("The integration's credential is not valid."), {"authentication": [_("not valid")]})
 
 
 def _active(key_id: str, method: AuthMethod) -> Integration | None:
@@ -252,7 +263,7 @@ def _active(key_id: str, method: AuthMethod) -> Integration | None:
 
 
 def _by_api_key(key: str) -> Integration:
-    key_id, _, _ = key.partition(".")
+    key_id = key.partition(".")[0]
     integration = _active(key_id, AuthMethod.API_KEY)
     # Compared even when there is no such integration, so an unknown key id costs what a wrong key costs.
     expected = integration.key_hash if integration is not None and integration.key_hash else "0" * 64
@@ -272,7 +283,11 @@ def _by_signature(headers: Mapping[str, str], body: bytes) -> Integration:
     now = utcnow()
     if not timestamp.isascii() or not timestamp.isdigit() or abs(now.timestamp() - int(timestamp)) > tolerance:
         raise UnauthorizedError(
-            f"The {TIMESTAMP_HEADER} is more than {tolerance} seconds away from now: sign the request again.",
+            _(
+                "The %(TIMESTAMP_HEADER)s is more than %(tolerance)s seconds away from now: sign the request again.",
+                TIMESTAMP_HEADER=TIMESTAMP_HEADER,
+                tolerance=tolerance,
+            ),
             {TIMESTAMP_HEADER: ["stale"]},
         )
     scope = f"integration:{integration.id}"
@@ -289,7 +304,7 @@ def _by_signature(headers: Mapping[str, str], body: bytes) -> Integration:
         is None
     ):
         raise UnauthorizedError(
-            "This signed request was already received: sign each request anew.", {SIGNATURE_HEADER: ["replayed"]}
+            _("This signed request was already received: sign each request anew."), {SIGNATURE_HEADER: ["replayed"]}
         )
     return integration
 
@@ -344,8 +359,8 @@ def push_request(integration: Integration, data: Mapping[str, Any]) -> Pushed:
     ticket = intake.ticket.ticket
     if integration.grid_id is not None and not Viewer.of(account).scope.covers(ticket.grid.path):
         raise ValidationError(
-            "The request belongs to a grid cell outside this integration's area.",
-            {"location": ["outside the integration's area"]},
+            _("The request belongs to a grid cell outside this integration's area."),
+            {"location": [_("outside the integration's area")]},
         )
     db.session.get(PushedRequest, claim_id).request_id = intake.request.id  # type: ignore[union-attr]
     db.session.flush()
@@ -394,11 +409,11 @@ def push_feedback(integration: Integration, data: Mapping[str, Any]) -> ticket_v
     )
     request = db.session.scalars(stmt).one_or_none()
     if request is None:
-        raise NotFoundError("No request was pushed with that external_id.", {"external_id": ["not found"]})
+        raise NotFoundError(_("No request was pushed with that external_id."), {"external_id": [_("not found")]})
     ticket = request.ticket
     if ticket is None:
         raise ConflictError(
-            "The request waits in triage: it has no ticket to rate yet.", {"external_id": ["not yet a ticket"]}
+            _("The request waits in triage: it has no ticket to rate yet."), {"external_id": [_("not yet a ticket")]}
         )
     if ticket.merged_into_id is not None:
         ticket = db.session.get(Ticket, ticket.merged_into_id) or ticket

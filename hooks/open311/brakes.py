@@ -9,6 +9,7 @@ from limits import RateLimitItemPerMinute
 
 from kernel.errors import RateLimitedError
 from kernel.extensions import limiter
+from kernel.i18n import _
 
 
 def check_address(address: str) -> None:
@@ -29,4 +30,4 @@ def _hit(namespace: str, key: str, per_minute: int) -> None:
         return
     reset_at = limiter.limiter.get_window_stats(item, namespace, key).reset_time
     # The limiter keeps real time, not the app's clock.
-    raise RateLimitedError("Too many requests; try again later.", math.ceil(reset_at - time.time()))
+    raise RateLimitedError(_("Too many requests; try again later."), math.ceil(reset_at - time.time()))

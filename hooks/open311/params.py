@@ -12,6 +12,7 @@ from werkzeug.datastructures import MultiDict
 from hooks.open311.models import MEDIA_URL_MAX_LENGTH, UPDATE_ID_MAX_LENGTH
 from hooks.open311.service import Comment, RequestQuery, Submission
 from kernel.errors import BadRequestError
+from kernel.i18n import _
 
 DESCRIPTION_MAX_LENGTH: Final = 4000
 ADDRESS_MAX_LENGTH: Final = 200
@@ -96,7 +97,10 @@ def text(value: str | None, name: str, max_length: int) -> str | None:
     if not value:
         return None
     if len(value) > max_length or "\x00" in value:
-        raise BadRequestError(f"{name} is longer than {max_length} characters.", {name: [f"at most {max_length}"]})
+        raise BadRequestError(
+            _("%(name)s is longer than %(max_length)s characters.", name=name, max_length=max_length),
+            {name: [_("at most %(max_length)s", max_length=max_length)]},
+        )
     return value
 
 
@@ -108,7 +112,15 @@ def number(value: str | None, name: str, low: float, high: float) -> float | Non
     except ValueError:
         parsed = float("nan")
     if not low <= parsed <= high:  # also refuses nan
-        raise BadRequestError(f"{name} must be a number from {low:g} to {high:g}.", {name: ["not a valid number"]})
+        raise BadRequestError(
+            _(
+                "%(name)s must be a number from %(low)s to %(high)s.",
+                name=name,
+                low=format(low, "g"),
+                high=format(high, "g"),
+            ),
+            {name: [_("not a valid number")]},
+        )
     return parsed
 
 
@@ -122,7 +134,8 @@ def when(value: str | None, name: str) -> datetime | None:
         moment = None
     if moment is None:
         raise BadRequestError(
-            f"{name} must be a date and time with an offset, e.g. 2010-01-01T00:00:00Z.", {name: ["not a w3c time"]}
+            _("%(name)s must be a date and time with an offset, e.g. 2010-01-01T00:00:00Z.", name=name),
+            {name: [_("not a w3c time")]},
         )
     return moment
 
@@ -133,7 +146,7 @@ def comma_list(value: str | None, name: str, pattern: re.Pattern[str] | None = N
         return None
     items = value.split(",")
     if len(items) > MAX_LIST_ITEMS or not all(items) or not all(pattern is None or pattern.fullmatch(i) for i in items):
-        raise BadRequestError(f"{name} is not a valid comma-separated list.", {name: ["not valid"]})
+        raise BadRequestError(_("%(name)s is not a valid comma-separated list.", name=name), {name: [_("not valid")]})
     return items
 
 
@@ -143,5 +156,5 @@ def url(value: str | None, name: str) -> str | None:
         return None
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in value):
-        raise BadRequestError(f"{name} must be an http or https URL.", {name: ["not an http(s) URL"]})
+        raise BadRequestError(_("%(name)s must be an http or https URL.", name=name), {name: [_("not an http(s) URL")]})
     return value

@@ -15,6 +15,7 @@ from hooks.open311 import brakes, formats, openapi, params, service
 from kernel.api import Blueprint
 from kernel.errors import AppError, NotFoundError
 from kernel.extensions import api
+from kernel.i18n import _
 from kernel.transaction import accepts
 
 FORM = "application/x-www-form-urlencoded"
@@ -40,7 +41,10 @@ def _format() -> str:
 
 def _checked_format(response_format: str) -> str:
     if response_format not in formats.FORMATS:
-        raise NotFoundError(f"The format {response_format!r} is not served: use xml or json.", {"format": ["unknown"]})
+        raise NotFoundError(
+            _("The format %(response_format)s is not served: use xml or json.", response_format=repr(response_format)),
+            {"format": ["unknown"]},
+        )
     service.check_jurisdiction(request.values.get("jurisdiction_id"))
     return response_format
 

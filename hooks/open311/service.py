@@ -36,6 +36,7 @@ from hooks.open311.models import Open311Request, Open311Update
 from kernel.clock import BEIJING, utcnow
 from kernel.errors import BadRequestError, ForbiddenError, NotFoundError, UnauthorizedError, ValidationError
 from kernel.extensions import db
+from kernel.i18n import _
 from kernel.privacy import mask_phone
 from tasks.categories.models import Category
 from tasks.lifecycle import Action, Status
@@ -87,17 +88,20 @@ def check_jurisdiction(jurisdiction_id: str | None) -> None:
     """404 when this server is configured for one jurisdiction and the client names another."""
     expected = _config("OPEN311_JURISDICTION_ID")
     if jurisdiction_id and expected and jurisdiction_id != expected:
-        raise NotFoundError(f"jurisdiction_id {jurisdiction_id!r} was not found.", {"jurisdiction_id": ["not found"]})
+        raise NotFoundError(
+            _("jurisdiction_id %(jurisdiction_id)s was not found.", jurisdiction_id=repr(jurisdiction_id)),
+            {"jurisdiction_id": [_("not found")]},
+        )
 
 
 def integration_for(api_key: str | None) -> Integration:
     """The active API-key integration this `api_key` belongs to; 403 when it is missing or wrong."""
     if not api_key:
-        raise ForbiddenError("api_key is missing.", {"api_key": ["missing"]})
+        raise ForbiddenError(_("api_key is missing."), {"api_key": ["missing"]})
     try:
         return integrations.authenticate({integrations.KEY_HEADER: api_key}, b"")
     except UnauthorizedError:
-        raise ForbiddenError("api_key is not valid.", {"api_key": ["not valid"]}) from None
+        raise ForbiddenError(_("api_key is not valid."), {"api_key": [_("not valid")]}) from None
 
 
 # --- discovery and services --------------------------------------------------------------------------------------
@@ -177,7 +181,10 @@ def service_definition(service_code: str) -> dict[str, Any]:
     """A service's extra questions; 404 for a code that names no service."""
     category = Services.load().find(service_code)
     if category is None:
-        raise NotFoundError(f"service_code {service_code!r} was not found.", {"service_code": ["not found"]})
+        raise NotFoundError(
+            _("service_code %(service_code)s was not found.", service_code=repr(service_code)),
+            {"service_code": [_("not found")]},
+        )
     return {"service_code": category.code, "attributes": [_attribute(item) for item in category.attributes or []]}
 
 
@@ -248,10 +255,13 @@ def submit(integration: Integration, submission: Submission) -> dict[str, Any]:
 
 def _service_to_file(service_code: str | None) -> Category:
     if not service_code:
-        raise BadRequestError("service_code is required.", {"service_code": ["required"]})
+        raise BadRequestError(_("service_code is required."), {"service_code": ["required"]})
     category = Services.load().find(service_code)
     if category is None:
-        raise NotFoundError(f"service_code {service_code!r} was not found.", {"service_code": ["not found"]})
+        raise NotFoundError(
+            _("service_code %(service_code)s was not found.", service_code=repr(service_code)),
+            {"service_code": [_("not found")]},
+        )
     return category
 
 
@@ -289,14 +299,16 @@ def _intake_data(integration: Integration, category: Category, submission: Submi
     elif location is None:
         if submission.address_string is None:
             raise BadRequestError(
-                "A location is required: lat and long, address_string or address_id.",
-                {"lat": ["required without address_string or address_id"]},
+                _("A location is required: lat and long, address_string or address_id."),
+                {"lat": [_("required without address_string or address_id")]},
             )
         if integration.grid_id is None:
             raise BadRequestError(
-                "This key's integration covers the whole territory, so address_string alone cannot place the "
-                "request: send lat and long, or address_id.",
-                {"address_string": ["cannot be placed alone"]},
+                _(
+                    "This key's integration covers the whole territory, so address_string alone cannot place the "
+                    "request: send lat and long, or address_id."
+                ),
+                {"address_string": [_("cannot be placed alone")]},
             )
         grid_id = integration.grid_id  # the integration's own area takes what it cannot place (triage)
     name = _reporter_name(submission.first_name, submission.last_name)
@@ -316,7 +328,9 @@ def _intake_data(integration: Integration, category: Category, submission: Submi
 def _unit_by_code(code: str) -> int:
     unit_id = db.session.scalar(select(GridUnit.id).where(GridUnit.code == code, GridUnit.active.is_(True)))
     if unit_id is None:
-        raise BadRequestError(f"address_id {code!r} is not a known address.", {"address_id": ["not found"]})
+        raise BadRequestError(
+            _("address_id %(code)s is not a known address.", code=repr(code)), {"address_id": [_("not found")]}
+        )
     return unit_id
 
 
@@ -346,7 +360,7 @@ def _phone(phone: str | None) -> str | None:
 def _check_area(integration: Integration, ticket: Ticket) -> None:
     if integration.grid_id is not None and not Viewer.of(integration.account).scope.covers(ticket.grid.path):
         raise ValidationError(
-            "The request belongs to a grid cell outside this key's area.", {"lat": ["outside the key's area"]}
+            _("The request belongs to a grid cell outside this key's area."), {"lat": [_("outside the key's area")]}
         )
 
 
@@ -377,10 +391,10 @@ def window(start: datetime | None, end: datetime | None) -> Window:
     """The dates asked for, within the spec's 90 days; without them the last 90 days up to now."""
     if start is not None and end is not None:
         if end < start:
-            raise BadRequestError("end_date is before start_date.", {"end_date": ["before start_date"]})
+            raise BadRequestError(_("end_date is before start_date."), {"end_date": [_("before start_date")]})
         if end - start > WINDOW:
             raise BadRequestError(
-                "start_date and end_date may not span more than 90 days.", {"end_date": ["more than 90 days"]}
+                _("start_date and end_date may not span more than 90 days."), {"end_date": [_("more than 90 days")]}
             )
         return Window(start, end)
     if start is not None:
@@ -426,7 +440,8 @@ def get_request(service_request_id: str) -> list[dict[str, Any]]:
     request = db.session.get(ResidentRequest, int(service_request_id)) if _ID.fullmatch(service_request_id) else None
     if request is None or request.ticket is None:
         raise NotFoundError(
-            f"service_request_id {service_request_id!r} was not found.", {"service_request_id": ["not found"]}
+            _("service_request_id %(service_request_id)s was not found.", service_request_id=repr(service_request_id)),
+            {"service_request_id": [_("not found")]},
         )
     return _records([request])
 
@@ -579,13 +594,14 @@ def post_update(integration: Integration, comment: Comment) -> dict[str, Any]:
     """A resident's comment onto the ticket's record, once per the client's `update_id`; the update's id."""
     request = _request_in_area(integration, comment.service_request_id)
     if not comment.update_id:
-        raise BadRequestError("update_id is required.", {"update_id": ["required"]})
+        raise BadRequestError(_("update_id is required."), {"update_id": ["required"]})
     if comment.status is None or comment.status not in statuses.ALL_EXTENDED:
         raise BadRequestError(
-            f"status must be one of {', '.join(statuses.ALL_EXTENDED)}.", {"status": ["not a known status"]}
+            _("status must be one of %(value)s.", value=", ".join(statuses.ALL_EXTENDED)),
+            {"status": [_("not a known status")]},
         )
     if not comment.description and not comment.media_url:
-        raise BadRequestError("description is required.", {"description": ["required"]})
+        raise BadRequestError(_("description is required."), {"description": ["required"]})
     row_id = insert_once(
         Open311Update,
         {
@@ -624,7 +640,7 @@ def post_update(integration: Integration, comment: Comment) -> dict[str, Any]:
 
 def _request_in_area(integration: Integration, service_request_id: str | None) -> ResidentRequest:
     if not service_request_id:
-        raise BadRequestError("service_request_id is required.", {"service_request_id": ["required"]})
+        raise BadRequestError(_("service_request_id is required."), {"service_request_id": ["required"]})
     request = db.session.get(ResidentRequest, int(service_request_id)) if _ID.fullmatch(service_request_id) else None
     area = Viewer.of(integration.account).scope
     if (
@@ -633,6 +649,7 @@ def _request_in_area(integration: Integration, service_request_id: str | None) -
         or (integration.grid_id is not None and not area.covers(request.ticket.grid.path))
     ):
         raise NotFoundError(
-            f"service_request_id {service_request_id!r} was not found.", {"service_request_id": ["not found"]}
+            _("service_request_id %(service_request_id)s was not found.", service_request_id=repr(service_request_id)),
+            {"service_request_id": [_("not found")]},
         )
     return request

@@ -8,6 +8,7 @@ from marshmallow import Schema, fields
 from hooks.public import service
 from kernel.api import BaseSchema, Blueprint, FullMatch, Timestamp, documents
 from kernel.extensions import api
+from kernel.i18n import _l
 
 public_blp = Blueprint(
     "public",
@@ -24,7 +25,7 @@ def register(app: Flask) -> None:
 class LookupQuerySchema(BaseSchema):
     phone_last4 = fields.String(
         required=True,
-        validate=FullMatch(r"[0-9]{4}", error="the last four digits of the phone that reported it"),
+        validate=FullMatch(r"[0-9]{4}", error=_l("the last four digits of the phone that reported it")),
         metadata={"example": "5678"},
     )
 

@@ -18,8 +18,9 @@ from sqlalchemy import select
 
 from kernel.errors import NotFoundError, RateLimitedError
 from kernel.extensions import db, limiter
+from kernel.i18n import _
+from kernel.names import resident_status
 from notifications.outbox import service as notify
-from notifications.outbox.templates import RESIDENT_STATUS
 from tasks.tickets.models import Ticket, TicketEvent
 
 # What a step of the timeline is called on a resident's page (ticket event actions); others are left out.
@@ -64,7 +65,7 @@ def check_address(address: str) -> None:
     if limiter.limiter.hit(item, "public-ticket", address):
         return
     reset_at = limiter.limiter.get_window_stats(item, "public-ticket", address).reset_time
-    raise RateLimitedError("Too many lookups; try again later.", math.ceil(reset_at - time.time()))
+    raise RateLimitedError(_("Too many lookups; try again later."), math.ceil(reset_at - time.time()))
 
 
 def lookup(no: str, phone_last4: str) -> PublicTicket:
@@ -76,7 +77,7 @@ def lookup(no: str, phone_last4: str) -> PublicTicket:
         hmac.compare_digest("----", phone_last4)
     ]
     if ticket is None or not any(matches):
-        raise NotFoundError("No ticket with that number and those digits.", {"no": ["not found"]})
+        raise NotFoundError(_("No ticket with that number and those digits."), {"no": [_("not found")]})
     events = db.session.scalars(
         select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.created_at, TicketEvent.id)
     )
@@ -86,7 +87,7 @@ def lookup(no: str, phone_last4: str) -> PublicTicket:
     return PublicTicket(
         no=ticket.no,
         status=ticket.status.value,
-        status_name=RESIDENT_STATUS.get(ticket.status.value, ticket.status.value),
+        status_name=resident_status(ticket.status),
         unit_name=ticket.grid.name,
         created_at=ticket.created_at,
         steps=steps,

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from hooks.sms.formats import PROVIDERS
 from kernel.errors import NotFoundError, UnauthorizedError
 from kernel.extensions import db
+from kernel.i18n import _
 from kernel.pagination import Page, paginate
 from kernel.signing import equal
 
@@ -39,9 +40,9 @@ def check_token(provider: str, token: str | None) -> None:
     """404 when this provider's callbacks are off; 401 unless `token` is its configured one."""
     expected = (current_app.config["SMS_CALLBACK_TOKENS"] or {}).get(provider) or ""
     if provider not in PROVIDERS or not expected:
-        raise NotFoundError(f"SMS callbacks from {provider} are not enabled.")
+        raise NotFoundError(_("SMS callbacks from %(provider)s are not enabled.", provider=provider))
     if not token or not equal(token, expected):
-        raise UnauthorizedError("The callback token is not valid.", {"token": ["not valid"]})
+        raise UnauthorizedError(_("The callback token is not valid."), {"token": [_("not valid")]})
 
 
 def staleness(moment: datetime | None, now: datetime) -> str | None:

@@ -28,6 +28,7 @@ from typing import Any, Final
 
 from kernel.clock import BEIJING
 from kernel.errors import BadRequestError, ValidationError
+from kernel.i18n import _
 from kernel.jsonio import load_client_json
 from notifications.outbox import service as notify
 
@@ -76,7 +77,7 @@ def _json(body: bytes) -> Any:
     try:
         return load_client_json(body)
     except ValueError:  # UnicodeDecodeError included; nesting or numbers past kernel.jsonio's limits too
-        raise BadRequestError("The callback body is not valid JSON.", {"_body": ["not JSON"]}) from None
+        raise BadRequestError(_("The callback body is not valid JSON."), {"_body": [_("not JSON")]}) from None
 
 
 def _items(payload: Any, *, single_allowed: bool) -> list[Any]:
@@ -86,9 +87,12 @@ def _items(payload: Any, *, single_allowed: bool) -> list[Any]:
         items = [payload]
     else:
         shape = "a JSON array or object" if single_allowed else "a JSON array"
-        raise ValidationError(f"The callback body must be {shape}.", {"_body": [f"expected {shape}"]})
+        raise ValidationError(_("The callback body must be %(shape)s.", shape=shape), {"_body": [f"expected {shape}"]})
     if len(items) > MAX_ITEMS:
-        raise ValidationError(f"At most {MAX_ITEMS} items per callback.", {"_body": [f"more than {MAX_ITEMS} items"]})
+        raise ValidationError(
+            _("At most %(MAX_ITEMS)s items per callback.", MAX_ITEMS=MAX_ITEMS),
+            {"_body": [_("more than %(MAX_ITEMS)s items", MAX_ITEMS=MAX_ITEMS)]},
+        )
     return items
 
 

@@ -41,9 +41,9 @@ from hooks.sms.formats import ACKS, Malformed
 from hooks.sms.models import InboundStatus, SmsReply
 from kernel.clock import utcnow
 from kernel.extensions import db
+from kernel.names import resident_status
 from kernel.pagination import Page
 from notifications.outbox import service as notify
-from notifications.outbox import templates
 from notifications.outbox.models import DeliveryStatus, Medium, Notification
 from tasks.lifecycle import OPEN_STATUSES, Status
 from tasks.tickets import actions as tasks
@@ -148,10 +148,7 @@ def _answer_status(row: SmsReply, number: str | None) -> None:
     phone: str = row.phone  # type: ignore[assignment]
     if number is None:
         tickets = _open_tickets(phone)
-        listed = "；".join(
-            f"{ticket.no} {templates.RESIDENT_STATUS.get(ticket.status.value, '')}"
-            for ticket in tickets[:STATUS_LIST_LIMIT]
-        )
+        listed = "；".join(f"{ticket.no} {resident_status(ticket.status)}" for ticket in tickets[:STATUS_LIST_LIMIT])
         if len(tickets) > STATUS_LIST_LIMIT:
             listed += f"等{len(tickets)}张"
         template, params, about = (

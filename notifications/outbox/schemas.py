@@ -5,6 +5,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from kernel.api import BaseSchema, IdField, PageQuerySchema, StrictBoolean, StrictId, Timestamp, page_schema
+from kernel.i18n import _
 from kernel.privacy import mask_phone
 from notifications.outbox import service
 from notifications.outbox.models import DeliveryStatus, Medium, Notification
@@ -37,7 +38,7 @@ class MarkReadSchema(BaseSchema):
     @validates_schema
     def ids_or_all(self, data: dict[str, Any], **_kwargs: Any) -> None:
         if ("ids" in data) == ("all" in data):
-            raise ValidationError("Send either ids or all: true.", "ids")
+            raise ValidationError(_("Send either ids or all: true."), "ids")
 
 
 # --- output ---------------------------------------------------------------------------------------

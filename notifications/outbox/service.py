@@ -38,10 +38,12 @@ from sqlalchemy import Select, select, update
 
 from auth.models import Account
 from grid.models import GridUnit
-from kernel import records
+from kernel import names, records
 from kernel.clock import utcnow
 from kernel.errors import ConflictError, NotFoundError
 from kernel.extensions import db
+from kernel.i18n import _
+from kernel.names import DELIVERY_STATUSES, name_of
 from kernel.pagination import Page, paginate
 from kernel.principals import Caller, Role
 from notifications.outbox import templates
@@ -234,10 +236,10 @@ def ticket_params(ticket: Ticket, *, note: str | None = None) -> dict[str, str]:
     clock = clock_name(ticket.status, ticket.returned_from)
     return {
         "no": ticket.no,
-        "status": templates.RESIDENT_STATUS.get(ticket.status.value, ""),
+        "status": names.resident_status(ticket.status),
         "category": ticket.category.name,
         "due": templates.local_time(ticket.due_at or ticket.resolve_due_at),
-        "clock": templates.CLOCK_NAMES.get(clock or "", ""),
+        "clock": templates.clock_name(clock),
         "note": templates.excerpt(note),
         # Where the work is, for staff only (resident SMS never name a place): the address, else the unit.
         "place": templates.excerpt(ticket.address or ticket.grid.name, 30),
@@ -311,7 +313,7 @@ def retry(notification_id: int) -> Notification:
     """Put a dead, held or failed message back in the queue with a fresh count of attempts."""
     notification = db.session.get(Notification, notification_id)
     if notification is None:
-        raise NotFoundError("No such notification.")
+        raise NotFoundError(_("No such notification."))
     now = utcnow()
     done = db.session.execute(
         update(Notification)
@@ -327,7 +329,11 @@ def retry(notification_id: int) -> Notification:
     )
     if done.rowcount != 1:  # type: ignore[attr-defined]
         raise ConflictError(
-            f"A {notification.status} notification cannot be retried; only dead, held or failed ones.",
+            _(
+                "A notification that is %(status)s cannot be retried; only those given up, held back or not "
+                "delivered can.",
+                status=name_of(DELIVERY_STATUSES, notification.status),
+            ),
             {"status": [notification.status.value], "retryable": sorted(RETRYABLE)},
         )
     db.session.refresh(notification)

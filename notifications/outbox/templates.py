@@ -1,4 +1,5 @@
-"""What each notification says, in Chinese, one template per event and audience.
+"""What each notification says, one template per event and audience: in Chinese, whoever caused it (residents and
+staff read Chinese). Written as English message ids (`N_`), translated by the catalogue (`kernel.i18n.in_chinese`).
 
 A template is named text with named parameters. SMS providers that keep their own copy of the text (Aliyun,
 Tencent) get the name mapped to their template code (`SMS_TEMPLATE_CODES`) and the parameters, by name or in
@@ -16,34 +17,26 @@ from datetime import datetime
 from typing import Any, Final
 
 from kernel.clock import BEIJING
+from kernel.i18n import N_, in_chinese
 from notifications.outbox.models import Medium
 
-# Short statuses as residents read them (tasks.lifecycle.Status values).
-RESIDENT_STATUS: Final[Mapping[str, str]] = {
-    "pending": "已受理",
-    "assigned": "已派单",
-    "in_progress": "处理中",
-    "return_requested": "处理中",
-    "suspend_requested": "处理中",
-    "suspended": "暂缓办理",
-    "resolved": "已办结",
-    "closed": "已完结",
-    "cancelled": "已撤销",
-}
+# Which running clock a warning is about (tasks.tickets.deadlines.clock_name values), as the verb of its sentence.
+CLOCK_NAMES: Final[Mapping[str, str]] = {"accept": N_("accept"), "resolve": N_("resolve")}
 
-# Which running clock a warning is about (tasks.tickets.deadlines.clock_name values).
-CLOCK_NAMES: Final[Mapping[str, str]] = {"accept": "接单", "resolve": "办结"}
+
+def clock_name(clock: str | None) -> str:
+    return in_chinese(CLOCK_NAMES[clock]) if clock in CLOCK_NAMES else ""
 
 
 @dataclass(frozen=True)
 class Template:
     name: str
     medium: Medium
-    text: str  # str.format with the named parameters
+    text: str  # the English message id; its Chinese is str.format with the named parameters
     params: tuple[str, ...]  # their order, for providers that take positional values (Tencent)
 
     def render(self, values: Mapping[str, Any]) -> str:
-        return self.text.format_map({name: str(values.get(name) or "") for name in self.params})
+        return in_chinese(self.text).format_map({name: str(values.get(name) or "") for name in self.params})
 
 
 def _sms(name: str, text: str, *params: str) -> Template:
@@ -60,73 +53,151 @@ TEMPLATES: Final[Mapping[str, Template]] = {
         # --- residents (SMS) ---
         _sms(
             "sms_ticket_received",
-            "您反映的问题已受理，工单号{no}，当前状态：{status}。办理进展将短信告知。",
+            N_("Your report has been received as ticket {no}; status: {status}. We will text you as it progresses."),
             "no",
             "status",
         ),
-        _sms("sms_ticket_taken", "您的工单{no}已有工作人员接单，当前状态：{status}。", "no", "status"),
+        _sms("sms_ticket_taken", N_("A staff member has taken on your ticket {no}; status: {status}."), "no", "status"),
         _sms(
             "sms_ticket_resolved",
-            "您的工单{no}已办结，当前状态：{status}。处理情况：{note}。请回复数字1-5评价（5非常满意，1非常不满意）。",
+            N_(
+                "Your ticket {no} has been resolved; status: {status}. What was done: {note}. Please reply "
+                "with a number from 1 to 5 to rate it (5 very satisfied, 1 very dissatisfied)."
+            ),
             "no",
             "status",
             "note",
         ),
-        _sms("sms_ticket_reopened", "您的工单{no}已重新办理，当前状态：{status}。", "no", "status"),
-        _sms("sms_ticket_closed", "您的工单{no}已完结，当前状态：{status}。感谢您的支持。", "no", "status"),
+        _sms("sms_ticket_reopened", N_("Your ticket {no} is being handled again; status: {status}."), "no", "status"),
+        _sms(
+            "sms_ticket_closed",
+            N_("Your ticket {no} is complete; status: {status}. Thank you for your support."),
+            "no",
+            "status",
+        ),
         _sms(
             "sms_ticket_merged",
-            "您反映的问题与工单{no}为同一问题，已合并办理，当前状态：{status}。原工单号{merged_no}。",
+            N_(
+                "Your report is the same problem as ticket {no} and is handled with it; status: {status}. "
+                "Your original ticket number: {merged_no}."
+            ),
             "no",
             "status",
             "merged_no",
         ),
         # A resident's text that became a request (hooks/sms/service.py): the number comes once it is routed.
-        _sms("sms_request_received", "您反映的问题已收到，我们将尽快核实并分派，受理后将短信告知工单号。"),
+        _sms(
+            "sms_request_received",
+            N_(
+                "Your report has reached us; we will check and dispatch it soon, and text you the ticket "
+                "number once it is received."
+            ),
+        ),
         # Status queries by text (查询 / CX, hooks/sms/service.py): only ever about the asking phone's own tickets.
-        _sms("sms_status_list", "您的在办工单：{tickets}。查询某张工单请回复“查询 工单号”。", "tickets"),
-        _sms("sms_status_none", "未查到本手机号反映的在办工单。"),
-        _sms("sms_status_one", "工单{no}当前状态：{status}，办结期限{due}。", "no", "status", "due"),
-        _sms("sms_status_unknown", "未查到本手机号反映的工单{no}，请核对工单号。", "no"),
+        _sms(
+            "sms_status_list",
+            N_('Your open tickets: {tickets}. To ask about one, reply "查询" and its ticket number.'),
+            "tickets",
+        ),
+        _sms("sms_status_none", N_("No open ticket was reported from this phone.")),
+        _sms("sms_status_one", N_("Ticket {no}: status {status}, to be resolved by {due}."), "no", "status", "due"),
+        _sms("sms_status_unknown", N_("No ticket {no} was reported from this phone; please check the number."), "no"),
         # A reply hooks/sms/service.py could not match to one ticket: names the resident's latest ticket as the example.
         _sms(
             "sms_reply_unmatched",
-            "未能确认您回复的是哪张工单。您最近的工单{no}当前状态：{status}。评价请回复“工单号 分数”，如：{no} 5。",
+            N_(
+                "We could not tell which ticket your reply is about. Your latest ticket {no}: status "
+                "{status}. To rate, reply with the ticket number and a score, e.g. {no} 5."
+            ),
             "no",
             "status",
         ),
         # --- assignees (SMS, with NOTIFY_WORKER_SMS=1): the number, the place and the deadline (Beijing time) ---
-        _sms("sms_worker_assigned", "新工单{no}派给您：{place}，请于{due}前接单。", "no", "place", "due"),
-        _sms("sms_worker_urged", "工单{no}（{place}）被督办：{note}。办结期限{due}。", "no", "place", "note", "due"),
-        _sms("sms_worker_warned", "工单{no}（{place}）即将超期，请于{due}前{clock}。", "no", "place", "due", "clock"),
-        _sms("sms_worker_overdue", "工单{no}（{place}）已超期，{clock}时限为{due}。", "no", "place", "due", "clock"),
+        _sms(
+            "sms_worker_assigned",
+            N_("New ticket {no} dispatched to you: {place}. Please accept it by {due}."),
+            "no",
+            "place",
+            "due",
+        ),
+        _sms(
+            "sms_worker_urged",
+            N_("Ticket {no} ({place}) is being urged: {note}. To be resolved by {due}."),
+            "no",
+            "place",
+            "note",
+            "due",
+        ),
+        _sms(
+            "sms_worker_warned",
+            N_("Ticket {no} ({place}) is nearly overdue: {clock} it by {due}."),
+            "no",
+            "place",
+            "due",
+            "clock",
+        ),
+        _sms(
+            "sms_worker_overdue",
+            N_("Ticket {no} ({place}) is overdue: the deadline to {clock} it was {due}."),
+            "no",
+            "place",
+            "due",
+            "clock",
+        ),
         _sms(
             "sms_worker_reopened",
-            "工单{no}（{place}）被重新打开：{note}。请于{due}前办结。",
+            N_("Ticket {no} ({place}) was reopened: {note}. Please resolve it by {due}."),
             "no",
             "place",
             "note",
             "due",
         ),
         # --- staff (inbox) ---
-        _inbox("inbox_assigned", "新工单{no}（{category}）派给您，请于{due}前接单。", "no", "category", "due"),
-        _inbox("inbox_urged", "工单{no}（{category}）被督办：{note}", "no", "category", "note"),
         _inbox(
-            "inbox_warned", "工单{no}（{category}）即将超期：请于{due}前{clock}。", "no", "category", "due", "clock"
+            "inbox_assigned",
+            N_("New ticket {no} ({category}) dispatched to you; please accept it by {due}."),
+            "no",
+            "category",
+            "due",
         ),
-        _inbox("inbox_overdue", "工单{no}（{category}）已超期：{clock}时限为{due}。", "no", "category", "due", "clock"),
+        _inbox("inbox_urged", N_("Ticket {no} ({category}) is being urged: {note}"), "no", "category", "note"),
+        _inbox(
+            "inbox_warned",
+            N_("Ticket {no} ({category}) is nearly overdue: {clock} it by {due}."),
+            "no",
+            "category",
+            "due",
+            "clock",
+        ),
+        _inbox(
+            "inbox_overdue",
+            N_("Ticket {no} ({category}) is overdue: the deadline to {clock} it was {due}."),
+            "no",
+            "category",
+            "due",
+            "clock",
+        ),
         _inbox(
             "inbox_reopened",
-            "工单{no}（{category}）被重新打开：{note}。请于{due}前办结。",
+            N_("Ticket {no} ({category}) was reopened: {note}. Please resolve it by {due}."),
             "no",
             "category",
             "note",
             "due",
         ),
-        _inbox("inbox_resident_comment", "工单{no}（{category}）居民短信回复：{note}", "no", "category", "note"),
+        _inbox(
+            "inbox_resident_comment",
+            N_("Ticket {no} ({category}): the resident replied by SMS: {note}"),
+            "no",
+            "category",
+            "note",
+        ),
         _inbox(
             "inbox_unit_overdue",
-            "辖区工单{no}（{category}）已超期：{clock}时限为{due}，请督办。",
+            N_(
+                "Ticket {no} ({category}) in your area is overdue: the deadline to {clock} it was {due}. "
+                "Please urge it."
+            ),
             "no",
             "category",
             "due",
@@ -135,24 +206,34 @@ TEMPLATES: Final[Mapping[str, Template]] = {
         # 退单审核: the supervisors decide on a handler's return; a refusal tells the handler to carry on.
         _inbox(
             "inbox_return_requested",
-            "辖区工单{no}（{category}）申请退单：{note}。请审核（同意或驳回）。",
+            N_(
+                "Ticket {no} ({category}) in your area: its handler asks to return it: {note}. Please "
+                "approve or refuse."
+            ),
             "no",
             "category",
             "note",
         ),
         _inbox(
             "inbox_extension_requested",
-            "辖区工单{no}（{category}）申请延期：{note}。请审批（同意或驳回）。",
+            N_(
+                "Ticket {no} ({category}) in your area: its handler asks for an extension: {note}. Please "
+                "approve or refuse."
+            ),
             "no",
             "category",
             "note",
         ),
         _inbox(
-            "inbox_extension_approved", "工单{no}（{category}）延期已获批准，办结时限为{due}。", "no", "category", "due"
+            "inbox_extension_approved",
+            N_("Ticket {no} ({category}): the extension was approved; resolve it by {due}."),
+            "no",
+            "category",
+            "due",
         ),
         _inbox(
             "inbox_extension_refused",
-            "工单{no}（{category}）延期未获批准：{note}。办结时限仍为{due}。",
+            N_("Ticket {no} ({category}): the extension was refused: {note}. Resolve it by {due} as before."),
             "no",
             "category",
             "note",
@@ -160,24 +241,43 @@ TEMPLATES: Final[Mapping[str, Template]] = {
         ),
         _inbox(
             "inbox_suspend_requested",
-            "辖区工单{no}（{category}）申请挂起：{note}。请审批（同意或驳回）。",
+            N_(
+                "Ticket {no} ({category}) in your area: its handler asks to suspend it: {note}. Please "
+                "approve or refuse."
+            ),
             "no",
             "category",
             "note",
         ),
-        _inbox("inbox_suspend_approved", "工单{no}（{category}）挂起已获批准，时限暂停计算。", "no", "category"),
+        _inbox(
+            "inbox_suspend_approved",
+            N_("Ticket {no} ({category}): the suspension was approved; its clock is stopped."),
+            "no",
+            "category",
+        ),
         _inbox(
             "inbox_suspend_refused",
-            "工单{no}（{category}）挂起未获批准：{note}。请继续办理，办结时限为{due}。",
+            N_(
+                "Ticket {no} ({category}): the suspension was refused: {note}. Please carry on and resolve it by {due}."
+            ),
             "no",
             "category",
             "note",
             "due",
         ),
-        _inbox("inbox_resumed", "工单{no}（{category}）已恢复办理，办结时限顺延至{due}。", "no", "category", "due"),
+        _inbox(
+            "inbox_resumed",
+            N_("Ticket {no} ({category}) is being handled again; its deadline moved to {due}."),
+            "no",
+            "category",
+            "due",
+        ),
         _inbox(
             "inbox_return_refused",
-            "工单{no}（{category}）退单未获同意：{note}。请继续办理，{clock}时限为{due}。",
+            N_(
+                "Ticket {no} ({category}): the return was refused: {note}. Please carry on; the deadline to"
+                " {clock} it is {due}."
+            ),
             "no",
             "category",
             "note",

@@ -5,6 +5,7 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from kernel.api import BaseSchema, FullMatch, IdField, PageQuerySchema, StrictBoolean, Timestamp, page_schema
+from kernel.i18n import _l
 from kernel.signing import SECRET_MAX_LENGTH, SECRET_MIN_LENGTH, SECRET_PATTERN
 from notifications.webhooks.models import DESCRIPTION_MAX_LENGTH, STATUS_NAME_MAX_LENGTH, URL_MAX_LENGTH, WEBHOOK_EVENTS
 from tasks.lifecycle import Status
@@ -37,7 +38,7 @@ def signing_secret(description: str) -> fields.String:
         load_only=True,
         validate=[
             validate.Length(min=SECRET_MIN_LENGTH, max=SECRET_MAX_LENGTH),
-            FullMatch(SECRET_PATTERN, error="printable ASCII without spaces"),
+            FullMatch(SECRET_PATTERN, error=_l("printable ASCII without spaces")),
         ],
         metadata={"description": description},
     )

@@ -18,14 +18,14 @@ import psutil
 from flask import current_app
 from sqlalchemy import select, update
 
-from kernel import records
+from kernel import names, records
 from kernel.clock import utcnow
 from kernel.errors import NotFoundError, ValidationError
 from kernel.extensions import db
+from kernel.i18n import _
 from kernel.pagination import Page, paginate
 from notifications.outbox.models import DeliveryStatus, Medium, Notification, owed_message
 from notifications.outbox.service import MERGED_EVENT, OWED
-from notifications.outbox.templates import RESIDENT_STATUS
 from notifications.webhooks.models import WEBHOOK_EVENTS, Webhook
 from notifications.webhooks.ssrf import IPAddress, IPNetwork, Target, UnresolvableHostError, UnsafeUrlError, vet_url
 from tasks.tickets.events import TicketChanged, TicketsMerging
@@ -95,7 +95,7 @@ def get_webhook(webhook_id: int) -> Webhook:
     """The webhook with this id; NotFoundError when there is none or it was deleted."""
     webhook = db.session.get(Webhook, webhook_id)
     if webhook is None or webhook.deleted_at is not None:
-        raise NotFoundError("No such webhook.")
+        raise NotFoundError(_("No such webhook."))
     return webhook
 
 
@@ -161,7 +161,7 @@ def _checked_url(url: str) -> str:
     try:
         vetted(url, current_settings())
     except (UnsafeUrlError, UnresolvableHostError) as refusal:
-        raise ValidationError("The webhook URL is not allowed.", {"url": [str(refusal)]}) from None
+        raise ValidationError(_("The webhook URL is not allowed."), {"url": [str(refusal)]}) from None
     return url
 
 
@@ -222,7 +222,7 @@ def _in_their_words(data: dict[str, Any], status_names: Mapping[str, str] | None
     办结), else the name residents read (已受理…). Unchanged when `status_names` is None."""
     status = data.get("status")
     if status_names is not None and isinstance(status, str):
-        data["status_name"] = status_names.get(status) or RESIDENT_STATUS.get(status, status)
+        data["status_name"] = status_names.get(status) or names.resident_status(status)
     return data
 
 

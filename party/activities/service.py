@@ -35,6 +35,7 @@ from kernel.codes import ActiveFilter, CodedList
 from kernel.errors import ConflictError, NotFoundError, ValidationError
 from kernel.events import publish
 from kernel.extensions import db
+from kernel.i18n import N_, _
 from kernel.pagination import Page, paginate
 from kernel.principals import Caller
 from party.activities.events import AttendanceChanged
@@ -73,7 +74,7 @@ DEFAULT_KINDS: Final = (  # as the migration seeds them; the minimum is a branch
 
 KINDS: Final = CodedList(
     ActivityKind,
-    what="activity kind",
+    what=N_("activity kind"),
     fields={"name": None, "yearly_minimum": 0, "position": 0, "active": True},
     defaults=DEFAULT_KINDS,
 )
@@ -216,7 +217,7 @@ def list_my_activities(
     no member is linked to the caller's account."""
     member_id = db.session.scalars(select(PartyMember.id).where(PartyMember.account_id == actor.id)).first()
     if member_id is None:
-        raise NotFoundError("You have no party member record.")
+        raise NotFoundError(_("You have no party member record."))
     marked = select(Attendance.activity_id).where(Attendance.member_id == member_id)
     stmt = _filtered(_loaded(select(Activity).where(Activity.id.in_(marked))), filters)
     fingerprint = {**filters.__dict__, "me": actor.id}
@@ -237,7 +238,7 @@ def _loaded(stmt: Select[tuple[Activity]]) -> Select[tuple[Activity]]:
 
 def _filtered(stmt: Select[tuple[Activity]], filters: ActivityFilters) -> Select[tuple[Activity]]:
     if filters.date_from is not None and filters.date_to is not None and filters.date_to < filters.date_from:
-        raise ValidationError("`to` comes before `from`.", {"to": ["before from"]})
+        raise ValidationError(_("`to` comes before `from`."), {"to": [_("before from")]})
     if filters.kind is not None:
         stmt = stmt.where(Activity.kind_code == filters.kind)
     if filters.status is not None:
@@ -258,7 +259,7 @@ def _visible_activity(actor: Caller, activity_id: int) -> Activity:
     stmt = _loaded(select(Activity).where(Activity.id == activity_id))
     activity = db.session.scalars(stmt).one_or_none()
     if activity is None or not _reads(actor, activity):
-        raise NotFoundError("No such activity.")
+        raise NotFoundError(_("No such activity."))
     return activity
 
 
@@ -406,32 +407,32 @@ def cancel_activity(actor: Caller, activity_id: int, reason: str) -> ActivityVie
 
 def _managed_activity(actor: Caller, activity_id: int) -> Activity:
     activity = _visible_activity(actor, activity_id)
-    ensure_manages_org(actor, activity.org, "activity")
+    ensure_manages_org(actor, activity.org, N_("activity"))
     if activity.status is ActivityStatus.CANCELLED:
-        raise ConflictError("A cancelled activity stays on record as it is.", {"status": ["cancelled"]})
+        raise ConflictError(_("A cancelled activity stays on record as it is."), {"status": ["cancelled"]})
     return activity
 
 
 def _manageable_org(actor: Caller, org_id: int) -> PartyOrg:
     org = db.session.get(PartyOrg, org_id)
     if org is None:
-        raise ValidationError("No such party organisation.", {"org_id": ["no such organisation"]})
+        raise ValidationError(_("No such party organisation."), {"org_id": [_("no such organisation")]})
     ensure_manages_org(actor, org)
     if not org.active:
-        raise ValidationError("That organisation is inactive.", {"org_id": ["inactive organisation"]})
+        raise ValidationError(_("That organisation is inactive."), {"org_id": [_("inactive organisation")]})
     return org
 
 
 def _active_kind(code: str) -> ActivityKind:
     found = KINDS.get_active(code)
     if found is None:
-        raise ValidationError("Unknown or inactive activity kind.", {"kind": ["no such active kind"]})
+        raise ValidationError(_("Unknown or inactive activity kind."), {"kind": [_("no such active kind")]})
     return found
 
 
 def _not_in_future(held_at: datetime) -> datetime:
     if held_at > utcnow() + FUTURE_ALLOWANCE:
-        raise ValidationError("An activity is recorded once held.", {"held_at": ["in the future"]})
+        raise ValidationError(_("An activity is recorded once held."), {"held_at": [_("in the future")]})
     return held_at
 
 
@@ -447,7 +448,7 @@ def _marks_from(present: Sequence[int], absent: Sequence[Mapping[str, Any]]) -> 
             problems.setdefault("absent", []).append(f"{member_id}: also marked present")
         marks.absent[member_id] = item.get("reason")
     if problems:
-        raise ValidationError("A member has one mark: present, or absent with a reason.", problems)
+        raise ValidationError(_("A member has one mark: present, or absent with a reason."), problems)
     return marks
 
 
@@ -475,7 +476,7 @@ def _check_marks(org: PartyOrg, marks: _Marks, held_at: datetime, *, already: se
         if bad:
             problems[name] = bad
     if problems:
-        raise ValidationError("Attendance lists only the organisation's members.", problems)
+        raise ValidationError(_("Attendance lists only the organisation's members."), problems)
 
 
 def _set_marks(activity: Activity, marks: _Marks) -> None:

@@ -12,10 +12,12 @@ from typing import IO, Any, Final
 from openpyxl import Workbook
 from sqlalchemy import or_, select
 
-from dashboards.ledgers import xlsx_row
+from dashboards.ledgers import headings, xlsx_row
 from grid.models import GridUnit
 from kernel.clock import BEIJING
 from kernel.extensions import db
+from kernel.i18n import _, _l
+from kernel.names import CHECK_IN_STATUSES, name_of
 from kernel.principals import Caller
 from party.checkins.models import CheckIn, CheckInKind, CheckInStatus, RecordKind, ServiceArea, ServiceRecord
 from party.checkins.records import HOURS_QUANTUM, this_year, year_bounds
@@ -23,29 +25,40 @@ from party.members.models import PartyMember
 from party.orgs.models import PartyOrg
 from party.scope import ensure_reads_org
 
-STATUS_NAMES: Final = {
-    CheckInStatus.PENDING: "待确认",
-    CheckInStatus.CONFIRMED: "已报到",
-    CheckInStatus.REJECTED: "未通过",
-    CheckInStatus.ENDED: "已结束",
-}
-KIND_NAMES: Final = {RecordKind.TICKET: "认领工单", RecordKind.ACTIVITY: "参加活动"}
+KIND_NAMES: Final = {RecordKind.TICKET: _l("Claimed ticket"), RecordKind.ACTIVITY: _l("Attended activity")}
 MEMBER_HEADINGS: Final = (
-    "姓名",
-    "所属党组织",
-    "报到社区",
-    "服务领域",
-    "状态",
-    "报到日期",
-    "确认日期",
-    "结束日期",
-    "服务次数",
-    "服务时长（小时）",
-    "群众评价次数",
-    "平均评价",
+    _l("Full name"),  # 姓名
+    _l("Party organisation"),  # 所属党组织
+    _l("Community checked in"),  # 报到社区
+    _l("Service areas"),  # 服务领域
+    _l("Status"),  # 状态
+    _l("Checked in on"),  # 报到日期
+    _l("Confirmed on"),  # 确认日期
+    _l("Ended on"),  # 结束日期
+    _l("Services"),  # 服务次数
+    _l("Service hours"),  # 服务时长（小时）
+    _l("Residents' ratings"),  # 群众评价次数
+    _l("Average rating"),  # 平均评价
 )
-RECORD_HEADINGS: Final = ("姓名", "报到社区", "日期", "类型", "内容", "时长（小时）", "群众评价")
-UNIT_HEADINGS: Final = ("单位", "党组织", "报到社区", "服务领域", "状态", "报到日期", "确认日期", "结束日期")
+RECORD_HEADINGS: Final = (
+    _l("Full name"),
+    _l("Community checked in"),
+    _l("Date"),  # 日期
+    _l("Kind"),  # 类型
+    _l("Content"),  # 内容
+    _l("Hours"),  # 时长（小时）
+    _l("Residents' rating"),  # 群众评价
+)
+UNIT_HEADINGS: Final = (
+    _l("Unit"),  # 单位
+    _l("Organisation"),  # 党组织
+    _l("Community checked in"),
+    _l("Service areas"),
+    _l("Status"),
+    _l("Checked in on"),
+    _l("Confirmed on"),
+    _l("Ended on"),
+)
 
 
 def service_workbook(actor: Caller, org_id: int, year: int | None) -> IO[bytes]:
@@ -119,8 +132,8 @@ def _member_sheet(
     orgs: dict[int, str],
     names: dict[str, dict[Any, str]],
 ) -> None:
-    sheet = workbook.create_sheet("党员报到")
-    sheet.append(list(MEMBER_HEADINGS))
+    sheet = workbook.create_sheet(_("Member check-ins"))
+    sheet.append(headings(MEMBER_HEADINGS))
     for check_in in check_ins:
         served = records.get(check_in.id, [])
         ratings = [record.rating for record in served if record.rating is not None]
@@ -132,7 +145,7 @@ def _member_sheet(
                     orgs.get(check_in.org_id, ""),
                     names["units"].get(check_in.community_id, ""),
                     _areas(check_in, names),
-                    STATUS_NAMES[check_in.status],
+                    name_of(CHECK_IN_STATUSES, check_in.status),
                     _day(check_in.created_at),
                     _day(check_in.decided_at) if check_in.status is not CheckInStatus.REJECTED else "",
                     str(check_in.ended_on or ""),
@@ -151,8 +164,8 @@ def _record_sheet(
     records: dict[int, list[ServiceRecord]],
     names: dict[str, dict[Any, str]],
 ) -> None:
-    sheet = workbook.create_sheet("服务记录")
-    sheet.append(list(RECORD_HEADINGS))
+    sheet = workbook.create_sheet(_("Service records"))
+    sheet.append(headings(RECORD_HEADINGS))
     for check_in in check_ins:
         for record in records.get(check_in.id, []):
             sheet.append(
@@ -161,7 +174,7 @@ def _record_sheet(
                         names["members"].get(check_in.member_id, ""),
                         names["units"].get(check_in.community_id, ""),
                         _day(record.occurred_at),
-                        KIND_NAMES[record.kind],
+                        str(KIND_NAMES[record.kind]),
                         record.title,
                         float(record.hours),
                         record.rating if record.rating is not None else "",
@@ -173,8 +186,8 @@ def _record_sheet(
 def _unit_sheet(
     workbook: Workbook, check_ins: list[CheckIn], orgs: dict[int, str], names: dict[str, dict[Any, str]]
 ) -> None:
-    sheet = workbook.create_sheet("单位报到")
-    sheet.append(list(UNIT_HEADINGS))
+    sheet = workbook.create_sheet(_("Unit check-ins"))
+    sheet.append(headings(UNIT_HEADINGS))
     hosts = dict(
         db.session.execute(
             select(PartyOrg.id, PartyOrg.host_name).where(PartyOrg.id.in_([c.org_id for c in check_ins]))
@@ -188,7 +201,7 @@ def _unit_sheet(
                     orgs.get(check_in.org_id, ""),
                     names["units"].get(check_in.community_id, ""),
                     _areas(check_in, names),
-                    STATUS_NAMES[check_in.status],
+                    name_of(CHECK_IN_STATUSES, check_in.status),
                     _day(check_in.created_at),
                     _day(check_in.decided_at) if check_in.status is not CheckInStatus.REJECTED else "",
                     str(check_in.ended_on or ""),

@@ -35,6 +35,8 @@ from kernel.clock import BEIJING, utcnow
 from kernel.codes import ActiveFilter, CodedList
 from kernel.errors import ConflictError, ForbiddenError, InvalidTransitionError, NotFoundError, ValidationError
 from kernel.extensions import db
+from kernel.i18n import N_, _, _l
+from kernel.names import CHECK_IN_STATUSES, name_of
 from kernel.pagination import Page, paginate
 from kernel.principals import Caller, Role
 from party.checkins.models import (
@@ -74,7 +76,7 @@ DEFAULT_AREAS: Final = (  # as the migration seeds them
 
 
 AREAS: Final = CodedList(
-    ServiceArea, what="service area", fields={"name": None, "position": 0, "active": True}, defaults=DEFAULT_AREAS
+    ServiceArea, what=N_("service area"), fields={"name": None, "position": 0, "active": True}, defaults=DEFAULT_AREAS
 )
 AreaFilters = ActiveFilter
 seed_default_areas = AREAS.seed
@@ -94,7 +96,8 @@ def _chosen_areas(codes: Sequence[str]) -> list[ServiceArea]:
     unknown = [code for code in wanted if code not in found]
     if unknown:
         raise ValidationError(
-            "Unknown or inactive service areas.", {"service_areas": [f"no such active area: {', '.join(unknown)}"]}
+            _("Unknown or inactive service areas."),
+            {"service_areas": [_("no such active area: %(value)s", value=", ".join(unknown))]},
         )
     return [found[code] for code in wanted]
 
@@ -138,14 +141,14 @@ def list_check_ins(actor: Caller, filters: CheckInFilters, *, limit: int, cursor
     if filters.community_id is not None:
         unit = db.session.get(GridUnit, filters.community_id)
         if unit is None:
-            raise NotFoundError("No such unit.")
+            raise NotFoundError(_("No such unit."))
         stmt = stmt.where(
             CheckIn.community_id.in_(select(GridUnit.id).where(GridUnit.path.startswith(unit.path, autoescape=True)))
         )
     if filters.org_id is not None:
         org = db.session.get(PartyOrg, filters.org_id)
         if org is None or not org_scope_of(actor).covers(org.path):
-            raise NotFoundError("No such party organisation.")
+            raise NotFoundError(_("No such party organisation."))
         stmt = stmt.where(
             CheckIn.org_id.in_(select(PartyOrg.id).where(PartyOrg.path.startswith(org.path, autoescape=True)))
         )
@@ -165,7 +168,7 @@ def my_check_ins(actor: Caller, *, limit: int, cursor: str | None) -> Page[Check
     """The caller's own member record's check-ins, newest first; 404 without a member record."""
     member_id = db.session.scalars(select(PartyMember.id).where(PartyMember.account_id == actor.id)).first()
     if member_id is None:
-        raise NotFoundError("You have no party member record.")
+        raise NotFoundError(_("You have no party member record."))
     stmt = select(CheckIn).where(CheckIn.member_id == member_id)
     return paginate(
         stmt, order_by=[CheckIn.id], descending=True, limit=limit, cursor=cursor, query_fingerprint={"me": actor.id}
@@ -176,7 +179,7 @@ def get_check_in(actor: Caller, check_in_id: int) -> CheckIn:
     """A check-in the actor may read; 404 otherwise."""
     found = db.session.scalars(visible_check_ins(actor).where(CheckIn.id == check_in_id)).one_or_none()
     if found is None:
-        raise NotFoundError("No such check-in.")
+        raise NotFoundError(_("No such check-in."))
     return found
 
 
@@ -202,16 +205,17 @@ def create_check_in(actor: Caller, data: Mapping[str, Any]) -> CheckIn:
 
 def _member_check_in(actor: Caller, data: Mapping[str, Any]) -> CheckIn:
     if data.get("member_id") is None:
-        raise ValidationError("Say which member checks in.", {"member_id": ["required for a member check-in"]})
+        raise ValidationError(_("Say which member checks in."), {"member_id": [_("required for a member check-in")]})
     if data.get("org_id") is not None:
-        raise ValidationError("A member checks in for their own organisation.", {"org_id": ["only for a unit"]})
+        raise ValidationError(_("A member checks in for their own organisation."), {"org_id": [_("only for a unit")]})
     members.get_member(actor, data["member_id"])  # 404 when the actor may not see the member
     member = db.session.get(PartyMember, data["member_id"])
     assert member is not None
     own = member.account_id is not None and member.account_id == actor.id
     if not own and not management_scope(actor).covers(member.org.path):
         raise ForbiddenError(
-            "Only the member, or the party staff over them, register their check-in.", {"member_id": ["not yours"]}
+            _("Only the member, or the party staff over them, register their check-in."),
+            {"member_id": [_("not yours")]},
         )
     _ensure_may_serve(member)
     community = _community(data.get("community_id"), home=member.home_grid_id)
@@ -228,39 +232,47 @@ def _member_check_in(actor: Caller, data: Mapping[str, Any]) -> CheckIn:
 def _ensure_may_serve(member: PartyMember) -> None:
     """An active serving member whose account (if any) may take tickets; 422 otherwise."""
     if not member.active:
-        raise ValidationError("That member has left.", {"member_id": ["inactive member"]})
+        raise ValidationError(_("That member has left."), {"member_id": [_("inactive member")]})
     if member.class_code != CHECKING_IN_CLASS:
         raise ValidationError(
-            "Only serving (在职) members check in with their community.",
-            {"member_id": [f"class {member.class_code}, not {CHECKING_IN_CLASS}"]},
+            _("Only serving (在职) members check in with their community."),
+            {
+                "member_id": [
+                    _(
+                        "class %(class_code)s, not %(CHECKING_IN_CLASS)s",
+                        class_code=member.class_code,
+                        CHECKING_IN_CLASS=CHECKING_IN_CLASS,
+                    )
+                ]
+            },
         )
     account = db.session.get(Account, member.account_id) if member.account_id is not None else None
     if account is not None and not accounts.can_volunteer(account):
         raise ValidationError(
-            f"The member's account is a {account.role.value} account, which takes no tickets.",
-            {"member_id": [f"linked to a {account.role.value} account"]},
+            _("The member's account is a %(role)s account, which takes no tickets.", role=account.role.value),
+            {"member_id": [_("linked to a %(role)s account", role=account.role.value)]},
         )
 
 
 def _unit_check_in(actor: Caller, data: Mapping[str, Any]) -> CheckIn:
     if data.get("org_id") is None:
-        raise ValidationError("Say which organisation checks in.", {"org_id": ["required for a unit check-in"]})
+        raise ValidationError(_("Say which organisation checks in."), {"org_id": [_("required for a unit check-in")]})
     if data.get("member_id") is not None:
-        raise ValidationError("A unit check-in names no member.", {"member_id": ["only for a member"]})
+        raise ValidationError(_("A unit check-in names no member."), {"member_id": [_("only for a member")]})
     org = db.session.get(PartyOrg, data["org_id"])
     if org is None:
-        raise ValidationError("No such party organisation.", {"org_id": ["no such organisation"]})
+        raise ValidationError(_("No such party organisation."), {"org_id": [_("no such organisation")]})
     if not management_scope(actor).covers(org.path):
-        raise ForbiddenError("That organisation is outside your scope.", {"org_id": ["outside your party scope"]})
+        raise ForbiddenError(_("That organisation is outside your scope."), {"org_id": [_("outside your party scope")]})
     if not org.active:
-        raise ValidationError("That organisation is inactive.", {"org_id": ["inactive organisation"]})
+        raise ValidationError(_("That organisation is inactive."), {"org_id": [_("inactive organisation")]})
     if org.host_kind is None:
         raise ValidationError(
-            "Only a host organisation (机关, 学校, 医院, …) checks in as a unit.",
-            {"org_id": ["a territorial organisation is part of its community already"]},
+            _("Only a host organisation (机关, 学校, 医院, …) checks in as a unit."),
+            {"org_id": [_("a territorial organisation is part of its community already")]},
         )
     if data.get("community_id") is None:
-        raise ValidationError("Say which community.", {"community_id": ["required for a unit check-in"]})
+        raise ValidationError(_("Say which community."), {"community_id": [_("required for a unit check-in")]})
     community = _community(data["community_id"], home=None)
     _ensure_not_live(f"unit:{org.id}", CheckInKind.UNIT)
     return CheckIn(kind=CheckInKind.UNIT, org_id=org.id, community_id=community.id, live_key=f"unit:{org.id}")
@@ -271,7 +283,7 @@ def _community(grid_id: int | None, *, home: int | None) -> GridUnit:
     if grid_id is not None:
         unit = db.session.get(GridUnit, grid_id)
         if unit is None or unit.level is not GridLevel.COMMUNITY:
-            raise ValidationError("Check in with a community.", {"community_id": ["not a community"]})
+            raise ValidationError(_("Check in with a community."), {"community_id": [_("not a community")]})
         return unit
     home_unit = db.session.get(GridUnit, home) if home is not None else None
     if home_unit is not None:
@@ -282,7 +294,8 @@ def _community(grid_id: int | None, *, home: int | None) -> GridUnit:
         if found is not None:
             return found
     raise ValidationError(
-        "The member has no home community: say which.", {"community_id": ["required: no home unit in a community"]}
+        _("The member has no home community: say which."),
+        {"community_id": [_("required: no home unit in a community")]},
     )
 
 
@@ -294,7 +307,7 @@ def _ensure_not_live(key: str, kind: CheckInKind) -> None:
 def _already_live(kind: CheckInKind) -> ConflictError:
     field = "member_id" if kind is CheckInKind.MEMBER else "org_id"
     return ConflictError(
-        "A pending or confirmed check-in exists: end it first.", {field: ["has a pending or confirmed check-in"]}
+        _("A pending or confirmed check-in exists: end it first."), {field: [_("has a pending or confirmed check-in")]}
     )
 
 
@@ -337,15 +350,16 @@ def end(actor: Caller, check_in_id: int, data: Mapping[str, Any]) -> CheckIn:
     check_in = get_check_in(actor, check_in_id)
     if not (_decides(actor, check_in) or _manages(actor, check_in) or _is_own(actor, check_in)):
         raise ForbiddenError(
-            "Only the member, the party staff over them or the community's supervisor end it.", {"role": ["not yours"]}
+            _("Only the member, the party staff over them or the community's supervisor end it."),
+            {"role": [_("not yours")]},
         )
     if check_in.status not in LIVE_STATUSES:
         raise _transition_error(check_in, "end")
     ended_on = data.get("ended_on") or _today()
     if ended_on > _today():
-        raise ValidationError("A check-in ends today or earlier.", {"ended_on": ["in the future"]})
+        raise ValidationError(_("A check-in ends today or earlier."), {"ended_on": [_("in the future")]})
     if ended_on < check_in.created_at.astimezone(BEIJING).date():
-        raise ValidationError("A check-in ends after it began.", {"ended_on": ["before the check-in"]})
+        raise ValidationError(_("A check-in ends after it began."), {"ended_on": [_("before the check-in")]})
     if check_in.status is CheckInStatus.CONFIRMED and check_in.account_id is not None:
         _withdraw_volunteer(check_in)
     check_in.status = CheckInStatus.ENDED
@@ -362,7 +376,8 @@ def _decidable(actor: Caller, check_in_id: int, action: str) -> CheckIn:
     check_in = get_check_in(actor, check_in_id)
     if not _decides(actor, check_in):
         raise ForbiddenError(
-            f"Only the community's supervisor or an admin may {action} it.", {"role": ["supervisor of the community"]}
+            _("Only the community's supervisor or an admin may %(action)s it.", action=ACTION_NAMES[action]),
+            {"role": [_("supervisor of the community")]},
         )
     if check_in.status is not CheckInStatus.PENDING:
         raise _transition_error(check_in, action)
@@ -379,10 +394,19 @@ def _decide(actor: Caller, check_in: CheckIn, status: CheckInStatus, note: str |
     db.session.flush()
 
 
+# Whole sentences per action; %(status)s is the status's name (kernel.CHECK_IN_STATUSES).
+REFUSALS: Final = {
+    "confirm": _l("A check-in that is %(status)s cannot be confirmed."),
+    "reject": _l("A check-in that is %(status)s cannot be rejected."),
+    "end": _l("A check-in that is %(status)s cannot be ended."),
+}
+ACTION_NAMES: Final = {"confirm": _l("confirm"), "reject": _l("reject"), "end": _l("end")}
+
+
 def _transition_error(check_in: CheckIn, action: str) -> InvalidTransitionError:
     allowed = {CheckInStatus.PENDING: ["confirm", "reject", "end"], CheckInStatus.CONFIRMED: ["end"]}
     return InvalidTransitionError(
-        f"A {check_in.status.value} check-in cannot be {action}ed.",
+        REFUSALS[action] % {"status": name_of(CHECK_IN_STATUSES, check_in.status)},
         {"status": check_in.status.value, "allowed_actions": allowed.get(check_in.status, [])},
     )
 
@@ -414,7 +438,7 @@ def _make_volunteer(check_in: CheckIn) -> Credentials | None:
     member = db.session.get(PartyMember, check_in.member_id)
     assert member is not None
     if not member.active:
-        raise ConflictError("That member has left since registering.", {"member_id": ["inactive member"]})
+        raise ConflictError(_("That member has left since registering."), {"member_id": [_("inactive member")]})
     account = db.session.get(Account, member.account_id) if member.account_id is not None else None
     if account is None:
         opened = accounts.open_volunteer_account(
@@ -427,12 +451,12 @@ def _make_volunteer(check_in: CheckIn) -> Credentials | None:
         return _opened(check_in, opened)
     if not account.active:
         if not _made_for_a_check_in(member, account):
-            raise ConflictError("The member's account is inactive.", {"member_id": ["account inactive"]})
+            raise ConflictError(_("The member's account is inactive."), {"member_id": [_("account inactive")]})
         return _opened(check_in, accounts.reopen_volunteer_account(account.id, check_in.community_id))
     if not accounts.can_volunteer(account):
         raise ConflictError(
-            f"The member's account is a {account.role.value} account, which takes no tickets.",
-            {"member_id": [f"linked to a {account.role.value} account"]},
+            _("The member's account is a %(role)s account, which takes no tickets.", role=account.role.value),
+            {"member_id": [_("linked to a %(role)s account", role=account.role.value)]},
         )
     accounts.grant_volunteer_area(account.id, check_in.community_id)
     check_in.account_id = account.id

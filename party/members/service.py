@@ -22,6 +22,7 @@ from kernel.clock import utcnow
 from kernel.codes import ActiveFilter, CodedList
 from kernel.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from kernel.extensions import db
+from kernel.i18n import N_, _
 from kernel.pagination import Page, paginate
 from kernel.principals import Caller
 from kernel.privacy import mask_phone
@@ -56,7 +57,7 @@ DEFAULT_CLASSES: Final = (
 
 
 CLASSES: Final = CodedList(
-    MemberClass, what="member class", fields={"name": None, "position": 0, "active": True}, defaults=DEFAULT_CLASSES
+    MemberClass, what=N_("member class"), fields={"name": None, "position": 0, "active": True}, defaults=DEFAULT_CLASSES
 )
 ClassFilters = ActiveFilter
 seed_default_classes = CLASSES.seed
@@ -128,7 +129,7 @@ def list_members(actor: Caller, filters: MemberFilters, *, limit: int, cursor: s
     if filters.home_grid_id is not None:
         unit = db.session.get(GridUnit, filters.home_grid_id)
         if unit is None:
-            raise NotFoundError("No such unit.")
+            raise NotFoundError(_("No such unit."))
         homes = select(GridUnit.id).where(GridUnit.path.startswith(unit.path, autoescape=True))
         stmt = stmt.where(PartyMember.home_grid_id.in_(homes))
     if filters.class_code is not None:
@@ -160,7 +161,9 @@ def reveal_phone(actor: Caller, member_id: int, reason: str) -> MemberContact:
     """The member's full phone for admins and the party staff over them; every read is logged with its reason."""
     member = _visible_member(actor, member_id)
     if not management_scope(actor).covers(member.org.path):
-        raise ForbiddenError("Only the party staff over this member may read their number.", {"role": ["not yours"]})
+        raise ForbiddenError(
+            _("Only the party staff over this member may read their number."), {"role": [_("not yours")]}
+        )
     read = PersonalDataRead(account_id=actor.id, subject=PHONE_SUBJECT, subject_id=member.id, reason=reason)
     db.session.add(read)
     log.info("personal data read", extra={"member_id": member.id, "reader_id": actor.id, "subject": PHONE_SUBJECT})
@@ -181,14 +184,14 @@ def _scope_clause(scope: Scope) -> ColumnElement[bool]:
 def _visible_member(actor: Caller, member_id: int) -> PartyMember:
     member = db.session.scalars(_visible_members(actor).where(PartyMember.id == member_id)).one_or_none()
     if member is None:
-        raise NotFoundError("No such party member.")
+        raise NotFoundError(_("No such party member."))
     return member
 
 
 def _visible_org(actor: Caller, org_id: int) -> PartyOrg:
     org = db.session.get(PartyOrg, org_id)
     if org is None or not org_scope_of(actor).covers(org.path):
-        raise NotFoundError("No such party organisation.")
+        raise NotFoundError(_("No such party organisation."))
     return org
 
 
@@ -220,7 +223,7 @@ def update_member(actor: Caller, member_id: int, changes: Mapping[str, Any]) -> 
     """Change a member the actor manages; leaving is `left_on` with `active: false`, never a delete."""
     member = _visible_member(actor, member_id)
     if not management_scope(actor).covers(member.org.path):
-        raise ForbiddenError("That member is outside your scope.", {"scope": ["outside your party scope"]})
+        raise ForbiddenError(_("That member is outside your scope."), {"scope": [_("outside your party scope")]})
     before = member.account_id
     if "org_id" in changes and changes["org_id"] != member.org_id:
         member.org_id = _manageable_org(actor, changes["org_id"]).id
@@ -261,43 +264,46 @@ def _refresh_summaries_naming(member: PartyMember) -> None:
 def _manageable_org(actor: Caller, org_id: int) -> PartyOrg:
     org = db.session.get(PartyOrg, org_id)
     if org is None:
-        raise ValidationError("No such party organisation.", {"org_id": ["no such organisation"]})
+        raise ValidationError(_("No such party organisation."), {"org_id": [_("no such organisation")]})
     if not management_scope(actor).covers(org.path):
-        raise ForbiddenError("That organisation is outside your scope.", {"org_id": ["outside your party scope"]})
+        raise ForbiddenError(_("That organisation is outside your scope."), {"org_id": [_("outside your party scope")]})
     if not org.active:
-        raise ValidationError("That organisation is inactive.", {"org_id": ["inactive organisation"]})
+        raise ValidationError(_("That organisation is inactive."), {"org_id": [_("inactive organisation")]})
     return org
 
 
 def _active_class(code: str) -> MemberClass:
     found = CLASSES.get_active(code)
     if found is None:
-        raise ValidationError("Unknown or inactive member class.", {"class": ["no such active class"]})
+        raise ValidationError(_("Unknown or inactive member class."), {"class": [_("no such active class")]})
     return found
 
 
 def _home(grid_id: int | None) -> int | None:
     if grid_id is not None and db.session.get(GridUnit, grid_id) is None:
-        raise ValidationError("No such unit.", {"home_grid_id": ["no such unit"]})
+        raise ValidationError(_("No such unit."), {"home_grid_id": [_("no such unit")]})
     return grid_id
 
 
 def _free_account(account_id: int, *, member_id: int | None) -> int:
     """An existing account no other member is linked to."""
     if db.session.get(Account, account_id) is None:
-        raise ValidationError("No such account.", {"account_id": ["no such account"]})
+        raise ValidationError(_("No such account."), {"account_id": [_("no such account")]})
     holder = db.session.scalars(select(PartyMember.id).where(PartyMember.account_id == account_id)).first()
     if holder is not None and holder != member_id:
-        raise ConflictError("That account is linked to another member.", {"account_id": ["linked to another member"]})
+        raise ConflictError(
+            _("That account is linked to another member."), {"account_id": [_("linked to another member")]}
+        )
     return account_id
 
 
 def _check_dates_and_state(member: PartyMember) -> None:
     if member.joined_on is not None and member.left_on is not None and member.left_on < member.joined_on:
-        raise ValidationError("A member leaves after joining.", {"left_on": ["before joined_on"]})
+        raise ValidationError(_("A member leaves after joining."), {"left_on": [_("before joined_on")]})
     if member.left_on is not None and member.active:
         raise ValidationError(
-            "A member who left is inactive: send `active: false` with `left_on`.", {"active": ["true with left_on"]}
+            _("A member who left is inactive: send `active: false` with `left_on`."),
+            {"active": [_("true with left_on")]},
         )
 
 
@@ -306,7 +312,7 @@ def _flush_link(member: PartyMember) -> None:
         db.session.flush()
     except IntegrityError:  # a concurrent request linked the same account to another member
         raise ConflictError(
-            "That account is linked to another member.", {"account_id": ["linked to another member"]}
+            _("That account is linked to another member."), {"account_id": [_("linked to another member")]}
         ) from None
 
 

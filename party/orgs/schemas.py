@@ -9,6 +9,7 @@ from grid.coords import CoordSystem, from_wgs84
 from grid.models import GridLevel
 from grid.schemas import OutputQuerySchema, output_coord_system
 from kernel.api import BaseSchema, IdField, PageQuerySchema, StrictBoolean, StrictFloat, Timestamp, page_schema
+from kernel.i18n import _
 from party.orgs.models import HostKind, OrgKind, PartyOrg
 
 NAME = validate.Length(min=1, max=128)
@@ -33,7 +34,7 @@ class HostInSchema(BaseSchema):
 
 def _one_place(data: Mapping[str, Any]) -> None:
     if data.get("grid_id") is not None and data.get("host") is not None:
-        raise ValidationError("An organisation is built on a grid unit or in a host unit, not both.", "host")
+        raise ValidationError(_("An organisation is built on a grid unit or in a host unit, not both."), "host")
 
 
 class OrgCreateSchema(BaseSchema):

@@ -14,6 +14,8 @@ from grid.models import GridLevel, GridUnit
 from kernel.clock import utcnow
 from kernel.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from kernel.extensions import db
+from kernel.i18n import N_, _
+from kernel.names import ORG_KINDS, name_of
 from kernel.pagination import Page, paginate
 from kernel.principals import Caller, Role
 from kernel.scope import Scope
@@ -151,14 +153,14 @@ def update_org(actor: Caller, org_id: int, changes: Mapping[str, Any]) -> PartyO
 def _parent_for_write(actor: Caller, parent_id: int | None) -> PartyOrg | None:
     if parent_id is None:
         if actor.role is not Role.ADMIN:
-            raise ForbiddenError("Only admins create root organisations.", {"parent_id": ["required"]})
+            raise ForbiddenError(_("Only admins create root organisations."), {"parent_id": ["required"]})
         return None
     parent = db.session.get(PartyOrg, parent_id)
     if parent is None:
-        raise ValidationError("No such parent organisation.", {"parent_id": ["no such party organisation"]})
-    party_scope.ensure_manages_org(actor, parent, "parent organisation")
+        raise ValidationError(_("No such parent organisation."), {"parent_id": [_("no such party organisation")]})
+    party_scope.ensure_manages_org(actor, parent, N_("parent organisation"))
     if not parent.active:
-        raise ValidationError("The parent organisation is inactive.", {"parent_id": ["inactive"]})
+        raise ValidationError(_("The parent organisation is inactive."), {"parent_id": ["inactive"]})
     return parent
 
 
@@ -166,10 +168,14 @@ def _check_kind_under(kind: OrgKind, parent: PartyOrg | None) -> None:
     allowed = ALLOWED_PARENTS[kind]
     if (parent.kind if parent is not None else None) in allowed:
         return
-    names = sorted("the root" if k is None else k.value for k in allowed)
-    where = f"under a {parent.kind.value}" if parent is not None else "at the root"
+    kind_name = name_of(ORG_KINDS, kind)
+    parents = _(", ").join(sorted(_("no parent") if k is None else name_of(ORG_KINDS, k) for k in allowed))
+    if parent is None:
+        message = _("A %(kind)s cannot be a root organisation.", kind=kind_name)
+    else:
+        message = _("A %(kind)s cannot sit under a %(parent)s.", kind=kind_name, parent=name_of(ORG_KINDS, parent.kind))
     raise ValidationError(
-        f"A {kind.value} cannot sit {where}.", {"parent_id": [f"a {kind.value} sits under: {', '.join(names)}"]}
+        message, {"parent_id": [_("a %(kind)s sits under: %(value)s", kind=kind_name, value=parents)]}
     )
 
 
@@ -178,7 +184,7 @@ def _unit_or_none(grid_id: int | None) -> GridUnit | None:
         return None
     unit = db.session.get(GridUnit, grid_id)
     if unit is None:
-        raise ValidationError("No such grid unit.", {"grid_id": ["no such grid unit"]})
+        raise ValidationError(_("No such grid unit."), {"grid_id": [_("no such grid unit")]})
     return unit
 
 
@@ -189,8 +195,8 @@ def _check_unit_inside_parent(unit: GridUnit, parent: PartyOrg | None) -> None:
     parent_unit = db.session.get(GridUnit, parent.grid_id)
     if parent_unit is not None and not unit.path.startswith(parent_unit.path):
         raise ValidationError(
-            "The unit lies outside the parent organisation's unit.",
-            {"grid_id": [f"must lie inside the parent organisation's unit {parent_unit.code}"]},
+            _("The unit lies outside the parent organisation's unit."),
+            {"grid_id": [_("must lie inside the parent organisation's unit %(code)s", code=parent_unit.code)]},
         )
 
 
@@ -204,8 +210,8 @@ def _check_children_inside(org: PartyOrg, unit: GridUnit) -> None:
     outside = list(db.session.scalars(stmt))
     if outside:
         raise ValidationError(
-            "Sub-organisations would lie outside the unit.",
-            {"grid_id": [f"sub-organisations are built on {', '.join(sorted(outside))}, outside it"]},
+            _("Sub-organisations would lie outside the unit."),
+            {"grid_id": [_("sub-organisations are built on %(value)s, outside it", value=", ".join(sorted(outside)))]},
         )
 
 
@@ -243,11 +249,11 @@ def _checked_secretary(org: PartyOrg, member_id: int | None) -> int | None:
         return None
     member = db.session.get(PartyMember, member_id)
     if member is None:
-        raise ValidationError("No such party member.", {"secretary_id": ["no such party member"]})
+        raise ValidationError(_("No such party member."), {"secretary_id": [_("no such party member")]})
     if member.org_id != org.id or not member.active:
         raise ValidationError(
-            "The secretary must be an active member of this organisation.",
-            {"secretary_id": ["not an active member of this organisation"]},
+            _("The secretary must be an active member of this organisation."),
+            {"secretary_id": [_("not an active member of this organisation")]},
         )
     return member.id
 
@@ -257,11 +263,11 @@ def _change_active(org: PartyOrg, active: bool) -> None:
         below = select(PartyOrg.id).where(PartyOrg.parent_id == org.id, PartyOrg.active.is_(True))
         if db.session.scalars(below).first() is not None:
             raise ConflictError(
-                "The organisation still has active sub-organisations; deactivate them first.",
-                {"active": ["active sub-organisations"]},
+                _("The organisation still has active sub-organisations; deactivate them first."),
+                {"active": [_("active sub-organisations")]},
             )
     elif org.parent is not None and not org.parent.active:
-        raise ValidationError("The parent organisation is inactive.", {"active": ["the parent is inactive"]})
+        raise ValidationError(_("The parent organisation is inactive."), {"active": [_("the parent is inactive")]})
     org.active = active
 
 
@@ -269,11 +275,14 @@ def _move(actor: Caller, org: PartyOrg, parent_id: int | None) -> None:
     """Re-hang an organisation and its subtree; cycles, wrong kinds and units outside the parent's are refused."""
     if party_scope.is_scope_root(actor, org):
         raise ForbiddenError(
-            "You may not move the organisation you are placed on.", {"parent_id": ["your own organisation's place"]}
+            _("You may not move the organisation you are placed on."),
+            {"parent_id": [_("your own organisation's place")]},
         )
     new_parent = _parent_for_write(actor, parent_id)
     if new_parent is not None and new_parent.path.startswith(org.path):
-        raise ValidationError("An organisation cannot move under itself.", {"parent_id": ["would create a cycle"]})
+        raise ValidationError(
+            _("An organisation cannot move under itself."), {"parent_id": [_("would create a cycle")]}
+        )
     _check_kind_under(org.kind, new_parent)
     if org.grid_id is not None:
         unit = db.session.get(GridUnit, org.grid_id)
@@ -340,7 +349,7 @@ def coverage(actor: Caller, grid_id: int | None) -> Coverage:
     if grid_id is not None:
         unit = db.session.get(GridUnit, grid_id)
         if unit is None or not territory.covers(unit.path):
-            raise NotFoundError("No such grid unit.")
+            raise NotFoundError(_("No such grid unit."))
     area = Scope.of_paths([unit.path]) if unit is not None else territory
     covered_ids = set(
         db.session.scalars(
@@ -407,14 +416,15 @@ def place_staff(account_id: int, org_id: int) -> PartyStaffPlacement:
     """Place a party_staff account on an organisation subtree (replacing any earlier placement)."""
     account = db.session.get(Account, account_id)
     if account is None:
-        raise NotFoundError("No such account.")
+        raise NotFoundError(_("No such account."))
     if account.role is not Role.PARTY_STAFF:
         raise ValidationError(
-            "Only party_staff accounts are placed on organisations.", {"account_id": ["not a party_staff account"]}
+            _("Only party_staff accounts are placed on organisations."),
+            {"account_id": [_("not a party_staff account")]},
         )
     org = db.session.get(PartyOrg, org_id)
     if org is None:
-        raise ValidationError("No such party organisation.", {"org_id": ["no such party organisation"]})
+        raise ValidationError(_("No such party organisation."), {"org_id": [_("no such party organisation")]})
     placement = db.session.get(PartyStaffPlacement, account_id)
     if placement is None:
         placement = PartyStaffPlacement(account_id=account_id, org_id=org.id)
@@ -430,8 +440,8 @@ def place_staff(account_id: int, org_id: int) -> PartyStaffPlacement:
 def get_placement(actor: Caller, account_id: int) -> PartyStaffPlacement:
     """Where a party_staff account is placed: admins see any, party staff their own; 404 when not placed."""
     if actor.role is not Role.ADMIN and actor.id != account_id:
-        raise NotFoundError("No such placement.")
+        raise NotFoundError(_("No such placement."))
     placement = db.session.get(PartyStaffPlacement, account_id)
     if placement is None:
-        raise NotFoundError("No such placement.")
+        raise NotFoundError(_("No such placement."))
     return placement

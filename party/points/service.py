@@ -34,6 +34,7 @@ from kernel.clock import BEIJING, utcnow
 from kernel.codes import add_with_new_code, get_by_code, is_valid_code
 from kernel.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from kernel.extensions import db
+from kernel.i18n import N_, _
 from kernel.pagination import Page, paginate
 from kernel.principals import Caller
 from party.activities.events import AttendanceChanged
@@ -104,7 +105,7 @@ def list_rules(filters: RuleFilters, *, limit: int, cursor: str | None) -> Page[
 
 def get_rule(code: str) -> PointRule:
     """The rule with this code, active or not; NotFoundError otherwise."""
-    return get_by_code(PointRule, code, valid=is_valid_code, what="point rule")
+    return get_by_code(PointRule, code, valid=is_valid_code, what=N_("point rule"))
 
 
 def create_rule(data: Mapping[str, Any]) -> PointRule:
@@ -119,7 +120,7 @@ def create_rule(data: Mapping[str, Any]) -> PointRule:
         active=data.get("active", True),
         effective_from=_not_retroactive(data.get("effective_from")),
     )
-    add_with_new_code(rule, what="point rule")
+    add_with_new_code(rule, what=N_("point rule"))
     db.session.add(_version_of(rule))
     db.session.flush()
     db.session.expire(rule, ["versions"])
@@ -191,7 +192,7 @@ def _not_retroactive(effective_from: date | None) -> date:
         return today
     if effective_from < today:
         raise ValidationError(
-            "A rule applies from today on, never retroactively.", {"effective_from": ["before today"]}
+            _("A rule applies from today on, never retroactively."), {"effective_from": [_("before today")]}
         )
     return effective_from
 
@@ -405,9 +406,9 @@ def _write(
 def record_manual(actor: Caller, data: Mapping[str, Any]) -> PointEntry:
     """A manual entry (or, with `corrects_id`, a correction) by an admin or the party staff over the member."""
     member = _member_in_scope(actor, data["member_id"])
-    ensure_manages_org(actor, member.org, "member")
+    ensure_manages_org(actor, member.org, N_("member"))
     if not member.active:
-        raise ValidationError("That member has left.", {"member_id": ["inactive member"]})
+        raise ValidationError(_("That member has left."), {"member_id": [_("inactive member")]})
     rule = db.session.get(PointRule, data["rule_code"])
     if (
         rule is None
@@ -415,12 +416,16 @@ def record_manual(actor: Caller, data: Mapping[str, Any]) -> PointEntry:
         or not rule.active
         or rule.effective_from > beijing_today()
     ):
-        raise ValidationError("Manual entries use an active `manual` rule.", {"rule_code": ["no such manual rule"]})
+        raise ValidationError(
+            _("Manual entries use an active `manual` rule."), {"rule_code": [_("no such manual rule")]}
+        )
     corrects_id = data.get("corrects_id")
     if corrects_id is not None:
         corrected = db.session.get(PointEntry, corrects_id)
         if corrected is None or corrected.member_id != member.id:
-            raise ValidationError("No such entry of this member.", {"corrects_id": ["no such entry of the member"]})
+            raise ValidationError(
+                _("No such entry of this member."), {"corrects_id": [_("no such entry of the member")]}
+            )
     return _write(
         member_id=member.id,
         org_id=member.org_id,
@@ -482,13 +487,13 @@ def my_ledger(actor: Caller, *, date_from: date | None, date_to: date | None) ->
     """The caller's own member record's ledger; 404 when no member is linked to the caller's account."""
     member = db.session.scalars(select(PartyMember).where(PartyMember.account_id == actor.id)).first()
     if member is None:
-        raise NotFoundError("You have no party member record.")
+        raise NotFoundError(_("You have no party member record."))
     return _ledger(member, date_from, date_to)
 
 
 def _ledger(member: PartyMember, date_from: date | None, date_to: date | None) -> Ledger:
     if date_from is not None and date_to is not None and date_to < date_from:
-        raise ValidationError("`to` comes before `from`.", {"to": ["before from"]})
+        raise ValidationError(_("`to` comes before `from`."), {"to": [_("before from")]})
     stmt = select(PointEntry).where(PointEntry.member_id == member.id)
     brought_forward = 0
     if date_from is not None:
@@ -645,15 +650,15 @@ def open_dispute(actor: Caller, entry_id: int, reason: str) -> PointDispute:
     entry = db.session.get(PointEntry, entry_id)
     member = db.session.get(PartyMember, entry.member_id) if entry is not None else None
     if entry is None or member is None:
-        raise NotFoundError("No such points entry.")
+        raise NotFoundError(_("No such points entry."))
     if member.account_id != actor.id:
         members.get_member(actor, member.id)  # 404 when the actor may not see the member at all
-        raise ForbiddenError("Only the member may dispute their entry.", {"member": ["not yours"]})
+        raise ForbiddenError(_("Only the member may dispute their entry."), {"member": [_("not yours")]})
     already = db.session.scalars(
         select(PointDispute.id).where(PointDispute.entry_id == entry.id, PointDispute.status == DisputeStatus.OPEN)
     ).first()
     if already is not None:
-        raise ConflictError("That entry is already disputed.", {"entry_id": ["an open dispute exists"]})
+        raise ConflictError(_("That entry is already disputed."), {"entry_id": [_("an open dispute exists")]})
     dispute = PointDispute(entry_id=entry.id, member_id=member.id, reason=reason, status=DisputeStatus.OPEN)
     db.session.add(dispute)
     db.session.flush()
@@ -667,17 +672,19 @@ def resolve_dispute(actor: Caller, dispute_id: int, data: Mapping[str, Any]) -> 
     entry = db.session.get(PointEntry, dispute.entry_id) if dispute is not None else None
     org = db.session.get(PartyOrg, entry.org_id) if entry is not None else None
     if dispute is None or entry is None or org is None or not _may_settle(actor, org, dispute):
-        raise NotFoundError("No such dispute.")
+        raise NotFoundError(_("No such dispute."))
     if not (can_manage_org(actor, org) or _is_secretary(actor, org)):
-        raise ForbiddenError("Only the organisation's secretary or party staff settle it.", {"role": ["not yours"]})
+        raise ForbiddenError(
+            _("Only the organisation's secretary or party staff settle it."), {"role": [_("not yours")]}
+        )
     if dispute.status is not DisputeStatus.OPEN:
-        raise ConflictError("That dispute is settled.", {"status": [dispute.status.value]})
+        raise ConflictError(_("That dispute is settled."), {"status": [dispute.status.value]})
     outcome = DisputeStatus(data["outcome"])
     points = data.get("points")
     if outcome is DisputeStatus.CORRECTED and not points:
-        raise ValidationError("A correction gives its points.", {"points": ["required, not 0, to correct"]})
+        raise ValidationError(_("A correction gives its points."), {"points": [_("required, not 0, to correct")]})
     if outcome is DisputeStatus.UPHELD and points is not None:
-        raise ValidationError("An upheld entry stands as it is.", {"points": ["only to correct"]})
+        raise ValidationError(_("An upheld entry stands as it is."), {"points": [_("only to correct")]})
     now = utcnow()
     if outcome is DisputeStatus.CORRECTED:
         member = db.session.get(PartyMember, entry.member_id)

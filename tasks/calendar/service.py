@@ -17,6 +17,7 @@ from sqlalchemy import delete, select
 from kernel.clock import BEIJING, utcnow
 from kernel.errors import NotFoundError, ValidationError
 from kernel.extensions import db
+from kernel.i18n import _
 from tasks.calendar.models import CalendarDay, CalendarSource, CalendarYear, DayKind
 from tasks.calendar.worktime import Calendar, WorkingHours, YearDays, parse_working_hours
 
@@ -52,8 +53,8 @@ def get_year(year: int) -> YearCalendar:
     known = db.session.get(CalendarYear, year) if MIN_YEAR <= year <= MAX_YEAR else None
     if known is None:
         raise NotFoundError(
-            f"The calendar has no working days for {year}: deadlines in it count Monday to Friday.",
-            {"year": ["no calendar"]},
+            _("The calendar has no working days for %(year)s: deadlines in it count Monday to Friday.", year=year),
+            {"year": [_("no calendar")]},
         )
     days = db.session.scalars(select(CalendarDay).where(CalendarDay.year == year).order_by(CalendarDay.day)).all()
     return YearCalendar(known.year, known.source, known.updated_at, days)
@@ -80,7 +81,10 @@ def validate_days(year: int, days: Iterable[Mapping[str, Any]]) -> list[tuple[da
     """422 with every fault by position: a day outside the year, twice, a holiday on a weekend (already a
     rest day) or a working day on a weekday (already a working day)."""
     if not MIN_YEAR <= year <= MAX_YEAR:
-        raise ValidationError(f"The year must be {MIN_YEAR}–{MAX_YEAR}.", {"year": [f"{MIN_YEAR}–{MAX_YEAR}"]})
+        raise ValidationError(
+            _("The year must be %(MIN_YEAR)s–%(MAX_YEAR)s.", MIN_YEAR=MIN_YEAR, MAX_YEAR=MAX_YEAR),
+            {"year": [f"{MIN_YEAR}–{MAX_YEAR}"]},
+        )
     errors: dict[str, list[str]] = {}
     seen: set[date] = set()
     cleaned = []
@@ -88,19 +92,21 @@ def validate_days(year: int, days: Iterable[Mapping[str, Any]]) -> list[tuple[da
         day, kind = item["date"], DayKind(item["kind"])
         problems = []
         if day.year != year:
-            problems.append(f"not in {year}")
+            problems.append(_("not in %(year)s", year=year))
         if day in seen:
-            problems.append("listed twice")
+            problems.append(_("listed twice"))
         if kind is DayKind.REST and day.weekday() >= 5:
-            problems.append("a holiday must be a Monday–Friday day (a weekend is already a rest day)")
+            problems.append(_("a holiday must be a Monday–Friday day (a weekend is already a rest day)"))
         if kind is DayKind.WORK and day.weekday() < 5:
-            problems.append("a make-up working day must be a Saturday or Sunday")
+            problems.append(_("a make-up working day must be a Saturday or Sunday"))
         seen.add(day)
         if problems:
             errors[f"days.{index}.date"] = problems
         cleaned.append((day, kind, item.get("name")))
     if errors:
-        raise ValidationError(f"The {year} calendar has {len(errors)} invalid days.", errors)
+        raise ValidationError(
+            _("The %(year)s calendar has %(count)s invalid days.", year=year, count=len(errors)), errors
+        )
     return sorted(cleaned)
 
 

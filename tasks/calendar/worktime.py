@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from kernel.i18n import _
+
 DEFAULT_WORKING_HOURS = "09:00-12:00,13:30-17:30"
 _PERIOD = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 # A deadline further than this from its start is refused rather than searched for.
@@ -40,18 +42,18 @@ def parse_working_hours(text: str) -> WorkingHours:
     for part in (piece.strip() for piece in text.split(",")):
         match = _PERIOD.match(part)
         if match is None:
-            raise WorkingHoursError(f"{part!r} is not HH:MM-HH:MM")
+            raise WorkingHoursError(_("%(part)s is not HH:MM-HH:MM", part=repr(part)))
         h1, m1, h2, m2 = (int(group) for group in match.groups())
         if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
-            raise WorkingHoursError(f"{part!r} is not a time of day")
+            raise WorkingHoursError(_("%(part)s is not a time of day", part=repr(part)))
         start, end = time(h1, m1), time(h2, m2)
         if end <= start:
-            raise WorkingHoursError(f"{part!r} ends before it starts")
+            raise WorkingHoursError(_("%(part)s ends before it starts", part=repr(part)))
         if periods and start < periods[-1][1]:
-            raise WorkingHoursError(f"{part!r} overlaps or precedes the period before it")
+            raise WorkingHoursError(_("%(part)s overlaps or precedes the period before it", part=repr(part)))
         periods.append((start, end))
     if not periods:
-        raise WorkingHoursError("no working period")
+        raise WorkingHoursError(_("no working period"))
     return WorkingHours(tuple(periods))
 
 

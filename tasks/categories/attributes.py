@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from kernel.i18n import _
+
 CODE_PATTERN: Final = r"^[A-Za-z0-9_]{1,32}$"
 MAX_ATTRIBUTES: Final = 30
 MAX_VALUES: Final = 100
@@ -51,10 +53,10 @@ def definition_problems(attributes: Sequence[Mapping[str, Any]]) -> list[str]:
     problems = []
     codes = [attribute["code"] for attribute in attributes]
     if len(set(codes)) != len(codes):
-        problems.append("question codes must be unique")
+        problems.append(_("question codes must be unique"))
     orders = [attribute["order"] for attribute in numbered(attributes)]
     if len(set(orders)) != len(orders):
-        problems.append("orders must be unique")
+        problems.append(_("orders must be unique"))
     return problems
 
 
@@ -66,13 +68,13 @@ def clean_answers(attributes: Sequence[Mapping[str, Any]], answers: Mapping[str,
     errors: dict[str, list[str]] = {}
     for code in answers:
         if code not in questions:
-            errors[code] = ["no such question for this category"]
+            errors[code] = [_("no such question for this category")]
     cleaned: dict[str, Any] = {}
     for code, question in questions.items():
         value = answers.get(code)
         if _is_empty(value):
             if question.get("required"):
-                errors[code] = ["an answer is required"]
+                errors[code] = [_("an answer is required")]
             continue
         try:
             cleaned[code] = _clean(question, value)
@@ -97,42 +99,42 @@ def _clean(question: Mapping[str, Any], value: Any) -> Any:
         keys = {item["key"] for item in question.get("values") or []}
         chosen = value if isinstance(value, list) else [value]
         if datatype is Datatype.SINGLEVALUELIST and len(chosen) != 1:
-            raise ValueError("exactly one value")
+            raise ValueError(_("exactly one value"))
         if not all(isinstance(key, str) and key in keys for key in chosen):
-            raise ValueError(f"one of: {', '.join(sorted(keys))}")
+            raise ValueError(_("one of: %(keys)s", keys=", ".join(sorted(keys))))
         return chosen[0] if datatype is Datatype.SINGLEVALUELIST else list(dict.fromkeys(chosen))
     if not isinstance(value, str):
-        raise ValueError("text expected")
+        raise ValueError(_("text expected"))
     if datatype is Datatype.STRING and ("\n" in value or "\r" in value or len(value) > STRING_MAX_LENGTH):
-        raise ValueError(f"one line of at most {STRING_MAX_LENGTH} characters")
+        raise ValueError(_("one line of at most %(count)s characters", count=STRING_MAX_LENGTH))
     if len(value) > TEXT_MAX_LENGTH:
-        raise ValueError(f"at most {TEXT_MAX_LENGTH} characters")
+        raise ValueError(_("at most %(count)s characters", count=TEXT_MAX_LENGTH))
     return value
 
 
 def _number(value: Any) -> int | float:
     if isinstance(value, bool):
-        raise ValueError("a number expected")
+        raise ValueError(_("a number expected"))
     if isinstance(value, str):
         try:
             value = float(value) if any(c in value for c in ".eE") else int(value)
         except ValueError:
-            raise ValueError("a number expected") from None
+            raise ValueError(_("a number expected")) from None
     if not isinstance(value, int | float) or (isinstance(value, float) and not math.isfinite(value)):
-        raise ValueError("a number expected")
+        raise ValueError(_("a number expected"))
     return value
 
 
 def _datetime(value: Any) -> str:
     if not isinstance(value, str):
-        raise ValueError("a date and time expected")
+        raise ValueError(_("a date and time expected"))
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise ValueError("an ISO 8601 date and time with an offset expected") from None
+        raise ValueError(_("an ISO 8601 date and time with an offset expected")) from None
     if moment.tzinfo is None:
-        raise ValueError("an ISO 8601 date and time with an offset expected")
+        raise ValueError(_("an ISO 8601 date and time with an offset expected"))
     try:
         return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
     except OverflowError:  # year 1 at +05:00 has no UTC time
-        raise ValueError("a date and time within range expected") from None
+        raise ValueError(_("a date and time within range expected")) from None

@@ -5,6 +5,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from kernel.api import BaseSchema, FullMatch, PageQuerySchema, StrictBoolean, Timestamp, page_schema
+from kernel.i18n import _, _l
 from tasks.categories import attributes
 from tasks.categories.attributes import Datatype
 from tasks.categories.models import Priority
@@ -13,9 +14,9 @@ from tasks.categories.service import CODE_MAX_LENGTH, CODE_MIN_LENGTH, CODE_PATT
 # Lists rather than validate.And, so the OpenAPI document shows the length and the pattern.
 CODE = [
     validate.Length(min=CODE_MIN_LENGTH, max=CODE_MAX_LENGTH),
-    FullMatch(CODE_PATTERN, error="upper-case letters, digits or '_', in dot-separated parts (e.g. CITY.GARBAGE)"),
+    FullMatch(CODE_PATTERN, error=_l("upper-case letters, digits or '_', in dot-separated parts (e.g. CITY.GARBAGE)")),
 ]
-NAME = [validate.Length(min=1, max=64), validate.Regexp(r"^\s*\S", error="must not be blank")]
+NAME = [validate.Length(min=1, max=64), validate.Regexp(r"^\s*\S", error=_l("must not be blank"))]
 # An acceptance window of at most a week, a resolution window of at most a year.
 ACCEPT_MINUTES = validate.Range(min=1, max=7 * 24 * 60)
 RESOLVE_HOURS = validate.Range(min=1, max=365 * 24)
@@ -28,7 +29,7 @@ WORKING_TIME_NOTE = "in working time (tasks' working-day calendar and WORKING_HO
 
 ATTRIBUTE_CODE = [
     validate.Length(min=1, max=32),
-    FullMatch(attributes.CODE_PATTERN, error="letters, digits or '_', at most 32"),
+    FullMatch(attributes.CODE_PATTERN, error=_l("letters, digits or '_', at most 32")),
 ]
 
 
@@ -71,12 +72,12 @@ class AttributeSchema(BaseSchema):
     def _values_fit_the_datatype(self, data: dict[str, Any], **_kwargs: Any) -> None:
         is_list = data.get("datatype") in attributes.LISTS
         if is_list and not data.get("values"):
-            raise ValidationError("a list question needs its values", "values")
+            raise ValidationError(_("a list question needs its values"), "values")
         if not is_list and data.get("values"):
-            raise ValidationError("only list questions have values", "values")
+            raise ValidationError(_("only list questions have values"), "values")
         keys = [value["key"] for value in data.get("values") or []]
         if len(set(keys)) != len(keys):
-            raise ValidationError("keys must be unique", "values")
+            raise ValidationError(_("keys must be unique"), "values")
 
 
 def _definitions_fit_together(value: list[dict[str, Any]]) -> None:

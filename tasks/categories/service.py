@@ -15,6 +15,7 @@ from sqlalchemy import func, or_, select
 
 from kernel.errors import ConflictError, NotFoundError, ValidationError
 from kernel.extensions import db
+from kernel.i18n import _
 from kernel.pagination import Page, paginate
 from tasks.categories.attributes import AnswerError, clean_answers, numbered
 from tasks.categories.models import Category, Priority
@@ -92,7 +93,7 @@ def active_category(code: str, field: str = "category_code") -> Category:
     """A category new work may be filed under; 422 on the given field otherwise."""
     category = db.session.get(Category, code)
     if category is None or not category.active:
-        raise ValidationError("Unknown or inactive category.", {field: ["no such active category"]})
+        raise ValidationError(_("Unknown or inactive category."), {field: [_("no such active category")]})
     return category
 
 
@@ -101,7 +102,7 @@ def answers_for(category: Category, answers: Mapping[str, Any] | None, field: st
     try:
         return clean_answers(category.attributes or [], answers)
     except AnswerError as error:
-        raise ValidationError("The answers do not fit the category's questions.", {field: error.errors}) from None
+        raise ValidationError(_("The answers do not fit the category's questions."), {field: error.errors}) from None
 
 
 def codes_under(code: str) -> list[str]:
@@ -161,7 +162,7 @@ def get_category(code: str) -> Category:
     """The category with this code, active or not; NotFoundError otherwise."""
     category = find_category(code)
     if category is None:
-        raise NotFoundError("No such category.")
+        raise NotFoundError(_("No such category."))
     return category
 
 
@@ -174,7 +175,7 @@ def get_category(code: str) -> Category:
 def create_category(data: Mapping[str, Any]) -> Category:
     """Add a category under an existing parent (or as a root); 409 when the code is taken."""
     if _locked(data["code"]) is not None:
-        raise ConflictError("A category with that code exists.", {"code": ["already used"]})
+        raise ConflictError(_("A category with that code exists."), {"code": [_("already used")]})
     parent = _parent(data.get("parent_code"))
     category = Category(
         code=data["code"],
@@ -201,7 +202,7 @@ def update_category(code: str, changes: Mapping[str, Any]) -> Category:
     """Change a category's name, SLA or flags, or move it; deactivating one with active children is 409."""
     category = _locked(code)
     if category is None:
-        raise NotFoundError("No such category.")
+        raise NotFoundError(_("No such category."))
     if "parent_code" in changes and changes["parent_code"] != category.parent_code:
         _move(category, changes["parent_code"])
     for name in EDITABLE_FIELDS:
@@ -220,7 +221,8 @@ def _move(category: Category, parent_code: str | None) -> None:
     parent = _parent(parent_code)
     if parent is not None and _is_within(parent, category):
         raise ValidationError(
-            "A category cannot move under itself or its own subcategory.", {"parent_code": ["would create a cycle"]}
+            _("A category cannot move under itself or its own subcategory."),
+            {"parent_code": [_("would create a cycle")]},
         )
     category.parent_code = parent.code if parent is not None else None
 
@@ -230,7 +232,7 @@ def _parent(code: str | None) -> Category | None:
         return None
     parent = _locked(code)
     if parent is None:
-        raise ValidationError("No such parent category.", {"parent_code": ["no such category"]})
+        raise ValidationError(_("No such parent category."), {"parent_code": [_("no such category")]})
     return parent
 
 
@@ -250,8 +252,8 @@ def _is_within(node: Category, ancestor: Category) -> bool:
 def _check_active_parent(category: Category, parent: Category | None, *, field: str) -> None:
     if category.active and parent is not None and not parent.active:
         raise ValidationError(
-            f"The parent category {parent.code} is inactive; activate it first.",
-            {field: [f"an active category needs an active parent ({parent.code} is inactive)"]},
+            _("The parent category %(code)s is inactive; activate it first.", code=parent.code),
+            {field: [_("an active category needs an active parent (%(code)s is inactive)", code=parent.code)]},
         )
 
 
@@ -261,7 +263,7 @@ def _check_no_active_children(category: Category) -> None:
     ).all()
     if children:
         raise ConflictError(
-            f"{category.code} still has active subcategories; deactivate them first.",
+            _("%(code)s still has active subcategories; deactivate them first.", code=category.code),
             {"children": sorted(children)},
         )
 

@@ -19,6 +19,8 @@ from typing import IO, Any, Final
 import pillow_heif
 from PIL import Image
 
+from kernel.i18n import _
+
 CHUNK: Final = 64 * 1024
 JPEG, PNG, WEBP, HEIC = "image/jpeg", "image/png", "image/webp", "image/heic"
 FORMAT_NAMES: Final[Mapping[str, str]] = {JPEG: "JPEG", PNG: "PNG", WEBP: "WebP", HEIC: "HEIC"}
@@ -77,9 +79,9 @@ def check_displayable(content_type: str, source: IO[bytes]) -> None:
     except UndisplayableImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise UndisplayableImageError(f"more than {MAX_PIXELS // 1_000_000} megapixels") from None
+        raise UndisplayableImageError(_("more than %(value)s megapixels", value=MAX_PIXELS // 1000000)) from None
     except (OSError, SyntaxError, ValueError, struct.error, EOFError, MemoryError) as error:
-        raise UndisplayableImageError(f"the image data does not decode ({_plain(error)})") from None
+        raise UndisplayableImageError(_("the image data does not decode (%(value)s)", value=_plain(error))) from None
     finally:
         source.seek(0)
 
@@ -94,11 +96,25 @@ def _declared_size(content_type: str, source: IO[bytes]) -> tuple[int, int]:
 
 def _check_size(width: int, height: int) -> None:
     if width > MAX_SIDE or height > MAX_SIDE:
-        raise UndisplayableImageError(f"{width}×{height} pixels: more than {MAX_SIDE} pixels a side")
+        raise UndisplayableImageError(
+            _(
+                "%(width)s×%(height)s pixels: more than %(MAX_SIDE)s pixels a side",
+                width=width,
+                height=height,
+                MAX_SIDE=MAX_SIDE,
+            )
+        )
     if width * height > MAX_PIXELS:
-        raise UndisplayableImageError(f"{width}×{height} pixels: more than {MAX_PIXELS // 1_000_000} megapixels")
+        raise UndisplayableImageError(
+            _(
+                "%(width)s×%(height)s pixels: more than %(value)s megapixels",
+                width=width,
+                height=height,
+                value=MAX_PIXELS // 1000000,
+            )
+        )
     if width < 1 or height < 1:
-        raise UndisplayableImageError("the image has no pixels")
+        raise UndisplayableImageError(_("the image has no pixels"))
 
 
 def _plain(error: BaseException) -> str:
@@ -182,7 +198,7 @@ class _Reader:
 
     def read(self, size: int) -> bytes:
         if not self.fill(size):
-            raise MalformedImageError("the file is truncated")
+            raise MalformedImageError(_("the file is truncated"))
         data = self._buffer[self._position : self._position + size]
         self._position += size
         return data
@@ -207,7 +223,7 @@ _STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})  # TEM and RSTn carry no len
 def _strip_jpeg(source: IO[bytes]) -> Iterator[bytes]:
     reader = _Reader(source)
     if reader.read(2) != b"\xff\xd8":
-        raise MalformedImageError("no start of image")
+        raise MalformedImageError(_("no start of image"))
     yield b"\xff\xd8"
     orientation_kept = False
     while True:
@@ -221,7 +237,7 @@ def _strip_jpeg(source: IO[bytes]) -> Iterator[bytes]:
         length_bytes = reader.read(2)
         (length,) = struct.unpack(">H", length_bytes)
         if length < 2:
-            raise MalformedImageError("a segment length is impossible")
+            raise MalformedImageError(_("a segment length is impossible"))
         payload = reader.read(length - 2)
         if _is_jpeg_metadata(marker, payload):
             tiff = _orientation_only(payload) if marker == _APP1 and not orientation_kept else None
@@ -239,7 +255,7 @@ def _strip_jpeg(source: IO[bytes]) -> Iterator[bytes]:
 
 def _next_jpeg_marker(reader: _Reader) -> int:
     if reader.read(1) != b"\xff":
-        raise MalformedImageError("a marker was expected")
+        raise MalformedImageError(_("a marker was expected"))
     code = reader.read(1)[0]
     while code == 0xFF:  # fill bytes before a marker
         code = reader.read(1)[0]
@@ -292,14 +308,14 @@ _PNG_SIGNATURE: Final = b"\x89PNG\r\n\x1a\n"
 def _strip_png(source: IO[bytes]) -> Iterator[bytes]:
     reader = _Reader(source)
     if reader.read(8) != _PNG_SIGNATURE:
-        raise MalformedImageError("no PNG signature")
+        raise MalformedImageError(_("no PNG signature"))
     yield _PNG_SIGNATURE
     orientation_kept = False
     while True:
         header = reader.read(8)
         length, kind = struct.unpack(">I4s", header)
         if length > 0x7FFFFFFF or not kind.isalpha():
-            raise MalformedImageError("a chunk header is impossible")
+            raise MalformedImageError(_("a chunk header is impossible"))
         if kind in _PNG_KEPT or kind[:1].isupper():  # an unknown critical chunk cannot be dropped
             yield header
             yield from reader.copy(length + 4)  # data and CRC
@@ -324,7 +340,7 @@ def _strip_webp(source: IO[bytes]) -> Iterator[bytes]:
     source.seek(0)
     header = source.read(12)
     if len(header) < 12:
-        raise MalformedImageError("the file is truncated")
+        raise MalformedImageError(_("the file is truncated"))
     (riff_size,) = struct.unpack_from("<I", header, 4)
     end = 8 + riff_size
     kept, exif = _webp_plan(source, end)
@@ -356,24 +372,24 @@ def _webp_plan(source: IO[bytes], end: int) -> tuple[list[tuple[bytes, int, int]
         header = _read_exactly(source, 8)
         kind, size = header[:4], struct.unpack_from("<I", header, 4)[0]
         if position + 8 + size > end or (kind == b"VP8X" and size < 10):
-            raise MalformedImageError("a chunk runs past the end of the file")
+            raise MalformedImageError(_("a chunk runs past the end of the file"))
         if kind in _WEBP_KEPT:
             kept.append((kind, position + 8, size))
         elif kind == b"EXIF" and exif is None and size <= MAX_EXIF_BYTES:
             exif = _read_exactly(source, size)
         position += 8 + size + (size & 1)
     if not kept:
-        raise MalformedImageError("no image data")
+        raise MalformedImageError(_("no image data"))
     source.seek(0, io.SEEK_END)
     if source.tell() < end - 1:  # the last chunk's pad byte is often missing; anything more is truncation
-        raise MalformedImageError("the file is truncated")
+        raise MalformedImageError(_("the file is truncated"))
     return kept, exif
 
 
 def _read_exactly(source: IO[bytes], size: int) -> bytes:
     data = source.read(size)
     if len(data) != size:
-        raise MalformedImageError("the file is truncated")
+        raise MalformedImageError(_("the file is truncated"))
     return data
 
 
@@ -384,7 +400,7 @@ def _copy_exactly(source: IO[bytes], size: int) -> Iterator[bytes]:
             if size == 1:  # the final pad byte, which encoders often leave out
                 yield b"\x00"
                 return
-            raise MalformedImageError("the file is truncated")
+            raise MalformedImageError(_("the file is truncated"))
         size -= len(piece)
         yield piece
 

@@ -10,6 +10,7 @@ from werkzeug.wsgi import wrap_file
 from kernel.api import Blueprint, documents
 from kernel.errors import ValidationError
 from kernel.extensions import api
+from kernel.i18n import _
 from kernel.principals import Role
 from kernel.security import current_principal, requires_role
 from kernel.transaction import accepts
@@ -52,7 +53,8 @@ def limits_upload(view: F) -> F:
         request.max_form_parts = 16  # one file and perhaps a few fields a client adds on its own
         if request.content_length is not None and request.content_length > request.max_content_length:
             raise service.PayloadTooLargeError(
-                f"A photo may be at most {max_bytes // (1024 * 1024)} MB.", {"file": [f"at most {max_bytes} bytes"]}
+                _("A photo may be at most %(value)s MB.", value=max_bytes // (1024 * 1024)),
+                {"file": [_("at most %(max_bytes)s bytes", max_bytes=max_bytes)]},
             )
         return view(*args, **kwargs)
 
@@ -98,7 +100,7 @@ def _the_one_file(files: dict[str, Any]) -> Any:
     if extra:
         # A part without a name comes as None, which could not sit among the other names in `details`.
         raise ValidationError(
-            "Only the photo, in the field `file`, may be sent.",
+            _("Only the photo, in the field `file`, may be sent."),
             {NAMELESS_PART if name is None else name: ["Unknown field."] for name in extra},
         )
     return files["file"]

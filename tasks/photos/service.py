@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from kernel.errors import AppError, NotFoundError, ValidationError
 from kernel.extensions import db
+from kernel.i18n import N_, _
 from kernel.principals import Caller, Role
 from tasks.photos.imaging import (
     CHUNK,
@@ -173,7 +174,8 @@ def _store(actor: Caller, stream: IO[bytes], filename: str | None, *, ticket_id:
     except MalformedImageError as error:
         name = FORMAT_NAMES[content_type]
         raise UnsupportedMediaTypeError(
-            f"The file is not a readable {name} image.", {"file": [f"not a well-formed {name}: {error}"]}
+            _("The file is not a readable %(name)s image.", name=name),
+            {"file": [_("not a well-formed %(name)s: %(error)s", name=name, error=error)]},
         ) from None
     db.session.info.setdefault(_WRITTEN, []).append((store, key))
     attachment = Attachment(
@@ -203,10 +205,11 @@ def _seekable(stream: IO[bytes], max_bytes: int) -> IO[bytes]:
     stream.seek(0)
     if size > max_bytes:
         raise PayloadTooLargeError(
-            f"A photo may be at most {max_bytes // (1024 * 1024)} MB.", {"file": [f"at most {max_bytes} bytes"]}
+            _("A photo may be at most %(value)s MB.", value=max_bytes // (1024 * 1024)),
+            {"file": [_("at most %(max_bytes)s bytes", max_bytes=max_bytes)]},
         )
     if size == 0:
-        raise ValidationError("The file is empty.", {"file": ["empty file"]})
+        raise ValidationError(_("The file is empty."), {"file": [_("empty file")]})
     return stream
 
 
@@ -215,8 +218,8 @@ def _content_type(source: IO[bytes]) -> str:
     source.seek(0)
     if content_type is None:
         raise UnsupportedMediaTypeError(
-            "Send a JPEG, PNG, WebP or HEIC image.",
-            {"file": ["not a JPEG, PNG, WebP or HEIC image (judged by its content)"]},
+            _("Send a JPEG, PNG, WebP or HEIC image."),
+            {"file": [_("not a JPEG, PNG, WebP or HEIC image (judged by its content)")]},
         )
     return content_type
 
@@ -248,21 +251,21 @@ def get_visible_attachment(actor: Caller, attachment_id: int) -> Attachment:
     record's) viewers'."""
     attachment = db.session.get(Attachment, attachment_id)
     if attachment is None:
-        raise NotFoundError("No such attachment.")
+        raise NotFoundError(_("No such attachment."))
     if attachment.holder_type is not None and attachment.holder_id is not None:
         try:
             photo_holder(attachment.holder_type).check_visible(actor, attachment.holder_id)
         except NotFoundError:
-            raise NotFoundError("No such attachment.") from None
+            raise NotFoundError(_("No such attachment.")) from None
         return attachment
     if attachment.ticket_id is None:
         if attachment.uploaded_by_id == actor.id or actor.role is Role.ADMIN:
             return attachment
-        raise NotFoundError("No such attachment.")
+        raise NotFoundError(_("No such attachment."))
     try:
         ticket_rules().check_visible(actor, attachment.ticket_id)
     except NotFoundError:
-        raise NotFoundError("No such attachment.") from None
+        raise NotFoundError(_("No such attachment.")) from None
     return attachment
 
 
@@ -273,7 +276,7 @@ def open_photo(actor: Caller, attachment_id: int) -> tuple[Attachment, IO[bytes]
         return attachment, storage().open(attachment.storage_key)
     except FileNotFoundError:
         log.error("stored photo is missing", extra={"attachment_id": attachment.id})
-        raise NotFoundError("The photo's file is missing.") from None
+        raise NotFoundError(_("The photo's file is missing.")) from None
 
 
 # --- for the ticket service and the records of other contexts ------------------------------------
@@ -300,7 +303,7 @@ class _Target:
 
     @property
     def what(self) -> str:
-        return "ticket" if self.ticket_id is not None else "record"
+        return N_("ticket") if self.ticket_id is not None else N_("record")
 
     def holds(self, attachment: Attachment) -> bool:
         if self.ticket_id is not None:
@@ -323,7 +326,9 @@ def _link(actor: Caller, photo_ids: Sequence[int], target: _Target, *, field: st
     found = {a.id: a for a in db.session.scalars(select(Attachment).where(Attachment.id.in_(wanted)))}
     problems = [f"{photo_id}: {why}" for photo_id in wanted if (why := _unlinkable(found.get(photo_id), actor, target))]
     if problems:
-        raise ValidationError(f"Some photos cannot be attached to this {target.what}.", {field: problems})
+        raise ValidationError(
+            _("Some photos cannot be attached to this %(what)s.", what=_(target.what)), {field: problems}
+        )
     # Checked again in the UPDATE: a concurrent request may have linked one of them meanwhile.
     result = db.session.execute(
         update(Attachment)
@@ -335,20 +340,26 @@ def _link(actor: Caller, photo_ids: Sequence[int], target: _Target, *, field: st
         .values(**target.values())
     )
     if result.rowcount != len(wanted):
-        meanwhile = f"linked to another {target.what} meanwhile"
-        raise ValidationError(f"Some photos cannot be attached to this {target.what}.", {field: [meanwhile]})
+        meanwhile = _("linked to another %(what)s meanwhile", what=_(target.what))
+        raise ValidationError(
+            _("Some photos cannot be attached to this %(what)s.", what=_(target.what)), {field: [meanwhile]}
+        )
     return [found[photo_id] for photo_id in wanted]
 
 
 def _unlinkable(attachment: Attachment | None, actor: Caller, target: _Target) -> str | None:
     if attachment is None or attachment.uploaded_by_id != actor.id:
-        return "no such photo of yours"  # others' photos are not even confirmed to exist
+        return _("no such photo of yours")  # others' photos are not even confirmed to exist
     if target.holds(attachment):
         return None
     if attachment.ticket_id is not None:
-        return "already attached to another ticket" if target.ticket_id is not None else "already attached to a ticket"
+        return (
+            _("already attached to another ticket")
+            if target.ticket_id is not None
+            else _("already attached to a ticket")
+        )
     if attachment.holder_type is not None:
-        return "already attached to another record"
+        return _("already attached to another record")
     return None
 
 

@@ -13,13 +13,14 @@ from auth.models import Account
 from grid import service as grid_service
 from grid.coords import CoordSystem, to_wgs84
 from grid.models import CellAssignment, GridUnit
-from kernel import events, records
+from kernel import events, names, records
 from kernel.api import format_timestamp
 from kernel.clock import utcnow
 from kernel.errors import ConflictError, ForbiddenError, InvalidTransitionError, ValidationError
 from kernel.extensions import db
+from kernel.i18n import _
 from kernel.principals import Caller, Role
-from tasks.lifecycle import TRANSITIONS, Action, Status
+from tasks.lifecycle import ACTION_NAMES, PARTY_NAMES, REFUSALS, TRANSITIONS, Action, Status
 from tasks.photos import service as photos
 from tasks.tickets import deadlines
 from tasks.tickets.events import TicketChanged, TicketsMerging
@@ -99,16 +100,19 @@ def check_transition(viewer: Viewer, ticket: Ticket, action: Action, now: dateti
     rule = TRANSITIONS[action]
     if ticket.status not in rule.sources:
         raise InvalidTransitionError(
-            f"A ticket that is {ticket.status} cannot be {action}ed.",
+            REFUSALS[action] % {"status": names.ticket_status(ticket.status)},
             {"status": ticket.status.value, "allowed_actions": allowed_actions(viewer, ticket, now)},
         )
     if not parties_of(viewer, ticket) & rule.parties:
-        who = ", ".join(sorted(rule.parties))
-        raise ForbiddenError(f"Only the ticket's {who} may {action} it.", {"action": [f"for the {who}"]})
+        who = _(", ").join(str(PARTY_NAMES[party]) for party in sorted(rule.parties))
+        raise ForbiddenError(
+            _("Only the ticket's %(who)s may %(action)s.", who=who, action=ACTION_NAMES[action]),
+            {"action": [_("for the %(who)s", who=who)]},
+        )
     why_not = guard(action, ticket, now, viewer)
     if why_not is not None:
         raise InvalidTransitionError(
-            f"Cannot {action}: {why_not}.",
+            _("Cannot %(action)s: %(why_not)s.", action=ACTION_NAMES[action], why_not=why_not),
             {"reason": why_not, "allowed_actions": allowed_actions(viewer, ticket, now)},
         )
 
@@ -135,7 +139,7 @@ def assign(ticket: Ticket, assignee: Account, now: datetime) -> None:
 def _assignable(viewer: Viewer, ticket: Ticket, account_id: int) -> Account:
     """A worker with a cell under the ticket's unit, or a volunteer placed in or above it; active."""
     account = db.session.get(Account, account_id)
-    invalid = ValidationError("Cannot assign this ticket to that account.", {"assignee_id": ["not assignable"]})
+    invalid = ValidationError(_("Cannot assign this ticket to that account."), {"assignee_id": [_("not assignable")]})
     if account is None or not account.active or account.role not in (Role.WORKER, Role.VOLUNTEER):
         raise invalid
     unit_path = ticket.grid.path
@@ -147,13 +151,14 @@ def _assignable(viewer: Viewer, ticket: Ticket, account_id: int) -> Account:
         )
         if db.session.scalars(cells.limit(1)).first() is None:
             raise ValidationError(
-                "That worker has no cell in this ticket's area.", {"assignee_id": ["no cell in the ticket's area"]}
+                _("That worker has no cell in this ticket's area."),
+                {"assignee_id": [_("no cell in the ticket's area")]},
             )
         return account
     home = account.scope_grid.path if account.scope_grid else None
     if home is None or not (home.startswith(unit_path) or unit_path.startswith(home)):
         raise ValidationError(
-            "That volunteer does not serve this ticket's area.", {"assignee_id": ["outside the volunteer's area"]}
+            _("That volunteer does not serve this ticket's area."), {"assignee_id": [_("outside the volunteer's area")]}
         )
     return account
 
@@ -209,7 +214,7 @@ def _request_extension(viewer: Viewer, ticket: Ticket, data: Mapping[str, Any], 
     wanted: datetime = data["new_deadline"]
     if wanted <= now or wanted <= ticket.resolve_due_at:
         raise ValidationError(
-            "The new deadline must be later than the current one and than now.",
+            _("The new deadline must be later than the current one and than now."),
             {"new_deadline": [f"after {format_timestamp(max(now, ticket.resolve_due_at))}"]},
         )
     ticket.extension_requested_until = wanted
@@ -242,7 +247,7 @@ def _suspend(viewer: Viewer, ticket: Ticket, data: Mapping[str, Any], now: datet
     clock stops now."""
     until = data.get("until")
     if until is not None and until <= now:
-        raise ValidationError("`until` must be in the future.", {"until": ["in the past"]})
+        raise ValidationError(_("`until` must be in the future."), {"until": [_("in the past")]})
     ticket.suspend_reason = data["reason"]
     ticket.suspended_until = until
     details = {"reason": str(data["reason"]), "until": format_timestamp(until)}
@@ -257,7 +262,7 @@ def _suspend(viewer: Viewer, ticket: Ticket, data: Mapping[str, Any], now: datet
 def _approve_suspend(viewer: Viewer, ticket: Ticket, data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     if ticket.suspended_until is not None and ticket.suspended_until <= now:
         raise InvalidTransitionError(
-            "Cannot approve_suspend: the suspension asked for has already ended.", {"until": ["passed"]}
+            _("The suspension cannot be approved: the time asked for has already passed."), {"until": ["passed"]}
         )
     stop_for_suspension(ticket, now)
     return {"reason": ticket.suspend_reason, "until": format_timestamp(ticket.suspended_until)}
@@ -406,11 +411,11 @@ def _cancel(viewer: Viewer, ticket: Ticket, data: Mapping[str, Any], now: dateti
 def _merge_target(viewer: Viewer, ticket: Ticket, target_id: int) -> Ticket:
     survivor = db.session.get(Ticket, target_id)
     if survivor is None or not can_see(viewer, survivor):
-        raise ValidationError("No such ticket to merge into.", {"merged_into": ["no such ticket"]})
+        raise ValidationError(_("No such ticket to merge into."), {"merged_into": [_("no such ticket")]})
     if survivor.id == ticket.id:
-        raise ValidationError("A ticket cannot be merged into itself.", {"merged_into": ["the same ticket"]})
+        raise ValidationError(_("A ticket cannot be merged into itself."), {"merged_into": [_("the same ticket")]})
     if survivor.status in (Status.CANCELLED,):
-        raise ValidationError("Cannot merge into a cancelled ticket.", {"merged_into": ["cancelled"]})
+        raise ValidationError(_("Cannot merge into a cancelled ticket."), {"merged_into": ["cancelled"]})
     return survivor
 
 
@@ -497,17 +502,19 @@ def record_feedback(actor: Caller, ticket_id: int, data: Mapping[str, Any]) -> T
     viewer = Viewer.of(actor)
     ticket = get_visible_ticket(actor, ticket_id, viewer)
     if not is_supervising(actor, ticket, viewer):
-        raise ForbiddenError("Ratings are recorded by a supervisor of the ticket.", {"role": ["supervisor in scope"]})
+        raise ForbiddenError(
+            _("Ratings are recorded by a supervisor of the ticket."), {"role": [_("supervisor in scope")]}
+        )
     if ticket.status is not Status.RESOLVED:
         raise InvalidTransitionError(
-            "Only a resolved ticket can be rated.",
+            _("Only a resolved ticket can be rated."),
             {"status": ticket.status.value, "allowed_actions": allowed_actions(viewer, ticket)},
         )
     already = select(Feedback.id).where(
         Feedback.ticket_id == ticket.id, Feedback.resolution_round == ticket.resolution_round
     )
     if db.session.scalars(already).first() is not None:
-        raise ConflictError("This resolution has already been rated.", {"rating": ["already rated"]})
+        raise ConflictError(_("This resolution has already been rated."), {"rating": [_("already rated")]})
     now = utcnow()
     rating = data["rating"]
     db.session.add(
@@ -525,7 +532,7 @@ def record_feedback(actor: Caller, ticket_id: int, data: Mapping[str, Any]) -> T
         db.session.flush()  # the unique (ticket, round) settles two ratings sent at once
     except IntegrityError:
         db.session.rollback()
-        raise ConflictError("This resolution has already been rated.", {"rating": ["already rated"]}) from None
+        raise ConflictError(_("This resolution has already been rated."), {"rating": [_("already rated")]}) from None
     action = Action.REOPEN if rating <= 2 else Action.CLOSE
     reason = data.get("comment") or f"评价{rating}分"
     details = APPLY[action](viewer, ticket, {"reason": reason}, now)

@@ -24,6 +24,7 @@ from kernel import privacy
 from kernel.clock import utcnow
 from kernel.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from kernel.extensions import db
+from kernel.i18n import _
 from kernel.pagination import Page, paginate
 from kernel.principals import Caller, Role
 from tasks.categories.models import Priority
@@ -59,15 +60,17 @@ def intake(actor: Caller, data: Mapping[str, Any], *, source: Mapping[str, str] 
     viewer = Viewer.of(actor)
     on_the_spot = data.get("handle") == "self"
     if on_the_spot and viewer.role is not Role.WORKER:
-        raise ForbiddenError("Only a grid worker handles a request on the spot.", {"handle": ["for workers only"]})
+        raise ForbiddenError(
+            _("Only a grid worker handles a request on the spot."), {"handle": [_("for workers only")]}
+        )
     category = active_category(data["category_code"])
     answers = answers_for(category, data.get("attributes"))
     point = wgs84_point(data.get("location"))
     unit = _route(viewer, data.get("grid_id"), point)
     if on_the_spot and not (unit.level is GridLevel.GRID and viewer.scope.covers(unit.path)):
         raise ValidationError(
-            "A request is handled on the spot only in one of your own cells.",
-            {"handle": ["the place is not in one of your cells"]},
+            _("A request is handled on the spot only in one of your own cells."),
+            {"handle": [_("the place is not in one of your cells")]},
         )
     now = utcnow()
     reporter = data.get("reporter") or {}
@@ -178,14 +181,16 @@ def route(actor: Caller, request_id: int, data: Mapping[str, Any]) -> Intake:
     request = _triage_request(viewer, request_id)
     code = data.get("category_code") or request.category_code
     if code is None:
-        raise ValidationError("Give the request a category.", {"category_code": ["required: the request has none"]})
+        raise ValidationError(
+            _("Give the request a category."), {"category_code": [_("required: the request has none")]}
+        )
     category = active_category(code)
     answers = answers_for(category, data.get("attributes"))
     point = wgs84_point(data.get("location"))
     if point is None and data.get("grid_id") is None:
         raise ValidationError(
-            "Route the request to a place: a location inside a cell or a grid_id.",
-            {"grid_id": ["required without a location"]},
+            _("Route the request to a place: a location inside a cell or a grid_id."),
+            {"grid_id": [_("required without a location")]},
         )
     unit = _route(viewer, data.get("grid_id"), point)
     now = utcnow()
@@ -205,7 +210,7 @@ def route(actor: Caller, request_id: int, data: Mapping[str, Any]) -> Intake:
         .execution_options(synchronize_session=False)
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        raise ConflictError("The request was already routed.", {"request_id": ["already has a ticket"]})
+        raise ConflictError(_("The request was already routed."), {"request_id": [_("already has a ticket")]})
     db.session.refresh(request)
     details = {"channel": request.channel.value, "triaged_request_id": str(request.id)}
     record_event(ticket, actor, "create", None, details=details)
@@ -218,9 +223,9 @@ def route(actor: Caller, request_id: int, data: Mapping[str, Any]) -> Intake:
 def _triage_request(viewer: Viewer, request_id: int) -> ResidentRequest:
     request = db.session.get(ResidentRequest, request_id)
     if request is None or not _sees_triage(viewer, request):
-        raise NotFoundError("No such request.")
+        raise NotFoundError(_("No such request."))
     if request.ticket_id is not None:
-        raise ConflictError("The request was already routed.", {"request_id": ["already has a ticket"]})
+        raise ConflictError(_("The request was already routed."), {"request_id": [_("already has a ticket")]})
     return request
 
 
@@ -245,7 +250,9 @@ def _route(viewer: Viewer, grid_id: int | None, point: tuple[float, float] | Non
     if grid_id is not None:
         unit = grid_service.find_unit(grid_id)
         if unit is None or not viewer.scope.covers(unit.path):
-            raise ValidationError("That grid unit is not in your scope.", {"grid_id": ["no such unit in your scope"]})
+            raise ValidationError(
+                _("That grid unit is not in your scope."), {"grid_id": [_("no such unit in your scope")]}
+            )
         return unit
     if point is not None:
         cell_id = grid_service.locator().locate(*point)
@@ -258,8 +265,8 @@ def _route(viewer: Viewer, grid_id: int | None, point: tuple[float, float] | Non
             return grid_service.get_unit(own)
     where = "location" if point is not None else "grid_id"
     raise ValidationError(
-        "Cannot tell which grid cell this request belongs to: give a location inside a cell or a grid_id.",
-        {where: ["no grid cell holds this place" if point is not None else "required without a location"]},
+        _("Cannot tell which grid cell this request belongs to: give a location inside a cell or a grid_id."),
+        {where: [_("no grid cell holds this place") if point is not None else _("required without a location")]},
     )
 
 
@@ -365,7 +372,9 @@ def list_requests(actor: Caller, filters: RequestFilters, *, limit: int, cursor:
 
 def _list_triage(viewer: Viewer, filters: RequestFilters, *, limit: int, cursor: str | None) -> Page[RequestView]:
     if viewer.role not in TRIAGE_ROLES:
-        raise ForbiddenError("Only supervisors and admins work the triage queue.", {"triage": ["not for your role"]})
+        raise ForbiddenError(
+            _("Only supervisors and admins work the triage queue."), {"triage": [_("not for your role")]}
+        )
     stmt = (
         select(ResidentRequest)
         .join(GridUnit, GridUnit.id == ResidentRequest.grid_id)
@@ -392,8 +401,8 @@ def get_request(actor: Caller, request_id: int) -> RequestView:
     viewer = Viewer.of(actor)
     request = db.session.get(ResidentRequest, request_id)
     if request is None:
-        raise NotFoundError("No such request.")
+        raise NotFoundError(_("No such request."))
     visible = can_see(viewer, request.ticket) if request.ticket is not None else _sees_triage(viewer, request)
     if not visible:
-        raise NotFoundError("No such request.")
+        raise NotFoundError(_("No such request."))
     return _request_view(viewer, request)

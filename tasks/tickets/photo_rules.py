@@ -7,6 +7,8 @@ The photos sub-package knows a ticket only by its id; it asks these rules (insta
 from kernel.clock import utcnow
 from kernel.errors import ConflictError, ForbiddenError
 from kernel.extensions import db
+from kernel.i18n import _
+from kernel.names import ticket_status
 from kernel.principals import Caller
 from tasks.lifecycle import Status
 from tasks.tickets.actions import record_event
@@ -26,12 +28,15 @@ class TicketPhotoRules:
         ticket = get_visible_ticket(actor, ticket_id, viewer)
         if ticket.assignee_id != actor.id and not is_supervising(actor, ticket, viewer):
             raise ForbiddenError(
-                "Only the ticket's assignee or a supervisor over it may add photos.",
-                {"ticket_id": ["not yours to handle"]},
+                _("Only the ticket's assignee or a supervisor over it may add photos."),
+                {"ticket_id": [_("not yours to handle")]},
             )
         # Photos document open or resolved work; a closed or cancelled ticket's record is complete.
         if ticket.status in (Status.CLOSED, Status.CANCELLED):
-            raise ConflictError(f"A {ticket.status} ticket takes no more photos.", {"status": ticket.status.value})
+            raise ConflictError(
+                _("A ticket that is %(status)s takes no more photos.", status=ticket_status(ticket.status)),
+                {"status": ticket.status.value},
+            )
 
     def photo_added(self, actor: Caller, ticket_id: int, attachment_id: int) -> None:
         """A photo added to a ticket is part of its record: an event, and a change for delta sync."""

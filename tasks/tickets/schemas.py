@@ -18,6 +18,7 @@ from kernel.api import (
     format_timestamp,
     page_schema,
 )
+from kernel.i18n import _
 from tasks.categories.models import Priority
 from tasks.lifecycle import Action, Status, SuspendReason
 from tasks.tickets.models import Channel, FeedbackChannel
@@ -106,7 +107,7 @@ class RequestCreateSchema(BaseSchema):
     @validates_schema
     def _resolution_needs_handle(self, data: dict[str, Any], **_kwargs: Any) -> None:
         if data.get("resolution") is not None and data.get("handle") != "self":
-            raise ValidationError("only with `handle: self`", "resolution")
+            raise ValidationError(_("only with `handle: self`"), "resolution")
 
 
 class NoteSchema(BaseSchema):

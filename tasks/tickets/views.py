@@ -20,6 +20,7 @@ from kernel import privacy
 from kernel.clock import utcnow
 from kernel.errors import ForbiddenError
 from kernel.extensions import db
+from kernel.i18n import _
 from kernel.pagination import Page, PreparedKeyset, paginate
 from kernel.principals import Caller
 from tasks.categories.models import Category
@@ -254,7 +255,9 @@ def reveal_contact(actor: Caller, ticket_id: int, reason: str) -> Contact:
     viewer = Viewer.of(actor)
     ticket = get_visible_ticket(actor, ticket_id, viewer)
     if not (is_supervising(actor, ticket, viewer) or sees_phone(viewer, ticket)):
-        raise ForbiddenError("Only a supervisor may read the resident's number.", {"role": ["supervisor in scope"]})
+        raise ForbiddenError(
+            _("Only a supervisor may read the resident's number."), {"role": [_("supervisor in scope")]}
+        )
     db.session.add(PersonalDataRead(account_id=actor.id, ticket_id=ticket.id, subject="reporter_phone", reason=reason))
     log.info("personal data read", extra={"ticket_id": ticket.id, "reader_id": actor.id, "subject": "reporter_phone"})
     return Contact(ticket.reporter_name, ticket.reporter_phone)

@@ -15,6 +15,7 @@ from kernel import privacy
 from kernel.clock import utcnow
 from kernel.errors import NotFoundError
 from kernel.extensions import db
+from kernel.i18n import _
 from kernel.principals import Caller, Role
 from kernel.scope import Scope
 from tasks.lifecycle import TRANSITIONS, Action, Party, Status, actions_from
@@ -140,7 +141,7 @@ def get_visible_ticket(actor: Caller, ticket_id: int, viewer: Viewer | None = No
     viewer = viewer or Viewer.of(actor)
     ticket = db.session.execute(TICKET_BY_ID, {"ticket_id": ticket_id}).unique().scalar_one_or_none()
     if ticket is None or not can_see(viewer, ticket):
-        raise NotFoundError("No such ticket.")
+        raise NotFoundError(_("No such ticket."))
     return ticket
 
 
@@ -218,34 +219,34 @@ def escalation_target_id(viewer: Viewer | None, ticket: Ticket) -> int | None:
 def guard(action: Action, ticket: Ticket, now: datetime, viewer: Viewer | None = None) -> str | None:
     """Why an action the table allows from this status is still not possible; None when it is."""
     if action is Action.ESCALATE and escalation_target_id(viewer, ticket) is None:
-        return "the ticket is already at the top of the territory"
+        return _("the ticket is already at the top of the territory")
     reviewing = action in (Action.APPROVE_RETURN, Action.REFUSE_RETURN)
     if reviewing and viewer is not None and ticket.assignee_id == viewer.id:
-        return "a handler's return is reviewed by someone else"
+        return _("a handler's return is reviewed by someone else")
     why_not = _extension_guard(action, ticket, viewer)
     if why_not is not None:
         return why_not
     if action is Action.CLAIM and not ticket.volunteer_claimable:
-        return "this ticket is not open to volunteers"
+        return _("this ticket is not open to volunteers")
     if action is Action.REOPEN and ticket.status is Status.CLOSED:
         window = timedelta(days=current_app.config["TICKET_REOPEN_DAYS"])
         if ticket.closed_at is None or now - ticket.closed_at > window:
-            return f"closed more than {window.days} days ago"
+            return _("closed more than %(days)s days ago", days=window.days)
     return None
 
 
 def _extension_guard(action: Action, ticket: Ticket, viewer: Viewer | None) -> str | None:
     if action is Action.REQUEST_EXTENSION:
         if ticket.extension_requested_until is not None:
-            return "an extension request awaits a decision"
+            return _("an extension request awaits a decision")
         limit = current_app.config["EXTENSIONS_MAX"]
         if ticket.extension_count >= limit:
-            return f"the ticket has had its {limit} extensions"
+            return _("the ticket has had its %(limit)s extensions", limit=limit)
     if action in (Action.APPROVE_EXTENSION, Action.REFUSE_EXTENSION):
         if ticket.extension_requested_until is None:
-            return "no extension request awaits a decision"
+            return _("no extension request awaits a decision")
         if viewer is not None and ticket.assignee_id == viewer.id:
-            return "a handler's extension is decided by someone else"
+            return _("a handler's extension is decided by someone else")
     return None
 
 

@@ -591,7 +591,7 @@ def test_create_user_refuses_a_weak_password_with_a_clear_message(app, client, c
 
     assert result.exit_code != 0
     assert "password" in result.output
-    assert "at least 10 characters" in result.output
+    assert "至少 10 个字符" in result.output  # the console speaks Chinese, as the API does by default
     assert "Traceback" not in result.output
     assert db.session.scalars(select(Account)).all() == []
 
@@ -600,7 +600,7 @@ def test_create_user_refuses_an_existing_name_with_a_clear_message(app, client, 
     result = create_user(app, "ROOT", "--role", "admin")
 
     assert result.exit_code != 0
-    assert "taken" in result.output
+    assert "该用户名已被使用" in result.output  # the console speaks Chinese
     assert login(client, "root", ADMIN_PASSWORD).status_code == 401
 
 

@@ -9,7 +9,6 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from dashboards.ledgers import TICKET_HEADINGS
 from kernel.extensions import db
 from tasks.tickets.models import PersonalDataRead
 from tests.support.http import assert_error
@@ -17,10 +16,18 @@ from tests.support.stats import NOVEMBER
 from tests.support.tasks import RESIDENT_PHONE, World
 
 QUERY = "from=2026-11-01&to=2026-11-30"
+# The ledger's columns as its (Chinese) readers see them.
+TICKET_HEADINGS = [
+    "工单编号", "受理时间", "渠道", "类别", "所属网格", "首接单位", "当前责任单位", "状态", "优先级", "反映人",
+    "联系电话", "地址", "问题描述", "处理人", "派单时间", "响应期限", "接单时间", "办结期限", "办结时间", "关闭时间",
+    "是否超期", "就地办结", "评价", "退单次数", "退单驳回次数", "延期次数", "挂起时长(小时)",
+]  # fmt: skip
 
 
-def export(world: World, who: str, name: str, query: str = QUERY) -> Any:
-    return world.client.get(f"/api/v1/exports/{name}?{query}", headers=world.headers[who])
+def export(world: World, who: str, name: str, query: str = QUERY, language: str = "zh-CN") -> Any:
+    """An export as its readers get it: in Chinese, unless `language` asks otherwise."""
+    headers = {**world.headers[who], "Accept-Language": language}
+    return world.client.get(f"/api/v1/exports/{name}?{query}", headers=headers)
 
 
 def csv_rows(response: Any) -> list[list[str]]:
@@ -29,12 +36,18 @@ def csv_rows(response: Any) -> list[list[str]]:
     return list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
 
 
+def ledger_by_number(world: World) -> dict[str, dict[str, str]]:
+    """The CSV ledger's rows by ticket number, each keyed by its (Chinese) headings."""
+    headings, *rows = csv_rows(export(world, "supervisor", "tickets.csv"))
+    return {row[0]: dict(zip(headings, row, strict=True)) for row in rows}
+
+
 def test_the_csv_ledger_is_streamed_with_a_row_per_received_ticket(world, hand):
     response = export(world, "supervisor", "tickets.csv")
     assert response.status_code == 200 and response.is_streamed
     assert response.mimetype == "text/csv" and "attachment" in response.headers["Content-Disposition"]
     rows = csv_rows(response)
-    assert rows[0] == list(TICKET_HEADINGS) and rows[0][:3] == ["工单编号", "受理时间", "渠道"]
+    assert rows[0] == TICKET_HEADINGS
     summary = world.client.get(
         "/api/v1/stats/summary", query_string=NOVEMBER, headers=world.headers["supervisor"]
     ).get_json()
@@ -43,10 +56,7 @@ def test_the_csv_ledger_is_streamed_with_a_row_per_received_ticket(world, hand):
 
 
 def test_the_csv_ledger_describes_each_ticket(world, hand):
-    rows = {
-        row[0]: dict(zip(TICKET_HEADINGS, row, strict=True))
-        for row in csv_rows(export(world, "supervisor", "tickets.csv"))[1:]
-    }
+    rows = ledger_by_number(world)
     t2 = rows[hand["t2"]["no"]]
     assert t2["受理时间"] == "2026-11-10 09:00" and t2["渠道"] == "APP" and t2["类别"] == "垃圾清运"
     assert t2["状态"] == "已关闭" and t2["是否超期"] == "是" and t2["评价"] == "4" and t2["处理人"] == "李网格员"
@@ -63,10 +73,7 @@ def test_the_csv_ledger_marks_a_ticket_handled_on_the_spot(world):
 
     at(0)
     spot = world.ticket("worker", handle="self", resolution={"note": "已当场清理"})
-    rows = {
-        row[0]: dict(zip(TICKET_HEADINGS, row, strict=True))
-        for row in csv_rows(export(world, "supervisor", "tickets.csv"))[1:]
-    }
+    rows = ledger_by_number(world)
     assert rows[spot["no"]]["就地办结"] == "是" and rows[spot["no"]]["首接单位"] == world.tree["G1a"].name
 
 
@@ -99,6 +106,15 @@ def test_the_xlsx_ledger_has_the_same_rows(world, hand):
     sheet = load_workbook(io.BytesIO(response.get_data()), read_only=True).active
     rows = list(sheet.iter_rows(values_only=True))
     assert list(rows[0]) == list(TICKET_HEADINGS) and len(rows) == 12
+
+
+def test_a_ledger_asked_for_in_english_has_english_headings_and_names(world, hand):
+    headings, *rows = csv_rows(export(world, "supervisor", "tickets.csv", language="en-US,en;q=0.9"))
+    assert headings[:3] == ["Ticket number", "Received at", "Channel"] and headings[7] == "Status"
+    t2 = next(dict(zip(headings, row, strict=True)) for row in rows if row[0] == hand["t2"]["no"])
+    assert (t2["Status"], t2["Overdue?"], t2["Channel"]) == ("closed", "yes", "App")
+    workbook = load_workbook(io.BytesIO(export(world, "supervisor", "stats.xlsx", language="en").get_data()))
+    assert workbook.sheetnames == ["Summary", "By sub-unit", "By category", "By handler", "By channel"]
 
 
 def test_the_stats_workbook_has_the_summary_and_the_breakdowns(world, hand):

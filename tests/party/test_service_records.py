@@ -238,6 +238,12 @@ def test_a_bad_year_is_422(party, year):
 # --- 报到反馈 -----------------------------------------------------------------------------------------
 
 
+def export_in_chinese(party: Any, who: str, **params: Any) -> Any:
+    """The workbook as the work unit reads it: in Chinese."""
+    headers = {**party.headers[who], "Accept-Language": "zh-CN"}
+    return party.client.get(EXPORT, query_string=params, headers=headers)
+
+
 def workbook_of(response: Any) -> Any:
     assert response.status_code == 200, response.get_data(as_text=True)
     return load_workbook(io.BytesIO(response.get_data()))
@@ -249,7 +255,7 @@ def test_the_work_unit_gets_its_members_check_ins_hours_and_ratings(app, party, 
     attend(app, 41, (int(party.members["teacher"]),), hours="2")
     unit = {"kind": "unit", "org_id": str(party.orgs["school"].id), "community_id": str(party.world.tree["C1"].id)}
     party.post(CHECK_INS, "staff", service_areas=["tutoring"], **unit)
-    response = party.get(EXPORT, "staff", org_id=str(party.orgs["school"].id), year=2026)
+    response = export_in_chinese(party, "staff", org_id=str(party.orgs["school"].id), year=2026)
     assert response.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     assert "filename=party-service.xlsx" in response.headers["Content-Disposition"]
     book = workbook_of(response)
@@ -272,7 +278,7 @@ def test_the_work_unit_gets_its_members_check_ins_hours_and_ratings(app, party, 
 
 def test_an_organisations_export_covers_its_subtree_only(party, teacher):
     party.checked_in("far")
-    book = workbook_of(party.get(EXPORT, "supervisor", org_id=str(party.orgs["S1"].id)))
+    book = workbook_of(export_in_chinese(party, "supervisor", org_id=str(party.orgs["S1"].id)))
     assert [row[0] for row in list(book["党员报到"].values)[1:]] == ["冯老师"]
 
 

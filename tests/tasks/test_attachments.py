@@ -612,11 +612,11 @@ def test_linking_refuses_others_missing_and_already_linked_photos_and_links_none
     link(app, people.assignee, [elsewhere], make_ticket(assignee=people.assignee))
     with pytest.raises(ValidationError) as raised:
         link(app, people.assignee, [mine, theirs, elsewhere, 999999], ticket_id)
-    assert raised.value.details == {
+    assert raised.value.details == {  # outside a request the service speaks the default language, Chinese
         "photos": [
-            f"{theirs}: no such photo of yours",
-            f"{elsewhere}: already attached to another ticket",
-            "999999: no such photo of yours",
+            f"{theirs}: 您没有这张照片",
+            f"{elsewhere}: 已关联到其他工单",
+            "999999: 您没有这张照片",
         ]
     }
     with app.app_context():

@@ -151,7 +151,7 @@ def test_the_cli_refuses_an_invalid_file_and_writes_nothing(app, tmp_path):
     bad = [*DAYS_2027, {"date": "2027-01-04", "kind": "work"}]
     path.write_text(json.dumps({"year": 2027, "days": bad}), encoding="utf-8")
     result = app.test_cli_runner().invoke(args=["calendar", "import", str(path)])
-    assert result.exit_code != 0 and "Saturday or Sunday" in result.output
+    assert result.exit_code != 0 and "周六或周日" in result.output  # the console speaks Chinese
     path.write_text("not json", encoding="utf-8")
     result = app.test_cli_runner().invoke(args=["calendar", "import", str(path)])
     assert result.exit_code != 0 and "not a calendar document" in result.output

@@ -211,11 +211,14 @@ def test_the_incremental_rollups_agree_with_a_recount_and_a_rebuild(app, world):
 
 
 def test_the_ledger_shows_the_extensions(world):
-    from dashboards.ledgers import TICKET_HEADINGS
-    from tests.dashboards.test_exports import csv_rows
+    from tests.dashboards.test_exports import TICKET_HEADINGS, csv_rows
 
     tickets = _extended_world(world)
-    response = world.client.get("/api/v1/exports/tickets.csv", query_string=NOVEMBER, headers=world.headers["admin"])
+    response = world.client.get(
+        "/api/v1/exports/tickets.csv",
+        query_string=NOVEMBER,
+        headers={**world.headers["admin"], "Accept-Language": "zh"},
+    )
     rows = {row[0]: dict(zip(TICKET_HEADINGS, row, strict=True)) for row in csv_rows(response)[1:]}
     assert [rows[tickets[name]["no"]]["延期次数"] for name in "abc"] == ["1", "0", "0"]
     # c's extension was refused: at 30 hours it is past its 24.

@@ -9,13 +9,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from dashboards.ledgers import TICKET_HEADINGS
 from dashboards.rollups import rebuild
 from kernel import clock
 from kernel.extensions import db
 from notifications.outbox.models import Notification
 from tasks.sweep import sweep
-from tests.dashboards.test_exports import csv_rows
+from tests.dashboards.test_exports import TICKET_HEADINGS, csv_rows
 from tests.dashboards.test_stats import facts_agree, ok, recount_agrees
 from tests.support.stats import NOVEMBER, at
 from tests.support.tasks import World
@@ -229,7 +228,9 @@ def test_the_incremental_rollups_agree_with_a_recount_and_a_rebuild(app, world):
 def test_the_ledger_shows_the_status_and_the_return_reviews(world):
     tickets = _returns_world(world)
     response = world.client.get(
-        "/api/v1/exports/tickets.csv", query_string=NOVEMBER, headers=world.headers["supervisor"]
+        "/api/v1/exports/tickets.csv",
+        query_string=NOVEMBER,
+        headers={**world.headers["supervisor"], "Accept-Language": "zh"},
     )
     assert response.status_code == 200, response.get_data(as_text=True)
     rows = csv_rows(response)

@@ -10,13 +10,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from dashboards.ledgers import TICKET_HEADINGS
 from dashboards.rollups import rebuild
 from kernel import clock
 from kernel.extensions import db
 from notifications.outbox.models import Notification
 from tasks.sweep import sweep
-from tests.dashboards.test_exports import csv_rows
+from tests.dashboards.test_exports import TICKET_HEADINGS, csv_rows
 from tests.dashboards.test_stats import facts_agree, ok, recount_agrees
 from tests.support.stats import NOVEMBER, at
 from tests.support.tasks import World
@@ -202,8 +201,12 @@ def test_the_incremental_rollups_agree_with_a_recount_and_a_rebuild(app, world):
 
 def test_the_ledger_shows_the_status_and_the_time_suspended(world):
     tickets = _suspended_world(world)
-    response = world.client.get("/api/v1/exports/tickets.csv", query_string=NOVEMBER, headers=world.headers["admin"])
+    response = world.client.get(
+        "/api/v1/exports/tickets.csv",
+        query_string=NOVEMBER,
+        headers={**world.headers["admin"], "Accept-Language": "zh"},
+    )
     rows = {row[0]: dict(zip(TICKET_HEADINGS, row, strict=True)) for row in csv_rows(response)[1:]}
     a, b = rows[tickets["a"]["no"]], rows[tickets["b"]["no"]]
-    assert (a["状态"], a["挂起时长(小时)"]) == ("处理中", "3.0")
-    assert (b["状态"], b["挂起时长(小时)"]) == ("挂起", "0.0")
+    assert (a["状态"], a["挂起时长(小时)"]) == ("办理中", "3.0")
+    assert (b["状态"], b["挂起时长(小时)"]) == ("已挂起", "0.0")

@@ -8,6 +8,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from grid.coords import CoordSystem
 from grid.schemas import GridBriefSchema
 from kernel.api import BaseSchema, IdField, PageQuerySchema, StrictFloat, StrictId, Timestamp, page_schema
+from kernel.i18n import _
 from workforce.schemas import MAX_BATCH, NOTE, PingSchema, PositionSchema, RejectionSchema
 
 
@@ -39,9 +40,9 @@ class VisitCreateSchema(BaseSchema):
     @validates_schema
     def check_where(self, data: Mapping[str, Any], **_kwargs: Any) -> None:
         if "household" not in data and "place" not in data:
-            raise ValidationError("Name the household or the place visited.", "place")
+            raise ValidationError(_("Name the household or the place visited."), "place")
         if ("lat" in data) != ("lng" in data):
-            raise ValidationError("Give both lat and lng, or neither.", "lat" if "lat" not in data else "lng")
+            raise ValidationError(_("Give both lat and lng, or neither."), "lat" if "lat" not in data else "lng")
 
 
 class PatrolEndSchema(BaseSchema):

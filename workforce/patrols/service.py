@@ -17,6 +17,7 @@ from grid.scope import scope_of
 from kernel.clock import utcnow
 from kernel.errors import ConflictError, ForbiddenError, NotFoundError
 from kernel.extensions import db
+from kernel.i18n import _
 from kernel.pagination import Page, paginate
 from kernel.principals import Caller, Role
 from workforce import positions
@@ -67,7 +68,7 @@ def get_patrol(actor: Caller, patrol_id: int) -> Patrol:
     stmt = _visible_patrols(actor).where(Patrol.id == patrol_id).options(selectinload(Patrol.visits))
     patrol = db.session.scalars(stmt).unique().one_or_none()
     if patrol is None:
-        raise NotFoundError("No such patrol.")
+        raise NotFoundError(_("No such patrol."))
     return patrol
 
 
@@ -82,10 +83,10 @@ def start_patrol(actor: Caller, data: Mapping[str, Any]) -> Patrol:
     """A worker starts patrolling one of their own cells; one open patrol at a time."""
     profile = own_profile(actor)
     if data["grid_id"] not in profile.account.grid_ids:
-        raise ForbiddenError("You patrol only your own cells.", {"grid_id": ["not one of your cells"]})
+        raise ForbiddenError(_("You patrol only your own cells."), {"grid_id": [_("not one of your cells")]})
     current = db.session.scalars(select(Patrol.id).where(Patrol.open_worker_id == profile.id)).first()
     if current is not None:
-        raise ConflictError("End your open patrol first.", {"patrol_id": [str(current)]})
+        raise ConflictError(_("End your open patrol first."), {"patrol_id": [str(current)]})
     now = utcnow()
     started_at = data.get("started_at") or now
     positions.check_client_time(started_at, "started_at", now=now)
@@ -96,7 +97,7 @@ def start_patrol(actor: Caller, data: Mapping[str, Any]) -> Patrol:
     try:
         db.session.flush()
     except IntegrityError:  # a concurrent start won the unique open-patrol slot
-        raise ConflictError("End your open patrol first.", {"patrol_id": ["another patrol is open"]}) from None
+        raise ConflictError(_("End your open patrol first."), {"patrol_id": [_("another patrol is open")]}) from None
     return _reloaded(patrol)
 
 
@@ -178,7 +179,7 @@ def _open_own_patrol(actor: Caller, patrol_id: int) -> Patrol:
     """The actor's patrol, locked against a concurrent end; 404 if not theirs, 409 once ended."""
     patrol = get_patrol(actor, patrol_id)
     if patrol.worker.account_id != actor.id:
-        raise ForbiddenError("Only the patrolling worker adds to a patrol.", {"patrol": ["not yours"]})
+        raise ForbiddenError(_("Only the patrolling worker adds to a patrol."), {"patrol": [_("not yours")]})
     # A conditional write takes the row lock (PostgreSQL) or the write lock (SQLite) before we add to it,
     # so an end committed meanwhile is seen here rather than points landing on an ended patrol.
     touched = db.session.execute(
@@ -188,7 +189,7 @@ def _open_own_patrol(actor: Caller, patrol_id: int) -> Patrol:
         .execution_options(synchronize_session=False)
     )
     if not touched.rowcount:
-        raise ConflictError("The patrol has ended.", {"patrol": ["ended"]})
+        raise ConflictError(_("The patrol has ended."), {"patrol": ["ended"]})
     return _reloaded(patrol)
 
 
