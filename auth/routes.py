@@ -114,9 +114,7 @@ BROWSER_COOKIES_PARAMETERS = [
 def browser_login(credentials: dict[str, str]) -> TokenGrant:
     """Log in from the console: the access token in the body (kept in memory), the refresh token in an httpOnly,
     SameSite=Strict cookie for `/api/v1/auth/browser/` and its CSRF value in a cookie the console can read."""
-    grant = service.login(
-        credentials["username"], credentials["password"], address=request.remote_addr or "unknown"
-    )
+    grant = service.login(credentials["username"], credentials["password"], address=request.remote_addr or "unknown")
     return browser.keep_refresh_token(grant)
 
 

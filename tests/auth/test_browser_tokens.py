@@ -44,9 +44,7 @@ def test_a_refresh_without_the_csrf_value_or_the_cookie_is_refused(client, make_
     account = make_account("supervisor")
     browser_login(client, account)
     assert_error(client.post("/api/v1/auth/browser/refresh"), 401, "unauthorized")
-    assert_error(
-        client.post("/api/v1/auth/browser/refresh", headers={"X-CSRF-TOKEN": "forged"}), 401, "unauthorized"
-    )
+    assert_error(client.post("/api/v1/auth/browser/refresh", headers={"X-CSRF-TOKEN": "forged"}), 401, "unauthorized")
     client.delete_cookie("refresh_token_cookie", path=REFRESH_PATH)
     assert_error(client.post("/api/v1/auth/browser/refresh", headers=csrf_header(client)), 401, "unauthorized")
 
