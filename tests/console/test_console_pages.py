@@ -117,6 +117,7 @@ def test_party_staff_see_organisations_members_check_ins_and_rankings(demo, page
     assert phones and all("****" in phone for phone in phones if phone)
     assert "已确认" in page.locator("#check-ins").inner_text()
     page.locator("#chart-rankings canvas").first.wait_for()
+    assert page.get_by_role("link", name="工单台").is_hidden()  # the board answers managers only
     page.screenshot(path=screenshots / "party.png", full_page=True)
 
 

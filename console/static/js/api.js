@@ -51,6 +51,9 @@ export async function session() {
   }
   const who = document.getElementById('who');
   if (who) who.textContent = `${user.display_name}（${labels.roles[user.role] || user.role}）`;
+  // The work board, map and dashboards answer admins and supervisors only (the API's 403 otherwise).
+  const managing = user.role === 'admin' || user.role === 'supervisor';
+  for (const link of document.querySelectorAll('[data-for-managers]')) link.hidden = !managing;
   const logout = document.getElementById('logout');
   if (logout) logout.addEventListener('click', endSession);
   return user;
