@@ -20,7 +20,12 @@ export function lines(geojson) {
 }
 
 // `cells`: a FeatureCollection whose features have `properties.name`; `values`: name → figure for the colours.
-export function drawTerritory(instance, name, cells, { values = {}, points = [], tracks = [], measure = '' } = {}) {
+export function drawTerritory(
+  instance,
+  name,
+  cells,
+  { values = {}, points = [], tracks = [], measure = '', pointLabels = true } = {},
+) {
   echarts.registerMap(name, cells);
   const figures = Object.values(values);
   const series = [
@@ -39,7 +44,7 @@ export function drawTerritory(instance, name, cells, { values = {}, points = [],
       name: labels.texts.worker_position,
       symbolSize: 12,
       itemStyle: { color: '#c0392b' },
-      label: { show: true, position: 'right', formatter: '{b}' },
+      label: { show: pointLabels, position: 'right', formatter: '{b}' },
       data: points,
     });
   }

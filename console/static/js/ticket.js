@@ -68,7 +68,7 @@ async function position(ticket) {
     features: [{ type: 'Feature', geometry: cell.boundary, properties: { name: cell.name } }],
   };
   const points = ticket.location ? [{ name: texts.ticket_position, value: [ticket.location.lng, ticket.location.lat] }] : [];
-  drawTerritory(chart('ticket-map'), `cell-${cell.id}`, collection, { points });
+  drawTerritory(chart('ticket-map'), `cell-${cell.id}`, collection, { points, pointLabels: false });
   if (!ticket.location) document.getElementById('ticket-map').title = texts.no_position;
 }
 
