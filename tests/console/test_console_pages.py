@@ -1,8 +1,10 @@
 """The console in a real browser: a supervisor's day on the board, the map, the dashboards, the party pages."""
 
+import io
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from demo.seed import DEMO_PASSWORD
 from tests.console.conftest import log_in
@@ -62,7 +64,7 @@ def test_a_refused_action_shows_the_apis_message(demo, page, client, console_log
     assert "error" in alert.get_attribute("class")
 
 
-def test_a_tickets_page_shows_its_timeline_and_reveals_the_phone_on_a_reason(demo, page, client, screenshots):
+def test_a_tickets_page_shows_its_timeline_and_reveals_the_phone_on_a_reason(demo, page, client):
     log_in(page, "zhang.supervisor")
     headers = api_login(client, "zhang.supervisor")
     tickets = client.get("/api/v1/tickets", query_string={"status": "in_progress"}, headers=headers).get_json()
@@ -74,12 +76,51 @@ def test_a_tickets_page_shows_its_timeline_and_reveals_the_phone_on_a_reason(dem
     assert len(steps) == 3 and "受理" in steps[0] and "派单" in steps[1] and "接单" in steps[2]
     assert "****" in page.locator("#t-phone").inner_text()
     page.locator("#ticket-map canvas").first.wait_for()
-    page.screenshot(path=screenshots / "ticket.png")
 
     page.once("dialog", lambda dialog: dialog.accept("回访核实"))
     page.get_by_role("button", name="查看完整号码").click()
     page.locator("#t-phone", has_text="1370000").wait_for()
     assert page.locator("#t-phone").inner_text() == "13700000103"
+
+
+def photo_of_the_spot(client, headers) -> str:
+    image = io.BytesIO()
+    Image.new("RGB", (160, 120), (200, 80, 60)).save(image, "JPEG")
+    upload = {"file": (io.BytesIO(image.getvalue()), "spot.jpg", "image/jpeg")}
+    response = client.post("/api/v1/attachments", data=upload, headers=headers)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["id"]
+
+
+def test_a_tickets_photos_and_position_show_on_its_page(demo, page, client, screenshots):
+    headers = api_login(client, "zhang.supervisor")
+    filed = client.post(
+        "/api/v1/requests",
+        json={
+            "channel": "app",
+            "category_code": "CITY.GARBAGE",
+            "description": "垃圾桶破损，需要更换",
+            "location": {"lat": 32.995, "lng": 112.5315},
+            "reporter": {"name": "王先生", "phone": "13700000999"},
+            "photos": [photo_of_the_spot(client, headers)],
+        },
+        headers=headers,
+    )
+    assert filed.status_code == 201, filed.get_json()
+    log_in(page, "zhang.supervisor")
+    page.goto(f"/console/tickets/{filed.get_json()['ticket']['id']}")
+    page.wait_for_selector("body[data-ready=true]")
+    photo = page.locator("#timeline img.photo")
+    assert photo.evaluate("image => image.complete && image.naturalWidth") == 160
+    assert page.locator("#t-actions").get_by_role("button").all_inner_texts() == [
+        "派单",
+        "上报",
+        "撤销",
+        "合并到其他工单",
+        "督办",
+    ]
+    page.locator("#ticket-map canvas").first.wait_for()
+    page.screenshot(path=screenshots / "ticket.png")
 
 
 def test_the_map_and_the_dashboards_open_without_errors_and_export_a_ledger(demo, page, screenshots):
