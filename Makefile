@@ -9,7 +9,7 @@ DEMO_SEED ?= 1
 export FLASK_APP := wsgi
 export HOST PORT WORKERS
 
-.PHONY: run test test-fast lint bench clean messages
+.PHONY: run test test-fast lint bench clean messages console-assets chromium screenshots
 
 # The message catalogues (translations/<lang>/LC_MESSAGES/messages.po) compile to .mo before the app runs.
 CATALOGUES := $(wildcard translations/*/LC_MESSAGES/messages.po)
@@ -30,8 +30,34 @@ $(VENV)/.installed-dev: requirements-dev.txt requirements-sms.txt $(VENV)/.insta
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# The console's front-end libraries (console/package-lock.json), copied where the app serves them: the browser
+# fetches nothing from the internet.
+CONSOLE_VENDOR := console/static/vendor
+$(CONSOLE_VENDOR)/.installed: console/package.json console/package-lock.json
+	npm ci --prefix console --no-audit --no-fund --loglevel=error
+	mkdir -p $(CONSOLE_VENDOR)
+	cp console/node_modules/echarts/dist/echarts.min.js $(CONSOLE_VENDOR)/
+	cp console/node_modules/echarts/LICENSE $(CONSOLE_VENDOR)/echarts.LICENSE
+	cp console/node_modules/echarts/NOTICE $(CONSOLE_VENDOR)/echarts.NOTICE
+	touch $@
+console-assets: $(CONSOLE_VENDOR)/.installed
+
+# The browser tests drive Debian's Chromium (never a downloaded one), with a Chinese font for the screenshots;
+# installed here when missing and root.
+CHROMIUM_PACKAGES := chromium fonts-wqy-microhei
+chromium:
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list :lang=zh | grep -q .; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get install -y $(CHROMIUM_PACKAGES) || (apt-get update && apt-get install -y $(CHROMIUM_PACKAGES)); \
+		else echo "missing: apt-get install $(CHROMIUM_PACKAGES) (as root)"; [ -x /usr/bin/chromium ]; fi; \
+	fi
+
+# The console's screenshots in docs/screenshots/, written by its browser tests.
+screenshots: $(VENV)/.installed-dev $(COMPILED) console-assets chromium
+	SCREENSHOTS_DIR=docs/screenshots $(BIN)/pytest -q -p no:cacheprovider -m browser tests/console
+
 # The web server, one delivery worker and the sweep (every minute), from the Procfile; Ctrl-C stops all three.
-run: $(VENV)/.installed $(COMPILED)
+run: $(VENV)/.installed $(COMPILED) console-assets
 	$(BIN)/flask db upgrade
 	$(BIN)/flask tasks seed-categories
 	$(BIN)/flask calendar seed
@@ -39,13 +65,13 @@ run: $(VENV)/.installed $(COMPILED)
 	$(BIN)/honcho start --procfile Procfile --port $(PORT)
 
 # The layers first (import-linter: no import loops, no import back up the layers), then the suite.
-test: $(VENV)/.installed-dev $(COMPILED)
+test: $(VENV)/.installed-dev $(COMPILED) console-assets chromium
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest -n 2 -q
 
-test-fast: $(VENV)/.installed-dev $(COMPILED)
+test-fast: $(VENV)/.installed-dev $(COMPILED) console-assets
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/pytest -n 2 -q -m "not slow"
+	$(BIN)/pytest -n 2 -q -m "not slow and not browser"
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
@@ -71,4 +97,4 @@ messages: $(VENV)/.installed
 	@echo 'tests/kernel/test_i18n.py names any message still without its Chinese.'
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache console/node_modules $(CONSOLE_VENDOR)

@@ -5,9 +5,10 @@ from typing import Any
 from flask import Flask, request
 from flask_jwt_extended import current_user, get_jwt, verify_jwt_in_request
 
-from auth import devices, service
+from auth import browser, devices, service
 from auth.models import Account
 from auth.schemas import (
+    BrowserTokenSchema,
     LoginSchema,
     LoginTokenSchema,
     MeSchema,
@@ -86,6 +87,57 @@ def refresh() -> TokenGrant:
 def logout() -> None:
     """End this session: its access and refresh tokens stop working."""
     service.logout(get_jwt()["sid"])
+
+
+BROWSER_COOKIES_PARAMETERS = [
+    {
+        "in": "cookie",
+        "name": "refresh_token_cookie",
+        "required": True,
+        "description": "the refresh token, set httpOnly by the browser login (path `/api/v1/auth/browser/`)",
+        "schema": {"type": "string"},
+    },
+    {
+        "in": "header",
+        "name": "X-CSRF-TOKEN",
+        "required": True,
+        "description": "the value of the `csrf_refresh_token` cookie the browser login set (double submit)",
+        "schema": {"type": "string"},
+    },
+]
+
+
+@auth_blp.route("/browser/login", methods=["POST"])
+@auth_blp.arguments(LoginSchema)
+@auth_blp.response(200, BrowserTokenSchema)
+@documents(401, 429)
+def browser_login(credentials: dict[str, str]) -> TokenGrant:
+    """Log in from the console: the access token in the body (kept in memory), the refresh token in an httpOnly,
+    SameSite=Strict cookie for `/api/v1/auth/browser/` and its CSRF value in a cookie the console can read."""
+    grant = service.login(credentials["username"], credentials["password"], address=request.remote_addr or "unknown")
+    return browser.keep_refresh_token(grant)
+
+
+@auth_blp.route("/browser/refresh", methods=["POST"])
+@auth_blp.response(200, BrowserTokenSchema)
+@auth_blp.doc(parameters=BROWSER_COOKIES_PARAMETERS)
+@documents(401)
+def browser_refresh() -> TokenGrant:
+    """A new access token for the console from its refresh cookie (with `X-CSRF-TOKEN`); the cookie rotates as
+    `/auth/refresh` rotates the token (the same grace window and reuse rule)."""
+    verify_jwt_in_request(refresh=True, locations=["cookies"])
+    return browser.keep_refresh_token(service.refresh(current_user.entity(), get_jwt()))
+
+
+@auth_blp.route("/browser/logout", methods=["POST"])
+@auth_blp.response(204)
+@auth_blp.doc(parameters=BROWSER_COOKIES_PARAMETERS)
+@documents(401)
+def browser_logout() -> None:
+    """End the console's session (its access and refresh tokens stop working) and clear its cookies."""
+    verify_jwt_in_request(refresh=True, locations=["cookies"])
+    service.logout(get_jwt()["sid"])
+    browser.forget_refresh_token()
 
 
 @auth_blp.route("/me", methods=["GET"])

@@ -97,12 +97,17 @@ class PasswordChangeSchema(BaseSchema):
     new_password = fields.String(required=True, validate=PASSWORD)
 
 
-class TokenSchema(Schema):
+class BrowserTokenSchema(Schema):
+    """What a browser's login or refresh answers: the refresh token travels in an httpOnly cookie instead."""
+
     access_token = fields.String(required=True)
-    refresh_token = fields.String(required=True)
     token_type = fields.String(required=True, metadata={"example": "Bearer"})
     expires_in = fields.Integer(required=True, metadata={"description": "seconds the access token lives"})
     user = fields.Nested(UserSchema, required=True)
+
+
+class TokenSchema(BrowserTokenSchema):
+    refresh_token = fields.String(required=True)
 
 
 class LoginTokenSchema(TokenSchema):

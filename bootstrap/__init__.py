@@ -12,6 +12,7 @@ from flask import Flask
 
 import auth.commands
 import auth.routes
+import console.routes
 import dashboards.commands
 import dashboards.routes
 import demo.commands
@@ -88,6 +89,7 @@ CONTEXTS = (
     dashboards.routes,
     dashboards.commands,
     demo.commands,
+    console.routes,
 )
 
 

@@ -41,6 +41,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=int(env.get("ACCESS_TOKEN_MINUTES", "15"))),
         "JWT_REFRESH_TOKEN_EXPIRES": timedelta(days=int(env.get("REFRESH_TOKEN_DAYS", "30"))),
         "JWT_TOKEN_LOCATION": ["headers"],
+        # The browser console's refresh token: an httpOnly SameSite=Strict cookie sent only to its own three
+        # endpoints, with flask-jwt-extended's double-submit CSRF cookie readable by the console's pages alone
+        # (auth.browser). The API itself reads bearer tokens from headers only. COOKIE_SECURE=1 behind HTTPS.
+        "JWT_REFRESH_COOKIE_PATH": "/api/v1/auth/browser/",
+        "JWT_REFRESH_CSRF_COOKIE_PATH": "/console",
+        "JWT_COOKIE_SAMESITE": "Strict",
+        "JWT_COOKIE_SECURE": env.get("COOKIE_SECURE", "0") == "1",
         # A refresh token presented again this soon after its rotation, its successor still unused, gets the
         # same pair back (a response lost on 4G); later, or once the successor was used, it revokes the login.
         "REFRESH_REUSE_GRACE_SECONDS": int(env.get("REFRESH_REUSE_GRACE_SECONDS", "60")),
