@@ -26,6 +26,7 @@ import notifications.commands
 import notifications.outbox.routes
 import notifications.webhooks.routes
 import party.activities.routes
+import party.alliances.models
 import party.checkins.routes
 import party.members.routes
 import party.orgs.routes
