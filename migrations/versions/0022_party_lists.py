@@ -8,7 +8,7 @@ milestones, workers and a timeline. Ratings (`party_need_ratings`) come from res
 organisations. Two point rules are seeded: `project_rated_good` and `wish_fulfilled`.
 
 Revision ID: 0022_party_lists
-Revises: 0020_working_days
+Revises: 0021_party_alliances
 Create Date: 2026-12-06 13:31:09.765070
 
 """
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0022_party_lists'
-down_revision = '0020_working_days'
+down_revision = '0021_party_alliances'
 branch_labels = None
 depends_on = None
 
@@ -74,6 +74,7 @@ def upgrade():
     sa.Column('met_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['alliance_id'], ['party_alliances.id'], name=op.f('fk_party_needs_alliance_id_party_alliances')),
     sa.ForeignKeyConstraint(['category_code'], ['party_need_categories.code'], name=op.f('fk_party_needs_category_code_party_need_categories')),
     sa.ForeignKeyConstraint(['claimed_by_member_id'], ['party_members.id'], name=op.f('fk_party_needs_claimed_by_member_id_party_members')),
     sa.ForeignKeyConstraint(['grid_id'], ['grid_units.id'], name=op.f('fk_party_needs_grid_id_grid_units')),
@@ -110,6 +111,7 @@ def upgrade():
     sa.Column('created_by', BigId, nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint('reserved >= 0 AND reserved <= capacity', name=op.f('ck_party_resources_reserved_within_capacity')),
+    sa.ForeignKeyConstraint(['alliance_id'], ['party_alliances.id'], name=op.f('fk_party_resources_alliance_id_party_alliances')),
     sa.ForeignKeyConstraint(['created_by'], ['accounts.id'], name=op.f('fk_party_resources_created_by_accounts')),
     sa.ForeignKeyConstraint(['grid_id'], ['grid_units.id'], name=op.f('fk_party_resources_grid_id_grid_units')),
     sa.ForeignKeyConstraint(['owner_member_id'], ['party_members.id'], name=op.f('fk_party_resources_owner_member_id_party_members')),
@@ -165,6 +167,7 @@ def upgrade():
     sa.Column('created_by', BigId, nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('done_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['alliance_id'], ['party_alliances.id'], name=op.f('fk_party_projects_alliance_id_party_alliances')),
     sa.ForeignKeyConstraint(['created_by'], ['accounts.id'], name=op.f('fk_party_projects_created_by_accounts')),
     sa.ForeignKeyConstraint(['need_id'], ['party_needs.id'], name=op.f('fk_party_projects_need_id_party_needs')),
     sa.ForeignKeyConstraint(['owner_org_id'], ['party_orgs.id'], name=op.f('fk_party_projects_owner_org_id_party_orgs')),

@@ -91,7 +91,7 @@ class Need(db.Model):
     status: Mapped[NeedStatus] = mapped_column(str_enum(NeedStatus, 16), default=NeedStatus.OPEN, index=True)
     raised_by: Mapped[int | None] = mapped_column(BigId, ForeignKey("accounts.id"))
     raised_by_org_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("party_orgs.id"))
-    alliance_id: Mapped[int | None] = mapped_column(BigId, index=True)
+    alliance_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("party_alliances.id"), index=True)
     owner_org_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("party_orgs.id"), index=True)
     due_on: Mapped[date | None] = mapped_column(Date)  # met on time: on or before this day
     # A wish's resident: personal data, never in public text (title, description).
@@ -150,7 +150,7 @@ class Resource(db.Model):
     grid_path: Mapped[str] = mapped_column(String(255), index=True)
     owner_org_id: Mapped[int] = mapped_column(BigId, ForeignKey("party_orgs.id"), index=True)
     owner_member_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("party_members.id"))
-    alliance_id: Mapped[int | None] = mapped_column(BigId, index=True)
+    alliance_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("party_alliances.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by: Mapped[int | None] = mapped_column(BigId, ForeignKey("accounts.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
@@ -166,7 +166,7 @@ class Project(db.Model):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     need_id: Mapped[int] = mapped_column(BigId, ForeignKey("party_needs.id"), unique=True)
     owner_org_id: Mapped[int] = mapped_column(BigId, ForeignKey("party_orgs.id"), index=True)
-    alliance_id: Mapped[int | None] = mapped_column(BigId, index=True)
+    alliance_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("party_alliances.id"), index=True)
     grid_path: Mapped[str] = mapped_column(String(255), index=True)  # the need's unit
     title: Mapped[str] = mapped_column(String(128))
     goal: Mapped[str] = mapped_column(Text)
