@@ -26,7 +26,7 @@ import notifications.commands
 import notifications.outbox.routes
 import notifications.webhooks.routes
 import party.activities.routes
-import party.alliances.models
+import party.alliances.routes
 import party.checkins.routes
 import party.members.routes
 import party.orgs.routes
@@ -83,6 +83,7 @@ CONTEXTS = (
     party.points.routes,
     party.activities.routes,
     party.checkins.routes,
+    party.alliances.routes,
     dashboards.routes,
     dashboards.commands,
     demo.commands,
