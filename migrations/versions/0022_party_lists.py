@@ -171,13 +171,13 @@ def upgrade():
     sa.ForeignKeyConstraint(['created_by'], ['accounts.id'], name=op.f('fk_party_projects_created_by_accounts')),
     sa.ForeignKeyConstraint(['need_id'], ['party_needs.id'], name=op.f('fk_party_projects_need_id_party_needs')),
     sa.ForeignKeyConstraint(['owner_org_id'], ['party_orgs.id'], name=op.f('fk_party_projects_owner_org_id_party_orgs')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_party_projects')),
-    sa.UniqueConstraint('need_id', name=op.f('uq_party_projects_need_id'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_party_projects'))
     )
     with op.batch_alter_table('party_projects', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_party_projects_alliance_id'), ['alliance_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_party_projects_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_party_projects_grid_path'), ['grid_path'], unique=False)
+        batch_op.create_index(batch_op.f('ix_party_projects_need_id'), ['need_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_party_projects_owner_org_id'), ['owner_org_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_party_projects_status'), ['status'], unique=False)
 

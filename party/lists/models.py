@@ -164,7 +164,7 @@ class Project(db.Model):
     __tablename__ = "party_projects"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    need_id: Mapped[int] = mapped_column(BigId, ForeignKey("party_needs.id"), unique=True)
+    need_id: Mapped[int] = mapped_column(BigId, ForeignKey("party_needs.id"), index=True)  # abandoned: a new one
     owner_org_id: Mapped[int] = mapped_column(BigId, ForeignKey("party_orgs.id"), index=True)
     alliance_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("party_alliances.id"), index=True)
     grid_path: Mapped[str] = mapped_column(String(255), index=True)  # the need's unit
