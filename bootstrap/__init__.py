@@ -27,6 +27,7 @@ import notifications.outbox.routes
 import notifications.webhooks.routes
 import party.activities.routes
 import party.alliances.routes
+import party.assessment.routes
 import party.checkins.routes
 import party.lists.routes
 import party.members.routes
@@ -88,6 +89,7 @@ CONTEXTS = (
     party.activities.routes,
     party.checkins.routes,
     party.alliances.routes,
+    party.assessment.routes,
     party.lists.routes,
     dashboards.routes,
     dashboards.commands,
