@@ -16,6 +16,7 @@ from typing import Any, Final
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from grid.models import GridUnit
 from kernel.clock import BEIJING, utcnow
 from kernel.errors import InvalidTransitionError, ValidationError
 from kernel.extensions import db
@@ -26,6 +27,7 @@ from party.activities.models import Activity, ActivityChange, ActivityKind, Acti
 from party.activities.service import ALLIANCE_MEETING_KIND, FUTURE_ALLOWANCE, beijing_midnight
 from party.alliances import service as alliances
 from party.alliances.models import AllianceStatus, DecisionAction, MeetingDecision, MeetingOrg
+from party.lists.models import Project
 
 MEETING_KIND_ROW: Final = {"name": "联席会议", "yearly_minimum": 0, "position": 7}  # as the migration seeds it
 
@@ -192,11 +194,27 @@ def record_meeting(caller: Caller, alliance_id: int, data: Mapping[str, Any]) ->
 
 
 def _check_decisions(alliance_id: int, decisions: Sequence[Mapping[str, Any]]) -> None:
-    """A decision naming a project says whether it opens or reviews it, and the other way round."""
+    """A decision naming a project says whether it opens or reviews it, and the other way round; the project is
+    the alliance's or lies in its territory."""
     problems = [
         f"{position}: project_id and project_action go together"
         for position, decision in enumerate(decisions, start=1)
         if (decision.get("project_id") is None) != (decision.get("project_action") is None)
+    ]
+    named = {int(d["project_id"]) for d in decisions if d.get("project_id") is not None}
+    alliance = alliances.get_alliance(alliance_id)
+    grid = db.session.get(GridUnit, alliance.grid_id)
+    ours = {
+        project_id
+        for project_id, owner_alliance, path in db.session.execute(
+            select(Project.id, Project.alliance_id, Project.grid_path).where(Project.id.in_(named))
+        )
+        if owner_alliance == alliance.id or (grid is not None and path.startswith(grid.path))
+    }
+    problems += [
+        f"{position}: no project {decision['project_id']} of this alliance or its territory"
+        for position, decision in enumerate(decisions, start=1)
+        if decision.get("project_id") is not None and decision["project_id"] not in ours
     ]
     if problems:
         raise ValidationError(_("A decision opens or reviews a project it names."), {"decisions": problems})

@@ -15,8 +15,10 @@ from sqlalchemy import func, select
 
 from kernel.extensions import db
 from party.alliances.models import Alliance, AllianceMember
+from party.lists.models import NeedStatus, ProjectStatus
 from tests.support.activities import build_party
 from tests.support.alliances import ALLIANCES, Alliances, build_alliances
+from tests.support.assessment import Rows, at
 from tests.support.http import assert_error
 
 
@@ -295,25 +297,60 @@ def test_a_member_organisation_reads_but_does_not_add_members(al):
 # --- meetings ----------------------------------------------------------------------------------------
 
 
-def test_a_meeting_records_the_organisations_present_and_its_decisions(al):
+def test_a_meeting_records_the_organisations_present_and_its_decisions(al, app):
     alliance = al.active()
     al.join(alliance, "hospital")
+    project = a_project(app, al, "C1")
     meeting = al.meet(
         alliance,
         "secretary",
         place="街道党群服务中心",
-        decisions=[{"text": "开展义诊进社区"}, {"text": "物业费公示", "project_id": "7", "project_action": "review"}],
+        decisions=[
+            {"text": "开展义诊进社区"},
+            {"text": "物业费公示", "project_id": str(project), "project_action": "review"},
+        ],
     )
     assert [o["name"] for o in meeting["present_orgs"]] == ["新华街道大工委", "南阳市第一人民医院党委"]
     assert [(d["position"], d["text"], d["project_id"], d["project_action"]) for d in meeting["decisions"]] == [
         (1, "开展义诊进社区", None, None),
-        (2, "物业费公示", "7", "review"),
+        (2, "物业费公示", str(project), "review"),
     ]
     assert meeting["org_id"] == al.org_id("street")
     listed = al.get(f"{ALLIANCES}/{alliance['id']}/meetings", "supervisor").get_json()["items"]
     assert [m["id"] for m in listed] == [meeting["id"]]
     activity = al.get(f"/api/v1/party/activities/{meeting['id']}", "street_staff").get_json()
     assert (activity["kind"], activity["kind_name"]) == ("alliance_meeting", "联席会议")
+
+
+def test_a_decision_names_a_project_of_the_alliances_territory_with_what_it_does(al, app):
+    alliance = al.active()
+    elsewhere, here = a_project(app, al, "G2a"), a_project(app, al, "G1a")
+    decisions = [
+        {"text": "外区项目", "project_id": str(elsewhere), "project_action": "open"},
+        {"text": "不说做什么", "project_id": str(here)},
+    ]
+    error = assert_error(
+        al.post(
+            f"{ALLIANCES}/{alliance['id']}/meetings",
+            title="会",
+            held_at="2026-12-05T14:00:00+08:00",
+            hours=1,
+            present_org_ids=[al.org_id("street")],
+            decisions=decisions,
+        ),
+        422,
+        "validation_error",
+    )
+    assert error["details"]["decisions"] == [
+        "2: project_id and project_action go together",
+        f"1: no project {elsewhere} of this alliance or its territory",
+    ]
+
+
+def a_project(app, al, code: str) -> int:
+    rows = Rows(app, al.party.world.tree)
+    need = rows.need(code, at("2026-11-01"), NeedStatus.IN_PROJECT)
+    return rows.project(need, code, at("2026-11-02"), ProjectStatus.UNDER_WAY, al.orgs["C1"].id)
 
 
 def test_only_members_on_the_day_are_present(al):
