@@ -273,13 +273,13 @@ def _timeline(
 def _managed_open_project(caller: Caller, project_id: int) -> Project:
     """The project, which must be open and run by an organisation the caller acts for (or a dispatcher of its need)."""
     project = get_project(caller, project_id)
-    need = project.need
-    if not (access.stands_as(caller, need, Party.OWNER) or access.stands_as(caller, need, Party.DISPATCHER)):
-        raise ForbiddenError(_("You do not run this project."), {"role": ["owner organisation or dispatcher"]})
     if project.status not in OPEN_STATUSES:
         raise InvalidTransitionError(
             _("This project is %(status)s.", status=project.status.value), {"status": project.status.value}
         )
+    need = project.need
+    if not (access.stands_as(caller, need, Party.OWNER) or access.stands_as(caller, need, Party.DISPATCHER)):
+        raise ForbiddenError(_("You do not run this project."), {"role": ["owner organisation or dispatcher"]})
     return project
 
 

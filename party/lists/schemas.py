@@ -81,6 +81,7 @@ class NeedCreateSchema(BaseSchema):
     grid_id = StrictId(required=True, metadata={"description": "the unit the need is for"})
     priority = fields.Enum(Priority, by_value=True, load_default=Priority.NORMAL)
     beneficiaries = fields.Integer(
+        allow_none=True,
         strict=True,
         validate=validate.Range(min=0, max=10_000_000),
         metadata={"description": "households or people; tickets promoted: their count"},
@@ -109,7 +110,7 @@ class NeedSchema(Schema):
     category = fields.String(required=True)
     grid_id = IdField(required=True)
     priority = fields.Enum(Priority, by_value=True, required=True)
-    beneficiaries = fields.Integer(required=True)
+    beneficiaries = fields.Integer(allow_none=True, required=True)
     status = fields.Enum(NeedStatus, by_value=True, required=True)
     raised_by = IdField(required=True, allow_none=True)
     raised_by_org_id = IdField(required=True, allow_none=True)
