@@ -493,8 +493,8 @@ def _membership_view(alliance: Alliance, membership: AllianceMember) -> Membersh
         alliance_id=alliance.id,
         org_id=org.id,
         org_name=org.name,
-        org_kind=org.kind.value,
-        host_kind=org.host_kind.value if org.host_kind is not None else None,
+        org_kind=str(org.kind),  # a str until the row is read back
+        host_kind=str(org.host_kind) if org.host_kind is not None else None,
         is_lead=org.id == alliance.lead_org_id,
         commitment=membership.commitment,
         joined_on=membership.joined_on,

@@ -179,7 +179,7 @@ def _members(
         MemberLine(
             org_id=m.org_id,
             org_name=m.org.name,
-            host_kind=m.org.host_kind.value if m.org.host_kind is not None else None,
+            host_kind=str(m.org.host_kind) if m.org.host_kind is not None else None,
             is_lead=m.org_id == lead_org_id,
             commitment=m.commitment,
             joined_on=m.joined_on,
