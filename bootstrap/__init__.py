@@ -26,7 +26,8 @@ import notifications.commands
 import notifications.outbox.routes
 import notifications.webhooks.routes
 import party.activities.routes
-import party.alliances.models
+import party.alliances.routes
+import party.assessment.routes
 import party.checkins.routes
 import party.lists.routes
 import party.members.routes
@@ -87,6 +88,8 @@ CONTEXTS = (
     party.points.routes,
     party.activities.routes,
     party.checkins.routes,
+    party.alliances.routes,
+    party.assessment.routes,
     party.lists.routes,
     dashboards.routes,
     dashboards.commands,
