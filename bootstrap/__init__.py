@@ -27,7 +27,10 @@ import notifications.commands
 import notifications.outbox.routes
 import notifications.webhooks.routes
 import party.activities.routes
+import party.alliances.routes
+import party.assessment.routes
 import party.checkins.routes
+import party.lists.routes
 import party.members.routes
 import party.orgs.routes
 import party.points.routes
@@ -52,6 +55,9 @@ from notifications.webhooks import service as webhooks
 from party.activities.events import AttendanceChanged
 from party.activities.service import PHOTO_HOLDER, ActivityPhotoRules
 from party.checkins import records as service_records
+from party.lists import needs as lists_needs
+from party.lists import projects as lists_projects
+from party.lists import ratings as lists_ratings
 from party.points import service as points
 from tasks.metrics import ticket_gauges
 from tasks.photos import service as photos
@@ -86,6 +92,9 @@ CONTEXTS = (
     party.points.routes,
     party.activities.routes,
     party.checkins.routes,
+    party.alliances.routes,
+    party.assessment.routes,
+    party.lists.routes,
     dashboards.routes,
     dashboards.commands,
     demo.commands,
@@ -96,21 +105,22 @@ CONTEXTS = (
 def subscribe(bus: EventBus) -> None:
     """Every event handler, in the order it runs (all inside the publishing request's transaction).
 
-    A ticket change is counted by the rollups first, then owes its notifications: the subscribed systems'
-    webhooks, then the residents' SMS and the staff's inbox messages. The rollups' counter rows are written at
-    commit in key order (see `kernel.records.total`), whatever the order here, and the owed messages are outbox
-    rows that the delivery workers send only once the transaction commits. Last, the party layer writes the
-    points the change earns or takes back (a party member's resolution, a reopen, a good rating), so a failure
-    there rolls the change back with everything above. Then the 双报到 service records: a checked-in member's
-    resolution in their community is a record with hours (earning `service.hours` points), a reopen withdraws it, a
-    rated close rates it.
+        A ticket change is counted by the rollups first, then owes its notifications: the subscribed systems'
+        webhooks, then the residents' SMS and the staff's inbox messages. The rollups' counter rows are written at
+        commit in key order (see `kernel.records.total`), whatever the order here, and the owed messages are outbox
+        rows that the delivery workers send only once the transaction commits. Last, the party layer writes the
+        points the change earns or takes back (a party member's resolution, a reopen, a good rating), so a failure
+        there rolls the change back with everything above. Then the 双报到 service records: a checked-in member's
+        resolution in their community is a record with hours (earning `service.hours` points), a reopen withdraws it, a
+        rated close rates it. A rating of a ticket promoted into a need whose project is done is also the resident's
+    rating of that project (party.lists.ratings).
 
-    An activity's attendance recorded or corrected (`AttendanceChanged`) writes or takes back the points of the
-    members present, then their 双报到 service records (with their `service.hours` points), in the request that
-    changed it.
+        An activity's attendance recorded or corrected (`AttendanceChanged`) writes or takes back the points of the
+        members present, then their 双报到 service records (with their `service.hours` points), in the request that
+        changed it.
 
-    A unit about to be deleted asks who still holds it: the grid itself names its children and workers, then
-    auth the accounts placed there (the 409's list keeps that order).
+        A unit about to be deleted asks who still holds it: the grid itself names its children and workers, then
+        auth the accounts placed there (the 409's list keeps that order).
     """
     bus.subscribe(UnitRemoving, accounts.hold_unit_with_accounts)
     bus.subscribe(TicketChanged, rollups.count_ticket_change)
@@ -118,6 +128,7 @@ def subscribe(bus: EventBus) -> None:
     bus.subscribe(TicketChanged, outbox.owe_for_ticket_change)
     bus.subscribe(TicketChanged, points.on_ticket_changed)
     bus.subscribe(TicketChanged, service_records.on_ticket_changed)
+    bus.subscribe(TicketChanged, lists_ratings.on_ticket_changed)
     bus.subscribe(TicketsMerging, webhooks.owe_for_merge)
     bus.subscribe(TicketsMerging, outbox.owe_for_merge)
     bus.subscribe(AttendanceChanged, points.on_attendance_changed)
@@ -128,6 +139,8 @@ def provide(app: Flask) -> None:
     """What a lower sub-package asks of a higher one through a protocol of its own, installed here."""
     photos.install_ticket_rules(app, TicketPhotoRules())  # photos ask tickets who may see and add them
     photos.install_photo_holder(app, PHOTO_HOLDER, ActivityPhotoRules())  # and activities who may see theirs
+    photos.install_photo_holder(app, lists_needs.PHOTO_HOLDER, lists_needs.NeedPhotoRules())  # wishes' photos
+    photos.install_photo_holder(app, lists_projects.PHOTO_HOLDER, lists_projects.ProjectPhotoRules())
     metrics.add_gauges(app, ticket_gauges)  # /metrics reads overdue tickets and the sweep's lag at each scrape,
     metrics.add_gauges(app, outbox_gauges)  # and the outbox's depth, age and failures
 

@@ -1,6 +1,7 @@
 """The demo district's party layer: the street's 大工委, community committees, grid branches with a group, a
 school's branch as a host organisation, members of every class (the grid workers among them), a month of their
-activities (`demo.party_activities`), and a party staff login placed on the street's committee."""
+activities (`demo.party_activities`), a party staff login placed on the street's committee, and the street's
+alliance with its lists (`demo.party_alliances`)."""
 
 from dataclasses import dataclass
 from datetime import date
@@ -9,6 +10,7 @@ from typing import Any
 from auth import service as auth_service
 from auth.models import Account
 from demo.party_activities import seed_demo_activities
+from demo.party_alliances import seed_demo_alliance
 from demo.party_checkins import seed_demo_check_ins
 from grid.models import GridUnit
 from kernel.principals import Role
@@ -94,6 +96,7 @@ def seed_demo_party(admin: Account, units: dict[str, GridUnit], password: str) -
     staff = auth_service.create_initial_account(username, password, Role.PARTY_STAFF, display_name)
     orgs.place_staff(staff.id, created["street"].id)
     seed_demo_check_ins(admin, created, units, password)
+    seed_demo_alliance(admin, created, units)
 
 
 def _accounts(usernames: list[str]) -> list[Account]:

@@ -42,6 +42,8 @@ class Activity(db.Model):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     org_id: Mapped[int] = mapped_column(BigId, ForeignKey("party_orgs.id"))
     kind_code: Mapped[str] = mapped_column(String(32), ForeignKey("party_activity_kinds.code"))
+    # Set on an alliance's joint meeting (kind `alliance_meeting`, held by its lead organisation: party.alliances).
+    alliance_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("party_alliances.id"), index=True)
     title: Mapped[str] = mapped_column(String(128))
     held_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     hours: Mapped[Decimal] = mapped_column(Numeric(5, 2, asdecimal=True))  # its length: what a present member served

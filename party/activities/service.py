@@ -49,6 +49,8 @@ from tasks.photos import service as photos
 PHOTO_HOLDER: Final = "party_activity"  # what the photos service calls an activity holding photos
 # A phone's clock may run a little ahead: an activity "held" this far in the future is still taken as now.
 FUTURE_ALLOWANCE: Final = timedelta(minutes=10)
+# Joint meetings of an alliance (联席会议): recorded by party.alliances, with the organisations present.
+ALLIANCE_MEETING_KIND: Final = "alliance_meeting"
 
 
 # --- kinds ---------------------------------------------------------------------------------------
@@ -424,6 +426,10 @@ def _manageable_org(actor: Caller, org_id: int) -> PartyOrg:
 
 
 def _active_kind(code: str) -> ActivityKind:
+    if code == ALLIANCE_MEETING_KIND:
+        raise ValidationError(
+            "An alliance's meeting is recorded through the alliance.", {"kind": ["POST /party/alliances/{id}/meetings"]}
+        )
     found = KINDS.get_active(code)
     if found is None:
         raise ValidationError(_("Unknown or inactive activity kind."), {"kind": [_("no such active kind")]})

@@ -20,6 +20,8 @@ class PointTrigger(enum.StrEnum):
     CLAIM_RESOLVED = "claim.resolved"
     SERVICE_HOURS = "service.hours"
     ACTIVITY_ATTENDED = "activity.attended"
+    PROJECT_RATED_GOOD = "project.rated_good"  # the workers of a need's project the residents rated well
+    WISH_FULFILLED = "wish.fulfilled"  # the member who fulfilled a 微心愿, once the community confirms
     MANUAL = "manual"
 
 

@@ -400,6 +400,37 @@ def _write(
     return entry
 
 
+def earn_by_rule(
+    *, member_id: int, org_id: int, trigger: PointTrigger, source: tuple[str, str], note: str
+) -> PointEntry | None:
+    """The points the trigger's rule in force today earns the member for `source` (within its monthly cap), once:
+    None when the rule earns nothing or the member already holds a standing entry of that rule for the source."""
+    now = utcnow()
+    rule = rule_for(trigger, now.astimezone(BEIJING).date())
+    if rule is None or rule.points == 0:
+        return None
+    held = db.session.scalars(
+        select(PointEntry.id).where(
+            PointEntry.source_type == source[0],
+            PointEntry.source_id == source[1],
+            PointEntry.member_id == member_id,
+            PointEntry.rule_code == rule.code,
+        )
+    ).first()
+    points = _within_cap(rule, member_id, now)
+    if held is not None or points == 0:
+        return None
+    return _write(
+        member_id=member_id,
+        org_id=org_id,
+        points=points,
+        rule_code=rule.code,
+        source=source,
+        occurred_at=now,
+        note=note,
+    )
+
+
 # --- manual entries and corrections ----------------------------------------------------------------
 
 

@@ -43,15 +43,16 @@ def test_the_demo_has_a_month_of_activities_with_attendance_and_their_points(app
     app.test_cli_runner().invoke(args=["seed-demo"])
     staff = login(client, "sun.party")
     listed = client.get("/api/v1/party/activities", query_string={"limit": 100}, headers=staff).get_json()["items"]
-    assert len(listed) == 8
+    assert len(listed) == 9  # 8 of the branches and the street alliance's joint meeting
     assert {item["kind"] for item in listed} == {
+        "alliance_meeting",
         "committee_meeting",
         "theme_day",
         "group_meeting",
         "party_lecture",
         "service",
     }
-    assert all(item["present"] for item in listed)
+    assert all(item["present"] for item in listed if item["kind"] != "alliance_meeting")  # organisations meet there
     assert any(item["absent"] for item in listed)
     worker = login(client, "li.worker")
     mine = client.get("/api/v1/party/me/activities", headers=worker).get_json()["items"]
@@ -105,3 +106,33 @@ def test_demo_residents_have_numbers_of_their_own_and_their_resolved_sms_has_its
     with app.app_context():
         resolved = db.session.scalars(select(Notification).where(Notification.template == "sms_ticket_resolved")).all()
         assert len(resolved) == 3 and {message.status for message in resolved} == {"sent"}  # 冯老师 resolved two
+
+
+def test_the_demo_has_a_street_alliance_with_its_lists(app, client):
+    app.test_cli_runner().invoke(args=["seed-demo"])
+    supervisor = login(client, "zhang.supervisor")
+    [alliance] = client.get("/api/v1/party/alliances", headers=supervisor).get_json()["items"]
+    assert (alliance["name"], alliance["status"], alliance["lead_org_name"]) == (
+        "仲景街道党建联合体",
+        "active",
+        "仲景街道大工委",
+    )
+    members = client.get(f"/api/v1/party/alliances/{alliance['id']}/members", headers=supervisor).get_json()["items"]
+    assert {m["host_kind"] for m in members} == {None, "hospital", "school", "non_public"}
+    assert {m["org_name"] for m in members} >= {"南阳市中心医院党委", "红苑物业服务公司党支部", "医圣祠社区大党委"}
+    [meeting] = client.get(f"/api/v1/party/alliances/{alliance['id']}/meetings", headers=supervisor).get_json()["items"]
+    assert len(meeting["present_orgs"]) == len(members)
+    needs = client.get("/api/v1/party/needs", query_string={"limit": 100}, headers=supervisor).get_json()["items"]
+    assert sorted((n["kind"], n["status"]) for n in needs) == [
+        ("need", "in_project"),
+        ("need", "met"),
+        ("need", "open"),
+        ("wish", "claimed"),
+    ]
+    projects = client.get("/api/v1/party/projects", headers=supervisor).get_json()["items"]
+    assert sorted(p["status"] for p in projects) == ["done", "under_way"]
+    resources = client.get("/api/v1/party/resources", headers=supervisor).get_json()["items"]
+    assert len(resources) == 4
+    report = client.get(f"/api/v1/party/alliances/{alliance['id']}/report", headers=supervisor).get_json()
+    assert report["meetings"]["held"] == 1
+    assert report["ratings"]["residents"]["satisfied"]["numerator"] == 1
