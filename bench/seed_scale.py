@@ -68,8 +68,8 @@ def bulk(model: Any, rows: list[dict[str, Any]]) -> None:
         db.session.execute(insert(model), rows[start : start + CHUNK])
 
 
-def seed_territory(now: datetime) -> tuple[list[int], list[int]]:
-    """The units; returns the street ids and the cell ids."""
+def seed_territory(now: datetime, districts: int = 1) -> tuple[list[int], list[int], list[int]]:
+    """The units; returns the district, street and cell ids. More than one district hangs them under a city."""
     units: list[dict[str, Any]] = []
     next_id = iter(range(1, 1_000_000))
 
@@ -90,30 +90,39 @@ def seed_territory(now: datetime) -> tuple[list[int], list[int]]:
         units.append(row)
         return row
 
-    district = unit(GridLevel.DISTRICT, "BD", "基准区", None)
-    streets, cells = [], []
-    for s in range(STREETS):
-        street = unit(GridLevel.STREET, f"BD{s:02d}", f"第{s + 1}街道", district)
-        streets.append(street["id"])
-        for c in range(COMMUNITIES):
-            community = unit(GridLevel.COMMUNITY, f"BD{s:02d}{c:02d}", f"第{s + 1}街道第{c + 1}社区", street)
-            for g in range(CELLS):
-                cell = unit(GridLevel.GRID, f"BD{s:02d}{c:02d}{g:03d}", f"网格{s + 1}-{c + 1}-{g + 1}", community)
-                cell["boundary"] = _square(len(cells))
-                cells.append(cell["id"])
+    city = unit(GridLevel.CITY, "BC", "基准市", None) if districts > 1 else None
+    district_ids, streets, cells = [], [], []
+    for d in range(districts):
+        # The district of the one-district bench keeps its codes and names (BD..., 第1街道...).
+        code, label = ("BD", "") if city is None else (f"BD{d:02d}", f"{d + 1}区")
+        district = unit(GridLevel.DISTRICT, code, f"基准区{label}", city)
+        district_ids.append(district["id"])
+        for s in range(STREETS):
+            street = unit(GridLevel.STREET, f"{code}{s:02d}", f"{label}第{s + 1}街道", district)
+            streets.append(street["id"])
+            for c in range(COMMUNITIES):
+                community = unit(GridLevel.COMMUNITY, f"{code}{s:02d}{c:02d}", f"{label}第{s + 1}街道第{c + 1}社区",
+                                 street)  # fmt: skip
+                for g in range(CELLS):
+                    cell = unit(GridLevel.GRID, f"{code}{s:02d}{c:02d}{g:03d}", f"{label}网格{s + 1}-{c + 1}-{g + 1}",
+                                community)  # fmt: skip
+                    cell["boundary"] = _square(len(cells))
+                    cells.append(cell["id"])
     bulk(GridUnit, units)
-    return streets, cells
+    return district_ids, streets, cells
 
 
 def _square(index: int) -> str:
-    """Cell `index` of a 100 x 100 checkerboard of 0.001-degree squares (about 100 m) in Nanyang, as stored."""
+    """Cell `index` of a checkerboard 100 squares wide of 0.001-degree squares (about 100 m) in Nanyang, as stored."""
     west, south = 112.5 + (index % 100) * 0.001, 33.0 + (index // 100) * 0.001
     ring = [[west, south], [west + 0.001, south], [west + 0.001, south + 0.001], [west, south + 0.001], [west, south]]
     return geometry.dump({"type": "Polygon", "coordinates": [[[round(x, 6), round(y, 6)] for x, y in ring]]})
 
 
-def seed_accounts(now: datetime, streets: list[int], cells: list[int], workers: int) -> list[int]:
-    """Admin, supervisors, workers (5 cells each, in order); returns the worker of each cell (by index)."""
+def seed_accounts(now: datetime, districts: list[int], streets: list[int], cells: list[int], workers: int) -> list[int]:
+    """Admin, supervisors, workers (5 cells each, in order); returns the worker of each cell (by index).
+
+    A city has a supervisor per district too: `bench.district` covers district 1."""
     hashed = hash_password(PASSWORD)
     base = {"password_hash": hashed, "active": True, "created_at": now, "updated_at": now}
     rows = [{"id": 1, "username": "bench.admin", "display_name": "管理员", "role": Role.ADMIN, **base}]
@@ -121,7 +130,12 @@ def seed_accounts(now: datetime, streets: list[int], cells: list[int], workers: 
         name = "bench.supervisor" if index == 0 else f"bench.supervisor{index + 1}"
         rows.append({"id": 2 + index, "username": name, "display_name": f"街道督办{index + 1}", "role": Role.SUPERVISOR,
                      "scope_grid_id": street, **base})  # fmt: skip
-    first_worker = 2 + len(streets)
+    if len(districts) > 1:
+        for index, district in enumerate(districts):
+            rows.append({"id": len(rows) + 1, "username": f"bench.district{index + 1 if index else ''}",
+                         "display_name": f"区督办{index + 1}", "role": Role.SUPERVISOR, "scope_grid_id": district,
+                         **base})  # fmt: skip
+    first_worker = len(rows) + 1
     for w in range(workers):
         rows.append({"id": first_worker + w, "username": f"bench.worker{w + 1}", "display_name": f"网格员{w + 1}",
                      "role": Role.WORKER, **base})  # fmt: skip
@@ -174,6 +188,87 @@ def _flush(tickets: list[dict[str, Any]], events: list[dict[str, Any]], feedback
             rows.clear()
 
 
+TICKET_COLUMNS = (
+    "id", "no", "status", "priority", "category_code", "grid_id", "origin_grid_id", "description",
+    "volunteer_claimable", "resolve_started_at", "resolve_due_at", "warn_at", "due_at", "urge_count", "reopen_count",
+    "resolution_round", "created_at", "updated_at", "version", "reporter_name", "reporter_phone", "cancelled_at",
+    "assignee_id", "dispatched_at", "accept_due_at", "accepted_at", "resolved_at", "handler_id", "closed_at",
+)  # fmt: skip
+EVENT_COLUMNS = ("id", "ticket_id", "action", "to_status", "prior_grid_id", "photo_ids", "created_at", "details")
+FEEDBACK_COLUMNS = ("ticket_id", "resolution_round", "rating", "channel", "created_at")
+
+
+def copy_tickets(now: datetime, cells: list[int], owners: list[int], count: int, days: int, rng: random.Random) -> None:
+    """`seed_tickets` for PostgreSQL at city scale: the same rows, written with COPY a day's worth at a time.
+
+    Tickets are drawn window by window (24-hour windows ending at `now`), sorted within each, so no list of all
+    the times is held; the rows go as COPY text through psycopg 3's `cursor.copy`."""
+    categories = [
+        (c.code, c.accept_minutes, c.resolve_hours) for c in db.session.query(Category).all() if c.parent_code
+    ]
+    cursor = db.session.connection().connection.driver_connection.cursor()
+    start = now - timedelta(days=days)
+    day_counters: dict[str, int] = {}
+    ticket_id = 0
+    buffers: dict[str, list[str]] = {"tickets": [], "ticket_events": [], "ticket_feedback": []}
+    for window in range(days):
+        share = count * (window + 1) // days - count * window // days
+        opening = start + timedelta(days=window)
+        for received in sorted(opening + timedelta(seconds=rng.uniform(0, 86400)) for _ in range(share)):
+            ticket_id += 1
+            cell_index = rng.randrange(len(cells))
+            cell, worker = cells[cell_index], owners[cell_index]
+            code, accept_minutes, resolve_hours = rng.choice(categories)
+            day = (received + BEIJING_OFFSET).strftime("%Y%m%d")
+            day_counters[day] = day_counters.get(day, 0) + 1
+            row = _ticket(ticket_id, received, now, cell, worker, code, accept_minutes, resolve_hours, rng)
+            row["no"] = f"{day}-{day_counters[day]:06d}"
+            buffers["tickets"].append(_copy_line(row.get(column) for column in TICKET_COLUMNS))
+            details = f'{{"channel": "{rng.choice(CHANNELS)}"}}'
+            event = (ticket_id, ticket_id, "create", Status.PENDING, cell, "[]", received, details)
+            buffers["ticket_events"].append(_copy_line(event))
+            if row["status"] is Status.CLOSED and rng.random() < 0.5:
+                rating = rng.choices([5, 4, 3, 2, 1], weights=[60, 25, 8, 4, 3])[0]
+                buffers["ticket_feedback"].append(_copy_line((ticket_id, 1, rating, "sms", row["closed_at"])))
+        if len(buffers["tickets"]) >= CHUNK or window == days - 1:
+            _copy_out(cursor, buffers)
+        if window % 30 == 29:
+            print(f"  {ticket_id} tickets copied", flush=True)
+    bulk(TicketNumberDay, [{"day": day, "last": last} for day, last in day_counters.items()])
+
+
+def _copy_out(cursor: Any, buffers: dict[str, list[str]]) -> None:
+    columns = {"tickets": TICKET_COLUMNS, "ticket_events": EVENT_COLUMNS, "ticket_feedback": FEEDBACK_COLUMNS}
+    for table, lines in buffers.items():
+        if lines:
+            with cursor.copy(f"COPY {table} ({', '.join(columns[table])}) FROM STDIN") as copy:
+                copy.write("".join(lines))
+            lines.clear()
+
+
+def _copy_line(values: Any) -> str:
+    """One row in COPY's text format (the values hold no tabs, newlines or backslashes)."""
+    return "\t".join(_copy_value(value) for value in values) + "\n"
+
+
+def _copy_value(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def reset_sequences() -> None:
+    """After rows written with their own ids, each PostgreSQL id sequence goes on from the largest."""
+    for table in ("grid_units", "accounts", "tickets", "ticket_events", "ticket_feedback"):
+        db.session.execute(
+            text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT coalesce(max(id), 1) FROM {table}))")
+        )
+
+
 def _ticket(tid: int, received: datetime, now: datetime, cell: int, worker: int, code: str, accept_minutes: int,
             resolve_hours: int, rng: random.Random) -> dict[str, Any]:  # fmt: skip
     """One ticket's row: each step minutes to days after the last; a step that would come after now has not."""
@@ -218,6 +313,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2_000)
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--districts", type=int, default=1, help="more than 1: a city of districts (PostgreSQL COPY)")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     app = make_app(args.database_url)
@@ -226,9 +322,14 @@ def main() -> None:
         upgrade()
         started = time.perf_counter()
         seed_defaults()
-        streets, cells = seed_territory(now)
-        owners = seed_accounts(now, streets, cells, args.workers)
-        seed_tickets(now, cells, owners, args.tickets, args.days, rng)
+        districts, streets, cells = seed_territory(now, args.districts)
+        owners = seed_accounts(now, districts, streets, cells, args.workers)
+        if args.districts > 1:
+            copy_tickets(now, cells, owners, args.tickets, args.days, rng)
+        else:
+            seed_tickets(now, cells, owners, args.tickets, args.days, rng)
+        if db.engine.dialect.name == "postgresql":
+            reset_sequences()
         db.session.commit()
         seeded = time.perf_counter()
         print(f"seeded {len(cells)} cells, {args.workers} workers, {args.tickets} tickets in {seeded - started:.1f} s")
