@@ -32,6 +32,20 @@ class Partition:
         return _utc(self.month), _utc(add_months(self.month, 1))
 
 
+def is_partition(name: str) -> bool:
+    """A partition's table (`<table>_pYYYYMM` or `<table>_default`): the models describe only the parent."""
+    for table in PARTITIONED:
+        suffix = name.removeprefix(f"{table}_")
+        if suffix != name and (suffix == "default" or (len(suffix) == 7 and suffix[0] == "p" and suffix[1:].isdigit())):
+            return True
+    return False
+
+
+def include_in_autogenerate(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    """Alembic's `include_object`: partitions are not tables of their own to it."""
+    return not (type_ == "table" and reflected and name is not None and is_partition(name))
+
+
 def add_months(month: date, months: int) -> date:
     index = month.year * 12 + month.month - 1 + months
     return date(index // 12, index % 12 + 1, 1)

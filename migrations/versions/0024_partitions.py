@@ -36,21 +36,34 @@ MONTHS_AHEAD = 3
 
 
 def upgrade():
-    if op.get_bind().dialect.name != "postgresql":
-        return
+    # Both engines, so the models describe one schema: no foreign keys into notifications, message_id unique
+    # with created_at.
     for table, name, _column in INCOMING:
-        op.drop_constraint(name, table, type_="foreignkey")
-    for table, column in PARTITIONED.items():
-        _rebuild(table, column, partitioned=True)
+        with op.batch_alter_table(table) as batch:
+            batch.drop_constraint(name, type_="foreignkey")
+    if op.get_bind().dialect.name == "postgresql":
+        for table, column in PARTITIONED.items():
+            _rebuild(table, column, partitioned=True)
+    else:
+        _swap_unique(["message_id", "created_at"])
 
 
 def downgrade():
-    if op.get_bind().dialect.name != "postgresql":
-        return
-    for table, column in PARTITIONED.items():
-        _rebuild(table, column, partitioned=False)
+    if op.get_bind().dialect.name == "postgresql":
+        for table, column in PARTITIONED.items():
+            _rebuild(table, column, partitioned=False)
+    else:
+        _swap_unique(["message_id"])
     for table, name, column in INCOMING:
-        op.create_foreign_key(name, table, "notifications", [column], ["id"])
+        with op.batch_alter_table(table) as batch:
+            batch.create_foreign_key(name, "notifications", [column], ["id"])
+
+
+def _swap_unique(columns):
+    name, _column = UNIQUE["notifications"]
+    with op.batch_alter_table("notifications") as batch:
+        batch.drop_constraint(name, type_="unique")
+        batch.create_unique_constraint(name, columns)
 
 
 def _rebuild(table, column, partitioned):
