@@ -265,6 +265,15 @@ def _month(postgres: bool, day: Any) -> Any:
 
 def _fill_ancestry(connection: Any) -> None:
     """(unit, each unit on its path including itself): what a ticket counted in `unit` fans out to."""
+    if connection.dialect.name == "postgresql":
+        # In SQL: a city's 100,000 cells made 500,000 rows through Python, most of a month's rebuild.
+        fill = (
+            "INSERT INTO stats_rebuild_ancestry (unit_id, ancestor_id) "
+            "SELECT id, CAST(step AS bigint) FROM grid_units, unnest(string_to_array(trim(both '/' from path), '/')) "
+            "AS step WHERE step <> '' UNION SELECT id, id FROM grid_units"
+        )
+        connection.execute(text(fill))
+        return
     rows = [
         {"unit_id": unit_id, "ancestor_id": ancestor}
         for unit_id, path in connection.execute(select(GridUnit.id, GridUnit.path))
