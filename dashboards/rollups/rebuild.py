@@ -273,6 +273,7 @@ def _fill_ancestry(connection: Any) -> None:
             "AS step WHERE step <> '' UNION SELECT id, id FROM grid_units"
         )
         connection.execute(text(fill))
+        connection.execute(text("ANALYZE stats_rebuild_ancestry"))  # a temporary table has no statistics
         return
     rows = [
         {"unit_id": unit_id, "ancestor_id": ancestor}
