@@ -250,7 +250,9 @@ def _partitions_from(start: datetime) -> None:
 def _copy_out(batches: dict[str, list[tuple[Any, ...]]]) -> None:
     """COPY each table's batch and commit."""
     columns = {"tickets": TICKET_COLUMNS, "ticket_events": EVENT_COLUMNS, "ticket_feedback": FEEDBACK_COLUMNS}
-    cursor = db.session.connection().connection.driver_connection.cursor()
+    connection = db.session.connection()
+    connection.execute(text("SET LOCAL statement_timeout = 0"))  # a batch on a loaded machine outlasts the app's 30 s
+    cursor = connection.connection.driver_connection.cursor()
     for table, rows in batches.items():
         if rows:
             with cursor.copy(f"COPY {table} ({', '.join(columns[table])}) FROM STDIN") as copy:
@@ -346,6 +348,8 @@ def main() -> None:
         print(f"stats rebuild: {rebuilt - seeded:.1f} s")
         # Planner statistics and (PostgreSQL) the visibility map, as autovacuum or PRAGMA optimize would.
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            if db.engine.dialect.name == "postgresql":
+                connection.execute(text("SET statement_timeout = 0"))
             connection.execute(text("VACUUM ANALYZE" if db.engine.dialect.name == "postgresql" else "ANALYZE"))
         print(f"analyze: {time.perf_counter() - rebuilt:.1f} s")
 
