@@ -27,6 +27,7 @@ from kernel.clock import utcnow
 from kernel.extensions import api
 from kernel.pagination import cursor_list
 from kernel.principals import Role
+from kernel.replica import reads_replica
 from kernel.security import current_principal, requires_role
 
 DEFINITIONS = """Every figure counts a **subtree** (`grid_id`, default: your scope) over **Beijing calendar days**
@@ -73,6 +74,7 @@ def _target(query: dict[str, Any]) -> service.Target:
 @stats_blp.arguments(StatsQuerySchema, location="query")
 @stats_blp.response(200, SummarySchema)
 @documents(404, 422)
+@reads_replica
 def summary(query: dict[str, Any]) -> dict[str, Any]:
     """The subtree's tickets received, open, resolved, closed, the four rates, times to accept and resolve,
     reopens, and its open, overdue and warned work now."""
@@ -84,6 +86,7 @@ def summary(query: dict[str, Any]) -> dict[str, Any]:
 @stats_blp.arguments(BreakdownQuerySchema, location="query")
 @stats_blp.response(200, BreakdownSchema)
 @documents(404, 422)
+@reads_replica
 def breakdown(query: dict[str, Any]) -> dict[str, Any]:
     """The summary's figures per child unit (one level down; plus the unit's own tickets as `direct`), per
     category, per worker (the account holding the ticket, or who resolved it last) or per channel."""
@@ -95,6 +98,7 @@ def breakdown(query: dict[str, Any]) -> dict[str, Any]:
 @stats_blp.arguments(TimeseriesQuerySchema, location="query")
 @stats_blp.response(200, TimeseriesSchema)
 @documents(404, 422)
+@reads_replica
 def timeseries(query: dict[str, Any]) -> dict[str, Any]:
     """Received, resolved, overdue and the resolution and satisfaction rates per day, week (from Monday) or
     month of receipt; every period of the range is listed, empty ones too."""
@@ -107,6 +111,7 @@ def timeseries(query: dict[str, Any]) -> dict[str, Any]:
 @cursor_list(service.OverdueFilters)
 @stats_blp.response(200, OverduePageSchema)
 @documents(404, 422)
+@reads_replica
 def overdue(filters: service.OverdueFilters, *, limit: int, cursor: str | None) -> dict[str, Any]:
     """Open tickets owned in the subtree that are past their running deadline or its 80 % mark, with assignee
     and unit, the earliest deadline first."""
@@ -136,6 +141,7 @@ def _overdue_item(ticket: Any, now: datetime) -> dict[str, Any]:
 @stats_blp.arguments(StatsQuerySchema, location="query")
 @stats_blp.response(200, HeatmapSchema)
 @documents(404, 422)
+@reads_replica
 def heatmap(query: dict[str, Any]) -> Response:
     """A GeoJSON FeatureCollection of the subtree's cells (WGS-84 boundaries) with tickets received in the
     range and open and overdue now, for a map layer, cells by id. Sent with an ETag: `If-None-Match` with it
@@ -149,6 +155,7 @@ def heatmap(query: dict[str, Any]) -> Response:
 @stats_blp.arguments(LeaderboardQuerySchema, location="query")
 @stats_blp.response(200, LeaderboardSchema)
 @documents(404, 422)
+@reads_replica
 def leaderboard(query: dict[str, Any]) -> dict[str, Any]:
     """Workers (or the child units) ranked for 积分考核 by score = 10 × resolved on time + 5 × ratings of 4–5
     − 10 × reopens; ties: more resolved on time, then fewer reopens, then the smaller id."""
@@ -160,6 +167,7 @@ def leaderboard(query: dict[str, Any]) -> dict[str, Any]:
 @exports_blp.arguments(TicketExportQuerySchema, location="query")
 @exports_blp.response(200, {"type": "string"}, content_type="text/csv")
 @documents(404, 422)
+@reads_replica
 def tickets_csv(query: dict[str, Any]) -> Response:
     """The ledger: every ticket `received` counts (origin in the subtree, received in the range), oldest first,
     Chinese headings, UTF-8 with BOM, streamed. Phones masked unless `reveal_phones` (recorded)."""
@@ -174,6 +182,7 @@ def tickets_csv(query: dict[str, Any]) -> Response:
 @exports_blp.arguments(TicketExportQuerySchema, location="query")
 @exports_blp.response(200, {"type": "string", "format": "binary"}, content_type=XLSX)
 @documents(404, 422)
+@reads_replica
 def tickets_xlsx(query: dict[str, Any]) -> Response:
     """The ledger as an Excel workbook (written row by row to a temporary file, then sent in chunks)."""
     spool = ledgers.tickets_xlsx(_ledger_rows(query, "tickets.xlsx"))
@@ -187,6 +196,7 @@ def tickets_xlsx(query: dict[str, Any]) -> Response:
 @exports_blp.arguments(StatsQuerySchema, location="query")
 @exports_blp.response(200, {"type": "string", "format": "binary"}, content_type=XLSX)
 @documents(404, 422)
+@reads_replica
 def stats_xlsx(query: dict[str, Any]) -> Response:
     """The summary and the breakdowns (by child unit, category, worker, channel) as sheets of one workbook."""
     spool = ledgers.stats_xlsx(_target(query))

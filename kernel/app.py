@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from kernel import commands, events, health, i18n, metrics
+from kernel import commands, events, health, i18n, metrics, replica
 from kernel.config import ROOT, load_settings
 from kernel.db import install_connection_settings
 from kernel.errors import register_error_handlers
@@ -53,9 +53,11 @@ def register_extensions(app: Flask) -> None:
         # A server's connection can go stale between requests; a SQLite file cannot, and pinging it cost each
         # request that reads the database a statement.
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"], "pool_pre_ping": False}
+    replica.configure(app)
     db.init_app(app)
     with app.app_context():
-        install_connection_settings(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+        for engine in db.engines.values():  # the primary, and the read replica if there is one
+            install_connection_settings(engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     jwt.init_app(app)
     register_token_error_loaders(jwt)

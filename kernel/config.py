@@ -24,6 +24,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "JWT_SECRET_KEY": jwt_key,
         "SQLALCHEMY_DATABASE_URI": normalize_database_url(env.get("DATABASE_URL", DEFAULT_DATABASE_URL)),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
+        # A read replica for the dashboards and exports (kernel.replica); unset, they read the primary.
+        "DATABASE_REPLICA_URL": normalize_database_url(env["DATABASE_REPLICA_URL"])
+        if env.get("DATABASE_REPLICA_URL")
+        else None,
         "SQLITE_BUSY_TIMEOUT_MS": int(env.get("SQLITE_BUSY_TIMEOUT_MS", "5000")),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(16 * 1024 * 1024))),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),

@@ -7,9 +7,10 @@ from flask_sqlalchemy import SQLAlchemy
 
 from kernel.api import HouseApi
 from kernel.db import Base
+from kernel.replica import RoutingSession
 from kernel.tokens import OneKeyJWTManager
 
-db = SQLAlchemy(model_class=Base)
+db = SQLAlchemy(model_class=Base, session_options={"class_": RoutingSession})
 migrate = Migrate(render_as_batch=True, compare_type=True)
 jwt = OneKeyJWTManager()
 api = HouseApi()

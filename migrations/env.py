@@ -9,6 +9,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from kernel.partitions import include_in_autogenerate
+
 config = context.config
 if config.config_file_name is not None:
     # Keep the application's own loggers (JSON access log) working after a migration.
@@ -35,6 +37,7 @@ def run_migrations_online() -> None:
 
     configure_args = dict(current_app.extensions["migrate"].configure_args)
     configure_args.setdefault("process_revision_directives", skip_empty_autogenerate)
+    configure_args.setdefault("include_object", include_in_autogenerate)  # PostgreSQL's monthly partitions
     with target_db.engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_db.metadata, **configure_args)
         with context.begin_transaction():

@@ -40,7 +40,9 @@ class SmsReply(db.Model):
     ticket_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("tickets.id"), index=True)
     rating: Mapped[int | None] = mapped_column(Integer)
     request_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("resident_requests.id"), index=True)
-    answer_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("notifications.id"))  # the SMS asking for a number
+    # The SMS asking for a number. No foreign key: notifications are partitioned on PostgreSQL, where one would
+    # need (id, created_at) (migration 0023_partitions).
+    answer_id: Mapped[int | None] = mapped_column(BigId)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -63,7 +65,7 @@ class SmsReport(db.Model):
     delivered: Mapped[bool | None] = mapped_column(Boolean)
     error: Mapped[str | None] = mapped_column(String(200))
     reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    notification_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("notifications.id"), index=True)
+    notification_id: Mapped[int | None] = mapped_column(BigId, index=True)  # no foreign key: as answer_id
     outcome: Mapped[ReportOutcome] = mapped_column(str_enum(ReportOutcome))
     reason: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

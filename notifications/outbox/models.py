@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel.clock import utcnow
@@ -36,11 +36,13 @@ class Notification(db.Model):
         Index("ix_notifications_recipient_account_id_id", "recipient_account_id", "id"),
         # The per-phone hourly limit counts what was sent to a number lately; inbound replies find the SMS answered.
         Index("ix_notifications_recipient_phone_sent_at", "recipient_phone", "sent_at"),
+        # With the partition key, as PostgreSQL's partitioned table requires (migration 0023_partitions): uuids.
+        UniqueConstraint("message_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     # Stable across retries: sent to the provider or receiver so a resend is recognisable.
-    message_id: Mapped[str] = mapped_column(String(36), unique=True)
+    message_id: Mapped[str] = mapped_column(String(36))
     event: Mapped[str] = mapped_column(String(40))  # e.g. ticket.resolved
     medium: Mapped[Medium] = mapped_column(str_enum(Medium))
     recipient_account_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("accounts.id"))

@@ -10,13 +10,15 @@ from sqlalchemy import select
 
 from dashboards.rollups import rebuild
 from dashboards.rollups.facts import monthly_of, totals, worker_months_of
-from dashboards.rollups.models import StatsDaily, StatsTicketFacts
+from dashboards.rollups.models import StatsDaily, StatsMonthly, StatsTicketFacts, StatsWorkerDaily, StatsWorkerMonthly
 from kernel.extensions import db
 from tasks.sweep import sweep
 from tasks.tickets.models import Ticket
 from tests.support.http import assert_error
 from tests.support.stats import BEIJING, NOVEMBER, T0, at, travel_to
 from tests.support.tasks import World
+
+OCTOBER = {"from": "2026-10-01", "to": "2026-10-31"}
 
 ENDPOINTS = ("summary", "breakdown?by=child", "timeseries", "overdue", "heatmap", "leaderboard")
 
@@ -286,6 +288,32 @@ def test_the_rebuild_command_reports_the_tickets_it_recounted(app, world, hand):
     assert result.exit_code == 0, result.output
     assert "rebuilt the rollups from 12 tickets" in result.output
     recount_agrees(app)
+
+
+def test_a_months_rebuild_replaces_that_months_rows_and_no_others(app, world, hand):
+    travel_to(datetime(2026, 10, 15, 10, 0, tzinfo=BEIJING))
+    world.ticket()  # one in October besides November's twelve
+    november = ok(world, "supervisor", "summary", **NOVEMBER)
+    with app.app_context():
+        for model in (StatsDaily, StatsMonthly, StatsWorkerDaily, StatsWorkerMonthly, StatsTicketFacts):
+            db.session.execute(model.__table__.delete())
+        db.session.commit()
+    runner = app.test_cli_runner()
+
+    result = runner.invoke(args=["stats", "rebuild", "--month", "2026-11", "--days", "7"])
+
+    assert "rebuilt the rollups from 12 tickets" in result.output, result.output
+    assert ok(world, "supervisor", "summary", **NOVEMBER) | {"now": None} == november | {"now": None}
+    assert ok(world, "supervisor", "summary", **OCTOBER)["received"] == 0  # not this month's
+    assert "from 1 tickets" in runner.invoke(args=["stats", "rebuild", "--month", "2026-10"]).output
+    recount_agrees(app)
+    facts_agree(app)
+
+
+def test_a_month_is_a_year_and_month(app):
+    result = app.test_cli_runner().invoke(args=["stats", "rebuild", "--month", "2026-13"])
+    assert result.exit_code != 0
+    assert "YYYY-MM" in result.output or "%Y-%m" in result.output
 
 
 # --- time zones, ranges, defaults -----------------------------------------------------------------

@@ -7,11 +7,13 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect
 
 from kernel.extensions import db
+from kernel.partitions import include_in_autogenerate
 
 
 def test_autogenerate_finds_no_difference_between_models_and_migrations(app):
     with app.app_context(), db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True, "render_as_batch": True})
+        options = {"compare_type": True, "render_as_batch": True, "include_object": include_in_autogenerate}
+        context = MigrationContext.configure(connection, opts=options)
         assert compare_metadata(context, db.metadata) == []
 
 
