@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask
 
 import auth.commands
+import bootstrap.contract
 import auth.routes
 import dashboards.commands
 import dashboards.routes

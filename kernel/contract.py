@@ -1,0 +1,291 @@
+"""The OpenAPI document as app teams generate clients from it: one pass over the document flask-smorest builds.
+
+Rules here apply to every operation and schema, so a new route gets them without declaring anything:
+- `operationId`: the view function's name in camelCase (`accept_ticket` → `acceptTicket`), prefixed by the
+  blueprint's `operation_id_prefix` where a protocol reuses names (`open311CreateRequest`);
+- a nullable reference is `{allOf: [$ref], nullable: true}` (apispec's `anyOf` puts an empty object first, and
+  generators then never build the referenced model); a nullable enum gets the type of its values;
+- shared enums (`shared_enum`) are components that inline copies of the same set are replaced by;
+- `required` on every property of a schema only ever sent (never read from a request): the server always sends
+  every field of its response schemas, and `tests/contract/test_responses_match.py` holds that to the real responses;
+- conditional-request headers, `ETag`, `Retry-After` and `X-Request-ID`, binary bodies readable as octet-stream;
+- `security: []` on public operations, summaries of at most 100 characters, `servers`, contact and licence.
+"""
+
+import re
+from collections.abc import Iterator, Mapping
+from copy import deepcopy
+from typing import Any, Final
+
+from apispec import BasePlugin
+
+SUMMARY_MAX: Final = 100
+OCTET_STREAM: Final = "application/octet-stream"
+HTTP_METHODS: Final = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+
+# Blueprint name → operationId prefix, for protocols whose view names repeat ours (open311's `create_request`).
+OPERATION_ID_PREFIXES: dict[str, str] = {}
+
+# Enum component name → its values, registered by the module that owns the values.
+SHARED_ENUMS: dict[str, list[str]] = {}
+
+INFO: Final = {
+    "description": "The grid governance service (网格化管理): the territory tree, grid workers, residents' tickets, "
+    "party organisations and dashboards. Errors are always `{\"error\": {\"code\", \"message\", \"details\"}}`; "
+    "lists are `{\"items\", \"next_cursor\"}`. Generate a client from this document: see the repository's README.",
+    "contact": {"name": "Grid platform team", "email": "grid-platform@example.org"},
+    "license": {"name": "Proprietary: for the city's own applications"},
+}
+SERVERS: Final = [{"url": "/", "description": "This server (clients give their own base URL)."}]
+
+HEADERS: Final = {
+    "ETag": {
+        "description": "The representation's version: send it back as `If-None-Match` (304 when unchanged) or "
+        "`If-Match` (412 when it has changed since).",
+        "schema": {"type": "string", "example": '"3f2a9c"'},
+    },
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "schema": {"type": "integer", "minimum": 1, "example": 5},
+    },
+    "X-Request-ID": {
+        "description": "The request's id in the server's logs (the one the client sent, or a new one).",
+        "schema": {"type": "string", "example": "4367ccd8b0454035b6330aa910a868d2"},
+    },
+}
+IF_NONE_MATCH: Final = {
+    "in": "header",
+    "name": "If-None-Match",
+    "required": False,
+    "description": "The ETag you last read: 304 with no body when it is still current.",
+    "schema": {"type": "string"},
+}
+IF_MATCH: Final = {
+    "in": "header",
+    "name": "If-Match",
+    "required": False,
+    "description": "The ETag you last read; 412 when the resource has changed since.",
+    "schema": {"type": "string"},
+}
+RETRYABLE_STATUSES: Final = ("429", "503")
+
+
+def shared_enum(name: str, values: Any) -> list[str]:
+    """Declare an enum component once (`TicketStatus`); inline copies of the same set of values refer to it."""
+    listed = [getattr(value, "value", value) for value in values]
+    SHARED_ENUMS[name] = listed
+    return listed
+
+
+def operation_id(endpoint: str, method: str, methods: int = 1) -> str:
+    """`tickets.accept_ticket` → `acceptTicket`; a view serving several methods gets the method first."""
+    blueprint, _, view = endpoint.rpartition(".")
+    words = [OPERATION_ID_PREFIXES.get(blueprint, ""), method if methods > 1 else "", *view.split("_")]
+    words = [word for word in words if word]
+    return words[0].lower() + "".join(word[:1].upper() + word[1:] for word in words[1:])
+
+
+class OperationIdPlugin(BasePlugin):
+    """Names every operation of the document by `operation_id`, unless its route declared one."""
+
+    def operation_helper(self, path: str | None = None, operations: dict | None = None, **kwargs: Any) -> None:
+        rule = kwargs.get("rule")
+        if rule is None or not operations:
+            return
+        methods = [method for method in operations if method in HTTP_METHODS]
+        for method in methods:
+            operations[method].setdefault("operationId", operation_id(rule.endpoint, method, len(methods)))
+
+
+def finish_document(document: dict[str, Any], error_codes: list[str]) -> dict[str, Any]:
+    """The document flask-smorest built, completed by the rules above (a copy; the input is left as it is)."""
+    doc = deepcopy(document)
+    doc["info"] = {**INFO, **doc.get("info", {})}
+    doc.setdefault("servers", deepcopy(SERVERS))
+    components = doc.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    schemas.pop("PaginationMetadata", None)  # flask-smorest's page header, which the house lists do not use
+    _declare_enums(schemas)
+    _type_error_codes(schemas, error_codes)
+    components.setdefault("headers", {}).update(deepcopy(HEADERS))
+    _complete_component_responses(components.get("responses", {}))
+    for item in doc.get("paths", {}).values():
+        for method, operation in item.items():
+            if method in HTTP_METHODS:
+                _complete_operation(method, operation)
+    _walk_schemas(doc)
+    _require_what_is_always_sent(doc)
+    return doc
+
+
+def _declare_enums(schemas: dict[str, Any]) -> None:
+    for name, values in SHARED_ENUMS.items():
+        schemas[name] = {"type": "string", "enum": list(values)}
+
+
+def _type_error_codes(schemas: dict[str, Any], error_codes: list[str]) -> None:
+    body = schemas.get("ErrorBody")
+    if body is None:
+        return
+    body["properties"]["code"] = {"allOf": [{"$ref": "#/components/schemas/ErrorCode"}]}
+    schemas["ErrorCode"] = {
+        "type": "string",
+        "enum": sorted(set(error_codes)),
+        "description": "What went wrong, for programs; `message` says it for people, in their language.",
+    }
+
+
+def _complete_component_responses(responses: dict[str, Any]) -> None:
+    for status_name, response in responses.items():
+        headers = response.setdefault("headers", {})
+        headers["X-Request-ID"] = {"$ref": "#/components/headers/X-Request-ID"}
+        if status_name in ("TOO_MANY_REQUESTS", "SERVICE_UNAVAILABLE"):
+            headers["Retry-After"] = {"$ref": "#/components/headers/Retry-After"}
+
+
+def _complete_operation(method: str, operation: dict[str, Any]) -> None:
+    operation.setdefault("security", [])
+    _shorten_summary(operation)
+    responses = operation.get("responses", {})
+    parameters = operation.setdefault("parameters", [])
+    names = {parameter.get("name") for parameter in parameters}
+    if "304" in responses and "If-None-Match" not in names:
+        parameters.append(deepcopy(IF_NONE_MATCH))
+    if "412" in responses and "If-Match" not in names:
+        parameters.append(deepcopy(IF_MATCH))
+    if not parameters:
+        del operation["parameters"]
+    versioned = "304" in responses or "412" in responses
+    for status, response in responses.items():
+        if "$ref" in response or status == "414":  # components are completed once; 414 is the HTTP server's page
+            continue
+        headers = response.setdefault("headers", {})
+        headers["X-Request-ID"] = {"$ref": "#/components/headers/X-Request-ID"}
+        if versioned and status.startswith("2") and response.get("content"):
+            headers["ETag"] = {"$ref": "#/components/headers/ETag"}
+        if status in RETRYABLE_STATUSES:
+            headers["Retry-After"] = {"$ref": "#/components/headers/Retry-After"}
+        _readable_as_bytes(response.get("content", {}))
+
+
+def _shorten_summary(operation: dict[str, Any]) -> None:
+    """A summary over 100 characters becomes the description; the summary keeps its first clause."""
+    summary = operation.get("summary", "")
+    if len(summary) <= SUMMARY_MAX:
+        return
+    description = operation.get("description", "")
+    operation["description"] = f"{summary}\n\n{description}".strip()
+    clause = re.split(r"(?<=[.;:])\s|(?<=[。；：])|\s\(", summary, maxsplit=1)[0].rstrip(".;:")
+    if len(clause) > SUMMARY_MAX:
+        clause = clause[: SUMMARY_MAX - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+    operation["summary"] = clause
+
+
+def _readable_as_bytes(content: dict[str, Any]) -> None:
+    """Binary bodies (photos, workbooks) also listed as octet-stream, the type every generator reads as bytes."""
+    binary = [media for media in content.values() if media.get("schema", {}).get("format") == "binary"]
+    if binary and OCTET_STREAM not in content:
+        content[OCTET_STREAM] = deepcopy(binary[0])
+
+
+def _walk_schemas(node: Any) -> None:
+    if isinstance(node, dict):
+        _fix_nullable(node)
+        _refer_to_shared_enum(node)
+        for value in node.values():
+            _walk_schemas(value)
+    elif isinstance(node, list):
+        for value in node:
+            _walk_schemas(value)
+
+
+def _fix_nullable(schema: dict[str, Any]) -> None:
+    """apispec's `anyOf: [{type: object, nullable: true}, {$ref}]` → `allOf: [{$ref}], nullable: true`."""
+    options = schema.get("anyOf")
+    if isinstance(options, list) and len(options) == 2:
+        placeholder = {"type": "object", "nullable": True}
+        others = [option for option in options if option != placeholder]
+        if len(others) == 1 and "$ref" in others[0]:
+            del schema["anyOf"]
+            schema["allOf"] = others
+            schema["nullable"] = True
+    if "type" not in schema and isinstance(schema.get("enum"), list):  # marshmallow's Enum fields have none
+        kinds = {_json_type(value) for value in schema["enum"] if value is not None}
+        if len(kinds) == 1:
+            schema["type"] = kinds.pop()
+    if schema.get("nullable") and not {"type", "allOf", "anyOf", "oneOf", "$ref"} & set(schema):
+        del schema["nullable"]  # any value (a `Raw` field): null included without saying so
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    return "string"
+
+
+def _refer_to_shared_enum(schema: dict[str, Any]) -> None:
+    values = schema.get("enum")
+    if not isinstance(values, list) or schema.get("type") not in (None, "string"):
+        return
+    given = {value for value in values if value is not None}
+    for name, shared in SHARED_ENUMS.items():
+        if given == set(shared) and len(given) == len(shared):
+            nullable = None in values or schema.get("nullable", False)
+            for key in ("enum", "type", "nullable"):
+                schema.pop(key, None)
+            ref = {"$ref": f"#/components/schemas/{name}"}
+            if nullable:
+                schema.update(allOf=[ref], nullable=True)
+            elif schema:  # a description or default beside a $ref would be ignored: allOf keeps them
+                schema["allOf"] = [ref]
+            else:
+                schema.update(ref)
+            return
+
+
+def _require_what_is_always_sent(doc: dict[str, Any]) -> None:
+    """Every property of a component that no request body or parameter uses is required: responses send them all.
+    A property a response may leave out says so with `x-optional: true` in its field's metadata."""
+    schemas = doc["components"]["schemas"]
+    read = _components_read_from_requests(doc)
+    for name in set(schemas) - read:
+        schema = schemas[name]
+        properties = schema.get("properties")
+        if schema.get("type") != "object" or not properties:
+            continue
+        always = [key for key, value in properties.items() if not value.get("x-optional")]
+        schema["required"] = sorted(set(schema.get("required", [])) | set(always))
+
+
+def _components_read_from_requests(doc: dict[str, Any]) -> set[str]:
+    roots: list[Any] = []
+    for item in doc.get("paths", {}).values():
+        roots.extend(item.get("parameters", []))
+        for method, operation in item.items():
+            if method in HTTP_METHODS:
+                roots.extend(operation.get("parameters", []))
+                roots.append(operation.get("requestBody", {}))
+    seen: set[str] = set()
+    pending = [name for root in roots for name in _refs(root)]
+    while pending:
+        name = pending.pop()
+        if name not in seen:
+            seen.add(name)
+            pending.extend(_refs(doc["components"]["schemas"].get(name, {})))
+    return seen
+
+
+def _refs(node: Any) -> Iterator[str]:
+    if isinstance(node, Mapping):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+            yield ref.rsplit("/", 1)[-1]
+        for value in node.values():
+            yield from _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _refs(value)
