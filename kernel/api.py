@@ -73,6 +73,7 @@ class HouseApi(flask_smorest.Api):
         self.spec.components.security_scheme(BEARER_SCHEME, {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
         self.ma_plugin.map_to_openapi_type(IdField, "string", None)
         self.ma_plugin.converter.add_attribute_function(id_field_to_openapi)
+        self.ma_plugin.converter.add_attribute_function(decimal_string_to_openapi)
         _serve_swagger_assets(app)
 
 
@@ -334,6 +335,13 @@ class Timestamp(fields.AwareDateTime):
 def id_field_to_openapi(converter: Any, field: fields.Field, **kwargs: Any) -> dict[str, Any]:
     if isinstance(field, IdField):
         return {"type": "string", "pattern": "^[0-9]{1,18}$"}
+    return {}
+
+
+def decimal_string_to_openapi(converter: Any, field: fields.Field, **kwargs: Any) -> dict[str, Any]:
+    """A Decimal written `as_string` ("1.00") is a string on the wire, not the number apispec says."""
+    if isinstance(field, fields.Decimal) and field.as_string:
+        return {"type": "string", "format": "decimal", "pattern": "^-?[0-9]+(\\.[0-9]+)?$"}
     return {}
 
 

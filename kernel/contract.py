@@ -31,8 +31,8 @@ SHARED_ENUMS: dict[str, list[str]] = {}
 
 INFO: Final = {
     "description": "The grid governance service (网格化管理): the territory tree, grid workers, residents' tickets, "
-    "party organisations and dashboards. Errors are always `{\"error\": {\"code\", \"message\", \"details\"}}`; "
-    "lists are `{\"items\", \"next_cursor\"}`. Generate a client from this document: see the repository's README.",
+    'party organisations and dashboards. Errors are always `{"error": {"code", "message", "details"}}`; '
+    'lists are `{"items", "next_cursor"}`. Generate a client from this document: see the repository\'s README.',
     "contact": {"name": "Grid platform team", "email": "grid-platform@example.org"},
     "license": {"name": "Proprietary: for the city's own applications"},
 }
@@ -105,7 +105,6 @@ def finish_document(document: dict[str, Any], error_codes: list[str]) -> dict[st
     components = doc.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     schemas.pop("PaginationMetadata", None)  # flask-smorest's page header, which the house lists do not use
-    _declare_enums(schemas)
     _type_error_codes(schemas, error_codes)
     components.setdefault("headers", {}).update(deepcopy(HEADERS))
     _complete_component_responses(components.get("responses", {}))
@@ -114,6 +113,7 @@ def finish_document(document: dict[str, Any], error_codes: list[str]) -> dict[st
             if method in HTTP_METHODS:
                 _complete_operation(method, operation)
     _walk_schemas(doc)
+    _declare_enums(schemas)  # after the walk, which would make each a reference to itself
     _require_what_is_always_sent(doc)
     return doc
 
