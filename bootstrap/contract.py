@@ -33,5 +33,7 @@ SHARED = {
     "Medium": Medium,
 }
 
-for name, values in SHARED.items():
-    shared_enum(name, values)
+
+def declare_shared_enums() -> None:
+    for name, values in SHARED.items():
+        shared_enum(name, values)

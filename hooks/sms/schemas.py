@@ -48,7 +48,9 @@ CALLBACK_BODY = {
 class SmsReplySchema(Schema):
     id = IdField(required=True)
     provider = fields.String(required=True)
-    phone = fields.Function(lambda row: mask_phone(row.phone), required=True, allow_none=True, metadata={"type": "string"})
+    phone = fields.Function(
+        lambda row: mask_phone(row.phone), required=True, allow_none=True, metadata={"type": "string"}
+    )
     text = fields.String(required=True)
     sent_at = Timestamp(required=True, allow_none=True)
     status = fields.Enum(InboundStatus, by_value=True, required=True)
