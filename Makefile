@@ -9,6 +9,8 @@ DEMO_SEED ?= 1
 export FLASK_APP := wsgi
 export HOST PORT WORKERS
 
+CONTRACT_TOOLS := contract/node_modules/.installed
+
 .PHONY: run test test-fast lint bench clean
 
 $(BIN)/python:
@@ -24,6 +26,11 @@ $(VENV)/.installed-dev: requirements-dev.txt requirements-sms.txt $(VENV)/.insta
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# The npm packages the contract tests run (Redocly, openapi-typescript, TypeScript), exactly as locked.
+$(CONTRACT_TOOLS): contract/package.json contract/package-lock.json
+	cd contract && npm ci --no-audit --no-fund
+	touch $@
+
 # The web server, one delivery worker and the sweep (every minute), from the Procfile; Ctrl-C stops all three.
 run: $(VENV)/.installed
 	$(BIN)/flask db upgrade
@@ -33,11 +40,11 @@ run: $(VENV)/.installed
 	$(BIN)/honcho start --procfile Procfile --port $(PORT)
 
 # The layers first (import-linter: no import loops, no import back up the layers), then the suite.
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev $(CONTRACT_TOOLS)
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest -n 2 -q
 
-test-fast: $(VENV)/.installed-dev
+test-fast: $(VENV)/.installed-dev $(CONTRACT_TOOLS)
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest -n 2 -q -m "not slow"
 
@@ -53,4 +60,4 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/notify.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache contract/node_modules
