@@ -60,7 +60,7 @@ class HouseApi(flask_smorest.Api):
 
     def _openapi_json(self) -> Response:
         """The document as served: flask-smorest's, completed by `kernel.contract` for client generators."""
-        document = finish_document(self.spec.to_dict(), error_codes())
+        document = finish_document(self.spec.to_dict(), error_codes(), HTTP_CODES)
         return Response(json.dumps(document, indent=2, ensure_ascii=False), mimetype="application/json")
 
     def handle_http_exception(self, error: HTTPException) -> Response:  # type: ignore[override]

@@ -15,6 +15,7 @@ Rules here apply to every operation and schema, so a new route gets them without
 import re
 from collections.abc import Iterator, Mapping
 from copy import deepcopy
+from http import HTTPStatus
 from typing import Any, Final
 
 from apispec import BasePlugin
@@ -97,7 +98,31 @@ class OperationIdPlugin(BasePlugin):
             operations[method].setdefault("operationId", operation_id(rule.endpoint, method, len(methods)))
 
 
-def finish_document(document: dict[str, Any], error_codes: list[str]) -> dict[str, Any]:
+TRANSITION_DETAILS: Final = {
+    "type": "object",
+    "description": "`invalid_transition`'s details: the action is not allowed in the ticket's state (`status`) "
+    "or not now (`reason`); `allowed_actions` are those the caller may take instead.",
+    "properties": {
+        "status": {"type": "string", "description": "the ticket's status", "x-optional": True},
+        "reason": {"type": "string", "description": "why not now", "x-optional": True},
+        "allowed_actions": {"type": "array", "items": {"type": "string"}},
+    },
+    "required": ["allowed_actions"],
+}
+FIELD_ERRORS: Final = {
+    "type": "object",
+    "description": "`validation_error`'s (and most other errors') details: each field's name (`_body` for the body "
+    "as a whole) with its messages, a list of texts, or an object of the same kind for a nested field.",
+    "additionalProperties": {
+        "oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "object"}],
+    },
+    "example": {"priority": ["Must be one of: normal, urgent."]},
+}
+
+
+def finish_document(
+    document: dict[str, Any], error_codes: list[str], codes_by_status: Mapping[int, str]
+) -> dict[str, Any]:
     """The document flask-smorest built, completed by the rules above (a copy; the input is left as it is)."""
     doc = deepcopy(document)
     doc["info"] = {**INFO, **doc.get("info", {})}
@@ -107,7 +132,7 @@ def finish_document(document: dict[str, Any], error_codes: list[str]) -> dict[st
     schemas.pop("PaginationMetadata", None)  # flask-smorest's page header, which the house lists do not use
     _type_error_codes(schemas, error_codes)
     components.setdefault("headers", {}).update(deepcopy(HEADERS))
-    _complete_component_responses(components.get("responses", {}))
+    _complete_component_responses(components.get("responses", {}), codes_by_status)
     for item in doc.get("paths", {}).values():
         for method, operation in item.items():
             if method in HTTP_METHODS:
@@ -133,10 +158,21 @@ def _type_error_codes(schemas: dict[str, Any], error_codes: list[str]) -> None:
         "enum": sorted(set(error_codes)),
         "description": "What went wrong, for programs; `message` says it for people, in their language.",
     }
+    body["properties"]["details"] = {
+        "anyOf": [{"$ref": "#/components/schemas/TransitionDetails"}, {"$ref": "#/components/schemas/FieldErrors"}]
+    }
+    schemas["TransitionDetails"] = deepcopy(TRANSITION_DETAILS)
+    schemas["FieldErrors"] = deepcopy(FIELD_ERRORS)
 
 
-def _complete_component_responses(responses: dict[str, Any]) -> None:
+def _complete_component_responses(responses: dict[str, Any], codes_by_status: Mapping[int, str]) -> None:
     for status_name, response in responses.items():
+        json_body = response.get("content", {}).get("application/json")
+        if json_body is not None:
+            status = HTTPStatus[status_name].value if status_name in HTTPStatus.__members__ else 500
+            code = codes_by_status.get(status, "internal_error")
+            message = f"{HTTPStatus(status).phrase}." if status != 500 else "An unexpected error occurred."
+            json_body.setdefault("example", {"error": {"code": code, "message": message, "details": {}}})
         headers = response.setdefault("headers", {})
         headers["X-Request-ID"] = {"$ref": "#/components/headers/X-Request-ID"}
         if status_name in ("TOO_MANY_REQUESTS", "SERVICE_UNAVAILABLE"):

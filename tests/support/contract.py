@@ -63,6 +63,7 @@ class Seen:
 
     properties: set[str]
     required: set[str]
+    optional: set[str]  # declared as sometimes left out (`x-optional`)
     count: int = 0
     present: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
@@ -83,7 +84,7 @@ def required_mismatches(spec: dict[str, Any], recorded: list[Recorded]) -> list[
         if missing:
             counts = ", ".join(f"{p} ({what.count - what.present[p]} of {what.count})" for p in missing)
             problems.append(f"{name}: marked required, absent from some responses: {counts}")
-        optional = sorted(p for p in what.properties - what.required if what.present[p] == what.count)
+        optional = sorted(p for p in what.properties - what.required - what.optional if what.present[p] == what.count)
         if optional:
             problems.append(f"{name}: sent in all {what.count} responses, not marked required: {', '.join(optional)}")
     return problems
@@ -134,7 +135,8 @@ def _observe(spec: dict[str, Any], schema: dict[str, Any], body: Any, where: str
             _observe(spec, fitting[0], body, where, seen)
     properties = schema.get("properties")
     if isinstance(body, dict) and properties:
-        what = seen.setdefault(name, Seen(set(properties), set(schema.get("required", []))))
+        optional = {key for key, value in properties.items() if value.get("x-optional")}
+        what = seen.setdefault(name, Seen(set(properties), set(schema.get("required", [])), optional))
         what.count += 1
         for key, value in body.items():
             what.present[key] += 1
