@@ -113,6 +113,10 @@ FIELD_ERRORS: Final = {
     "type": "object",
     "description": "`validation_error`'s (and most other errors') details: each field's name (`_body` for the body "
     "as a whole) with its messages, a list of texts, or an object of the same kind for a nested field.",
+    "properties": {
+        "etag": {"type": "string", "description": "412: the current ETag", "x-optional": True},
+        "retry_after": {"type": "integer", "description": "429: seconds to wait", "x-optional": True},
+    },
     "additionalProperties": {
         "oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "object"}],
     },
