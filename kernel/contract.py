@@ -5,6 +5,7 @@ Rules here apply to every operation and schema, so a new route gets them without
   blueprint's `operation_id_prefix` where a protocol reuses names (`open311CreateRequest`);
 - a nullable reference is `{allOf: [$ref], nullable: true}` (apispec's `anyOf` puts an empty object first, and
   generators then never build the referenced model); a nullable enum gets the type of its values;
+- `x-any-of` in a field's metadata adds alternatives (`anyOf`) to the field's own schema;
 - shared enums (`shared_enum`) are components that inline copies of the same set are replaced by;
 - `required` on every property of a schema only ever sent (never read from a request): the server always sends
   every field of its response schemas, and `tests/contract/test_responses_match.py` holds that to the real responses;
@@ -230,6 +231,7 @@ def _readable_as_bytes(content: dict[str, Any]) -> None:
 
 def _walk_schemas(node: Any) -> None:
     if isinstance(node, dict):
+        _widen(node)
         _fix_nullable(node)
         _refer_to_shared_enum(node)
         for value in node.values():
@@ -237,6 +239,14 @@ def _walk_schemas(node: Any) -> None:
     elif isinstance(node, list):
         for value in node:
             _walk_schemas(value)
+
+
+def _widen(schema: dict[str, Any]) -> None:
+    """`x-any-of` in a field's metadata: other schemas the value may be instead (a ticket's tombstone)."""
+    others = schema.pop("x-any-of", None)
+    if others:
+        first = schema.pop("allOf", None) or [{"$ref": schema.pop("$ref")}]
+        schema["anyOf"] = [*first, *others]
 
 
 def _fix_nullable(schema: dict[str, Any]) -> None:

@@ -459,7 +459,21 @@ def ticket_document(view: Any) -> dict[str, Any]:
     }
 
 
-TicketPageSchema = page_schema(TicketSchema, "TicketPageSchema")
+class TicketRemovedSchema(Schema):
+    """A tombstone in a delta sync (`updated_since`): the ticket left your view."""
+
+    id = IdField(required=True)
+    status = fields.Enum(Status, by_value=True, required=True)
+    updated_at = Timestamp(required=True)
+    removed = fields.Boolean(required=True, metadata={"description": "always true"})
+
+
+class TicketPageSchema(Schema):
+    items = fields.List(
+        fields.Nested(TicketSchema, metadata={"x-any-of": [{"$ref": "#/components/schemas/TicketRemoved"}]}),
+        required=True,
+    )
+    next_cursor = fields.String(required=True, allow_none=True)
 
 
 class TicketEventSchema(Schema):
