@@ -116,6 +116,7 @@ FIELD_ERRORS: Final = {
     "as a whole) with its messages, a list of texts, or an object of the same kind for a nested field.",
     "properties": {
         "etag": {"type": "string", "description": "412: the current ETag", "x-optional": True},
+        "status": {"type": "string", "description": "409: the state that forbids the change", "x-optional": True},
         "retry_after": {"type": "integer", "description": "429: seconds to wait", "x-optional": True},
     },
     "additionalProperties": {
