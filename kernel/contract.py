@@ -22,6 +22,7 @@ from typing import Any, Final
 from apispec import BasePlugin
 
 SUMMARY_MAX: Final = 100
+SUMMARY_MIN: Final = 20
 OCTET_STREAM: Final = "application/octet-stream"
 HTTP_METHODS: Final = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
@@ -211,16 +212,24 @@ def _complete_operation(method: str, operation: dict[str, Any]) -> None:
 
 
 def _shorten_summary(operation: dict[str, Any]) -> None:
-    """A summary over 100 characters becomes the description; the summary keeps its first clause."""
+    """A summary over 100 characters becomes the description; the summary keeps its first clause that says
+    something (at least 20 characters: not `退单` alone), or its first 100 characters cut at a word."""
     summary = operation.get("summary", "")
     if len(summary) <= SUMMARY_MAX:
         return
     description = operation.get("description", "")
     operation["description"] = f"{summary}\n\n{description}".strip()
-    clause = re.split(r"(?<=[.;:])\s|(?<=[。；：])|\s\(", summary, maxsplit=1)[0].rstrip(".;:")
-    if len(clause) > SUMMARY_MAX:
-        clause = clause[: SUMMARY_MAX - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
-    operation["summary"] = clause
+    ends = [match.start() for match in re.finditer(r"[.;:](?=\s)", summary)]
+    clauses = [summary[:end] for end in ends if SUMMARY_MIN <= end <= SUMMARY_MAX and _balanced(summary[:end])]
+    if clauses:
+        operation["summary"] = clauses[0]
+    else:
+        operation["summary"] = summary[: SUMMARY_MAX - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+
+
+def _balanced(text: str) -> bool:
+    """Not cut inside parentheses or a `code` span."""
+    return text.count("(") == text.count(")") and text.count("`") % 2 == 0
 
 
 def _readable_as_bytes(content: dict[str, Any]) -> None:
