@@ -29,7 +29,7 @@ HTTP_METHODS: Final = ("get", "put", "post", "delete", "patch", "head", "options
 # Blueprint name → operationId prefix, for protocols whose view names repeat ours (open311's `create_request`).
 OPERATION_ID_PREFIXES: dict[str, str] = {}
 
-# Enum component name → its values, registered by the module that owns the values.
+# Enum component name → its values, declared at start-up by the composition root (bootstrap/contract.py).
 SHARED_ENUMS: dict[str, list[str]] = {}
 
 INFO: Final = {
@@ -143,7 +143,7 @@ def finish_document(
     for item in doc.get("paths", {}).values():
         for method, operation in item.items():
             if method in HTTP_METHODS:
-                _complete_operation(method, operation)
+                _complete_operation(operation)
     _walk_schemas(doc)
     _declare_enums(schemas)  # after the walk, which would make each a reference to itself
     _require_what_is_always_sent(doc)
@@ -186,7 +186,7 @@ def _complete_component_responses(responses: dict[str, Any], codes_by_status: Ma
             headers["Retry-After"] = {"$ref": "#/components/headers/Retry-After"}
 
 
-def _complete_operation(method: str, operation: dict[str, Any]) -> None:
+def _complete_operation(operation: dict[str, Any]) -> None:
     operation.setdefault("security", [])
     _shorten_summary(operation)
     responses = operation.get("responses", {})
