@@ -113,15 +113,17 @@ TRANSITION_DETAILS: Final = {
 }
 FIELD_ERRORS: Final = {
     "type": "object",
-    "description": "`validation_error`'s (and most other errors') details: each field's name (`_body` for the body "
-    "as a whole) with its messages, a list of texts, or an object of the same kind for a nested field.",
-    "properties": {
-        "etag": {"type": "string", "description": "412: the current ETag", "x-optional": True},
-        "status": {"type": "string", "description": "409: the state that forbids the change", "x-optional": True},
-        "retry_after": {"type": "integer", "description": "429: seconds to wait", "x-optional": True},
-    },
+    "description": "Other errors' details, `validation_error`'s first: each field's name (`_body` for the body as a "
+    "whole) with its messages, a list of texts, or an object of the same kind for a nested field (keyed by index "
+    "for a list). A few carry a value instead: `etag` (412: the current ETag), `retry_after` (429: seconds to "
+    "wait), `status` (409: the state that forbids the change).",
     "additionalProperties": {
-        "oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "object"}],
+        "oneOf": [
+            {"type": "array", "items": {"type": "string"}},
+            {"type": "object"},
+            {"type": "string"},
+            {"type": "integer"},
+        ],
     },
     "example": {"priority": ["Must be one of: normal, urgent."]},
 }
