@@ -9,6 +9,8 @@ DEMO_SEED ?= 1
 export FLASK_APP := wsgi
 export HOST PORT WORKERS
 
+CONTRACT_TOOLS := contract/node_modules/.installed
+
 .PHONY: run test test-fast lint bench clean messages console-assets chromium screenshots
 
 # The message catalogues (translations/<lang>/LC_MESSAGES/messages.po) compile to .mo before the app runs.
@@ -56,6 +58,11 @@ chromium:
 screenshots: $(VENV)/.installed-dev $(COMPILED) console-assets chromium
 	SCREENSHOTS_DIR=docs/screenshots $(BIN)/pytest -q -p no:cacheprovider -m browser tests/console
 
+# The npm packages the contract tests run (Redocly, openapi-typescript, TypeScript), exactly as locked.
+$(CONTRACT_TOOLS): contract/package.json contract/package-lock.json
+	cd contract && npm ci --no-audit --no-fund
+	touch $@
+
 # The web server, one delivery worker and the sweep (every minute), from the Procfile; Ctrl-C stops all three.
 run: $(VENV)/.installed $(COMPILED) console-assets
 	$(BIN)/flask db upgrade
@@ -65,11 +72,11 @@ run: $(VENV)/.installed $(COMPILED) console-assets
 	$(BIN)/honcho start --procfile Procfile --port $(PORT)
 
 # The layers first (import-linter: no import loops, no import back up the layers), then the suite.
-test: $(VENV)/.installed-dev $(COMPILED) console-assets chromium
+test: $(VENV)/.installed-dev $(COMPILED) console-assets chromium $(CONTRACT_TOOLS)
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest -n 2 -q
 
-test-fast: $(VENV)/.installed-dev $(COMPILED) console-assets
+test-fast: $(VENV)/.installed-dev $(COMPILED) console-assets $(CONTRACT_TOOLS)
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest -n 2 -q -m "not slow and not browser"
 
@@ -98,3 +105,5 @@ messages: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache console/node_modules $(CONSOLE_VENDOR)
+
+	rm -rf $(VENV) .pytest_cache .ruff_cache contract/node_modules

@@ -44,6 +44,7 @@ import workforce.commands
 import workforce.patrols.routes
 import workforce.routes
 from auth import service as accounts
+from bootstrap.contract import declare_shared_enums
 from dashboards.rollups import incremental as rollups
 from grid.events import UnitRemoving
 from kernel import metrics
@@ -146,6 +147,7 @@ def provide(app: Flask) -> None:
 
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    declare_shared_enums()
     app = build_app(overrides, contexts=CONTEXTS, subscribe=subscribe)
     provide(app)
     return app

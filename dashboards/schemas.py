@@ -190,9 +190,12 @@ class SummarySchema(RangeSchema, FiguresSchema):
 class BreakdownItemSchema(FiguresSchema):
     key = fields.String(metadata={"description": "unit id, category code, account id or channel"})
     name = fields.String()
-    level = fields.String(metadata={"description": "child units only"})
+    level = fields.String(metadata={"description": "child units only", "x-optional": True})
     direct = fields.Boolean(
-        metadata={"description": "child units only: true for the unit's own tickets (held by it, not by a child)"}
+        metadata={
+            "description": "child units only: true for the unit's own tickets (held by it, not by a child)",
+            "x-optional": True,
+        }
     )
     now = fields.Nested(NowSchema, allow_none=True, metadata={"description": "null by channel"})
 

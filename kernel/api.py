@@ -19,7 +19,8 @@ from webargs.flaskparser import FlaskParser, abort, is_json_request
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
-from kernel.errors import ErrorSchema, render_http_exception
+from kernel.contract import OPERATION_ID_PREFIXES, OperationIdPlugin, finish_document
+from kernel.errors import HTTP_CODES, AppError, ErrorSchema, render_http_exception
 from kernel.i18n import _
 from kernel.jsonio import load_client_json
 
@@ -55,7 +56,13 @@ class HouseApi(flask_smorest.Api):
     ERROR_SCHEMA = ErrorSchema
 
     def _init_spec(self, *, extra_plugins: Any = None, **options: Any) -> None:
-        super()._init_spec(extra_plugins=[*(extra_plugins or ()), ServerResponsesPlugin()], **options)
+        plugins = [*(extra_plugins or ()), ServerResponsesPlugin(), OperationIdPlugin()]
+        super()._init_spec(extra_plugins=plugins, **options)
+
+    def _openapi_json(self) -> Response:
+        """The document as served: flask-smorest's, completed by `kernel.contract` for client generators."""
+        document = finish_document(self.spec.to_dict(), error_codes(), HTTP_CODES)
+        return Response(json.dumps(document, indent=2, ensure_ascii=False), mimetype="application/json")
 
     def handle_http_exception(self, error: HTTPException) -> Response:  # type: ignore[override]
         return render_http_exception(error)
@@ -67,7 +74,19 @@ class HouseApi(flask_smorest.Api):
         self.spec.components.security_scheme(BEARER_SCHEME, {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
         self.ma_plugin.map_to_openapi_type(IdField, "string", None)
         self.ma_plugin.converter.add_attribute_function(id_field_to_openapi)
+        self.ma_plugin.converter.add_attribute_function(decimal_string_to_openapi)
         _serve_swagger_assets(app)
+
+
+def error_codes() -> list[str]:
+    """Every `error.code` the API answers with: werkzeug's mapped ones and each `AppError` subclass's."""
+    found = {*HTTP_CODES.values(), AppError.code}
+    pending: list[type[AppError]] = [AppError]
+    while pending:
+        cls = pending.pop()
+        found.add(cls.code)
+        pending.extend(cls.__subclasses__())
+    return sorted(found)
 
 
 class IdConverter(BaseConverter):
@@ -131,6 +150,12 @@ class Blueprint(flask_smorest.Blueprint):
     # Lists return {"items", "next_cursor"} in the body, never an X-Pagination header.
     PAGINATION_HEADER_NAME = None
     ARGUMENTS_PARSER = StrictParser()
+
+    def __init__(self, name: str, *args: Any, operation_id_prefix: str = "", **kwargs: Any) -> None:
+        """`operation_id_prefix` names this blueprint's operations apart where its view names repeat others'."""
+        super().__init__(name, *args, **kwargs)
+        if operation_id_prefix:
+            OPERATION_ID_PREFIXES[name] = operation_id_prefix
 
     def arguments(self, schema: Any, **kwargs: Any) -> Callable[[F], F]:
         # Given a schema class, webargs builds an instance (deep-copying every field) on each request;
@@ -311,6 +336,13 @@ class Timestamp(fields.AwareDateTime):
 def id_field_to_openapi(converter: Any, field: fields.Field, **kwargs: Any) -> dict[str, Any]:
     if isinstance(field, IdField):
         return {"type": "string", "pattern": "^[0-9]{1,18}$"}
+    return {}
+
+
+def decimal_string_to_openapi(converter: Any, field: fields.Field, **kwargs: Any) -> dict[str, Any]:
+    """A Decimal written `as_string` ("1.00") is a string on the wire, not the number apispec says."""
+    if isinstance(field, fields.Decimal) and field.as_string:
+        return {"type": "string", "format": "decimal", "pattern": "^-?[0-9]+(\\.[0-9]+)?$"}
     return {}
 
 

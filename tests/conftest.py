@@ -26,6 +26,7 @@ from kernel import caches, clock
 from kernel.config import normalize_database_url
 from kernel.extensions import db, limiter
 from kernel.principals import Role
+from tests.support import contract
 from tests.support.accounts import PASSWORD
 from tests.support.catalogues import EnglishClient, compile_stale_catalogues
 from tests.support.http import bearer
@@ -101,7 +102,16 @@ def _empty_tables() -> None:
 
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
-    return app.test_client()
+    if contract.RECORD_DIR is None:
+        return app.test_client()
+    return contract.RecordingClient(app, app.response_class, use_cookies=True)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """With CONTRACT_RECORD=DIR, each test process leaves the JSON responses it saw there, for
+    `python -m tests.support.contract DIR` to hold the OpenAPI document's `required` to."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    contract.save(worker)
 
 
 @pytest.fixture

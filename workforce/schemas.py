@@ -112,7 +112,14 @@ class TrackQuerySchema(WindowSchema, OutputQuerySchema):
 
 class TrackGeometrySchema(Schema):
     type = fields.String(required=True, metadata={"enum": ["LineString", "Point"]})
-    coordinates = fields.Raw(required=True, metadata={"description": "[lng, lat] positions (GeoJSON order)"})
+    coordinates = fields.Raw(
+        required=True,
+        metadata={
+            "description": "[lng, lat] positions (GeoJSON order): one for a Point, a list of them for a LineString",
+            "type": "array",
+            "items": {"oneOf": [{"type": "number"}, {"type": "array", "items": {"type": "number"}}]},
+        },
+    )
 
 
 class TrackPropertiesSchema(Schema):

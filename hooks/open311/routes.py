@@ -24,6 +24,7 @@ blp = Blueprint(
     "open311",
     __name__,
     url_prefix="/open311/v2",
+    operation_id_prefix="open311",
     description="Open311 GeoReport v2 (XML or JSON by the path's extension) and FixMyStreet's servicerequestupdates: "
     "services are categories, service requests are resident requests filed through the normal intake",
 )

@@ -28,8 +28,8 @@ class AckSchema(Schema):
 CALLBACK_ITEM = {
     "type": "object",
     "additionalProperties": {
-        "oneOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}],
-        "nullable": True,
+        # null is a string's: exactly one branch must match
+        "oneOf": [{"type": "string", "nullable": True}, {"type": "number"}, {"type": "boolean"}],
     },
     "example": {"phone_number": "13912345678", "content": "5", "send_time": "2026-11-23 10:00:00", "sequence_id": 1},
 }
@@ -48,7 +48,9 @@ CALLBACK_BODY = {
 class SmsReplySchema(Schema):
     id = IdField(required=True)
     provider = fields.String(required=True)
-    phone = fields.Function(lambda row: mask_phone(row.phone), required=True, allow_none=True)
+    phone = fields.Function(
+        lambda row: mask_phone(row.phone), required=True, allow_none=True, metadata={"type": "string"}
+    )
     text = fields.String(required=True)
     sent_at = Timestamp(required=True, allow_none=True)
     status = fields.Enum(InboundStatus, by_value=True, required=True)

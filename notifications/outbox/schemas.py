@@ -83,7 +83,10 @@ class InboxItemSchema(Schema):
     event = fields.String(required=True, metadata={"example": "ticket.urged"})
     ticket_id = IdField(allow_none=True, required=True)
     ticket_no = fields.Function(
-        lambda notification: (notification.params or {}).get("no"), allow_none=True, required=True
+        lambda notification: (notification.params or {}).get("no"),
+        allow_none=True,
+        required=True,
+        metadata={"type": "string"},
     )
     text = fields.Function(service.text_of, required=True, metadata={"type": "string"})
     urgent = fields.Boolean(required=True)

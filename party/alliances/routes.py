@@ -133,7 +133,7 @@ def dissolve_alliance(data: dict[str, Any], alliance_id: int) -> alliances.Allia
 @requires_auth
 @blp.response(200, AllianceChangeListSchema)
 @documents(304, 404)
-def list_changes(alliance_id: int) -> dict[str, list[AllianceChange]]:
+def list_alliance_changes(alliance_id: int) -> dict[str, list[AllianceChange]]:
     """The alliance's record: who proposed, changed, approved or dissolved it, or changed its members, and when."""
     return {"items": alliances.list_changes(current_principal(), alliance_id)}
 
@@ -146,7 +146,7 @@ def list_changes(alliance_id: int) -> dict[str, list[AllianceChange]]:
 @blp.arguments(AllianceMembershipQuerySchema, location="query")
 @blp.response(200, AllianceMembershipListSchema)
 @documents(304, 404)
-def list_members(query: dict[str, Any], alliance_id: int) -> dict[str, Any]:
+def list_alliance_members(query: dict[str, Any], alliance_id: int) -> dict[str, Any]:
     """The member organisations with their commitments (共建协议), in the order they joined; `include_left`."""
     items = alliances.list_members(current_principal(), alliance_id, include_left=query["include_left"])
     return {"items": items}

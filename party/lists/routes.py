@@ -71,7 +71,7 @@ def register(app: Flask) -> None:
 @blp.arguments(NeedCategoryQuerySchema, location="query")
 @cursor_list(needs.CategoryFilters)
 @blp.response(200, NeedCategoryPageSchema)
-def list_categories(filters: needs.CategoryFilters, *, limit: int, cursor: str | None) -> Page[NeedCategory]:
+def list_need_categories(filters: needs.CategoryFilters, *, limit: int, cursor: str | None) -> Page[NeedCategory]:
     """Need categories (data), each with the kinds of resource that fit it, best first."""
     return needs.list_categories(filters, limit=limit, cursor=cursor)
 
@@ -81,7 +81,7 @@ def list_categories(filters: needs.CategoryFilters, *, limit: int, cursor: str |
 @blp.arguments(NeedCategoryCreateSchema)
 @blp.response(201, NeedCategorySchema)
 @documents(409)
-def create_category(data: dict[str, Any]) -> NeedCategory:
+def create_need_category(data: dict[str, Any]) -> NeedCategory:
     """Add a need category (admins); its code is permanent."""
     return needs.create_category(data)
 
@@ -91,7 +91,7 @@ def create_category(data: dict[str, Any]) -> NeedCategory:
 @blp.arguments(NeedCategoryUpdateSchema)
 @blp.response(200, NeedCategorySchema)
 @documents(404)
-def update_category(changes: dict[str, Any], code: str) -> NeedCategory:
+def update_need_category(changes: dict[str, Any], code: str) -> NeedCategory:
     """Change a need category (admins); an inactive one is kept by its needs and given to no new one."""
     return needs.update_category(code, changes)
 

@@ -30,6 +30,7 @@ from tasks.tickets.schemas import (
     TicketEventListSchema,
     TicketPageSchema,
     TicketQuerySchema,
+    TicketRemovedSchema,
     TicketSchema,
 )
 
@@ -52,6 +53,7 @@ def current_ticket(ticket_id: int) -> dict[str, Any]:
 
 
 def register(app: Flask) -> None:
+    api.spec.components.schema("TicketRemoved", schema=TicketRemovedSchema)
     api.register_blueprint(requests_blp)
     api.register_blueprint(tickets_blp)
 

@@ -226,6 +226,28 @@ class RequestQuerySchema(PageQuerySchema, OutputQuerySchema):
 # --- output ---------------------------------------------------------------------------------------
 
 
+# The OpenAPI declaration of `_location_out`'s value (a function field has no type of its own).
+LOCATION_OUT = {
+    "type": "object",
+    "nullable": True,
+    "properties": {
+        "lat": {"type": "number", "example": 32.99},
+        "lng": {"type": "number", "example": 112.53},
+        "coord_system": {"type": "string", "enum": [system.value for system in CoordSystem]},
+    },
+    "required": ["lat", "lng", "coord_system"],
+    "description": "null when none was given",
+}
+REPORTER_OUT = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "nullable": True},
+        "phone": {"type": "string", "nullable": True, "description": "masked (138****5678) unless you handle it"},
+    },
+    "required": ["name", "phone"],
+}
+
+
 def _location_out(obj: Any) -> dict[str, Any] | None:
     """An object's stored WGS-84 point in the coordinate system the request asked for (`?coord_system=`):
     `{lat, lng, coord_system}`; None without one."""
@@ -307,8 +329,8 @@ class TicketSchema(Schema):
     )
     description = fields.String()
     address = fields.String(allow_none=True)
-    location = fields.Function(_location_out, allow_none=True)
-    reporter = fields.Method("_reporter")
+    location = fields.Function(_location_out, allow_none=True, metadata=LOCATION_OUT)
+    reporter = fields.Method("_reporter", metadata=REPORTER_OUT)
     assignee = fields.Nested(AssigneeSchema, allow_none=True)
     volunteer_claimable = fields.Boolean()
     deadlines = fields.Nested(DeadlinesSchema, attribute="ticket")
@@ -438,7 +460,21 @@ def ticket_document(view: Any) -> dict[str, Any]:
     }
 
 
-TicketPageSchema = page_schema(TicketSchema, "TicketPageSchema")
+class TicketRemovedSchema(Schema):
+    """A tombstone in a delta sync (`updated_since`): the ticket left your view."""
+
+    id = IdField(required=True)
+    status = fields.Enum(Status, by_value=True, required=True)
+    updated_at = Timestamp(required=True)
+    removed = fields.Boolean(required=True, metadata={"description": "always true"})
+
+
+class TicketPageSchema(Schema):
+    items = fields.List(
+        fields.Nested(TicketSchema, metadata={"x-any-of": [{"$ref": "#/components/schemas/TicketRemoved"}]}),
+        required=True,
+    )
+    next_cursor = fields.String(required=True, allow_none=True)
 
 
 class TicketEventSchema(Schema):
@@ -450,7 +486,7 @@ class TicketEventSchema(Schema):
     actor = fields.Nested(PersonBriefSchema, allow_none=True, required=True, metadata={"description": "null: system"})
     note = fields.String(allow_none=True, required=True)
     photo_ids = fields.List(IdField(), required=True)
-    location = fields.Function(_location_out, allow_none=True, required=True)
+    location = fields.Function(_location_out, allow_none=True, required=True, metadata=LOCATION_OUT)
     details = fields.Dict(required=True)
     created_at = Timestamp(required=True)
 
@@ -463,7 +499,10 @@ class RequestSchema(Schema):
     id = IdField(required=True)
     ticket_id = IdField(allow_none=True, required=True, metadata={"description": "null while in triage"})
     ticket_no = fields.Function(
-        lambda view: view.ticket.no if view.ticket is not None else None, allow_none=True, required=True
+        lambda view: view.ticket.no if view.ticket is not None else None,
+        allow_none=True,
+        required=True,
+        metadata={"type": "string", "description": "null while in triage"},
     )
     triage = fields.Boolean(
         required=True, metadata={"description": "waiting in the triage queue of `grid_id`'s unit, no ticket yet"}
@@ -472,9 +511,9 @@ class RequestSchema(Schema):
     category_code = fields.String(allow_none=True, required=True)
     description = fields.String(required=True)
     address = fields.String(allow_none=True, required=True)
-    location = fields.Function(_location_out, allow_none=True, required=True)
+    location = fields.Function(_location_out, allow_none=True, required=True, metadata=LOCATION_OUT)
     grid_id = IdField(required=True)
-    reporter = fields.Method("_reporter", required=True)
+    reporter = fields.Method("_reporter", required=True, metadata=REPORTER_OUT)
     occurred_at = Timestamp(allow_none=True, required=True)
     attributes = fields.Dict(required=True, metadata={"description": "answers to the category's extra questions"})
     created_by_id = IdField(allow_none=True, required=True)
