@@ -104,7 +104,7 @@ TRANSITIONS: Final[dict[Action, Transition]] = {
             {N},
             {S.IN_PROJECT},
             S.MET,
-            {P.OWNER},
+            {P.OWNER, P.DISPATCHER},
             "The project is done (POST /party/projects/{id}/complete).",
             by_system=True,
         ),

@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 
+from kernel.config import ROOT
 from party.lists import lifecycle
 from tests.support.http import assert_error
 from tests.support.lists import NEEDS, PROJECTS, Lists, build_lists
@@ -303,3 +304,40 @@ def test_the_table_is_described_for_the_docs():
     text = lifecycle.describe()
     assert text.count("\n") == len(lifecycle.TRANSITIONS) + 1
     assert "| `take` | need | published | in_project | taker |" in text
+
+
+# --- categories -------------------------------------------------------------------------------------------
+
+CATEGORIES = "/api/v1/party/need-categories"
+
+
+def test_categories_are_data_with_the_kinds_that_fit(lists):
+    items = lists.ok(lists.get(CATEGORIES, "worker", limit=100))["items"]
+    assert items[0] == {
+        "code": "elderly",
+        "name": "助老服务",
+        "resource_kinds": ["volunteers", "service", "expertise"],
+        "position": 1,
+        "active": True,
+    }
+
+
+def test_an_admin_adds_and_deactivates_a_category_no_new_need_then_takes(lists):
+    lists.ok(lists.post(CATEGORIES, "admin", code="employment", name="就业创业", resource_kinds=["expertise"]), 201)
+    response = lists.client.patch(f"{CATEGORIES}/employment", json={"active": False}, headers=lists.headers["admin"])
+    assert lists.ok(response)["active"] is False
+    refused = lists.post(NEEDS, "admin", title="t", description="d", category="employment", grid_id=lists.unit("G1a"))
+    assert_error(refused, 422, "validation_error")
+
+
+@pytest.mark.parametrize("who", ["supervisor", "lead_staff", "worker"])
+def test_only_admins_change_categories(lists, who):
+    assert_error(lists.post(CATEGORIES, who, code="x", name="x", resource_kinds=["funds"]), 403, "forbidden")
+
+
+def test_a_category_with_an_unknown_resource_kind_is_refused(lists):
+    assert_error(lists.post(CATEGORIES, "admin", code="x", name="x", resource_kinds=["magic"]), 422, "validation_error")
+
+
+def test_the_docs_show_the_table_as_it_is():
+    assert lifecycle.describe() in (ROOT / "docs" / "API.md").read_text(encoding="utf-8")
