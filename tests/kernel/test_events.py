@@ -12,6 +12,7 @@ from notifications.outbox import service as outbox
 from notifications.webhooks import service as webhooks
 from party.activities.events import AttendanceChanged
 from party.checkins import records as service_records
+from party.lists import ratings as lists_ratings
 from party.points import service as points
 from tasks.tickets.events import TicketChanged, TicketsMerging
 from tests.support.http import assert_error
@@ -25,6 +26,7 @@ def test_each_event_is_heard_by_its_handlers_in_the_documented_order(app):
         outbox.owe_for_ticket_change,
         points.on_ticket_changed,
         service_records.on_ticket_changed,
+        lists_ratings.on_ticket_changed,
     )
     assert bus.handlers_of(AttendanceChanged) == (points.on_attendance_changed, service_records.on_attendance_changed)
     assert bus.handlers_of(TicketsMerging) == (webhooks.owe_for_merge, outbox.owe_for_merge)
