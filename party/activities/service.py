@@ -428,7 +428,8 @@ def _manageable_org(actor: Caller, org_id: int) -> PartyOrg:
 def _active_kind(code: str) -> ActivityKind:
     if code == ALLIANCE_MEETING_KIND:
         raise ValidationError(
-            "An alliance's meeting is recorded through the alliance.", {"kind": ["POST /party/alliances/{id}/meetings"]}
+            _("An alliance's meeting is recorded through the alliance."),
+            {"kind": ["POST /party/alliances/{id}/meetings"]},
         )
     found = KINDS.get_active(code)
     if found is None:

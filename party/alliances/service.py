@@ -357,7 +357,8 @@ def create_alliance(caller: Caller, data: Mapping[str, Any]) -> AllianceView:
     db.session.flush()
     joined_on = alliance.formed_on or today()
     db.session.add(AllianceMember(alliance_id=alliance.id, org_id=lead.id, joined_on=joined_on))
-    _record(alliance, caller, "create", {name: _plain(data[name]) for name in sorted(data) if name != "note"})
+    given = {name: _plain(data[name]) for name in sorted(data) if name != "note"}
+    _record(alliance, caller, "create", given, data.get("note"))
     db.session.flush()
     return get_alliance_view(caller, alliance.id)
 

@@ -1,5 +1,5 @@
 """The assessment's (考评) figures for a territory subtree (a grid path) and a period (UTC instants, `start`
-inclusive, `end` exclusive), read by indexed queries over the lists' `grid_path` and creation times.
+inclusive, `end` exclusive), read by indexed queries over the rows' units (`grid_id`) and times.
 
 Needs, wishes, projects and resources are cohorts, as the ticket dashboards count tickets by the day received:
 those raised (opened, offered) in the period, counted by where they stand now. Meetings, ratings, service and
@@ -7,11 +7,11 @@ points are what happened in the period.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Final
+from typing import Any, Final
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Date, Select, and_, case, cast, func, or_, select, true
 
 from grid.models import GridUnit
 from kernel.clock import BEIJING
@@ -37,6 +37,16 @@ class Period:
     start: datetime
     end: datetime
 
+    def units(self) -> Select[tuple[int]]:
+        """The ids of the subtree's units: rows are found through their indexed `grid_id` (a prefix match on each
+        row's `grid_path` made SQLite walk the period's rows one by one: docs/PERFORMANCE.md)."""
+        return select(GridUnit.id).where(GridUnit.path.startswith(self.grid_path, autoescape=True))
+
+    def holds(self, grid_id: Any) -> ColumnElement[bool]:
+        """A WHERE clause keeping rows of the subtree's units; none for the whole territory (every row is in it,
+        and naming every unit made the planner look each row up by its unit)."""
+        return true() if self.grid_path == "/" else grid_id.in_(self.units())
+
 
 @dataclass(frozen=True)
 class NeedCohort:
@@ -47,34 +57,44 @@ class NeedCohort:
     met_on_time: int  # met on or before the due day (a need without one is on time)
 
 
-def need_cohort(period: Period, kind: NeedKind) -> NeedCohort:
-    """The needs (or wishes) raised in the period in the subtree, by where they stand now."""
-    stmt = select(Need.status, Need.met_at, Need.due_on).where(
-        Need.grid_path.startswith(period.grid_path, autoescape=True),
-        Need.kind == kind,
-        Need.created_at >= period.start,
-        Need.created_at < period.end,
-    )
-    rows = db.session.execute(stmt).all()
-    met = [(met_at, due_on) for status, met_at, due_on in rows if status is NeedStatus.MET]
-    on_time = sum(
-        1 for met_at, due_on in met if due_on is None or (met_at and met_at.astimezone(BEIJING).date() <= due_on)
-    )
-    return NeedCohort(
-        raised=len(rows),
-        withdrawn=sum(1 for status, _, _ in rows if status is NeedStatus.WITHDRAWN),
-        matched=sum(1 for status, _, _ in rows if status in MATCHED),
-        met=len(met),
-        met_on_time=on_time,
-    )
+def need_cohorts(period: Period) -> dict[NeedKind, NeedCohort]:
+    """The needs and the wishes raised in the period in the subtree, by where they stand now (one pass)."""
+    met = Need.status == NeedStatus.MET
+    on_time = met & or_(Need.due_on.is_(None), beijing_day(Need.met_at) <= Need.due_on)
+    rows = db.session.execute(
+        select(
+            Need.kind,
+            func.count(Need.id),
+            _count_where(Need.status == NeedStatus.WITHDRAWN),
+            _count_where(Need.status.in_(MATCHED)),
+            _count_where(met),
+            _count_where(on_time),
+        )
+        .where(period.holds(Need.grid_id), Need.created_at >= period.start, Need.created_at < period.end)
+        .group_by(Need.kind)
+    ).all()
+    found = {kind: NeedCohort(*(int(n) for n in counts)) for kind, *counts in rows}
+    return {kind: found.get(kind, NeedCohort(0, 0, 0, 0, 0)) for kind in NeedKind}
+
+
+def _count_where(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def beijing_day(moment: Any) -> ColumnElement[date]:
+    """The Beijing calendar day of a stored UTC instant, in SQL (China keeps no daylight saving time)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return cast(func.timezone("Asia/Shanghai", moment), Date)
+    return func.date(moment, "+8 hours")  # SQLite stores UTC as 'YYYY-MM-DD HH:MM:SS.ffffff'
 
 
 def projects_by_status(period: Period) -> dict[str, int]:
     """The projects opened in the period in the subtree, by status now (every status present)."""
     stmt = (
         select(Project.status, func.count(Project.id))
+        .join(Need, Need.id == Project.need_id)
         .where(
-            Project.grid_path.startswith(period.grid_path, autoescape=True),
+            period.holds(Need.grid_id),
             Project.created_at >= period.start,
             Project.created_at < period.end,
         )
@@ -103,7 +123,7 @@ def resources_by_unit(period: Period) -> list[ResourceUnitFigures]:
             func.coalesce(func.sum(Resource.reserved), 0),
         )
         .where(
-            Resource.grid_path.startswith(period.grid_path, autoescape=True),
+            period.holds(Resource.grid_id),
             Resource.active.is_(True),
             Resource.created_at >= period.start,
             Resource.created_at < period.end,
@@ -117,7 +137,7 @@ def resources_by_unit(period: Period) -> list[ResourceUnitFigures]:
 def resources_used(period: Period) -> int:
     """Of the resources offered in the period, those with capacity reserved by a project now."""
     stmt = select(func.count(Resource.id)).where(
-        Resource.grid_path.startswith(period.grid_path, autoescape=True),
+        period.holds(Resource.grid_id),
         Resource.active.is_(True),
         Resource.created_at >= period.start,
         Resource.created_at < period.end,
@@ -127,8 +147,7 @@ def resources_used(period: Period) -> int:
 
 
 def _alliances_serving(period: Period) -> ColumnElement[bool]:
-    in_subtree = select(GridUnit.id).where(GridUnit.path.startswith(period.grid_path, autoescape=True))
-    return Alliance.grid_id.in_(in_subtree)
+    return period.holds(Alliance.grid_id)
 
 
 def alliances_by_status(period: Period) -> dict[str, int]:
@@ -172,7 +191,7 @@ class RatingFigures:
 
 def project_ratings(period: Period, sources: tuple[RatingSource, ...]) -> RatingFigures:
     """The ratings of these sources given in the period to projects of the subtree."""
-    return _ratings(Project.grid_path.startswith(period.grid_path, autoescape=True), period, sources)
+    return _ratings(period.holds(Need.grid_id), period, sources)
 
 
 def alliance_ratings(alliance_id: int, period: Period, sources: tuple[RatingSource, ...]) -> RatingFigures:
@@ -188,6 +207,7 @@ def _ratings(projects: ColumnElement[bool], period: Period, sources: tuple[Ratin
             func.coalesce(func.sum(case((Rating.rating >= SATISFIED, 1), else_=0)), 0),
         )
         .join(Project, Project.id == Rating.project_id)
+        .join(Need, Need.id == Rating.need_id)
         .where(projects, Rating.source.in_(sources), Rating.created_at >= period.start, Rating.created_at < period.end)
     )
     count, total, satisfied = db.session.execute(stmt).one()
@@ -202,12 +222,11 @@ class ServiceFigures:
 
 
 def check_in_service(period: Period) -> ServiceFigures:
-    in_subtree = select(GridUnit.id).where(GridUnit.path.startswith(period.grid_path, autoescape=True))
     start_day = period.start.astimezone(BEIJING).date()
     members = db.session.scalar(
         select(func.count(func.distinct(CheckIn.member_id))).where(
             CheckIn.kind == CheckInKind.MEMBER,
-            CheckIn.community_id.in_(in_subtree),
+            period.holds(CheckIn.community_id),
             CheckIn.status.in_((CheckInStatus.CONFIRMED, CheckInStatus.ENDED)),
             CheckIn.decided_at < period.end,
             or_(CheckIn.ended_on.is_(None), CheckIn.ended_on >= start_day),
@@ -217,7 +236,7 @@ def check_in_service(period: Period) -> ServiceFigures:
         select(func.count(ServiceRecord.id), func.coalesce(func.sum(ServiceRecord.hours), 0))
         .join(CheckIn, CheckIn.id == ServiceRecord.check_in_id)
         .where(
-            CheckIn.community_id.in_(in_subtree),
+            period.holds(CheckIn.community_id),
             ServiceRecord.withdrawn_at.is_(None),
             ServiceRecord.occurred_at >= period.start,
             ServiceRecord.occurred_at < period.end,

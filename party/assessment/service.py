@@ -55,8 +55,8 @@ def summary(caller: Caller, grid_id: int | None, first: date | None, last: date 
     target = _target(caller, grid_id, first, last)
     path = target.unit.path if target.unit is not None else "/"
     period = figures.Period(path, beijing_midnight(target.first), beijing_midnight(target.last + timedelta(days=1)))
-    needs = figures.need_cohort(period, NeedKind.NEED)
-    wishes = figures.need_cohort(period, NeedKind.WISH)
+    cohorts = figures.need_cohorts(period)
+    needs, wishes = cohorts[NeedKind.NEED], cohorts[NeedKind.WISH]
     by_unit = figures.resources_by_unit(period)
     offered = sum(row.offered for row in by_unit)
     residents = figures.project_ratings(period, figures.RESIDENTS)

@@ -301,3 +301,13 @@ def test_the_workbook_holds_the_same_year(al, year):
 def test_the_workbook_is_404_for_an_outsider(al, year):
     response = al.get("/api/v1/exports/alliance-report.xlsx", "far_staff", alliance_id=year["id"])
     assert_error(response, 404, "not_found")
+
+
+def test_met_on_time_is_judged_by_the_beijing_day(al, app):
+    rows = Rows(app, al.party.world.tree)
+    due = date(2026, 11, 9)
+    # 23:30 on the due day in Beijing: on time. 00:30 the next day in Beijing is still the 9th in UTC: late.
+    rows.need("G2a", at("2026-11-01"), NeedStatus.MET, due_on=due, met_at=at("2026-11-09", 23, 30))
+    rows.need("G2a", at("2026-11-01"), NeedStatus.MET, due_on=due, met_at=at("2026-11-10", 0, 30))
+    body = al.get(SUMMARY, "far_supervisor", **NOVEMBER).get_json()
+    assert body["needs"]["met_on_time"] == rate(1, 2)
