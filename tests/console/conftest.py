@@ -47,7 +47,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def live_server(app: Flask) -> Iterator[str]:
     """The test app served over HTTP (threads), as `make run` serves it, on the tests' database."""
-    assert CATALOGUE.exists(), "the console's catalogue is not compiled: `make test` compiles it (tests/conftest.py does too)"
+    assert CATALOGUE.exists(), "the catalogue is not compiled: `make test` compiles it (tests/conftest.py too)"
     server = make_server("127.0.0.1", _free_port(), app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
