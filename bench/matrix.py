@@ -42,15 +42,16 @@ from bench.auth_reads import (  # noqa: E402
     Result,
     bench_environment,
     call,
-    free_port,
     memory_line,
     temporary_directory,
     wrk_load,
 )
-from bench.serve import KINDS, REFERENCE, serving  # noqa: E402
+from bench.serve import KINDS, REFERENCE, free_port, serving  # noqa: E402
 from bench.tickets import SUPERVISOR, URGE_BODY, WORKER, login, seeded_database  # noqa: E402
 
-SERVER = "granian"  # what `make run` serves with (README, "Serving"); `--servers all` compares every kind
+SERVER = (
+    "gunicorn"  # what `make run` serves with (docs/PERFORMANCE.md, "The server"); `--servers all` compares every kind
+)
 DATABASES = ("sqlite", "postgresql")
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/speed_bench"
 HEALTH_TARGET, READ_TARGET, ACTION_TARGET = 0.8, 0.35, 0.2
@@ -349,10 +350,11 @@ def run_database(kind: str, args: argparse.Namespace) -> bool:
         )
         for server_kind in args.servers:
             with ExitStack() as stack:
-                app_port, reference_port = free_port(), free_port()
+                app_port = free_port()
                 app_server = stack.enter_context(
                     serving(server_kind, env, directory / f"{server_kind}-app.log", app_port, workers=args.workers)
                 )
+                reference_port = free_port()
                 reference = stack.enter_context(
                     serving(
                         server_kind,

@@ -15,6 +15,7 @@ answers, and is stopped with SIGTERM (each kind shuts down gracefully on it).
 
 import argparse
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -29,6 +30,20 @@ from bench.auth_reads import BIN, HOST, Server, stop, wait_until_up  # noqa: E40
 KINDS = ("gunicorn", "gthread", "granian", "uwsgi")
 APP, REFERENCE = "wsgi:app", "bench.reference:app"
 GTHREAD_THREADS = 4
+STARTUP_SECONDS = 120.0  # a loaded shared machine takes its time to import the app in each worker
+PORTS = range(8400, 8500)  # this project's ports for live servers
+
+
+def free_port() -> int:
+    """A port in PORTS that nothing listens on."""
+    for port in PORTS:
+        with socket.socket() as probe:
+            try:
+                probe.bind((HOST, port))
+            except OSError:
+                continue
+            return port
+    raise SystemExit(f"no free port in {PORTS.start}-{PORTS.stop - 1}")
 
 
 def command_for(kind: str, app: str, workers: int, port: int) -> list[str]:
@@ -39,6 +54,7 @@ def command_for(kind: str, app: str, workers: int, port: int) -> list[str]:
             command += ["--worker-class", "gthread", "--threads", str(GTHREAD_THREADS)]
         else:
             command += ["--worker-class", "sync"]
+        command.append("--no-control-socket")  # its default path is one per user: two servers would share it
         return [*command, "--bind", f"{HOST}:{port}", app]
     if kind == "granian":
         command = [str(BIN / "granian"), "--interface", "wsgi", "--workers", str(workers)]
@@ -62,7 +78,7 @@ def serving(
         )
         server = Server(process, port)
         try:
-            wait_until_up(server, log)
+            wait_until_up(server, log, timeout=STARTUP_SECONDS)
             yield server
         finally:
             stop(process)
