@@ -9,7 +9,7 @@ DEMO_SEED ?= 1
 export FLASK_APP := wsgi
 export HOST PORT WORKERS
 
-.PHONY: run test test-fast lint bench clean
+.PHONY: run test test-fast lint bench bench-all clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,7 +45,13 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The hot endpoints against a bare Flask app served the same way, on SQLite and PostgreSQL (bench/matrix.py;
+# BENCH_ARGS="--servers all" compares the servers, "--rounds 5 --duration 10" for steadier figures).
 bench: $(VENV)/.installed-dev
+	$(BIN)/python bench/matrix.py $(BENCH_ARGS)
+
+# Every benchmark of its own (each against the app's /healthz).
+bench-all: $(VENV)/.installed-dev
 	$(BIN)/python bench/auth_reads.py
 	$(BIN)/python bench/grid_import.py
 	$(BIN)/python bench/grid_locate.py
