@@ -11,7 +11,7 @@ export HOST PORT WORKERS
 
 CONTRACT_TOOLS := contract/node_modules/.installed
 
-.PHONY: run test test-fast lint bench clean messages console-assets chromium screenshots
+.PHONY: run test test-fast lint bench bench-all clean messages console-assets chromium screenshots
 
 # The message catalogues (translations/<lang>/LC_MESSAGES/messages.po) compile to .mo before the app runs.
 CATALOGUES := $(wildcard translations/*/LC_MESSAGES/messages.po)
@@ -84,7 +84,13 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The hot endpoints against a bare Flask app served the same way, on SQLite and PostgreSQL (bench/matrix.py;
+# BENCH_ARGS="--servers all" compares the servers, "--rounds 5 --duration 10" for steadier figures).
 bench: $(VENV)/.installed-dev
+	$(BIN)/python bench/matrix.py $(BENCH_ARGS)
+
+# Every benchmark of its own (each against the app's /healthz).
+bench-all: $(VENV)/.installed-dev
 	$(BIN)/python bench/auth_reads.py
 	$(BIN)/python bench/grid_import.py
 	$(BIN)/python bench/grid_locate.py

@@ -11,6 +11,21 @@ from prometheus_client import multiprocess
 # gunicorn's own HTML 414, which the OpenAPI document declares on every operation (kernel/api.py).
 limit_request_line = 8190
 
+# What production needs besides (issue 27, docs/PERFORMANCE.md "The server"), gunicorn's defaults written out where
+# they are a decision: a worker stuck on one request longer than `timeout` seconds is killed and replaced; on
+# SIGTERM or a reload (SIGHUP) workers finish their requests for up to `graceful_timeout` seconds; headers are
+# limited in number and size; no access log line is written by gunicorn (the app logs one JSON line per request
+# at INFO, kernel/observability.py).
+timeout = 30
+graceful_timeout = 30
+limit_request_fields = 100
+limit_request_field_size = 8190
+accesslog = None
+# Each worker is replaced after about this many requests (the jitter keeps them from restarting together): what a
+# worker accumulates beyond its bounded caches (fragmentation, a leak in a library) does not grow without end.
+max_requests = 20000
+max_requests_jitter = 2000
+
 
 def on_starting(server):
     """With PROMETHEUS_MULTIPROC_DIR set (kernel.metrics), start with an empty folder: files left by an earlier

@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 from bench.auth_reads import Endpoint, bench_environment, temporary_directory  # noqa: E402
 from bench.tickets import PASSWORD, SUPERVISOR, WORKER, endpoints_for, seeded_database  # noqa: E402
 
+REFERENCE_ROW = -1  # the child counts bench/reference.py's /healthz instead of an endpoint of the app
 # Switches callgrind's collection; a no-op outside valgrind.
 CLIENT_REQUESTS = """
 #include <valgrind/callgrind.h>
@@ -82,6 +83,11 @@ def child(options: dict[str, Any]) -> None:
     from bootstrap import create_app
 
     toggle = ctypes.CDLL(options["toggle"]).collect_toggle
+    if options["endpoint"] == REFERENCE_ROW:
+        from bench.reference import app as reference
+
+        count_requests(reference.test_client(), Endpoint("/healthz"), options, toggle)
+        return
     client = create_app().test_client()
     tokens = {}
     for username in (WORKER, SUPERVISOR):
@@ -90,6 +96,11 @@ def child(options: dict[str, Any]) -> None:
     ids = json.loads(Path(options["ids"]).read_text())
     seeded = SimpleNamespace(queue_ids=ids["queue"], urge_ids=ids["urge"])
     endpoint: Endpoint = endpoints_for(seeded, tokens[WORKER], tokens[SUPERVISOR])[options["endpoint"]]  # type: ignore[arg-type]
+    count_requests(client, endpoint, options, toggle)
+
+
+def count_requests(client: Any, endpoint: Endpoint, options: dict[str, Any], toggle: Any) -> None:
+    """Warm up, then collect only around the measured requests."""
     paths = endpoint.request_paths
 
     def send(n: int) -> None:
@@ -129,6 +140,7 @@ def main() -> None:
         ids.write_text(json.dumps({"queue": seeded.queue_ids, "urge": seeded.urge_ids}))
         toggle = build_toggle(directory)
         labels = [endpoint.label for endpoint in endpoints_for(seeded, "-", "-")]  # type: ignore[arg-type]
+        labels.append("reference: bare Flask /healthz")  # bench/reference.py, the floor of issue 27
         copies = []
         for index in range(len(labels)):
             (directory / str(index)).mkdir()
@@ -137,7 +149,8 @@ def main() -> None:
         print(f"{args.tickets:,} tickets; per endpoint {args.warmup} requests to warm up, then {args.requests} counted")
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=max(1, min(2, os.cpu_count() or 1))) as pool:
-            counts = list(pool.map(lambda i: count(copies[i], toggle, i, args, ids), range(len(labels))))
+            rows = [*range(len(labels) - 1), REFERENCE_ROW]
+            counts = list(pool.map(lambda i: count(copies[i], toggle, rows[i], args, ids), range(len(labels))))
         print(f"\n{'endpoint':34} {'M instructions':>14} {'/healthz':>8}")
         for label, instructions in zip(labels, counts, strict=True):
             print(f"{label:34} {instructions / 1e6:14.3f} {counts[0] / instructions:8.3f}")

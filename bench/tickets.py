@@ -238,7 +238,8 @@ def seed(tickets: int, now: datetime) -> Seeded:
     with db.engine.begin() as connection, without_gc():
         # Most of the 13 indexes on tickets and events take keys in random order: give SQLite a page cache
         # they fit in (its default is 2 MB).
-        connection.exec_driver_sql(f"PRAGMA cache_size=-{SEED_CACHE_MB * 1024}")
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql(f"PRAGMA cache_size=-{SEED_CACHE_MB * 1024}")
         for table, rows in ((GridUnit, unit_rows), (Account, people.rows), (CellAssignment, assignments)):
             connection.execute(insert(table.__table__), rows)
             seeded.rows[table.__tablename__] = len(rows)
@@ -247,6 +248,12 @@ def seed(tickets: int, now: datetime) -> Seeded:
             connection.execute(add_events, [create_event(row) for row in chunk])
         days = [{"day": day, "last": last} for day, last in generator.numbers.items()]
         connection.execute(insert(TicketNumberDay.__table__), days)
+        if connection.dialect.name == "postgresql":  # the rows came with their ids: move the sequences past them
+            for table in (GridUnit, Account, Ticket, TicketEvent):
+                name = table.__tablename__
+                connection.exec_driver_sql(
+                    f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), max(id)) FROM {name}"
+                )
     seeded.rows.update({"tickets": tickets, "ticket_events": tickets, "ticket_number_days": len(days)})
     seeded.statuses = generator.statuses
     seeded.queue_ids = generator.by_assignee.get(people.worker_id, [])

@@ -4,7 +4,8 @@ from collections.abc import Callable, Iterable, Mapping
 from types import ModuleType
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from kernel import commands, events, health, i18n, metrics, replica
@@ -20,8 +21,31 @@ from kernel.security import register_cache_policy, register_token_error_loaders
 from kernel.transaction import register_transaction_boundary
 
 
+class LazyCookieSessions(SecureCookieSessionInterface):
+    """Flask's cookie sessions, whose signing serializer is built only for a request that brings a session cookie
+    (the API has none; Flask built it on every request, before looking for the cookie)."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if not app.secret_key or request.cookies.get(self.get_cookie_name(app)):
+            return super().open_session(app, request)
+        return self.session_class()
+
+
 class App(Flask):
     json_provider_class = FastJSONProvider
+    session_interface = LazyCookieSessions()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sync_functions: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """Flask's, once per function: it asked `inspect` whether each hook and view is a coroutine function on
+        every request (fourteen times per request here)."""
+        known = self._sync_functions.get(func)
+        if known is None:
+            known = self._sync_functions[func] = super().ensure_sync(func)
+        return known
 
 
 def build_app(

@@ -9,6 +9,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, request
+from werkzeug.http import http_date
 
 from kernel.errors import PreconditionFailedError
 from kernel.i18n import _
@@ -54,10 +55,20 @@ def checks_if_match(current: Callable[..., Mapping[str, Any]]) -> Callable[[F], 
     return decorator
 
 
+# The request headers that can make a GET's answer 304 or 412 (werkzeug's `make_conditional`, without Range).
+CONDITIONAL_HEADERS = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_RANGE")
+
+
 def register_etags(app: Flask) -> None:
     @app.after_request
     def add_etag(response: Response) -> Response:
         if request.method not in {"GET", "PATCH"} or response.status_code != 200 or not response.is_json:
             return response
         response.set_etag(_digest(response.get_data()))
-        return response.make_conditional(request) if request.method == "GET" else response
+        if request.method != "GET":
+            return response
+        if any(name in request.environ for name in CONDITIONAL_HEADERS):
+            return response.make_conditional(request)
+        # What `make_conditional` does to a GET that asks nothing: a Date header (the body's length is set).
+        response.headers["Date"] = http_date()
+        return response

@@ -75,6 +75,8 @@ def register_request_logging(app: Flask) -> None:
     def finish_request(response: Response) -> Response:
         request_id = g.get("request_id") or uuid.uuid4().hex
         response.headers["X-Request-ID"] = request_id
+        if not access_log.isEnabledFor(logging.INFO):  # the access line is off (LOG_LEVEL above INFO)
+            return response
         access_log.info(
             "request",
             extra={

@@ -73,9 +73,15 @@ def register_cache_policy(app: Flask) -> None:
     @app.after_request
     def forbid_storing(response: Response) -> Response:
         private = g.get("account_id") is not None or request.authorization is not None
-        if (private or request.blueprint in PRIVATE_BLUEPRINTS) and "Cache-Control" not in response.headers:
+        if (private or request.blueprint in PRIVATE_BLUEPRINTS) and not has_header(response, "cache-control"):
             response.headers["Cache-Control"] = "no-store"
         return response
+
+
+def has_header(response: Response, lowercase_name: str) -> bool:
+    """`name in response.headers` without its cost: werkzeug answers a missing name by raising (and building) an
+    HTTP exception, which took longer than the rest of this hook (docs/PERFORMANCE.md, "Kernel hooks")."""
+    return any(key.lower() == lowercase_name for key, _ in response.headers)
 
 
 def register_token_error_loaders(jwt: JWTManager) -> None:

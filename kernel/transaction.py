@@ -46,6 +46,8 @@ def register_transaction_boundary(app: Flask) -> None:
 
     @app.after_request
     def commit_or_roll_back(response: Response) -> Response:
+        if not db.session.registry.has():  # the request never opened a session: nothing to end
+            return response
         if response.status_code >= 400:
             db.session.rollback()
             return response
