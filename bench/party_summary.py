@@ -53,8 +53,8 @@ def seed(count: int, rng: random.Random) -> None:
     seed_defaults()
     needs_service.seed_default_categories()
     points_service.seed_default_rules()
-    streets, cells = seed_territory(NOW)
-    seed_accounts(NOW, streets, cells, 10)
+    districts, streets, cells = seed_territory(NOW)
+    seed_accounts(NOW, districts, streets, cells, 10)
     paths = {uid: path for uid, path in db.session.execute(select(GridUnit.id, GridUnit.path))}
     communities = sorted({paths[cell].rsplit("/", 2)[0] + "/" for cell in cells})
     by_path = {path: uid for uid, path in paths.items()}
