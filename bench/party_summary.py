@@ -32,6 +32,8 @@ from bench.seed_scale import bulk, make_app, seed_accounts, seed_territory  # no
 from grid.models import GridUnit  # noqa: E402
 from kernel import clock  # noqa: E402
 from kernel.extensions import db  # noqa: E402
+from party.assessment import rollups  # noqa: E402
+from party.assessment.models import PartyStatsDaily  # noqa: E402
 from party.lists import needs as needs_service  # noqa: E402
 from party.lists.models import Need, NeedKind, NeedStatus, Project, ProjectStatus, Rating, Resource  # noqa: E402
 from party.members import service as members_service  # noqa: E402
@@ -53,8 +55,8 @@ def seed(count: int, rng: random.Random) -> None:
     seed_defaults()
     needs_service.seed_default_categories()
     points_service.seed_default_rules()
-    streets, cells = seed_territory(NOW)
-    seed_accounts(NOW, streets, cells, 10)
+    districts, streets, cells = seed_territory(NOW)
+    seed_accounts(NOW, districts, streets, cells, 10)
     paths = {uid: path for uid, path in db.session.execute(select(GridUnit.id, GridUnit.path))}
     communities = sorted({paths[cell].rsplit("/", 2)[0] + "/" for cell in cells})
     by_path = {path: uid for uid, path in paths.items()}
@@ -126,6 +128,11 @@ def main() -> None:
             seed(args.needs, random.Random(args.seed))
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
                 connection.execute(text("VACUUM ANALYZE" if db.engine.dialect.name == "postgresql" else "ANALYZE"))
+        if db.session.scalar(select(PartyStatsDaily.unit_id).limit(1)) is None:  # seeded rows, as after an import
+            started = time.perf_counter()
+            counted = rollups.rebuild()
+            db.session.commit()
+            print(f"rebuilt the party rollup from {counted} needs in {time.perf_counter() - started:.1f} s")
         headers = {}
         for who in ("bench.supervisor", "bench.admin"):
             account = db.session.scalars(select(Account).where(Account.username == who)).one()

@@ -28,6 +28,7 @@ import notifications.outbox.routes
 import notifications.webhooks.routes
 import party.activities.routes
 import party.alliances.routes
+import party.assessment.commands
 import party.assessment.routes
 import party.checkins.routes
 import party.lists.routes
@@ -55,10 +56,12 @@ from notifications.outbox.metrics import outbox_gauges
 from notifications.webhooks import service as webhooks
 from party.activities.events import AttendanceChanged
 from party.activities.service import PHOTO_HOLDER, ActivityPhotoRules
+from party.assessment import rollups as party_rollups
 from party.checkins import records as service_records
 from party.lists import needs as lists_needs
 from party.lists import projects as lists_projects
 from party.lists import ratings as lists_ratings
+from party.lists.events import NeedChanged
 from party.points import service as points
 from tasks.metrics import ticket_gauges
 from tasks.photos import service as photos
@@ -98,6 +101,7 @@ CONTEXTS = (
     party.lists.routes,
     dashboards.routes,
     dashboards.commands,
+    party.assessment.commands,
     demo.commands,
     console.routes,
 )
@@ -120,6 +124,9 @@ def subscribe(bus: EventBus) -> None:
         members present, then their 双报到 service records (with their `service.hours` points), in the request that
         changed it.
 
+        A need's step (`NeedChanged`) moves its counters in the assessment's rollup (`party_stats_daily`), written
+        at commit like the tickets'.
+
         A unit about to be deleted asks who still holds it: the grid itself names its children and workers, then
         auth the accounts placed there (the 409's list keeps that order).
     """
@@ -134,6 +141,7 @@ def subscribe(bus: EventBus) -> None:
     bus.subscribe(TicketsMerging, outbox.owe_for_merge)
     bus.subscribe(AttendanceChanged, points.on_attendance_changed)
     bus.subscribe(AttendanceChanged, service_records.on_attendance_changed)
+    bus.subscribe(NeedChanged, party_rollups.count_need_change)
 
 
 def provide(app: Flask) -> None:

@@ -146,14 +146,14 @@ def _write(changes: _Changes) -> None:
     writer locks the rows it shares with another in the same order (tables, then keys), so no two deadlock."""
     daily, workers = nonzero(changes.daily), nonzero(changes.workers)
     monthly = {key: {"received": received} for key, received in monthly_of(daily).items()}
-    _upsert(models.StatsDaily, ("unit_id", "day", "category_code", "channel"), models.DAILY_COUNTERS, daily)
-    _upsert(models.StatsMonthly, ("unit_id", "month"), ("received",), monthly)
-    _upsert(models.StatsWorkerDaily, ("unit_id", "day", "category_code", "account_id"), models.WORKER_COUNTERS, workers)
+    upsert(models.StatsDaily, ("unit_id", "day", "category_code", "channel"), models.DAILY_COUNTERS, daily)
+    upsert(models.StatsMonthly, ("unit_id", "month"), ("received",), monthly)
+    upsert(models.StatsWorkerDaily, ("unit_id", "day", "category_code", "account_id"), models.WORKER_COUNTERS, workers)
     months = worker_months_of(workers)
-    _upsert(models.StatsWorkerMonthly, ("unit_id", "month", "account_id"), models.WORKER_COUNTERS, months)
+    upsert(models.StatsWorkerMonthly, ("unit_id", "month", "account_id"), models.WORKER_COUNTERS, months)
 
 
-def _upsert(model: type[Any], keys: tuple[str, ...], counters: tuple[str, ...], rows: Mapping[Any, Counts]) -> None:
+def upsert(model: type[Any], keys: tuple[str, ...], counters: tuple[str, ...], rows: Mapping[Any, Counts]) -> None:
     """INSERT ... ON CONFLICT DO UPDATE SET n = n + excluded.n for `rows` (by their key, the values of `keys`):
     atomic on both engines, no read first; rows in key order (see `_write`). No rows: no statement."""
     if not rows:

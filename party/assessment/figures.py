@@ -20,7 +20,7 @@ from party.activities.models import Activity, ActivityStatus
 from party.activities.service import ALLIANCE_MEETING_KIND
 from party.alliances.models import Alliance, AllianceStatus
 from party.checkins.models import CheckIn, CheckInKind, CheckInStatus, ServiceRecord
-from party.lists.models import Need, NeedKind, NeedStatus, Project, ProjectStatus, Rating, RatingSource, Resource
+from party.lists.models import Need, NeedStatus, Project, ProjectStatus, Rating, RatingSource, Resource
 from party.orgs.models import PartyOrg
 from party.points.models import PointEntry
 from party.scope import outermost_paths
@@ -57,24 +57,17 @@ class NeedCohort:
     met_on_time: int  # met on or before the due day (a need without one is on time)
 
 
-def need_cohorts(period: Period) -> dict[NeedKind, NeedCohort]:
-    """The needs and the wishes raised in the period in the subtree, by where they stand now (one pass)."""
+def cohort_columns() -> tuple[ColumnElement[int], ...]:
+    """A cohort's counts over the needs' rows, in NeedCohort's order."""
     met = Need.status == NeedStatus.MET
     on_time = met & or_(Need.due_on.is_(None), beijing_day(Need.met_at) <= Need.due_on)
-    rows = db.session.execute(
-        select(
-            Need.kind,
-            func.count(Need.id),
-            _count_where(Need.status == NeedStatus.WITHDRAWN),
-            _count_where(Need.status.in_(MATCHED)),
-            _count_where(met),
-            _count_where(on_time),
-        )
-        .where(period.holds(Need.grid_id), Need.created_at >= period.start, Need.created_at < period.end)
-        .group_by(Need.kind)
-    ).all()
-    found = {kind: NeedCohort(*(int(n) for n in counts)) for kind, *counts in rows}
-    return {kind: found.get(kind, NeedCohort(0, 0, 0, 0, 0)) for kind in NeedKind}
+    return (
+        func.count(Need.id),
+        _count_where(Need.status == NeedStatus.WITHDRAWN),
+        _count_where(Need.status.in_(MATCHED)),
+        _count_where(met),
+        _count_where(on_time),
+    )
 
 
 def _count_where(condition: ColumnElement[bool]) -> ColumnElement[int]:

@@ -3,7 +3,8 @@ grid subtree, as the ticket dashboards) and party staff placed on a territorial 
 unit it is built on). Rates are `{numerator, denominator, rate}` as in the ticket dashboards.
 
 Definitions (Beijing calendar days, inclusive; the subtree of `grid_id`):
-- needs (and wishes): those raised in the period, counted by where they stand now: matched = given to an
+- needs (and wishes): those raised in the period, counted by where they stand now (read from the rollup
+  `party_stats_daily`, party.assessment.rollups): matched = given to an
   organisation (matched, in a project) or a member (a claimed or fulfilled wish), or met; matched and met rates
   over (raised - withdrawn); met on time = met on or before the due day
   (no due day: on time) over met;
@@ -29,7 +30,7 @@ from kernel.extensions import db
 from kernel.i18n import _
 from kernel.principals import Caller, Role
 from party.activities.service import beijing_midnight
-from party.assessment import figures
+from party.assessment import figures, rollups
 from party.lists.models import NeedKind, RatingSource
 from party.scope import placement_of
 
@@ -55,7 +56,7 @@ def summary(caller: Caller, grid_id: int | None, first: date | None, last: date 
     target = _target(caller, grid_id, first, last)
     path = target.unit.path if target.unit is not None else "/"
     period = figures.Period(path, beijing_midnight(target.first), beijing_midnight(target.last + timedelta(days=1)))
-    cohorts = figures.need_cohorts(period)
+    cohorts = rollups.need_cohorts(target.unit_ids, target.first, target.last)
     needs, wishes = cohorts[NeedKind.NEED], cohorts[NeedKind.WISH]
     by_unit = figures.resources_by_unit(period)
     offered = sum(row.offered for row in by_unit)

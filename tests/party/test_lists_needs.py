@@ -1,36 +1,18 @@
 """Needs (需求清单) over HTTP: who raises and reads them, promotion from tickets, and the need's life as a table
 (each action allowed and refused by status and caller). The people and places: tests/support/lists.py."""
 
-from typing import Any
-
 import pytest
 
 from kernel.config import ROOT
 from party.lists import lifecycle
 from tests.support.http import assert_error
-from tests.support.lists import NEEDS, PROJECTS, Lists, build_lists
+from tests.support.lists import NEEDS, PROJECTS, build_lists
+from tests.support.lists import need_at_status as at_status
 
 
 @pytest.fixture
 def lists(app, world, make_account, auth):
     yield from build_lists(app, world, make_account, auth)
-
-
-def at_status(lists: Lists, status: str) -> dict[str, Any]:
-    """A need of the alliance (for G1a) brought to `status` by the usual steps."""
-    need = lists.need()
-    if status == "published":
-        lists.act(need, "publish", "supervisor")
-    elif status == "matched":
-        lists.act(need, "assign", "supervisor", org_id=lists.org("school"))
-    elif status in ("in_project", "met"):
-        lists.act(need, "publish", "supervisor")
-        project = lists.act(need, "take", "school_staff", 201, org_id=lists.org("school"))
-        if status == "met":
-            lists.ok(lists.post(f"{PROJECTS}/{project['id']}/complete", "school_staff", note="扶手已全部安装"))
-    elif status == "withdrawn":
-        lists.act(need, "withdraw", "supervisor", reason="与其他需求重复")
-    return lists.ok(lists.get(f"{NEEDS}/{need['id']}", "admin"))
 
 
 # --- raising ----------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from kernel.clock import BEIJING
 from kernel.extensions import db
 from party.activities.models import Activity, ActivityStatus
 from party.alliances.models import Alliance, AllianceStatus
+from party.assessment import rollups
 from party.checkins.models import CheckIn, CheckInKind, CheckInStatus, RecordKind, ServiceRecord
 from party.lists import needs
 from party.lists.models import (
@@ -61,7 +62,8 @@ class Rows:
         met_at: datetime | None = None,
         alliance_id: int | None = None,
     ) -> int:
-        return self.add(
+        """A need written straight to its table, then counted in the rollup as after an import (a rebuild)."""
+        need_id = self.add(
             Need(
                 kind=kind,
                 title="需求",
@@ -77,6 +79,10 @@ class Rows:
                 updated_at=created,
             )
         )
+        with self.app.app_context():
+            rollups.rebuild()
+            db.session.commit()
+        return need_id
 
     def project(
         self,

@@ -151,3 +151,20 @@ def build_lists(app: Any, world: Any, make_account: Any, auth: Any) -> Iterator[
     orgs = {"street": street, "c1": c1, "hospital": hospital, "school": school, "far": far}
     yield Lists(world, orgs, members, headers, alliance_id)
     clock.travel(timedelta(0))
+
+
+def need_at_status(lists: Lists, status: str) -> dict[str, Any]:
+    """A need of the alliance (for G1a) brought to `status` by the usual steps."""
+    need = lists.need()
+    if status == "published":
+        lists.act(need, "publish", "supervisor")
+    elif status == "matched":
+        lists.act(need, "assign", "supervisor", org_id=lists.org("school"))
+    elif status in ("in_project", "met"):
+        lists.act(need, "publish", "supervisor")
+        project = lists.act(need, "take", "school_staff", 201, org_id=lists.org("school"))
+        if status == "met":
+            lists.ok(lists.post(f"{PROJECTS}/{project['id']}/complete", "school_staff", note="扶手已全部安装"))
+    elif status == "withdrawn":
+        lists.act(need, "withdraw", "supervisor", reason="与其他需求重复")
+    return lists.ok(lists.get(f"{NEEDS}/{need['id']}", "admin"))
