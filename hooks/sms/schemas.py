@@ -18,10 +18,11 @@ class CallbackQuerySchema(BaseSchema):
 class AckSchema(Schema):
     """What the provider expects back: Aliyun and http `{code: 0, msg}`, Tencent `{result: 0, errmsg: "OK"}`."""
 
-    code = fields.Integer()
-    msg = fields.String()
-    result = fields.Integer()
-    errmsg = fields.String()
+    # Each provider's pair is present only in its own acknowledgement.
+    code = fields.Integer(metadata={"x-optional": True})
+    msg = fields.String(metadata={"x-optional": True})
+    result = fields.Integer(metadata={"x-optional": True})
+    errmsg = fields.String(metadata={"x-optional": True})
 
 
 # Flat objects of text, numbers and true/false: what every provider sends (other items are kept as ignored).
