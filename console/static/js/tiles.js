@@ -1,0 +1,116 @@
+// Optional raster tiles beneath the cells (CONSOLE_TILE_URL): an XYZ layer drawn by an ECharts custom series on
+// the geo component, projected in Web Mercator so that each 256-pixel tile is a rectangle. Without the setting the
+// page has no #tile-layer and the map asks no tile server.
+const TILE = 256;
+const MAX_TILES = 200;
+const MARGIN = 0.5; // of the cells' extent, on each side: tiles for a little panning around them
+
+const layer = (() => {
+  const node = document.getElementById('tile-layer');
+  return node ? JSON.parse(node.textContent) : null;
+})();
+
+export const hasTiles = layer !== null;
+
+// lng/lat → world pixels at zoom 0 (y downwards), and back.
+const project = ([lng, lat]) => [
+  ((lng + 180) / 360) * TILE,
+  ((1 - Math.log(Math.tan(Math.PI / 4 + (lat * Math.PI) / 360)) / Math.PI) / 2) * TILE,
+];
+const unproject = ([x, y]) => [
+  (x / TILE) * 360 - 180,
+  (Math.atan(Math.exp(Math.PI * (1 - (2 * y) / TILE))) * 360) / Math.PI - 90,
+];
+
+export const projection = { project, unproject };
+
+function positions(geojson) {
+  if (Array.isArray(geojson) && typeof geojson[0] === 'number') return [geojson];
+  if (Array.isArray(geojson)) return geojson.flatMap(positions);
+  if (geojson.type === 'FeatureCollection') return positions(geojson.features);
+  if (geojson.type === 'Feature') return positions(geojson.geometry);
+  return positions(geojson.coordinates);
+}
+
+// The cells' extent in world pixels at zoom 0, widened by MARGIN.
+function extent(cells) {
+  const points = positions(cells).map(project);
+  const xs = points.map((p) => p[0]);
+  const ys = points.map((p) => p[1]);
+  const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  const [dx, dy] = [(x1 - x0) * MARGIN, (y1 - y0) * MARGIN];
+  return { x0: x0 - dx, x1: x1 + dx, y0: y0 - dy, y1: y1 + dy, width: x1 - x0, height: y1 - y0 };
+}
+
+function range(from, to, zoom) {
+  const scale = 2 ** zoom / TILE;
+  const last = 2 ** zoom - 1;
+  return [Math.max(0, Math.floor(from * scale)), Math.min(last, Math.floor(to * scale))];
+}
+
+function tilesAt(box, zoom) {
+  const [tx0, tx1] = range(box.x0, box.x1, zoom);
+  const [ty0, ty1] = range(box.y0, box.y1, zoom);
+  const found = [];
+  for (let x = tx0; x <= tx1; x += 1) {
+    for (let y = ty0; y <= ty1; y += 1) found.push({ x, y, z: zoom });
+  }
+  return found;
+}
+
+// The zoom at which the cells fill the chart (the tiles then show at their own size), and its tiles.
+function cover(cells, size) {
+  const box = extent(cells);
+  const fit = Math.min(size.width / Math.max(box.width, 1e-9), size.height / Math.max(box.height, 1e-9));
+  let zoom = Math.max(0, Math.min(layer.max_zoom, Math.ceil(Math.log2(fit))));
+  let found = tilesAt(box, zoom);
+  while (found.length > MAX_TILES && zoom > 0) {
+    zoom -= 1;
+    found = tilesAt(box, zoom);
+  }
+  return found;
+}
+
+function tileUrl({ x, y, z }) {
+  return layer.url.replace('{z}', z).replace('{x}', x).replace('{y}', y);
+}
+
+// A custom series drawing each tile as an image between its projected corners, beneath the cells (z -1).
+export function tileSeries(cells, size) {
+  const tiles = cover(cells, size);
+  return {
+    type: 'custom',
+    coordinateSystem: 'geo',
+    geoIndex: 0,
+    z: -1,
+    silent: true,
+    tooltip: { show: false },
+    data: tiles.map(({ x, y, z }) => {
+      const [west, north] = unproject([(x * TILE) / 2 ** z, (y * TILE) / 2 ** z]);
+      const [east, south] = unproject([((x + 1) * TILE) / 2 ** z, ((y + 1) * TILE) / 2 ** z]);
+      return [west, north, east, south];
+    }),
+    renderItem(params, api) {
+      const [left, top] = api.coord([api.value(0), api.value(1)]);
+      const [right, bottom] = api.coord([api.value(2), api.value(3)]);
+      return {
+        type: 'image',
+        style: { image: tileUrl(tiles[params.dataIndex]), x: left, y: top, width: right - left, height: bottom - top },
+      };
+    },
+  };
+}
+
+// The tile provider's credit, bottom right, as its terms ask.
+export function attribution() {
+  if (!layer.attribution) return [];
+  return [
+    {
+      type: 'text',
+      right: 8,
+      bottom: 4,
+      silent: true,
+      style: { text: layer.attribution, fill: '#444', fontSize: 11, backgroundColor: 'rgba(255,255,255,0.7)' },
+    },
+  ];
+}
