@@ -1,13 +1,17 @@
 """The console in a real browser: a supervisor's day on the board, the map, the dashboards, the party pages."""
 
 import io
+import re
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from demo.seed import DEMO_PASSWORD
-from tests.console.conftest import log_in
+from tests.console.conftest import free_port, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -194,3 +198,67 @@ def test_changing_the_password_takes_the_new_one_at_the_next_login(demo, page):
     page.get_by_role("button", name="退出").click()
     page.wait_for_url("**/console/login")
     log_in(page, "zhang.supervisor", "a-new-pass-2027")
+
+
+TILE_COLOUR = (40, 90, 200)
+
+
+@pytest.fixture
+def tile_server() -> Iterator[tuple[str, list[str]]]:
+    """A tile server of its own on another port (so another origin): one blue PNG for every tile asked."""
+    image = io.BytesIO()
+    Image.new("RGB", (256, 256), TILE_COLOUR).save(image, "PNG")
+    asked: list[str] = []
+
+    class Tiles(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(image.getvalue())))
+            self.end_headers()
+            self.wfile.write(image.getvalue())
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Tiles)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/tiles/{{z}}/{{x}}/{{y}}.png", asked
+    server.shutdown()
+    thread.join()
+
+
+def test_with_a_tile_url_the_maps_draw_its_tiles_beneath_the_cells(demo, app, client, page, tile_server, monkeypatch):
+    url, asked = tile_server
+    monkeypatch.setitem(app.config, "CONSOLE_TILE_URL", url)
+    monkeypatch.setitem(app.config, "CONSOLE_TILE_ATTRIBUTION", "© 测试底图")
+    log_in(page, "zhang.supervisor")
+    page.get_by_role("link", name="地图").click()
+    page.wait_for_selector("body[data-ready=true]")
+    page.locator("#territory-map canvas").first.wait_for()
+    page.wait_for_function("() => performance.getEntriesByType('resource').some((r) => r.name.includes('/tiles/'))")
+    page.wait_for_load_state("networkidle")
+
+    assert asked and all(re.fullmatch(r"/tiles/\d+/\d+/\d+\.png", path) for path in asked), asked
+    drawn = page.evaluate(
+        """() => {
+          const option = echarts.getInstanceByDom(document.getElementById('territory-map')).getOption();
+          return { cells: option.series.find((s) => s.type === 'map').data.length,
+                   tiles: option.series.find((s) => s.type === 'custom').data.length };
+        }"""
+    )
+    assert drawn["cells"] > 0 and drawn["tiles"] == len(set(asked))
+    shot = Image.open(io.BytesIO(page.locator("#territory-map").screenshot())).convert("RGB")
+    colours = {colour for _, colour in shot.getcolors(maxcolors=1 << 20)}
+    assert TILE_COLOUR in colours  # the tiles show around the cells
+    assert page.get_by_role("alert").is_hidden()
+
+    asked.clear()  # the ticket page's small map shares the drawing
+    ticket = client.get("/api/v1/tickets", headers=api_login(client, "zhang.supervisor")).get_json()["items"][0]
+    page.goto(f"/console/tickets/{ticket['id']}")
+    page.wait_for_selector("body[data-ready=true]")
+    page.locator("#ticket-map canvas").first.wait_for()
+    page.wait_for_load_state("networkidle")
+    assert asked
