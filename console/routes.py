@@ -30,7 +30,7 @@ def register(app: Flask) -> None:
 
 
 def tile_layer() -> dict[str, object] | None:
-    """The map's raster tiles (CONSOLE_TILE_URL and its attribution, max zoom), or None: the cells drawn alone."""
+    """The map's raster tiles (CONSOLE_TILE_URL, its attribution, max zoom and coordinate system), or None."""
     url = current_app.config.get("CONSOLE_TILE_URL")
     if not url:
         return None
@@ -38,6 +38,7 @@ def tile_layer() -> dict[str, object] | None:
         "url": url,
         "attribution": current_app.config["CONSOLE_TILE_ATTRIBUTION"],
         "max_zoom": current_app.config["CONSOLE_TILE_MAX_ZOOM"],
+        "coord_system": current_app.config["CONSOLE_TILE_COORD_SYSTEM"],
     }
 
 

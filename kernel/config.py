@@ -98,11 +98,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         # At most this many SMS to one phone number per hour (0: no limit); more are held, not sent.
         "NOTIFY_SMS_PER_PHONE_PER_HOUR": int(env.get("NOTIFY_SMS_PER_PHONE_PER_HOUR", "5")),
         # Non-urgent resident SMS wait for the end of this local period ("" turns quiet hours off).
-        # The console map's optional raster tiles beneath the cells: an XYZ template ({z}/{x}/{y}) in the same
-        # coordinate system as the cells (GCJ-02 in China); unset, the map draws the cells alone and asks no one.
+        # The console map's optional raster tiles beneath the cells: an XYZ template ({z}/{x}/{y}) in Web Mercator;
+        # unset, the map draws the cells alone and asks no tile server.
         "CONSOLE_TILE_URL": _tile_url(env),
         "CONSOLE_TILE_ATTRIBUTION": env.get("CONSOLE_TILE_ATTRIBUTION", ""),
         "CONSOLE_TILE_MAX_ZOOM": int(env.get("CONSOLE_TILE_MAX_ZOOM", "18")),
+        # The tiles' coordinate system: wgs84 (Tianditu, OpenStreetMap) or gcj02 (Amap, Tencent); the API's
+        # WGS-84 cells and positions are shifted to match before they are drawn.
+        "CONSOLE_TILE_COORD_SYSTEM": _one_of(env, "CONSOLE_TILE_COORD_SYSTEM", ("wgs84", "gcj02")),
         "NOTIFY_QUIET_HOURS": env.get("NOTIFY_QUIET_HOURS", "22:00-07:00"),
         # 1: what reaches an assignee's inbox (dispatch, urge, warned, overdue, reopen) also goes to their phone by SMS.
         "NOTIFY_WORKER_SMS": env.get("NOTIFY_WORKER_SMS", "0").strip().lower() in ("1", "true", "yes", "on"),

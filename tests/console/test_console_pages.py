@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from demo.seed import DEMO_PASSWORD
+from grid.coords import wgs84_to_gcj02
 from tests.console.conftest import free_port, log_in
 
 pytestmark = pytest.mark.browser
@@ -230,7 +231,7 @@ def tile_server() -> Iterator[tuple[str, list[str]]]:
     thread.join()
 
 
-def test_with_a_tile_url_the_maps_draw_its_tiles_beneath_the_cells(demo, app, client, page, tile_server, monkeypatch):
+def test_with_a_tile_url_the_maps_draw_its_tiles_beneath_the_cells(demo, app, client, tile_server, page, monkeypatch):
     url, asked = tile_server
     monkeypatch.setitem(app.config, "CONSOLE_TILE_URL", url)
     monkeypatch.setitem(app.config, "CONSOLE_TILE_ATTRIBUTION", "© 测试底图")
@@ -262,3 +263,32 @@ def test_with_a_tile_url_the_maps_draw_its_tiles_beneath_the_cells(demo, app, cl
     page.locator("#ticket-map canvas").first.wait_for()
     page.wait_for_load_state("networkidle")
     assert asked
+
+
+def test_over_gcj02_tiles_the_map_shifts_what_it_draws_as_the_server_does(demo, app, tile_server, page, monkeypatch):
+    monkeypatch.setitem(app.config, "CONSOLE_TILE_URL", tile_server[0])
+    monkeypatch.setitem(app.config, "CONSOLE_TILE_COORD_SYSTEM", "gcj02")
+    log_in(page, "zhang.supervisor")
+    page.get_by_role("link", name="地图").click()
+    page.wait_for_selector("body[data-ready=true]")
+    page.locator("#territory-map canvas").first.wait_for()
+    page.wait_for_load_state("networkidle")
+    shifted = page.evaluate(
+        """async () => {
+          const { inTileSystem } = await import('/console/static/js/tiles.js');
+          const { cells, points } = inTileSystem({
+            cells: { type: 'FeatureCollection', features: [{ type: 'Feature', properties: { name: 'a' },
+                     geometry: { type: 'Point', coordinates: [112.5315, 32.995] } }] },
+            points: [{ name: 'b', value: [112.5315, 32.995] }, { name: 'far', value: [2.35, 48.85] }],
+            tracks: [],
+          });
+          return [cells.features[0].geometry.coordinates, cells.features[0].properties.name, points];
+        }"""
+    )
+    lat, lng = wgs84_to_gcj02(32.995, 112.5315)
+    assert shifted[0] == pytest.approx([lng, lat], abs=1e-9) and shifted[1] == "a"
+    assert shifted[2] == [
+        {"name": "b", "value": pytest.approx([lng, lat], abs=1e-9)},
+        {"name": "far", "value": [2.35, 48.85]},
+    ]
+    assert abs(lng - 112.5315) > 1e-3  # the shift is hundreds of metres, not nothing

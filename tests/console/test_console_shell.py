@@ -73,7 +73,12 @@ def test_a_tile_url_reaches_the_map_pages_and_their_image_sources(app, client, m
             r'<script type="application/json" id="tile-layer">(.*?)</script>', response.get_data(as_text=True)
         )
         assert found is not None, path
-        assert json.loads(found.group(1)) == {"url": TILES, "attribution": "© 测绘局", "max_zoom": 18}
+        assert json.loads(found.group(1)) == {
+            "url": TILES,
+            "attribution": "© 测绘局",
+            "max_zoom": 18,
+            "coord_system": "wgs84",
+        }
         policy = response.headers["Content-Security-Policy"]
         assert "img-src 'self' data: blob: https://tiles.example.gov.cn;" in policy
         assert "script-src 'self';" in policy and "connect-src 'self';" in policy
@@ -86,3 +91,6 @@ def test_a_tile_url_must_be_an_http_template_naming_z_x_and_y():
     for wrong in ("https://tiles.example.gov.cn/tile.png", "ftp://tiles.example.gov.cn/{z}/{x}/{y}.png", "{z}/{x}/{y}"):
         with pytest.raises(ValueError, match="CONSOLE_TILE_URL"):
             load_settings({**keys, "CONSOLE_TILE_URL": wrong})
+    assert load_settings({**keys, "CONSOLE_TILE_COORD_SYSTEM": "GCJ02"})["CONSOLE_TILE_COORD_SYSTEM"] == "gcj02"
+    with pytest.raises(ValueError, match="CONSOLE_TILE_COORD_SYSTEM"):
+        load_settings({**keys, "CONSOLE_TILE_COORD_SYSTEM": "bd09"})

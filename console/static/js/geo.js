@@ -2,7 +2,7 @@
 // beneath them when CONSOLE_TILE_URL is set).
 /* global echarts */
 import { labels } from './api.js';
-import { attribution, hasTiles, projection, tileSeries } from './tiles.js';
+import { attribution, hasTiles, inTileSystem, projection, tileSeries } from './tiles.js';
 
 // Over tiles the cells' colours let the streets show through.
 const COLOURS = hasTiles
@@ -33,6 +33,7 @@ export function drawTerritory(
   cells,
   { values = {}, points = [], tracks = [], measure = '', pointLabels = true } = {},
 ) {
+  if (hasTiles) ({ cells, points, tracks } = inTileSystem({ cells, points, tracks }));
   echarts.registerMap(name, cells);
   const figures = Object.values(values);
   const series = [

@@ -1,6 +1,9 @@
 // Optional raster tiles beneath the cells (CONSOLE_TILE_URL): an XYZ layer drawn by an ECharts custom series on
 // the geo component, projected in Web Mercator so that each 256-pixel tile is a rectangle. Without the setting the
-// page has no #tile-layer and the map asks no tile server.
+// page has no #tile-layer and the map asks no tile server. The API answers WGS-84; over GCJ-02 tiles (Amap,
+// Tencent: CONSOLE_TILE_COORD_SYSTEM=gcj02) what is drawn is shifted into GCJ-02 first.
+import { wgs84ToGcj02 } from './gcj02.js';
+
 const TILE = 256;
 const MAX_TILES = 200;
 const MARGIN = 0.5; // of the cells' extent, on each side: tiles for a little panning around them
@@ -23,6 +26,27 @@ const unproject = ([x, y]) => [
 ];
 
 export const projection = { project, unproject };
+
+// A GeoJSON object, or nested arrays of [lng, lat] positions, with every position shifted by `shift`.
+function shifted(geojson, shift) {
+  if (Array.isArray(geojson) && typeof geojson[0] === 'number') return shift(geojson);
+  if (Array.isArray(geojson)) return geojson.map((part) => shifted(part, shift));
+  if (geojson === null || typeof geojson !== 'object') return geojson;
+  const spatial = ['features', 'geometry', 'geometries', 'coordinates'];
+  return Object.fromEntries(
+    Object.entries(geojson).map(([key, value]) => [key, spatial.includes(key) ? shifted(value, shift) : value]),
+  );
+}
+
+// The cells, points ({value: [lng, lat]}) and tracks (lists of positions) in the tiles' coordinate system.
+export function inTileSystem({ cells, points, tracks }) {
+  if (layer.coord_system !== 'gcj02') return { cells, points, tracks };
+  return {
+    cells: shifted(cells, wgs84ToGcj02),
+    points: points.map((point) => ({ ...point, value: wgs84ToGcj02(point.value) })),
+    tracks: shifted(tracks, wgs84ToGcj02),
+  };
+}
 
 function positions(geojson) {
   if (Array.isArray(geojson) && typeof geojson[0] === 'number') return [geojson];
