@@ -254,6 +254,15 @@ def test_with_a_tile_url_the_maps_draw_its_tiles_beneath_the_cells(demo, app, cl
     shot = Image.open(io.BytesIO(page.locator("#territory-map").screenshot())).convert("RGB")
     colours = {colour for _, colour in shot.getcolors(maxcolors=1 << 20)}
     assert TILE_COLOUR in colours  # the tiles show around the cells
+
+    # Zooming in fetches the view's tiles at a deeper zoom, so they stay sharp.
+    deepest = max(int(path.split("/")[2]) for path in asked)
+    box = page.locator("#territory-map").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    with page.expect_request(lambda request: f"/tiles/{deepest + 1}/" in request.url):
+        for _ in range(15):
+            page.mouse.wheel(0, -300)
+    page.wait_for_load_state("networkidle")
     assert page.get_by_role("alert").is_hidden()
 
     asked.clear()  # the ticket page's small map shares the drawing

@@ -2,7 +2,7 @@
 // beneath them when CONSOLE_TILE_URL is set).
 /* global echarts */
 import { labels } from './api.js';
-import { attribution, hasTiles, inTileSystem, projection, tileSeries } from './tiles.js';
+import { attribution, followRoam, hasTiles, inTileSystem, projection, tileSeries } from './tiles.js';
 
 // Over tiles the cells' colours let the streets show through.
 const COLOURS = hasTiles
@@ -94,4 +94,5 @@ export function drawTerritory(
     },
     true,
   );
+  if (hasTiles) followRoam(instance, cells);
 }

@@ -7,6 +7,8 @@ import { wgs84ToGcj02 } from './gcj02.js';
 const TILE = 256;
 const MAX_TILES = 200;
 const MARGIN = 0.5; // of the cells' extent, on each side: tiles for a little panning around them
+const ROAM_MARGIN = 0.25; // of the view's, after a pan or zoom
+const ROAM_SETTLE_MS = 200;
 
 const layer = (() => {
   const node = document.getElementById('tile-layer');
@@ -56,14 +58,12 @@ function positions(geojson) {
   return positions(geojson.coordinates);
 }
 
-// The cells' extent in world pixels at zoom 0, widened by MARGIN.
-function extent(cells) {
-  const points = positions(cells).map(project);
-  const xs = points.map((p) => p[0]);
-  const ys = points.map((p) => p[1]);
-  const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
-  const [dx, dy] = [(x1 - x0) * MARGIN, (y1 - y0) * MARGIN];
-  return { x0: x0 - dx, x1: x1 + dx, y0: y0 - dy, y1: y1 + dy, width: x1 - x0, height: y1 - y0 };
+// The extent of [lng, lat] points in world pixels at zoom 0.
+function extent(points) {
+  const projected = points.map(project);
+  const xs = projected.map((p) => p[0]);
+  const ys = projected.map((p) => p[1]);
+  return { x0: Math.min(...xs), x1: Math.max(...xs), y0: Math.min(...ys), y1: Math.max(...ys) };
 }
 
 function range(from, to, zoom) {
@@ -82,47 +82,75 @@ function tilesAt(box, zoom) {
   return found;
 }
 
-// The zoom at which the cells fill the chart (the tiles then show at their own size), and its tiles.
-function cover(cells, size) {
-  const box = extent(cells);
-  const fit = Math.min(size.width / Math.max(box.width, 1e-9), size.height / Math.max(box.height, 1e-9));
+// The tiles over `points` (widened by `margin` of their extent on each side) at the zoom where the points' extent
+// fills `size` (the tiles then show at about their own size), as custom-series rows: corners and z, x, y.
+function cover(points, size, margin) {
+  const { x0, x1, y0, y1 } = extent(points);
+  const [width, height] = [Math.max(x1 - x0, 1e-9), Math.max(y1 - y0, 1e-9)];
+  const fit = Math.min(size.width / width, size.height / height);
+  const box = { x0: x0 - width * margin, x1: x1 + width * margin, y0: y0 - height * margin, y1: y1 + height * margin };
   let zoom = Math.max(0, Math.min(layer.max_zoom, Math.ceil(Math.log2(fit))));
   let found = tilesAt(box, zoom);
   while (found.length > MAX_TILES && zoom > 0) {
     zoom -= 1;
     found = tilesAt(box, zoom);
   }
-  return found;
+  return found.map(({ x, y, z }) => {
+    const [west, north] = unproject([(x * TILE) / 2 ** z, (y * TILE) / 2 ** z]);
+    const [east, south] = unproject([((x + 1) * TILE) / 2 ** z, ((y + 1) * TILE) / 2 ** z]);
+    return [west, north, east, south, z, x, y];
+  });
 }
 
-function tileUrl({ x, y, z }) {
+function tileUrl(z, x, y) {
   return layer.url.replace('{z}', z).replace('{x}', x).replace('{y}', y);
 }
 
 // A custom series drawing each tile as an image between its projected corners, beneath the cells (z -1).
 export function tileSeries(cells, size) {
-  const tiles = cover(cells, size);
   return {
+    id: 'tiles',
     type: 'custom',
     coordinateSystem: 'geo',
     geoIndex: 0,
     z: -1,
     silent: true,
     tooltip: { show: false },
-    data: tiles.map(({ x, y, z }) => {
-      const [west, north] = unproject([(x * TILE) / 2 ** z, (y * TILE) / 2 ** z]);
-      const [east, south] = unproject([((x + 1) * TILE) / 2 ** z, ((y + 1) * TILE) / 2 ** z]);
-      return [west, north, east, south];
-    }),
+    data: cover(positions(cells), size, MARGIN),
     renderItem(params, api) {
       const [left, top] = api.coord([api.value(0), api.value(1)]);
       const [right, bottom] = api.coord([api.value(2), api.value(3)]);
-      return {
-        type: 'image',
-        style: { image: tileUrl(tiles[params.dataIndex]), x: left, y: top, width: right - left, height: bottom - top },
-      };
+      const image = tileUrl(api.value(4), api.value(5), api.value(6));
+      return { type: 'image', style: { image, x: left, y: top, width: right - left, height: bottom - top } };
     },
   };
+}
+
+// The [lng, lat] corners the chart shows: from where two known points now sit on screen (the projection is linear
+// in world pixels; ECharts' convertFromPixel on a projected geo does not answer longitudes and latitudes).
+function visibleCorners(instance, points) {
+  const { x0, x1, y0, y1 } = extent(points);
+  const [a, b] = [unproject([x0, y0]), unproject([x1, y1])].map((p) => instance.convertToPixel({ geoIndex: 0 }, p));
+  const world = ([px, py]) => [
+    x0 + ((px - a[0]) * (x1 - x0)) / (b[0] - a[0] || 1e-9),
+    y0 + ((py - a[1]) * (y1 - y0)) / (b[1] - a[1] || 1e-9),
+  ];
+  return [world([0, 0]), world([instance.getWidth(), instance.getHeight()])].map(unproject);
+}
+
+// After a pan or zoom, the tiles of what the chart now shows, at the zoom that shows it sharply.
+export function followRoam(instance, cells) {
+  const points = positions(cells);
+  let timer = null;
+  instance.off('georoam');
+  instance.on('georoam', () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      const size = { width: instance.getWidth(), height: instance.getHeight() };
+      const data = cover(visibleCorners(instance, points), size, ROAM_MARGIN);
+      instance.setOption({ series: [{ id: 'tiles', data }] });
+    }, ROAM_SETTLE_MS);
+  });
 }
 
 // The tile provider's credit, bottom right, as its terms ask.
