@@ -1,6 +1,8 @@
 """The console's pages: HTML shells rendered in the caller's language; their scripts fetch the data from the API."""
 
-from flask import Blueprint, Flask, Response, render_template
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, Response, current_app, render_template
 
 from console.labels import catalogue
 from kernel.i18n import current_locale
@@ -15,9 +17,10 @@ blp = Blueprint(
 )
 
 # Scripts and styles from this app only (the vendored libraries included): no CDN, no inline script. ECharts sets
-# inline styles; photos and exports are shown or saved through blob: URLs.
+# inline styles; photos and exports are shown or saved through blob: URLs; the map's tiles (when configured) come
+# from their server's origin.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:{tiles}; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 )
 
@@ -26,9 +29,31 @@ def register(app: Flask) -> None:
     app.register_blueprint(blp)
 
 
+def tile_layer() -> dict[str, object] | None:
+    """The map's raster tiles (CONSOLE_TILE_URL, its attribution, max zoom and coordinate system), or None."""
+    url = current_app.config.get("CONSOLE_TILE_URL")
+    if not url:
+        return None
+    return {
+        "url": url,
+        "attribution": current_app.config["CONSOLE_TILE_ATTRIBUTION"],
+        "max_zoom": current_app.config["CONSOLE_TILE_MAX_ZOOM"],
+        "coord_system": current_app.config["CONSOLE_TILE_COORD_SYSTEM"],
+    }
+
+
+def content_security_policy() -> str:
+    """The policy, with the tile server's origin among the image sources when the map has tiles."""
+    tiles = tile_layer()
+    if tiles is None:
+        return CONTENT_SECURITY_POLICY.format(tiles="")
+    parts = urlsplit(str(tiles["url"]))
+    return CONTENT_SECURITY_POLICY.format(tiles=f" {parts.scheme}://{parts.netloc}")
+
+
 @blp.after_request
 def protect(response: Response) -> Response:
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("Content-Security-Policy", content_security_policy())
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     return response
@@ -50,12 +75,12 @@ def login() -> str:
 
 @blp.get("/tickets/<int:ticket_id>")
 def ticket(ticket_id: int) -> str:
-    return page("ticket.html", "ticket", active="board", ticket_id=ticket_id)
+    return page("ticket.html", "ticket", active="board", ticket_id=ticket_id, tiles=tile_layer())
 
 
 @blp.get("/map")
 def territory_map() -> str:
-    return page("map.html", "map", active="map")
+    return page("map.html", "map", active="map", tiles=tile_layer())
 
 
 @blp.get("/dashboards")

@@ -9,6 +9,7 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = ROOT / "instance"
@@ -97,6 +98,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         # At most this many SMS to one phone number per hour (0: no limit); more are held, not sent.
         "NOTIFY_SMS_PER_PHONE_PER_HOUR": int(env.get("NOTIFY_SMS_PER_PHONE_PER_HOUR", "5")),
         # Non-urgent resident SMS wait for the end of this local period ("" turns quiet hours off).
+        # The console map's optional raster tiles beneath the cells: an XYZ template ({z}/{x}/{y}) in Web Mercator;
+        # unset, the map draws the cells alone and asks no tile server.
+        "CONSOLE_TILE_URL": _tile_url(env),
+        "CONSOLE_TILE_ATTRIBUTION": env.get("CONSOLE_TILE_ATTRIBUTION", ""),
+        "CONSOLE_TILE_MAX_ZOOM": int(env.get("CONSOLE_TILE_MAX_ZOOM", "18")),
+        # The tiles' coordinate system: wgs84 (Tianditu, OpenStreetMap) or gcj02 (Amap, Tencent); the API's
+        # WGS-84 cells and positions are shifted to match before they are drawn.
+        "CONSOLE_TILE_COORD_SYSTEM": _one_of(env, "CONSOLE_TILE_COORD_SYSTEM", ("wgs84", "gcj02")),
         "NOTIFY_QUIET_HOURS": env.get("NOTIFY_QUIET_HOURS", "22:00-07:00"),
         # 1: what reaches an assignee's inbox (dispatch, urge, warned, overdue, reopen) also goes to their phone by SMS.
         "NOTIFY_WORKER_SMS": env.get("NOTIFY_WORKER_SMS", "0").strip().lower() in ("1", "true", "yes", "on"),
@@ -242,6 +251,19 @@ def _one_of(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ValueError(f"{name}: {value!r} is not one of {', '.join(choices)}")
     return value
+
+
+def _tile_url(env: Mapping[str, str]) -> str:
+    """CONSOLE_TILE_URL: empty, or an http(s) XYZ template naming {z}, {x} and {y}; anything else stops the start."""
+    url = env.get("CONSOLE_TILE_URL", "").strip()
+    parts = urlsplit(url)
+    if url and (parts.scheme not in ("http", "https") or not parts.netloc or not _names_xyz(url)):
+        raise ValueError(f"CONSOLE_TILE_URL: {url!r} is not an http(s) URL with {{z}}, {{x}} and {{y}}")
+    return url
+
+
+def _names_xyz(url: str) -> bool:
+    return all(mark in url for mark in ("{z}", "{x}", "{y}"))
 
 
 def _existing_file(env: Mapping[str, str], name: str) -> str | None:

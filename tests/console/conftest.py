@@ -33,7 +33,7 @@ VIEWPORT = {"width": 1280, "height": 800}
 CATALOGUE = Path(__file__).parents[2] / "translations" / "zh" / "LC_MESSAGES" / "messages.mo"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     for port in PORTS:
         with socket.socket() as probe:
             try:
@@ -48,7 +48,7 @@ def _free_port() -> int:
 def live_server(app: Flask) -> Iterator[str]:
     """The test app served over HTTP (threads), as `make run` serves it, on the tests' database."""
     assert CATALOGUE.exists(), "the catalogue is not compiled: `make test` compiles it (tests/conftest.py too)"
-    server = make_server("127.0.0.1", _free_port(), app, threaded=True)
+    server = make_server("127.0.0.1", free_port(), app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"

@@ -1,13 +1,18 @@
 """The console in a real browser: a supervisor's day on the board, the map, the dashboards, the party pages."""
 
 import io
+import re
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from demo.seed import DEMO_PASSWORD
-from tests.console.conftest import log_in
+from grid.coords import wgs84_to_gcj02
+from tests.console.conftest import free_port, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -194,3 +199,105 @@ def test_changing_the_password_takes_the_new_one_at_the_next_login(demo, page):
     page.get_by_role("button", name="退出").click()
     page.wait_for_url("**/console/login")
     log_in(page, "zhang.supervisor", "a-new-pass-2027")
+
+
+TILE_COLOUR = (40, 90, 200)
+
+
+@pytest.fixture
+def tile_server() -> Iterator[tuple[str, list[str]]]:
+    """A tile server of its own on another port (so another origin): one blue PNG for every tile asked."""
+    image = io.BytesIO()
+    Image.new("RGB", (256, 256), TILE_COLOUR).save(image, "PNG")
+    asked: list[str] = []
+
+    class Tiles(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(image.getvalue())))
+            self.end_headers()
+            self.wfile.write(image.getvalue())
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Tiles)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/tiles/{{z}}/{{x}}/{{y}}.png", asked
+    server.shutdown()
+    thread.join()
+
+
+def test_with_a_tile_url_the_maps_draw_its_tiles_beneath_the_cells(demo, app, client, tile_server, page, monkeypatch):
+    url, asked = tile_server
+    monkeypatch.setitem(app.config, "CONSOLE_TILE_URL", url)
+    monkeypatch.setitem(app.config, "CONSOLE_TILE_ATTRIBUTION", "© 测试底图")
+    log_in(page, "zhang.supervisor")
+    page.get_by_role("link", name="地图").click()
+    page.wait_for_selector("body[data-ready=true]")
+    page.locator("#territory-map canvas").first.wait_for()
+    page.wait_for_function("() => performance.getEntriesByType('resource').some((r) => r.name.includes('/tiles/'))")
+    page.wait_for_load_state("networkidle")
+
+    assert asked and all(re.fullmatch(r"/tiles/\d+/\d+/\d+\.png", path) for path in asked), asked
+    drawn = page.evaluate(
+        """() => {
+          const option = echarts.getInstanceByDom(document.getElementById('territory-map')).getOption();
+          return { cells: option.series.find((s) => s.type === 'map').data.length,
+                   tiles: option.series.find((s) => s.type === 'custom').data.length };
+        }"""
+    )
+    assert drawn["cells"] > 0 and drawn["tiles"] == len(set(asked))
+    shot = Image.open(io.BytesIO(page.locator("#territory-map").screenshot())).convert("RGB")
+    colours = {colour for _, colour in shot.getcolors(maxcolors=1 << 20)}
+    assert TILE_COLOUR in colours  # the tiles show around the cells
+
+    # Zooming in fetches the view's tiles at a deeper zoom, so they stay sharp.
+    deepest = max(int(path.split("/")[2]) for path in asked)
+    box = page.locator("#territory-map").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    with page.expect_request(lambda request: f"/tiles/{deepest + 1}/" in request.url):
+        for _ in range(15):
+            page.mouse.wheel(0, -300)
+    page.wait_for_load_state("networkidle")
+    assert page.get_by_role("alert").is_hidden()
+
+    asked.clear()  # the ticket page's small map shares the drawing
+    ticket = client.get("/api/v1/tickets", headers=api_login(client, "zhang.supervisor")).get_json()["items"][0]
+    page.goto(f"/console/tickets/{ticket['id']}")
+    page.wait_for_selector("body[data-ready=true]")
+    page.locator("#ticket-map canvas").first.wait_for()
+    page.wait_for_load_state("networkidle")
+    assert asked
+
+
+def test_over_gcj02_tiles_the_map_shifts_what_it_draws_as_the_server_does(demo, app, tile_server, page, monkeypatch):
+    monkeypatch.setitem(app.config, "CONSOLE_TILE_URL", tile_server[0])
+    monkeypatch.setitem(app.config, "CONSOLE_TILE_COORD_SYSTEM", "gcj02")
+    log_in(page, "zhang.supervisor")
+    page.get_by_role("link", name="地图").click()
+    page.wait_for_selector("body[data-ready=true]")
+    page.locator("#territory-map canvas").first.wait_for()
+    page.wait_for_load_state("networkidle")
+    shifted = page.evaluate(
+        """async () => {
+          const { inTileSystem } = await import('/console/static/js/tiles.js');
+          const { cells, points } = inTileSystem({
+            cells: { type: 'FeatureCollection', features: [{ type: 'Feature', properties: { name: 'a' },
+                     geometry: { type: 'Point', coordinates: [112.5315, 32.995] } }] },
+            points: [{ name: 'b', value: [112.5315, 32.995] }, { name: 'far', value: [2.35, 48.85] }],
+            tracks: [],
+          });
+          return [cells.features[0].geometry.coordinates, cells.features[0].properties.name, points];
+        }"""
+    )
+    lat, lng = wgs84_to_gcj02(32.995, 112.5315)
+    assert shifted[0] == pytest.approx([lng, lat], abs=1e-9) and shifted[1] == "a"
+    assert shifted[2] == [
+        {"name": "b", "value": pytest.approx([lng, lat], abs=1e-9)},
+        {"name": "far", "value": [2.35, 48.85]},
+    ]
+    assert abs(lng - 112.5315) > 1e-3  # the shift is hundreds of metres, not nothing

@@ -3,6 +3,10 @@
 import json
 import re
 
+import pytest
+
+from kernel.config import load_settings
+
 
 def labels_of(page: str) -> dict:
     found = re.search(r'<script type="application/json" id="labels">(.*?)</script>', page, re.S)
@@ -47,3 +51,46 @@ def test_the_charting_library_is_served_with_its_licence(client):
 
 def test_an_unknown_console_page_is_a_404(client):
     assert client.get("/console/nowhere").status_code == 404
+
+
+TILES = "https://tiles.example.gov.cn/{z}/{x}/{y}.png"
+
+
+def test_without_a_tile_url_the_map_names_no_tile_server(client):
+    for path in ("/console/map", "/console/tickets/1"):
+        response = client.get(path)
+        assert 'id="tile-layer"' not in response.get_data(as_text=True)
+        assert "img-src 'self' data: blob:;" in response.headers["Content-Security-Policy"]
+        assert "example.gov.cn" not in response.headers["Content-Security-Policy"]
+
+
+def test_a_tile_url_reaches_the_map_pages_and_their_image_sources(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "CONSOLE_TILE_URL", TILES)
+    monkeypatch.setitem(app.config, "CONSOLE_TILE_ATTRIBUTION", "© 测绘局")
+    for path in ("/console/map", "/console/tickets/1"):
+        response = client.get(path)
+        found = re.search(
+            r'<script type="application/json" id="tile-layer">(.*?)</script>', response.get_data(as_text=True)
+        )
+        assert found is not None, path
+        assert json.loads(found.group(1)) == {
+            "url": TILES,
+            "attribution": "© 测绘局",
+            "max_zoom": 18,
+            "coord_system": "wgs84",
+        }
+        policy = response.headers["Content-Security-Policy"]
+        assert "img-src 'self' data: blob: https://tiles.example.gov.cn;" in policy
+        assert "script-src 'self';" in policy and "connect-src 'self';" in policy
+
+
+def test_a_tile_url_must_be_an_http_template_naming_z_x_and_y():
+    keys = {"SECRET_KEY": "k", "JWT_SECRET_KEY": "j"}
+    assert load_settings(keys)["CONSOLE_TILE_URL"] == ""
+    assert load_settings({**keys, "CONSOLE_TILE_URL": TILES})["CONSOLE_TILE_URL"] == TILES
+    for wrong in ("https://tiles.example.gov.cn/tile.png", "ftp://tiles.example.gov.cn/{z}/{x}/{y}.png", "{z}/{x}/{y}"):
+        with pytest.raises(ValueError, match="CONSOLE_TILE_URL"):
+            load_settings({**keys, "CONSOLE_TILE_URL": wrong})
+    assert load_settings({**keys, "CONSOLE_TILE_COORD_SYSTEM": "GCJ02"})["CONSOLE_TILE_COORD_SYSTEM"] == "gcj02"
+    with pytest.raises(ValueError, match="CONSOLE_TILE_COORD_SYSTEM"):
+        load_settings({**keys, "CONSOLE_TILE_COORD_SYSTEM": "bd09"})

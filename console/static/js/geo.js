@@ -1,6 +1,13 @@
-// Cells drawn from their GeoJSON with ECharts' geo component: no tile server needed.
+// Cells drawn from their GeoJSON with ECharts' geo component: no tile server needed (tiles.js adds one's tiles
+// beneath them when CONSOLE_TILE_URL is set).
 /* global echarts */
 import { labels } from './api.js';
+import { attribution, followRoam, hasTiles, inTileSystem, projection, tileSeries } from './tiles.js';
+
+// Over tiles the cells' colours let the streets show through.
+const COLOURS = hasTiles
+  ? ['rgba(253,242,233,0.45)', 'rgba(230,126,34,0.55)', 'rgba(176,58,46,0.65)']
+  : ['#fdf2e9', '#e67e22', '#b03a2e'];
 
 export function chart(id) {
   const node = document.getElementById(id);
@@ -26,6 +33,7 @@ export function drawTerritory(
   cells,
   { values = {}, points = [], tracks = [], measure = '', pointLabels = true } = {},
 ) {
+  if (hasTiles) ({ cells, points, tracks } = inTileSystem({ cells, points, tracks }));
   echarts.registerMap(name, cells);
   const figures = Object.values(values);
   const series = [
@@ -48,6 +56,7 @@ export function drawTerritory(
       data: points,
     });
   }
+  if (hasTiles) series.push(tileSeries(cells, { width: instance.getWidth(), height: instance.getHeight() }));
   if (tracks.length) {
     series.push({
       type: 'lines',
@@ -69,18 +78,21 @@ export function drawTerritory(
         bottom: 10,
         calculable: true,
         text: [measure, ''],
-        inRange: { color: ['#fdf2e9', '#e67e22', '#b03a2e'] },
+        inRange: { color: COLOURS },
         seriesIndex: 0,
       },
       geo: {
         map: name,
         roam: true,
+        projection: hasTiles ? projection : undefined,
         label: { show: true, fontSize: 11 },
-        itemStyle: { borderColor: '#555', areaColor: '#fdf2e9' },
+        itemStyle: { borderColor: '#555', areaColor: COLOURS[0] },
         emphasis: { label: { show: true } },
       },
       series,
+      graphic: hasTiles ? attribution() : [],
     },
     true,
   );
+  if (hasTiles) followRoam(instance, cells);
 }
