@@ -5,7 +5,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from copy import deepcopy
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, NoReturn, TypeVar
 
 import flask_smorest
@@ -275,6 +275,18 @@ class FullMatch(validate.Regexp):
         if self.regex.fullmatch(value) is None:
             raise MarshmallowValidationError(self._format_error(value))
         return value
+
+
+class Day(fields.Date):
+    """A calendar day a period is counted around: years 1900 to 9998, so that the Beijing-time month, quarter or
+    year holding it (and the instants it starts and ends at) exist; 0001-01-01 is a 422, not an overflow."""
+
+    EARLIEST, LATEST = date(1900, 1, 1), date(9998, 12, 31)
+
+    def __init__(self, **kwargs: Any) -> None:
+        given = kwargs.pop("validate", None)
+        validators = [given] if callable(given) else list(given or [])
+        super().__init__(validate=[validate.Range(min=self.EARLIEST, max=self.LATEST), *validators], **kwargs)
 
 
 class StrictBoolean(fields.Boolean):

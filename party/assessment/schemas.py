@@ -3,7 +3,7 @@
 from marshmallow import Schema, fields, validate
 
 from dashboards.schemas import RateSchema
-from kernel.api import BaseSchema, IdField, Timestamp
+from kernel.api import BaseSchema, Day, IdField, Timestamp
 from party.alliances.schemas import AllianceSchema
 from party.lists.models import ProjectStatus
 
@@ -12,8 +12,8 @@ YEAR = validate.Range(min=2000, max=2100)
 
 class PartySummaryQuerySchema(BaseSchema):
     grid_id = IdField(metadata={"description": "the unit whose subtree is counted; default: your scope"})
-    date_from = fields.Date(data_key="from", metadata={"description": "first Beijing day; default: this month's"})
-    date_to = fields.Date(data_key="to", metadata={"description": "last Beijing day (inclusive)"})
+    date_from = Day(data_key="from", metadata={"description": "first Beijing day; default: this month's"})
+    date_to = Day(data_key="to", metadata={"description": "last Beijing day (inclusive)"})
 
 
 class PartyNeedCohortSchema(Schema):

@@ -3,7 +3,17 @@
 from marshmallow import Schema, fields, validate
 
 from auth.schemas import refuse_blank
-from kernel.api import BaseSchema, FullMatch, IdField, PageQuerySchema, StrictBoolean, StrictId, Timestamp, page_schema
+from kernel.api import (
+    BaseSchema,
+    Day,
+    FullMatch,
+    IdField,
+    PageQuerySchema,
+    StrictBoolean,
+    StrictId,
+    Timestamp,
+    page_schema,
+)
 from kernel.codes import CODE_MAX_LENGTH, CODE_PATTERN, CODE_RULE
 from party.points.models import DisputeStatus, PointTrigger
 from party.points.service import PERIODS
@@ -131,7 +141,7 @@ class PointEntryCreateSchema(BaseSchema):
 class RankingsQuerySchema(BaseSchema):
     org_id = IdField(metadata={"description": "this organisation's subtree; the caller's scope by default"})
     period = fields.String(load_default="month", validate=validate.OneOf(PERIODS))
-    at = fields.Date(metadata={"description": "a day in the period (Beijing time); today by default"})
+    at = Day(metadata={"description": "a day in the period (Beijing time); today by default"})
 
 
 class RankedMemberSchema(Schema):

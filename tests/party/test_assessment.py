@@ -311,3 +311,9 @@ def test_met_on_time_is_judged_by_the_beijing_day(al, app):
     rows.need("G2a", at("2026-11-01"), NeedStatus.MET, due_on=due, met_at=at("2026-11-10", 0, 30))
     body = al.get(SUMMARY, "far_supervisor", **NOVEMBER).get_json()
     assert body["needs"]["met_on_time"] == rate(1, 2)
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_a_period_out_of_range_is_422_not_500(al, day):
+    # Found by fuzzing: Beijing midnight of 0001-01-01 is before the first UTC instant Python can hold.
+    assert_error(al.get(SUMMARY, "admin", **{"from": day, "to": day}), 422, "validation_error")
