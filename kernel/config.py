@@ -223,6 +223,9 @@ DOCS_INTRODUCTION = """网格化社会治理平台接口（v1）。
 
 **语言**：默认返回简体中文；请求头 `Accept-Language: en` 返回英文。字段名、错误码和枚举值（如
 `in_progress`）始终为英文。
+
+**生成客户端**：本文档（`/api/v1/openapi.json`）可直接生成 Python、TypeScript 等类型化客户端，步骤见仓库 README
+“Generating a client (app teams)”。
 """
 
 

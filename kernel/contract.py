@@ -32,10 +32,8 @@ OPERATION_ID_PREFIXES: dict[str, str] = {}
 # Enum component name → its values, declared at start-up by the composition root (bootstrap/contract.py).
 SHARED_ENUMS: dict[str, list[str]] = {}
 
+# The description is the app's own (kernel.config.DOCS_INTRODUCTION, in Chinese for the docs page's readers).
 INFO: Final = {
-    "description": "The grid governance service (网格化管理): the territory tree, grid workers, residents' tickets, "
-    'party organisations and dashboards. Errors are always `{"error": {"code", "message", "details"}}`; '
-    'lists are `{"items", "next_cursor"}`. Generate a client from this document: see the repository\'s README.',
     "contact": {"name": "Grid platform team", "email": "grid-platform@example.org"},
     "license": {"name": "Proprietary: for the city's own applications"},
 }
