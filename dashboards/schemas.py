@@ -5,17 +5,17 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from kernel.api import BaseSchema, IdField, PageQuerySchema, Timestamp, format_timestamp
+from kernel.api import BaseSchema, Day, IdField, PageQuerySchema, Timestamp, format_timestamp
 
 RATE_DOC = "numerator / denominator, rounded to 4 places; null when the denominator is 0"
 
 
 class StatsQuerySchema(BaseSchema):
     grid_id = IdField(metadata={"description": "the unit whose whole subtree is counted; default: your scope"})
-    from_ = fields.Date(
+    from_ = Day(
         data_key="from", metadata={"description": "first Beijing calendar day (inclusive); default: this month's"}
     )
-    to = fields.Date(metadata={"description": "last Beijing calendar day (inclusive); default: this month's"})
+    to = Day(metadata={"description": "last Beijing calendar day (inclusive); default: this month's"})
     category = fields.String(
         validate=validate.Length(min=1, max=32), metadata={"description": "a category code; covers its subtree"}
     )

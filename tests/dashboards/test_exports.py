@@ -178,3 +178,13 @@ def test_a_unit_named_like_a_formula_stays_text_in_every_ledger(app, world):
     names = [row[0].value for row in workbook["按下级单位"].iter_rows(min_row=2)]
     assert '\'=HYPERLINK("http://x")' in names
     assert all(row[0].data_type == "s" for row in workbook["按下级单位"].iter_rows(min_row=2))
+
+
+@pytest.mark.parametrize("path", ["exports/tickets.csv", "exports/tickets.xlsx", "stats/summary"])
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_a_period_out_of_range_is_422_not_500(world, path, day):
+    # Found by schemathesis: Beijing midnight of 0001-01-01 is before the first instant Python can hold.
+    response = world.client.get(
+        f"/api/v1/{path}", query_string={"from": day, "to": day}, headers=world.headers["supervisor"]
+    )
+    assert_error(response, 422, "validation_error")
