@@ -9,6 +9,7 @@ then keys in a fixed order, so two writers never deadlock on the counter rows th
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from operator import itemgetter
 from typing import Any
 
@@ -162,16 +163,19 @@ def upsert(model: type[Any], keys: tuple[str, ...], counters: tuple[str, ...], r
         dict(zip(keys, key, strict=True)) | {name: counts.get(name, 0) for name in counters}
         for key, counts in rows.items()
     ]
-    table = model.__table__
-    statement = _insert(model)
-    statement = statement.on_conflict_do_update(
-        index_elements=list(keys), set_={name: table.c[name] + statement.excluded[name] for name in counters}
-    )
+    statement = _upsert_statement(db.session.get_bind().dialect.name, model, keys, counters)
     params.sort(key=itemgetter(*keys))
     # Core executemany: the ORM's bulk path costs more (see docs/PERFORMANCE.md).
     db.session.connection().execute(statement, params)
 
 
-def _insert(model: type[Any]) -> Any:
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(model)
+@cache
+def _upsert_statement(dialect_name: str, model: type[Any], keys: tuple[str, ...], counters: tuple[str, ...]) -> Any:
+    """One statement per rollup and dialect, built once: building it (the `excluded` columns above all) was
+    more than half of a ticket action's time (docs/PERFORMANCE.md); statements are immutable, so sharing is safe."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    statement = dialect.insert(model)
+    table = model.__table__
+    return statement.on_conflict_do_update(
+        index_elements=list(keys), set_={name: table.c[name] + statement.excluded[name] for name in counters}
+    )
