@@ -6,7 +6,7 @@ import phonenumbers
 from marshmallow import Schema, ValidationError, fields, validate
 
 from grid.schemas import GridBriefSchema
-from kernel.api import BaseSchema, IdField, PageQuerySchema, StrictBoolean, Timestamp, page_schema
+from kernel.api import BaseSchema, IdField, PageQuerySchema, StrictBoolean, Timestamp, format_timestamp, page_schema
 from kernel.i18n import _, _l
 from kernel.principals import Role
 
@@ -54,9 +54,52 @@ class UserSchema(Schema):
     created_at = Timestamp(required=True)
     updated_at = Timestamp(required=True)
 
+    def dump(self, obj: Any, *, many: bool | None = None) -> Any:
+        """The declared document written by hand (`document`): marshmallow's field-by-field dump was a sixth of
+        `/auth/me` (docs/PERFORMANCE.md). The fields above stay the contract; tests/auth/test_user_documents.py
+        holds both writers equal."""
+        if self.many if many is None else many:
+            return [self.document(account) for account in obj]
+        return self.document(obj)
+
+    def reference_dump(self, obj: Any, *, many: bool | None = None) -> Any:
+        """The document as marshmallow writes it from the declared fields."""
+        return super().dump(obj, many=many)
+
+    def document(self, account: Any) -> dict[str, Any]:
+        return user_document(account)
+
 
 class MeSchema(UserSchema):
     grid_ids = fields.List(IdField(), required=True, metadata={"description": "cells assigned (workers)"})
+
+    def document(self, account: Any) -> dict[str, Any]:
+        return {**user_document(account), "grid_ids": [str(grid_id) for grid_id in account.grid_ids]}
+
+
+def user_document(account: Any) -> dict[str, Any]:
+    """An account as UserSchema declares it, written field by field."""
+    unit = account.scope_grid
+    return {
+        "id": str(account.id),
+        "username": account.username,
+        "display_name": account.display_name,
+        "role": account.role.value,
+        "scope_grid_id": None if account.scope_grid_id is None else str(account.scope_grid_id),
+        "scope_grid": None
+        if unit is None
+        else {
+            "id": str(unit.id),
+            "code": unit.code,
+            "name": unit.name,
+            "level": unit.level.value,
+            "parent_id": None if unit.parent_id is None else str(unit.parent_id),
+        },
+        "phone": account.phone,
+        "active": account.active,
+        "created_at": format_timestamp(account.created_at),
+        "updated_at": format_timestamp(account.updated_at),
+    }
 
 
 UserPageSchema = page_schema(UserSchema, "UserPageSchema")
