@@ -10,11 +10,9 @@ import logging
 import tempfile
 from collections.abc import Iterator, Sequence
 from datetime import datetime, time, timedelta
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from flask_babel import LazyString
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import aliased
 
@@ -33,6 +31,10 @@ from kernel.privacy import mask_phone
 from tasks.categories.models import Category
 from tasks.lifecycle import OPEN_STATUSES, Status
 from tasks.tickets.models import Feedback, PersonalDataRead, Ticket
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook  # imported where a workbook is written: at module level it cost every
+    # web worker its memory (docs/PERFORMANCE.md, "Worker memory")
 
 log = logging.getLogger("grid.dashboards.ledgers")
 BATCH = 2000
@@ -242,6 +244,8 @@ def csv_chunks(rows: Iterator[list[Any]]) -> Iterator[str]:
 
 def tickets_xlsx(rows: Iterator[list[Any]]) -> IO[bytes]:
     """A write-only workbook (rows go to disk as they come), in a temporary file rewound for reading."""
+    from openpyxl import Workbook
+
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(_("Ticket ledger"))
     sheet.append(headings(TICKET_HEADINGS))
@@ -253,10 +257,12 @@ def tickets_xlsx(rows: Iterator[list[Any]]) -> IO[bytes]:
 def xlsx_row(values: Sequence[Any]) -> list[Any]:
     """Control characters (legal in JSON and CSV) have no place in a worksheet: drop them. Names typed by
     people (units, workers, categories) are text too, never a formula."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
     return [_text(ILLEGAL_CHARACTERS_RE.sub("", value)) if isinstance(value, str) else value for value in values]
 
 
-def _saved(workbook: Workbook) -> IO[bytes]:
+def _saved(workbook: "Workbook") -> IO[bytes]:
     spool: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed by file_chunks after sending
     workbook.save(spool)
     spool.seek(0)
@@ -299,6 +305,8 @@ RATE_COLUMNS: tuple[tuple[LazyString, str], ...] = (
 
 def stats_xlsx(target: Target) -> IO[bytes]:
     """The summary and the breakdowns (by child unit, category, worker, channel) as sheets."""
+    from openpyxl import Workbook
+
     workbook = Workbook(write_only=True)
     whole = summary(target)
     sheet = workbook.create_sheet(_("Summary"))

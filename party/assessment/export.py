@@ -4,9 +4,7 @@ translated messages (Chinese by default)."""
 
 import tempfile
 from datetime import datetime
-from typing import IO, Any
-
-from openpyxl import Workbook
+from typing import IO, TYPE_CHECKING, Any
 
 from dashboards.ledgers import xlsx_row
 from kernel.clock import BEIJING
@@ -14,10 +12,16 @@ from kernel.i18n import _
 from kernel.principals import Caller
 from party.assessment.report import Report, alliance_report
 
+if TYPE_CHECKING:
+    from openpyxl import Workbook  # imported where a workbook is written: at module level it cost every
+    # web worker its memory (docs/PERFORMANCE.md, "Worker memory")
+
 
 def report_workbook(caller: Caller, alliance_id: int, year: int | None) -> IO[bytes]:
     """The alliance's year as sheets: overview, members, meetings, projects; 404 as the report."""
     report = alliance_report(caller, alliance_id, year)
+    from openpyxl import Workbook
+
     workbook = Workbook(write_only=True)
     _sheet(workbook, _("Overview"), [_("Item"), _("Value")], _overview(report))
     _sheet(
@@ -76,7 +80,7 @@ def report_workbook(caller: Caller, alliance_id: int, year: int | None) -> IO[by
     return spool
 
 
-def _sheet(workbook: Workbook, title: str, headings: list[str], rows: list[list[Any]]) -> None:
+def _sheet(workbook: "Workbook", title: str, headings: list[str], rows: list[list[Any]]) -> None:
     sheet = workbook.create_sheet(title)
     sheet.append(xlsx_row(headings))
     for row in rows:

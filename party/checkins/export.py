@@ -7,9 +7,8 @@ import tempfile
 from collections import defaultdict
 from datetime import date, datetime
 from decimal import Decimal
-from typing import IO, Any, Final
+from typing import IO, TYPE_CHECKING, Any, Final
 
-from openpyxl import Workbook
 from sqlalchemy import or_, select
 
 from dashboards.ledgers import headings, xlsx_row
@@ -24,6 +23,10 @@ from party.checkins.records import HOURS_QUANTUM, this_year, year_bounds
 from party.members.models import PartyMember
 from party.orgs.models import PartyOrg
 from party.scope import ensure_reads_org
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook  # imported where a workbook is written: at module level it cost every
+    # web worker its memory (docs/PERFORMANCE.md, "Worker memory")
 
 KIND_NAMES: Final = {RecordKind.TICKET: _l("Claimed ticket"), RecordKind.ACTIVITY: _l("Attended activity")}
 MEMBER_HEADINGS: Final = (
@@ -84,6 +87,8 @@ def service_workbook(actor: Caller, org_id: int, year: int | None) -> IO[bytes]:
     ).all()
     records = _records_by_check_in([c.id for c in check_ins], start, end)
     names = _names(check_ins)
+    from openpyxl import Workbook
+
     workbook = Workbook(write_only=True)
     _member_sheet(workbook, [c for c in check_ins if c.kind is CheckInKind.MEMBER], records, orgs, names)
     _record_sheet(workbook, [c for c in check_ins if c.kind is CheckInKind.MEMBER], records, names)
@@ -126,7 +131,7 @@ def _names(check_ins: list[CheckIn]) -> dict[str, dict[Any, str]]:
 
 
 def _member_sheet(
-    workbook: Workbook,
+    workbook: "Workbook",
     check_ins: list[CheckIn],
     records: dict[int, list[ServiceRecord]],
     orgs: dict[int, str],
@@ -159,7 +164,7 @@ def _member_sheet(
 
 
 def _record_sheet(
-    workbook: Workbook,
+    workbook: "Workbook",
     check_ins: list[CheckIn],
     records: dict[int, list[ServiceRecord]],
     names: dict[str, dict[Any, str]],
@@ -184,7 +189,7 @@ def _record_sheet(
 
 
 def _unit_sheet(
-    workbook: Workbook, check_ins: list[CheckIn], orgs: dict[int, str], names: dict[str, dict[Any, str]]
+    workbook: "Workbook", check_ins: list[CheckIn], orgs: dict[int, str], names: dict[str, dict[Any, str]]
 ) -> None:
     sheet = workbook.create_sheet(_("Unit check-ins"))
     sheet.append(headings(UNIT_HEADINGS))
