@@ -3,10 +3,10 @@
 from functools import partial
 from typing import Any
 
+import click
 from flask import Flask
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 
 from kernel.api import HouseApi
@@ -40,8 +40,64 @@ class StoreLimiter(Limiter):
     shared_limit = limit
 
 
+class DeferredMigrate:
+    """Flask-Migrate, imported only when something migrates (`flask db …`, `flask_migrate.upgrade()`): importing it
+    brings alembic, mako and pygments into every web worker, which never migrates (docs/PERFORMANCE.md, "Worker
+    memory"). `init_app` puts a stand-in in `app.extensions["migrate"]` and a `db` command group on the CLI; the
+    first use of either sets up the real extension, which then replaces both."""
+
+    def __init__(self, **options: Any) -> None:
+        self.options = options
+
+    def init_app(self, app: Flask, db: SQLAlchemy, directory: str) -> None:
+        def load() -> Any:
+            if isinstance(app.extensions.get("migrate"), _PendingMigrateConfig):
+                from flask_migrate import Migrate
+
+                Migrate(**self.options).init_app(app, db, directory=directory)
+            return app.extensions["migrate"]
+
+        app.extensions["migrate"] = _PendingMigrateConfig(load)
+        app.cli.add_command(_DeferredCommands(load), name="db")
+
+
+class _PendingMigrateConfig:
+    """Flask-Migrate's `app.extensions["migrate"]` until first read, when the real one is made."""
+
+    def __init__(self, load: Any) -> None:
+        self._load = load
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._load(), name)
+
+
+class _DeferredCommands(click.Group):
+    """`flask db`: Flask-Migrate's command group, imported when the CLI looks into it."""
+
+    def __init__(self, load: Any) -> None:
+        super().__init__(name="db", help="Perform database migrations.")
+        self._load = load
+
+    def _commands(self) -> click.Group:
+        self._load()
+        from flask_migrate.cli import db as commands
+
+        return commands
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        return self._commands().make_context(info_name, args, parent=parent, **extra)  # its options and commands
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return self._commands().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        return self._commands().get_command(ctx, name)
+
+
 db = SQLAlchemy(model_class=Base, session_options={"class_": RoutingSession})
-migrate = Migrate(render_as_batch=True, compare_type=True)
+migrate = DeferredMigrate(render_as_batch=True, compare_type=True)
 jwt = OneKeyJWTManager()
 api = HouseApi()
 # No default limits: the login rules count failures only (see auth.throttle); storage is

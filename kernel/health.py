@@ -1,11 +1,10 @@
 """Liveness and readiness probes for load balancers and orchestrators."""
 
+import ast
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 from flask import Flask, current_app
 from marshmallow import Schema, fields
 from sqlalchemy import text
@@ -69,9 +68,33 @@ def readyz() -> dict[str, object]:
 
 @cache
 def migration_head() -> str:
-    config = Config()
-    config.set_main_option("script_location", str(Path(ROOT) / "migrations"))
-    head = ScriptDirectory.from_config(config).get_current_head()
-    if head is None:
-        raise RuntimeError("no migrations found")
-    return head
+    """The newest migration: the revision no other names as its `down_revision`, read from the files' own
+    assignments. Alembic's ScriptDirectory would bring alembic, mako and pygments into every web worker that a
+    readiness probe reaches (docs/PERFORMANCE.md, "Worker memory"); tests/kernel/test_migrations.py holds this
+    equal to alembic's head."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (Path(ROOT) / "migrations" / "versions").glob("*.py"):
+        found = _revision_assignments(path)
+        revisions.add(found["revision"])
+        down = found.get("down_revision")
+        parents.update(down if isinstance(down, tuple | list) else [down] if down else [])
+    heads = revisions - parents
+    if len(heads) != 1:
+        raise RuntimeError(f"expected one migration head, found {sorted(heads)}")
+    return heads.pop()
+
+
+def _revision_assignments(path: Path) -> dict[str, object]:
+    found: dict[str, object] = {}
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AnnAssign):
+            targets = [node.target]
+        else:
+            continue
+        for target in targets:
+            if isinstance(target, ast.Name) and target.id in ("revision", "down_revision") and node.value is not None:
+                found[target.id] = ast.literal_eval(node.value)
+    return found

@@ -32,3 +32,16 @@ def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(app):
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 1000
+
+
+def test_the_readiness_probe_knows_the_head_alembic_knows():
+    """`/readyz` reads the head from the migration files without importing alembic into the web worker."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from kernel.config import ROOT
+    from kernel.health import migration_head
+
+    config = Config()
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    assert migration_head() == ScriptDirectory.from_config(config).get_current_head()
