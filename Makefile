@@ -11,7 +11,7 @@ export HOST PORT WORKERS
 
 CONTRACT_TOOLS := contract/node_modules/.installed
 
-.PHONY: run test test-fast lint bench bench-all clean messages console-assets chromium screenshots
+.PHONY: run test test-fast lint bench bench-all clean messages console-assets chromium wrk screenshots
 
 # The message catalogues (translations/<lang>/LC_MESSAGES/messages.po) compile to .mo before the app runs.
 CATALOGUES := $(wildcard translations/*/LC_MESSAGES/messages.po)
@@ -54,6 +54,13 @@ chromium:
 		else echo "missing: apt-get install $(CHROMIUM_PACKAGES) (as root)"; [ -x /usr/bin/chromium ]; fi; \
 	fi
 
+# The benchmarks' load generator (Debian's wrk), installed here when missing and root.
+wrk:
+	@if ! command -v wrk >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get install -y wrk || (apt-get update && apt-get install -y wrk); \
+		else echo "missing: apt-get install wrk (as root)"; false; fi; \
+	fi
+
 # The console's screenshots in docs/screenshots/, written by its browser tests.
 screenshots: $(VENV)/.installed-dev $(COMPILED) console-assets chromium
 	SCREENSHOTS_DIR=docs/screenshots $(BIN)/pytest -q -p no:cacheprovider -m browser tests/console
@@ -86,11 +93,11 @@ lint: $(VENV)/.installed-dev
 
 # The hot endpoints against a bare Flask app served the same way, on SQLite and PostgreSQL (bench/matrix.py;
 # BENCH_ARGS="--servers all" compares the servers, "--rounds 5 --duration 10" for steadier figures).
-bench: $(VENV)/.installed-dev
+bench: $(VENV)/.installed-dev wrk
 	$(BIN)/python bench/matrix.py $(BENCH_ARGS)
 
 # Every benchmark of its own (each against the app's /healthz).
-bench-all: $(VENV)/.installed-dev
+bench-all: $(VENV)/.installed-dev wrk
 	$(BIN)/python bench/auth_reads.py
 	$(BIN)/python bench/grid_import.py
 	$(BIN)/python bench/grid_locate.py
