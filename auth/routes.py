@@ -7,6 +7,7 @@ from flask_jwt_extended import current_user, get_jwt, verify_jwt_in_request
 
 from auth import browser, devices, service
 from auth.models import Account
+from auth.own import OwnAccount, own_account
 from auth.schemas import (
     BrowserTokenSchema,
     LoginSchema,
@@ -144,9 +145,9 @@ def browser_logout() -> None:
 @requires_auth
 @auth_blp.response(200, MeSchema)
 @documents(304)
-def me() -> Account:
+def me() -> OwnAccount:
     """Who am I: the account, its role and its grid scope."""
-    return current_account()
+    return own_account(current_principal())
 
 
 @auth_blp.route("/password", methods=["POST"])
