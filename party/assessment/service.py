@@ -30,7 +30,7 @@ from kernel.extensions import db
 from kernel.i18n import _
 from kernel.principals import Caller, Role
 from party.activities.service import beijing_midnight
-from party.assessment import figures, rollups
+from party.assessment import figure_rollups, figures, rollups
 from party.lists.models import NeedKind, RatingSource
 from party.scope import placement_of
 
@@ -58,13 +58,14 @@ def summary(caller: Caller, grid_id: int | None, first: date | None, last: date 
     period = figures.Period(path, beijing_midnight(target.first), beijing_midnight(target.last + timedelta(days=1)))
     cohorts = rollups.need_cohorts(target.unit_ids, target.first, target.last)
     needs, wishes = cohorts[NeedKind.NEED], cohorts[NeedKind.WISH]
+    found = figure_rollups.sums(target.unit_ids, target.first, target.last)
     by_unit = figures.resources_by_unit(period)
     offered = sum(row.offered for row in by_unit)
-    residents = figures.project_ratings(period, figures.RESIDENTS)
-    member_orgs = figures.project_ratings(period, (RatingSource.MEMBER_ORG,))
+    residents = figure_rollups.ratings_of(found, figures.RESIDENTS)
+    member_orgs = figure_rollups.ratings_of(found, (RatingSource.MEMBER_ORG,))
     service = figures.check_in_service(period)
-    points = figures.points_distributed(period)
-    projects = figures.projects_by_status(period)
+    points = figure_rollups.points_of(found, figures.point_members(period))
+    projects = figure_rollups.projects_by_status(found)
     return Summary(
         grid_id=target.unit.id if target.unit is not None else None,
         date_from=target.first,
