@@ -1,5 +1,5 @@
 """the assessment's other rollup: party_stats_figures, projects by status, points distributed and ratings given
-per unit, Beijing day and figure (issue 21 section 5)
+per unit, Beijing day and figure (issue 21 section 5); points entries indexed by organisation, time and member
 
 Revision ID: 0025_party_rollups_more
 Revises: 0024_party_rollups
@@ -28,7 +28,15 @@ def upgrade():
         sa.Column("value", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("unit_id", "day", "name", name=op.f("pk_party_stats_figures")),
     )
+    # The period's distinct members with entries (the one points figure not summed from days) from the index
+    # alone; it leads with org_id, so the index on org_id alone goes.
+    op.create_index(
+        "ix_party_points_org_id_occurred_at", "party_points", ["org_id", "occurred_at", "member_id"], unique=False
+    )
+    op.drop_index(op.f("ix_party_points_org_id"), table_name="party_points")
 
 
 def downgrade():
+    op.create_index(op.f("ix_party_points_org_id"), "party_points", ["org_id"], unique=False)
+    op.drop_index("ix_party_points_org_id_occurred_at", table_name="party_points")
     op.drop_table("party_stats_figures")
