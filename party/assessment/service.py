@@ -8,7 +8,8 @@ Definitions (Beijing calendar days, inclusive; the subtree of `grid_id`):
   organisation (matched, in a project) or a member (a claimed or fulfilled wish), or met; matched and met rates
   over (raised - withdrawn); met on time = met on or before the due day
   (no due day: on time) over met;
-- projects: those opened in the period, by status now;
+- projects: those opened in the period, by status now (from the rollup `party_stats_figures`,
+  party.assessment.figure_rollups, as ratings and points);
 - resources: those offered in the period (active), by unit of capacity; used = with capacity reserved by a
   project now, over offered;
 - alliances serving the subtree by status now; meetings: joint meetings held in the period (not cancelled);
@@ -16,7 +17,11 @@ Definitions (Beijing calendar days, inclusive; the subtree of `grid_id`):
   over ratings; member organisations' (of the owner) apart;
 - 双报到: members checked in with a community of the subtree at some time in the period, and their service
   records (withdrawn left out) and hours in the period;
-- points: entries dated in the period for members of the organisations built on the subtree's units and below.
+- points: entries dated in the period for members of the organisations built on the subtree's units and below:
+  awarded and deducted from the rollup; `members` (distinct members with entries) cannot be summed over days, so
+  it is a live query read from the entries' (org_id, occurred_at, member_id) index alone.
+Resources, alliances, meetings and 双报到 are live indexed queries: a few ms each on the bench district
+(docs/PERFORMANCE.md, "Party assessment").
 """
 
 from dataclasses import dataclass
