@@ -4,10 +4,12 @@ Run: `.venv/bin/python bench/party_summary.py --database-url sqlite:////tmp/part
 database, SQLite or PostgreSQL; it is migrated and seeded here, reproducibly with `--seed`). The district is
 bench/seed_scale.py's territory (10 streets › 100 communities › 10,000 cells) with a branch on each community;
 `--needs` needs raised uniformly over the last 365 days in random cells (one in ten a wish), at every status; a
-project for each need past `matched` (40 % of them), a resource for one need in ten, a resident's rating for
-half the done projects, a points entry per project. The summary is called in process through the Flask test
-client, after 3 warm-up calls, as the supervisor of street 1 (a tenth of the district) and as the admin (the
-whole district), over the seed's last month and its last year. Prints p50 and p99 in ms and the load average.
+project for each need past `matched` (40 % of them), a resource for one need in ten, a rating for half the done
+projects (a resident's, one in five a return visit's), a points entry per project for a member of the owner
+branch (one in ten a deduction). Both rollups are rebuilt once after seeding, as after an import. The summary is
+called in process through the Flask test client, after 3 warm-up calls, as the supervisor of street 1 (a tenth of
+the district) and as the admin (the whole district), over the seed's last month and its last year. Prints p50
+and p99 in ms and the load average.
 """
 
 import argparse
@@ -32,8 +34,8 @@ from bench.seed_scale import bulk, make_app, seed_accounts, seed_territory  # no
 from grid.models import GridUnit  # noqa: E402
 from kernel import clock  # noqa: E402
 from kernel.extensions import db  # noqa: E402
-from party.assessment import rollups  # noqa: E402
-from party.assessment.models import PartyStatsDaily  # noqa: E402
+from party.assessment import figure_rollups, rollups  # noqa: E402
+from party.assessment.models import PartyStatsDaily, PartyStatsFigure  # noqa: E402
 from party.lists import needs as needs_service  # noqa: E402
 from party.lists.models import Need, NeedKind, NeedStatus, Project, ProjectStatus, Rating, Resource  # noqa: E402
 from party.members import service as members_service  # noqa: E402
@@ -66,8 +68,8 @@ def seed(count: int, rng: random.Random) -> None:
                      "grid_id": by_path[path], "active": True, "created_at": NOW, "updated_at": NOW})  # fmt: skip
     bulk(PartyOrg, orgs)
     members_service.seed_default_classes()
-    bulk(PartyMember, [{"id": 1, "name": "党员", "org_id": 1, "class_code": "serving", "active": True,
-                        "created_at": NOW, "updated_at": NOW}])  # fmt: skip
+    bulk(PartyMember, [{"id": index, "name": f"党员{index}", "org_id": index, "class_code": "serving", "active": True,
+                        "created_at": NOW, "updated_at": NOW} for index in range(1, len(orgs) + 1)])  # fmt: skip
     needs, projects, resources, ratings, entries = [], [], [], [], []
     for nid in range(1, count + 1):
         cell = rng.choice(cells)
@@ -80,15 +82,16 @@ def seed(count: int, rng: random.Random) -> None:
                       "due_on": (created + timedelta(days=20)).date(), "created_at": created,
                       "updated_at": created})  # fmt: skip
         if status in PROJECT_OF:
-            pid = len(projects) + 1
-            projects.append({"id": pid, "need_id": nid, "owner_org_id": rng.randrange(1, len(orgs) + 1),
+            pid, owner = len(projects) + 1, rng.randrange(1, len(orgs) + 1)
+            projects.append({"id": pid, "need_id": nid, "owner_org_id": owner,
                              "grid_path": paths[cell], "title": "项目", "goal": "目标", "status": PROJECT_OF[status],
                              "created_at": created + timedelta(hours=1), "done_at": met_at})  # fmt: skip
-            entries.append({"member_id": 1, "org_id": 1, "points": 5, "rule_code": "manual", "source_type": "manual",
-                            "occurred_at": created, "created_at": created})  # fmt: skip
+            entries.append({"member_id": owner, "org_id": owner, "points": -5 if pid % 10 == 0 else 5,
+                            "rule_code": "manual", "source_type": "manual", "occurred_at": created,
+                            "created_at": created})  # fmt: skip
             if met_at is not None and nid % 2:
-                ratings.append({"need_id": nid, "project_id": pid, "source": "resident", "rating": rng.randint(1, 5),
-                                "created_at": met_at + timedelta(days=1)})  # fmt: skip
+                ratings.append({"need_id": nid, "project_id": pid, "source": "visit" if nid % 5 == 0 else "resident",
+                                "rating": rng.randint(1, 5), "created_at": met_at + timedelta(days=1)})  # fmt: skip
         if nid % 10 == 1:
             resources.append({"kind": "volunteers", "description": "资源", "capacity": 40, "unit": "hours",
                               "reserved": rng.choice((0, 10)), "grid_id": cell, "grid_path": paths[cell],
@@ -97,7 +100,8 @@ def seed(count: int, rng: random.Random) -> None:
                         (PointEntry, entries)):  # fmt: skip
         bulk(model, rows)
     db.session.commit()
-    print(f"seeded {len(needs)} needs, {len(projects)} projects, {len(resources)} resources, {len(ratings)} ratings")
+    print(f"seeded {len(needs)} needs, {len(projects)} projects, {len(resources)} resources, {len(ratings)} ratings,"
+          f" {len(entries)} points entries")  # fmt: skip
 
 
 def measure(client: Any, headers: dict[str, str], query: str, requests: int) -> tuple[float, float]:
@@ -128,11 +132,12 @@ def main() -> None:
             seed(args.needs, random.Random(args.seed))
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
                 connection.execute(text("VACUUM ANALYZE" if db.engine.dialect.name == "postgresql" else "ANALYZE"))
-        if db.session.scalar(select(PartyStatsDaily.unit_id).limit(1)) is None:  # seeded rows, as after an import
+        empty = (select(model.unit_id).limit(1) for model in (PartyStatsDaily, PartyStatsFigure))
+        if any(db.session.scalar(stmt) is None for stmt in empty):  # seeded rows, as after an import
             started = time.perf_counter()
-            counted = rollups.rebuild()
+            counted, more = rollups.rebuild(), figure_rollups.rebuild()
             db.session.commit()
-            print(f"rebuilt the party rollup from {counted} needs in {time.perf_counter() - started:.1f} s")
+            print(f"rebuilt the party rollups from {counted} needs, {more} in {time.perf_counter() - started:.1f} s")
         headers = {}
         for who in ("bench.supervisor", "bench.admin"):
             account = db.session.scalars(select(Account).where(Account.username == who)).one()

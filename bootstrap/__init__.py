@@ -56,13 +56,16 @@ from notifications.outbox.metrics import outbox_gauges
 from notifications.webhooks import service as webhooks
 from party.activities.events import AttendanceChanged
 from party.activities.service import PHOTO_HOLDER, ActivityPhotoRules
+from party.assessment import figure_rollups as party_figure_rollups
 from party.assessment import rollups as party_rollups
 from party.checkins import records as service_records
 from party.lists import needs as lists_needs
 from party.lists import projects as lists_projects
 from party.lists import ratings as lists_ratings
-from party.lists.events import NeedChanged
+from party.lists.events import NeedChanged, ProjectChanged, ProjectRated
+from party.orgs.events import OrgPlaceChanged, OrgPlaceChanging
 from party.points import service as points
+from party.points.events import PointsEntered
 from tasks.metrics import ticket_gauges
 from tasks.photos import service as photos
 from tasks.tickets.events import TicketChanged, TicketsMerging
@@ -125,7 +128,10 @@ def subscribe(bus: EventBus) -> None:
         changed it.
 
         A need's step (`NeedChanged`) moves its counters in the assessment's rollup (`party_stats_daily`), written
-        at commit like the tickets'.
+        at commit like the tickets'; a project opened or moved (`ProjectChanged`), a rating of a project
+        (`ProjectRated`) and a points entry written (`PointsEntered`, by the handlers above too) move theirs in
+        `party_stats_figures`, and an organisation's new place (`OrgPlaceChanging`, then `OrgPlaceChanged`) moves
+        its subtree's points to the units they now count in.
 
         A unit about to be deleted asks who still holds it: the grid itself names its children and workers, then
         auth the accounts placed there (the 409's list keeps that order).
@@ -142,6 +148,11 @@ def subscribe(bus: EventBus) -> None:
     bus.subscribe(AttendanceChanged, points.on_attendance_changed)
     bus.subscribe(AttendanceChanged, service_records.on_attendance_changed)
     bus.subscribe(NeedChanged, party_rollups.count_need_change)
+    bus.subscribe(ProjectChanged, party_figure_rollups.count_project_change)
+    bus.subscribe(ProjectRated, party_figure_rollups.count_rating)
+    bus.subscribe(PointsEntered, party_figure_rollups.count_points)
+    bus.subscribe(OrgPlaceChanging, party_figure_rollups.uncount_moving_orgs)
+    bus.subscribe(OrgPlaceChanged, party_figure_rollups.count_moved_orgs)
 
 
 def provide(app: Flask) -> None:

@@ -1,14 +1,15 @@
-"""Party CLI: `flask --app wsgi party stats rebuild` recounts the assessment's rollup from the needs."""
+"""Party CLI: `flask --app wsgi party stats rebuild` recounts the assessment's rollups from the needs, projects,
+ratings and points entries."""
 
 import click
 from flask import Flask
 from flask.cli import AppGroup
 
 from kernel.extensions import db
-from party.assessment.rollups import rebuild
+from party.assessment import figure_rollups, rollups
 
 party_cli = AppGroup("party", help="Party layer.")
-stats_cli = AppGroup("stats", help="The assessment's (考评) rollup.")
+stats_cli = AppGroup("stats", help="The assessment's (考评) rollups.")
 party_cli.add_command(stats_cli)
 
 
@@ -18,7 +19,10 @@ def register(app: Flask) -> None:
 
 @stats_cli.command("rebuild")
 def rebuild_command() -> None:
-    """Recount `party_stats_daily` from the needs (after an import, or to recover); one transaction."""
-    counted = rebuild()
+    """Recount `party_stats_daily` from the needs and `party_stats_figures` from the projects, ratings and points
+    entries (after an import, or to recover); one transaction."""
+    counted = rollups.rebuild()
+    more = figure_rollups.rebuild()
     db.session.commit()
-    click.echo(f"rebuilt the party rollup from {counted} needs")
+    others = ", ".join(f"{n} {what}" for what, n in more.items())
+    click.echo(f"rebuilt the party rollups from {counted} needs, {others}")

@@ -192,13 +192,18 @@ def alliance_ratings(alliance_id: int, period: Period, sources: tuple[RatingSour
     return _ratings(Project.alliance_id == alliance_id, period, sources)
 
 
+def rating_columns() -> tuple[ColumnElement[int], ...]:
+    """Ratings' count, total and satisfied (RatingFigures' order), over the ratings' rows."""
+    return (
+        func.count(Rating.id),
+        func.coalesce(func.sum(Rating.rating), 0),
+        func.coalesce(func.sum(case((Rating.rating >= SATISFIED, 1), else_=0)), 0),
+    )
+
+
 def _ratings(projects: ColumnElement[bool], period: Period, sources: tuple[RatingSource, ...]) -> RatingFigures:
     stmt = (
-        select(
-            func.count(Rating.id),
-            func.coalesce(func.sum(Rating.rating), 0),
-            func.coalesce(func.sum(case((Rating.rating >= SATISFIED, 1), else_=0)), 0),
-        )
+        select(*rating_columns())
         .join(Project, Project.id == Rating.project_id)
         .join(Need, Need.id == Rating.need_id)
         .where(projects, Rating.source.in_(sources), Rating.created_at >= period.start, Rating.created_at < period.end)
@@ -249,9 +254,42 @@ class PointFigures:
         return self.awarded + self.deducted
 
 
+def positive(points: Any) -> ColumnElement[int]:
+    return case((points > 0, points), else_=0)
+
+
+def negative(points: Any) -> ColumnElement[int]:
+    return case((points < 0, points), else_=0)
+
+
 def points_distributed(period: Period) -> PointFigures:
     """Points entries dated in the period for members of the organisations built on the subtree's units and those
     below them (a host organisation counts where its parent chain reaches such an organisation)."""
+    orgs = _point_orgs(period)
+    if orgs is None:
+        return PointFigures(0, 0, 0)
+    awarded, deducted, members = db.session.execute(
+        select(
+            func.coalesce(func.sum(positive(PointEntry.points)), 0),
+            func.coalesce(func.sum(negative(PointEntry.points)), 0),
+            func.count(func.distinct(PointEntry.member_id)),
+        ).where(_entries_of(orgs, period))
+    ).one()
+    return PointFigures(int(awarded), int(deducted), int(members))
+
+
+def point_members(period: Period) -> int:
+    """The members with points entries in `points_distributed`'s count: distinct over the period, so not a sum of
+    days' rows; the summary reads it here while the points themselves come from the rollup."""
+    orgs = _point_orgs(period)
+    if orgs is None:
+        return 0
+    stmt = select(func.count(func.distinct(PointEntry.member_id))).where(_entries_of(orgs, period))
+    return int(db.session.scalar(stmt) or 0)
+
+
+def _point_orgs(period: Period) -> Select[tuple[int]] | None:
+    """The organisations built on the subtree's units and those below them (None: no such organisation)."""
     built_here = (
         select(PartyOrg.path)
         .join(GridUnit, GridUnit.id == PartyOrg.grid_id)
@@ -259,17 +297,11 @@ def points_distributed(period: Period) -> PointFigures:
     )
     roots = outermost_paths(list(db.session.scalars(built_here)))
     if not roots:
-        return PointFigures(0, 0, 0)
-    orgs = select(PartyOrg.id).where(or_(*(PartyOrg.path.startswith(root, autoescape=True) for root in roots)))
-    awarded, deducted, members = db.session.execute(
-        select(
-            func.coalesce(func.sum(case((PointEntry.points > 0, PointEntry.points), else_=0)), 0),
-            func.coalesce(func.sum(case((PointEntry.points < 0, PointEntry.points), else_=0)), 0),
-            func.count(func.distinct(PointEntry.member_id)),
-        ).where(
-            and_(
-                PointEntry.org_id.in_(orgs), PointEntry.occurred_at >= period.start, PointEntry.occurred_at < period.end
-            )
-        )
-    ).one()
-    return PointFigures(int(awarded), int(deducted), int(members))
+        return None
+    return select(PartyOrg.id).where(or_(*(PartyOrg.path.startswith(root, autoescape=True) for root in roots)))
+
+
+def _entries_of(orgs: Select[tuple[int]], period: Period) -> ColumnElement[bool]:
+    return and_(
+        PointEntry.org_id.in_(orgs), PointEntry.occurred_at >= period.start, PointEntry.occurred_at < period.end
+    )

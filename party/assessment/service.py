@@ -8,7 +8,8 @@ Definitions (Beijing calendar days, inclusive; the subtree of `grid_id`):
   organisation (matched, in a project) or a member (a claimed or fulfilled wish), or met; matched and met rates
   over (raised - withdrawn); met on time = met on or before the due day
   (no due day: on time) over met;
-- projects: those opened in the period, by status now;
+- projects: those opened in the period, by status now (from the rollup `party_stats_figures`,
+  party.assessment.figure_rollups, as ratings and points);
 - resources: those offered in the period (active), by unit of capacity; used = with capacity reserved by a
   project now, over offered;
 - alliances serving the subtree by status now; meetings: joint meetings held in the period (not cancelled);
@@ -16,7 +17,11 @@ Definitions (Beijing calendar days, inclusive; the subtree of `grid_id`):
   over ratings; member organisations' (of the owner) apart;
 - 双报到: members checked in with a community of the subtree at some time in the period, and their service
   records (withdrawn left out) and hours in the period;
-- points: entries dated in the period for members of the organisations built on the subtree's units and below.
+- points: entries dated in the period for members of the organisations built on the subtree's units and below:
+  awarded and deducted from the rollup; `members` (distinct members with entries) cannot be summed over days, so
+  it is a live query read from the entries' (org_id, occurred_at, member_id) index alone.
+Resources, alliances, meetings and 双报到 are live indexed queries: a few ms each on the bench district
+(docs/PERFORMANCE.md, "Party assessment").
 """
 
 from dataclasses import dataclass
@@ -30,7 +35,7 @@ from kernel.extensions import db
 from kernel.i18n import _
 from kernel.principals import Caller, Role
 from party.activities.service import beijing_midnight
-from party.assessment import figures, rollups
+from party.assessment import figure_rollups, figures, rollups
 from party.lists.models import NeedKind, RatingSource
 from party.scope import placement_of
 
@@ -58,13 +63,14 @@ def summary(caller: Caller, grid_id: int | None, first: date | None, last: date 
     period = figures.Period(path, beijing_midnight(target.first), beijing_midnight(target.last + timedelta(days=1)))
     cohorts = rollups.need_cohorts(target.unit_ids, target.first, target.last)
     needs, wishes = cohorts[NeedKind.NEED], cohorts[NeedKind.WISH]
+    found = figure_rollups.sums(target.unit_ids, target.first, target.last)
     by_unit = figures.resources_by_unit(period)
     offered = sum(row.offered for row in by_unit)
-    residents = figures.project_ratings(period, figures.RESIDENTS)
-    member_orgs = figures.project_ratings(period, (RatingSource.MEMBER_ORG,))
+    residents = figure_rollups.ratings_of(found, figures.RESIDENTS)
+    member_orgs = figure_rollups.ratings_of(found, (RatingSource.MEMBER_ORG,))
     service = figures.check_in_service(period)
-    points = figures.points_distributed(period)
-    projects = figures.projects_by_status(period)
+    points = figure_rollups.points_of(found, figures.point_members(period))
+    projects = figure_rollups.projects_by_status(found)
     return Summary(
         grid_id=target.unit.id if target.unit is not None else None,
         date_from=target.first,

@@ -18,12 +18,14 @@ from sqlalchemy.orm import selectinload
 
 from kernel.clock import utcnow
 from kernel.errors import ForbiddenError, InvalidTransitionError, NotFoundError, ValidationError
+from kernel.events import publish
 from kernel.extensions import db
 from kernel.i18n import _
 from kernel.pagination import Page, paginate
 from kernel.principals import Caller
 from party.alliances import service as alliances
 from party.lists import access, needs, resources
+from party.lists.events import ProjectChanged
 from party.lists.lifecycle import Action, Party
 from party.lists.models import (
     Milestone,
@@ -226,6 +228,7 @@ def open_project(caller: Caller, need: Need, owner: PartyOrg, data: Mapping[str,
     _timeline(project, caller, "open", details={"need_id": str(need.id)})
     db.session.flush()
     db.session.refresh(project)
+    publish(ProjectChanged(project.id, None, project.status.value))
     return project
 
 
@@ -284,7 +287,8 @@ def _managed_open_project(caller: Caller, project_id: int) -> Project:
 
 
 def _set_status(project: Project, target: ProjectStatus, **values: Any) -> None:
-    """Compare-and-set of the project's status (two completions at once: one wins)."""
+    """Compare-and-set of the project's status (two completions at once: one wins), told to the app."""
+    before = project.status
     stmt = (
         update(Project)
         .where(Project.id == project.id, Project.status == project.status)
@@ -294,6 +298,7 @@ def _set_status(project: Project, target: ProjectStatus, **values: Any) -> None:
     if db.session.execute(stmt).rowcount != 1:
         raise InvalidTransitionError(_("Someone else changed this project first."), {"status": ["changed"]})
     db.session.refresh(project)
+    publish(ProjectChanged(project.id, before.value, project.status.value))
 
 
 def record_progress(caller: Caller, project_id: int, data: Mapping[str, Any]) -> ProjectView:

@@ -19,11 +19,13 @@ from sqlalchemy.exc import IntegrityError
 
 from kernel.clock import utcnow
 from kernel.errors import ConflictError, ForbiddenError, ValidationError
+from kernel.events import publish
 from kernel.extensions import db
 from kernel.i18n import _
 from kernel.principals import Caller
 from party.alliances import service as alliances
 from party.lists import access, needs
+from party.lists.events import ProjectRated
 from party.lists.lifecycle import Action
 from party.lists.models import Need, Project, ProjectStatus, Rating, RatingSource
 from party.lists.records import record
@@ -100,6 +102,7 @@ def _add_once(rating: Rating) -> None:
 
 
 def _after_rating(need: Need, project: Project, rating: Rating, *, actor_id: int | None) -> None:
+    publish(ProjectRated(rating.id))
     details = {"project_id": str(project.id), "source": rating.source.value, "rating": rating.rating}
     if rating.rating >= GOOD:
         details["points"] = _award_workers(project)

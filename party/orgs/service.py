@@ -13,6 +13,7 @@ from grid.coords import to_wgs84
 from grid.models import GridLevel, GridUnit
 from kernel.clock import utcnow
 from kernel.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
+from kernel.events import publish
 from kernel.extensions import db
 from kernel.i18n import N_, _
 from kernel.names import ORG_KINDS, name_of
@@ -21,6 +22,7 @@ from kernel.principals import Caller, Role
 from kernel.scope import Scope
 from party import scope as party_scope
 from party.members.models import PartyMember
+from party.orgs.events import OrgPlaceChanged, OrgPlaceChanging
 from party.orgs.models import OrgKind, PartyOrg, PartyStaffPlacement
 
 # Which kinds an organisation of each kind may hang under (None: at the root).
@@ -128,13 +130,18 @@ def create_org(actor: Caller, data: Mapping[str, Any]) -> PartyOrg:
 
 
 def update_org(actor: Caller, org_id: int, changes: Mapping[str, Any]) -> PartyOrg:
-    """Change an organisation's details or place; the grid units it is (or was) built on follow."""
+    """Change an organisation's details or place; the grid units it is (or was) built on follow, and the app is
+    told of a new place before and after (`OrgPlaceChanging`, `OrgPlaceChanged`)."""
     org = get_readable_org(actor, org_id)
     party_scope.ensure_manages_org(actor, org)
     units_before = {org.grid_id}
-    if "parent_id" in changes and changes["parent_id"] != org.parent_id:
+    moves = "parent_id" in changes and changes["parent_id"] != org.parent_id
+    replaces = "grid_id" in changes or "host" in changes
+    if moves or replaces:
+        publish(OrgPlaceChanging(org.id))
+    if moves:
         _move(actor, org, changes["parent_id"])
-    if "grid_id" in changes or "host" in changes:
+    if replaces:
         _change_place(org, changes)
     if "secretary_id" in changes:
         org.secretary_id = _checked_secretary(org, changes["secretary_id"])
@@ -143,6 +150,8 @@ def update_org(actor: Caller, org_id: int, changes: Mapping[str, Any]) -> PartyO
     if "active" in changes and changes["active"] != org.active:
         _change_active(org, changes["active"])
     db.session.flush()
+    if moves or replaces:
+        publish(OrgPlaceChanged(org.id))
     for unit_id in units_before | {org.grid_id}:
         if unit_id is not None:
             refresh_unit_summary(unit_id)

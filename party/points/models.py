@@ -77,11 +77,13 @@ class PointEntry(db.Model):
     __table_args__ = (
         Index("ix_party_points_member_id_occurred_at", "member_id", "occurred_at"),
         Index("ix_party_points_source_type_source_id", "source_type", "source_id"),
+        # The assessment's distinct members of a period's entries, read from the index alone (member_id last).
+        Index("ix_party_points_org_id_occurred_at", "org_id", "occurred_at", "member_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     member_id: Mapped[int] = mapped_column(BigId, ForeignKey("party_members.id"))
-    org_id: Mapped[int] = mapped_column(BigId, ForeignKey("party_orgs.id"), index=True)  # the member's, then
+    org_id: Mapped[int] = mapped_column(BigId, ForeignKey("party_orgs.id"))  # the member's, then
     points: Mapped[int] = mapped_column(Integer)
     rule_code: Mapped[str] = mapped_column(String(32), ForeignKey("party_point_rules.code"))
     source_type: Mapped[str] = mapped_column(String(16))  # ticket, service, manual, correction

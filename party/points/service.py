@@ -33,6 +33,7 @@ from auth.models import Account
 from kernel.clock import BEIJING, utcnow
 from kernel.codes import add_with_new_code, get_by_code, is_valid_code
 from kernel.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
+from kernel.events import publish
 from kernel.extensions import db
 from kernel.i18n import N_, _
 from kernel.pagination import Page, paginate
@@ -41,6 +42,7 @@ from party.activities.events import AttendanceChanged
 from party.members import service as members
 from party.members.models import PartyMember
 from party.orgs.models import PartyOrg
+from party.points.events import PointsEntered
 from party.points.models import DisputeStatus, PointDispute, PointEntry, PointRule, PointRuleVersion, PointTrigger
 from party.scope import can_manage_org, ensure_manages_org, ensure_reads_org, org_scope_of
 from tasks.tickets.events import TicketChanged
@@ -397,6 +399,7 @@ def _write(
     )
     db.session.add(entry)
     db.session.flush()
+    publish(PointsEntered(entry.id, entry.org_id, entry.points, entry.occurred_at))
     return entry
 
 

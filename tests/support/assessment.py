@@ -1,6 +1,7 @@
 """Arranging the assessment's small world: rows of the lists, alliances, meetings, check-ins and points written
 straight to the tables at given Beijing times (their own endpoints are tested elsewhere), on the party of
-tests/support/alliances.py."""
+tests/support/alliances.py. The rollups are recounted after each need, project, rating and points entry, as
+after an import (`flask party stats rebuild`)."""
 
 from datetime import date, datetime
 from decimal import Decimal
@@ -11,7 +12,7 @@ from kernel.clock import BEIJING
 from kernel.extensions import db
 from party.activities.models import Activity, ActivityStatus
 from party.alliances.models import Alliance, AllianceStatus
-from party.assessment import rollups
+from party.assessment import figure_rollups, rollups
 from party.checkins.models import CheckIn, CheckInKind, CheckInStatus, RecordKind, ServiceRecord
 from party.lists import needs
 from party.lists.models import (
@@ -47,6 +48,13 @@ class Rows:
             db.session.add(row)
             db.session.commit()
             return int(row.id)
+
+    def counted(self, row_id: int) -> int:
+        """The row's id, once the projects', ratings' and points' rollup is recounted with it."""
+        with self.app.app_context():
+            figure_rollups.rebuild()
+            db.session.commit()
+        return row_id
 
     def path(self, code: str) -> str:
         return self.tree[code].path
@@ -96,18 +104,20 @@ class Rows:
         deadline: date | None = None,
         done_at: datetime | None = None,
     ) -> int:
-        return self.add(
-            Project(
-                need_id=need_id,
-                owner_org_id=owner_org_id,
-                alliance_id=alliance_id,
-                grid_path=self.path(code),
-                title=f"项目{need_id}",
-                goal="目标",
-                status=status,
-                deadline=deadline,
-                done_at=done_at,
-                created_at=created,
+        return self.counted(
+            self.add(
+                Project(
+                    need_id=need_id,
+                    owner_org_id=owner_org_id,
+                    alliance_id=alliance_id,
+                    grid_path=self.path(code),
+                    title=f"项目{need_id}",
+                    goal="目标",
+                    status=status,
+                    deadline=deadline,
+                    done_at=done_at,
+                    created_at=created,
+                )
             )
         )
 
@@ -130,9 +140,8 @@ class Rows:
         )
 
     def rating(self, need_id: int, project_id: int, value: int, source: RatingSource, given: datetime, **kw) -> int:
-        return self.add(
-            Rating(need_id=need_id, project_id=project_id, source=source, rating=value, created_at=given, **kw)
-        )
+        rating = Rating(need_id=need_id, project_id=project_id, source=source, rating=value, created_at=given, **kw)
+        return self.counted(self.add(rating))
 
     def alliance(self, code: str, lead_org_id: int, status: AllianceStatus, created: datetime) -> int:
         return self.add(
@@ -196,13 +205,12 @@ class Rows:
         )
 
     def points(self, member_id: str, org_id: int, value: int, when: datetime) -> int:
-        return self.add(
-            PointEntry(
-                member_id=int(member_id),
-                org_id=org_id,
-                points=value,
-                rule_code="manual",
-                source_type="manual",
-                occurred_at=when,
-            )
+        entry = PointEntry(
+            member_id=int(member_id),
+            org_id=org_id,
+            points=value,
+            rule_code="manual",
+            source_type="manual",
+            occurred_at=when,
         )
+        return self.counted(self.add(entry))

@@ -52,6 +52,9 @@ class Lists:
     def post(self, url: str, who: str = "admin", **body: Any) -> Any:
         return self.client.post(url, json=body, headers=self.headers[who])
 
+    def patch(self, url: str, who: str = "admin", **body: Any) -> Any:
+        return self.client.patch(url, json=body, headers=self.headers[who])
+
     def ok(self, response: Any, status: int = 200) -> dict[str, Any]:
         assert response.status_code == status, response.get_data(as_text=True)
         return response.get_json()
