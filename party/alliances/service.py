@@ -43,7 +43,7 @@ from sqlalchemy.orm import selectinload
 from grid.models import GridUnit
 from kernel.api import format_timestamp
 from kernel.clock import BEIJING, utcnow
-from kernel.codes import ActiveFilter, CodedList
+from kernel.codes import CodedList
 from kernel.errors import ConflictError, ForbiddenError, InvalidTransitionError, NotFoundError, ValidationError
 from kernel.extensions import db
 from kernel.i18n import _
@@ -75,12 +75,7 @@ DEFAULT_THEMES: Final = (  # as the migration seeds them
 THEMES: Final = CodedList(
     AllianceTheme, what="alliance theme", fields={"name": None, "position": 0, "active": True}, defaults=DEFAULT_THEMES
 )
-ThemeFilters = ActiveFilter
 seed_default_themes = THEMES.seed
-list_themes = THEMES.list
-get_theme = THEMES.get
-create_theme = THEMES.create
-update_theme = THEMES.update  # alliances keep an inactive theme; new ones cannot be given it
 
 
 # --- for the rest of the party layer -----------------------------------------------------------------

@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from grid.models import GridUnit
 from kernel.clock import utcnow
-from kernel.codes import ActiveFilter, CodedList
+from kernel.codes import CodedList
 from kernel.errors import ConflictError, ForbiddenError, InvalidTransitionError, NotFoundError, ValidationError
 from kernel.extensions import db
 from kernel.i18n import _
@@ -71,12 +71,7 @@ CATEGORIES: Final = CodedList(
     fields={"name": None, "resource_kinds": ALL_KINDS, "position": 0, "active": True},
     defaults=DEFAULT_CATEGORIES,
 )
-CategoryFilters = ActiveFilter
 seed_default_categories = CATEGORIES.seed
-list_categories = CATEGORIES.list
-get_category = CATEGORIES.get
-create_category = CATEGORIES.create
-update_category = CATEGORIES.update
 
 
 # --- what a caller sees of a need -------------------------------------------------------------------------
