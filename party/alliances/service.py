@@ -46,7 +46,7 @@ from kernel.clock import BEIJING, utcnow
 from kernel.codes import CodedList
 from kernel.errors import ConflictError, ForbiddenError, InvalidTransitionError, NotFoundError, ValidationError
 from kernel.extensions import db
-from kernel.i18n import _
+from kernel.i18n import N_, _
 from kernel.pagination import Page, paginate
 from kernel.principals import Caller, Role
 from party.alliances.models import Alliance, AllianceChange, AllianceMember, AllianceStatus, AllianceTheme
@@ -73,7 +73,10 @@ DEFAULT_THEMES: Final = (  # as the migration seeds them
 )
 
 THEMES: Final = CodedList(
-    AllianceTheme, what="alliance theme", fields={"name": None, "position": 0, "active": True}, defaults=DEFAULT_THEMES
+    AllianceTheme,
+    what=N_("alliance theme"),
+    fields={"name": None, "position": 0, "active": True},
+    defaults=DEFAULT_THEMES,
 )
 seed_default_themes = THEMES.seed
 

@@ -25,7 +25,7 @@ from kernel.clock import utcnow
 from kernel.codes import CodedList
 from kernel.errors import ConflictError, ForbiddenError, InvalidTransitionError, NotFoundError, ValidationError
 from kernel.extensions import db
-from kernel.i18n import _
+from kernel.i18n import N_, _
 from kernel.pagination import Page, paginate
 from kernel.principals import Caller, Role
 from kernel.privacy import mask_phone
@@ -67,7 +67,7 @@ DEFAULT_CATEGORIES: Final = (  # as the migration seeds them
 )
 CATEGORIES: Final = CodedList(
     NeedCategory,
-    what="need category",
+    what=N_("need category"),
     fields={"name": None, "resource_kinds": ALL_KINDS, "position": 0, "active": True},
     defaults=DEFAULT_CATEGORIES,
 )

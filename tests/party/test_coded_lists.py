@@ -151,3 +151,11 @@ def test_other_roles_neither_add_nor_change_rows(client, headers, listed, role):
     refused = client.patch(url, json={"name": "改名"}, headers={**headers(role), "If-Match": etag})
     assert_error(refused, 403, "forbidden")
     assert client.get(url, headers=headers("admin")).headers["ETag"] == etag
+
+
+@by_list
+def test_an_unknown_code_is_told_in_chinese_naming_the_list(client, headers, listed):
+    response = client.get(f"{listed.url}/nosuch", headers={**headers("worker"), "Accept-Language": "zh-CN"})
+    message = assert_error(response, 404, "not_found")["message"]
+    assert message.startswith("不存在该")
+    assert not any("a" <= char <= "z" for char in message), message
