@@ -5,14 +5,13 @@ from typing import Any
 from flask import Flask
 
 from kernel.api import Blueprint, documents
-from kernel.codes import code_parameter
+from kernel.coded_routes import CodedListRoutes, CodedListSchemas, CodedListSummaries, register_coded_list
 from kernel.etag import checks_if_match
 from kernel.extensions import api
 from kernel.pagination import Page, cursor_list
 from kernel.principals import Role
 from kernel.security import current_principal, requires_auth, requires_role
 from party.activities import service
-from party.activities.models import ActivityKind
 from party.activities.schemas import (
     ActivityCancelSchema,
     ActivityChangeListSchema,
@@ -46,8 +45,6 @@ kinds_blp = Blueprint(
 
 READERS = (Role.ADMIN, Role.PARTY_STAFF, Role.SUPERVISOR)
 MANAGERS = (Role.ADMIN, Role.PARTY_STAFF)
-
-CODE_PARAMETER = code_parameter("the kind's code, e.g. theme_day")
 
 
 def register(app: Flask) -> None:
@@ -148,42 +145,26 @@ def get_life(query: dict[str, Any], org_id: int) -> service.Life:
 
 # --- kinds -----------------------------------------------------------------------------------------
 
-
-@kinds_blp.route("", methods=["GET"])
-@requires_auth
-@kinds_blp.arguments(ActivityKindQuerySchema, location="query")
-@cursor_list(service.KindFilters)
-@kinds_blp.response(200, ActivityKindPageSchema)
-def list_kinds(filters: service.KindFilters, *, limit: int, cursor: str | None) -> Page[ActivityKind]:
-    """Kinds of activity in display order, inactive ones included; filter `active`."""
-    return service.list_kinds(filters, limit=limit, cursor=cursor)
-
-
-@kinds_blp.route("", methods=["POST"])
-@requires_role(Role.ADMIN)
-@kinds_blp.arguments(ActivityKindCreateSchema)
-@kinds_blp.response(201, ActivityKindSchema)
-@documents(409)
-def create_kind(data: dict[str, Any]) -> ActivityKind:
-    """Add a kind of activity with its yearly minimum; its code is permanent."""
-    return service.create_kind(data)
-
-
-@kinds_blp.route("/<code>", methods=["GET"], parameters=[CODE_PARAMETER])
-@requires_auth
-@kinds_blp.response(200, ActivityKindSchema)
-@documents(304, 404)
-def get_kind(code: str) -> ActivityKind:
-    """One kind of activity, active or not."""
-    return service.get_kind(code)
-
-
-@kinds_blp.route("/<code>", methods=["PATCH"], parameters=[CODE_PARAMETER])
-@requires_role(Role.ADMIN)
-@kinds_blp.arguments(ActivityKindUpdateSchema)
-@checks_if_match(lambda code: ActivityKindSchema().dump(service.get_kind(code)))
-@kinds_blp.response(200, ActivityKindSchema)
-@documents(404, 412)
-def update_kind(changes: dict[str, Any], code: str) -> ActivityKind:
-    """Rename, reorder, change the yearly minimum or (de)activate a kind; activities keep an inactive kind."""
-    return service.update_kind(code, changes)
+register_coded_list(
+    kinds_blp,
+    CodedListRoutes(
+        rows=service.KINDS,
+        singular="kind",
+        plural="kinds",
+        schemas=CodedListSchemas(
+            row=ActivityKindSchema,
+            page=ActivityKindPageSchema,
+            query=ActivityKindQuerySchema,
+            create=ActivityKindCreateSchema,
+            update=ActivityKindUpdateSchema,
+        ),
+        summaries=CodedListSummaries(
+            list="Kinds of activity in display order, inactive ones included; filter `active`.",
+            create="Add a kind of activity with its yearly minimum; its code is permanent.",
+            get="One kind of activity, active or not.",
+            update="Rename, reorder, change the yearly minimum or (de)activate a kind; activities keep an inactive "
+            "kind.",
+        ),
+        code_description="the kind's code, e.g. theme_day",
+    ),
+)

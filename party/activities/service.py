@@ -31,7 +31,7 @@ from sqlalchemy.orm import selectinload
 
 from kernel.api import format_timestamp
 from kernel.clock import BEIJING, utcnow
-from kernel.codes import ActiveFilter, CodedList
+from kernel.codes import CodedList
 from kernel.errors import ConflictError, NotFoundError, ValidationError
 from kernel.events import publish
 from kernel.extensions import db
@@ -80,12 +80,7 @@ KINDS: Final = CodedList(
     fields={"name": None, "yearly_minimum": 0, "position": 0, "active": True},
     defaults=DEFAULT_KINDS,
 )
-KindFilters = ActiveFilter
 seed_default_kinds = KINDS.seed
-list_kinds = KINDS.list
-get_kind = KINDS.get
-create_kind = KINDS.create
-update_kind = KINDS.update  # activities keep an inactive kind; new ones cannot be given it
 
 
 # --- what a caller sees of an activity ----------------------------------------------------------------

@@ -5,7 +5,7 @@ from typing import Any
 from flask import Flask
 
 from kernel.api import Blueprint, documents
-from kernel.codes import code_parameter
+from kernel.coded_routes import CodedListRoutes, CodedListSchemas, CodedListSummaries, register_coded_list
 from kernel.etag import checks_if_match
 from kernel.extensions import api
 from kernel.pagination import Page, cursor_list
@@ -13,7 +13,7 @@ from kernel.principals import Role
 from kernel.security import current_principal, requires_auth, requires_role
 from party.alliances import meetings
 from party.alliances import service as alliances
-from party.alliances.models import AllianceChange, AllianceTheme
+from party.alliances.models import AllianceChange
 from party.alliances.schemas import (
     AllianceApproveSchema,
     AllianceChangeListSchema,
@@ -51,8 +51,6 @@ themes_blp = Blueprint(
     url_prefix="/api/v1/party/alliance-themes",
     description="Themes of alliances (基层治理, 红色物业, 助企发展, …)",
 )
-
-CODE_PARAMETER = code_parameter("the theme's code, e.g. red_property")
 
 
 def register(app: Flask) -> None:
@@ -202,42 +200,25 @@ def record_meeting(data: dict[str, Any], alliance_id: int) -> meetings.MeetingVi
 
 # --- themes ------------------------------------------------------------------------------------------
 
-
-@themes_blp.route("", methods=["GET"])
-@requires_auth
-@themes_blp.arguments(AllianceThemeQuerySchema, location="query")
-@cursor_list(alliances.ThemeFilters)
-@themes_blp.response(200, AllianceThemePageSchema)
-def list_themes(filters: alliances.ThemeFilters, *, limit: int, cursor: str | None) -> Page[AllianceTheme]:
-    """Themes in display order, inactive ones included; filter `active`."""
-    return alliances.list_themes(filters, limit=limit, cursor=cursor)
-
-
-@themes_blp.route("", methods=["POST"])
-@requires_role(Role.ADMIN)
-@themes_blp.arguments(AllianceThemeCreateSchema)
-@themes_blp.response(201, AllianceThemeSchema)
-@documents(409)
-def create_theme(data: dict[str, Any]) -> AllianceTheme:
-    """Add a theme; its code is permanent."""
-    return alliances.create_theme(data)
-
-
-@themes_blp.route("/<code>", methods=["GET"], parameters=[CODE_PARAMETER])
-@requires_auth
-@themes_blp.response(200, AllianceThemeSchema)
-@documents(304, 404)
-def get_theme(code: str) -> AllianceTheme:
-    """One theme, active or not."""
-    return alliances.get_theme(code)
-
-
-@themes_blp.route("/<code>", methods=["PATCH"], parameters=[CODE_PARAMETER])
-@requires_role(Role.ADMIN)
-@themes_blp.arguments(AllianceThemeUpdateSchema)
-@checks_if_match(lambda code: AllianceThemeSchema().dump(alliances.get_theme(code)))
-@themes_blp.response(200, AllianceThemeSchema)
-@documents(404, 412)
-def update_theme(changes: dict[str, Any], code: str) -> AllianceTheme:
-    """Rename, reorder or (de)activate a theme; alliances keep an inactive theme."""
-    return alliances.update_theme(code, changes)
+register_coded_list(
+    themes_blp,
+    CodedListRoutes(
+        rows=alliances.THEMES,
+        singular="theme",
+        plural="themes",
+        schemas=CodedListSchemas(
+            row=AllianceThemeSchema,
+            page=AllianceThemePageSchema,
+            query=AllianceThemeQuerySchema,
+            create=AllianceThemeCreateSchema,
+            update=AllianceThemeUpdateSchema,
+        ),
+        summaries=CodedListSummaries(
+            list="Themes in display order, inactive ones included; filter `active`.",
+            create="Add a theme; its code is permanent.",
+            get="One theme, active or not.",
+            update="Rename, reorder or (de)activate a theme; alliances keep an inactive theme.",
+        ),
+        code_description="the theme's code, e.g. red_property",
+    ),
+)

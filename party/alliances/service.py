@@ -43,10 +43,10 @@ from sqlalchemy.orm import selectinload
 from grid.models import GridUnit
 from kernel.api import format_timestamp
 from kernel.clock import BEIJING, utcnow
-from kernel.codes import ActiveFilter, CodedList
+from kernel.codes import CodedList
 from kernel.errors import ConflictError, ForbiddenError, InvalidTransitionError, NotFoundError, ValidationError
 from kernel.extensions import db
-from kernel.i18n import _
+from kernel.i18n import N_, _
 from kernel.pagination import Page, paginate
 from kernel.principals import Caller, Role
 from party.alliances.models import Alliance, AllianceChange, AllianceMember, AllianceStatus, AllianceTheme
@@ -73,14 +73,12 @@ DEFAULT_THEMES: Final = (  # as the migration seeds them
 )
 
 THEMES: Final = CodedList(
-    AllianceTheme, what="alliance theme", fields={"name": None, "position": 0, "active": True}, defaults=DEFAULT_THEMES
+    AllianceTheme,
+    what=N_("alliance theme"),
+    fields={"name": None, "position": 0, "active": True},
+    defaults=DEFAULT_THEMES,
 )
-ThemeFilters = ActiveFilter
 seed_default_themes = THEMES.seed
-list_themes = THEMES.list
-get_theme = THEMES.get
-create_theme = THEMES.create
-update_theme = THEMES.update  # alliances keep an inactive theme; new ones cannot be given it
 
 
 # --- for the rest of the party layer -----------------------------------------------------------------

@@ -9,14 +9,13 @@ from flask import Flask, Response
 from dashboards.ledgers import file_chunks
 from kernel import idempotency
 from kernel.api import Blueprint, PageQuerySchema, documents
-from kernel.codes import code_parameter
-from kernel.etag import checks_if_match
+from kernel.coded_routes import CodedListRoutes, CodedListSchemas, CodedListSummaries, register_coded_list
 from kernel.extensions import api
 from kernel.pagination import Page, cursor_list
 from kernel.principals import Role
 from kernel.security import current_principal, requires_auth, requires_role
 from party.checkins import export, records, service
-from party.checkins.models import CheckIn, ServiceArea, ServiceRecord
+from party.checkins.models import CheckIn, ServiceRecord
 from party.checkins.schemas import (
     CheckInCreateSchema,
     CheckInPageSchema,
@@ -55,7 +54,6 @@ exports_blp = Blueprint(
 
 READERS = (Role.ADMIN, Role.PARTY_STAFF, Role.SUPERVISOR)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-CODE_PARAMETER = code_parameter("the area's code, e.g. elderly")
 
 
 def register(app: Flask) -> None:
@@ -66,45 +64,29 @@ def register(app: Flask) -> None:
 
 # --- service areas ---------------------------------------------------------------------------------
 
-
-@areas_blp.route("", methods=["GET"])
-@requires_auth
-@areas_blp.arguments(ServiceAreaQuerySchema, location="query")
-@cursor_list(service.AreaFilters)
-@areas_blp.response(200, ServiceAreaPageSchema)
-def list_areas(filters: service.AreaFilters, *, limit: int, cursor: str | None) -> Page[ServiceArea]:
-    """Service areas in display order, inactive ones included; filter `active`."""
-    return service.list_areas(filters, limit=limit, cursor=cursor)
-
-
-@areas_blp.route("", methods=["POST"])
-@requires_role(Role.ADMIN)
-@areas_blp.arguments(ServiceAreaCreateSchema)
-@areas_blp.response(201, ServiceAreaSchema)
-@documents(409)
-def create_area(data: dict[str, Any]) -> ServiceArea:
-    """Add a service area; its code is permanent."""
-    return service.create_area(data)
-
-
-@areas_blp.route("/<code>", methods=["GET"], parameters=[CODE_PARAMETER])
-@requires_auth
-@areas_blp.response(200, ServiceAreaSchema)
-@documents(304, 404)
-def get_area(code: str) -> ServiceArea:
-    """One service area, active or not."""
-    return service.get_area(code)
-
-
-@areas_blp.route("/<code>", methods=["PATCH"], parameters=[CODE_PARAMETER])
-@requires_role(Role.ADMIN)
-@areas_blp.arguments(ServiceAreaUpdateSchema)
-@checks_if_match(lambda code: ServiceAreaSchema().dump(service.get_area(code)))
-@areas_blp.response(200, ServiceAreaSchema)
-@documents(404, 412)
-def update_area(changes: dict[str, Any], code: str) -> ServiceArea:
-    """Rename, reorder or (de)activate an area; check-ins keep an inactive area, new ones cannot choose it."""
-    return service.update_area(code, changes)
+register_coded_list(
+    areas_blp,
+    CodedListRoutes(
+        rows=service.AREAS,
+        singular="area",
+        plural="areas",
+        schemas=CodedListSchemas(
+            row=ServiceAreaSchema,
+            page=ServiceAreaPageSchema,
+            query=ServiceAreaQuerySchema,
+            create=ServiceAreaCreateSchema,
+            update=ServiceAreaUpdateSchema,
+        ),
+        summaries=CodedListSummaries(
+            list="Service areas in display order, inactive ones included; filter `active`.",
+            create="Add a service area; its code is permanent.",
+            get="One service area, active or not.",
+            update="Rename, reorder or (de)activate an area; check-ins keep an inactive area, new ones cannot choose "
+            "it.",
+        ),
+        code_description="the area's code, e.g. elderly",
+    ),
+)
 
 
 # --- check-ins -------------------------------------------------------------------------------------

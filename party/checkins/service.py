@@ -32,7 +32,7 @@ from auth import service as accounts
 from auth.models import Account
 from grid.models import GridLevel, GridUnit
 from kernel.clock import BEIJING, utcnow
-from kernel.codes import ActiveFilter, CodedList
+from kernel.codes import CodedList
 from kernel.errors import ConflictError, ForbiddenError, InvalidTransitionError, NotFoundError, ValidationError
 from kernel.extensions import db
 from kernel.i18n import N_, _, _l
@@ -78,12 +78,7 @@ DEFAULT_AREAS: Final = (  # as the migration seeds them
 AREAS: Final = CodedList(
     ServiceArea, what=N_("service area"), fields={"name": None, "position": 0, "active": True}, defaults=DEFAULT_AREAS
 )
-AreaFilters = ActiveFilter
 seed_default_areas = AREAS.seed
-list_areas = AREAS.list
-get_area = AREAS.get
-create_area = AREAS.create
-update_area = AREAS.update  # check-ins keep an inactive area; new ones cannot choose it
 
 
 def _chosen_areas(codes: Sequence[str]) -> list[ServiceArea]:

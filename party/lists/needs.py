@@ -22,10 +22,10 @@ from sqlalchemy import select
 
 from grid.models import GridUnit
 from kernel.clock import utcnow
-from kernel.codes import ActiveFilter, CodedList
+from kernel.codes import CodedList
 from kernel.errors import ConflictError, ForbiddenError, InvalidTransitionError, NotFoundError, ValidationError
 from kernel.extensions import db
-from kernel.i18n import _
+from kernel.i18n import N_, _
 from kernel.pagination import Page, paginate
 from kernel.principals import Caller, Role
 from kernel.privacy import mask_phone
@@ -67,16 +67,11 @@ DEFAULT_CATEGORIES: Final = (  # as the migration seeds them
 )
 CATEGORIES: Final = CodedList(
     NeedCategory,
-    what="need category",
+    what=N_("need category"),
     fields={"name": None, "resource_kinds": ALL_KINDS, "position": 0, "active": True},
     defaults=DEFAULT_CATEGORIES,
 )
-CategoryFilters = ActiveFilter
 seed_default_categories = CATEGORIES.seed
-list_categories = CATEGORIES.list
-get_category = CATEGORIES.get
-create_category = CATEGORIES.create
-update_category = CATEGORIES.update
 
 
 # --- what a caller sees of a need -------------------------------------------------------------------------

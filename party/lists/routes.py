@@ -5,14 +5,14 @@ from typing import Any
 from flask import Flask
 
 from kernel.api import Blueprint, documents
-from kernel.codes import code_parameter
+from kernel.coded_routes import CodedListRoutes, CodedListSchemas, CodedListSummaries, register_coded_list
 from kernel.extensions import api
 from kernel.pagination import Page, cursor_list
 from kernel.principals import Role
-from kernel.security import current_principal, requires_auth, requires_role
+from kernel.security import current_principal, requires_role
 from party.lists import matching, needs, projects, ratings, resources
 from party.lists.lifecycle import Action
-from party.lists.models import NeedCategory, Rating, Resource
+from party.lists.models import Rating, Resource
 from party.lists.schemas import (
     AssignSchema,
     CompleteSchema,
@@ -56,7 +56,6 @@ blp = Blueprint(
 
 STAFF = (Role.ADMIN, Role.SUPERVISOR, Role.PARTY_STAFF)
 EVERYONE = (Role.ADMIN, Role.SUPERVISOR, Role.PARTY_STAFF, Role.WORKER, Role.VOLUNTEER)
-CODE_PARAMETER = code_parameter("the category's code, e.g. elderly")
 
 
 def register(app: Flask) -> None:
@@ -65,35 +64,29 @@ def register(app: Flask) -> None:
 
 # --- categories -------------------------------------------------------------------------------------------
 
-
-@blp.route("/need-categories", methods=["GET"])
-@requires_auth
-@blp.arguments(NeedCategoryQuerySchema, location="query")
-@cursor_list(needs.CategoryFilters)
-@blp.response(200, NeedCategoryPageSchema)
-def list_need_categories(filters: needs.CategoryFilters, *, limit: int, cursor: str | None) -> Page[NeedCategory]:
-    """Need categories (data), each with the kinds of resource that fit it, best first."""
-    return needs.list_categories(filters, limit=limit, cursor=cursor)
-
-
-@blp.route("/need-categories", methods=["POST"])
-@requires_role(Role.ADMIN)
-@blp.arguments(NeedCategoryCreateSchema)
-@blp.response(201, NeedCategorySchema)
-@documents(409)
-def create_need_category(data: dict[str, Any]) -> NeedCategory:
-    """Add a need category (admins); its code is permanent."""
-    return needs.create_category(data)
-
-
-@blp.route("/need-categories/<code>", methods=["PATCH"], parameters=[CODE_PARAMETER])
-@requires_role(Role.ADMIN)
-@blp.arguments(NeedCategoryUpdateSchema)
-@blp.response(200, NeedCategorySchema)
-@documents(404)
-def update_need_category(changes: dict[str, Any], code: str) -> NeedCategory:
-    """Change a need category (admins); an inactive one is kept by its needs and given to no new one."""
-    return needs.update_category(code, changes)
+register_coded_list(
+    blp,
+    CodedListRoutes(
+        rows=needs.CATEGORIES,
+        singular="need_category",
+        plural="need_categories",
+        schemas=CodedListSchemas(
+            row=NeedCategorySchema,
+            page=NeedCategoryPageSchema,
+            query=NeedCategoryQuerySchema,
+            create=NeedCategoryCreateSchema,
+            update=NeedCategoryUpdateSchema,
+        ),
+        summaries=CodedListSummaries(
+            list="Need categories (data), each with the kinds of resource that fit it, best first.",
+            create="Add a need category (admins); its code is permanent.",
+            get="One need category, active or not.",
+            update="Change a need category (admins); an inactive one is kept by its needs and given to no new one.",
+        ),
+        code_description="the category's code, e.g. elderly",
+        path="/need-categories",
+    ),
+)
 
 
 # --- needs ------------------------------------------------------------------------------------------------

@@ -5,14 +5,13 @@ from typing import Any
 from flask import Flask
 
 from kernel.api import Blueprint, documents
-from kernel.codes import code_parameter
+from kernel.coded_routes import CodedListRoutes, CodedListSchemas, CodedListSummaries, register_coded_list
 from kernel.etag import checks_if_match
 from kernel.extensions import api
 from kernel.pagination import Page, cursor_list
 from kernel.principals import Role
 from kernel.security import current_principal, requires_auth, requires_role
 from party.members import service
-from party.members.models import MemberClass
 from party.members.schemas import (
     MemberClassCreateSchema,
     MemberClassPageSchema,
@@ -40,9 +39,6 @@ classes_blp = Blueprint(
 
 READERS = (Role.ADMIN, Role.PARTY_STAFF, Role.SUPERVISOR)
 MANAGERS = (Role.ADMIN, Role.PARTY_STAFF)
-
-# Documented on the path so clients and fuzzers know a code's shape; a malformed one is simply 404.
-CODE_PARAMETER = code_parameter("the class's code, e.g. retired")
 
 
 def register(app: Flask) -> None:
@@ -108,42 +104,27 @@ def get_member_contact(query: dict[str, Any], member_id: int) -> service.MemberC
 
 # --- member classes --------------------------------------------------------------------------------
 
-
-@classes_blp.route("", methods=["GET"])
-@requires_auth
-@classes_blp.arguments(MemberClassQuerySchema, location="query")
-@cursor_list(service.ClassFilters)
-@classes_blp.response(200, MemberClassPageSchema)
-def list_classes(filters: service.ClassFilters, *, limit: int, cursor: str | None) -> Page[MemberClass]:
-    """Member classes (在职, 离退休, 流动, 困难, …) in display order, inactive ones included; filter `active`."""
-    return service.list_classes(filters, limit=limit, cursor=cursor)
-
-
-@classes_blp.route("", methods=["POST"])
-@requires_role(Role.ADMIN)
-@classes_blp.arguments(MemberClassCreateSchema)
-@classes_blp.response(201, MemberClassSchema)
-@documents(409)
-def create_class(data: dict[str, Any]) -> MemberClass:
-    """Add a member class; its code is permanent."""
-    return service.create_class(data)
-
-
-@classes_blp.route("/<code>", methods=["GET"], parameters=[CODE_PARAMETER])
-@requires_auth
-@classes_blp.response(200, MemberClassSchema)
-@documents(304, 404)
-def get_class(code: str) -> MemberClass:
-    """One member class, active or not."""
-    return service.get_class(code)
-
-
-@classes_blp.route("/<code>", methods=["PATCH"], parameters=[CODE_PARAMETER])
-@requires_role(Role.ADMIN)
-@classes_blp.arguments(MemberClassUpdateSchema)
-@checks_if_match(lambda code: MemberClassSchema().dump(service.get_class(code)))
-@classes_blp.response(200, MemberClassSchema)
-@documents(404, 412)
-def update_class(changes: dict[str, Any], code: str) -> MemberClass:
-    """Rename, reorder or (de)activate a class; members keep an inactive class, new members cannot be given it."""
-    return service.update_class(code, changes)
+register_coded_list(
+    classes_blp,
+    CodedListRoutes(
+        rows=service.CLASSES,
+        singular="class",
+        plural="classes",
+        schemas=CodedListSchemas(
+            row=MemberClassSchema,
+            page=MemberClassPageSchema,
+            query=MemberClassQuerySchema,
+            create=MemberClassCreateSchema,
+            update=MemberClassUpdateSchema,
+        ),
+        summaries=CodedListSummaries(
+            list="Member classes (在职, 离退休, 流动, 困难, …) in display order, inactive ones included; filter "
+            "`active`.",
+            create="Add a member class; its code is permanent.",
+            get="One member class, active or not.",
+            update="Rename, reorder or (de)activate a class; members keep an inactive class, new members cannot be "
+            "given it.",
+        ),
+        code_description="the class's code, e.g. retired",
+    ),
+)

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from auth.models import Account
 from grid.models import GridUnit
 from kernel.clock import utcnow
-from kernel.codes import ActiveFilter, CodedList
+from kernel.codes import CodedList
 from kernel.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from kernel.extensions import db
 from kernel.i18n import N_, _
@@ -59,12 +59,7 @@ DEFAULT_CLASSES: Final = (
 CLASSES: Final = CodedList(
     MemberClass, what=N_("member class"), fields={"name": None, "position": 0, "active": True}, defaults=DEFAULT_CLASSES
 )
-ClassFilters = ActiveFilter
 seed_default_classes = CLASSES.seed
-list_classes = CLASSES.list
-get_class = CLASSES.get
-create_class = CLASSES.create
-update_class = CLASSES.update  # members keep an inactive class; new ones cannot be given it
 
 
 # --- what a caller sees of a member ----------------------------------------------------------------
