@@ -48,6 +48,7 @@ from auth import service as accounts
 from bootstrap.contract import declare_shared_enums
 from dashboards.rollups import incremental as rollups
 from grid.events import UnitRemoving
+from hooks.sms import asks as sms_asks
 from kernel import metrics
 from kernel.app import build_app
 from kernel.events import EventBus
@@ -161,6 +162,7 @@ def provide(app: Flask) -> None:
     photos.install_photo_holder(app, PHOTO_HOLDER, ActivityPhotoRules())  # and activities who may see theirs
     photos.install_photo_holder(app, lists_needs.PHOTO_HOLDER, lists_needs.NeedPhotoRules())  # wishes' photos
     photos.install_photo_holder(app, lists_projects.PHOTO_HOLDER, lists_projects.ProjectPhotoRules())
+    sms_asks.install_ask(app, lists_ratings.ASK_TEMPLATE, lists_ratings.ResidentAsk())  # SMS replies rate projects
     metrics.add_gauges(app, ticket_gauges)  # /metrics reads overdue tickets and the sweep's lag at each scrape,
     metrics.add_gauges(app, outbox_gauges)  # and the outbox's depth, age and failures
 

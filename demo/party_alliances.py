@@ -1,7 +1,8 @@
 """The demo street's alliance (党建联合体): 仲景街道大工委 leads a hospital, a school, an enterprise and a property
 company with the two community committees, approved by the street's supervisor, with a joint meeting, the
 members' resources, three needs (one published and taken by the hospital, under way; one assigned to the
-property company, done and rated; one open) and a 微心愿 claimed by 李网格员. Everything goes through the services,
+property company, promoted from a resident's ticket, done, rated by a visit and a member organisation, and the
+resident asked by SMS to rate it; one open) and a 微心愿 claimed by 李网格员. Everything goes through the services,
 as the API would."""
 
 from datetime import datetime, time, timedelta
@@ -18,12 +19,15 @@ from party.lists import needs, projects, ratings, resources
 from party.lists.lifecycle import Action
 from party.orgs import service as orgs
 from party.orgs.models import OrgKind, PartyOrg
+from tasks.categories.service import seed_defaults
+from tasks.tickets import intake as ticket_intake
 
 HOSTS = (  # key, kind, name, host; the hospital's committee is a root, the 两新 branches sit under the street's
     ("hospital", OrgKind.PARTY_COMMITTEE, "南阳市中心医院党委", {"kind": "hospital", "name": "南阳市中心医院"}),
     ("enterprise", OrgKind.BRANCH, "宛城智造科技有限公司党支部", {"kind": "non_public", "name": "宛城智造科技"}),
     ("property", OrgKind.BRANCH, "红苑物业服务公司党支部", {"kind": "non_public", "name": "红苑物业服务公司"}),
 )
+LIGHTS_RESIDENT_PHONE = "13700000107"  # a number of its own, like the demo tickets' residents (demo.seed)
 COMMITMENTS = {
     "hospital": "每月一次义诊进社区，开通老年人就医绿色通道",
     "school": "周末开放操场和阅览室，党员教师结对辅导",
@@ -109,8 +113,26 @@ def _seed_lists(
         {"org_id": created["hospital"].id, "resources": [{"resource_id": offered["hospital"], "amount": 8}]},
     )
     projects.record_progress(admin, taken.id, {"note": "首次义诊完成，服务老人 42 人"})
+    # A resident's ticket promoted into the need: when its project is done she is asked by SMS to rate it (评单).
+    seed_defaults()  # the ticket categories: demo.seed files its own tickets after the party layer
+    dark = ticket_intake.intake(
+        admin,
+        {
+            "channel": "app",
+            "category_code": "FACILITY.LIGHT",
+            "description": "6 栋楼道没有灯，晚上上下楼不安全",
+            "grid_id": units["411302001002-01"].id,
+            "reporter": {"name": "孔奶奶", "phone": LIGHTS_RESIDENT_PHONE},
+        },
+    )
     lights = _need(
-        admin, alliance_id, units["411302001002"], "老旧楼道照明改造", "张衡社区 6 栋老楼楼道无灯", "facilities"
+        admin,
+        alliance_id,
+        units["411302001002"],
+        "老旧楼道照明改造",
+        "张衡社区 6 栋老楼楼道无灯",
+        "facilities",
+        ticket_ids=[dark.ticket.id],
     )
     needs.perform(admin, lights, Action.ASSIGN, {"org_id": created["property"].id})
     project = projects.create_project(
@@ -145,6 +167,8 @@ def _seed_lists(
     needs.perform(worker, wish.id, Action.CLAIM, {})
 
 
-def _need(admin: Account, alliance_id: int, unit: GridUnit, title: str, description: str, category: str) -> Any:
-    body = {"title": title, "description": description, "category": category, "grid_id": unit.id}
+def _need(
+    admin: Account, alliance_id: int, unit: GridUnit, title: str, description: str, category: str, **more: Any
+) -> Any:
+    body = {"title": title, "description": description, "category": category, "grid_id": unit.id, **more}
     return needs.create_need(admin, {**body, "alliance_id": alliance_id, "beneficiaries": 40}).id

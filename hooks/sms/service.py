@@ -11,6 +11,15 @@ no single ticket is kept as `unmatched` and answered, at most once an hour per p
 resident's latest ticket and asking for "ticket number and score"; a phone that never reported anything gets
 no answer.
 
+**Rating asks (评单).** A higher context may ask residents by SMS to rate what their ticket led to (a need's done
+project asks each phone behind the need's tickets, `hooks.sms.asks`). Precedence, so that a digit never rates the
+wrong thing: a ticket awaiting its own rating comes first (a bare digit rates it, as above; for a ticket promoted
+into a need whose project is done that rating is also the project's); only when no ticket awaits one does a bare
+digit answer the one ask that reached the phone within the window (several asks: unmatched, and the resident is
+asked for the number). The ticket-number form always disambiguates: "20261206-000123 5" rates that ticket when it
+awaits its rating, and otherwise the ask about that ticket if one reached the phone lately. A second rating of an
+ask is kept as `ignored` with the reason, like a ticket's.
+
 **Requests by text.** A text that is none of these (no ticket number, no rating, not about the one ticket an SMS
 went to lately) from a phone with no ticket awaiting a rating becomes a request (`channel` sms, the text as its
 description, the phone as reporter, no location) in the triage queue of `SMS_INTAKE_GRID_ID`'s unit, and the
@@ -36,6 +45,7 @@ from sqlalchemy import Select, func, select
 from grid import service as grid_service
 from hooks.dedup import insert_once
 from hooks.sms import formats
+from hooks.sms.asks import installed_asks
 from hooks.sms.callbacks import Received, check_token, newest_first, staleness
 from hooks.sms.formats import ACKS, Malformed
 from hooks.sms.models import InboundStatus, SmsReply
@@ -125,14 +135,14 @@ def _handle_reply(row: SmsReply, now: datetime) -> None:
         rest = (text[: named.start()] + " " + text[named.end() :]).strip()
         rating = _rating(rest)
         if rating is not None:
+            asked = _asked(row.phone, now, ticket_id=ticket.id)
+            if ticket.status is not Status.RESOLVED and asked:
+                return _rate_asked(row, asked[0], ticket, rating)
             return _rate(row, ticket, rating)
         return _comment(row, ticket, row.text)
     rating = _rating(text)
     if rating is not None:
-        ticket, why = _awaiting_rating(row.phone, now)
-        if ticket is None:
-            return _unmatched(row, why, now)
-        return _rate(row, ticket, rating)
+        return _rate_bare(row, rating, now)
     tickets = _answered(row.phone, now)
     if len(tickets) != 1:
         reason = "no recent SMS to this phone" if not tickets else f"recent SMS about {len(tickets)} tickets"
@@ -246,6 +256,26 @@ def _rate(row: SmsReply, ticket: Ticket, rating: int) -> None:
     _settle(row, InboundStatus.MATCHED, outcome="rated", ticket=ticket, rating=rating)
 
 
+def _asked(phone: str, now: datetime, *, ticket_id: int | None = None) -> list[tuple[str, int]]:
+    """The (template, ticket id) of each installed rating ask that reached this phone within the window."""
+    asks = installed_asks()
+    if not asks:
+        return []
+    stmt = _sent_to(phone, now).where(Notification.template.in_(sorted(asks)))
+    if ticket_id is not None:
+        stmt = stmt.where(Notification.ticket_id == ticket_id)
+    pairs = db.session.execute(stmt.with_only_columns(Notification.template, Notification.ticket_id).distinct())
+    return sorted((template, int(about)) for template, about in pairs)
+
+
+def _rate_asked(row: SmsReply, ask: tuple[str, int], ticket: Ticket, rating: int) -> None:
+    """The reply answers a rating ask: the context that asked applies it (or says why not: kept as ignored)."""
+    why_not = installed_asks()[ask[0]].rate(ticket.id, rating, reply_id=row.id)
+    if why_not is not None:
+        return _settle(row, InboundStatus.IGNORED, reason=why_not, ticket=ticket, rating=rating)
+    _settle(row, InboundStatus.MATCHED, outcome="rated_asked", ticket=ticket, rating=rating)
+
+
 def _comment(row: SmsReply, ticket: Ticket, text: str) -> None:
     ticket.updated_at = utcnow()  # part of the record: delta sync shows the ticket changed
     tasks.record_event(
@@ -313,19 +343,28 @@ def _answered(phone: str, now: datetime) -> list[Ticket]:
     return _tickets(list(db.session.scalars(_sent_to(phone, now).distinct())))
 
 
-def _awaiting_rating(phone: str, now: datetime) -> tuple[Ticket | None, str]:
-    """The one ticket a bare digit rates: of those whose "resolved" SMS reached this phone lately, the one still
-    awaiting a rating, or the only one (whose rating is then refused as late or second); else why none."""
+def _rate_bare(row: SmsReply, rating: int, now: datetime) -> None:
+    """A bare digit rates, in this order: the one ticket awaiting its rating whose "resolved" SMS reached this phone
+    lately; else the one rating ask that reached it (`hooks.sms.asks`); else the only ticket whose "resolved" SMS
+    did (its rating is then refused as late or second). Several of a kind: unmatched, the number is asked for."""
+    phone: str = row.phone  # type: ignore[assignment]
     stmt = _sent_to(phone, now).where(Notification.template == RESOLVED_TEMPLATE).distinct()
     resolved = _tickets(list(db.session.scalars(stmt)))
     awaiting = [ticket for ticket in resolved if ticket.status is Status.RESOLVED]
     if len(awaiting) == 1:
-        return awaiting[0], ""
+        return _rate(row, awaiting[0], rating)
     if len(awaiting) > 1:
-        return None, f"{len(awaiting)} tickets await a rating from this phone"
+        return _unmatched(row, f"{len(awaiting)} tickets await a rating from this phone", now)
+    asked = _asked(phone, now)
+    if len(asked) == 1:
+        return _rate_asked(row, asked[0], db.session.get(Ticket, asked[0][1]), rating)  # type: ignore[arg-type]
+    if len(asked) > 1:
+        return _unmatched(row, f"{len(asked)} rating requests reached this phone lately", now)
     if len(resolved) == 1:
-        return resolved[0], ""
-    return None, "no recent resolved SMS to this phone" if not resolved else "several resolved tickets, none awaiting"
+        return _rate(row, resolved[0], rating)
+    return _unmatched(
+        row, "no recent resolved SMS to this phone" if not resolved else "several resolved tickets, none awaiting", now
+    )
 
 
 def _latest_ticket(phone: str) -> Ticket | None:

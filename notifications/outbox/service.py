@@ -259,7 +259,12 @@ def resident_phones(ticket_id: int) -> list[str]:
 def nearest_supervisors(ticket: Ticket) -> list[int]:
     """Active supervisors placed on the deepest unit above (or at) the ticket's that has any: one query, and a
     district office is not told of every overdue ticket its communities already supervise."""
-    unit_ids = [*ticket.grid.ancestor_ids(), ticket.grid_id]
+    return nearest_supervisors_of(ticket.grid)
+
+
+def nearest_supervisors_of(unit: GridUnit) -> list[int]:
+    """Active supervisors placed on the deepest unit above (or at) `unit` that has any."""
+    unit_ids = [*unit.ancestor_ids(), unit.id]
     stmt = (
         select(Account.id, GridUnit.path)
         .join(GridUnit, GridUnit.id == Account.scope_grid_id)

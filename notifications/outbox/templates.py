@@ -85,6 +85,19 @@ TEMPLATES: Final[Mapping[str, Template]] = {
             "status",
             "merged_no",
         ),
+        # 评单: a need's project is done; each resident behind the need's tickets is asked to rate it (party.lists.
+        # ratings), the ticket number naming what the reply is about (hooks/sms/service.py). No place, no phone.
+        _sms(
+            "sms_project_rate_request",
+            N_(
+                'Your ticket {no} (status: {status}) was taken up by the project "{title}", which is now done. '
+                "Please reply with the ticket number and a number from 1 to 5 to rate the project, e.g. {no} 5 "
+                "(5 very satisfied, 1 very dissatisfied)."
+            ),
+            "no",
+            "status",
+            "title",
+        ),
         # A resident's text that became a request (hooks/sms/service.py): the number comes once it is routed.
         _sms(
             "sms_request_received",
@@ -271,6 +284,15 @@ TEMPLATES: Final[Mapping[str, Template]] = {
             "no",
             "category",
             "due",
+        ),
+        # 评单: a resident's or a visit's rating of 1–2 of a need's project, for the supervisors over the need's unit.
+        _inbox(
+            "inbox_project_rated_poorly",
+            N_('The project "{title}" was rated {rating} ({source}); please look into it: {note}'),
+            "title",
+            "rating",
+            "source",
+            "note",
         ),
         _inbox(
             "inbox_return_refused",

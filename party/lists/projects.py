@@ -24,7 +24,7 @@ from kernel.i18n import _
 from kernel.pagination import Page, paginate
 from kernel.principals import Caller
 from party.alliances import service as alliances
-from party.lists import access, needs, resources
+from party.lists import access, needs, ratings, resources
 from party.lists.events import ProjectChanged
 from party.lists.lifecycle import Action, Party
 from party.lists.models import (
@@ -69,12 +69,15 @@ class ProjectView:
     milestones: list[Milestone]
     worker_ids: list[int]
     photo_ids: list[int]
+    rating_count: int
+    rating_average: float | None
     created_at: datetime
     done_at: datetime | None
 
 
 def views_of(projects: Sequence[Project]) -> list[ProjectView]:
     held = photos.held_photo_ids(PHOTO_HOLDER, [project.id for project in projects])
+    rated = ratings.average_of([project.id for project in projects])
     return [
         ProjectView(
             id=project.id,
@@ -90,6 +93,8 @@ def views_of(projects: Sequence[Project]) -> list[ProjectView]:
             milestones=list(project.milestones),
             worker_ids=[worker.member_id for worker in project.workers],
             photo_ids=held.get(project.id, []),
+            rating_count=rated.get(project.id, (0, 0))[1],
+            rating_average=round(rated[project.id][0] / rated[project.id][1], 2) if project.id in rated else None,
             created_at=project.created_at,
             done_at=project.done_at,
         )
@@ -350,6 +355,9 @@ def complete(caller: Caller, project_id: int, data: Mapping[str, Any]) -> Projec
         details={"project_id": str(project.id)},
     )
     _timeline(project, caller, "complete", note=data["note"])
+    asked = ratings.ask_residents(need, project)  # 评单: the residents behind the need, by SMS
+    if asked:
+        _timeline(project, caller, "rating_requested", details={"residents": asked})
     db.session.flush()
     return view_of(project)
 

@@ -341,6 +341,10 @@ class ProjectSchema(Schema):
     milestones = fields.List(fields.Nested(MilestoneSchema), required=True)
     worker_ids = fields.List(IdField(), required=True)
     photo_ids = fields.List(IdField(), required=True)
+    rating_count = fields.Integer(
+        required=True, metadata={"description": "评单: ratings given (residents, visits, member organisations)"}
+    )
+    rating_average = fields.Float(required=True, allow_none=True, metadata={"description": "null: not rated"})
     created_at = Timestamp(required=True)
     done_at = Timestamp(required=True, allow_none=True)
 
@@ -367,7 +371,9 @@ class CompleteSchema(BaseSchema):
 class ProjectEventSchema(Schema):
     id = IdField(required=True)
     project_id = IdField(required=True)
-    action = fields.String(required=True, metadata={"description": "open, progress, reserve, complete, abandon"})
+    action = fields.String(
+        required=True, metadata={"description": "open, progress, reserve, complete, rating_requested, abandon"}
+    )
     actor_id = IdField(required=True, allow_none=True)
     note = fields.String(required=True, allow_none=True)
     details = fields.Dict(required=True)

@@ -21,6 +21,7 @@ class PointTrigger(enum.StrEnum):
     SERVICE_HOURS = "service.hours"
     ACTIVITY_ATTENDED = "activity.attended"
     PROJECT_RATED_GOOD = "project.rated_good"  # the workers of a need's project the residents rated well
+    PROJECT_ORG_RATED_GOOD = "project.org_rated_good"  # the owner organisation itself, for each good rating
     WISH_FULFILLED = "wish.fulfilled"  # the member who fulfilled a 微心愿, once the community confirms
     MANUAL = "manual"
 
@@ -71,7 +72,8 @@ class PointRuleVersion(db.Model):
 
 class PointEntry(db.Model):
     """One line of the ledger: never edited nor deleted; a correction is a new entry pointing at the one it
-    corrects (`corrects_id`)."""
+    corrects (`corrects_id`). A member's entry names the member and the organisation they were in; an
+    organisation's own entry (a rule for organisations, `project.org_rated_good`) has no member."""
 
     __tablename__ = "party_points"
     __table_args__ = (
@@ -82,7 +84,7 @@ class PointEntry(db.Model):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    member_id: Mapped[int] = mapped_column(BigId, ForeignKey("party_members.id"))
+    member_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("party_members.id"))  # None: the org's own
     org_id: Mapped[int] = mapped_column(BigId, ForeignKey("party_orgs.id"))  # the member's, then
     points: Mapped[int] = mapped_column(Integer)
     rule_code: Mapped[str] = mapped_column(String(32), ForeignKey("party_point_rules.code"))

@@ -19,6 +19,7 @@ from party.points.schemas import (
     DisputeSchema,
     LedgerQuerySchema,
     LedgerSchema,
+    OrgLedgerSchema,
     PointEntryCreateSchema,
     PointEntrySchema,
     PointRuleCreateSchema,
@@ -126,6 +127,20 @@ def member_ledger(query: dict[str, Any], member_id: int) -> service.Ledger:
 def my_ledger(query: dict[str, Any]) -> service.Ledger:
     """The caller's own points (404 when no member record is linked to the caller's account)."""
     return service.my_ledger(current_principal(), date_from=query.get("date_from"), date_to=query.get("date_to"))
+
+
+@points_blp.route("/orgs/<id:org_id>/points", methods=["GET"])
+@requires_role(*READERS)
+@points_blp.arguments(LedgerQuerySchema, location="query")
+@points_blp.response(200, OrgLedgerSchema)
+@documents(304, 404)
+def org_ledger(query: dict[str, Any], org_id: int) -> service.OrgLedger:
+    """An organisation's own points (rules for organisations, e.g. `project.org_rated_good`) between `from` and
+    `to` (Beijing days, inclusive), oldest first with running totals, and what its members earned in it beside;
+    for admins, and party staff and supervisors whose party scope holds it (404 otherwise)."""
+    return service.org_ledger(
+        current_principal(), org_id, date_from=query.get("date_from"), date_to=query.get("date_to")
+    )
 
 
 @points_blp.route("/rankings", methods=["GET"])

@@ -94,8 +94,10 @@ class PointRuleQuerySchema(PageQuerySchema):
 
 class PointEntrySchema(Schema):
     id = IdField(required=True)
-    member_id = IdField(required=True)
-    org_id = IdField(required=True, metadata={"description": "the member's organisation when it was written"})
+    member_id = IdField(required=True, allow_none=True, metadata={"description": "null: the organisation's own"})
+    org_id = IdField(
+        required=True, metadata={"description": "the member's organisation when it was written, or the organisation"}
+    )
     points = fields.Integer(required=True)
     rule_code = fields.String(required=True)
     source_type = fields.String(
@@ -120,6 +122,20 @@ class LedgerSchema(Schema):
     brought_forward = fields.Integer(required=True, metadata={"description": "the balance before `from`"})
     total = fields.Integer(required=True, metadata={"description": "the balance after the last entry shown"})
     items = fields.List(fields.Nested(LedgerLineSchema), required=True)
+
+
+class OrgLedgerSchema(Schema):
+    org_id = IdField(required=True)
+    date_from = fields.Date(required=True, allow_none=True, data_key="from")
+    date_to = fields.Date(required=True, allow_none=True, data_key="to")
+    brought_forward = fields.Integer(required=True, metadata={"description": "its own balance before `from`"})
+    total = fields.Integer(required=True, metadata={"description": "its own balance after the last entry shown"})
+    members_points = fields.Integer(
+        required=True, metadata={"description": "what its members earned while in it, in the days shown"}
+    )
+    items = fields.List(
+        fields.Nested(LedgerLineSchema), required=True, metadata={"description": "its own entries (no member)"}
+    )
 
 
 class LedgerQuerySchema(BaseSchema):
@@ -156,7 +172,9 @@ class RankedOrgSchema(Schema):
     rank = fields.Integer(required=True)
     org_id = IdField(required=True)
     name = fields.String(required=True)
-    points = fields.Integer(required=True, metadata={"description": "entries written while members were in it"})
+    points = fields.Integer(
+        required=True, metadata={"description": "its own entries and those written while members were in it"}
+    )
 
 
 class RankingsSchema(Schema):

@@ -19,6 +19,11 @@ applies, so a change is scheduled by adding a rule for the same trigger effectiv
 `monthly_cap` bounds what it earns a member in a Beijing-time month (entries of the rule, counter-entries
 included, dated in that month): the entry reaching the cap gets what is left, and nothing is written beyond it.
 Deductions and manual entries are not capped.
+
+An organisation earns entries of its own (no member) by the rules of organisation triggers
+(`project.org_rated_good`: a need's project rated 4 or 5, `earn_for_org`), capped per organisation and month;
+its ledger (`org_ledger`) lists them with what its members earned in it beside, and the rankings count both.
+Disputes are members' appeals of their own entries: an organisation's own entries are not disputed (404).
 """
 
 from collections.abc import Mapping, Sequence
@@ -375,7 +380,7 @@ def _cap_left(rule: PointRuleVersion, member_id: int, at: datetime) -> int:
 
 def _write(
     *,
-    member_id: int,
+    member_id: int | None,
     org_id: int,
     points: int,
     rule_code: str,
@@ -434,6 +439,50 @@ def earn_by_rule(
     )
 
 
+def earn_for_org(*, org_id: int, trigger: PointTrigger, source: tuple[str, str], note: str) -> PointEntry | None:
+    """The organisation's own entry (no member) by the trigger's rule in force today, within the rule's monthly
+    cap for the organisation, once per source: None when the rule earns nothing or the source already earned."""
+    now = utcnow()
+    rule = rule_for(trigger, now.astimezone(BEIJING).date())
+    if rule is None or rule.points == 0:
+        return None
+    held = db.session.scalars(
+        select(PointEntry.id).where(
+            PointEntry.source_type == source[0],
+            PointEntry.source_id == source[1],
+            PointEntry.member_id.is_(None),
+            PointEntry.org_id == org_id,
+            PointEntry.rule_code == rule.code,
+        )
+    ).first()
+    points = (
+        rule.points
+        if rule.monthly_cap is None or rule.points < 0
+        else min(rule.points, _org_cap_left(rule, org_id, now))
+    )
+    if held is not None or points == 0:
+        return None
+    return _write(
+        member_id=None, org_id=org_id, points=points, rule_code=rule.code, source=source, occurred_at=now, note=note
+    )
+
+
+def _org_cap_left(rule: PointRuleVersion, org_id: int, at: datetime) -> int:
+    """What is left of the rule's monthly cap for the organisation's own entries in the Beijing month of `at`."""
+    assert rule.monthly_cap is not None
+    start, end = period_bounds("month", at.astimezone(BEIJING).date())
+    used = db.session.scalar(
+        select(func.coalesce(func.sum(PointEntry.points), 0)).where(
+            PointEntry.member_id.is_(None),
+            PointEntry.org_id == org_id,
+            PointEntry.rule_code == rule.code,
+            PointEntry.occurred_at >= start,
+            PointEntry.occurred_at < end,
+        )
+    )
+    return max(0, rule.monthly_cap - int(used or 0))
+
+
 # --- manual entries and corrections ----------------------------------------------------------------
 
 
@@ -487,7 +536,7 @@ def _member_in_scope(actor: Caller, member_id: int) -> PartyMember:
 @dataclass(frozen=True)
 class LedgerLine:
     id: int
-    member_id: int
+    member_id: int | None
     org_id: int
     points: int
     running_total: int
@@ -549,6 +598,46 @@ def _ledger(member: PartyMember, date_from: date | None, date_to: date | None) -
         running += entry.points
         lines.append(_line(entry, running))
     return Ledger(member.id, date_from, date_to, brought_forward, running, lines)
+
+
+@dataclass(frozen=True)
+class OrgLedger:
+    org_id: int
+    date_from: date | None
+    date_to: date | None
+    brought_forward: int
+    total: int
+    members_points: int
+    items: list[LedgerLine]
+
+
+def org_ledger(actor: Caller, org_id: int, *, date_from: date | None, date_to: date | None) -> OrgLedger:
+    """The organisation's own entries in the days (Beijing time, inclusive), oldest first, with running totals, and
+    beside them what its members earned while in it in those days; 404 outside the caller's party scope."""
+    org = ensure_reads_org(actor, db.session.get(PartyOrg, org_id))
+    if date_from is not None and date_to is not None and date_to < date_from:
+        raise ValidationError(_("`to` comes before `from`."), {"to": [_("before from")]})
+    own = (PointEntry.org_id == org.id, PointEntry.member_id.is_(None))
+    since = (PointEntry.occurred_at >= _beijing_midnight(date_from),) if date_from is not None else ()
+    until = (PointEntry.occurred_at < _beijing_midnight(date_to, days_after=1),) if date_to is not None else ()
+    brought_forward = 0
+    if date_from is not None:
+        before = PointEntry.occurred_at < _beijing_midnight(date_from)
+        brought_forward = int(
+            db.session.scalar(select(func.coalesce(func.sum(PointEntry.points), 0)).where(*own, before))
+        )
+    members_points = db.session.scalar(
+        select(func.coalesce(func.sum(PointEntry.points), 0)).where(
+            PointEntry.org_id == org.id, PointEntry.member_id.is_not(None), *since, *until
+        )
+    )
+    running = brought_forward
+    lines = []
+    stmt = select(PointEntry).where(*own, *since, *until).order_by(PointEntry.occurred_at, PointEntry.id)
+    for entry in db.session.scalars(stmt):
+        running += entry.points
+        lines.append(_line(entry, running))
+    return OrgLedger(org.id, date_from, date_to, brought_forward, running, int(members_points or 0), lines)
 
 
 def _line(entry: PointEntry, running_total: int) -> LedgerLine:
@@ -622,8 +711,8 @@ class Rankings:
 
 def rankings(actor: Caller, *, org_id: int | None, period: str, at: date | None) -> Rankings:
     """Active members and organisations of the subtree (the caller's scope by default) by points earned in the
-    period, most first; ties share a rank (1, 1, 3). An organisation counts the entries written while the member
-    was in it."""
+    period, most first; ties share a rank (1, 1, 3). An organisation counts its own entries and the entries its
+    members earned while in it; a member counts only their own."""
     start, end = period_bounds(period, at or beijing_today())
     orgs_stmt: Select[tuple[PartyOrg]] = select(PartyOrg).where(org_scope_of(actor).clause(PartyOrg.path))
     if org_id is not None:
@@ -682,7 +771,8 @@ def competition_ranks(points: Sequence[int]) -> list[int]:
 def open_dispute(actor: Caller, entry_id: int, reason: str) -> PointDispute:
     """The member disputes one of their own entries; one open dispute per entry."""
     entry = db.session.get(PointEntry, entry_id)
-    member = db.session.get(PartyMember, entry.member_id) if entry is not None else None
+    # An organisation's own entry has no member to dispute it: disputes stay members' appeals.
+    member = db.session.get(PartyMember, entry.member_id) if entry is not None and entry.member_id else None
     if entry is None or member is None:
         raise NotFoundError(_("No such points entry."))
     if member.account_id != actor.id:

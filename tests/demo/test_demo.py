@@ -15,12 +15,13 @@ def test_the_demo_seed_fills_an_empty_database_once(app, client):
     assert "skipped" in runner.invoke(args=["seed-demo"]).output
     supervisor = login(client, "zhang.supervisor")
     tickets = client.get("/api/v1/tickets", headers=supervisor).get_json()["items"]
-    statuses = ["assigned", "closed", "in_progress", "pending", "resolved", "resolved"]  # 2 served by 冯老师 (双报到)
+    # 2 served by 冯老师 (双报到); a pending one promoted into the alliance's lighting need (its project rates it)
+    statuses = ["assigned", "closed", "in_progress", "pending", "pending", "resolved", "resolved"]
     assert sorted(t["status"] for t in tickets) == statuses
     queue = client.get("/api/v1/tickets?assignee=me", headers=login(client, "li.worker")).get_json()["items"]
     assert [(t["status"], t["allowed_actions"]) for t in queue] == [("assigned", ["accept", "return", "escalate"])]
     elsewhere = client.get("/api/v1/tickets", headers=login(client, "zhao.worker")).get_json()["items"]
-    assert elsewhere == []
+    assert [(t["status"], t["allowed_actions"]) for t in elsewhere] == [("pending", ["take"])]  # the lighting need's
 
 
 def test_the_demo_has_a_party_layer_with_a_staff_login_and_members_of_every_class(app, client):
@@ -136,3 +137,21 @@ def test_the_demo_has_a_street_alliance_with_its_lists(app, client):
     report = client.get(f"/api/v1/party/alliances/{alliance['id']}/report", headers=supervisor).get_json()
     assert report["meetings"]["held"] == 1
     assert report["ratings"]["residents"]["satisfied"]["numerator"] == 1
+
+
+def test_the_demo_asks_the_resident_behind_the_done_project_to_rate_it(app, client):
+    from sqlalchemy import select
+
+    from kernel.extensions import db
+    from notifications.outbox.models import Notification
+    from notifications.outbox.service import text_of
+
+    app.test_cli_runner().invoke(args=["seed-demo"])
+    with app.app_context():
+        [ask] = db.session.scalars(select(Notification).where(Notification.template == "sms_project_rate_request"))
+        assert ask.recipient_phone == "13700000107"
+        assert "老旧楼道照明改造" in text_of(ask)
+    owner = client.get("/api/v1/party/projects", headers=login(client, "zhang.supervisor")).get_json()["items"]
+    done = next(project for project in owner if project["status"] == "done")
+    points = client.get(f"/api/v1/party/orgs/{done['owner_org_id']}/points", headers=login(client, "sun.party"))
+    assert [item["rule_code"] for item in points.get_json()["items"]] == ["project_org_rated_good"] * 2  # 5 and 4
