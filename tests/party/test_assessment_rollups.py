@@ -115,8 +115,9 @@ def test_after_a_varied_life_every_figure_equals_a_recount_from_scratch(app, lis
         "satisfied": {"numerator": 1, "denominator": 2, "rate": 0.5},
     }
     assert street["ratings"]["member_orgs"] == {"count": 1, "average": 3.0}
-    # +5 project_rated_good and +4 for the worker, -3 the volunteer, -1 the correction; the doctor's 6 nowhere
-    assert street["points"] == {"awarded": 9, "deducted": -4, "net": 5, "members": 2}
+    # +5 project_rated_good and +4 for the worker, +2 project_org_rated_good for the owner organisation (an entry of
+    # no member), -3 the volunteer, -1 the correction; the doctor's 6 nowhere
+    assert street["points"] == {"awarded": 11, "deducted": -4, "net": 7, "members": 2}
     assert kept[0]["points"] == street["points"]
     assert kept[4]["projects"]["total"] == 0 and kept[4]["points"]["net"] == 0
 
