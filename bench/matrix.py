@@ -56,6 +56,7 @@ DATABASES = ("sqlite", "postgresql")
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/speed_bench"
 HEALTH_TARGET, READ_TARGET, ACTION_TARGET = 0.8, 0.35, 0.2
 RSS_LIMIT_MB = 150
+SETTLE_SECONDS = 1.0  # longer than any request takes (p99 under 0.2 s), shorter than a round
 CELL_DEGREES = 0.005  # the side of a cell's square boundary
 ORIGIN_LAT, ORIGIN_LNG = 32.99, 112.53
 INTAKE_BODY = {
@@ -281,6 +282,9 @@ def measure(app_port: int, reference_port: int, cases: Sequence[Case], args: arg
             port = reference_port if case.reference else app_port
             wrk_load(port, case.endpoint, args.warmup, args.connections)
             if case.before_round is not None:  # the warm-up used up part of the pool: start it afresh
+                # once the warm-up's last requests have finished: one still running when the pool is reset
+                # would take its ticket again after the reset, and the measured run's request for it got a 409
+                time.sleep(SETTLE_SECONDS)
                 case.before_round()
             results.append(wrk_load(port, case.endpoint, args.duration, args.connections))
         print(f"  round {number + 1}/{args.rounds}: reference {results[0].rate:,.0f} req/s", flush=True)
