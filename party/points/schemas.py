@@ -139,8 +139,8 @@ class OrgLedgerSchema(Schema):
 
 
 class LedgerQuerySchema(BaseSchema):
-    date_from = fields.Date(data_key="from", metadata={"description": "first day, Beijing time"})
-    date_to = fields.Date(data_key="to", metadata={"description": "last day, inclusive"})
+    date_from = Day(data_key="from", metadata={"description": "first day, Beijing time"})
+    date_to = Day(data_key="to", metadata={"description": "last day, inclusive"})
 
 
 class PointEntryCreateSchema(BaseSchema):

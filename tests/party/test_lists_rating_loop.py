@@ -321,3 +321,13 @@ def test_an_organisations_ledger_brings_forward_what_came_before(app, lists):
     worked_example(app, lists)
     ledger = lists.ok(lists.get(f"/api/v1/party/orgs/{lists.org('street')}/points", "admin", **{"from": "2026-12-11"}))
     assert (ledger["brought_forward"], ledger["total"], ledger["items"], ledger["members_points"]) == (6, 6, [], 0)
+
+
+@pytest.mark.parametrize("bounds", [{"to": "9999-12-31"}, {"from": "0001-01-01"}])
+def test_ledgers_answer_days_past_the_calendar_with_422(lists, bounds):
+    """A day whose Beijing midnight is past what a date can hold is bad input, not a server error."""
+    org = lists.get(f"/api/v1/party/orgs/{lists.org('street')}/points", "admin", **bounds)
+    assert_error(org, 422, "validation_error")
+    worker = lists.members["worker"]
+    member = lists.get(f"/api/v1/party/members/{worker}/points", "admin", **bounds)
+    assert_error(member, 422, "validation_error")
