@@ -32,7 +32,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_DOWN, Decimal
 from typing import Any, Final
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 
 from auth.models import Account
 from kernel.clock import BEIJING, utcnow
@@ -575,29 +575,35 @@ def my_ledger(actor: Caller, *, date_from: date | None, date_to: date | None) ->
 
 
 def _ledger(member: PartyMember, date_from: date | None, date_to: date | None) -> Ledger:
+    brought_forward, total, lines = _entries_between((PointEntry.member_id == member.id,), date_from, date_to)
+    return Ledger(member.id, date_from, date_to, brought_forward, total, lines)
+
+
+def _entries_between(
+    owner: tuple[ColumnElement[bool], ...], date_from: date | None, date_to: date | None
+) -> tuple[int, int, list[Any]]:
+    """The owner's entries in the days (Beijing time, inclusive), oldest first with running totals: the balance
+    brought forward from before `date_from`, the total at the end, and the lines."""
     if date_from is not None and date_to is not None and date_to < date_from:
         raise ValidationError(_("`to` comes before `from`."), {"to": [_("before from")]})
-    stmt = select(PointEntry).where(PointEntry.member_id == member.id)
+    stmt = select(PointEntry).where(*owner, *_days(date_from, date_to))
     brought_forward = 0
     if date_from is not None:
-        start = _beijing_midnight(date_from)
-        brought_forward = int(
-            db.session.scalar(
-                select(func.coalesce(func.sum(PointEntry.points), 0)).where(
-                    PointEntry.member_id == member.id, PointEntry.occurred_at < start
-                )
-            )
-            or 0
-        )
-        stmt = stmt.where(PointEntry.occurred_at >= start)
-    if date_to is not None:
-        stmt = stmt.where(PointEntry.occurred_at < _beijing_midnight(date_to, days_after=1))
+        before = PointEntry.occurred_at < _beijing_midnight(date_from)
+        balance = select(func.coalesce(func.sum(PointEntry.points), 0)).where(*owner, before)
+        brought_forward = int(db.session.scalar(balance) or 0)
     running = brought_forward
     lines = []
     for entry in db.session.scalars(stmt.order_by(PointEntry.occurred_at, PointEntry.id)):
         running += entry.points
         lines.append(_line(entry, running))
-    return Ledger(member.id, date_from, date_to, brought_forward, running, lines)
+    return brought_forward, running, lines
+
+
+def _days(date_from: date | None, date_to: date | None) -> tuple[ColumnElement[bool], ...]:
+    since = (PointEntry.occurred_at >= _beijing_midnight(date_from),) if date_from is not None else ()
+    until = (PointEntry.occurred_at < _beijing_midnight(date_to, days_after=1),) if date_to is not None else ()
+    return since + until
 
 
 @dataclass(frozen=True)
@@ -615,28 +621,13 @@ def org_ledger(actor: Caller, org_id: int, *, date_from: date | None, date_to: d
     """The organisation's own entries in the days (Beijing time, inclusive), oldest first, with running totals, and
     beside them what its members earned while in it in those days; 404 outside the caller's party scope."""
     org = ensure_reads_org(actor, db.session.get(PartyOrg, org_id))
-    if date_from is not None and date_to is not None and date_to < date_from:
-        raise ValidationError(_("`to` comes before `from`."), {"to": [_("before from")]})
     own = (PointEntry.org_id == org.id, PointEntry.member_id.is_(None))
-    since = (PointEntry.occurred_at >= _beijing_midnight(date_from),) if date_from is not None else ()
-    until = (PointEntry.occurred_at < _beijing_midnight(date_to, days_after=1),) if date_to is not None else ()
-    brought_forward = 0
-    if date_from is not None:
-        before = PointEntry.occurred_at < _beijing_midnight(date_from)
-        brought_forward = int(
-            db.session.scalar(select(func.coalesce(func.sum(PointEntry.points), 0)).where(*own, before))
-        )
+    brought_forward, running, lines = _entries_between(own, date_from, date_to)
     members_points = db.session.scalar(
         select(func.coalesce(func.sum(PointEntry.points), 0)).where(
-            PointEntry.org_id == org.id, PointEntry.member_id.is_not(None), *since, *until
+            PointEntry.org_id == org.id, PointEntry.member_id.is_not(None), *_days(date_from, date_to)
         )
     )
-    running = brought_forward
-    lines = []
-    stmt = select(PointEntry).where(*own, *since, *until).order_by(PointEntry.occurred_at, PointEntry.id)
-    for entry in db.session.scalars(stmt):
-        running += entry.points
-        lines.append(_line(entry, running))
     return OrgLedger(org.id, date_from, date_to, brought_forward, running, int(members_points or 0), lines)
 
 
