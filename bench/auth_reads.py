@@ -161,7 +161,7 @@ class Server:
 def running_server(env: dict[str, str], log: Path) -> Iterator[Server]:
     """gunicorn like `make run`, up once /healthz answers; stopped with SIGTERM (graceful) after."""
     port = free_port()
-    command = [str(BIN / "gunicorn"), "--config", "gunicorn.conf.py"]
+    command = [str(BIN / "gunicorn"), "--config", "bench/gunicorn.conf.py"]
     command += ["--workers", str(WORKERS), "--worker-class", "sync"]
     command += ["--bind", f"{HOST}:{port}", "wsgi:app"]
     with log.open("wb") as output:

@@ -72,7 +72,7 @@ def environment(url: str) -> dict[str, str]:
 
 @contextmanager
 def serving(env: dict[str, str], port: int, workers: int, log: Path) -> Iterator[Server]:
-    command = [str(BIN / "gunicorn"), "--config", "gunicorn.conf.py", "--workers", str(workers)]
+    command = [str(BIN / "gunicorn"), "--config", "bench/gunicorn.conf.py", "--workers", str(workers)]
     # --timeout 120: the city's heat map (100,000 cells) outlasts gunicorn's 30 s on a loaded machine.
     command += ["--worker-class", "sync", "--timeout", "120", "--bind", f"{HOST}:{port}", "wsgi:app"]
     with log.open("wb") as output:

@@ -49,9 +49,7 @@ from bench.auth_reads import (  # noqa: E402
 from bench.serve import KINDS, REFERENCE, free_port, serving  # noqa: E402
 from bench.tickets import SUPERVISOR, URGE_BODY, WORKER, login, seeded_database  # noqa: E402
 
-SERVER = (
-    "gunicorn"  # what `make run` serves with (docs/PERFORMANCE.md, "The server"); `--servers all` compares every kind
-)
+SERVER = "uwsgi"  # what `make run` serves with (docs/PERFORMANCE.md, "The server"); `--servers all` compares every kind
 DATABASES = ("sqlite", "postgresql")
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/speed_bench"
 HEALTH_TARGET, READ_TARGET, ACTION_TARGET = 0.8, 0.35, 0.2

@@ -4,10 +4,11 @@
 Run: `.venv/bin/python bench/serve.py KIND [--app wsgi:app] [--workers 2] [--port 8400]` (Ctrl-C stops it), or
 `serving(kind, ...)` from a benchmark. Kinds:
 
-- `gunicorn`: sync workers, `gunicorn.conf.py` (the production settings, one request per connection);
+- `gunicorn`: sync workers, `bench/gunicorn.conf.py` (production settings as they were, one request per connection);
 - `gthread`: gunicorn's threaded workers (4 threads each), keep-alive connections;
 - `granian`: granian's WSGI interface (a Rust HTTP server), access log off, keep-alive;
-- `uwsgi`: uWSGI's own HTTP/1.1 socket in each worker (no router process), request logging off.
+- `uwsgi`: what `make run` and the deployment serve with (deploy/web.sh): `uwsgi.ini`, uWSGI's own HTTP/1.1
+  socket in each worker (no router process), request logging off.
 
 Every kind starts from the repository root with the environment it is given; the server is up once `/healthz`
 answers, and is stopped with SIGTERM (each kind shuts down gracefully on it).
@@ -49,7 +50,7 @@ def free_port() -> int:
 def command_for(kind: str, app: str, workers: int, port: int) -> list[str]:
     """The command line that serves `app` (module:attribute) with `workers` processes on HOST:port."""
     if kind in ("gunicorn", "gthread"):
-        command = [str(BIN / "gunicorn"), "--config", "gunicorn.conf.py", "--workers", str(workers)]
+        command = [str(BIN / "gunicorn"), "--config", "bench/gunicorn.conf.py", "--workers", str(workers)]
         if kind == "gthread":
             command += ["--worker-class", "gthread", "--threads", str(GTHREAD_THREADS)]
         else:
@@ -60,10 +61,8 @@ def command_for(kind: str, app: str, workers: int, port: int) -> list[str]:
         command = [str(BIN / "granian"), "--interface", "wsgi", "--workers", str(workers)]
         return [*command, "--host", HOST, "--port", str(port), "--no-access-log", "--log-level", "warning", app]
     if kind == "uwsgi":
-        module, _, attribute = app.partition(":")
-        command = [str(BIN / "uwsgi"), "--master", "--processes", str(workers), "--http11-socket", f"{HOST}:{port}"]
-        command += ["--module", module, "--callable", attribute, "--need-app", "--disable-logging", "--die-on-term"]
-        return [*command, "--single-interpreter", "--buffer-size", "16384", "--chdir", str(ROOT)]
+        command = [str(BIN / "uwsgi"), "--ini", "uwsgi.ini", "--processes", str(workers)]
+        return [*command, "--http11-socket", f"{HOST}:{port}", "--module", app]
     raise ValueError(f"unknown server kind {kind!r}: one of {', '.join(KINDS)}")
 
 

@@ -29,13 +29,25 @@ F = TypeVar("F", bound=Callable[..., Any])
 BEARER_SCHEME = "bearerAuth"
 
 
-# What the server in front of the app (gunicorn, `gunicorn.conf.py`) answers itself, before the app sees the request:
-# a request line over its `limit_request_line` (8190 bytes) is its own HTML 414 page. Declared on every operation.
+# Declared on every operation: a request line (method, path and query) over 8,190 bytes is refused before any route
+# sees it (kernel/limits.py), in the API's error shape.
 SERVER_RESPONSES: dict[str, dict[str, Any]] = {
     "414": {
-        "description": "The request line (method, path and query) is over 8,190 bytes: the HTTP server refuses it "
-        "with its own HTML page, before the API sees it. Any shorter over-long parameter is the API's 422.",
-        "content": {"text/html": {"schema": {"type": "string"}}},
+        "description": "The request line (method, path and query) is over 8,190 bytes: `uri_too_long`, before the "
+        "route reads anything. Any shorter over-long parameter is the route's 422.",
+        "content": {
+            "application/json": {
+                "schema": {"$ref": "#/components/schemas/Error"},
+                "example": {
+                    "error": {
+                        "code": "uri_too_long",
+                        "message": "The request line (method, address and query) is over 8,190 bytes; send less "
+                        "in the query.",
+                        "details": {},
+                    }
+                },
+            }
+        },
     },
 }
 

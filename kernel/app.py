@@ -16,6 +16,7 @@ from kernel.etag import register_etags
 from kernel.extensions import api, db, jwt, limiter, migrate
 from kernel.idempotency import register_idempotency
 from kernel.jsonio import FastJSONProvider
+from kernel.limits import register_request_line_limit
 from kernel.observability import configure_logging, register_request_logging
 from kernel.security import register_cache_policy, register_token_error_loaders
 from kernel.transaction import register_transaction_boundary
@@ -94,6 +95,7 @@ def register_request_hooks(app: Flask) -> None:
     # after_request hooks run in reverse order: remember the idempotent response, add the ETag,
     # commit, then count and log last, so both show the status the client really got.
     register_request_logging(app)
+    register_request_line_limit(app)
     with app.app_context():
         metrics.install(app, db.engine)
     register_cache_policy(app)

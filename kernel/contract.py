@@ -200,7 +200,7 @@ def _complete_operation(operation: dict[str, Any]) -> None:
         del operation["parameters"]
     versioned = "304" in responses or "412" in responses
     for status, response in responses.items():
-        if "$ref" in response or status == "414":  # components are completed once; 414 is the HTTP server's page
+        if "$ref" in response:  # components are completed once
             continue
         headers = response.setdefault("headers", {})
         headers["X-Request-ID"] = {"$ref": "#/components/headers/X-Request-ID"}

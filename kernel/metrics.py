@@ -5,8 +5,8 @@ Two kinds of figure:
 - counted as things happen, cheaply: requests by endpoint (the URL rule, never the raw path), method and status,
   with a latency histogram, and the database connections checked out of the pool. Under gunicorn with several
   workers, PROMETHEUS_MULTIPROC_DIR (set before the process starts) makes prometheus_client keep these in files
-  there, so one scrape of any worker reports the sum of all (gunicorn.conf.py empties the folder at start and
-  forgets a dead worker's gauges).
+  there, so one scrape of any worker reports the sum of all (deploy/web.sh empties the folder before the server
+  starts; a uWSGI worker that ends forgets its own gauges).
 - read at scrape time from the database, never per request: what higher layers register with `add_gauges`
   (the outbox's depth and age, overdue tickets, the sweep's lag). These are the same from every machine.
 
@@ -31,6 +31,7 @@ from prometheus_client import (
     Gauge,
     Histogram,
     disable_created_metrics,
+    multiprocess,
 )
 from prometheus_client import generate_latest as render
 from prometheus_client.core import Metric
@@ -69,6 +70,20 @@ def install(app: Flask, engine: Engine) -> None:
     app.after_request(_count_request)
     _track_pool(engine)
     app.add_url_rule("/metrics", "metrics", _scrape, methods=["GET"])
+    _forget_this_worker_at_exit()
+
+
+def _forget_this_worker_at_exit() -> None:
+    """Under uWSGI with PROMETHEUS_MULTIPROC_DIR: a worker that ends (recycled, reloaded, stopped) no longer counts
+    in the live gauges (connections in use). Each worker builds the app itself (`lazy-apps`), so this runs in it."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    try:
+        import uwsgi  # type: ignore[import-not-found]  # present only inside uWSGI
+    except ImportError:
+        return
+    pid = os.getpid()
+    uwsgi.atexit = lambda: multiprocess.mark_process_dead(pid)
 
 
 def add_gauges(app: Flask, source: GaugeSource) -> None:
@@ -121,7 +136,7 @@ def _scrape() -> Response:
 
 
 def _counted() -> CollectorRegistry:
-    """This process's counts; under gunicorn with PROMETHEUS_MULTIPROC_DIR, those of every worker, summed."""
+    """This process's counts; under uWSGI with PROMETHEUS_MULTIPROC_DIR, those of every worker, summed."""
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         return REGISTRY
     registry = CollectorRegistry()

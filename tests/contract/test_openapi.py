@@ -73,7 +73,7 @@ def test_the_docs_page_loads_its_assets_from_the_service_itself(client):
         assert client.get(asset).status_code == 200, asset
 
 
-def test_every_operation_declares_the_servers_html_414_for_an_over_long_request_line(spec):
+def test_every_operation_declares_the_json_414_for_an_over_long_request_line(spec):
     operations = [
         (path, method, operation)
         for path, item in spec["paths"].items()
@@ -84,11 +84,24 @@ def test_every_operation_declares_the_servers_html_414_for_an_over_long_request_
     for path, method, operation in operations:
         declared = operation["responses"].get("414")
         assert declared is not None, f"{method.upper()} {path}"
-        assert set(declared["content"]) == {"text/html"}, f"{method.upper()} {path}"
+        assert declared["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
 
 
-def test_an_over_long_cursor_below_the_servers_limit_is_the_apps_json_422(client, make_account, auth):
+def test_an_over_long_cursor_below_the_request_line_limit_is_the_routes_json_422(client, make_account, auth):
     admin = auth(make_account("admin"))
     response = client.get("/api/v1/grids", query_string={"cursor": "A" * 7000}, headers=admin)
     error = assert_error(response, 422, "validation_error")
     assert "cursor" in error["details"]
+
+
+def test_a_request_line_over_8190_bytes_is_a_json_414_in_the_callers_language(client, make_account, auth):
+    admin = auth(make_account("admin"))
+    target_bytes = 8190 - len("GET  HTTP/1.1") - len("/api/v1/grids?cursor=")
+    response = client.get("/api/v1/grids", query_string={"cursor": "A" * target_bytes}, headers=admin)
+    assert_error(response, 422, "validation_error")  # exactly 8,190 bytes: the route reads it
+    response = client.get("/api/v1/grids", query_string={"cursor": "A" * (target_bytes + 1)}, headers=admin)
+    assert "8,190" in assert_error(response, 414, "uri_too_long")["message"]
+    response = client.get(
+        "/api/v1/grids", query_string={"cursor": "A" * 9000}, headers={**admin, "Accept-Language": "zh"}
+    )
+    assert "请求行" in assert_error(response, 414, "uri_too_long")["message"]

@@ -112,6 +112,25 @@ def test_the_web_unit_starts_the_one_web_command_the_procfile_starts():
     assert compose()["services"]["web"]["command"] == ["/app/deploy/web.sh"]
 
 
+def test_the_web_server_stops_gracefully_within_what_systemd_and_compose_wait_for():
+    settings = (ROOT / "uwsgi.ini").read_text()
+    mercy = int(re.search(r"^worker-reload-mercy = (\d+)$", settings, flags=re.MULTILINE).group(1))
+    assert "hook-master-start = unix_signal:15 gracefully_kill_them_all" in settings  # SIGTERM is graceful
+    service = unit("grid-web.service")["Service"]
+    assert service["KillSignal"] == ["SIGTERM"]
+    assert int(service["TimeoutStopSec"][0]) > mercy
+    assert compose()["services"]["web"]["stop_grace_period"] == f"{mercy + 5}s"
+
+
+def test_the_image_compiles_the_web_server_in_a_build_stage_and_ships_without_the_compiler():
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    stages = re.split(r"^FROM ", dockerfile, flags=re.MULTILINE)[1:]
+    assert len(stages) == 2
+    assert "gcc" in stages[0] and "requirements.txt" in stages[0]
+    assert "gcc" not in stages[1] and "COPY --from=build /app/.venv /app/.venv" in stages[1]
+    assert re.search(r"^uwsgi==", (ROOT / "requirements.txt").read_text(), flags=re.MULTILINE)
+
+
 def test_the_web_unit_keeps_metrics_of_its_workers_in_a_folder_of_its_own():
     service = unit("grid-web.service")["Service"]
     assert service["Environment"] == ["PROMETHEUS_MULTIPROC_DIR=/run/grid-web/metrics"]

@@ -37,7 +37,7 @@ def test_the_procfile_runs_the_web_server_one_delivery_worker_and_the_sweep_ever
     assert set(processes) == {"web", "notify", "sweep"}
     assert processes["web"] == "exec deploy/web.sh"  # the one web command, which the unit and compose run too
     web = (ROOT / "deploy" / "web.sh").read_text()
-    assert "gunicorn" in web and "--config gunicorn.conf.py" in web
+    assert "bin/uwsgi" in web and "--ini uwsgi.ini" in web
     assert "${HOST:-127.0.0.1}:${PORT:-8000}" in web and "exec " in web
     assert all(command.startswith("exec ") for command in processes.values())  # signals reach the process itself
     assert processes["notify"].endswith("notify worker")

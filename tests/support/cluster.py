@@ -1,4 +1,4 @@
-"""Two app instances as an operator runs them: separate gunicorn processes (deploy/web.sh) on two ports, one
+"""Two app instances as an operator runs them: separate web servers (deploy/web.sh, uWSGI) on two ports, one
 PostgreSQL database made for the run and dropped after it, one Redis; and the delivery worker and the sweep as
 the CLI processes they are in production. Used by tests/deploy/."""
 
@@ -149,7 +149,7 @@ class Cluster:
 
     def stop(self) -> None:
         for instance in self.instances:
-            stop_process(instance.process, signal.SIGINT)  # gunicorn's quick shutdown: nothing is in flight
+            stop_process(instance.process, signal.SIGINT)  # uWSGI's immediate stop: nothing is in flight
 
 
 def stop_process(process: subprocess.Popen[bytes], stop: signal.Signals = signal.SIGTERM, timeout: float = 15) -> None:

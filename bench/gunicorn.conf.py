@@ -1,14 +1,14 @@
-"""gunicorn's settings for this service; gunicorn reads this file from the directory it starts in (the
-`Procfile` that `make run` starts names it). Workers, bind address and worker class stay on the command line there."""
+"""gunicorn's settings as production had them before it moved to uWSGI (uwsgi.ini): the benchmarks that compare
+servers (bench/serve.py) and the older ones (bench/auth_reads.py, bench/city.py) start gunicorn with this file.
+Workers, bind address and worker class stay on their command lines."""
 
 import os
 import pathlib
 
 from prometheus_client import multiprocess
 
-# The longest request line gunicorn accepts (its maximum; its default is 4094). Any over-long query parameter
-# shorter than this reaches the app, which answers it in the JSON error shape (422); only a longer line gets
-# gunicorn's own HTML 414, which the OpenAPI document declares on every operation (kernel/api.py).
+# The longest request line gunicorn accepts (its maximum; its default is 4094), the app's own limit too
+# (kernel/limits.py): a longer line gets gunicorn's HTML 414 here, the app's JSON 414 under uWSGI.
 limit_request_line = 8190
 
 # What production needs besides (issue 27, docs/PERFORMANCE.md "The server"), gunicorn's defaults written out where
