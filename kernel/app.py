@@ -27,7 +27,10 @@ class LazyCookieSessions(SecureCookieSessionInterface):
     (the API has none; Flask built it on every request, before looking for the cookie)."""
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
-        if not app.secret_key or request.cookies.get(self.get_cookie_name(app)):
+        if not app.secret_key:
+            return super().open_session(app, request)
+        # No Cookie header at all (every API call): no cookie parsing either.
+        if "HTTP_COOKIE" in request.environ and request.cookies.get(self.get_cookie_name(app)):
             return super().open_session(app, request)
         return self.session_class()
 

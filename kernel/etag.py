@@ -4,6 +4,7 @@ Flask's JSON provider sorts keys, so one representation always serializes to the
 """
 
 import hashlib
+import time
 from collections.abc import Callable, Mapping
 from functools import wraps
 from typing import Any, TypeVar
@@ -55,20 +56,34 @@ def checks_if_match(current: Callable[..., Mapping[str, Any]]) -> Callable[[F], 
     return decorator
 
 
-# The request headers that can make a GET's answer 304 or 412 (werkzeug's `make_conditional`, without Range).
-CONDITIONAL_HEADERS = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_RANGE")
-
-
 def register_etags(app: Flask) -> None:
     @app.after_request
     def add_etag(response: Response) -> Response:
-        if request.method not in {"GET", "PATCH"} or response.status_code != 200 or not response.is_json:
+        method = request.method
+        if method not in {"GET", "PATCH"} or response.status_code != 200 or not _is_json(response):
             return response
         response.set_etag(_digest(response.get_data()))
-        if request.method != "GET":
+        if method != "GET":
             return response
-        if any(name in request.environ for name in CONDITIONAL_HEADERS):
+        environ = request.environ  # the headers that can make a GET 304 or 412 (`make_conditional`, without Range)
+        if "HTTP_IF_NONE_MATCH" in environ or "HTTP_IF_MODIFIED_SINCE" in environ or "HTTP_IF_RANGE" in environ:
             return response.make_conditional(request)
         # What `make_conditional` does to a GET that asks nothing: a Date header (the body's length is set).
-        response.headers["Date"] = http_date()
+        response.headers["Date"] = _http_date_now()
         return response
+
+
+def _is_json(response: Response) -> bool:
+    """`response.is_json`, without parsing the Content-Type the JSON provider wrote itself."""
+    return response.content_type == "application/json" or response.is_json
+
+
+_date_now: list[Any] = [0, ""]  # the second and its HTTP date
+
+
+def _http_date_now() -> str:
+    """The current HTTP date, written once a second (it names whole seconds)."""
+    now = int(time.time())
+    if _date_now[0] != now:
+        _date_now[:] = [now, http_date(now)]
+    return _date_now[1]

@@ -54,6 +54,10 @@ def install(app: Flask) -> None:
 
 
 def _vary_by_language(response: Response) -> Response:
-    """What a response says depends on Accept-Language: a cache must not hand one language's answer to another."""
-    response.vary.add("Accept-Language")
+    """What a response says depends on Accept-Language: a cache must not hand one language's answer to another.
+    Most responses carry no Vary yet: the header is then written as it is, without parsing a header set."""
+    if any(key.lower() == "vary" for key, _value in response.headers):
+        response.vary.add("Accept-Language")
+    else:
+        response.headers["Vary"] = "Accept-Language"
     return response

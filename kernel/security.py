@@ -72,7 +72,9 @@ def register_cache_policy(app: Flask) -> None:
 
     @app.after_request
     def forbid_storing(response: Response) -> Response:
-        private = g.get("account_id") is not None or request.authorization is not None
+        # Any Authorization header counts (a malformed one too): werkzeug would parse it, and raise inside to say
+        # when there is none.
+        private = g.get("account_id") is not None or "HTTP_AUTHORIZATION" in request.environ
         if (private or request.blueprint in PRIVATE_BLUEPRINTS) and not has_header(response, "cache-control"):
             response.headers["Cache-Control"] = "no-store"
         return response

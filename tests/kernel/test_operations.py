@@ -5,6 +5,7 @@ import re
 from sqlalchemy import text
 
 from kernel.extensions import db
+from kernel.health import HEALTHY_BODY, HealthSchema
 from tests.support.http import assert_error
 
 
@@ -12,6 +13,16 @@ def test_healthz_says_the_process_is_alive(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json == {"status": "ok"}
+
+
+def test_healthzs_written_body_is_what_its_declared_schema_dumps(app, client):
+    """The probe's body is written once by hand (kernel/health.py); it must stay what HealthSchema describes, in
+    the bytes the JSON provider would write, so its ETag is the one a dumped answer would have."""
+    with app.test_request_context():
+        dumped = app.json.response(HealthSchema().dump({"status": "ok"})).get_data()
+    response = client.get("/healthz")
+    assert response.get_data() == dumped == HEALTHY_BODY
+    assert response.mimetype == "application/json" and response.headers["ETag"]
 
 
 def test_readyz_is_200_when_the_schema_is_at_the_latest_migration(client):
