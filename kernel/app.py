@@ -8,7 +8,7 @@ from flask import Flask, Request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from kernel import commands, events, health, i18n, metrics, replica
+from kernel import commands, events, forking, health, i18n, metrics, replica
 from kernel.config import ROOT, load_settings
 from kernel.db import install_connection_settings
 from kernel.errors import register_error_handlers
@@ -86,6 +86,7 @@ def register_extensions(app: Flask) -> None:
     with app.app_context():
         for engine in db.engines.values():  # the primary, and the read replica if there is one
             install_connection_settings(engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    forking.install(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     jwt.init_app(app)
     register_token_error_loaders(jwt)

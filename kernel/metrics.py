@@ -75,15 +75,14 @@ def install(app: Flask, engine: Engine) -> None:
 
 def _forget_this_worker_at_exit() -> None:
     """Under uWSGI with PROMETHEUS_MULTIPROC_DIR: a worker that ends (recycled, reloaded, stopped) no longer counts
-    in the live gauges (connections in use). Each worker builds the app itself (`lazy-apps`), so this runs in it."""
+    in the live gauges (connections in use). The app is built before the workers fork: the pid is the exiting one's."""
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         return
     try:
         import uwsgi  # type: ignore[import-not-found]  # present only inside uWSGI
     except ImportError:
         return
-    pid = os.getpid()
-    uwsgi.atexit = lambda: multiprocess.mark_process_dead(pid)
+    uwsgi.atexit = lambda: multiprocess.mark_process_dead(os.getpid())
 
 
 def add_gauges(app: Flask, source: GaugeSource) -> None:

@@ -58,6 +58,9 @@ def server(tmp_path: Path) -> Iterator[Server]:
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
     }
     log = tmp_path / "web.log"
+    (tmp_path / "metrics").mkdir()
+    upgrade = [str(ROOT / ".venv" / "bin" / "flask"), "--app", "wsgi", "db", "upgrade"]
+    subprocess.run(upgrade, cwd=ROOT, env=env, check=True, capture_output=True)  # noqa: S603  # as make run does
     with log.open("wb") as output:
         command = [str(ROOT / "deploy" / "web.sh")]
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=output)  # noqa: S603
@@ -66,8 +69,8 @@ def server(tmp_path: Path) -> Iterator[Server]:
         deadline = time.monotonic() + STARTUP_SECONDS
         while True:
             assert process.poll() is None, log.read_text(errors="replace")[-3000:]
-            # Up once every worker has imported the app (uwsgi.ini's lazy-apps): one answering is not enough.
-            if log.read_text(errors="replace").count(") ready in ") == 2 and get(port, "/healthz")[0] == 200:
+            # Up once the master built the app and forked both workers.
+            if "spawned uWSGI worker 2" in log.read_text(errors="replace") and get(port, "/healthz")[0] == 200:
                 break
             assert time.monotonic() < deadline, "the web server did not come up"
             time.sleep(0.2)
@@ -94,6 +97,16 @@ def test_request_lines_up_to_8190_bytes_reach_the_routes_and_longer_ones_get_the
         status, content_type, body = get(server.port, long_target(length))
         assert (status, content_type) == (414, "application/json"), length
         assert b'"code":"uri_too_long"' in body.replace(b" ", b"")
+
+
+def test_both_workers_read_the_database_each_on_connections_of_its_own(server):
+    """The app is built before the fork (kernel/forking.py empties each worker's pools after it): many readiness
+    checks, each a query, spread over both workers at once, all answer."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(lambda _n: get(server.port, "/readyz")[0], range(64)))
+    assert statuses == [200] * 64
 
 
 def test_sigterm_stops_the_workers_gracefully_and_the_server_exits(server):
