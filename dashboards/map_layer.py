@@ -1,69 +1,139 @@
-"""The map layer: the subtree's cells with tickets received (range), open and overdue (now), as GeoJSON text."""
+"""The map layer: the units of one level in the subtree (cells by default for a street or below) with tickets
+received (range), open and overdue (now), as GeoJSON text, and a version of it that costs no Feature."""
 
+import hashlib
 import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select
+import shapely
+from shapely.geometry import mapping
+from sqlalchemy import and_, func, or_, select
 
 from dashboards.rollups.models import StatsDaily, StatsMonthly
 from dashboards.service import Target, month_split, now_columns, open_tickets, unindexed
 from grid import geometry
-from grid.models import GridIndexState, GridLevel, GridUnit
+from grid.models import LEVEL_DEPTH, GridIndexState, GridLevel, GridUnit
 from kernel.caches import BoundedCache, app_cache
 from kernel.clock import utcnow
+from kernel.errors import ValidationError
 from kernel.extensions import db
+from kernel.i18n import _
 from tasks.tickets.models import Ticket
+
+# The level a map of a unit shows unless asked: a city's streets, a district's communities, cells below that.
+DEFAULT_LEVEL: dict[GridLevel, GridLevel] = {
+    GridLevel.CITY: GridLevel.STREET,
+    GridLevel.DISTRICT: GridLevel.COMMUNITY,
+    GridLevel.STREET: GridLevel.GRID,
+    GridLevel.COMMUNITY: GridLevel.GRID,
+    GridLevel.GRID: GridLevel.GRID,
+}
+TERRITORY_LEVEL = GridLevel.STREET  # an admin's whole territory, as a city's
 
 
 @dataclass(frozen=True)
 class HeatLayer:
-    """The map layer: each cell's id and Feature head (its fixed part as JSON text, '{"type":"Feature","id":...,
-    "geometry":...,"properties":{"id":...,"code":...,"name":...,'), by id, and the counts by cell id (cells
-    without tickets are absent). Kept as the cache's list and two dicts: 10,000 cells make no new objects."""
+    """The map layer: its level, each unit's id and Feature head ('{"type":"Feature","id":...,"geometry":...,
+    "properties":{"id":...,"code":...,"name":...,'), by id, the counts by unit id (units without tickets are
+    absent), and its ETag, computed from the units' versions and the counts without writing a Feature."""
 
-    cells: list[tuple[int, str]]
+    level: GridLevel
+    units: list[tuple[int, str]]
     received: dict[int, int]
     current: dict[int, tuple[int, int]]  # open, overdue
+    etag: str
 
 
-# Cells change rarely. Per app (kernel.caches): each cell's Feature head, parsed and written once and kept while
-# the unit's updated_at (moved by every change of its boundary, code, name or place) stays the same; and per
-# subtree the list of its cells' heads, kept while the subtree's cell count, latest updated_at and the grid index
-# version (bumped by every boundary change) stay the same, so a request reads one row to know its cells are
-# current. Bounded: a territory's cells beyond HEADS_KEPT are written again when their layer is (correct, slower).
-HEADS_KEPT = 50_000  # cells
-LAYERS_KEPT = 256  # subtrees
-Layer = tuple[tuple[Any, ...], list[tuple[int, str]]]  # (version, cells by id with their Feature heads)
+# Units change rarely. Per app (kernel.caches): each unit's Feature head, written once and kept while the unit's
+# updated_at (moved by every change of its boundary, code, name or place) stays the same and, for a head drawn
+# from its cells (a unit without a boundary of its own), while the territory's marker does (below).
+HEADS_KEPT = 50_000  # units
+Head = tuple[datetime, tuple[Any, ...] | None, str]  # updated_at, the marker a drawn head was made at, the head
+# Per app and marker: every unit's parent and level, to count open tickets in the unit of the layer above them.
+TREES_KEPT = 2
+Tree = dict[int, tuple[int | None, GridLevel]]
 
 
-def _feature_heads() -> BoundedCache[int, tuple[datetime, str]]:
-    return app_cache("dashboards.feature_heads", lambda: BoundedCache(HEADS_KEPT))
+LAYERS_KEPT = 256  # subtrees and levels
+Layer = tuple[Any, list[Any], list[tuple[int, str]]]  # marker, units' (id, updated_at), units with their heads
 
 
-def _layers() -> BoundedCache[tuple[str, ...], Layer]:
+def _layers() -> BoundedCache[tuple[str, str], Layer]:
     return app_cache("dashboards.layers", lambda: BoundedCache(LAYERS_KEPT))
 
 
-def heatmap(target: Target) -> HeatLayer:
-    """The cells in the subtree, by id, with received (range), open and overdue (now): a GeoJSON layer."""
-    now = utcnow()
-    in_subtree = GridUnit.level == GridLevel.GRID
+def _heads() -> BoundedCache[int, Head]:
+    return app_cache("dashboards.feature_heads", lambda: BoundedCache(HEADS_KEPT))
+
+
+def _trees() -> BoundedCache[tuple[Any, ...], Tree]:
+    return app_cache("dashboards.unit_trees", lambda: BoundedCache(TREES_KEPT))
+
+
+def level_of(target: Target, name: str | None) -> GridLevel:
+    """The layer's level: the one asked (not above the subtree's unit: 422), or the default for the unit."""
+    unit = target.unit
+    if name is None:
+        return TERRITORY_LEVEL if unit is None else DEFAULT_LEVEL[unit.level]
+    asked = GridLevel(name)
+    if unit is not None and LEVEL_DEPTH[asked] < LEVEL_DEPTH[unit.level]:
+        raise ValidationError(
+            _("The level is above the unit the map is of."),
+            {"level": [_("at or below %(level)s", level=unit.level.value)]},
+        )
+    return asked
+
+
+def heatmap(target: Target, level_name: str | None = None) -> HeatLayer:
+    """The units of one level in the subtree, by id, with received (range), open and overdue (now)."""
+    level = level_of(target, level_name)
+    in_layer = GridUnit.level == level
     if not target.whole_territory:
-        in_subtree = and_(in_subtree, GridUnit.path.startswith(target.units[0].path, autoescape=True))
-    cells = _layer_cells(target, in_subtree)
-    received = _received_by_cell(target, in_subtree)
-    cell = unindexed(Ticket.grid_id)
-    stmt = open_tickets(target).add_columns(cell, *now_columns(now)).group_by(cell)
-    current = {row[0]: (int(row[1]), int(row[2])) for row in db.session.execute(stmt)}
-    return HeatLayer(cells, received, current)
+        in_layer = and_(in_layer, GridUnit.path.startswith(target.units[0].path, autoescape=True))
+    units = db.session.execute(select(GridUnit.id, GridUnit.updated_at).where(in_layer).order_by(GridUnit.id)).all()
+    marker = None if level is GridLevel.GRID else _marker()
+    received = _received_by_unit(target, in_layer)
+    current = _current_by_unit(target, level, marker)
+    return HeatLayer(level, _layer_heads(target, level, units, marker), received, current,
+                     _etag(level, units, marker, received, current))  # fmt: skip
 
 
-def _received_by_cell(target: Target, in_subtree: Any) -> dict[int, int]:
-    """Tickets received per cell: whole months of the range from stats_monthly (one row per cell and month),
-    the days before and after them (and any category filter) from stats_daily."""
+def _layer_heads(target: Target, level: GridLevel, units: list[Any], marker: Any) -> list[tuple[int, str]]:
+    """The layer's units by id with their Feature heads, kept whole per subtree and level while its units'
+    versions and the marker stay the same (a layer larger than the heads' cache is not written again)."""
+    key = (level.value, "*" if target.whole_territory else target.units[0].path)
+    layers = _layers()
+    cached = layers.get(key)
+    if cached is not None and cached[0] == marker and cached[1] == units:
+        return cached[2]
+    heads = _feature_heads(units, marker)
+    layer = [(unit.id, heads[unit.id]) for unit in units]
+    layers.put(key, (marker, units, layer))
+    return layer
+
+
+def _marker() -> tuple[Any, ...]:
+    """What changes when any unit's place or any cell's boundary does: the grid index version (bumped by every
+    change of a cell's boundary, activity or parent), the latest updated_at (a move stamps every unit it moves)
+    and the largest id (a new unit). Three index reads, however large the territory."""
+    return tuple(
+        db.session.execute(
+            select(
+                select(func.max(GridIndexState.version)).scalar_subquery(),
+                select(func.max(GridUnit.updated_at)).scalar_subquery(),
+                select(func.max(GridUnit.id)).scalar_subquery(),
+            )
+        ).one()
+    )
+
+
+def _received_by_unit(target: Target, in_layer: Any) -> dict[int, int]:
+    """Tickets received per unit of the layer, from its own rollup rows (every unit has them): whole months of
+    the range from stats_monthly (one row per unit and month), the days before and after them (and any
+    category filter) from stats_daily."""
     months, day_ranges = month_split(target.first, target.last)
     counts: dict[int, int] = defaultdict(int)
     if target.categories is not None:
@@ -72,7 +142,7 @@ def _received_by_cell(target: Target, in_subtree: Any) -> dict[int, int]:
         stmt = (
             select(StatsMonthly.unit_id, func.sum(StatsMonthly.received))
             .join(GridUnit, GridUnit.id == StatsMonthly.unit_id)
-            .where(in_subtree, StatsMonthly.month.between(*months))
+            .where(in_layer, StatsMonthly.month.between(*months))
             .group_by(StatsMonthly.unit_id)
         )
         for unit_id, received in db.session.execute(stmt):
@@ -81,7 +151,7 @@ def _received_by_cell(target: Target, in_subtree: Any) -> dict[int, int]:
         stmt = (
             select(StatsDaily.unit_id, func.sum(StatsDaily.received))
             .join(GridUnit, GridUnit.id == StatsDaily.unit_id)
-            .where(in_subtree, StatsDaily.day.between(first, last))
+            .where(in_layer, StatsDaily.day.between(first, last))
             .group_by(StatsDaily.unit_id)
         )
         if target.categories is not None:
@@ -91,40 +161,126 @@ def _received_by_cell(target: Target, in_subtree: Any) -> dict[int, int]:
     return counts
 
 
-def _layer_cells(target: Target, in_subtree: Any) -> list[tuple[int, str]]:
-    """The subtree's cells by id with their Feature heads, from the app's caches while they are current."""
-    key = ("*",) if target.whole_territory else (target.units[0].path,)
-    version = (
-        *db.session.execute(select(func.count(), func.max(GridUnit.updated_at)).where(in_subtree)).one(),
-        db.session.scalar(select(func.max(GridIndexState.version))),
-    )
-    layers, known = _layers(), _feature_heads()
-    cached = layers.get(key)
-    if cached is not None and cached[0] == version:
-        return cached[1]
-    cells = db.session.execute(select(GridUnit.id, GridUnit.updated_at).where(in_subtree).order_by(GridUnit.id)).all()
+def _current_by_unit(target: Target, level: GridLevel, marker: tuple[Any, ...] | None) -> dict[int, tuple[int, int]]:
+    """Open and overdue tickets now per unit of the layer: the open tickets grouped by the unit owning them (the
+    index on status, grid_id, due_at serves it), each owner's counts added to its ancestor of the layer's level
+    (owners above that level are in no unit of the layer)."""
+    owner = unindexed(Ticket.grid_id)
+    stmt = open_tickets(target).add_columns(owner, *now_columns(utcnow())[:2]).group_by(owner)
+    rows = db.session.execute(stmt).all()
+    if level is GridLevel.GRID:
+        return {row[0]: (int(row[1]), int(row[2])) for row in rows}
+    tree = _tree(marker)
+    counts: dict[int, list[int]] = {}
+    for unit_id, open_, overdue in rows:
+        unit = _ancestor_at(tree, unit_id, level)
+        if unit is not None:
+            total = counts.setdefault(unit, [0, 0])
+            total[0] += int(open_)
+            total[1] += int(overdue)
+    return {unit: (open_, overdue) for unit, (open_, overdue) in counts.items()}
+
+
+def _tree(marker: tuple[Any, ...] | None) -> Tree:
+    """Every unit's parent and level, read once per process while the marker stays the same."""
+    trees = _trees()
+    tree = trees.get(("tree", marker))
+    if tree is None:
+        rows = db.session.execute(select(GridUnit.id, GridUnit.parent_id, GridUnit.level))
+        tree = {unit_id: (parent_id, level) for unit_id, parent_id, level in rows}
+        trees.put(("tree", marker), tree)
+    return tree
+
+
+def _ancestor_at(tree: Tree, unit_id: int | None, level: GridLevel) -> int | None:
+    """The unit itself or its ancestor at `level` (levels descend one at a time); None above it."""
+    depth = LEVEL_DEPTH[level]
+    while unit_id is not None and unit_id in tree:
+        parent_id, unit_level = tree[unit_id]
+        if unit_level is level:
+            return unit_id
+        if LEVEL_DEPTH[unit_level] < depth:
+            return None
+        unit_id = parent_id
+    return None
+
+
+def _feature_heads(units: list[Any], marker: tuple[Any, ...] | None) -> dict[int, str]:
+    """The units' Feature heads by id, from the app's cache while they are current."""
+    known = _heads()
     heads: dict[int, str] = {}
     stale = []
-    for cell in cells:
-        kept = known.get(cell.id)
-        if kept is not None and kept[0] == cell.updated_at:
-            heads[cell.id] = kept[1]
+    for unit in units:
+        kept = known.get(unit.id)
+        if kept is not None and kept[0] == unit.updated_at and (kept[1] is None or kept[1] == marker):
+            heads[unit.id] = kept[2]
         else:
-            stale.append(cell.id)
+            stale.append(unit.id)
+    drawn: list[Any] = []
     for start in range(0, len(stale), 500):
-        stmt = select(GridUnit.id, GridUnit.code, GridUnit.name, GridUnit.boundary, GridUnit.updated_at)
+        stmt = select(GridUnit.id, GridUnit.code, GridUnit.name, GridUnit.boundary, GridUnit.updated_at,
+                      GridUnit.path, GridUnit.level)  # fmt: skip
         for row in db.session.execute(stmt.where(GridUnit.id.in_(stale[start : start + 500]))):
-            heads[row.id] = _feature_head(row)
-            known.put(row.id, (row.updated_at, heads[row.id]))
-    layer = [(cell.id, heads[cell.id]) for cell in cells]
-    layers.put(key, (tuple(version), layer))
-    return layer
+            if row.boundary is None and row.level is not GridLevel.GRID:
+                drawn.append(row)
+                continue
+            geometry_json = "null" if row.boundary is None else _compact(geometry.load(row.boundary))
+            heads[row.id] = _feature_head(row, geometry_json)
+            known.put(row.id, (row.updated_at, None, heads[row.id]))
+    for row, geometry_json in _drawn_from_cells(drawn):
+        heads[row.id] = _feature_head(row, geometry_json)
+        known.put(row.id, (row.updated_at, marker, heads[row.id]))
+    return heads
 
 
-def _feature_head(row: Any) -> str:
-    geometry_json = "null" if row.boundary is None else json.dumps(geometry.load(row.boundary), separators=(",", ":"))
+def _drawn_from_cells(units: list[Any]) -> list[tuple[Any, str]]:
+    """Units without a boundary of their own, each with the union of its cells' boundaries as GeoJSON text
+    (null when none of its cells has one)."""
+    if not units:
+        return []
+    by_id = {unit.id: unit for unit in units}
+    shapes: dict[int, list[Any]] = defaultdict(list)
+    cells = select(GridUnit.path, GridUnit.boundary).where(
+        GridUnit.level == GridLevel.GRID, GridUnit.boundary.is_not(None)
+    )
+    prefixes = sorted({unit.path for unit in units})
+    if len(prefixes) <= 50:
+        cells = cells.where(or_(*(GridUnit.path.startswith(p, autoescape=True) for p in prefixes)))
+    for path, boundary in db.session.execute(cells):
+        for part in path.strip("/").split("/"):
+            if int(part) in by_id:
+                shapes[int(part)].append(shapely.from_geojson(boundary))
+                break
+    drawn = []
+    for unit in units:
+        found = shapes.get(unit.id)
+        union = shapely.union_all(found).simplify(0) if found else None
+        drawn.append((unit, "null" if union is None or union.is_empty else _compact(mapping(union))))
+    return drawn
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _feature_head(row: Any, geometry_json: str) -> str:
     key = json.dumps(str(row.id))
     return (
         f'{{"type":"Feature","id":{key},"geometry":{geometry_json},"properties":{{"id":{key},'
         f'"code":{json.dumps(row.code)},"name":{json.dumps(row.name)},'
     )
+
+
+def _etag(level: GridLevel, units: list[Any], marker: Any, received: dict[int, int],
+          current: dict[int, tuple[int, int]]) -> str:  # fmt: skip
+    """A digest of what the body is written from: the level, each unit's version and counts, the marker of the
+    heads drawn from cells. Equal digests, equal bodies; no Feature is written to know it."""
+    nothing = (0, 0)
+    digest = hashlib.sha256(f"{level.value}|{marker}|".encode())
+    digest.update(
+        "|".join(
+            f"{unit.id}:{unit.updated_at.isoformat()}:{received.get(unit.id, 0)}:{current.get(unit.id, nothing)}"
+            for unit in units
+        ).encode()
+    )
+    return digest.hexdigest()[:32]
