@@ -3,9 +3,11 @@ received (range), open and overdue (now), as GeoJSON text, and a version of it t
 
 import hashlib
 import json
+from array import array
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
 from typing import Any
 
 import shapely
@@ -52,13 +54,14 @@ class HeatLayer:
 # from its cells (a unit without a boundary of its own), while the territory's marker does (below).
 HEADS_KEPT = 50_000  # units
 Head = tuple[datetime, tuple[Any, ...] | None, str]  # updated_at, the marker a drawn head was made at, the head
-# Per app and marker: every unit's parent and level, to count open tickets in the unit of the layer above them.
-TREES_KEPT = 2
+# Per app, level and marker: every unit at or below the level with its ancestor there, so the open tickets
+# grouped by owner are counted in the layer's units by one lookup each.
+ANCESTRIES_KEPT = 8
 Tree = dict[int, tuple[int | None, GridLevel]]
 
 
 LAYERS_KEPT = 256  # subtrees and levels
-Layer = tuple[Any, list[Any], list[tuple[int, str]]]  # marker, units' (id, updated_at), units with their heads
+Layer = tuple[Any, list[tuple[int, str]]]  # the heads' version and marker, the units with their heads
 
 
 def _layers() -> BoundedCache[tuple[str, str], Layer]:
@@ -69,8 +72,8 @@ def _heads() -> BoundedCache[int, Head]:
     return app_cache("dashboards.feature_heads", lambda: BoundedCache(HEADS_KEPT))
 
 
-def _trees() -> BoundedCache[tuple[Any, ...], Tree]:
-    return app_cache("dashboards.unit_trees", lambda: BoundedCache(TREES_KEPT))
+def _trees() -> BoundedCache[tuple[Any, ...], dict[int, int]]:
+    return app_cache("dashboards.unit_ancestries", lambda: BoundedCache(ANCESTRIES_KEPT))
 
 
 def level_of(target: Target, name: str | None) -> GridLevel:
@@ -93,25 +96,39 @@ def heatmap(target: Target, level_name: str | None = None) -> HeatLayer:
     in_layer = GridUnit.level == level
     if not target.whole_territory:
         in_layer = and_(in_layer, GridUnit.path.startswith(target.units[0].path, autoescape=True))
-    units = db.session.execute(select(GridUnit.id, GridUnit.updated_at).where(in_layer).order_by(GridUnit.id)).all()
     marker = None if level is GridLevel.GRID else _marker()
+    version = (_heads_version(level, in_layer), marker)
     received = _received_by_unit(target, in_layer)
     current = _current_by_unit(target, level, marker)
-    return HeatLayer(level, _layer_heads(target, level, units, marker), received, current,
-                     _etag(level, units, marker, received, current))  # fmt: skip
+    units = _layer_heads(target, level, in_layer, version, marker)
+    return HeatLayer(level, units, received, current, _etag(level, version, received, current))
 
 
-def _layer_heads(target: Target, level: GridLevel, units: list[Any], marker: Any) -> list[tuple[int, str]]:
-    """The layer's units by id with their Feature heads, kept whole per subtree and level while its units'
-    versions and the marker stay the same (a layer larger than the heads' cache is not written again)."""
+def _heads_version(level: GridLevel, in_layer: Any) -> tuple[Any, ...]:
+    """What the layer's Feature heads are written from. Cells: their count and latest updated_at (aggregates
+    over the index, no row to Python) and the grid index version (a cell deleted or moved); the few units of a
+    level above: each one's id and updated_at."""
+    if level is GridLevel.GRID:
+        index_version = select(func.max(GridIndexState.version)).scalar_subquery()
+        return tuple(
+            db.session.execute(select(func.count(), func.max(GridUnit.updated_at), index_version).where(in_layer)).one()
+        )
+    stmt = select(GridUnit.id, GridUnit.updated_at).where(in_layer).order_by(GridUnit.id)
+    return tuple(tuple(row) for row in db.session.execute(stmt))
+
+
+def _layer_heads(target: Target, level: GridLevel, in_layer: Any, version: Any, marker: Any) -> list[tuple[int, str]]:
+    """The layer's units by id with their Feature heads, kept whole per subtree and level while its version
+    stays the same (a layer larger than the heads' cache is not written again)."""
     key = (level.value, "*" if target.whole_territory else target.units[0].path)
     layers = _layers()
     cached = layers.get(key)
-    if cached is not None and cached[0] == marker and cached[1] == units:
-        return cached[2]
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    units = db.session.execute(select(GridUnit.id, GridUnit.updated_at).where(in_layer).order_by(GridUnit.id)).all()
     heads = _feature_heads(units, marker)
     layer = [(unit.id, heads[unit.id]) for unit in units]
-    layers.put(key, (marker, units, layer))
+    layers.put(key, (version, layer))
     return layer
 
 
@@ -170,26 +187,33 @@ def _current_by_unit(target: Target, level: GridLevel, marker: tuple[Any, ...] |
     rows = db.session.execute(stmt).all()
     if level is GridLevel.GRID:
         return {row[0]: (int(row[1]), int(row[2])) for row in rows}
-    tree = _tree(marker)
+    up = _ancestors(marker, level)
     counts: dict[int, list[int]] = {}
     for unit_id, open_, overdue in rows:
-        unit = _ancestor_at(tree, unit_id, level)
+        unit = up.get(unit_id)
         if unit is not None:
             total = counts.setdefault(unit, [0, 0])
-            total[0] += int(open_)
-            total[1] += int(overdue)
-    return {unit: (open_, overdue) for unit, (open_, overdue) in counts.items()}
+            total[0] += open_
+            total[1] += overdue
+    return {unit: (int(open_), int(overdue)) for unit, (open_, overdue) in counts.items()}
 
 
-def _tree(marker: tuple[Any, ...] | None) -> Tree:
-    """Every unit's parent and level, read once per process while the marker stays the same."""
+def _ancestors(marker: tuple[Any, ...] | None, level: GridLevel) -> dict[int, int]:
+    """Every unit at or below `level` with its ancestor at that level (itself at it): read once per process
+    while the marker stays the same, so a request's open tickets map to the layer by one lookup each."""
     trees = _trees()
-    tree = trees.get(("tree", marker))
-    if tree is None:
+    key = (level.value, marker)
+    ancestors = trees.get(key)
+    if ancestors is None:
         rows = db.session.execute(select(GridUnit.id, GridUnit.parent_id, GridUnit.level))
-        tree = {unit_id: (parent_id, level) for unit_id, parent_id, level in rows}
-        trees.put(("tree", marker), tree)
-    return tree
+        tree = {unit_id: (parent_id, unit_level) for unit_id, parent_id, unit_level in rows}
+        ancestors = {}
+        for unit_id in tree:
+            found = _ancestor_at(tree, unit_id, level)
+            if found is not None:
+                ancestors[unit_id] = found
+        trees.put(key, ancestors)
+    return ancestors
 
 
 def _ancestor_at(tree: Tree, unit_id: int | None, level: GridLevel) -> int | None:
@@ -235,22 +259,25 @@ def _feature_heads(units: list[Any], marker: tuple[Any, ...] | None) -> dict[int
 
 def _drawn_from_cells(units: list[Any]) -> list[tuple[Any, str]]:
     """Units without a boundary of their own, each with the union of its cells' boundaries as GeoJSON text
-    (null when none of its cells has one)."""
+    (null when none of its cells has one). The cells' boundaries are parsed in one vectorised call."""
     if not units:
         return []
-    by_id = {unit.id: unit for unit in units}
-    shapes: dict[int, list[Any]] = defaultdict(list)
+    wanted = {unit.id for unit in units}
     cells = select(GridUnit.path, GridUnit.boundary).where(
         GridUnit.level == GridLevel.GRID, GridUnit.boundary.is_not(None)
     )
     prefixes = sorted({unit.path for unit in units})
     if len(prefixes) <= 50:
-        cells = cells.where(or_(*(GridUnit.path.startswith(p, autoescape=True) for p in prefixes)))
+        cells = cells.where(or_(*(GridUnit.path.startswith(prefix, autoescape=True) for prefix in prefixes)))
+    owners, boundaries = [], []
     for path, boundary in db.session.execute(cells):
-        for part in path.strip("/").split("/"):
-            if int(part) in by_id:
-                shapes[int(part)].append(shapely.from_geojson(boundary))
-                break
+        owner = next((int(part) for part in path.strip("/").split("/") if int(part) in wanted), None)
+        if owner is not None:
+            owners.append(owner)
+            boundaries.append(boundary)
+    shapes: dict[int, list[Any]] = defaultdict(list)
+    for owner, parsed in zip(owners, shapely.from_geojson(boundaries), strict=True):
+        shapes[owner].append(parsed)
     drawn = []
     for unit in units:
         found = shapes.get(unit.id)
@@ -271,16 +298,12 @@ def _feature_head(row: Any, geometry_json: str) -> str:
     )
 
 
-def _etag(level: GridLevel, units: list[Any], marker: Any, received: dict[int, int],
-          current: dict[int, tuple[int, int]]) -> str:  # fmt: skip
-    """A digest of what the body is written from: the level, each unit's version and counts, the marker of the
-    heads drawn from cells. Equal digests, equal bodies; no Feature is written to know it."""
-    nothing = (0, 0)
-    digest = hashlib.sha256(f"{level.value}|{marker}|".encode())
+def _etag(level: GridLevel, version: Any, received: dict[int, int], current: dict[int, tuple[int, int]]) -> str:
+    """A digest of what the body is written from: the level, the heads' version and the counts. Equal digests,
+    equal bodies; no Feature is written to know it."""
+    digest = hashlib.sha256(f"{level.value}|{version!r}|".encode())
+    digest.update(array("q", chain.from_iterable(sorted(received.items()))).tobytes())
     digest.update(
-        "|".join(
-            f"{unit.id}:{unit.updated_at.isoformat()}:{received.get(unit.id, 0)}:{current.get(unit.id, nothing)}"
-            for unit in units
-        ).encode()
+        array("q", chain.from_iterable((unit, *counts) for unit, counts in sorted(current.items()))).tobytes()
     )
     return digest.hexdigest()[:32]
