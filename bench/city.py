@@ -3,12 +3,13 @@ at a fixed rate while dashboards are read, and `stats rebuild` for one month.
 
 Run (after `bench/seed_scale.py --districts 10 --workers 20000 --tickets 10000000 --days 1095` into the database):
 `.venv/bin/python bench/city.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/scale10m [--port 8631]
-[--only dashboards,ratios,intake,rebuild]`.
+[--only dashboards,ratios,intake,rebuild] [--endpoints heatmap]`.
 
 - The app is served by gunicorn (`--workers` sync workers, 4 by default, the Procfile's command) on `--port`.
 - Dashboards: each `bench/stats.py` endpoint, `--requests` times after 3 warm-ups, one keep-alive connection, as
   `bench.district` (a supervisor of district 1: a tenth of the city) and as `bench.admin` (the whole city), over
-  the seed's last month (November 2026; the seed ends on the 20th). p50 and p99 in ms.
+  the seed's last month (November 2026; the seed ends on the 20th), then the heat map's cells (`level=grid`).
+  p50 and p99 in ms.
 - Ratios: `/healthz`, the queue of `bench.worker1` (`?assignee=me`) and one ticket, with `wrk` (as
   `bench/tickets.py`: `--rounds` rounds, each endpoint's rate over the same round's `/healthz`).
 - Intake: `--intake-rate` POST /api/v1/requests a second for `--intake-seconds`, paced: request n is due at
@@ -115,11 +116,17 @@ def get(connection: http.client.HTTPConnection, path: str, token: str, etag: str
     return response.status, response.headers.get("ETag")
 
 
-def dashboards(port: int, arranged: SimpleNamespace, requests: int) -> None:
+# The heat map's cells (issue 28: a district and the city are drawn by communities and streets by default).
+CELL_LAYERS = ("/api/v1/stats/heatmap?level=grid", "/api/v1/stats/heatmap?level=grid (If-None-Match)")
+
+
+def dashboards(port: int, arranged: SimpleNamespace, requests: int, only: str = "") -> None:
     print(f"\ndashboards over November 2026, {requests} requests each, load average {load()}")
     print(f"{'endpoint':44} {'caller':16} {'p50 ms':>8} {'p99 ms':>8} errors  load")
     connection = http.client.HTTPConnection(HOST, port, timeout=120)
-    for endpoint in ENDPOINTS:
+    for endpoint in (*ENDPOINTS, *CELL_LAYERS):
+        if only not in endpoint:
+            continue
         path, _, variant = endpoint.partition(" ")
         if "overdue" not in path:  # the overdue list is of now
             path += ("&" if "?" in path else "?") + MONTH
@@ -270,6 +277,7 @@ def main() -> None:
     parser.add_argument("--intake-rate", type=float, default=50)
     parser.add_argument("--intake-seconds", type=int, default=60)
     parser.add_argument("--only", default="dashboards,ratios,intake,rebuild,sizes")
+    parser.add_argument("--endpoints", default="", help="dashboards: the endpoints whose path contains this text")
     args = parser.parse_args()
     parts = set(args.only.split(","))
     env = environment(args.database_url)
@@ -277,7 +285,7 @@ def main() -> None:
     print(f"{len(arranged.cells)} cells; gunicorn {args.workers} sync workers on {HOST}:{args.port}")
     with serving(env, args.port, args.workers, Path(f"/tmp/city-bench-{args.port}.log")) as server:
         if "dashboards" in parts:
-            dashboards(args.port, arranged, args.requests)
+            dashboards(args.port, arranged, args.requests, args.endpoints)
         if "ratios" in parts:
             ratios(server, arranged, args.rounds)
         if "intake" in parts:

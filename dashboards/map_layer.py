@@ -1,69 +1,156 @@
-"""The map layer: the subtree's cells with tickets received (range), open and overdue (now), as GeoJSON text."""
+"""The map layer: the units of one level in the subtree (cells by default for a street or below) with tickets
+received (range), open and overdue (now), as GeoJSON text, and a version of it that costs no Feature."""
 
+import hashlib
 import json
+from array import array
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
 from typing import Any
 
-from sqlalchemy import and_, func, select
+import shapely
+from shapely.geometry import mapping
+from sqlalchemy import and_, func, or_, select
 
 from dashboards.rollups.models import StatsDaily, StatsMonthly
 from dashboards.service import Target, month_split, now_columns, open_tickets, unindexed
 from grid import geometry
-from grid.models import GridIndexState, GridLevel, GridUnit
+from grid.models import LEVEL_DEPTH, GridIndexState, GridLevel, GridUnit
 from kernel.caches import BoundedCache, app_cache
 from kernel.clock import utcnow
+from kernel.errors import ValidationError
 from kernel.extensions import db
+from kernel.i18n import _
 from tasks.tickets.models import Ticket
+
+# The level a map of a unit shows unless asked: a city's streets, a district's communities, cells below that.
+DEFAULT_LEVEL: dict[GridLevel, GridLevel] = {
+    GridLevel.CITY: GridLevel.STREET,
+    GridLevel.DISTRICT: GridLevel.COMMUNITY,
+    GridLevel.STREET: GridLevel.GRID,
+    GridLevel.COMMUNITY: GridLevel.GRID,
+    GridLevel.GRID: GridLevel.GRID,
+}
+TERRITORY_LEVEL = GridLevel.STREET  # an admin's whole territory, as a city's
 
 
 @dataclass(frozen=True)
 class HeatLayer:
-    """The map layer: each cell's id and Feature head (its fixed part as JSON text, '{"type":"Feature","id":...,
-    "geometry":...,"properties":{"id":...,"code":...,"name":...,'), by id, and the counts by cell id (cells
-    without tickets are absent). Kept as the cache's list and two dicts: 10,000 cells make no new objects."""
+    """The map layer: its level, each unit's id and Feature head ('{"type":"Feature","id":...,"geometry":...,
+    "properties":{"id":...,"code":...,"name":...,'), by id, the counts by unit id (units without tickets are
+    absent), and its ETag, computed from the units' versions and the counts without writing a Feature."""
 
-    cells: list[tuple[int, str]]
+    level: GridLevel
+    units: list[tuple[int, str]]
     received: dict[int, int]
     current: dict[int, tuple[int, int]]  # open, overdue
+    etag: str
 
 
-# Cells change rarely. Per app (kernel.caches): each cell's Feature head, parsed and written once and kept while
-# the unit's updated_at (moved by every change of its boundary, code, name or place) stays the same; and per
-# subtree the list of its cells' heads, kept while the subtree's cell count, latest updated_at and the grid index
-# version (bumped by every boundary change) stay the same, so a request reads one row to know its cells are
-# current. Bounded: a territory's cells beyond HEADS_KEPT are written again when their layer is (correct, slower).
-HEADS_KEPT = 50_000  # cells
-LAYERS_KEPT = 256  # subtrees
-Layer = tuple[tuple[Any, ...], list[tuple[int, str]]]  # (version, cells by id with their Feature heads)
+# Units change rarely. Per app (kernel.caches): each unit's Feature head, written once and kept while the unit's
+# updated_at (moved by every change of its boundary, code, name or place) stays the same and, for a head drawn
+# from its cells (a unit without a boundary of its own), while the territory's marker does (below).
+HEADS_KEPT = 50_000  # units
+Head = tuple[datetime, tuple[Any, ...] | None, str]  # updated_at, the marker a drawn head was made at, the head
+# Per app, level and marker: every unit at or below the level with its ancestor there, so the open tickets
+# grouped by owner are counted in the layer's units by one lookup each.
+ANCESTRIES_KEPT = 8
+Tree = dict[int, tuple[int | None, GridLevel]]
 
 
-def _feature_heads() -> BoundedCache[int, tuple[datetime, str]]:
-    return app_cache("dashboards.feature_heads", lambda: BoundedCache(HEADS_KEPT))
+LAYERS_KEPT = 256  # subtrees and levels
+Layer = tuple[Any, list[tuple[int, str]]]  # the heads' version and marker, the units with their heads
 
 
-def _layers() -> BoundedCache[tuple[str, ...], Layer]:
+def _layers() -> BoundedCache[tuple[str, str], Layer]:
     return app_cache("dashboards.layers", lambda: BoundedCache(LAYERS_KEPT))
 
 
-def heatmap(target: Target) -> HeatLayer:
-    """The cells in the subtree, by id, with received (range), open and overdue (now): a GeoJSON layer."""
-    now = utcnow()
-    in_subtree = GridUnit.level == GridLevel.GRID
+def _heads() -> BoundedCache[int, Head]:
+    return app_cache("dashboards.feature_heads", lambda: BoundedCache(HEADS_KEPT))
+
+
+def _trees() -> BoundedCache[tuple[Any, ...], dict[int, int]]:
+    return app_cache("dashboards.unit_ancestries", lambda: BoundedCache(ANCESTRIES_KEPT))
+
+
+def level_of(target: Target, name: str | None) -> GridLevel:
+    """The layer's level: the one asked (not above the subtree's unit: 422), or the default for the unit."""
+    unit = target.unit
+    if name is None:
+        return TERRITORY_LEVEL if unit is None else DEFAULT_LEVEL[unit.level]
+    asked = GridLevel(name)
+    if unit is not None and LEVEL_DEPTH[asked] < LEVEL_DEPTH[unit.level]:
+        raise ValidationError(
+            _("The level is above the unit the map is of."),
+            {"level": [_("at or below %(level)s", level=unit.level.value)]},
+        )
+    return asked
+
+
+def heatmap(target: Target, level_name: str | None = None) -> HeatLayer:
+    """The units of one level in the subtree, by id, with received (range), open and overdue (now)."""
+    level = level_of(target, level_name)
+    in_layer = GridUnit.level == level
     if not target.whole_territory:
-        in_subtree = and_(in_subtree, GridUnit.path.startswith(target.units[0].path, autoescape=True))
-    cells = _layer_cells(target, in_subtree)
-    received = _received_by_cell(target, in_subtree)
-    cell = unindexed(Ticket.grid_id)
-    stmt = open_tickets(target).add_columns(cell, *now_columns(now)).group_by(cell)
-    current = {row[0]: (int(row[1]), int(row[2])) for row in db.session.execute(stmt)}
-    return HeatLayer(cells, received, current)
+        in_layer = and_(in_layer, GridUnit.path.startswith(target.units[0].path, autoescape=True))
+    marker = None if level is GridLevel.GRID else _marker()
+    version = (_heads_version(level, in_layer), marker)
+    received = _received_by_unit(target, in_layer)
+    current = _current_by_unit(target, level, marker)
+    units = _layer_heads(target, level, in_layer, version, marker)
+    return HeatLayer(level, units, received, current, _etag(level, version, received, current))
 
 
-def _received_by_cell(target: Target, in_subtree: Any) -> dict[int, int]:
-    """Tickets received per cell: whole months of the range from stats_monthly (one row per cell and month),
-    the days before and after them (and any category filter) from stats_daily."""
+def _heads_version(level: GridLevel, in_layer: Any) -> tuple[Any, ...]:
+    """What the layer's Feature heads are written from. Cells: their count and latest updated_at (aggregates
+    over the index, no row to Python) and the grid index version (a cell deleted or moved); the few units of a
+    level above: each one's id and updated_at."""
+    if level is GridLevel.GRID:
+        index_version = select(func.max(GridIndexState.version)).scalar_subquery()
+        return tuple(
+            db.session.execute(select(func.count(), func.max(GridUnit.updated_at), index_version).where(in_layer)).one()
+        )
+    stmt = select(GridUnit.id, GridUnit.updated_at).where(in_layer).order_by(GridUnit.id)
+    return tuple(tuple(row) for row in db.session.execute(stmt))
+
+
+def _layer_heads(target: Target, level: GridLevel, in_layer: Any, version: Any, marker: Any) -> list[tuple[int, str]]:
+    """The layer's units by id with their Feature heads, kept whole per subtree and level while its version
+    stays the same (a layer larger than the heads' cache is not written again)."""
+    key = (level.value, "*" if target.whole_territory else target.units[0].path)
+    layers = _layers()
+    cached = layers.get(key)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    units = db.session.execute(select(GridUnit.id, GridUnit.updated_at).where(in_layer).order_by(GridUnit.id)).all()
+    heads = _feature_heads(units, marker)
+    layer = [(unit.id, heads[unit.id]) for unit in units]
+    layers.put(key, (version, layer))
+    return layer
+
+
+def _marker() -> tuple[Any, ...]:
+    """What changes when any unit's place or any cell's boundary does: the grid index version (bumped by every
+    change of a cell's boundary, activity or parent), the latest updated_at (a move stamps every unit it moves)
+    and the largest id (a new unit). Three index reads, however large the territory."""
+    return tuple(
+        db.session.execute(
+            select(
+                select(func.max(GridIndexState.version)).scalar_subquery(),
+                select(func.max(GridUnit.updated_at)).scalar_subquery(),
+                select(func.max(GridUnit.id)).scalar_subquery(),
+            )
+        ).one()
+    )
+
+
+def _received_by_unit(target: Target, in_layer: Any) -> dict[int, int]:
+    """Tickets received per unit of the layer, from its own rollup rows (every unit has them): whole months of
+    the range from stats_monthly (one row per unit and month), the days before and after them (and any
+    category filter) from stats_daily."""
     months, day_ranges = month_split(target.first, target.last)
     counts: dict[int, int] = defaultdict(int)
     if target.categories is not None:
@@ -72,7 +159,7 @@ def _received_by_cell(target: Target, in_subtree: Any) -> dict[int, int]:
         stmt = (
             select(StatsMonthly.unit_id, func.sum(StatsMonthly.received))
             .join(GridUnit, GridUnit.id == StatsMonthly.unit_id)
-            .where(in_subtree, StatsMonthly.month.between(*months))
+            .where(in_layer, StatsMonthly.month.between(*months))
             .group_by(StatsMonthly.unit_id)
         )
         for unit_id, received in db.session.execute(stmt):
@@ -81,7 +168,7 @@ def _received_by_cell(target: Target, in_subtree: Any) -> dict[int, int]:
         stmt = (
             select(StatsDaily.unit_id, func.sum(StatsDaily.received))
             .join(GridUnit, GridUnit.id == StatsDaily.unit_id)
-            .where(in_subtree, StatsDaily.day.between(first, last))
+            .where(in_layer, StatsDaily.day.between(first, last))
             .group_by(StatsDaily.unit_id)
         )
         if target.categories is not None:
@@ -91,40 +178,132 @@ def _received_by_cell(target: Target, in_subtree: Any) -> dict[int, int]:
     return counts
 
 
-def _layer_cells(target: Target, in_subtree: Any) -> list[tuple[int, str]]:
-    """The subtree's cells by id with their Feature heads, from the app's caches while they are current."""
-    key = ("*",) if target.whole_territory else (target.units[0].path,)
-    version = (
-        *db.session.execute(select(func.count(), func.max(GridUnit.updated_at)).where(in_subtree)).one(),
-        db.session.scalar(select(func.max(GridIndexState.version))),
-    )
-    layers, known = _layers(), _feature_heads()
-    cached = layers.get(key)
-    if cached is not None and cached[0] == version:
-        return cached[1]
-    cells = db.session.execute(select(GridUnit.id, GridUnit.updated_at).where(in_subtree).order_by(GridUnit.id)).all()
+def _current_by_unit(target: Target, level: GridLevel, marker: tuple[Any, ...] | None) -> dict[int, tuple[int, int]]:
+    """Open and overdue tickets now per unit of the layer: the open tickets grouped by the unit owning them (the
+    index on status, grid_id, due_at serves it), each owner's counts added to its ancestor of the layer's level
+    (owners above that level are in no unit of the layer)."""
+    owner = unindexed(Ticket.grid_id)
+    stmt = open_tickets(target).add_columns(owner, *now_columns(utcnow())[:2]).group_by(owner)
+    rows = db.session.execute(stmt).all()
+    if level is GridLevel.GRID:
+        return {row[0]: (int(row[1]), int(row[2])) for row in rows}
+    up = _ancestors(marker, level)
+    counts: dict[int, list[int]] = {}
+    for unit_id, open_, overdue in rows:
+        unit = up.get(unit_id)
+        if unit is not None:
+            total = counts.setdefault(unit, [0, 0])
+            total[0] += open_
+            total[1] += overdue
+    return {unit: (int(open_), int(overdue)) for unit, (open_, overdue) in counts.items()}
+
+
+def _ancestors(marker: tuple[Any, ...] | None, level: GridLevel) -> dict[int, int]:
+    """Every unit at or below `level` with its ancestor at that level (itself at it): read once per process
+    while the marker stays the same, so a request's open tickets map to the layer by one lookup each."""
+    trees = _trees()
+    key = (level.value, marker)
+    ancestors = trees.get(key)
+    if ancestors is None:
+        rows = db.session.execute(select(GridUnit.id, GridUnit.parent_id, GridUnit.level))
+        tree = {unit_id: (parent_id, unit_level) for unit_id, parent_id, unit_level in rows}
+        ancestors = {}
+        for unit_id in tree:
+            found = _ancestor_at(tree, unit_id, level)
+            if found is not None:
+                ancestors[unit_id] = found
+        trees.put(key, ancestors)
+    return ancestors
+
+
+def _ancestor_at(tree: Tree, unit_id: int | None, level: GridLevel) -> int | None:
+    """The unit itself or its ancestor at `level` (levels descend one at a time); None above it."""
+    depth = LEVEL_DEPTH[level]
+    while unit_id is not None and unit_id in tree:
+        parent_id, unit_level = tree[unit_id]
+        if unit_level is level:
+            return unit_id
+        if LEVEL_DEPTH[unit_level] < depth:
+            return None
+        unit_id = parent_id
+    return None
+
+
+def _feature_heads(units: list[Any], marker: tuple[Any, ...] | None) -> dict[int, str]:
+    """The units' Feature heads by id, from the app's cache while they are current."""
+    known = _heads()
     heads: dict[int, str] = {}
     stale = []
-    for cell in cells:
-        kept = known.get(cell.id)
-        if kept is not None and kept[0] == cell.updated_at:
-            heads[cell.id] = kept[1]
+    for unit in units:
+        kept = known.get(unit.id)
+        if kept is not None and kept[0] == unit.updated_at and (kept[1] is None or kept[1] == marker):
+            heads[unit.id] = kept[2]
         else:
-            stale.append(cell.id)
+            stale.append(unit.id)
+    drawn: list[Any] = []
     for start in range(0, len(stale), 500):
-        stmt = select(GridUnit.id, GridUnit.code, GridUnit.name, GridUnit.boundary, GridUnit.updated_at)
+        stmt = select(GridUnit.id, GridUnit.code, GridUnit.name, GridUnit.boundary, GridUnit.updated_at,
+                      GridUnit.path, GridUnit.level)  # fmt: skip
         for row in db.session.execute(stmt.where(GridUnit.id.in_(stale[start : start + 500]))):
-            heads[row.id] = _feature_head(row)
-            known.put(row.id, (row.updated_at, heads[row.id]))
-    layer = [(cell.id, heads[cell.id]) for cell in cells]
-    layers.put(key, (tuple(version), layer))
-    return layer
+            if row.boundary is None and row.level is not GridLevel.GRID:
+                drawn.append(row)
+                continue
+            geometry_json = "null" if row.boundary is None else _compact(geometry.load(row.boundary))
+            heads[row.id] = _feature_head(row, geometry_json)
+            known.put(row.id, (row.updated_at, None, heads[row.id]))
+    for row, geometry_json in _drawn_from_cells(drawn):
+        heads[row.id] = _feature_head(row, geometry_json)
+        known.put(row.id, (row.updated_at, marker, heads[row.id]))
+    return heads
 
 
-def _feature_head(row: Any) -> str:
-    geometry_json = "null" if row.boundary is None else json.dumps(geometry.load(row.boundary), separators=(",", ":"))
+def _drawn_from_cells(units: list[Any]) -> list[tuple[Any, str]]:
+    """Units without a boundary of their own, each with the union of its cells' boundaries as GeoJSON text
+    (null when none of its cells has one). The cells' boundaries are parsed in one vectorised call."""
+    if not units:
+        return []
+    wanted = {unit.id for unit in units}
+    cells = select(GridUnit.path, GridUnit.boundary).where(
+        GridUnit.level == GridLevel.GRID, GridUnit.boundary.is_not(None)
+    )
+    prefixes = sorted({unit.path for unit in units})
+    if len(prefixes) <= 50:
+        cells = cells.where(or_(*(GridUnit.path.startswith(prefix, autoescape=True) for prefix in prefixes)))
+    owners, boundaries = [], []
+    for path, boundary in db.session.execute(cells):
+        owner = next((int(part) for part in path.strip("/").split("/") if int(part) in wanted), None)
+        if owner is not None:
+            owners.append(owner)
+            boundaries.append(boundary)
+    shapes: dict[int, list[Any]] = defaultdict(list)
+    for owner, parsed in zip(owners, shapely.from_geojson(boundaries), strict=True):
+        shapes[owner].append(parsed)
+    drawn = []
+    for unit in units:
+        found = shapes.get(unit.id)
+        union = shapely.union_all(found).simplify(0) if found else None
+        drawn.append((unit, "null" if union is None or union.is_empty else _compact(mapping(union))))
+    return drawn
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _feature_head(row: Any, geometry_json: str) -> str:
     key = json.dumps(str(row.id))
     return (
         f'{{"type":"Feature","id":{key},"geometry":{geometry_json},"properties":{{"id":{key},'
         f'"code":{json.dumps(row.code)},"name":{json.dumps(row.name)},'
     )
+
+
+def _etag(level: GridLevel, version: Any, received: dict[int, int], current: dict[int, tuple[int, int]]) -> str:
+    """A digest of what the body is written from: the level, the heads' version and the counts. Equal digests,
+    equal bodies; no Feature is written to know it."""
+    digest = hashlib.sha256(f"{level.value}|{version!r}|".encode())
+    digest.update(array("q", chain.from_iterable(sorted(received.items()))).tobytes())
+    digest.update(
+        array("q", chain.from_iterable((unit, *counts) for unit, counts in sorted(current.items()))).tobytes()
+    )
+    return digest.hexdigest()[:32]

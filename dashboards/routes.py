@@ -10,6 +10,7 @@ from dashboards import breakdowns, ledgers, map_layer, ranking, service
 from dashboards.schemas import (
     BreakdownQuerySchema,
     BreakdownSchema,
+    HeatmapQuerySchema,
     HeatmapSchema,
     LeaderboardQuerySchema,
     LeaderboardSchema,
@@ -24,6 +25,7 @@ from dashboards.schemas import (
 )
 from kernel.api import Blueprint, documents
 from kernel.clock import utcnow
+from kernel.etag import json_text_response
 from kernel.extensions import api
 from kernel.pagination import cursor_list
 from kernel.principals import Role
@@ -138,16 +140,17 @@ def _overdue_item(ticket: Any, now: datetime) -> dict[str, Any]:
 
 @stats_blp.route("/heatmap")
 @requires_role(*READERS)
-@stats_blp.arguments(StatsQuerySchema, location="query")
+@stats_blp.arguments(HeatmapQuerySchema, location="query")
 @stats_blp.response(200, HeatmapSchema)
 @documents(404, 422)
 @reads_replica
 def heatmap(query: dict[str, Any]) -> Response:
-    """A GeoJSON FeatureCollection of the subtree's cells (WGS-84 boundaries) with tickets received in the
-    range and open and overdue now, for a map layer, cells by id. Sent with an ETag: `If-None-Match` with it
-    gives 304 while nothing on the layer changed."""
-    body = heatmap_json(map_layer.heatmap(_target(query)))
-    return Response(body, mimetype="application/json")  # written from cached Feature text, see heatmap_json
+    """A GeoJSON FeatureCollection of the subtree's units of one level (`level`; by default streets for a city,
+    communities for a district, cells below) with tickets received in the range and open and overdue now, for a
+    map layer, units by id. Sent with an ETag: `If-None-Match` with it gives 304 while nothing on the layer
+    changed, without writing the layer."""
+    layer = map_layer.heatmap(_target(query), query.get("level"))
+    return json_text_response(layer.etag, lambda: heatmap_json(layer))  # written from cached Feature text
 
 
 @stats_blp.route("/leaderboard")

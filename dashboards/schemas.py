@@ -5,6 +5,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
+from grid.models import GridLevel
 from kernel.api import BaseSchema, Day, IdField, PageQuerySchema, Timestamp, format_timestamp
 
 RATE_DOC = "numerator / denominator, rounded to 4 places; null when the denominator is 0"
@@ -257,27 +258,43 @@ class OverduePageSchema(BaseSchema):
     next_cursor = fields.String(required=True, allow_none=True)
 
 
+LEVELS = [level.value for level in GridLevel]
+
+
+class HeatmapQuerySchema(StatsQuerySchema):
+    level = fields.String(
+        validate=validate.OneOf(LEVELS),
+        metadata={
+            "description": "the units drawn: `grid` (cells), `community`, `street`, `district` or `city`, at or "
+            "below the subtree's unit; default: streets for a city or the whole territory, communities for a "
+            "district, cells for a street or below"
+        },
+    )
+
+
 class HeatmapSchema(BaseSchema):
     type = fields.String(metadata={"example": "FeatureCollection"})
+    level = fields.String(metadata={"description": "the level of the units drawn", "enum": LEVELS})
     features = fields.Raw(  # documents the body; the route writes it from cached Feature text (heatmap_json)
         metadata={
             "type": "array",
             "items": {"type": "object"},
-            "description": "a Feature per cell, by id: geometry (the boundary, or null), properties {id, code, "
-            "name, received (range), open, overdue (now)}",
+            "description": "a Feature per unit of the level in the subtree, by id: geometry (the unit's boundary; "
+            "without one, the union of its cells' boundaries; null when there is none), properties {id, code, "
+            "name, received (range, origin in the unit's subtree), open, overdue (now, owned in it)}",
         },
     )
 
 
 def heatmap_json(layer: Any) -> str:
-    """The FeatureCollection as JSON text, joined from the cells' cached Feature heads (see HeatmapSchema)."""
+    """The FeatureCollection as JSON text, joined from the units' cached Feature heads (see HeatmapSchema)."""
     received, current, nothing = layer.received, layer.current, (0, 0)
     features = ",".join(
         f'{head}"received":{received.get(unit_id, 0):d},"open":{current.get(unit_id, nothing)[0]:d},'
         f'"overdue":{current.get(unit_id, nothing)[1]:d}}}}}'
-        for unit_id, head in layer.cells
+        for unit_id, head in layer.units
     )
-    return f'{{"type":"FeatureCollection","features":[{features}]}}'
+    return f'{{"type":"FeatureCollection","level":"{layer.level.value}","features":[{features}]}}'
 
 
 class LeaderboardItemSchema(BaseSchema):

@@ -1,4 +1,6 @@
-"""ETags computed from the bytes a client receives, so GET and If-Match agree by construction.
+"""ETags computed from the bytes a client receives, so GET and If-Match agree by construction; a GET whose body
+is costly to write may instead give a digest of what it is written from (`json_text_response`), to answer 304
+without writing it.
 
 Flask's JSON provider sorts keys, so one representation always serializes to the same bytes.
 """
@@ -56,13 +58,28 @@ def checks_if_match(current: Callable[..., Mapping[str, Any]]) -> Callable[[F], 
     return decorator
 
 
+def json_text_response(etag: str, body: Callable[[], str]) -> Response:
+    """A GET whose ETag is known before its body (a digest of what the body is written from): 304 without
+    writing the body when the client holds it, else the JSON text `body()` with that ETag."""
+    if request.if_none_match.contains(etag):
+        response = Response(status=304)
+    else:
+        response = Response(body(), mimetype="application/json")
+    response.set_etag(etag)
+    response.headers["Date"] = _http_date_now()
+    return response
+
+
 def register_etags(app: Flask) -> None:
     @app.after_request
     def add_etag(response: Response) -> Response:
         method = request.method
         if method not in {"GET", "PATCH"} or response.status_code != 200 or not _is_json(response):
             return response
-        response.set_etag(_digest(response.get_data()))
+        # Unless the view knew it (json_text_response): looked for by name, as werkzeug would raise inside to
+        # say the header is missing.
+        if not any(key == "ETag" for key, _value in response.headers):
+            response.set_etag(_digest(response.get_data()))
         if method != "GET":
             return response
         environ = request.environ  # the headers that can make a GET 304 or 412 (`make_conditional`, without Range)
