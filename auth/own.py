@@ -1,15 +1,18 @@
-"""The caller's own account as `/auth/me` shows it, read by Core queries rather than loaded as an entity.
+"""Accounts as the reads show them, read by Core queries rather than loaded as entities: the caller's own
+(`/auth/me`, with its cells) and any account a manager reads (`/users/{id}`).
 
 `/auth/me` is what every app calls on start and on resume. Loading the account entity (with its scope unit
 joined) and then its cell assignments through the relationship took a third of the request; the same columns
-read as plain rows take a tenth of that (docs/PERFORMANCE.md, "Second pass"). The document is written from
-these rows by `auth.schemas.user_document`, as from an entity.
+read as plain rows take a tenth of that (docs/PERFORMANCE.md, "Second pass"); `/users/{id}` loaded the entity
+with its whole scope unit, boundary included ("Third pass"). The documents are written from these rows by
+`auth.schemas.user_document`, as from an entity.
 """
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Row, bindparam, select
 
 from auth.models import Account
 from grid.models import CellAssignment, GridLevel, GridUnit
@@ -20,7 +23,7 @@ from kernel.principals import Caller, Role
 
 _accounts, _units, _cells = Account.__table__, GridUnit.__table__, CellAssignment.__table__
 
-OWN_ACCOUNT = (
+ACCOUNT_VIEW = (
     select(
         _accounts.c.id,
         _accounts.c.username,
@@ -35,6 +38,7 @@ OWN_ACCOUNT = (
         _units.c.name,
         _units.c.level,
         _units.c.parent_id,
+        _units.c.path,
     )
     .select_from(_accounts.outerjoin(_units, _units.c.id == _accounts.c.scope_grid_id))
     .where(_accounts.c.id == bindparam("account_id"))
@@ -52,7 +56,7 @@ class UnitBrief:
 
 
 @dataclass(frozen=True, slots=True)
-class OwnAccount:
+class AccountView:
     id: int
     username: str
     display_name: str
@@ -63,19 +67,36 @@ class OwnAccount:
     active: bool
     created_at: datetime
     updated_at: datetime
+    scope_path: str | None  # of the scope unit: who may see the account (not shown)
+
+
+@dataclass(frozen=True, slots=True)
+class OwnAccount(AccountView):
     grid_ids: list[int]  # the cells a worker covers; none for other roles
+
+
+def find_account_view(account_id: int) -> AccountView | None:
+    """An account and its scope unit, in one query; None when there is no such account."""
+    row = db.session.connection().execute(ACCOUNT_VIEW, {"account_id": account_id}).first()
+    return None if row is None else AccountView(*_view_fields(row))
 
 
 def own_account(caller: Caller) -> OwnAccount:
     """The caller's account, its scope unit and (for a worker) its cells: one query each."""
-    row = db.session.execute(OWN_ACCOUNT, {"account_id": caller.id}).first()
+    # On the session's connection, as plain rows: nothing here is an entity.
+    connection = db.session.connection()
+    row = connection.execute(ACCOUNT_VIEW, {"account_id": caller.id}).first()
     if row is None or not row.active:  # deactivated since the token check, in another transaction
         raise UnauthorizedError(_("The account is not active."))
+    cells = connection.execute(OWN_CELLS, {"account_id": caller.id}).scalars().all() if row.role is Role.WORKER else []
+    return OwnAccount(*_view_fields(row), list(cells))
+
+
+def _view_fields(row: Row[Any]) -> tuple[Any, ...]:
     unit = None
     if row.scope_grid_id is not None:
         unit = UnitBrief(row.scope_grid_id, row.code, row.name, row.level, row.parent_id)
-    cells = list(db.session.scalars(OWN_CELLS, {"account_id": caller.id})) if row.role is Role.WORKER else []
-    return OwnAccount(
+    return (
         row.id,
         row.username,
         row.display_name,
@@ -86,5 +107,5 @@ def own_account(caller: Caller) -> OwnAccount:
         row.active,
         row.created_at,
         row.updated_at,
-        cells,
+        row.path,
     )
