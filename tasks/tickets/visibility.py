@@ -20,6 +20,7 @@ from kernel.principals import Caller, Role
 from kernel.scope import Scope
 from tasks.lifecycle import TRANSITIONS, Action, Party, Status, actions_from
 from tasks.tickets.models import Ticket
+from tasks.tickets.rows import TicketRow, find_ticket_row
 
 # --- who sees a ticket ----------------------------------------------------------------------------
 
@@ -140,6 +141,15 @@ def get_visible_ticket(actor: Caller, ticket_id: int, viewer: Viewer | None = No
     """A ticket the actor may see; 404 otherwise (its existence is private)."""
     viewer = viewer or Viewer.of(actor)
     ticket = db.session.execute(TICKET_BY_ID, {"ticket_id": ticket_id}).unique().scalar_one_or_none()
+    if ticket is None or not can_see(viewer, ticket):
+        raise NotFoundError(_("No such ticket."))
+    return ticket
+
+
+def get_visible_ticket_row(actor: Caller, ticket_id: int, viewer: Viewer | None = None) -> TicketRow:
+    """`get_visible_ticket` read as a plain row, for a read that only shows the ticket; the same 404s."""
+    viewer = viewer or Viewer.of(actor)
+    ticket = find_ticket_row(ticket_id)
     if ticket is None or not can_see(viewer, ticket):
         raise NotFoundError(_("No such ticket."))
     return ticket
