@@ -50,6 +50,7 @@ OWN_ACCOUNT = (
     .where(_accounts.c.id == bindparam("account_id"))
     .order_by(_cells.c.grid_id)
 )
+CELL = len(_VIEW_COLUMNS)  # where the cell is in OWN_ACCOUNT's rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,26 +91,17 @@ def find_account_view(account_id: int) -> AccountView | None:
 def own_account(caller: Caller) -> OwnAccount:
     """The caller's account, its scope unit and (for a worker) its cells, in one query."""
     rows = db.session.connection().execute(OWN_ACCOUNT, {"account_id": caller.id}).all()
-    if not rows or not rows[0].active:  # deactivated since the token check, in another transaction
+    cells = [row[CELL] for row in rows if row[CELL] is not None]
+    account = OwnAccount(*_view_fields(rows[0]), cells) if rows else None
+    if account is None or not account.active:  # deactivated since the token check, in another transaction
         raise UnauthorizedError(_("The account is not active."))
-    cells = [row.grid_id for row in rows if row.grid_id is not None]
-    return OwnAccount(*_view_fields(rows[0]), cells)
+    return account
 
 
 def _view_fields(row: Row[Any]) -> tuple[Any, ...]:
-    unit = None
-    if row.scope_grid_id is not None:
-        unit = UnitBrief(row.scope_grid_id, row.code, row.name, row.level, row.parent_id)
-    return (
-        row.id,
-        row.username,
-        row.display_name,
-        row.role,
-        row.scope_grid_id,
-        unit,
-        row.phone,
-        row.active,
-        row.created_at,
-        row.updated_at,
-        row.path,
-    )
+    """AccountView's fields from a row of ACCOUNT_VIEW's columns (unpacked by position: by name, each read
+    costs more)."""
+    (account_id, username, display_name, role, unit_id, phone, active, created_at, updated_at, *unit) = row[:CELL]
+    code, name, level, parent_id, path = unit
+    brief = None if unit_id is None else UnitBrief(unit_id, code, name, level, parent_id)
+    return (account_id, username, display_name, role, unit_id, brief, phone, active, created_at, updated_at, path)

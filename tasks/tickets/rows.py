@@ -47,10 +47,8 @@ class AssigneeRow:
 
 
 class TicketRow:
-    """A ticket's columns as attributes (from its row), its unit, first unit, category and assignee as rows, and
-    the model's read-only properties and methods: what the read rules ask of a `Ticket`."""
-
-    __slots__ = ("_row", "assignee", "category", "first_unit", "grid")
+    """A ticket's columns as attributes, its unit, first unit, category and assignee as rows, and the model's
+    read-only properties and methods: what the read rules ask of a `Ticket`."""
 
     is_open = Ticket.is_open
     resolved_on_spot = Ticket.resolved_on_spot
@@ -58,14 +56,13 @@ class TicketRow:
     overdue_at = Ticket.overdue_at
 
     def __init__(self, row: Row[Any]) -> None:
-        self._row = row
+        # Copied into the instance's dict at once: a document reads some forty columns, and reading each from the
+        # row by name cost more than the entity's attributes did (docs/PERFORMANCE.md, "Third pass").
+        self.__dict__.update(zip(_TICKET_KEYS, row, strict=False))
         self.grid = UnitRow(*row[_GRID])
         self.first_unit = UnitRow(*row[_FIRST_UNIT])
-        self.category = CategoryRow(row.category_code, row[_CATEGORY_NAME])
+        self.category = CategoryRow(self.category_code, row[_CATEGORY_NAME])
         self.assignee = None if row[_ASSIGNEE.start] is None else AssigneeRow(*row[_ASSIGNEE])
-
-    def __getattr__(self, name: str) -> Any:  # the ticket's own columns
-        return getattr(self._row, name)
 
 
 _tickets, _units, _categories = Ticket.__table__, GridUnit.__table__, Category.__table__
@@ -80,7 +77,8 @@ _COLUMNS = (
     _categories.c.name.label("category__name"),
     *(_assignee.c[name].label(f"assignee__{name}") for name in ("id", "display_name", "role", "party_member")),
 )
-_start = len(_tickets.c)
+_TICKET_KEYS = tuple(column.key for column in _tickets.c)
+_start = len(_TICKET_KEYS)
 _GRID = slice(_start, _start + 6)
 _FIRST_UNIT = slice(_start + 6, _start + 12)
 _CATEGORY_NAME = _start + 12
