@@ -59,7 +59,7 @@ PRINCIPAL_QUERY = (
 def find_principal(session_id: str, account_id: int) -> tuple[Principal | None, bool] | None:
     """The caller behind a token's session (None when inactive) and whether the session was revoked; None when
     no such session of that account exists."""
-    # On the session's connection: its rows are plain columns, and the ORM's execution path cost a third of the query.
+    # On the session's connection, as the page query runs: its rows are plain columns (docs/PERFORMANCE.md).
     params = {"session_id": session_id, "account_id": account_id}
     row = db.session.connection().execute(PRINCIPAL_QUERY, params).first()
     if row is None:

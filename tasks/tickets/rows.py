@@ -2,8 +2,8 @@
 
 Loading a ticket as an entity with its unit, first unit, category and assignee joined (`visibility.TICKET_BY_ID`)
 put five mappers' loading machinery into every read of one ticket, for an object the read never changes. The same
-columns read by one Core statement, built once from the tables and run on the session's connection, cost a
-fraction of it (docs/PERFORMANCE.md, "Third pass"). A `TicketRow` answers the attributes a `Ticket` answers to the
+columns read by one Core statement, built once from the tables and run on the session's connection, cost less
+(docs/PERFORMANCE.md, "Third pass"). A `TicketRow` answers the attributes a `Ticket` answers to the
 rules that only read one (`visibility.can_see`, `allowed_actions`, `views.view_of`, `schemas.ticket_document`);
 actions still load the entity. tests/tasks/test_ticket_documents.py holds the two readings equal.
 """
