@@ -4,7 +4,7 @@
 `/auth/me` is what every app calls on start and on resume. Loading the account entity (with its scope unit
 joined) and then its cell assignments through the relationship took a third of the request; the same columns
 read as plain rows take a tenth of that (docs/PERFORMANCE.md, "Second pass"); `/users/{id}` loaded the entity
-with its whole scope unit, boundary included ("Third pass"). The documents are written from these rows by
+with its whole scope unit, boundary included ("Third pass: the reads"). The documents are written from these rows by
 `auth.schemas.user_document`, as from an entity.
 """
 

@@ -147,8 +147,8 @@ class LocatedSchema(Schema):
 
     def dump(self, obj: Any, *, many: bool | None = None) -> Any:
         """The declared document written by hand (`located_document`): a lookup is one of the hot reads, and a
-        fixed shape needs none of marshmallow's field machinery (docs/PERFORMANCE.md, "Third pass"). The fields
-        above stay the contract; tests/grid/test_located_documents.py holds both writers equal."""
+        fixed shape needs none of marshmallow's field machinery (docs/PERFORMANCE.md, "Third pass: the reads").
+        The fields above stay the contract; tests/grid/test_located_documents.py holds both writers equal."""
         if self.many if many is None else many:
             return [located_document(located) for located in obj]
         return located_document(obj)

@@ -3,7 +3,7 @@
 Loading a ticket as an entity with its unit, first unit, category and assignee joined (`visibility.TICKET_BY_ID`)
 put five mappers' loading machinery into every read of one ticket, for an object the read never changes. The same
 columns read by one Core statement, built once from the tables and run on the session's connection, cost less
-(docs/PERFORMANCE.md, "Third pass"). A `TicketRow` answers the attributes a `Ticket` answers to the
+(docs/PERFORMANCE.md, "Third pass: the reads"). A `TicketRow` answers the attributes a `Ticket` answers to the
 rules that only read one (`visibility.can_see`, `allowed_actions`, `views.view_of`, `schemas.ticket_document`);
 actions still load the entity. tests/tasks/test_ticket_documents.py holds the two readings equal.
 """
@@ -57,7 +57,7 @@ class TicketRow:
 
     def __init__(self, row: Row[Any]) -> None:
         # Copied into the instance's dict at once: a document reads some forty columns, and reading each from the
-        # row by name cost more than the entity's attributes did (docs/PERFORMANCE.md, "Third pass").
+        # row by name cost more than the entity's attributes did (docs/PERFORMANCE.md, "Third pass: the reads").
         self.__dict__.update(zip(_TICKET_KEYS, row, strict=False))
         self.grid = UnitRow(*row[_GRID])
         self.first_unit = UnitRow(*row[_FIRST_UNIT])
