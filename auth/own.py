@@ -1,15 +1,18 @@
-"""The caller's own account as `/auth/me` shows it, read by Core queries rather than loaded as an entity.
+"""Accounts as the reads show them, read by Core queries rather than loaded as entities: the caller's own
+(`/auth/me`, with its cells) and any account a manager reads (`/users/{id}`).
 
 `/auth/me` is what every app calls on start and on resume. Loading the account entity (with its scope unit
 joined) and then its cell assignments through the relationship took a third of the request; the same columns
-read as plain rows take a tenth of that (docs/PERFORMANCE.md, "Second pass"). The document is written from
-these rows by `auth.schemas.user_document`, as from an entity.
+read as plain rows take a tenth of that (docs/PERFORMANCE.md, "Second pass"); `/users/{id}` loaded the entity
+with its whole scope unit, boundary included ("Third pass: the reads"). The documents are written from these rows by
+`auth.schemas.user_document`, as from an entity.
 """
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Row, and_, bindparam, select
 
 from auth.models import Account
 from grid.models import CellAssignment, GridLevel, GridUnit
@@ -20,26 +23,34 @@ from kernel.principals import Caller, Role
 
 _accounts, _units, _cells = Account.__table__, GridUnit.__table__, CellAssignment.__table__
 
-OWN_ACCOUNT = (
-    select(
-        _accounts.c.id,
-        _accounts.c.username,
-        _accounts.c.display_name,
-        _accounts.c.role,
-        _accounts.c.scope_grid_id,
-        _accounts.c.phone,
-        _accounts.c.active,
-        _accounts.c.created_at,
-        _accounts.c.updated_at,
-        _units.c.code,
-        _units.c.name,
-        _units.c.level,
-        _units.c.parent_id,
-    )
-    .select_from(_accounts.outerjoin(_units, _units.c.id == _accounts.c.scope_grid_id))
-    .where(_accounts.c.id == bindparam("account_id"))
+_VIEW_COLUMNS = (
+    _accounts.c.id,
+    _accounts.c.username,
+    _accounts.c.display_name,
+    _accounts.c.role,
+    _accounts.c.scope_grid_id,
+    _accounts.c.phone,
+    _accounts.c.active,
+    _accounts.c.created_at,
+    _accounts.c.updated_at,
+    _units.c.code,
+    _units.c.name,
+    _units.c.level,
+    _units.c.parent_id,
+    _units.c.path,
 )
-OWN_CELLS = select(_cells.c.grid_id).where(_cells.c.account_id == bindparam("account_id")).order_by(_cells.c.grid_id)
+_WITH_UNIT = _accounts.outerjoin(_units, _units.c.id == _accounts.c.scope_grid_id)
+ACCOUNT_VIEW = select(*_VIEW_COLUMNS).select_from(_WITH_UNIT).where(_accounts.c.id == bindparam("account_id"))
+# The caller's own account with a worker's cells, one row per cell (one row with none): one round trip, not two.
+OWN_ACCOUNT = (
+    select(*_VIEW_COLUMNS, _cells.c.grid_id)
+    .select_from(
+        _WITH_UNIT.outerjoin(_cells, and_(_cells.c.account_id == _accounts.c.id, _accounts.c.role == Role.WORKER))
+    )
+    .where(_accounts.c.id == bindparam("account_id"))
+    .order_by(_cells.c.grid_id)
+)
+CELL = len(_VIEW_COLUMNS)  # where the cell is in OWN_ACCOUNT's rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +63,7 @@ class UnitBrief:
 
 
 @dataclass(frozen=True, slots=True)
-class OwnAccount:
+class AccountView:
     id: int
     username: str
     display_name: str
@@ -63,28 +74,34 @@ class OwnAccount:
     active: bool
     created_at: datetime
     updated_at: datetime
+    scope_path: str | None  # of the scope unit: who may see the account (not shown)
+
+
+@dataclass(frozen=True, slots=True)
+class OwnAccount(AccountView):
     grid_ids: list[int]  # the cells a worker covers; none for other roles
 
 
+def find_account_view(account_id: int) -> AccountView | None:
+    """An account and its scope unit, in one query; None when there is no such account."""
+    row = db.session.connection().execute(ACCOUNT_VIEW, {"account_id": account_id}).first()
+    return None if row is None else AccountView(*_view_fields(row))
+
+
 def own_account(caller: Caller) -> OwnAccount:
-    """The caller's account, its scope unit and (for a worker) its cells: one query each."""
-    row = db.session.execute(OWN_ACCOUNT, {"account_id": caller.id}).first()
-    if row is None or not row.active:  # deactivated since the token check, in another transaction
+    """The caller's account, its scope unit and (for a worker) its cells, in one query."""
+    rows = db.session.connection().execute(OWN_ACCOUNT, {"account_id": caller.id}).all()
+    cells = [row[CELL] for row in rows if row[CELL] is not None]
+    account = OwnAccount(*_view_fields(rows[0]), cells) if rows else None
+    if account is None or not account.active:  # deactivated since the token check, in another transaction
         raise UnauthorizedError(_("The account is not active."))
-    unit = None
-    if row.scope_grid_id is not None:
-        unit = UnitBrief(row.scope_grid_id, row.code, row.name, row.level, row.parent_id)
-    cells = list(db.session.scalars(OWN_CELLS, {"account_id": caller.id})) if row.role is Role.WORKER else []
-    return OwnAccount(
-        row.id,
-        row.username,
-        row.display_name,
-        row.role,
-        row.scope_grid_id,
-        unit,
-        row.phone,
-        row.active,
-        row.created_at,
-        row.updated_at,
-        cells,
-    )
+    return account
+
+
+def _view_fields(row: Row[Any]) -> tuple[Any, ...]:
+    """AccountView's fields from a row of ACCOUNT_VIEW's columns (unpacked by position: by name, each read
+    costs more)."""
+    (account_id, username, display_name, role, unit_id, phone, active, created_at, updated_at, *unit) = row[:CELL]
+    code, name, level, parent_id, path = unit
+    brief = None if unit_id is None else UnitBrief(unit_id, code, name, level, parent_id)
+    return (account_id, username, display_name, role, unit_id, brief, phone, active, created_at, updated_at, path)

@@ -59,7 +59,9 @@ PRINCIPAL_QUERY = (
 def find_principal(session_id: str, account_id: int) -> tuple[Principal | None, bool] | None:
     """The caller behind a token's session (None when inactive) and whether the session was revoked; None when
     no such session of that account exists."""
-    row = db.session.execute(PRINCIPAL_QUERY, {"session_id": session_id, "account_id": account_id}).first()
+    # On the session's connection, as the page query runs: its rows are plain columns (docs/PERFORMANCE.md).
+    params = {"session_id": session_id, "account_id": account_id}
+    row = db.session.connection().execute(PRINCIPAL_QUERY, params).first()
     if row is None:
         return None
     account_id, role, scope_grid_id, scope_path, updated_at, active, revoked_at = row

@@ -7,7 +7,7 @@ from flask_jwt_extended import current_user, get_jwt, verify_jwt_in_request
 
 from auth import browser, devices, service
 from auth.models import Account
-from auth.own import OwnAccount, own_account
+from auth.own import AccountView, OwnAccount, own_account
 from auth.schemas import (
     BrowserTokenSchema,
     LoginSchema,
@@ -189,9 +189,9 @@ def create_user(data: dict[str, Any]) -> Account:
 @requires_role(*MANAGERS)
 @users_blp.response(200, UserSchema)
 @documents(304, 404)
-def get_user(user_id: int) -> Account:
+def get_user(user_id: int) -> AccountView:
     """One account in the caller's reach."""
-    return service.get_account(current_principal(), user_id)
+    return service.get_account_view(current_principal(), user_id)
 
 
 @users_blp.route("/<id:user_id>", methods=["PATCH"])

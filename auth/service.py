@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, delete, exists, func, or_, select, update
 
 from auth import devices, throttle, tokens
 from auth.models import Account, DeviceToken, VolunteerArea
+from auth.own import AccountView, find_account_view
 from auth.passwords import check_policy, hash_password, spend_verification_time, verify_password
 from auth.tokens import TokenGrant
 from grid import service as grid_service
@@ -153,6 +154,14 @@ def list_accounts(actor: Caller, filters: AccountFilters, *, limit: int, cursor:
 def get_account(actor: Caller, account_id: int) -> Account:
     """An account the actor may see; 404 otherwise (its existence is private)."""
     account = db.session.scalars(ACCOUNT_BY_ID, {"account_id": account_id}).one_or_none()
+    if account is None or not _is_visible(actor, account):
+        raise NotFoundError(_("No such account."))
+    return account
+
+
+def get_account_view(actor: Caller, account_id: int) -> AccountView:
+    """`get_account` read as plain rows, for a read that only shows the account; the same 404s."""
+    account = find_account_view(account_id)
     if account is None or not _is_visible(actor, account):
         raise NotFoundError(_("No such account."))
     return account
@@ -361,12 +370,12 @@ def _visible_accounts(actor: Caller) -> Any:
     )
 
 
-def _is_visible(actor: Caller, account: Account) -> bool:
+def _is_visible(actor: Caller, account: Account | AccountView) -> bool:
     """`_visible_accounts` for one loaded account, so a read by id needs no statement of its own."""
     if actor.role is Role.ADMIN:
         return True
-    home = account.scope_grid
-    return account.role in SUPERVISED_ROLES and home is not None and management_scope(actor).covers(home.path)
+    home = account.scope_path
+    return account.role in SUPERVISED_ROLES and home is not None and management_scope(actor).covers(home)
 
 
 def _ensure_may_manage_role(actor: Caller, role: Role) -> None:

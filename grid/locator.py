@@ -26,6 +26,9 @@ class CellIndex:
     version: int
     tree: shapely.STRtree | None
     cell_ids: np.ndarray
+    # Each cell's path when the index was built. Moving a unit does not change the version (its boundary stays),
+    # so a path here can be out of date: whoever uses one checks it against the row.
+    paths: dict[int, str]
 
     def cells_at(self, lat: float, lng: float) -> list[int]:
         if self.tree is None:
@@ -46,6 +49,12 @@ class CellLocator:
         cells = self.index().cells_at(lat, lng)
         return cells[0] if cells else None
 
+    def locate_with_path(self, lat: float, lng: float) -> tuple[int, str] | None:
+        """The cell holding the WGS-84 point and its path as indexed (possibly out of date: `CellIndex.paths`)."""
+        index = self.index()
+        cells = index.cells_at(lat, lng)
+        return (cells[0], index.paths[cells[0]]) if cells else None
+
     def clear(self) -> None:
         """Forget the index (the next lookup rebuilds it)."""
         with self._lock:
@@ -64,18 +73,24 @@ class CellLocator:
 
 def build_index(version: int) -> CellIndex:
     rows = db.session.execute(
-        select(GridUnit.id, GridUnit.boundary).where(
+        select(GridUnit.id, GridUnit.boundary, GridUnit.path).where(
             GridUnit.level == GridLevel.GRID, GridUnit.active.is_(True), GridUnit.boundary.is_not(None)
         )
     ).all()
     if not rows:
-        return CellIndex(version, None, np.array([], dtype=np.int64))
-    shapes = [shapely.from_geojson(boundary) for _, boundary in rows]
-    return CellIndex(version, shapely.STRtree(shapes), np.array([cell_id for cell_id, _ in rows], dtype=np.int64))
+        return CellIndex(version, None, np.array([], dtype=np.int64), {})
+    shapes = [shapely.from_geojson(boundary) for _, boundary, _ in rows]
+    cell_ids = np.array([cell_id for cell_id, _, _ in rows], dtype=np.int64)
+    return CellIndex(version, shapely.STRtree(shapes), cell_ids, {cell_id: path for cell_id, _, path in rows})
+
+
+_state = GridIndexState.__table__
+# Read on every lookup: built once, and run on the session's connection (a plain column; see docs/PERFORMANCE.md).
+VERSION = select(_state.c.version).where(_state.c.id == STATE_ROW)
 
 
 def current_version() -> int:
-    return db.session.scalar(select(GridIndexState.version).where(GridIndexState.id == STATE_ROW)) or 0
+    return db.session.connection().execute(VERSION).scalar() or 0
 
 
 def bump_version() -> None:

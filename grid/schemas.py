@@ -145,6 +145,40 @@ class LocatedSchema(Schema):
     ancestors = fields.List(fields.Nested(GridBriefSchema), required=True, metadata={"description": "root first"})
     point = fields.Nested(PointSchema, required=True, metadata={"description": "the point in WGS-84"})
 
+    def dump(self, obj: Any, *, many: bool | None = None) -> Any:
+        """The declared document written by hand (`located_document`): a lookup is one of the hot reads, and a
+        fixed shape needs none of marshmallow's field machinery (docs/PERFORMANCE.md, "Third pass: the reads").
+        The fields above stay the contract; tests/grid/test_located_documents.py holds both writers equal."""
+        if self.many if many is None else many:
+            return [located_document(located) for located in obj]
+        return located_document(obj)
+
+    def reference_dump(self, obj: Any, *, many: bool | None = None) -> Any:
+        """The document as marshmallow writes it from the declared fields."""
+        return super().dump(obj, many=many)
+
+
+def unit_brief_document(unit: Any) -> dict[str, Any]:
+    """A unit as GridBriefSchema declares it, written field by field."""
+    parent_id = unit.parent_id
+    return {
+        "id": str(unit.id),
+        "code": unit.code,
+        "name": unit.name,
+        "level": unit.level.value,
+        "parent_id": None if parent_id is None else str(parent_id),
+    }
+
+
+def located_document(located: Any) -> dict[str, Any]:
+    """A grid.service.Located as LocatedSchema declares it, written field by field."""
+    point = located.point
+    return {
+        "cell": unit_brief_document(located.cell),
+        "ancestors": [unit_brief_document(unit) for unit in located.ancestors],
+        "point": {"lat": float(point["lat"]), "lng": float(point["lng"]), "coord_system": str(point["coord_system"])},
+    }
+
 
 class ImportSummarySchema(Schema):
     created = fields.Integer(required=True)

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import Select, exists, func, or_, select, update
+from sqlalchemy import Select, bindparam, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from grid import geometry, territory
@@ -301,18 +301,38 @@ def _check_territory(actor: Caller, unit: GridUnit, field: str) -> None:
 # --- locating a point ----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class UnitBrief:
+    """A unit as a lookup shows it (GridBriefSchema), and its path."""
+
+    id: int
+    code: str
+    name: str
+    level: GridLevel
+    parent_id: int | None
+    path: str
+
+
 @dataclass(frozen=True)
 class Located:
-    cell: GridUnit
-    ancestors: list[GridUnit]
+    cell: UnitBrief
+    ancestors: list[UnitBrief]
     point: dict[str, Any]
+
+
+_units = GridUnit.__table__
+_BRIEF_COLUMNS = (_units.c.id, _units.c.code, _units.c.name, _units.c.level, _units.c.parent_id, _units.c.path)
+# Built once from the table, and read as plain rows on the session's connection: a lookup loaded the cell and
+# its ancestors as entities before, boundaries and all (see docs/PERFORMANCE.md).
+UNIT_BRIEFS = select(*_BRIEF_COLUMNS).where(_units.c.id.in_(bindparam("unit_ids", expanding=True)))
+UNIT_BRIEF = select(*_BRIEF_COLUMNS).where(_units.c.id == bindparam("unit_id"))
 
 
 def locate(lat: float, lng: float, system: CoordSystem) -> Located:
     """The cell holding a point given in any of the supported coordinate systems; 404 when none does."""
     wgs_lat, wgs_lng = to_wgs84(lat, lng, system)
-    cell_id = locator().locate(wgs_lat, wgs_lng)
-    if cell_id is None:
+    found = locator().locate_with_path(wgs_lat, wgs_lng)
+    if found is None:
         raise NotFoundError(
             _("No grid cell holds that point."),
             {
@@ -325,8 +345,29 @@ def locate(lat: float, lng: float, system: CoordSystem) -> Located:
                 ]
             },
         )
-    cell = get_unit(cell_id)
-    return Located(cell, _ancestors(cell), {"lat": wgs_lat, "lng": wgs_lng, "coord_system": "wgs84"})
+    cell_id, indexed_path = found
+    # The cell and its ancestors in one query, from the path the index holds; again from the cell's own row when
+    # a move has changed that path since the index was built.
+    units = _unit_briefs(_ids_on(indexed_path))
+    cell = units.get(cell_id)
+    if cell is None or cell.path != indexed_path:
+        row = db.session.connection().execute(UNIT_BRIEF, {"unit_id": cell_id}).first()
+        if row is None:
+            raise NotFoundError(_("No such grid unit."))
+        units = _unit_briefs(_ids_on(row.path))
+        cell = units[cell_id]
+    point = {"lat": wgs_lat, "lng": wgs_lng, "coord_system": "wgs84"}
+    return Located(cell, [units[unit_id] for unit_id in _ids_on(cell.path)[:-1]], point)
+
+
+def _ids_on(path: str) -> list[int]:
+    """The ids on a unit's path: its ancestors', root first, then its own."""
+    return [int(part) for part in path.strip("/").split("/")]
+
+
+def _unit_briefs(unit_ids: list[int]) -> dict[int, UnitBrief]:
+    rows = db.session.connection().execute(UNIT_BRIEFS, {"unit_ids": unit_ids})
+    return {row[0]: UnitBrief(*row) for row in rows}
 
 
 def locator() -> CellLocator:

@@ -27,6 +27,7 @@ from tasks.categories.models import Category
 from tasks.categories.service import codes_under
 from tasks.lifecycle import OPEN_STATUSES, Action, Status
 from tasks.tickets.models import PersonalDataRead, Ticket, TicketEvent
+from tasks.tickets.rows import ticket_rows
 from tasks.tickets.visibility import (
     TICKET_LOAD,
     Viewer,
@@ -34,6 +35,7 @@ from tasks.tickets.visibility import (
     can_see,
     followed_clause,
     get_visible_ticket,
+    get_visible_ticket_row,
     is_supervising,
     sees_phone,
     visibility_clause,
@@ -78,7 +80,7 @@ def view_changes_at(ticket: Ticket, now: datetime) -> datetime | None:
 
 def get_ticket(actor: Caller, ticket_id: int) -> TicketView:
     viewer = Viewer.of(actor)
-    return view_of(viewer, get_visible_ticket(actor, ticket_id, viewer))
+    return view_of(viewer, get_visible_ticket_row(actor, ticket_id, viewer))
 
 
 # --- lists ----------------------------------------------------------------------------------------
@@ -152,8 +154,7 @@ def ticket_page(viewer: Viewer, filters: TicketFilters, *, limit: int, cursor: s
 
 def views_of(viewer: Viewer, ticket_ids: Sequence[int], now: datetime) -> list[TicketView]:
     """These tickets as the viewer sees them at `now`, in the order given (ids that no longer exist left out)."""
-    loaded = db.session.scalars(select(Ticket).options(*TICKET_LOAD).where(Ticket.id.in_(ticket_ids))).unique()
-    by_id = {ticket.id: ticket for ticket in loaded}
+    by_id = {ticket.id: ticket for ticket in ticket_rows(ticket_ids)}
     return [view_of(viewer, by_id[ticket_id], now) for ticket_id in ticket_ids if ticket_id in by_id]
 
 

@@ -8,6 +8,7 @@ deactivated) and must agree to the byte; and what the HTTP API serves is the dec
 import pytest
 
 from auth.models import Account
+from auth.own import find_account_view, own_account
 from auth.schemas import MeSchema, UserSchema
 from kernel.extensions import db
 
@@ -50,3 +51,15 @@ def test_the_api_serves_the_declared_documents(app, world, client, varied_accoun
         assert user.get_json() == UserSchema().reference_dump(supervisor)
     assert me.get_json()["grid_ids"] == [str(world.tree["G1a"].id)]
     assert user.get_json()["phone"] == "13812345678"
+
+
+def test_the_rows_the_reads_use_give_the_entitys_document(app, varied_accounts):
+    """`/users/{id}` and `/auth/me` read plain rows (`auth.own`), not the entity: the same document either way."""
+    with app.test_request_context():
+        for account_id in varied_accounts:
+            account = db.session.get(Account, account_id)
+            assert UserSchema().dump(find_account_view(account_id)) == UserSchema().reference_dump(account)
+            assert find_account_view(account_id).scope_path == account.scope_path
+            if account.active:
+                assert MeSchema().dump(own_account(account)) == MeSchema().reference_dump(account), account.username
+        assert find_account_view(max(varied_accounts) + 1) is None

@@ -89,3 +89,25 @@ def test_another_process_sees_an_import_on_its_next_request(app, client, admin):
     assert locate(other_client, admin, *INSIDE_G1).json["cell"]["code"] == "G1"
     with other.app_context():
         db.engine.dispose()
+
+
+def test_a_move_of_the_cells_community_shows_in_the_next_lookups_ancestors(client, admin, mapped):
+    """A move changes no boundary, so the index is not rebuilt: the lookup still names the cell's new ancestors."""
+    units = {unit["code"]: unit["id"] for unit in client.get("/api/v1/grids", headers=admin).json["items"]}
+    assert [unit["code"] for unit in locate(client, admin, *INSIDE_G1).json["ancestors"]] == ["D", "S", "C"]
+    other = {"code": "S2", "name": "另一街道", "level": "street", "parent_id": units["D"]}
+    s2 = client.post("/api/v1/grids", json=other, headers=admin).json["id"]
+    assert client.patch(f"/api/v1/grids/{units['S']}", json={"boundary": None}, headers=admin).status_code == 200
+    moved = client.patch(f"/api/v1/grids/{units['C']}", json={"parent_id": s2}, headers=admin)
+    assert moved.status_code == 200, moved.json
+    response = locate(client, admin, *INSIDE_G1)
+    assert response.json["cell"]["code"] == "G1"
+    assert [unit["code"] for unit in response.json["ancestors"]] == ["D", "S2", "C"]
+    assert response.json["ancestors"][2]["parent_id"] == s2
+
+
+def test_a_renamed_ancestor_shows_in_the_next_lookup(client, admin, mapped):
+    units = {unit["code"]: unit["id"] for unit in client.get("/api/v1/grids", headers=admin).json["items"]}
+    assert locate(client, admin, *INSIDE_G1).json["ancestors"][1]["name"] == "S 单元"
+    assert client.patch(f"/api/v1/grids/{units['S']}", json={"name": "新街道"}, headers=admin).status_code == 200
+    assert locate(client, admin, *INSIDE_G1).json["ancestors"][1]["name"] == "新街道"

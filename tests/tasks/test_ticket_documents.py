@@ -15,8 +15,8 @@ from grid.coords import CoordSystem
 from grid.schemas import use_output_coord_system
 from kernel import clock
 from kernel.extensions import db
+from tasks.tickets import rows, visibility
 from tasks.tickets import views as ticket_views
-from tasks.tickets import visibility
 from tasks.tickets.models import Ticket
 from tasks.tickets.schemas import TicketSchema
 
@@ -71,6 +71,31 @@ def test_the_hand_written_document_is_the_declared_one(app, world, tickets_in_ev
                         compared += 1
                     assert schema.dump(views, many=True) == schema.reference_dump(views, many=True)
     assert compared == len(VIEWERS) * len(tickets_in_every_state) * len(CoordSystem) * 2
+
+
+def test_a_ticket_read_as_a_row_is_the_ticket_loaded_as_an_entity(app, world, tickets_in_every_state):
+    """One ticket's GET and the rendering of list pages read plain rows (`tasks.tickets.rows`), not entities: the
+    same visibility, the same document and the same moments of change, for every viewer and state."""
+    schema = TicketSchema()
+    seen = set()
+    with app.test_request_context():
+        now = clock.utcnow()
+        listed = {row.id: row for row in rows.ticket_rows(list(tickets_in_every_state.values()))}
+        assert set(listed) == set(tickets_in_every_state.values())
+        for who in VIEWERS:
+            viewer = visibility.Viewer.of(db.session.get(Account, world.accounts[who].id))
+            for name, ticket_id in tickets_in_every_state.items():
+                ticket, row = db.session.get(Ticket, ticket_id), rows.find_ticket_row(ticket_id)
+                assert visibility.can_see(viewer, row) == visibility.can_see(viewer, ticket), (who, name)
+                seen.add(visibility.can_see(viewer, row))
+                assert ticket_views.view_changes_at(row, now) == ticket_views.view_changes_at(ticket, now)
+                for system in CoordSystem:
+                    use_output_coord_system(system)
+                    expected = schema.reference_dump(ticket_views.view_of(viewer, ticket, now))
+                    assert schema.dump(ticket_views.view_of(viewer, row, now)) == expected, (who, name, system)
+                    assert schema.dump(ticket_views.view_of(viewer, listed[ticket_id], now)) == expected
+        assert rows.find_ticket_row(max(tickets_in_every_state.values()) + 100) is None
+    assert seen == {True, False}
 
 
 def test_the_states_above_are_really_different(world, tickets_in_every_state):

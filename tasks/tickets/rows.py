@@ -1,0 +1,103 @@
+"""Tickets read as plain rows, for the reads that only show them: one ticket's GET and the rendering of a page.
+
+Loading a ticket as an entity with its unit, first unit, category and assignee joined (`visibility.TICKET_BY_ID`)
+put five mappers' loading machinery into every read of one ticket, for an object the read never changes. The same
+columns read by one Core statement, built once from the tables and run on the session's connection, cost less
+(docs/PERFORMANCE.md, "Third pass: the reads"). A `TicketRow` answers the attributes a `Ticket` answers to the
+rules that only read one (`visibility.can_see`, `allowed_actions`, `views.view_of`, `schemas.ticket_document`);
+actions still load the entity. tests/tasks/test_ticket_documents.py holds the two readings equal.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Row, bindparam, select
+
+from auth.models import Account
+from grid.models import GridLevel, GridUnit
+from kernel.extensions import db
+from kernel.principals import Role
+from tasks.categories.models import Category
+from tasks.tickets.models import Ticket
+
+
+@dataclass(frozen=True, slots=True)
+class UnitRow:
+    id: int
+    code: str
+    name: str
+    level: GridLevel
+    parent_id: int | None
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryRow:
+    code: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class AssigneeRow:
+    id: int
+    display_name: str
+    role: Role
+    party_member: bool
+
+
+class TicketRow:
+    """A ticket's columns as attributes, its unit, first unit, category and assignee as rows, and the model's
+    read-only properties and methods: what the read rules ask of a `Ticket`."""
+
+    is_open = Ticket.is_open
+    resolved_on_spot = Ticket.resolved_on_spot
+    warned_at = Ticket.warned_at
+    overdue_at = Ticket.overdue_at
+
+    def __init__(self, row: Row[Any]) -> None:
+        # Copied into the instance's dict at once: a document reads some forty columns, and reading each from the
+        # row by name cost more than the entity's attributes did (docs/PERFORMANCE.md, "Third pass: the reads").
+        self.__dict__.update(zip(_TICKET_KEYS, row, strict=False))
+        self.grid = UnitRow(*row[_GRID])
+        self.first_unit = UnitRow(*row[_FIRST_UNIT])
+        self.category = CategoryRow(self.category_code, row[_CATEGORY_NAME])
+        self.assignee = None if row[_ASSIGNEE.start] is None else AssigneeRow(*row[_ASSIGNEE])
+
+
+_tickets, _units, _categories = Ticket.__table__, GridUnit.__table__, Category.__table__
+_grid, _first_unit, _assignee = _units.alias("grid"), _units.alias("first_unit"), Account.__table__.alias("assignee")
+_UNIT = ("id", "code", "name", "level", "parent_id", "path")
+# The ticket's columns first (under their own names), then each related row's, labelled apart, in the order of the
+# slices below.
+_COLUMNS = (
+    *_tickets.c,
+    *(_grid.c[name].label(f"grid__{name}") for name in _UNIT),
+    *(_first_unit.c[name].label(f"first_unit__{name}") for name in _UNIT),
+    _categories.c.name.label("category__name"),
+    *(_assignee.c[name].label(f"assignee__{name}") for name in ("id", "display_name", "role", "party_member")),
+)
+_TICKET_KEYS = tuple(column.key for column in _tickets.c)
+_start = len(_TICKET_KEYS)
+_GRID = slice(_start, _start + 6)
+_FIRST_UNIT = slice(_start + 6, _start + 12)
+_CATEGORY_NAME = _start + 12
+_ASSIGNEE = slice(_start + 13, _start + 17)
+_FROM = (
+    _tickets.join(_grid, _grid.c.id == _tickets.c.grid_id)
+    .join(_first_unit, _first_unit.c.id == _tickets.c.origin_grid_id)
+    .join(_categories, _categories.c.code == _tickets.c.category_code)
+    .outerjoin(_assignee, _assignee.c.id == _tickets.c.assignee_id)
+)
+TICKET_ROW = select(*_COLUMNS).select_from(_FROM).where(_tickets.c.id == bindparam("ticket_id"))
+TICKET_ROWS = select(*_COLUMNS).select_from(_FROM).where(_tickets.c.id.in_(bindparam("ticket_ids", expanding=True)))
+
+
+def find_ticket_row(ticket_id: int) -> TicketRow | None:
+    row = db.session.connection().execute(TICKET_ROW, {"ticket_id": ticket_id}).first()
+    return None if row is None else TicketRow(row)
+
+
+def ticket_rows(ticket_ids: Sequence[int]) -> list[TicketRow]:
+    """These tickets, in no particular order (ids that do not exist left out)."""
+    return [TicketRow(row) for row in db.session.connection().execute(TICKET_ROWS, {"ticket_ids": list(ticket_ids)})]
