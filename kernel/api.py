@@ -16,6 +16,7 @@ from marshmallow import ValidationError as MarshmallowValidationError
 from swagger_ui_bundle import swagger_ui_path
 from webargs import core
 from webargs.flaskparser import FlaskParser, abort, is_json_request
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
@@ -132,6 +133,17 @@ CONVENTION_HEADERS: dict[str, dict[str, Any]] = {
 }
 
 
+class QueryArgs(MultiDict):  # type: ignore[type-arg]
+    """The query's parameters, answering `get` of an absent one with its default by a dict lookup: werkzeug's
+    MultiDict builds and catches a BadRequestKeyError for each, and marshmallow asks for every field a schema
+    declares (fourteen absent ones for the worker's queue)."""
+
+    def get(self, key: Any, default: Any = None, type: Any = None) -> Any:  # werkzeug's signature
+        if not dict.__contains__(self, key):
+            return default
+        return super().get(key, default, type)
+
+
 class StrictParser(FlaskParser):
     """Unknown query parameters are refused like unknown body fields: `?staus=open` is a typo, not a filter. JSON
     bodies are read within `kernel.jsonio`'s limits, and a body that is not JSON within them is 400 saying why."""
@@ -141,7 +153,7 @@ class StrictParser(FlaskParser):
     def load_querystring(self, req: Request, schema: Any) -> Any:
         """The query, refusing a parameter given twice unless its field takes a list (`?limit=8&limit=false` is
         not "8": the client meant something the API would silently drop)."""
-        proxy = self._makeproxy(req.args, schema)
+        proxy = self._makeproxy(QueryArgs(req.args), schema)
         repeated = sorted(key for key in req.args if len(req.args.getlist(key)) > 1 and key not in proxy.multiple_keys)
         if repeated:
             messages = {key: ["Given more than once; it takes one value."] for key in repeated}
