@@ -81,7 +81,7 @@ def test_an_unexpected_failure_is_500_without_internals_and_is_logged_with_the_r
     def explode(*_args, **_kwargs):
         raise ProgrammingError("SELECT password_hash FROM accounts", {}, Exception("syntax error at or near"))
 
-    monkeypatch.setattr("auth.service.get_account", explode)
+    monkeypatch.setattr("auth.service.get_account_view", explode)  # what GET /users/{id} reads through
     with caplog.at_level(logging.ERROR, logger="grid.errors"):
         response = client.get("/api/v1/users/1", headers={**auth(admin), "X-Request-ID": "trace-500"})
     assert_error(response, 500, "internal_error")
@@ -98,7 +98,7 @@ def test_an_unreachable_database_is_503_with_retry_after(client, make_account, a
     def unavailable(*_args, **_kwargs):
         raise OperationalError("SELECT 1", {}, Exception("connection refused"))
 
-    monkeypatch.setattr("auth.service.get_account", unavailable)
+    monkeypatch.setattr("auth.service.get_account_view", unavailable)
     response = client.get("/api/v1/users/1", headers=auth(admin))
     assert_error(response, 503, "service_unavailable")
     assert int(response.headers["Retry-After"]) > 0
