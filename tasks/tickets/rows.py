@@ -15,21 +15,12 @@ from typing import Any
 from sqlalchemy import Row, bindparam, select
 
 from auth.models import Account
-from grid.models import GridLevel, GridUnit
+from grid.models import GridUnit
+from grid.service import UnitBrief
 from kernel.extensions import db
 from kernel.principals import Role
 from tasks.categories.models import Category
 from tasks.tickets.models import Ticket
-
-
-@dataclass(frozen=True, slots=True)
-class UnitRow:
-    id: int
-    code: str
-    name: str
-    level: GridLevel
-    parent_id: int | None
-    path: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +50,8 @@ class TicketRow:
         # Copied into the instance's dict at once: a document reads some forty columns, and reading each from the
         # row by name cost more than the entity's attributes did (docs/PERFORMANCE.md, "Third pass: the reads").
         self.__dict__.update(zip(_TICKET_KEYS, row, strict=False))
-        self.grid = UnitRow(*row[_GRID])
-        self.first_unit = UnitRow(*row[_FIRST_UNIT])
+        self.grid = UnitBrief(*row[_GRID])
+        self.first_unit = UnitBrief(*row[_FIRST_UNIT])
         self.category = CategoryRow(self.category_code, row[_CATEGORY_NAME])
         self.assignee = None if row[_ASSIGNEE.start] is None else AssigneeRow(*row[_ASSIGNEE])
 
