@@ -32,6 +32,7 @@ from kernel.extensions import db
 _WAITING = "records.waiting"  # (write, what it writes), in order
 _TOTALS = "records.totals"
 _CHANGED = "records.changed"
+_FLUSHED = "records.flushed"  # the session has written something in this transaction
 T = TypeVar("T")
 
 
@@ -59,6 +60,17 @@ def update_at_commit(instance: Base) -> None:
     It is written before the session's own pending changes, so its new values may not refer to a row inserted in
     the same transaction."""
     db.session.info.setdefault(_CHANGED, {})[id(instance)] = instance
+
+
+def pending(session: Session) -> bool:
+    """Whether the transaction has written through the session, or has records or versioned rows to write."""
+    info = session.info
+    return bool(info.get(_FLUSHED) or info.get(_WAITING) or info.get(_CHANGED))
+
+
+@event.listens_for(db.session, "after_flush")
+def _note_flush(session: Session, _context: Any) -> None:
+    session.info[_FLUSHED] = True
 
 
 @event.listens_for(db.session, "before_commit")
@@ -96,6 +108,7 @@ def _drop_waiting_records(session: Session, transaction: SessionTransaction) -> 
         session.info.pop(_WAITING, None)
         session.info.pop(_TOTALS, None)
         session.info.pop(_CHANGED, None)
+        session.info.pop(_FLUSHED, None)
 
 
 def _compare_and_set(session: Session, connection: Connection, instance: Base) -> None:

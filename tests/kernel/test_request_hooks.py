@@ -51,3 +51,88 @@ def test_flask_limiters_request_hooks_are_not_installed(app):
 
     assert not any(limiter._owns(hook) for hook in hooks)
     assert limiter.limiter is not None  # the brakes' storage is there
+
+
+# --- a read that changed nothing is not committed; one that wrote is ----------------------------------------------
+
+
+def _commits_during(app, send):
+    from sqlalchemy import event
+
+    from kernel.extensions import db
+
+    seen = []
+    with app.app_context():
+        session_class = db.session.session_factory.class_
+        listener = lambda session: seen.append(session)  # noqa: E731
+        event.listen(session_class, "after_commit", listener)
+        try:
+            response = send()
+        finally:
+            event.remove(session_class, "after_commit", listener)
+    return response, len(seen)
+
+
+def test_a_read_that_changed_nothing_is_not_committed_and_a_write_is(app, client, make_account, auth):
+    headers = auth(make_account("admin"))
+    subject = make_account("worker", username="reader")
+    path = f"/api/v1/users/{subject.id}"
+
+    read, read_commits = _commits_during(app, lambda: client.get(path, headers=headers))
+    changed, write_commits = _commits_during(
+        app, lambda: client.patch(path, json={"display_name": "新名字"}, headers=headers)
+    )
+
+    assert read.status_code == 200 and read.get_json()["username"] == "reader"
+    assert read_commits == 0
+    assert changed.status_code == 200 and write_commits == 1
+    assert client.get(path, headers=headers).get_json()["display_name"] == "新名字"
+
+
+def test_a_read_that_writes_through_the_session_is_committed(app, client, make_account, auth, monkeypatch):
+    from sqlalchemy import func, select
+
+    from auth import routes as auth_routes
+    from kernel.extensions import db
+    from tasks.tickets.models import PersonalDataRead
+
+    account = make_account("worker")
+    real_own_account = auth_routes.own_account
+
+    def own_account_recording_a_read(caller):
+        db.session.add(PersonalDataRead(account_id=caller.id, subject="reporter_phone", reason="test"))
+        db.session.flush()  # as a query's autoflush would, before the response is written
+        return real_own_account(caller)
+
+    monkeypatch.setattr(auth_routes, "own_account", own_account_recording_a_read)
+    response = client.get("/api/v1/auth/me", headers=auth(account))
+
+    assert response.status_code == 200
+    with app.app_context():
+        count = select(func.count()).select_from(PersonalDataRead).where(PersonalDataRead.account_id == account.id)
+        assert db.session.scalar(count) == 1
+
+
+def test_under_test_a_read_writing_past_the_session_is_refused(app, client, make_account, auth, monkeypatch):
+    """On PostgreSQL such a write would be lost with the uncommitted transaction; SQLite tells the tests (which
+    let the error through rather than answering 500)."""
+    from sqlalchemy import update
+
+    from auth import routes as auth_routes
+    from auth.models import Account
+    from kernel.extensions import db
+
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        pytest.skip("only SQLite's driver says whether a statement opened a write transaction")
+    account = make_account("worker")
+    real_own_account = auth_routes.own_account
+
+    def own_account_writing_past_the_session(caller):
+        db.session.execute(update(Account).where(Account.id == caller.id).values(phone="13800000000"))
+        return real_own_account(caller)
+
+    monkeypatch.setattr(auth_routes, "own_account", own_account_writing_past_the_session)
+    headers = auth(account)
+
+    with pytest.raises(RuntimeError, match="GET /api/v1/auth/me wrote past the session"):
+        client.get("/api/v1/auth/me", headers=headers)
