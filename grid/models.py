@@ -62,6 +62,18 @@ class GridIndexState(db.Model):
     version: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class GridOutline(db.Model):
+    """A unit's outline: the union of the boundaries of the cells under it (GeoJSON, compact; null when none has
+    one), kept by every change of the grid (grid.outlines), so a map draws a unit without a boundary of its own
+    without merging its cells. `version` moves with every redraw (the map's caches key on it)."""
+
+    __tablename__ = "grid_outlines"
+
+    unit_id: Mapped[int] = mapped_column(BigId, ForeignKey("grid_units.id", ondelete="CASCADE"), primary_key=True)
+    geometry: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(BigInteger, default=1)
+
+
 class CellAssignment(db.Model):
     """A worker covers a cell; a worker's scope is the cells assigned to them."""
 
