@@ -53,9 +53,9 @@ class HeatLayer:
 # version (grid.outlines: redrawn by every change of a cell under it) stay the same.
 HEADS_KEPT = 50_000  # units
 Head = tuple[datetime, int | None, str]  # updated_at, the outline's version, the head
-# Per app, level and marker: every unit at or below the level with its ancestor there, so the open tickets
-# grouped by owner are counted in the layer's units by one lookup each.
-ANCESTRIES_KEPT = 8
+# Per app, level, subtree and marker: every unit at or below the level with its ancestor there, so the open
+# tickets grouped by owner are counted in the layer's units by one array lookup.
+ANCESTRIES_KEPT = 64  # a city's arrays are 1 MB (by id up to the largest), a district's the same, sparser
 
 
 LAYERS_KEPT = 256  # subtrees and levels
@@ -199,7 +199,7 @@ def _current_by_unit(target: Target, level: GridLevel) -> dict[int, tuple[int, i
     if not rows:
         return {}
     owners, open_, overdue = (np.array(column, dtype=np.int64) for column in zip(*rows, strict=True))
-    up = _ancestors(_marker(), level)
+    up = _ancestors(target, _marker(), level)
     units = np.where(owners < len(up), up[np.minimum(owners, len(up) - 1)], -1)
     kept = units >= 0
     found, at = np.unique(units[kept], return_inverse=True)
@@ -208,27 +208,30 @@ def _current_by_unit(target: Target, level: GridLevel) -> dict[int, tuple[int, i
     return {int(unit): (int(o), int(v)) for unit, o, v in zip(found, opened, late, strict=True)}
 
 
-def _ancestors(marker: tuple[Any, ...], level: GridLevel) -> Any:
-    """Every unit's ancestor at `level` (itself at it) by unit id, -1 for units above it or in a tree whose root
-    lies below it: read from the units' paths ('/1/5/9/': the ancestor is as many ids from the end as levels lie
-    between) once per process while the marker stays the same."""
+def _ancestors(target: Target, marker: tuple[Any, ...], level: GridLevel) -> Any:
+    """Every unit of the subtree with its ancestor at `level` (itself at it) by unit id, -1 for units above it or
+    in a tree whose root lies below it: read from the units' paths ('/1/5/9/': the ancestor is as many ids from
+    the end as levels lie between) once per process, subtree and level while the marker stays the same."""
     trees = _trees()
-    key = (level.value, marker)
+    subtree = None if target.whole_territory else target.units[0].path
+    key = (level.value, subtree, marker)
     up = trees.get(key)
     if up is None:
         steps = {unit_level: LEVEL_DEPTH[unit_level] - LEVEL_DEPTH[level] for unit_level in GridLevel}
         steps = {unit_level: count for unit_level, count in steps.items() if count >= 0}
-        ids, ancestors = _ancestor_arrays(steps)
+        ids, ancestors = _ancestor_arrays(subtree, steps)
         up = np.full(int(ids.max(initial=0)) + 1, -1, dtype=np.int64)
         up[ids] = ancestors
         trees.put(key, up)
     return up
 
 
-def _ancestor_arrays(steps: dict[GridLevel, int]) -> tuple[Any, Any]:
+def _ancestor_arrays(subtree: str | None, steps: dict[GridLevel, int]) -> tuple[Any, Any]:
     """The units at or below the level and their ancestors there (-1: none). PostgreSQL picks the id out of each
     path in SQL and sends two arrays (a city's 100,000 units: about a tenth of reading their rows)."""
     at_or_below = GridUnit.level.in_(list(steps))
+    if subtree is not None:
+        at_or_below = and_(at_or_below, GridUnit.path.startswith(subtree, autoescape=True))
     if db.session.connection().dialect.name == "postgresql":
         up = case(*((GridUnit.level == unit_level, count) for unit_level, count in steps.items()))
         ancestor = func.coalesce(cast(func.nullif(func.split_part(GridUnit.path, "/", -2 - up), ""), BigInteger), -1)
