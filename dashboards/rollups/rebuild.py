@@ -267,11 +267,11 @@ def _month(postgres: bool, day: Any) -> Any:
 def _fill_ancestry(connection: Any) -> None:
     """(unit, each unit on its path including itself): what a ticket counted in `unit` fans out to."""
     if connection.dialect.name == "postgresql":
-        # In SQL: a city's 100,000 cells made 500,000 rows through Python, most of a month's rebuild.
+        # In SQL: a city's 100,000 cells made 500,000 rows through Python, most of a month's rebuild. A path ends
+        # with its own unit's id, so each pair comes once (no UNION to sort).
         fill = (
             "INSERT INTO stats_rebuild_ancestry (unit_id, ancestor_id) "
-            "SELECT id, CAST(step AS bigint) FROM grid_units, unnest(string_to_array(trim(both '/' from path), '/')) "
-            "AS step WHERE step <> '' UNION SELECT id, id FROM grid_units"
+            "SELECT id, CAST(step AS bigint) FROM grid_units, unnest(string_to_array(btrim(path, '/'), '/')) AS step"
         )
         connection.execute(text(fill))
         connection.execute(text("ANALYZE stats_rebuild_ancestry"))  # a temporary table has no statistics
@@ -412,13 +412,21 @@ def _insert_chunk(connection: Any) -> None:
         select(f.owner_id, f.day, f.category_code, f.channel, zero, -f.escalated,
                *(value for value in handling.values())),
     ).subquery("direct")  # fmt: skip
+    # Summed per unit first (a ticket kept where it was received adds its two rows to one), so the fan-out over
+    # the ancestry groups half the rows.
+    unit_keys = (direct.c.unit_id, direct.c.day, direct.c.category_code, direct.c.channel)
+    by_unit = (
+        select(*unit_keys, *(func.sum(direct.c[name]).label(name) for name in DAILY_COUNTERS))
+        .group_by(*unit_keys)
+        .subquery("by_unit")
+    )
     a = _ANCESTRY.c
-    keys = (a.ancestor_id, direct.c.day, direct.c.category_code, direct.c.channel)
+    keys = (a.ancestor_id, by_unit.c.day, by_unit.c.category_code, by_unit.c.channel)
     connection.execute(
         insert(StatsDaily).from_select(
             ["unit_id", "day", "category_code", "channel", *DAILY_COUNTERS],
-            select(*keys, *(func.sum(direct.c[name]) for name in DAILY_COUNTERS))
-            .join_from(direct, _ANCESTRY, a.unit_id == direct.c.unit_id)
+            select(*keys, *(func.sum(by_unit.c[name]) for name in DAILY_COUNTERS))
+            .join_from(by_unit, _ANCESTRY, a.unit_id == by_unit.c.unit_id)
             .group_by(*keys),
         )
     )
@@ -445,5 +453,5 @@ def _counters_json(postgres: bool) -> Any:
         label = literal(prefix) + cast(func.coalesce(bucket, 0), String)
         pairs += [label, case((bucket.is_not(None), 1), else_=None)]
     if postgres:
-        return cast(func.jsonb_strip_nulls(func.jsonb_build_object(*pairs)), JSON)
+        return func.json_strip_nulls(func.json_build_object(*pairs), type_=JSON)
     return func.json_patch("{}", func.json_object(*pairs))  # a merge patch drops the null members
