@@ -399,35 +399,27 @@ def _insert_chunk(connection: Any) -> None:
         )
     )  # fmt: skip
     # What each ticket adds where: `received` to its origin unit, the handling figures to its owner.
-    handling = {name: f[name] for name in HANDLING_COUNTERS}
-    for prefix, seconds_bucket in (("accept_h", f.accept_bucket), ("resolve_h", f.resolve_bucket)):
-        for index in range(len(DURATION_BOUNDS) + 1):
-            handling[f"{prefix}{index}"] = case((seconds_bucket == index, 1), else_=0)
-    zero = literal(0)
+    handling = [f[name] for name in HANDLING_COUNTERS]
+    zero, none = literal(0), literal(None)
     # `escalated_out`: +1 over the origin's ancestry, -1 over the owner's (a part of it): what is left is the units
-    # the ticket was passed up out of.
+    # the ticket was passed up out of. The duration buckets travel as their index and are counted while summing:
+    # two columns, not 28, through the fan-out's sort (a month of a city: 1.8 million rows).
     direct = union_all(
         select(f.origin_id.label("unit_id"), f.day, f.category_code, f.channel, f.received.label("received"),
-               f.escalated.label("escalated_out"), *(zero.label(name) for name in handling)),
-        select(f.owner_id, f.day, f.category_code, f.channel, zero, -f.escalated,
-               *(value for value in handling.values())),
+               f.escalated.label("escalated_out"), *(zero.label(name) for name in HANDLING_COUNTERS),
+               none.label("accept_bucket"), none.label("resolve_bucket")),
+        select(f.owner_id, f.day, f.category_code, f.channel, zero, -f.escalated, *handling, f.accept_bucket,
+               f.resolve_bucket),
     ).subquery("direct")  # fmt: skip
-    # Summed per unit first (a ticket kept where it was received adds its two rows to one), so the fan-out over
-    # the ancestry groups half the rows.
-    unit_keys = (direct.c.unit_id, direct.c.day, direct.c.category_code, direct.c.channel)
-    by_unit = (
-        select(*unit_keys, *(func.sum(direct.c[name]).label(name) for name in DAILY_COUNTERS))
-        .group_by(*unit_keys)
-        .subquery("by_unit")
-    )
+    sums = [func.sum(direct.c[name]) for name in ("received", *HANDLING_COUNTERS, "escalated_out")]
+    for bucket in (direct.c.accept_bucket, direct.c.resolve_bucket):
+        sums += [func.sum(case((bucket == index, 1), else_=0)) for index in range(len(DURATION_BOUNDS) + 1)]
     a = _ANCESTRY.c
-    keys = (a.ancestor_id, by_unit.c.day, by_unit.c.category_code, by_unit.c.channel)
+    keys = (a.ancestor_id, direct.c.day, direct.c.category_code, direct.c.channel)
     connection.execute(
         insert(StatsDaily).from_select(
             ["unit_id", "day", "category_code", "channel", *DAILY_COUNTERS],
-            select(*keys, *(func.sum(by_unit.c[name]) for name in DAILY_COUNTERS))
-            .join_from(by_unit, _ANCESTRY, a.unit_id == by_unit.c.unit_id)
-            .group_by(*keys),
+            select(*keys, *sums).join_from(direct, _ANCESTRY, a.unit_id == direct.c.unit_id).group_by(*keys),
         )
     )
     counted = [name for name in WORKER_COUNTERS if name != "tickets"]
