@@ -3,7 +3,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kernel.clock import utcnow
@@ -51,6 +51,12 @@ class GridUnit(db.Model):
 
     def ancestor_ids(self) -> list[int]:
         return [int(part) for part in self.path.strip("/").split("/")[:-1]]
+
+
+# A subtree's units by their path prefix (`path LIKE '/1/2/%'`, every scope and dashboard filter): on PostgreSQL
+# the unique index on path serves no LIKE unless the database's collation is C, so the subtree of a district was a
+# scan of every unit (issue 28). text_pattern_ops compares bytes, as a prefix does.
+Index("ix_grid_units_path_prefix", GridUnit.path, postgresql_ops={"path": "text_pattern_ops"})
 
 
 class GridIndexState(db.Model):
