@@ -45,6 +45,7 @@ from bootstrap import create_app  # noqa: E402
 from dashboards.rollups.rebuild import rebuild  # noqa: E402
 from grid import geometry  # noqa: E402
 from grid.models import CellAssignment, GridLevel, GridUnit  # noqa: E402
+from grid.outlines import redraw_all  # noqa: E402
 from kernel import partitions  # noqa: E402
 from kernel.extensions import db  # noqa: E402
 from kernel.principals import Role  # noqa: E402
@@ -331,6 +332,7 @@ def main() -> None:
         started = time.perf_counter()
         seed_defaults()
         districts, streets, cells = seed_territory(now, args.districts)
+        redraw_all(db.session.connection())
         owners = seed_accounts(now, districts, streets, cells, args.workers)
         if args.districts > 1:
             copy_tickets(now, cells, owners, args.tickets, args.days, rng)

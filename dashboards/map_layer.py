@@ -10,14 +10,13 @@ from datetime import datetime
 from itertools import chain
 from typing import Any
 
-import shapely
-from shapely.geometry import mapping
-from sqlalchemy import and_, func, or_, select
+import numpy as np
+from sqlalchemy import BigInteger, String, and_, case, cast, func, literal, select, type_coerce
 
 from dashboards.rollups.models import StatsDaily, StatsMonthly
 from dashboards.service import Target, month_split, now_columns, open_tickets, unindexed
 from grid import geometry
-from grid.models import LEVEL_DEPTH, GridIndexState, GridLevel, GridUnit
+from grid.models import LEVEL_DEPTH, GridIndexState, GridLevel, GridOutline, GridUnit
 from kernel.caches import BoundedCache, app_cache
 from kernel.clock import utcnow
 from kernel.errors import ValidationError
@@ -50,18 +49,17 @@ class HeatLayer:
 
 
 # Units change rarely. Per app (kernel.caches): each unit's Feature head, written once and kept while the unit's
-# updated_at (moved by every change of its boundary, code, name or place) stays the same and, for a head drawn
-# from its cells (a unit without a boundary of its own), while the territory's marker does (below).
+# updated_at (moved by every change of its boundary, code, name or place) and, above the cells, its outline's
+# version (grid.outlines: redrawn by every change of a cell under it) stay the same.
 HEADS_KEPT = 50_000  # units
-Head = tuple[datetime, tuple[Any, ...] | None, str]  # updated_at, the marker a drawn head was made at, the head
-# Per app, level and marker: every unit at or below the level with its ancestor there, so the open tickets
-# grouped by owner are counted in the layer's units by one lookup each.
-ANCESTRIES_KEPT = 8
-Tree = dict[int, tuple[int | None, GridLevel]]
+Head = tuple[datetime, int | None, str]  # updated_at, the outline's version, the head
+# Per app, level, subtree and marker: every unit at or below the level with its ancestor there, so the open
+# tickets grouped by owner are counted in the layer's units by one array lookup.
+ANCESTRIES_KEPT = 64  # a city's arrays are 1 MB (by id up to the largest), a district's the same, sparser
 
 
 LAYERS_KEPT = 256  # subtrees and levels
-Layer = tuple[Any, list[tuple[int, str]]]  # the heads' version and marker, the units with their heads
+Layer = tuple[Any, list[tuple[int, str]]]  # the heads' version, the units with their heads
 
 
 def _layers() -> BoundedCache[tuple[str, str], Layer]:
@@ -72,7 +70,7 @@ def _heads() -> BoundedCache[int, Head]:
     return app_cache("dashboards.feature_heads", lambda: BoundedCache(HEADS_KEPT))
 
 
-def _trees() -> BoundedCache[tuple[Any, ...], dict[int, int]]:
+def _trees() -> BoundedCache[tuple[Any, ...], Any]:
     return app_cache("dashboards.unit_ancestries", lambda: BoundedCache(ANCESTRIES_KEPT))
 
 
@@ -96,28 +94,39 @@ def heatmap(target: Target, level_name: str | None = None) -> HeatLayer:
     in_layer = GridUnit.level == level
     if not target.whole_territory:
         in_layer = and_(in_layer, GridUnit.path.startswith(target.units[0].path, autoescape=True))
-    marker = None if level is GridLevel.GRID else _marker()
-    version = (_heads_version(level, in_layer), marker)
+    version = _heads_version(level, in_layer)
     received = _received_by_unit(target, in_layer)
-    current = _current_by_unit(target, level, marker)
-    units = _layer_heads(target, level, in_layer, version, marker)
+    current = _current_by_unit(target, level)
+    units = _layer_heads(target, level, in_layer, version)
     return HeatLayer(level, units, received, current, _etag(level, version, received, current))
 
 
 def _heads_version(level: GridLevel, in_layer: Any) -> tuple[Any, ...]:
     """What the layer's Feature heads are written from. Cells: their count and latest updated_at (aggregates
     over the index, no row to Python) and the grid index version (a cell deleted or moved); the few units of a
-    level above: each one's id and updated_at."""
+    level above: each one's id, updated_at and outline version."""
     if level is GridLevel.GRID:
         index_version = select(func.max(GridIndexState.version)).scalar_subquery()
         return tuple(
             db.session.execute(select(func.count(), func.max(GridUnit.updated_at), index_version).where(in_layer)).one()
         )
-    stmt = select(GridUnit.id, GridUnit.updated_at).where(in_layer).order_by(GridUnit.id)
-    return tuple(tuple(row) for row in db.session.execute(stmt))
+    return tuple(tuple(row) for row in db.session.execute(_units_of(level, in_layer)))
 
 
-def _layer_heads(target: Target, level: GridLevel, in_layer: Any, version: Any, marker: Any) -> list[tuple[int, str]]:
+def _units_of(level: GridLevel, in_layer: Any) -> Any:
+    """The layer's units by id with what their heads are written from: updated_at, and above the cells the
+    version of the outline they are drawn with when they have no boundary of their own (grid.outlines)."""
+    if level is GridLevel.GRID:
+        return select(GridUnit.id, GridUnit.updated_at, literal(None)).where(in_layer).order_by(GridUnit.id)
+    return (
+        select(GridUnit.id, GridUnit.updated_at, GridOutline.version)
+        .outerjoin(GridOutline, GridOutline.unit_id == GridUnit.id)
+        .where(in_layer)
+        .order_by(GridUnit.id)
+    )
+
+
+def _layer_heads(target: Target, level: GridLevel, in_layer: Any, version: Any) -> list[tuple[int, str]]:
     """The layer's units by id with their Feature heads, kept whole per subtree and level while its version
     stays the same (a layer larger than the heads' cache is not written again)."""
     key = (level.value, "*" if target.whole_territory else target.units[0].path)
@@ -125,9 +134,9 @@ def _layer_heads(target: Target, level: GridLevel, in_layer: Any, version: Any, 
     cached = layers.get(key)
     if cached is not None and cached[0] == version:
         return cached[1]
-    units = db.session.execute(select(GridUnit.id, GridUnit.updated_at).where(in_layer).order_by(GridUnit.id)).all()
-    heads = _feature_heads(units, marker)
-    layer = [(unit.id, heads[unit.id]) for unit in units]
+    units = db.session.execute(_units_of(level, in_layer)).all()
+    heads = _feature_heads(units)
+    layer = [(unit[0], heads[unit[0]]) for unit in units]
     layers.put(key, (version, layer))
     return layer
 
@@ -178,112 +187,98 @@ def _received_by_unit(target: Target, in_layer: Any) -> dict[int, int]:
     return counts
 
 
-def _current_by_unit(target: Target, level: GridLevel, marker: tuple[Any, ...] | None) -> dict[int, tuple[int, int]]:
+def _current_by_unit(target: Target, level: GridLevel) -> dict[int, tuple[int, int]]:
     """Open and overdue tickets now per unit of the layer: the open tickets grouped by the unit owning them (the
     index on status, grid_id, due_at serves it), each owner's counts added to its ancestor of the layer's level
-    (owners above that level are in no unit of the layer)."""
+    in arrays (owners above that level are in no unit of the layer)."""
     owner = unindexed(Ticket.grid_id)
     stmt = open_tickets(target).add_columns(owner, *now_columns(utcnow())[:2]).group_by(owner)
     rows = db.session.execute(stmt).all()
     if level is GridLevel.GRID:
         return {row[0]: (int(row[1]), int(row[2])) for row in rows}
-    up = _ancestors(marker, level)
-    counts: dict[int, list[int]] = {}
-    for unit_id, open_, overdue in rows:
-        unit = up.get(unit_id)
-        if unit is not None:
-            total = counts.setdefault(unit, [0, 0])
-            total[0] += open_
-            total[1] += overdue
-    return {unit: (int(open_), int(overdue)) for unit, (open_, overdue) in counts.items()}
+    if not rows:
+        return {}
+    owners, open_, overdue = (np.array(column, dtype=np.int64) for column in zip(*rows, strict=True))
+    up = _ancestors(target, _marker(), level)
+    units = np.where(owners < len(up), up[np.minimum(owners, len(up) - 1)], -1)
+    kept = units >= 0
+    found, at = np.unique(units[kept], return_inverse=True)
+    opened = np.bincount(at, weights=open_[kept], minlength=len(found))
+    late = np.bincount(at, weights=overdue[kept], minlength=len(found))
+    return {int(unit): (int(o), int(v)) for unit, o, v in zip(found, opened, late, strict=True)}
 
 
-def _ancestors(marker: tuple[Any, ...] | None, level: GridLevel) -> dict[int, int]:
-    """Every unit at or below `level` with its ancestor at that level (itself at it): read once per process
-    while the marker stays the same, so a request's open tickets map to the layer by one lookup each."""
+def _ancestors(target: Target, marker: tuple[Any, ...], level: GridLevel) -> Any:
+    """Every unit of the subtree with its ancestor at `level` (itself at it) by unit id, -1 for units above it or
+    in a tree whose root lies below it: read from the units' paths ('/1/5/9/': the ancestor is as many ids from
+    the end as levels lie between) once per process, subtree and level while the marker stays the same."""
     trees = _trees()
-    key = (level.value, marker)
-    ancestors = trees.get(key)
-    if ancestors is None:
-        rows = db.session.execute(select(GridUnit.id, GridUnit.parent_id, GridUnit.level))
-        tree = {unit_id: (parent_id, unit_level) for unit_id, parent_id, unit_level in rows}
-        ancestors = {}
-        for unit_id in tree:
-            found = _ancestor_at(tree, unit_id, level)
-            if found is not None:
-                ancestors[unit_id] = found
-        trees.put(key, ancestors)
-    return ancestors
+    subtree = None if target.whole_territory else target.units[0].path
+    key = (level.value, subtree, marker)
+    up = trees.get(key)
+    if up is None:
+        steps = {unit_level: LEVEL_DEPTH[unit_level] - LEVEL_DEPTH[level] for unit_level in GridLevel}
+        steps = {unit_level: count for unit_level, count in steps.items() if count >= 0}
+        ids, ancestors = _ancestor_arrays(subtree, steps)
+        up = np.full(int(ids.max(initial=0)) + 1, -1, dtype=np.int64)
+        up[ids] = ancestors
+        trees.put(key, up)
+    return up
 
 
-def _ancestor_at(tree: Tree, unit_id: int | None, level: GridLevel) -> int | None:
-    """The unit itself or its ancestor at `level` (levels descend one at a time); None above it."""
-    depth = LEVEL_DEPTH[level]
-    while unit_id is not None and unit_id in tree:
-        parent_id, unit_level = tree[unit_id]
-        if unit_level is level:
-            return unit_id
-        if LEVEL_DEPTH[unit_level] < depth:
-            return None
-        unit_id = parent_id
-    return None
+def _ancestor_arrays(subtree: str | None, steps: dict[GridLevel, int]) -> tuple[Any, Any]:
+    """The units at or below the level and their ancestors there (-1: none). PostgreSQL picks the id out of each
+    path in SQL and sends two arrays (a city's 100,000 units: about a tenth of reading their rows)."""
+    at_or_below = GridUnit.level.in_(list(steps))
+    if subtree is not None:
+        at_or_below = and_(at_or_below, GridUnit.path.startswith(subtree, autoescape=True))
+    if db.session.connection().dialect.name == "postgresql":
+        up = case(*((GridUnit.level == unit_level, count) for unit_level, count in steps.items()))
+        ancestor = func.coalesce(cast(func.nullif(func.split_part(GridUnit.path, "/", -2 - up), ""), BigInteger), -1)
+        ids, ancestors = db.session.execute(select(func.array_agg(GridUnit.id), func.array_agg(ancestor)).where(
+            at_or_below)).one()  # fmt: skip
+        return np.array(ids or [], dtype=np.int64), np.array(ancestors or [], dtype=np.int64)
+    rows = db.session.execute(
+        select(GridUnit.id, GridUnit.path, type_coerce(GridUnit.level, String)).where(at_or_below)
+    )
+    pairs = [(unit_id, _nth_from_end(path, steps[GridLevel(unit_level)])) for unit_id, path, unit_level in rows]
+    return np.array([p[0] for p in pairs], dtype=np.int64), np.array([p[1] for p in pairs], dtype=np.int64)
 
 
-def _feature_heads(units: list[Any], marker: tuple[Any, ...] | None) -> dict[int, str]:
+def _nth_from_end(path: str, count: int) -> int:
+    ids = path.strip("/").split("/")
+    return int(ids[-1 - count]) if count < len(ids) else -1
+
+
+def _feature_heads(units: list[Any]) -> dict[int, str]:
     """The units' Feature heads by id, from the app's cache while they are current."""
     known = _heads()
     heads: dict[int, str] = {}
     stale = []
-    for unit in units:
-        kept = known.get(unit.id)
-        if kept is not None and kept[0] == unit.updated_at and (kept[1] is None or kept[1] == marker):
-            heads[unit.id] = kept[2]
+    for unit_id, updated_at, outline_version in units:
+        kept = known.get(unit_id)
+        if kept is not None and kept[0] == updated_at and kept[1] == outline_version:
+            heads[unit_id] = kept[2]
         else:
-            stale.append(unit.id)
-    drawn: list[Any] = []
+            stale.append(unit_id)
     for start in range(0, len(stale), 500):
-        stmt = select(GridUnit.id, GridUnit.code, GridUnit.name, GridUnit.boundary, GridUnit.updated_at,
-                      GridUnit.path, GridUnit.level)  # fmt: skip
-        for row in db.session.execute(stmt.where(GridUnit.id.in_(stale[start : start + 500]))):
-            if row.boundary is None and row.level is not GridLevel.GRID:
-                drawn.append(row)
-                continue
-            geometry_json = "null" if row.boundary is None else _compact(geometry.load(row.boundary))
-            heads[row.id] = _feature_head(row, geometry_json)
-            known.put(row.id, (row.updated_at, None, heads[row.id]))
-    for row, geometry_json in _drawn_from_cells(drawn):
-        heads[row.id] = _feature_head(row, geometry_json)
-        known.put(row.id, (row.updated_at, marker, heads[row.id]))
+        stmt = (
+            select(GridUnit.id, GridUnit.code, GridUnit.name, GridUnit.boundary, GridUnit.updated_at,
+                   GridOutline.geometry.label("outline"), GridOutline.version)
+            .outerjoin(GridOutline, and_(GridOutline.unit_id == GridUnit.id, GridUnit.level != GridLevel.GRID))
+            .where(GridUnit.id.in_(stale[start : start + 500]))
+        )  # fmt: skip
+        for row in db.session.execute(stmt):
+            heads[row.id] = _feature_head(row, _geometry_json(row))
+            known.put(row.id, (row.updated_at, row.version, heads[row.id]))
     return heads
 
 
-def _drawn_from_cells(units: list[Any]) -> list[tuple[Any, str]]:
-    """Units without a boundary of their own, each with the union of its cells' boundaries as GeoJSON text
-    (null when none of its cells has one). The cells' boundaries are parsed in one vectorised call."""
-    if not units:
-        return []
-    wanted = {unit.id for unit in units}
-    cells = select(GridUnit.path, GridUnit.boundary).where(
-        GridUnit.level == GridLevel.GRID, GridUnit.boundary.is_not(None)
-    )
-    prefixes = sorted({unit.path for unit in units})
-    if len(prefixes) <= 50:
-        cells = cells.where(or_(*(GridUnit.path.startswith(prefix, autoescape=True) for prefix in prefixes)))
-    owners, boundaries = [], []
-    for path, boundary in db.session.execute(cells):
-        owner = next((int(part) for part in path.strip("/").split("/") if int(part) in wanted), None)
-        if owner is not None:
-            owners.append(owner)
-            boundaries.append(boundary)
-    shapes: dict[int, list[Any]] = defaultdict(list)
-    for owner, parsed in zip(owners, shapely.from_geojson(boundaries), strict=True):
-        shapes[owner].append(parsed)
-    drawn = []
-    for unit in units:
-        found = shapes.get(unit.id)
-        union = shapely.union_all(found).simplify(0) if found else None
-        drawn.append((unit, "null" if union is None or union.is_empty else _compact(mapping(union))))
-    return drawn
+def _geometry_json(row: Any) -> str:
+    """A unit's own boundary, else its outline (the union of its cells', stored compact), else null."""
+    if row.boundary is not None:
+        return _compact(geometry.load(row.boundary))
+    return row.outline or "null"
 
 
 def _compact(value: Any) -> str:

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from auth import service as auth_service
 from auth.models import Account
 from demo.party import seed_demo_party
-from grid import geometry
+from grid import geometry, outlines
 from grid import service as grid_service
 from grid.locator import bump_version
 from grid.models import GridLevel, GridUnit
@@ -126,6 +126,7 @@ def seed_demo() -> None:
         if login.username in DEMO_PROFILES:
             workforce_service.create_initial_profile(account.id, employment=DEMO_PROFILES[login.username])
     bump_version()
+    outlines.redraw_all(db.session.connection())
     seed_demo_party(accounts["admin"], units, DEMO_PASSWORD)
     seed_demo_tickets(units)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from grid import geometry, territory
+from grid import geometry, outlines, territory
 from grid.locator import bump_version
 from grid.models import LEVEL_DEPTH, GridLevel, GridUnit
 from grid.service import repath_subtree
@@ -260,6 +260,7 @@ def _write(
     units = dict(stored)
     changed: list[tuple[GridUnit, int]] = []
     cells_changed = False
+    old_paths: list[str] = []  # of the units changed in place: the outlines they left
     for depth_rows in layers:
         fresh = []
         for row in depth_rows:
@@ -272,6 +273,7 @@ def _write(
                 units[row.code] = unit
                 summary.created += 1
             elif _changed(unit, row, parent):
+                old_paths.append(unit.path)
                 _update(unit, row, parent)
                 summary.updated += 1
             else:
@@ -287,6 +289,7 @@ def _write(
         _notify(progress, "written", len(depth_rows))
     if cells_changed:
         bump_version()
+    outlines.redraw_above(db.session.connection(), [*old_paths, *(unit.path for unit, _ in changed)])
     return summary, {unit.id: index for unit, index in changed}
 
 

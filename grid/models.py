@@ -3,7 +3,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kernel.clock import utcnow
@@ -53,6 +53,12 @@ class GridUnit(db.Model):
         return [int(part) for part in self.path.strip("/").split("/")[:-1]]
 
 
+# A subtree's units by their path prefix (`path LIKE '/1/2/%'`, every scope and dashboard filter): on PostgreSQL
+# the unique index on path serves no LIKE unless the database's collation is C, so the subtree of a district was a
+# scan of every unit (issue 28). text_pattern_ops compares bytes, as a prefix does.
+Index("ix_grid_units_path_prefix", GridUnit.path, postgresql_ops={"path": "text_pattern_ops"})
+
+
 class GridIndexState(db.Model):
     """One row: bumped whenever a cell's boundary or activity changes, so every process rebuilds its index."""
 
@@ -60,6 +66,18 @@ class GridIndexState(db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class GridOutline(db.Model):
+    """A unit's outline: the union of the boundaries of the cells under it (GeoJSON, compact; null when none has
+    one), kept by every change of the grid (grid.outlines), so a map draws a unit without a boundary of its own
+    without merging its cells. `version` moves with every redraw (the map's caches key on it)."""
+
+    __tablename__ = "grid_outlines"
+
+    unit_id: Mapped[int] = mapped_column(BigId, ForeignKey("grid_units.id", ondelete="CASCADE"), primary_key=True)
+    geometry: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(BigInteger, default=1)
 
 
 class CellAssignment(db.Model):

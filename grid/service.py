@@ -9,7 +9,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Select, bindparam, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from grid import geometry, territory
+from grid import geometry, outlines, territory
 from grid.coords import CoordSystem, to_wgs84
 from grid.events import UnitRemoving
 from grid.locator import CellLocator, bump_version
@@ -171,11 +171,14 @@ def create_unit_for(actor: Caller, data: Mapping[str, Any]) -> GridUnit:
         _check_territory(actor, unit, "boundary")
     if unit.level is GridLevel.GRID:
         bump_version()
+        if boundary is not None:
+            outlines.redraw_above(db.session.connection(), [unit.path])
     return unit
 
 
 def update_unit_for(actor: Caller, unit_id: int, changes: Mapping[str, Any]) -> GridUnit:
     unit = _unit_for_write(actor, unit_id)
+    old_path = unit.path
     if "boundary" in changes:
         _parsed_boundary(changes["boundary"])
     if "code" in changes and changes["code"] != unit.code:
@@ -195,6 +198,8 @@ def update_unit_for(actor: Caller, unit_id: int, changes: Mapping[str, Any]) -> 
     if unit.level is GridLevel.GRID and {"boundary", "active", "parent_id"} & set(changes):
         bump_version()
     db.session.flush()
+    if moved or (unit.level is GridLevel.GRID and "boundary" in changes):
+        outlines.redraw_above(db.session.connection(), [old_path, unit.path])
     return unit
 
 
@@ -215,6 +220,7 @@ def delete_unit_for(actor: Caller, unit_id: int) -> None:
         )
     if unit.level is GridLevel.GRID:
         bump_version()
+    path = unit.path
     db.session.delete(unit)
     try:
         db.session.flush()
@@ -224,6 +230,7 @@ def delete_unit_for(actor: Caller, unit_id: int) -> None:
             _("The unit still has records (tickets, patrols) that point at it; deactivate it instead."),
             {"unit": ["records"]},
         ) from None
+    outlines.redraw_above(db.session.connection(), [path])
 
 
 def _unit_for_write(actor: Caller, unit_id: int) -> GridUnit:
