@@ -55,7 +55,8 @@ HEADS_KEPT = 50_000  # units
 Head = tuple[datetime, int | None, str]  # updated_at, the outline's version, the head
 # Per app, level, subtree and marker: every unit at or below the level with its ancestor there, so the open
 # tickets grouped by owner are counted in the layer's units by one array lookup.
-ANCESTRIES_KEPT = 64  # a city's arrays are 1 MB (by id up to the largest), a district's the same, sparser
+ANCESTRIES_KEPT = 16  # a city's arrays are 1 MB (by id up to the largest), a district's the same, sparser: at most
+# 16 MB per worker (issue 27 keeps a worker under 150 MB); a grid change leaves the old marker's arrays to age out
 
 
 LAYERS_KEPT = 256  # subtrees and levels
