@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import Row, and_, bindparam, select
 
 from auth.models import Account
-from grid.models import CellAssignment, GridLevel, GridUnit
+from grid.models import CellAssignment, GridUnit
+from grid.service import UnitBrief
 from kernel.errors import UnauthorizedError
 from kernel.extensions import db
 from kernel.i18n import _
@@ -51,15 +52,6 @@ OWN_ACCOUNT = (
     .order_by(_cells.c.grid_id)
 )
 CELL = len(_VIEW_COLUMNS)  # where the cell is in OWN_ACCOUNT's rows
-
-
-@dataclass(frozen=True, slots=True)
-class UnitBrief:
-    id: int
-    code: str
-    name: str
-    level: GridLevel
-    parent_id: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,5 +95,5 @@ def _view_fields(row: Row[Any]) -> tuple[Any, ...]:
     costs more)."""
     (account_id, username, display_name, role, unit_id, phone, active, created_at, updated_at, *unit) = row[:CELL]
     code, name, level, parent_id, path = unit
-    brief = None if unit_id is None else UnitBrief(unit_id, code, name, level, parent_id)
+    brief = None if unit_id is None else UnitBrief(unit_id, code, name, level, parent_id, path)
     return (account_id, username, display_name, role, unit_id, brief, phone, active, created_at, updated_at, path)

@@ -5,7 +5,7 @@ from typing import Any
 import phonenumbers
 from marshmallow import Schema, ValidationError, fields, validate
 
-from grid.schemas import GridBriefSchema
+from grid.schemas import GridBriefSchema, unit_brief_document
 from kernel.api import BaseSchema, IdField, PageQuerySchema, StrictBoolean, Timestamp, format_timestamp, page_schema
 from kernel.i18n import _, _l
 from kernel.principals import Role
@@ -86,15 +86,7 @@ def user_document(account: Any) -> dict[str, Any]:
         "display_name": account.display_name,
         "role": account.role.value,
         "scope_grid_id": None if account.scope_grid_id is None else str(account.scope_grid_id),
-        "scope_grid": None
-        if unit is None
-        else {
-            "id": str(unit.id),
-            "code": unit.code,
-            "name": unit.name,
-            "level": unit.level.value,
-            "parent_id": None if unit.parent_id is None else str(unit.parent_id),
-        },
+        "scope_grid": None if unit is None else unit_brief_document(unit),
         "phone": account.phone,
         "active": account.active,
         "created_at": format_timestamp(account.created_at),
