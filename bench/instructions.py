@@ -27,6 +27,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
@@ -51,6 +52,18 @@ def build_toggle(directory: Path) -> Path:
     source.write_text(CLIENT_REQUESTS)
     subprocess.run(["cc", "-shared", "-fPIC", "-O1", "-o", str(library), str(source)], check=True)
     return library
+
+
+def count_each(database: Path, directory: Path, children: int, count_one: Callable[[int, Path], float]) -> list[float]:
+    """`count_one(i, copy)` for each of `children` callgrind children, two at a time, each on its own copy of
+    `database` (in a folder of `directory` of its own, where its callgrind output goes too)."""
+    copies = []
+    for index in range(children):
+        (directory / str(index)).mkdir()
+        copies.append(directory / str(index) / database.name)
+        shutil.copyfile(database, copies[-1])
+    with ThreadPoolExecutor(max_workers=max(1, min(2, os.cpu_count() or 1))) as pool:
+        return list(pool.map(lambda i: count_one(i, copies[i]), range(children)))
 
 
 def count(database: Path, toggle: Path, endpoint: int, args: argparse.Namespace, ids: Path) -> float:
@@ -141,16 +154,12 @@ def main() -> None:
         toggle = build_toggle(directory)
         labels = [endpoint.label for endpoint in endpoints_for(seeded, "-", "-")]  # type: ignore[arg-type]
         labels.append("reference: bare Flask /healthz")  # bench/reference.py, the floor of issue 27
-        copies = []
-        for index in range(len(labels)):
-            (directory / str(index)).mkdir()
-            copies.append(directory / str(index) / "tickets.db")
-            shutil.copyfile(directory / "tickets.db", copies[-1])
         print(f"{args.tickets:,} tickets; per endpoint {args.warmup} requests to warm up, then {args.requests} counted")
         started = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=max(1, min(2, os.cpu_count() or 1))) as pool:
-            rows = [*range(len(labels) - 1), REFERENCE_ROW]
-            counts = list(pool.map(lambda i: count(copies[i], toggle, rows[i], args, ids), range(len(labels))))
+        rows = [*range(len(labels) - 1), REFERENCE_ROW]
+        counts = count_each(
+            directory / "tickets.db", directory, len(labels), lambda i, copy: count(copy, toggle, rows[i], args, ids)
+        )
         print(f"\n{'endpoint':34} {'M instructions':>14} {'/healthz':>8}")
         for label, instructions in zip(labels, counts, strict=True):
             print(f"{label:34} {instructions / 1e6:14.3f} {counts[0] / instructions:8.3f}")

@@ -21,7 +21,6 @@ import shutil
 import sqlite3
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.auth_reads import bench_environment, temporary_directory  # noqa: E402
-from bench.instructions import build_toggle, count_requests  # noqa: E402
+from bench.instructions import build_toggle, count_each, count_requests  # noqa: E402
 from bench.matrix import Prepared, cases_for, prepare  # noqa: E402
 from bench.tickets import PASSWORD, SUPERVISOR, WORKER  # noqa: E402
 
@@ -118,15 +117,14 @@ def main() -> None:
     with temporary_directory() as directory:
         facts = seeded(args.keep or directory, args.tickets)
         toggle = build_toggle(directory)
-        copies = []
-        for label in labels:
-            (directory / label).mkdir()
-            copies.append(directory / label / "matrix.db")
-            shutil.copyfile(facts.parent / "matrix.db", copies[-1])
         print(f"{args.tickets:,} tickets; per endpoint {args.warmup} requests to warm up, then {args.requests} counted")
         started = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=max(1, min(2, os.cpu_count() or 1))) as pool:
-            counts = list(pool.map(lambda i: count(copies[i], toggle, labels[i], facts, args), range(len(labels))))
+        counts = count_each(
+            facts.parent / "matrix.db",
+            directory,
+            len(labels),
+            lambda i, copy: count(copy, toggle, labels[i], facts, args),
+        )
         print(f"\n{'endpoint':10} {'M instructions':>14}")
         for label, instructions in zip(labels, counts, strict=True):
             print(f"{label:10} {instructions / 1e6:14.3f}")
