@@ -31,6 +31,7 @@ from kernel.pagination import cursor_list
 from kernel.principals import Role
 from kernel.replica import reads_replica
 from kernel.security import current_principal, requires_role
+from kernel.transaction import read_in_transaction
 
 DEFINITIONS = """Every figure counts a **subtree** (`grid_id`, default: your scope) over **Beijing calendar days**
 `from`..`to` inclusive (default: this month), optionally one `category` and its subcategories.
@@ -171,6 +172,7 @@ def leaderboard(query: dict[str, Any]) -> dict[str, Any]:
 @exports_blp.response(200, {"type": "string"}, content_type="text/csv")
 @documents(404, 422)
 @reads_replica
+@read_in_transaction  # records full phones, streams with a server-side cursor
 def tickets_csv(query: dict[str, Any]) -> Response:
     """The ledger: every ticket `received` counts (origin in the subtree, received in the range), oldest first,
     Chinese headings, UTF-8 with BOM, streamed. Phones masked unless `reveal_phones` (recorded)."""
@@ -186,6 +188,7 @@ def tickets_csv(query: dict[str, Any]) -> Response:
 @exports_blp.response(200, {"type": "string", "format": "binary"}, content_type=XLSX)
 @documents(404, 422)
 @reads_replica
+@read_in_transaction  # records full phones, reads with a server-side cursor
 def tickets_xlsx(query: dict[str, Any]) -> Response:
     """The ledger as an Excel workbook (written row by row to a temporary file, then sent in chunks)."""
     spool = ledgers.tickets_xlsx(_ledger_rows(query, "tickets.xlsx"))

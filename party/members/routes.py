@@ -11,6 +11,7 @@ from kernel.extensions import api
 from kernel.pagination import Page, cursor_list
 from kernel.principals import Role
 from kernel.security import current_principal, requires_auth, requires_role
+from kernel.transaction import read_in_transaction
 from party.members import service
 from party.members.schemas import (
     MemberClassCreateSchema,
@@ -96,6 +97,7 @@ def update_member(changes: dict[str, Any], member_id: int) -> service.MemberView
 @members_blp.arguments(MemberContactQuerySchema, location="query")
 @members_blp.response(200, MemberContactSchema)
 @documents(404)
+@read_in_transaction
 def get_member_contact(query: dict[str, Any], member_id: int) -> service.MemberContact:
     """The member's full phone number, for admins and the party staff over them; every read is recorded with
     its reason in the access log."""

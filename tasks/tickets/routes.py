@@ -13,6 +13,7 @@ from kernel.extensions import api
 from kernel.pagination import Page, filters_from
 from kernel.principals import Role
 from kernel.security import current_principal, requires_role
+from kernel.transaction import read_in_transaction
 from tasks.lifecycle import TRANSITIONS, Action, describe, roles_for
 from tasks.tickets import actions, intake, pages, views
 from tasks.tickets.models import TicketEvent
@@ -169,6 +170,7 @@ def record_feedback(data: dict[str, Any], ticket_id: int) -> views.TicketView:
 @tickets_blp.arguments(ContactQuerySchema, location="query")
 @tickets_blp.response(200, ContactSchema)
 @documents(404)
+@read_in_transaction
 def get_contact(query: dict[str, Any], ticket_id: int) -> views.Contact:
     """The reporter's full phone number, for a supervisor in scope or the handler; every read is recorded
     with its reason in the access log."""

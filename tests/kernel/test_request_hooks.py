@@ -89,14 +89,12 @@ def test_a_read_that_changed_nothing_is_not_committed_and_a_write_is(app, client
     assert client.get(path, headers=headers).get_json()["display_name"] == "新名字"
 
 
-def test_a_read_that_writes_through_the_session_is_committed(app, client, make_account, auth, monkeypatch):
-    from sqlalchemy import func, select
-
+def _own_account_recording_a_read(monkeypatch):
+    """/auth/me made into a read that writes through the session, as an export records who saw full phones."""
     from auth import routes as auth_routes
     from kernel.extensions import db
     from tasks.tickets.models import PersonalDataRead
 
-    account = make_account("worker")
     real_own_account = auth_routes.own_account
 
     def own_account_recording_a_read(caller):
@@ -105,12 +103,84 @@ def test_a_read_that_writes_through_the_session_is_committed(app, client, make_a
         return real_own_account(caller)
 
     monkeypatch.setattr(auth_routes, "own_account", own_account_recording_a_read)
-    response = client.get("/api/v1/auth/me", headers=auth(account))
 
-    assert response.status_code == 200
+
+def _reads_recorded(app, account_id):
+    from sqlalchemy import func, select
+
+    from kernel.extensions import db
+    from tasks.tickets.models import PersonalDataRead
+
     with app.app_context():
-        count = select(func.count()).select_from(PersonalDataRead).where(PersonalDataRead.account_id == account.id)
-        assert db.session.scalar(count) == 1
+        count = select(func.count()).select_from(PersonalDataRead).where(PersonalDataRead.account_id == account_id)
+        return db.session.scalar(count)
+
+
+def test_a_read_in_transaction_that_writes_is_committed(app, client, make_account, auth, monkeypatch):
+    account = make_account("worker")
+    headers = auth(account)
+    _own_account_recording_a_read(monkeypatch)
+    monkeypatch.setattr(app.view_functions["auth.me"], "read_in_transaction", True, raising=False)
+
+    response, commits = _commits_during(app, lambda: client.get("/api/v1/auth/me", headers=headers))
+
+    assert response.status_code == 200 and commits == 1
+    assert _reads_recorded(app, account.id) == 1
+
+
+def test_under_test_a_read_that_writes_without_saying_so_is_refused(app, client, make_account, auth, monkeypatch):
+    """On PostgreSQL such a read runs in autocommit: its statements would be committed one by one."""
+    account = make_account("worker")
+    _own_account_recording_a_read(monkeypatch)
+
+    with pytest.raises(RuntimeError, match="GET /api/v1/auth/me wrote without @read_in_transaction"):
+        client.get("/api/v1/auth/me", headers=auth(account))
+
+
+def test_the_views_that_write_on_a_read_say_so(app):
+    """The reads that record who saw a full phone number, and the ledger exports (they also stream)."""
+    for endpoint in (
+        "tickets.get_contact",
+        "party_members.get_member_contact",
+        "exports.tickets_csv",
+        "exports.tickets_xlsx",
+    ):
+        assert getattr(app.view_functions[endpoint], "read_in_transaction", False), endpoint
+    assert not getattr(app.view_functions["auth.me"], "read_in_transaction", False)
+
+
+def test_on_postgresql_a_read_opens_no_transaction_and_a_write_one(app, client, make_account, auth):
+    """A read's statements run in autocommit (no BEGIN, no ROLLBACK round trips); a write keeps its transaction."""
+    from sqlalchemy import event
+
+    from kernel.extensions import db
+
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("SQLite's driver opens no transaction for a SELECT anyway")
+    headers = auth(make_account("admin"))
+    subject = make_account("worker", username="autocommit-reader")
+    path = f"/api/v1/users/{subject.id}"
+    seen = []
+
+    def note(connection, cursor, statement, parameters, context, executemany):
+        seen.append((statement.split()[0].upper(), connection.connection.dbapi_connection.autocommit))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        read = client.get(path, headers=headers)
+        read_statements, seen[:] = list(seen), []
+        changed = client.patch(path, json={"display_name": "新名字"}, headers=headers)
+        write_statements = list(seen)
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+    assert read.status_code == 200 and changed.status_code == 200
+    assert read_statements and all(autocommit for _, autocommit in read_statements)
+    assert any(kind == "UPDATE" for kind, _ in write_statements)
+    assert not any(autocommit for _, autocommit in write_statements)
+    assert client.get(path, headers=headers).get_json()["display_name"] == "新名字"
 
 
 def test_under_test_a_read_writing_past_the_session_is_refused(app, client, make_account, auth, monkeypatch):
