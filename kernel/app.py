@@ -10,7 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from kernel import commands, events, forking, health, i18n, metrics, replica
 from kernel.config import ROOT, load_settings
-from kernel.db import install_connection_settings
+from kernel.db import POSTGRES_KEEPALIVES, install_connection_settings
 from kernel.errors import register_error_handlers
 from kernel.etag import register_etags
 from kernel.extensions import api, db, jwt, limiter, migrate
@@ -77,10 +77,12 @@ def build_app(
 
 
 def register_extensions(app: Flask) -> None:
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        # A server's connection can go stale between requests; a SQLite file cannot, and pinging it cost each
-        # request that reads the database a statement.
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"], "pool_pre_ping": False}
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # No pre-ping (a `SELECT 1` round trip per request): a connection the server closed is found when it
+        # leaves the pool, from its socket (kernel.db); keepalives make a vanished server show there too.
+        options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+        connect_args = {**POSTGRES_KEEPALIVES, **options.get("connect_args", {})}
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**options, "connect_args": connect_args}
     replica.configure(app)
     db.init_app(app)
     with app.app_context():

@@ -24,7 +24,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "SECRET_KEY": secret_key,
         "JWT_SECRET_KEY": jwt_key,
         "SQLALCHEMY_DATABASE_URI": normalize_database_url(env.get("DATABASE_URL", DEFAULT_DATABASE_URL)),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True},
         # A read replica for the dashboards and exports (kernel.replica); unset, they read the primary.
         "DATABASE_REPLICA_URL": normalize_database_url(env["DATABASE_REPLICA_URL"])
         if env.get("DATABASE_REPLICA_URL")

@@ -1,11 +1,13 @@
 """Database plumbing: the declarative base, UTC times, string enums, SQLite pragmas."""
 
 import enum
+import select
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Engine, Integer, MetaData, String, event
 from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
@@ -78,7 +80,19 @@ def install_connection_settings(engine: Engine, busy_timeout_ms: int) -> None:
         _install_postgres_timeouts(engine)
 
 
+# libpq's TCP keepalives: a server gone without closing the connection (a host down, a firewall that forgot it)
+# is noticed by the kernel after about 90 idle seconds, and the socket then reads as ready: see _checkout_alive.
+POSTGRES_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 60, "keepalives_interval": 10, "keepalives_count": 3}
+
+
 def _install_postgres_timeouts(engine: Engine) -> None:
+    @event.listens_for(engine, "checkout")
+    def _checkout_alive(dbapi_connection: Any, _record: ConnectionPoolEntry, _proxy: Any) -> None:
+        if _closed_by_server(dbapi_connection):
+            raise DisconnectionError(
+                "the server closed this connection while it sat in the pool"
+            )  # the pool reconnects
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
         cursor = dbapi_connection.cursor()
@@ -86,6 +100,18 @@ def _install_postgres_timeouts(engine: Engine) -> None:
         cursor.execute("SET statement_timeout = '30s'")
         cursor.close()
         dbapi_connection.commit()  # a SET inside a rolled-back transaction would be undone
+
+
+def _closed_by_server(dbapi_connection: Any) -> bool:
+    """Whether an idle connection is gone, without a round trip (in place of SQLAlchemy's pre-ping `SELECT 1`).
+
+    Between transactions the server sends nothing unasked; a socket that reads as ready holds the server's
+    goodbye (a restart, `pg_terminate_backend`, an idle-session timeout: an error, then end of file) or the
+    kernel's report of a dead peer (keepalives above)."""
+    if dbapi_connection.closed or dbapi_connection.broken:
+        return True
+    readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+    return bool(readable)
 
 
 def _install_sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:
