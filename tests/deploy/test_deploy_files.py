@@ -223,3 +223,33 @@ def test_nginx_accepts_the_site(tmp_path):
     nginx = ["nginx", "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")]
     checked = subprocess.run(nginx, capture_output=True, text=True)  # noqa: S603 (fixed arguments)
     assert checked.returncode == 0, checked.stderr
+
+
+def test_systemd_accepts_the_units(tmp_path):
+    """systemd's own check (`systemd-analyze verify`) of every unit in a root laid out as README installs it: the
+    units in /etc/systemd/system, this machine's systemd units beside them, and each program a unit starts at
+    its path (the repository's own, as installed at /opt/grid). Any warning fails, not only an error."""
+    if shutil.which("systemd-analyze") is None or not Path("/usr/lib/systemd/system").is_dir():
+        pytest.skip("needs systemd-analyze")
+    root = tmp_path / "root"
+    units = root / "etc" / "systemd" / "system"
+    shutil.copytree("/usr/lib/systemd", root / "usr" / "lib" / "systemd", symlinks=True)
+    (root / "lib").symlink_to("usr/lib")
+    shutil.copytree(DEPLOY / "systemd", units)
+    for path in sorted((DEPLOY / "systemd").iterdir()):
+        for key, values in unit(path.name)["Service" if path.suffix == ".service" else "Timer"].items():
+            for program in (value.lstrip("-@+!").split()[0] for value in values if key.startswith("Exec")):
+                source = program_of(program) if program.startswith(INSTALLED_AT) else Path(program)
+                if source.name == "flask" and not source.exists():
+                    pytest.skip("the virtualenv is not installed here (make test installs it)")
+                placed = root / program.lstrip("/")
+                placed.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, placed)
+    names = [str(units / path.name) for path in sorted(units.iterdir()) if "@" not in path.name]
+    names += [str(units / "grid-notify@1.service")]  # a template is checked through an instance
+    checked = subprocess.run(  # noqa: S603 (fixed arguments)
+        ["systemd-analyze", "verify", f"--root={root}", "--man=no", "--generators=no", *names],  # noqa: S607
+        capture_output=True,
+        text=True,
+    )
+    assert checked.returncode == 0 and not checked.stdout.strip() and not checked.stderr.strip(), checked.stderr
