@@ -6,6 +6,11 @@ partition `<table>_pYYYYMM`; a row whose month has none lands in `<table>_defaul
 ahead (run daily from cron, `flask partitions ensure`), moving any rows the default partition holds for a month
 into that month's partition first; `drop_older_than` drops the partitions wholly older than a retention period,
 which costs nothing like deleting their rows.
+
+Migration 0029_rollup_partitions did the same for the daily rollups, `stats_daily` and `stats_worker_daily`, by
+the Beijing `day` (a date) of their rows (`ROLLUPS`): a month's `stats rebuild` deletes and sums one partition.
+`ensure` creates their months ahead with the others; retention never drops them (they are the dashboards' history,
+and small beside the raw tables they count).
 """
 
 from dataclasses import dataclass
@@ -15,6 +20,8 @@ from sqlalchemy import Connection, text
 
 # Table -> the column it is partitioned by (part of its primary key there: (id, column)).
 PARTITIONED = {"ticket_events": "created_at", "position_pings": "recorded_at", "notifications": "created_at"}
+# Derived tables -> their date column (in their primary key); a month is its days [1st, next 1st).
+ROLLUPS = {"stats_daily": "day", "stats_worker_daily": "day"}
 
 
 @dataclass(frozen=True)
@@ -27,14 +34,17 @@ class Partition:
         return f"{self.table}_p{self.month:%Y%m}"
 
     @property
-    def bounds(self) -> tuple[datetime, datetime]:
-        """[start, end) in UTC: partitions split at UTC midnight of the 1st."""
-        return _utc(self.month), _utc(add_months(self.month, 1))
+    def bounds(self) -> tuple[date, date]:
+        """[start, end): UTC midnight of the 1st, or for a rollup by day the 1st itself."""
+        following = add_months(self.month, 1)
+        if self.table in ROLLUPS:
+            return self.month, following
+        return _utc(self.month), _utc(following)
 
 
 def is_partition(name: str) -> bool:
     """A partition's table (`<table>_pYYYYMM` or `<table>_default`): the models describe only the parent."""
-    for table in PARTITIONED:
+    for table in (*PARTITIONED, *ROLLUPS):
         suffix = name.removeprefix(f"{table}_")
         if suffix != name and (suffix == "default" or (len(suffix) == 7 and suffix[0] == "p" and suffix[1:].isdigit())):
             return True
@@ -89,7 +99,7 @@ def ensure(connection: Connection, today: date, months_ahead: int) -> list[Parti
     default partition keeps none of the month's rows)."""
     created = []
     first = today.replace(day=1)
-    for table in PARTITIONED:
+    for table in (*PARTITIONED, *ROLLUPS):
         if not is_partitioned(connection, table):
             continue
         have = {partition.month for partition in existing(connection, table)}
@@ -103,7 +113,8 @@ def ensure(connection: Connection, today: date, months_ahead: int) -> list[Parti
 
 def create(connection: Connection, partition: Partition) -> None:
     """Create and attach one month, with whatever rows of it the default partition holds."""
-    table, column, name = partition.table, PARTITIONED[partition.table], partition.name
+    table, name = partition.table, partition.name
+    column = PARTITIONED.get(table) or ROLLUPS[table]
     start, end = partition.bounds
     bounds = {"start": start, "end": end}
     connection.execute(text(f"CREATE TABLE {name} (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"))
