@@ -7,7 +7,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect
 
 from kernel.extensions import db
-from kernel.partitions import include_in_autogenerate
+from kernel.partitions import ROLLUPS, include_in_autogenerate, is_partitioned
 
 
 def test_autogenerate_finds_no_difference_between_models_and_migrations(app):
@@ -45,3 +45,38 @@ def test_the_readiness_probe_knows_the_head_alembic_knows():
     config = Config()
     config.set_main_option("script_location", str(ROOT / "migrations"))
     assert migration_head() == ScriptDirectory.from_config(config).get_current_head()
+
+
+def test_0029_partitions_the_daily_rollups_on_postgresql_and_keeps_their_rows_both_ways(app, world):
+    ticket = world.ticket()
+    world.act("supervisor", ticket, "dispatch", assignee_id=world.id_of("worker"))
+    summary = lambda: world.client.get("/api/v1/stats/summary", headers=world.headers["supervisor"]).get_json()  # noqa: E731
+    shown = summary()
+    assert (shown["received"], shown["response_rate"]["denominator"]) == (1, 1)
+    postgres = app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
+
+    def rows_and_places() -> tuple[dict[str, int], set[str]]:
+        """Each rollup's row count, and (PostgreSQL) the tables that hold the rows: partitions or the plain ones."""
+        counts, places = {}, set()
+        with db.engine.connect() as connection:
+            for table in ROLLUPS:
+                counts[table] = connection.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar()  # noqa: S608
+                if postgres:
+                    held = connection.exec_driver_sql(f"SELECT DISTINCT tableoid::regclass::text FROM {table}")  # noqa: S608
+                    places |= set(held.scalars())
+        return counts, places
+
+    with app.app_context():
+        counts, _places = rows_and_places()
+        downgrade(revision="0028_grid_outlines")
+        with db.engine.connect() as connection:
+            assert not any(is_partitioned(connection, table) for table in ROLLUPS)
+        assert rows_and_places() == (counts, set(ROLLUPS) if postgres else set())
+        upgrade()
+        with db.engine.connect() as connection:
+            assert all(is_partitioned(connection, table) for table in ROLLUPS) == postgres
+        kept, places = rows_and_places()
+        assert kept == counts
+        if postgres:
+            assert len(places) == 2 and not any(place.endswith("_default") for place in places)
+    assert summary() | {"now": None} == shown | {"now": None}
