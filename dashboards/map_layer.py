@@ -11,7 +11,8 @@ from itertools import chain
 from typing import Any
 
 import numpy as np
-from sqlalchemy import BigInteger, String, and_, case, cast, func, literal, select, type_coerce
+from sqlalchemy import BigInteger, String, and_, any_, bindparam, case, cast, func, literal, select, type_coerce
+from sqlalchemy.dialects import postgresql
 
 from dashboards.rollups.models import StatsDaily, StatsMonthly
 from dashboards.service import Target, month_split, now_columns, open_tickets, unindexed
@@ -53,10 +54,10 @@ class HeatLayer:
 # version (grid.outlines: redrawn by every change of a cell under it) stay the same.
 HEADS_KEPT = 50_000  # units
 Head = tuple[datetime, int | None, str]  # updated_at, the outline's version, the head
-# Per app, level, subtree and marker: every unit at or below the level with its ancestor there, so the open
-# tickets grouped by owner are counted in the layer's units by one array lookup.
-ANCESTRIES_KEPT = 16  # a city's arrays are 1 MB (by id up to the largest), a district's the same, sparser: at most
-# 16 MB per worker (issue 27 keeps a worker under 150 MB); a grid change leaves the old marker's arrays to age out
+# Per app, level and marker: the units that owned open tickets with their ancestor there, so the open tickets
+# grouped by owner are counted in the layer's units by one array lookup.
+ANCESTRIES_KEPT = 16  # an array is 8 bytes a unit id up to the largest owner (a city's: 0.8 MB): at most 13 MB per
+# worker (issue 27 keeps a worker under 150 MB); a grid change leaves the old marker's arrays to age out
 
 
 LAYERS_KEPT = 256  # subtrees and levels
@@ -200,8 +201,7 @@ def _current_by_unit(target: Target, level: GridLevel) -> dict[int, tuple[int, i
     if not rows:
         return {}
     owners, open_, overdue = (np.array(column, dtype=np.int64) for column in zip(*rows, strict=True))
-    up = _ancestors(target, _marker(), level)
-    units = np.where(owners < len(up), up[np.minimum(owners, len(up) - 1)], -1)
+    units = _ancestors(owners, _marker(), level)
     kept = units >= 0
     found, at = np.unique(units[kept], return_inverse=True)
     opened = np.bincount(at, weights=open_[kept], minlength=len(found))
@@ -209,46 +209,57 @@ def _current_by_unit(target: Target, level: GridLevel) -> dict[int, tuple[int, i
     return {int(unit): (int(o), int(v)) for unit, o, v in zip(found, opened, late, strict=True)}
 
 
-def _ancestors(target: Target, marker: tuple[Any, ...], level: GridLevel) -> Any:
-    """Every unit of the subtree with its ancestor at `level` (itself at it) by unit id, -1 for units above it or
-    in a tree whose root lies below it: read from the units' paths ('/1/5/9/': the ancestor is as many ids from
-    the end as levels lie between) once per process, subtree and level while the marker stays the same."""
+UNKNOWN = -2  # an owner whose ancestor this process has not read yet
+
+
+def _ancestors(owners: Any, marker: tuple[Any, ...], level: GridLevel) -> Any:
+    """Each owner's ancestor at `level` (itself at it), -1 for a unit above the level or in a tree whose root lies
+    below it. Kept per process, level and marker in an array by unit id, filled as owners come: only the owners
+    not seen before are read (a city's first map reads the 12,500 units that own open tickets, not all 100,000
+    units: the first map of a process cost a fifth of a second more than the next ones), and the array serves
+    every subtree."""
     trees = _trees()
-    subtree = None if target.whole_territory else target.units[0].path
-    key = (level.value, subtree, marker)
+    key = (level.value, marker)
     up = trees.get(key)
-    if up is None:
-        steps = {unit_level: LEVEL_DEPTH[unit_level] - LEVEL_DEPTH[level] for unit_level in GridLevel}
-        steps = {unit_level: count for unit_level, count in steps.items() if count >= 0}
-        ids, ancestors = _ancestor_arrays(subtree, steps)
-        up = np.full(int(ids.max(initial=0)) + 1, -1, dtype=np.int64)
-        up[ids] = ancestors
+    largest = int(owners.max(initial=0))
+    if up is None or largest >= len(up):
+        grown = np.full(largest + 1, UNKNOWN, dtype=np.int64)
+        if up is not None:
+            grown[: len(up)] = up
+        up = grown
         trees.put(key, up)
-    return up
+    unknown = np.unique(owners[up[owners] == UNKNOWN])
+    if len(unknown):
+        ids, ancestors = _ancestors_of(unknown, level)
+        up[unknown] = -1  # a unit gone since its tickets were counted
+        up[ids] = ancestors
+    return up[owners]
 
 
-def _ancestor_arrays(subtree: str | None, steps: dict[GridLevel, int]) -> tuple[Any, Any]:
-    """The units at or below the level and their ancestors there (-1: none). PostgreSQL picks the id out of each
-    path in SQL and sends two arrays (a city's 100,000 units: about a tenth of reading their rows)."""
-    at_or_below = GridUnit.level.in_(list(steps))
-    if subtree is not None:
-        at_or_below = and_(at_or_below, GridUnit.path.startswith(subtree, autoescape=True))
+def _ancestors_of(units: Any, level: GridLevel) -> tuple[Any, Any]:
+    """The units (ids) with their ancestors at `level`, read from their paths ('/1/5/9/': the ancestor is as many
+    ids from the end as levels lie between); PostgreSQL picks them in SQL and sends two arrays."""
+    steps = {unit_level: LEVEL_DEPTH[unit_level] - LEVEL_DEPTH[level] for unit_level in GridLevel}
+    steps = {unit_level: count for unit_level, count in steps.items() if count >= 0}
+    wanted = [int(unit) for unit in units]
     if db.session.connection().dialect.name == "postgresql":
+        # Units above the level match no branch: NULL steps, no ancestor (-1).
         up = case(*((GridUnit.level == unit_level, count) for unit_level, count in steps.items()))
         ancestor = func.coalesce(cast(func.nullif(func.split_part(GridUnit.path, "/", -2 - up), ""), BigInteger), -1)
-        ids, ancestors = db.session.execute(select(func.array_agg(GridUnit.id), func.array_agg(ancestor)).where(
-            at_or_below)).one()  # fmt: skip
+        ids_param = bindparam("ids", wanted, type_=postgresql.ARRAY(BigInteger))  # one array, not a parameter an id
+        found = select(func.array_agg(GridUnit.id), func.array_agg(ancestor)).where(GridUnit.id == any_(ids_param))
+        ids, ancestors = db.session.execute(found).one()
         return np.array(ids or [], dtype=np.int64), np.array(ancestors or [], dtype=np.int64)
     rows = db.session.execute(
-        select(GridUnit.id, GridUnit.path, type_coerce(GridUnit.level, String)).where(at_or_below)
+        select(GridUnit.id, GridUnit.path, type_coerce(GridUnit.level, String)).where(GridUnit.id.in_(wanted))
     )
-    pairs = [(unit_id, _nth_from_end(path, steps[GridLevel(unit_level)])) for unit_id, path, unit_level in rows]
+    pairs = [(unit_id, _nth_from_end(path, steps.get(GridLevel(unit_level)))) for unit_id, path, unit_level in rows]
     return np.array([p[0] for p in pairs], dtype=np.int64), np.array([p[1] for p in pairs], dtype=np.int64)
 
 
-def _nth_from_end(path: str, count: int) -> int:
+def _nth_from_end(path: str, count: int | None) -> int:
     ids = path.strip("/").split("/")
-    return int(ids[-1 - count]) if count < len(ids) else -1
+    return int(ids[-1 - count]) if count is not None and count < len(ids) else -1
 
 
 def _feature_heads(units: list[Any]) -> dict[int, str]:
