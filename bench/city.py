@@ -261,7 +261,7 @@ def sizes(url: str) -> None:
         )
         partitioned = {
             table: db.session.scalar(text(in_partitions), {"t": table})
-            for table in ("ticket_events", "position_pings", "notifications")
+            for table in ("ticket_events", "position_pings", "notifications", "stats_daily", "stats_worker_daily")
         }
     print(f"\ndatabase size {total}; largest tables: {', '.join(f'{name} {size}' for name, size in rows)}")
     print(f"partitioned tables (all partitions): {', '.join(f'{k} {v}' for k, v in partitioned.items())}")
