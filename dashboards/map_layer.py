@@ -5,7 +5,7 @@ import hashlib
 import json
 from array import array
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import chain
 from typing import Any
@@ -193,15 +193,22 @@ def _current_by_unit(target: Target, level: GridLevel) -> dict[int, tuple[int, i
     """Open and overdue tickets now per unit of the layer: the open tickets grouped by the unit owning them (the
     index on status, grid_id, due_at serves it), each owner's counts added to its ancestor of the layer's level
     in arrays (owners above that level are in no unit of the layer)."""
+    # A map of a root (a city): its subtree is (nearly) the whole territory, and the owners are kept by their
+    # root's array rather than by joining them to the 100,000 units under it (13 against 55-110 ms, load 4).
+    root = target.unit if target.unit is not None and target.unit.parent_id is None else None
     owner = unindexed(Ticket.grid_id)
-    stmt = open_tickets(target).add_columns(owner, *now_columns(utcnow())[:2]).group_by(owner)
+    counted = replace(target, whole_territory=True) if root is not None else target
+    stmt = open_tickets(counted).add_columns(owner, *now_columns(utcnow())[:2]).group_by(owner)
     rows = db.session.execute(stmt).all()
-    if level is GridLevel.GRID:
+    if level is GridLevel.GRID and root is None:
         return {row[0]: (int(row[1]), int(row[2])) for row in rows}
     if not rows:
         return {}
     owners, open_, overdue = (np.array(column, dtype=np.int64) for column in zip(*rows, strict=True))
-    units = _ancestors(owners, _marker(), level)
+    marker = _marker()
+    units = _ancestors(owners, marker, level)
+    if root is not None:
+        units = np.where(_ancestors(owners, marker, root.level) == root.id, units, -1)
     kept = units >= 0
     found, at = np.unique(units[kept], return_inverse=True)
     opened = np.bincount(at, weights=open_[kept], minlength=len(found))

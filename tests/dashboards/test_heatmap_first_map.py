@@ -40,7 +40,8 @@ def test_the_first_map_reads_the_places_of_the_owners_of_open_tickets_and_the_ne
 
     # Open: t4, t5 in G1a, t7, t12 in G1b, t8 escalated to the street S1 (above the communities: on no unit).
     assert open_by_community(world) == {"C1": 4, "C2": 0}
-    assert places_read == [{ids["G1a"], ids["G1b"], ids["S1"]}]
+    # The owners' places at the layer's level, and at the root's (the map is of the root D), and no other unit's.
+    assert places_read == [{ids["G1a"], ids["G1b"], ids["S1"]}] * 2
 
     places_read.clear()
     assert open_by_community(world) == {"C1": 4, "C2": 0}
@@ -67,3 +68,15 @@ def test_a_cell_moved_to_another_community_takes_its_open_tickets_there_on_the_n
     assert moved.status_code == 200, moved.get_data(as_text=True)
 
     assert open_by_community(world) == {"C1": 2, "C2": 2}
+
+
+def test_a_map_of_a_root_counts_the_open_tickets_of_its_tree_only(world, hand, make_unit, places_read):
+    other = make_unit("district", code="E")
+    community = make_unit("community", make_unit("street", other, code="ES"), code="EC")
+    world.ticket("admin", grid_id=str(make_unit("grid", community, code="EG").id))
+
+    assert open_by_community(world) == {"C1": 4, "C2": 0}
+    layer = ok(world, "admin", "heatmap", grid_id=other.id, **NOVEMBER)
+    assert {code: figures(feature)[1] for code, feature in features(layer).items()} == {"EC": 1}
+    whole = ok(world, "admin", "heatmap", level="community", **NOVEMBER)
+    assert {code: figures(feature)[1] for code, feature in features(whole).items()} == {"C1": 4, "C2": 0, "EC": 1}
