@@ -54,10 +54,10 @@ class HeatLayer:
 # version (grid.outlines: redrawn by every change of a cell under it) stay the same.
 HEADS_KEPT = 50_000  # units
 Head = tuple[datetime, int | None, str]  # updated_at, the outline's version, the head
-# Per app, level and marker: the units that owned open tickets with their ancestor there, so the open tickets
+# Per app and marker: the units that owned open tickets with their ancestor at every level, so the open tickets
 # grouped by owner are counted in the layer's units by one array lookup.
-ANCESTRIES_KEPT = 16  # an array is 8 bytes a unit id up to the largest owner (a city's: 0.8 MB): at most 13 MB per
-# worker (issue 27 keeps a worker under 150 MB); a grid change leaves the old marker's arrays to age out
+ANCESTRIES_KEPT = 3  # an array is 5 levels x 8 bytes a unit id up to the largest owner (a city's: 4 MB): at most
+# 12 MB per worker (issue 27 keeps a worker under 150 MB); a grid change leaves the old marker's array to age out
 
 
 LAYERS_KEPT = 256  # subtrees and levels
@@ -216,57 +216,64 @@ def _current_by_unit(target: Target, level: GridLevel) -> dict[int, tuple[int, i
     return {int(unit): (int(o), int(v)) for unit, o, v in zip(found, opened, late, strict=True)}
 
 
-UNKNOWN = -2  # an owner whose ancestor this process has not read yet
+UNKNOWN = -2  # an owner whose ancestors this process has not read yet
+LEVELS = tuple(GridLevel)  # the rows of a process's array of ancestors, by LEVEL_DEPTH
 
 
 def _ancestors(owners: Any, marker: tuple[Any, ...], level: GridLevel) -> Any:
     """Each owner's ancestor at `level` (itself at it), -1 for a unit above the level or in a tree whose root lies
-    below it. Kept per process, level and marker in an array by unit id, filled as owners come: only the owners
-    not seen before are read (a city's first map reads the 12,500 units that own open tickets, not all 100,000
-    units: the first map of a process cost a fifth of a second more than the next ones), and the array serves
-    every subtree."""
+    below it. Kept per process and marker in an array of every level by unit id, filled as owners come: only the
+    owners not seen before are read, once for all levels (a city's first map reads the 12,500 units that own open
+    tickets, not all 100,000 units: the first map of a process cost a fifth of a second more than the next
+    ones), and the array serves every subtree and level."""
     trees = _trees()
-    key = (level.value, marker)
-    up = trees.get(key)
+    up = trees.get(marker)
     largest = int(owners.max(initial=0))
-    if up is None or largest >= len(up):
-        grown = np.full(largest + 1, UNKNOWN, dtype=np.int64)
+    if up is None or largest >= up.shape[1]:
+        grown = np.full((len(LEVELS), largest + 1), UNKNOWN, dtype=np.int64)
         if up is not None:
-            grown[: len(up)] = up
+            grown[:, : up.shape[1]] = up
         up = grown
-        trees.put(key, up)
-    unknown = np.unique(owners[up[owners] == UNKNOWN])
+        trees.put(marker, up)
+    unknown = np.unique(owners[up[0, owners] == UNKNOWN])
     if len(unknown):
-        ids, ancestors = _ancestors_of(unknown, level)
-        up[unknown] = -1  # a unit gone since its tickets were counted
-        up[ids] = ancestors
-    return up[owners]
+        ids, ancestors = _ancestors_of(unknown)
+        up[:, unknown] = -1  # a unit gone since its tickets were counted
+        up[:, ids] = ancestors
+    return up[LEVEL_DEPTH[level], owners]
 
 
-def _ancestors_of(units: Any, level: GridLevel) -> tuple[Any, Any]:
-    """The units (ids) with their ancestors at `level`, read from their paths ('/1/5/9/': the ancestor is as many
-    ids from the end as levels lie between); PostgreSQL picks them in SQL and sends two arrays."""
-    steps = {unit_level: LEVEL_DEPTH[unit_level] - LEVEL_DEPTH[level] for unit_level in GridLevel}
-    steps = {unit_level: count for unit_level, count in steps.items() if count >= 0}
+def _ancestors_of(units: Any) -> tuple[Any, Any]:
+    """The units (ids) found, and their ancestors at each level (a row a level, -1 where none), read from their
+    paths ('/1/5/9/': the ancestor is as many ids from the end as levels lie between); PostgreSQL picks them in
+    SQL and sends arrays."""
     wanted = [int(unit) for unit in units]
     if db.session.connection().dialect.name == "postgresql":
-        # Units above the level match no branch: NULL steps, no ancestor (-1).
-        up = case(*((GridUnit.level == unit_level, count) for unit_level, count in steps.items()))
-        ancestor = func.coalesce(cast(func.nullif(func.split_part(GridUnit.path, "/", -2 - up), ""), BigInteger), -1)
+        columns = [func.array_agg(GridUnit.id)]
+        for level in LEVELS:
+            # Units above the level match no branch: NULL steps, no ancestor (-1).
+            steps = case(*((GridUnit.level == below, LEVEL_DEPTH[below] - LEVEL_DEPTH[level]) for below in LEVELS
+                           if LEVEL_DEPTH[below] >= LEVEL_DEPTH[level]))  # fmt: skip
+            picked = func.nullif(func.split_part(GridUnit.path, "/", -2 - steps), "")
+            columns.append(func.array_agg(func.coalesce(cast(picked, BigInteger), -1)))
         ids_param = bindparam("ids", wanted, type_=postgresql.ARRAY(BigInteger))  # one array, not a parameter an id
-        found = select(func.array_agg(GridUnit.id), func.array_agg(ancestor)).where(GridUnit.id == any_(ids_param))
-        ids, ancestors = db.session.execute(found).one()
-        return np.array(ids or [], dtype=np.int64), np.array(ancestors or [], dtype=np.int64)
+        ids, *ancestors = db.session.execute(select(*columns).where(GridUnit.id == any_(ids_param))).one()
+        return np.array(ids or [], dtype=np.int64), np.array([a or [] for a in ancestors], dtype=np.int64)
     rows = db.session.execute(
         select(GridUnit.id, GridUnit.path, type_coerce(GridUnit.level, String)).where(GridUnit.id.in_(wanted))
+    ).all()
+    ancestors = [
+        [_nth_from_end(path, LEVEL_DEPTH[GridLevel(unit_level)] - LEVEL_DEPTH[level]) for _, path, unit_level in rows]
+        for level in LEVELS
+    ]
+    return np.array([row[0] for row in rows], dtype=np.int64), np.array(ancestors, dtype=np.int64).reshape(
+        len(LEVELS), len(rows)
     )
-    pairs = [(unit_id, _nth_from_end(path, steps.get(GridLevel(unit_level)))) for unit_id, path, unit_level in rows]
-    return np.array([p[0] for p in pairs], dtype=np.int64), np.array([p[1] for p in pairs], dtype=np.int64)
 
 
-def _nth_from_end(path: str, count: int | None) -> int:
+def _nth_from_end(path: str, count: int) -> int:
     ids = path.strip("/").split("/")
-    return int(ids[-1 - count]) if count is not None and count < len(ids) else -1
+    return int(ids[-1 - count]) if 0 <= count < len(ids) else -1
 
 
 def _feature_heads(units: list[Any]) -> dict[int, str]:
