@@ -9,8 +9,8 @@ which costs nothing like deleting their rows.
 
 Migration 0029_rollup_partitions did the same for the daily rollups, `stats_daily` and `stats_worker_daily`, by
 the Beijing `day` (a date) of their rows (`ROLLUPS`): a month's `stats rebuild` deletes and sums one partition.
-`ensure` creates their months ahead with the others; retention never drops them (they are the dashboards' history,
-and small beside the raw tables they count).
+`ensure` creates their months ahead with the others; retention never drops them (they are the dashboards' history:
+a month's figures outlive the events dropped under them).
 """
 
 from dataclasses import dataclass
