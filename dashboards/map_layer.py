@@ -11,6 +11,7 @@ from itertools import chain
 from typing import Any
 
 import numpy as np
+import numpy.ma  # np.unique imports it on first use: 46 ms of a process's first map, paid at start now
 from sqlalchemy import BigInteger, String, and_, any_, bindparam, case, cast, func, literal, select, type_coerce
 from sqlalchemy.dialects import postgresql
 
@@ -256,8 +257,10 @@ def _ancestors_of(units: Any) -> tuple[Any, Any]:
                            if LEVEL_DEPTH[below] >= LEVEL_DEPTH[level]))  # fmt: skip
             picked = func.nullif(func.split_part(GridUnit.path, "/", -2 - steps), "")
             columns.append(func.array_agg(func.coalesce(cast(picked, BigInteger), -1)))
-        ids_param = bindparam("ids", wanted, type_=postgresql.ARRAY(BigInteger))  # one array, not a parameter an id
-        ids, *ancestors = db.session.execute(select(*columns).where(GridUnit.id == any_(ids_param))).one()
+        # One array, as its text: psycopg dumps a list of 12,500 ints element by element in Python (52 ms).
+        ids_text = bindparam("ids", "{" + ",".join(map(str, wanted)) + "}", type_=String)
+        in_ids = GridUnit.id == any_(cast(ids_text, postgresql.ARRAY(BigInteger)))
+        ids, *ancestors = db.session.execute(select(*columns).where(in_ids)).one()
         return np.array(ids or [], dtype=np.int64), np.array([a or [] for a in ancestors], dtype=np.int64)
     rows = db.session.execute(
         select(GridUnit.id, GridUnit.path, type_coerce(GridUnit.level, String)).where(GridUnit.id.in_(wanted))
