@@ -1,4 +1,4 @@
-"""Database plumbing: the declarative base, UTC times, string enums, SQLite pragmas."""
+"""Database plumbing: the declarative base, UTC times, string enums, SQLite pragmas, PostgreSQL connections."""
 
 import enum
 import select
@@ -77,7 +77,7 @@ def install_connection_settings(engine: Engine, busy_timeout_ms: int) -> None:
     if engine.dialect.name == "sqlite":
         _install_sqlite_pragmas(engine, busy_timeout_ms)
     elif engine.dialect.name == "postgresql":
-        _install_postgres_timeouts(engine)
+        _install_postgres_settings(engine)
 
 
 # libpq's TCP keepalives: a server gone without closing the connection (a host down, a firewall that forgot it)
@@ -85,13 +85,13 @@ def install_connection_settings(engine: Engine, busy_timeout_ms: int) -> None:
 POSTGRES_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 60, "keepalives_interval": 10, "keepalives_count": 3}
 
 
-def _install_postgres_timeouts(engine: Engine) -> None:
+def _install_postgres_settings(engine: Engine) -> None:
+    """Replace a pooled connection the server closed (without a round trip), and set timeouts on each new one."""
+
     @event.listens_for(engine, "checkout")
     def _checkout_alive(dbapi_connection: Any, _record: ConnectionPoolEntry, _proxy: Any) -> None:
-        if _closed_by_server(dbapi_connection):
-            raise DisconnectionError(
-                "the server closed this connection while it sat in the pool"
-            )  # the pool reconnects
+        if _closed_by_server(dbapi_connection):  # on DisconnectionError the pool opens a fresh connection
+            raise DisconnectionError("the server closed this connection while it sat in the pool")
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
