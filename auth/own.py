@@ -8,17 +8,18 @@ with its whole scope unit, boundary included ("Third pass: the reads"). The docu
 `auth.schemas.user_document`, as from an entity.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, select
+from sqlalchemy import and_, bindparam, select
 
 from auth.models import Account
 from grid.models import CellAssignment, GridUnit
 from grid.service import UnitBrief
+from kernel.compiled import CompiledSelect
 from kernel.errors import UnauthorizedError
-from kernel.extensions import db
 from kernel.i18n import _
 from kernel.principals import Caller, Role
 
@@ -52,6 +53,7 @@ OWN_ACCOUNT = (
     .order_by(_cells.c.grid_id)
 )
 CELL = len(_VIEW_COLUMNS)  # where the cell is in OWN_ACCOUNT's rows
+_ACCOUNT_VIEW, _OWN_ACCOUNT = CompiledSelect(ACCOUNT_VIEW), CompiledSelect(OWN_ACCOUNT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,13 +78,13 @@ class OwnAccount(AccountView):
 
 def find_account_view(account_id: int) -> AccountView | None:
     """An account and its scope unit, in one query; None when there is no such account."""
-    row = db.session.connection().execute(ACCOUNT_VIEW, {"account_id": account_id}).first()
+    row = _ACCOUNT_VIEW.first({"account_id": account_id})
     return None if row is None else AccountView(*_view_fields(row))
 
 
 def own_account(caller: Caller) -> OwnAccount:
     """The caller's account, its scope unit and (for a worker) its cells, in one query."""
-    rows = db.session.connection().execute(OWN_ACCOUNT, {"account_id": caller.id}).all()
+    rows = _OWN_ACCOUNT.all({"account_id": caller.id})
     cells = [row[CELL] for row in rows if row[CELL] is not None]
     account = OwnAccount(*_view_fields(rows[0]), cells) if rows else None
     if account is None or not account.active:  # deactivated since the token check, in another transaction
@@ -90,7 +92,7 @@ def own_account(caller: Caller) -> OwnAccount:
     return account
 
 
-def _view_fields(row: Row[Any]) -> tuple[Any, ...]:
+def _view_fields(row: Sequence[Any]) -> tuple[Any, ...]:
     """AccountView's fields from a row of ACCOUNT_VIEW's columns (unpacked by position: by name, each read
     costs more)."""
     (account_id, username, display_name, role, unit_id, phone, active, created_at, updated_at, *unit) = row[:CELL]

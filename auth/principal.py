@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, select
 
 from auth.models import Account, LoginSession
 from grid.models import GridUnit
+from kernel.compiled import CompiledSelect
 from kernel.errors import UnauthorizedError
 from kernel.extensions import db
 from kernel.i18n import _
@@ -54,14 +55,13 @@ PRINCIPAL_QUERY = (
     .outerjoin(_units, _units.c.id == _accounts.c.scope_grid_id)
     .where(_sessions.c.id == bindparam("session_id"), _accounts.c.id == bindparam("account_id"))
 )
+_PRINCIPAL = CompiledSelect(PRINCIPAL_QUERY)
 
 
 def find_principal(session_id: str, account_id: int) -> tuple[Principal | None, bool] | None:
     """The caller behind a token's session (None when inactive) and whether the session was revoked; None when
     no such session of that account exists."""
-    # On the session's connection, as the page query runs: its rows are plain columns (docs/PERFORMANCE.md).
-    params = {"session_id": session_id, "account_id": account_id}
-    row = db.session.connection().execute(PRINCIPAL_QUERY, params).first()
+    row = _PRINCIPAL.first({"session_id": session_id, "account_id": account_id})
     if row is None:
         return None
     account_id, role, scope_grid_id, scope_path, updated_at, active, revoked_at = row

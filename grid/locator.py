@@ -16,6 +16,7 @@ import shapely
 from sqlalchemy import select, update
 
 from grid.models import GridIndexState, GridLevel, GridUnit
+from kernel.compiled import CompiledSelect
 from kernel.extensions import db
 
 STATE_ROW = 1
@@ -86,11 +87,11 @@ def build_index(version: int) -> CellIndex:
 
 _state = GridIndexState.__table__
 # Read on every lookup: built once, and run on the session's connection (a plain column; see docs/PERFORMANCE.md).
-VERSION = select(_state.c.version).where(_state.c.id == STATE_ROW)
+VERSION = CompiledSelect(select(_state.c.version).where(_state.c.id == STATE_ROW))
 
 
 def current_version() -> int:
-    return db.session.connection().execute(VERSION).scalar() or 0
+    return VERSION.scalar({}) or 0
 
 
 def bump_version() -> None:

@@ -12,11 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import bindparam, select
 
 from auth.models import Account
 from grid.models import GridUnit
 from grid.service import UnitBrief
+from kernel.compiled import CompiledSelect
 from kernel.extensions import db
 from kernel.principals import Role
 from tasks.categories.models import Category
@@ -46,7 +47,7 @@ class TicketRow:
     warned_at = Ticket.warned_at
     overdue_at = Ticket.overdue_at
 
-    def __init__(self, row: Row[Any]) -> None:
+    def __init__(self, row: Sequence[Any]) -> None:
         # Copied into the instance's dict at once: a document reads some forty columns, and reading each from the
         # row by name cost more than the entity's attributes did (docs/PERFORMANCE.md, "Third pass: the reads").
         self.__dict__.update(zip(_TICKET_KEYS, row, strict=False))
@@ -81,11 +82,12 @@ _FROM = (
     .outerjoin(_assignee, _assignee.c.id == _tickets.c.assignee_id)
 )
 TICKET_ROW = select(*_COLUMNS).select_from(_FROM).where(_tickets.c.id == bindparam("ticket_id"))
+_TICKET_ROW = CompiledSelect(TICKET_ROW)
 TICKET_ROWS = select(*_COLUMNS).select_from(_FROM).where(_tickets.c.id.in_(bindparam("ticket_ids", expanding=True)))
 
 
 def find_ticket_row(ticket_id: int) -> TicketRow | None:
-    row = db.session.connection().execute(TICKET_ROW, {"ticket_id": ticket_id}).first()
+    row = _TICKET_ROW.first({"ticket_id": ticket_id})
     return None if row is None else TicketRow(row)
 
 

@@ -1,0 +1,96 @@
+"""kernel.compiled: a select run as SQL text on the session's connection reads what SQLAlchemy reads, is seen by
+the engine's listeners, and fails as SQLAlchemy fails (a lost server connection dropped from the pool)."""
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, Table, bindparam, create_engine, event, exc, select, text, update
+from sqlalchemy.pool import NullPool
+
+from auth.models import Account, LoginSession
+from auth.own import OWN_ACCOUNT
+from auth.principal import PRINCIPAL_QUERY
+from kernel.compiled import CompiledSelect
+from kernel.extensions import db
+from tasks.tickets.models import Ticket
+from tasks.tickets.rows import TICKET_ROW
+
+
+def test_ticket_rows_are_read_as_sqlalchemy_reads_them(app, hand):
+    with app.app_context():
+        ticket_ids = db.session.scalars(select(Ticket.id).order_by(Ticket.id)).all()
+        # a position and a fraction, which each driver reports in a type of its own
+        db.session.execute(update(Ticket).where(Ticket.id == ticket_ids[0]).values(lat=31.2304, lng=121.4737))
+        db.session.commit()
+        compiled = CompiledSelect(TICKET_ROW)
+        assert len(ticket_ids) > 5
+        for ticket_id in ticket_ids:
+            expected = db.session.connection().execute(TICKET_ROW, {"ticket_id": ticket_id}).first()
+            assert compiled.first({"ticket_id": ticket_id}) == tuple(expected)
+        located = compiled.first({"ticket_id": ticket_ids[0]})
+        assert (located[list(TICKET_ROW.selected_columns.keys()).index("lat")]) == pytest.approx(31.2304)
+        assert compiled.first({"ticket_id": -1}) is None
+
+
+def test_literals_in_the_select_are_bound_as_sqlalchemy_binds_them(app, tree, make_account, auth):
+    # OWN_ACCOUNT joins a worker's cells only for role = 'worker', a literal of the statement (an enum)
+    worker = make_account("worker", tree["G1a"], cells=[tree["G1a"], tree["G1b"]])
+    supervisor = make_account("supervisor", tree["S1"])
+    with app.app_context():
+        compiled = CompiledSelect(OWN_ACCOUNT)
+        for account in (worker, supervisor):
+            expected = [tuple(row) for row in db.session.connection().execute(OWN_ACCOUNT, {"account_id": account.id})]
+            assert compiled.all({"account_id": account.id}) == expected
+        assert [row[-1] for row in compiled.all({"account_id": worker.id})] == [tree["G1a"].id, tree["G1b"].id]
+        assert [row[-1] for row in compiled.all({"account_id": supervisor.id})] == [None]
+
+
+def test_the_engines_listeners_see_the_statement(app, make_account, auth):
+    account = make_account("admin")
+    auth(account)  # a login session to find
+    seen = []
+
+    def note(_connection, _cursor, statement, parameters, *_args):
+        seen.append((statement, parameters))
+
+    with app.app_context():
+        session_id = db.session.scalars(select(LoginSession.id).where(LoginSession.account_id == account.id)).first()
+        event.listen(db.engine, "before_cursor_execute", note)
+        try:
+            row = CompiledSelect(PRINCIPAL_QUERY).first({"session_id": session_id, "account_id": account.id})
+        finally:
+            event.remove(db.engine, "before_cursor_execute", note)
+    assert row is not None and row[0] == account.id
+    assert len(seen) == 1 and "login_sessions" in seen[0][0]
+
+
+def test_a_driver_error_is_raised_as_sqlalchemy_raises_it(app):
+    missing = Table("no_such_table", MetaData(), Column("id", Integer, primary_key=True))
+    with app.app_context():
+        with pytest.raises(exc.DBAPIError) as raised:
+            CompiledSelect(select(missing.c.id)).first({})
+        assert "no_such_table" in str(raised.value)
+        db.session.rollback()
+        assert CompiledSelect(select(Account.id).limit(1)).all({}) == []  # the connection is still good
+
+
+def test_expanding_parameters_are_refused(app):
+    statement = select(Account.id).where(Account.id.in_(bindparam("ids", expanding=True)))
+    with app.app_context(), pytest.raises(ValueError, match="expanding"):
+        CompiledSelect(statement).all({"ids": [1, 2]})
+
+
+def test_a_connection_the_server_closed_is_dropped_from_the_pool(app, make_account):
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("a server's connections only: a SQLite file cannot close on its own")
+    account = make_account("admin")
+    by_id = CompiledSelect(select(Account.id).where(Account.id == bindparam("account_id")))
+    with app.app_context():
+        backend = db.session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+        outside = create_engine(db.engine.url, poolclass=NullPool)
+        with outside.begin() as admin:
+            admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+        outside.dispose()
+        with pytest.raises(exc.DBAPIError) as raised:
+            by_id.first({"account_id": account.id})
+        assert raised.value.connection_invalidated
+        db.session.rollback()
+        assert by_id.first({"account_id": account.id}) == (account.id,)  # a new connection
