@@ -11,9 +11,10 @@ from functools import cache, wraps
 from typing import Any, Generic, TypeVar
 
 from flask import current_app
-from sqlalchemy import Integer, Row, Select, bindparam, tuple_
+from sqlalchemy import Integer, Select, bindparam, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 
+from kernel.compiled import CompiledSelect
 from kernel.errors import BadRequestError
 from kernel.extensions import db
 from kernel.i18n import _
@@ -77,7 +78,7 @@ def paginate(
         stmt = stmt.where(key < value if descending else key > value)
     result = db.session.execute(stmt.order_by(*_ordering(order_by, descending)).limit(limit + 1))
     rows = (result if whole_rows else result.scalars()).unique().all()
-    return _page_of(rows, limit, order_by, binding)
+    return _page_of(rows, limit, lambda item: [getattr(item, column.key) for column in order_by], binding)
 
 
 class PreparedKeyset:
@@ -86,7 +87,8 @@ class PreparedKeyset:
     For a small indexed page, building a statement (filters, keyset condition, order, limit) and computing its
     cache key cost more than running it. A prepared query builds the statements for the first page and for the
     pages after a cursor once; each request only binds values. It pages like `paginate` with `whole_rows`
-    (same cursors), and runs on the session's connection without the ORM, as its rows are plain columns.
+    (same cursors), and runs them as SQL text on the session's connection (`kernel.compiled`): its rows are
+    plain tuples, in the select's column order.
     """
 
     def __init__(self, stmt: Select[Any], *, order_by: Sequence[InstrumentedAttribute[Any]], descending: bool) -> None:
@@ -95,12 +97,16 @@ class PreparedKeyset:
         limit = bindparam("page_limit", type_=Integer)
         key = tuple_(*order_by)
         after = tuple_(*(bindparam(f"after_{n}", type_=column.type) for n, column in enumerate(order_by)))
-        self.first_page = stmt.order_by(*ordering).limit(limit)
-        self.next_page = stmt.where(key < after if descending else key > after).order_by(*ordering).limit(limit)
+        self.first_page = CompiledSelect(stmt.order_by(*ordering).limit(limit))
+        self.next_page = CompiledSelect(
+            stmt.where(key < after if descending else key > after).order_by(*ordering).limit(limit)
+        )
+        keys = list(stmt.selected_columns.keys())
+        self._key_positions = [keys.index(column.key) for column in order_by]
 
     def page(
         self, params: Mapping[str, Any], *, limit: int, cursor: str | None, query_fingerprint: Mapping[str, Any]
-    ) -> Page[Row[Any]]:
+    ) -> Page[tuple[Any, ...]]:
         binding = _binding(query_fingerprint)
         values = {**params, "page_limit": limit + 1}
         stmt = self.first_page
@@ -108,22 +114,20 @@ class PreparedKeyset:
             after = decode_cursor(cursor, binding, len(self.order_by))
             values.update({f"after_{n}": value for n, value in enumerate(after)})
             stmt = self.next_page
-        rows = db.session.connection().execute(stmt, values).all()
-        return _page_of(rows, limit, self.order_by, binding)
+        rows = stmt.all(values)
+        return _page_of(rows, limit, lambda row: [row[position] for position in self._key_positions], binding)
 
 
 def _ordering(order_by: Sequence[InstrumentedAttribute[Any]], descending: bool) -> list[Any]:
     return [column.desc() if descending else column.asc() for column in order_by]
 
 
-def _page_of(
-    rows: Sequence[Any], limit: int, order_by: Sequence[InstrumentedAttribute[Any]], binding: str
-) -> Page[Any]:
+def _page_of(rows: Sequence[Any], limit: int, key_of: Callable[[Any], list[Any]], binding: str) -> Page[Any]:
     items, has_more = rows[:limit], len(rows) > limit
     next_cursor = None
     if has_more:
         last = items[-1]
-        next_cursor = encode_cursor([_plain(getattr(last, column.key)) for column in order_by], binding)
+        next_cursor = encode_cursor([_plain(value) for value in key_of(last)], binding)
     return Page(items, next_cursor)
 
 

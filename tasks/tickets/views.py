@@ -9,7 +9,6 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import Select, and_, bindparam, exists, func, or_, select, type_coerce
-from sqlalchemy.engine import Row
 from sqlalchemy.orm import aliased
 from sqlalchemy.types import NullType
 
@@ -132,8 +131,8 @@ QUEUE_PAGE = PreparedKeyset(
 )
 
 
-def ticket_page(viewer: Viewer, filters: TicketFilters, *, limit: int, cursor: str | None) -> Page[Row[Any]]:
-    """One page of the tickets in the viewer's view, newest first, as PAGE_KEY rows."""
+def ticket_page(viewer: Viewer, filters: TicketFilters, *, limit: int, cursor: str | None) -> Page[Sequence[Any]]:
+    """One page of the tickets in the viewer's view, newest first, as PAGE_KEY rows (by position)."""
     fingerprint = _fingerprint(viewer, filters)
     # One's own tickets are always visible: a worker's queue needs neither their cells nor the clause.
     own = filters.assignee == "me" or filters.assignee == viewer.id
