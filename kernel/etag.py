@@ -12,7 +12,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, request
-from werkzeug.http import http_date
+from werkzeug.http import http_date, quote_etag
 
 from kernel.errors import PreconditionFailedError
 from kernel.i18n import _
@@ -27,6 +27,12 @@ def etag_of(representation: Mapping[str, Any] | list[Any]) -> str:
 
 def _digest(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()[:32]
+
+
+def quoted_etag_of_body(body: bytes) -> str:
+    """The ETag header's value for these bytes, as `add_etag` would write it: for a body that never changes,
+    computed once rather than on every response."""
+    return quote_etag(_digest(body))
 
 
 def check_if_match(current_representation: Mapping[str, Any]) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from kernel.api import Blueprint
 from kernel.config import ROOT
 from kernel.errors import ServiceUnavailableError
+from kernel.etag import quoted_etag_of_body
 from kernel.extensions import db
 from kernel.i18n import _
 
@@ -40,13 +41,14 @@ def register_readiness_warning(app: Flask, check: Callable[[], list[str]]) -> No
 # The liveness answer never changes: its body is written once, not dumped through HealthSchema per probe (the
 # schema still documents it; tests/kernel/test_health.py holds the two equal).
 HEALTHY_BODY = b'{"status":"ok"}\n'
+_HEALTHY_HEADERS = {"ETag": quoted_etag_of_body(HEALTHY_BODY)}
 
 
 @blp.route("/healthz", methods=["GET"])
 @blp.response(200, HealthSchema)
 def healthz() -> Response:
     """The process is alive."""
-    return current_app.response_class(HEALTHY_BODY, mimetype="application/json")
+    return current_app.response_class(HEALTHY_BODY, mimetype="application/json", headers=_HEALTHY_HEADERS)
 
 
 @blp.route("/readyz", methods=["GET"])
