@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 
 from kernel import names, records
 from kernel.clock import utcnow
+from kernel.compiled import CompiledSelect
 from kernel.errors import NotFoundError, ValidationError
 from kernel.extensions import db
 from kernel.i18n import _
@@ -174,17 +175,17 @@ def _canonical_events(events: Sequence[str]) -> list[str]:
 
 
 # Asked on every ticket change: the ids and events only, not the subscriptions' secrets.
-ACTIVE_SUBSCRIPTIONS = (
+ACTIVE_SUBSCRIPTIONS = CompiledSelect(
     select(Webhook.id, Webhook.events, Webhook.status_names)
     .where(Webhook.active.is_(True), Webhook.deleted_at.is_(None))
     .order_by(Webhook.id)
 )
 
 
-def _active_subscriptions() -> list[Any]:
-    # On the session's connection, in its transaction: plain columns need none of the ORM's execution (see
-    # docs/PERFORMANCE.md), and nothing is flushed first, as the subscriptions do not depend on the change.
-    return list(db.session.connection().execute(ACTIVE_SUBSCRIPTIONS))
+def _active_subscriptions() -> list[tuple[Any, ...]]:
+    # On the session's connection, in its transaction, as SQL text: plain columns need none of SQLAlchemy's
+    # execution (kernel/compiled.py), and nothing is flushed first, as the subscriptions do not depend on the change.
+    return ACTIVE_SUBSCRIPTIONS.all({})
 
 
 def owe_webhooks(event: str, data: Mapping[str, Any], *, ticket_id: int | None, names_status: bool = False) -> int:
