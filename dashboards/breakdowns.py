@@ -162,6 +162,8 @@ def _by_worker(
     # The first limit + 1 of each, in account order: their union's first limit + 1 are the page (and one more).
     counted = counted.order_by(rows.c.account_id).limit(limit + 1)
     sums = {row.account_id: row._mapping for row in db.session.execute(counted)}
+    if len(sums) > limit:  # the page's limit + 1 are among the counted ones up to the last: no holder beyond it
+        holding = holding.where(Ticket.assignee_id <= max(sums))
     candidates = set(sums) | set(db.session.scalars(holding.order_by(Ticket.assignee_id).limit(limit + 1)))
     ids = sorted(candidates)[: limit + 1]
     next_cursor = encode_cursor([ids[limit - 1]], binding_of(binding)) if len(ids) > limit else None

@@ -219,9 +219,12 @@ def worker_rows(target: Target) -> Any:
     parts = []
     if months is not None:
         monthly = StatsWorkerMonthly
+        # One month as an equality: the key (unit_id, month, account_id) then gives its rows in account order, so a
+        # page by account reads its own rows and stops (the city's first page 34 -> 0.7 ms); a range was sorted.
+        in_months = monthly.month == months[0] if months[0] == months[1] else monthly.month.between(*months)
         parts.append(
             select(monthly.account_id, *(getattr(monthly, name) for name in WORKER_COUNTERS)).where(
-                monthly.unit_id.in_(target.unit_ids), monthly.month.between(*months)
+                monthly.unit_id.in_(target.unit_ids), in_months
             )
         )
     for first, last in day_ranges:
