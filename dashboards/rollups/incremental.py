@@ -3,7 +3,8 @@
 `count_ticket_change` hears every `TicketChanged` (wired in bootstrap's `subscribe`), inside the change's
 transaction. The ticket's last facts (stats_ticket_facts) are its 'before'; the rows that its new facts move are
 summed per transaction and written once at commit (`kernel.records.total`), one statement per rollup, tables and
-then keys in a fixed order, so two writers never deadlock on the counter rows they share.
+then keys in a fixed order, so two writers never deadlock on the counter rows they share; last, every such
+transaction moves the dashboards' version (`stats_version`), which the map layer keeps its figures by.
 """
 
 from collections import defaultdict
@@ -13,6 +14,7 @@ from functools import cache
 from operator import itemgetter
 from typing import Any
 
+from sqlalchemy import insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dashboards.rollups import models
@@ -48,6 +50,9 @@ def on_event(ticket: Ticket, action: str, details: Mapping[str, Any]) -> None:
     `count_ticket_change` does for every change that tasks.tickets.actions.record_event publishes."""
     if action in UNCOUNTED_EVENTS:
         return
+    # Whatever the facts say, the change may move what the dashboards show now (an open ticket's deadline, its
+    # unit): the transaction moves the version at commit (`_write`), even with no rollup row to change.
+    records.total(_write, _Changes)
     stored = db.session.get(models.StatsTicketFacts, ticket.id)
     before = _facts_from_row(stored) if stored is not None else None
     counters = before.counters if before is not None else {}
@@ -152,6 +157,21 @@ def _write(changes: _Changes) -> None:
     upsert(models.StatsWorkerDaily, ("unit_id", "day", "category_code", "account_id"), models.WORKER_COUNTERS, workers)
     months = worker_months_of(workers)
     upsert(models.StatsWorkerMonthly, ("unit_id", "month", "account_id"), models.WORKER_COUNTERS, months)
+    bump_version()  # last: the row is every writer's, held from here to the commit
+
+
+VERSION_ROW = 1
+_version = models.StatsVersion.__table__
+_BUMP = update(_version).where(_version.c.id == VERSION_ROW).values(version=_version.c.version + 1)
+VERSION = select(_version.c.version).where(_version.c.id == VERSION_ROW)
+
+
+def bump_version() -> None:
+    """Move the dashboards' version, in the transaction that changes what they count (a ticket, the rollups).
+    Every such transaction writes this one row, so a reader sees a version only with the changes it counts."""
+    connection = db.session.connection()
+    if connection.execute(_BUMP).rowcount == 0:  # the migration writes the row; a database without it gets it
+        connection.execute(insert(_version).values(id=VERSION_ROW, version=1))
 
 
 def upsert(model: type[Any], keys: tuple[str, ...], counters: tuple[str, ...], rows: Mapping[Any, Counts]) -> None:
