@@ -66,16 +66,18 @@ def breakdown_rows(target: Target, by: str) -> list[dict[str, Any]]:
 
 def _by_child(target: Target, now: datetime) -> list[dict[str, Any]]:
     children = child_units(target)
+    # The children's rows and, for a unit, its own (every ticket in its subtree): one statement.
+    own = [target.unit.id] if target.unit is not None else []
     sums = {
-        row.unit_id: row._mapping for row in daily_sums(target, StatsDaily.unit_id, unit_ids=[c.id for c in children])
+        row.unit_id: row._mapping
+        for row in daily_sums(target, StatsDaily.unit_id, unit_ids=[c.id for c in children] + own)
     }
+    total = sums.pop(target.unit.id, {}) if target.unit is not None else {}
     current = _now_by_child(target, children, now)
     items = [_unit_item(child, sums.get(child.id, {}), current.get(child.id), now, direct=False) for child in children]
     if target.unit is not None:  # tickets held by the unit itself (intake to it, or escalated to it)
-        (total,) = daily_sums(target)
         rest = {
-            name: int(total._mapping[name] or 0) - sum(int(s[name] or 0) for s in sums.values())
-            for name in DAILY_COUNTERS
+            name: int(total.get(name) or 0) - sum(int(s[name] or 0) for s in sums.values()) for name in DAILY_COUNTERS
         }
         if any(rest.values()) or current.get(0):
             items.append(_unit_item(target.unit, rest, current.get(0), now, direct=True))
