@@ -95,7 +95,10 @@ def level_of(target: Target, name: str | None) -> GridLevel:
 # Per app: the layers last counted, with what they were counted from, so an unchanged layer is answered again
 # (200 or 304) without counting: the open tickets grouped by owner grow with the city (12,500 owners at 10M).
 KEPT_LAYERS = 64  # subtrees, levels and ranges
-KEPT_UNITS = 20_000  # a larger layer (a city's cells) is counted each time: its figures would weigh megabytes
+# A larger layer (a district's or a city's cells) is counted each time: a kept layer's figures weigh about 0.2 kB
+# a unit, so the cache stays under about 30 MB per worker (issue 27 keeps a worker under 150 MB). 2,000 units
+# hold every default layer: a city's streets, a district's communities, a street's or a community's cells.
+KEPT_UNITS = 2_000
 
 
 @dataclass(frozen=True)
