@@ -66,16 +66,18 @@ def breakdown_rows(target: Target, by: str) -> list[dict[str, Any]]:
 
 def _by_child(target: Target, now: datetime) -> list[dict[str, Any]]:
     children = child_units(target)
+    # The children's rows and, for a unit, its own (every ticket in its subtree): one statement.
+    own = [target.unit.id] if target.unit is not None else []
     sums = {
-        row.unit_id: row._mapping for row in daily_sums(target, StatsDaily.unit_id, unit_ids=[c.id for c in children])
+        row.unit_id: row._mapping
+        for row in daily_sums(target, StatsDaily.unit_id, unit_ids=[c.id for c in children] + own)
     }
+    total = sums.pop(target.unit.id, {}) if target.unit is not None else {}
     current = _now_by_child(target, children, now)
     items = [_unit_item(child, sums.get(child.id, {}), current.get(child.id), now, direct=False) for child in children]
     if target.unit is not None:  # tickets held by the unit itself (intake to it, or escalated to it)
-        (total,) = daily_sums(target)
         rest = {
-            name: int(total._mapping[name] or 0) - sum(int(s[name] or 0) for s in sums.values())
-            for name in DAILY_COUNTERS
+            name: int(total.get(name) or 0) - sum(int(s[name] or 0) for s in sums.values()) for name in DAILY_COUNTERS
         }
         if any(rest.values()) or current.get(0):
             items.append(_unit_item(target.unit, rest, current.get(0), now, direct=True))
@@ -162,6 +164,8 @@ def _by_worker(
     # The first limit + 1 of each, in account order: their union's first limit + 1 are the page (and one more).
     counted = counted.order_by(rows.c.account_id).limit(limit + 1)
     sums = {row.account_id: row._mapping for row in db.session.execute(counted)}
+    if len(sums) > limit:  # the page's limit + 1 are among the counted ones up to the last: no holder beyond it
+        holding = holding.where(Ticket.assignee_id <= max(sums))
     candidates = set(sums) | set(db.session.scalars(holding.order_by(Ticket.assignee_id).limit(limit + 1)))
     ids = sorted(candidates)[: limit + 1]
     next_cursor = encode_cursor([ids[limit - 1]], binding_of(binding)) if len(ids) > limit else None

@@ -15,6 +15,7 @@ import numpy.ma  # np.unique imports it on first use: 46 ms of a process's first
 from sqlalchemy import BigInteger, String, and_, any_, bindparam, case, cast, func, literal, select, type_coerce
 from sqlalchemy.dialects import postgresql
 
+from dashboards.rollups.incremental import VERSION
 from dashboards.rollups.models import StatsDaily, StatsMonthly
 from dashboards.service import Target, month_split, now_columns, open_tickets, unindexed
 from grid import geometry
@@ -91,17 +92,55 @@ def level_of(target: Target, name: str | None) -> GridLevel:
     return asked
 
 
+# Per app: the layers last counted, with what they were counted from, so an unchanged layer is answered again
+# (200 or 304) without counting: the open tickets grouped by owner grow with the city (12,500 owners at 10M).
+KEPT_LAYERS = 64  # subtrees, levels and ranges
+# A larger layer (a district's or a city's cells) is counted each time: a kept layer's figures weigh about 0.2 kB
+# a unit, so the cache stays under about 30 MB per worker (issue 27 keeps a worker under 150 MB). 2,000 units
+# hold every default layer: a city's streets, a district's communities, a street's or a community's cells.
+KEPT_UNITS = 2_000
+
+
+@dataclass(frozen=True)
+class _Kept:
+    stamp: tuple[Any, ...]  # the heads' version, the dashboards' version (stats_version), the grid marker
+    counted_at: datetime
+    until: datetime | None  # the first deadline after counted_at of an open ticket counted: overdue moves then
+    layer: HeatLayer
+
+
+def _kept() -> BoundedCache[tuple[Any, ...], _Kept]:
+    return app_cache("dashboards.kept_layers", lambda: BoundedCache(KEPT_LAYERS))
+
+
 def heatmap(target: Target, level_name: str | None = None) -> HeatLayer:
-    """The units of one level in the subtree, by id, with received (range), open and overdue (now)."""
+    """The units of one level in the subtree, by id, with received (range), open and overdue (now).
+
+    The layer counted last for the same subtree, level, range and categories is the answer while nothing it was
+    counted from moved: the units' heads (their version), every counted ticket and the rollups (the dashboards'
+    version, moved at the commit of every change of them: dashboards.rollups.incremental), the places of units
+    (the grid marker), and the clock, which has not gone back nor reached an open ticket's deadline since."""
     level = level_of(target, level_name)
     in_layer = GridUnit.level == level
     if not target.whole_territory:
         in_layer = and_(in_layer, GridUnit.path.startswith(target.units[0].path, autoescape=True))
+    now = utcnow()
     version = _heads_version(level, in_layer)
+    counted_version, *marker = db.session.execute(select(VERSION.scalar_subquery(), *_marker_columns())).one()
+    stamp = (version, counted_version, tuple(marker))
+    bind = db.session.get_bind(clause=VERSION)  # the primary or the replica: each has its own versions
+    key = (bind.url.render_as_string(), level.value, target.whole_territory,
+           tuple(unit.path for unit in target.units), target.first, target.last, target.categories)  # fmt: skip
+    kept = _kept().get(key)
+    if kept is not None and kept.stamp == stamp and kept.counted_at <= now and (kept.until is None or now < kept.until):
+        return kept.layer
     received = _received_by_unit(target, in_layer)
-    current = _current_by_unit(target, level)
+    current, until = _current_by_unit(target, level, now, tuple(marker))
     units = _layer_heads(target, level, in_layer, version)
-    return HeatLayer(level, units, received, current, _etag(level, version, received, current))
+    layer = HeatLayer(level, units, received, current, _etag(level, version, received, current))
+    if len(units) <= KEPT_UNITS:
+        _kept().put(key, _Kept(stamp, now, until, layer))
+    return layer
 
 
 def _heads_version(level: GridLevel, in_layer: Any) -> tuple[Any, ...]:
@@ -144,19 +183,15 @@ def _layer_heads(target: Target, level: GridLevel, in_layer: Any, version: Any) 
     return layer
 
 
-def _marker() -> tuple[Any, ...]:
+def _marker_columns() -> list[Any]:
     """What changes when any unit's place or any cell's boundary does: the grid index version (bumped by every
     change of a cell's boundary, activity or parent), the latest updated_at (a move stamps every unit it moves)
     and the largest id (a new unit). Three index reads, however large the territory."""
-    return tuple(
-        db.session.execute(
-            select(
-                select(func.max(GridIndexState.version)).scalar_subquery(),
-                select(func.max(GridUnit.updated_at)).scalar_subquery(),
-                select(func.max(GridUnit.id)).scalar_subquery(),
-            )
-        ).one()
-    )
+    return [
+        select(func.max(GridIndexState.version)).scalar_subquery(),
+        select(func.max(GridUnit.updated_at)).scalar_subquery(),
+        select(func.max(GridUnit.id)).scalar_subquery(),
+    ]
 
 
 def _received_by_unit(target: Target, in_layer: Any) -> dict[int, int]:
@@ -190,23 +225,27 @@ def _received_by_unit(target: Target, in_layer: Any) -> dict[int, int]:
     return counts
 
 
-def _current_by_unit(target: Target, level: GridLevel) -> dict[int, tuple[int, int]]:
+def _current_by_unit(
+    target: Target, level: GridLevel, now: datetime, marker: tuple[Any, ...]
+) -> tuple[dict[int, tuple[int, int]], datetime | None]:
     """Open and overdue tickets now per unit of the layer: the open tickets grouped by the unit owning them (the
     index on status, grid_id, due_at serves it), each owner's counts added to its ancestor of the layer's level
-    in arrays (owners above that level are in no unit of the layer)."""
+    in arrays (owners above that level are in no unit of the layer); and the first deadline after `now` among
+    them (or among more), when an overdue count next changes."""
     # A map of a root (a city): its subtree is (nearly) the whole territory, and the owners are kept by their
     # root's array rather than by joining them to the 100,000 units under it (13 against 55-110 ms, load 4).
     root = target.unit if target.unit is not None and target.unit.parent_id is None else None
     owner = unindexed(Ticket.grid_id)
     counted = replace(target, whole_territory=True) if root is not None else target
-    stmt = open_tickets(counted).add_columns(owner, *now_columns(utcnow())[:2]).group_by(owner)
+    upcoming = func.min(case((Ticket.due_at > now, Ticket.due_at)))
+    stmt = open_tickets(counted).add_columns(owner, *now_columns(now)[:2], upcoming).group_by(owner)
     rows = db.session.execute(stmt).all()
+    until = min((row[3] for row in rows if row[3] is not None), default=None)
     if level is GridLevel.GRID and root is None:
-        return {row[0]: (int(row[1]), int(row[2])) for row in rows}
+        return {row[0]: (int(row[1]), int(row[2])) for row in rows}, until
     if not rows:
-        return {}
-    owners, open_, overdue = (np.array(column, dtype=np.int64) for column in zip(*rows, strict=True))
-    marker = _marker()
+        return {}, until
+    owners, open_, overdue = (np.array(column, dtype=np.int64) for column in list(zip(*rows, strict=True))[:3])
     units = _ancestors(owners, marker, level)
     if root is not None:
         units = np.where(_ancestors(owners, marker, root.level) == root.id, units, -1)
@@ -214,7 +253,7 @@ def _current_by_unit(target: Target, level: GridLevel) -> dict[int, tuple[int, i
     found, at = np.unique(units[kept], return_inverse=True)
     opened = np.bincount(at, weights=open_[kept], minlength=len(found))
     late = np.bincount(at, weights=overdue[kept], minlength=len(found))
-    return {int(unit): (int(o), int(v)) for unit, o, v in zip(found, opened, late, strict=True)}
+    return {int(unit): (int(o), int(v)) for unit, o, v in zip(found, opened, late, strict=True)}, until
 
 
 UNKNOWN = -2  # an owner whose ancestors this process has not read yet

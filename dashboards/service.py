@@ -18,6 +18,7 @@ breakdowns (dashboards.breakdowns), the map layer (dashboards.map_layer) and the
 build on them.
 """
 
+import functools
 import hashlib
 import json
 from collections import defaultdict
@@ -187,8 +188,7 @@ def figures(sums: Mapping[str, int], *, worker: bool = False) -> dict[str, Any]:
 def daily_sums(
     target: Target, *group_by: Any, unit_ids: Iterable[int] | None = None, names: Sequence[str] = DAILY_COUNTERS
 ) -> list[Any]:
-    columns = [func.sum(getattr(StatsDaily, name)).label(name) for name in names]
-    stmt = select(*group_by, *columns).where(
+    stmt = select(*group_by, *_sums_of(tuple(names))).where(
         StatsDaily.unit_id.in_(list(unit_ids) if unit_ids is not None else target.unit_ids),
         StatsDaily.day.between(target.first, target.last),
     )
@@ -197,6 +197,13 @@ def daily_sums(
     if group_by:
         stmt = stmt.group_by(*group_by)
     return list(db.session.execute(stmt))
+
+
+@functools.cache
+def _sums_of(names: tuple[str, ...]) -> tuple[Any, ...]:
+    """The labelled sums of these stats_daily counters, built once (47 of them took a few ms a request to build:
+    SQL expressions are immutable, so every statement may share them)."""
+    return tuple(func.sum(getattr(StatsDaily, name)).label(name) for name in names)
 
 
 def month_split(first: date, last: date) -> tuple[tuple[date, date] | None, list[tuple[date, date]]]:
@@ -219,9 +226,12 @@ def worker_rows(target: Target) -> Any:
     parts = []
     if months is not None:
         monthly = StatsWorkerMonthly
+        # One month as an equality: the key (unit_id, month, account_id) then gives its rows in account order, so a
+        # page by account reads its own rows and stops (the city's first page 34 -> 0.7 ms); a range was sorted.
+        in_months = monthly.month == months[0] if months[0] == months[1] else monthly.month.between(*months)
         parts.append(
             select(monthly.account_id, *(getattr(monthly, name) for name in WORKER_COUNTERS)).where(
-                monthly.unit_id.in_(target.unit_ids), monthly.month.between(*months)
+                monthly.unit_id.in_(target.unit_ids), in_months
             )
         )
     for first, last in day_ranges:

@@ -3,7 +3,8 @@
 `count_ticket_change` hears every `TicketChanged` (wired in bootstrap's `subscribe`), inside the change's
 transaction. The ticket's last facts (stats_ticket_facts) are its 'before'; the rows that its new facts move are
 summed per transaction and written once at commit (`kernel.records.total`), one statement per rollup, tables and
-then keys in a fixed order, so two writers never deadlock on the counter rows they share.
+then keys in a fixed order, so two writers never deadlock on the counter rows they share; last of all, every such
+transaction moves the dashboards' version (`stats_version`), which the map layer keeps its figures by.
 """
 
 from collections import defaultdict
@@ -13,7 +14,9 @@ from functools import cache
 from operator import itemgetter
 from typing import Any
 
+from sqlalchemy import event, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, SessionTransaction
 
 from dashboards.rollups import models
 from dashboards.rollups.facts import (
@@ -48,6 +51,9 @@ def on_event(ticket: Ticket, action: str, details: Mapping[str, Any]) -> None:
     `count_ticket_change` does for every change that tasks.tickets.actions.record_event publishes."""
     if action in UNCOUNTED_EVENTS:
         return
+    # Whatever the facts say, the change may move what the dashboards show now (an open ticket's deadline, its
+    # unit): the transaction moves the version at commit, even with no rollup row to change.
+    db.session.info[_MOVES] = True
     stored = db.session.get(models.StatsTicketFacts, ticket.id)
     before = _facts_from_row(stored) if stored is not None else None
     counters = before.counters if before is not None else {}
@@ -122,6 +128,7 @@ def apply(before: Facts | None, after: Facts | None) -> None:
     workers = _difference(before.worker() if before else {}, after.worker() if after else {})
     if not (daily or workers):
         return
+    db.session.info[_MOVES] = True
     changes = records.total(_write, _Changes)
     for summed, more in ((changes.daily, daily), (changes.workers, workers)):
         for key, counts in more.items():
@@ -152,6 +159,36 @@ def _write(changes: _Changes) -> None:
     upsert(models.StatsWorkerDaily, ("unit_id", "day", "category_code", "account_id"), models.WORKER_COUNTERS, workers)
     months = worker_months_of(workers)
     upsert(models.StatsWorkerMonthly, ("unit_id", "month", "account_id"), models.WORKER_COUNTERS, months)
+
+
+_MOVES = "stats_version.moves"  # the transaction changed a counted ticket
+VERSION_ROW = 1
+_version = models.StatsVersion.__table__
+_BUMP = update(_version).where(_version.c.id == VERSION_ROW).values(version=_version.c.version + 1)
+VERSION = select(_version.c.version).where(_version.c.id == VERSION_ROW)
+
+
+def bump_version() -> None:
+    """Move the dashboards' version, in the transaction that changes what they count (a ticket, the rollups).
+    Every such transaction writes this one row, so a reader sees a version only with the changes it counts."""
+    connection = db.session.connection()
+    if connection.execute(_BUMP).rowcount == 0:  # the migration writes the row; a database without it gets it
+        connection.execute(insert(_version).values(id=VERSION_ROW, version=1))
+
+
+@event.listens_for(db.session, "before_commit")
+def _move_version_last(session: Session) -> None:
+    """The version moves as the transaction's last write: after kernel.records' listener (registered before this
+    one, on import) has written the ticket, the records and every total. The row is every such writer's: each
+    holds it only from here to its commit, and never waits for another row while holding it (no deadlock)."""
+    if session.info.pop(_MOVES, False):
+        bump_version()
+
+
+@event.listens_for(db.session, "after_transaction_end")
+def _forget_the_move(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # rolled back (or committed): nothing left to move
+        session.info.pop(_MOVES, None)
 
 
 def upsert(model: type[Any], keys: tuple[str, ...], counters: tuple[str, ...], rows: Mapping[Any, Counts]) -> None:

@@ -155,3 +155,14 @@ Index("ix_tickets_status_grid_id_due_at_warn_at", Ticket.status, Ticket.grid_id,
 # tickets among millions closed. The list's `warn_at <= now` implies the index's condition on both engines.
 RUNNING = Ticket.warn_at.is_not(None)
 Index("ix_tickets_running_due_at_id", Ticket.due_at, Ticket.id, postgresql_where=RUNNING, sqlite_where=RUNNING)
+
+
+class StatsVersion(db.Model):
+    """One row: moved by every transaction that changes a counted ticket (dashboards.rollups.incremental, at
+    commit, after the rollups) and by every rebuild. A reader that finds the same version finds the same open
+    tickets and rollups, so the map layer kept with it (dashboards.map_layer) is still true."""
+
+    __tablename__ = "stats_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)

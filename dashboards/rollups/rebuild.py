@@ -34,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased, lazyload
 
 from dashboards.rollups.facts import DONE, Counts, DailyKey, Facts, WorkerKey, beijing_day, facts_of, nonzero, path_ids
+from dashboards.rollups.incremental import bump_version
 from dashboards.rollups.models import (
     DAILY_COUNTERS,
     DURATION_BOUNDS,
@@ -196,6 +197,7 @@ def rebuild(days: int = 31, progress: Callable[[int], None] | None = None, month
             connection.execute(delete(model))
         bounds = connection.execute(select(func.min(Ticket.created_at), func.max(Ticket.created_at))).one()
         if bounds[0] is None:
+            bump_version()
             return 0
         first, following = beijing_day(bounds[0]), beijing_day(bounds[1]) + timedelta(days=1)
     else:
@@ -222,6 +224,7 @@ def rebuild(days: int = 31, progress: Callable[[int], None] | None = None, month
         first = end
     _sum_months(connection, month)
     _scratch.drop_all(connection)
+    bump_version()  # last: ticket writers wait on this row only until the rebuild commits
     return seen
 
 

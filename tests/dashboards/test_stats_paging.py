@@ -260,3 +260,21 @@ def test_workers_over_months_and_days_agree_with_the_daily_rollup(world):
         received = ok(world, "supervisor", "summary", **span)["received"]
         ranked = ok(world, "supervisor", "leaderboard", **span)["items"]
         assert sum(item["resolved_on_time"] for item in ranked) == received, span
+
+
+def test_a_holder_of_open_work_beyond_a_full_counted_page_is_on_a_later_page(world, hand, make_account):
+    """A page reads the holders of open work only up to its last counted worker when it has a full page of them:
+    one holding work with a larger id and nothing received in the range still comes, on its own page, last."""
+    late = make_account("worker", unit=world.tree["C1"], cells=[world.tree["G1a"]])
+    travel_to(datetime(2026, 12, 2, 9, 0, tzinfo=BEIJING))  # received in December: nothing of it in November
+    ticket = world.ticket("supervisor", grid_id=str(world.tree["G1a"].id))
+    world.act("supervisor", ticket, "dispatch", assignee_id=str(late.id))
+
+    whole = ok(world, "admin", "breakdown?by=worker", **NOVEMBER)
+    keys = [item["key"] for item in whole["items"]]
+    assert len(keys) == 4 and keys[-1] == str(late.id)
+    assert whole["items"][-1]["tickets"] == 0 and whole["items"][-1]["now"]["open"] == 1
+    for limit in (1, 2, 3):
+        pages = every_page(world, "admin", "breakdown?by=worker", limit=limit, **NOVEMBER)
+        assert [item["key"] for page in pages for item in page] == keys, limit
+        assert timeless([item for page in pages for item in page]) == timeless(whole["items"])
