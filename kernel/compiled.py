@@ -35,7 +35,7 @@ Processor = Callable[[Any], Any]
 class _Compiled:
     sql: str
     positions: tuple[str, ...] | None  # the parameters' order for a positional paramstyle; None: by name
-    defaults: Mapping[str, Any]  # every parameter's value when the call does not give it (literals in the select)
+    defaults: Mapping[str, Any]  # the values the select holds itself (its literals); the call gives the rest
     binds: tuple[tuple[str, Processor], ...]  # the parameters that need converting for the driver
     column_types: tuple[TypeEngine[Any], ...]
     # The columns that need converting from the driver; known at the first execution, as a column's conversion may
@@ -113,16 +113,19 @@ def _compile(statement: Select[Any], dialect: Dialect) -> _Compiled:
     if any(bind.expanding for bind in compiled.bind_names):
         raise ValueError("a CompiledSelect cannot hold expanding (IN) parameters")
     escaped = compiled.escaped_bind_names  # a parameter's name as the SQL text spells it, where it differs
-    binds = []
+    binds, defaults = [], {}
     for bind, name in compiled.bind_names.items():  # each parameter and its name in the SQL (literals get one)
+        name = escaped.get(name, name)
+        if not bind.required:  # a literal of the select, or a parameter with a value of its own
+            defaults[name] = bind.effective_value
         process = bind.type.dialect_impl(dialect).bind_processor(dialect)
         if process is not None:
-            binds.append((escaped.get(name, name), process))
+            binds.append((name, process))
     positions = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup is not None else None
     return _Compiled(
         sql=compiled.string,
         positions=positions,
-        defaults=compiled.construct_params(escape_names=True, _check=False),
+        defaults=defaults,
         binds=tuple(binds),
         column_types=tuple(column.type for column in statement.selected_columns),
     )
