@@ -26,7 +26,7 @@ def test_ticket_rows_are_read_as_sqlalchemy_reads_them(app, hand):
             expected = db.session.connection().execute(TICKET_ROW, {"ticket_id": ticket_id}).first()
             assert compiled.first({"ticket_id": ticket_id}) == tuple(expected)
         located = compiled.first({"ticket_id": ticket_ids[0]})
-        assert (located[list(TICKET_ROW.selected_columns.keys()).index("lat")]) == pytest.approx(31.2304)
+        assert located[list(TICKET_ROW.selected_columns.keys()).index("lat")] == pytest.approx(31.2304)
         assert compiled.first({"ticket_id": -1}) is None
 
 
