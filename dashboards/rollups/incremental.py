@@ -14,7 +14,7 @@ from functools import cache
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -164,16 +164,15 @@ def _write(changes: _Changes) -> None:
 _MOVES = "stats_version.moves"  # the transaction changed a counted ticket
 VERSION_ROW = 1
 _version = models.StatsVersion.__table__
-_BUMP = update(_version).where(_version.c.id == VERSION_ROW).values(version=_version.c.version + 1)
 VERSION = select(_version.c.version).where(_version.c.id == VERSION_ROW)
 
 
 def bump_version() -> None:
     """Move the dashboards' version, in the transaction that changes what they count (a ticket, the rollups).
-    Every such transaction writes this one row, so a reader sees a version only with the changes it counts."""
-    connection = db.session.connection()
-    if connection.execute(_BUMP).rowcount == 0:  # the migration writes the row; a database without it gets it
-        connection.execute(insert(_version).values(id=VERSION_ROW, version=1))
+    Every such transaction writes this one row, so a reader sees a version only with the changes it counts. An
+    upsert like the rollups' (the migration writes the row; two first writers of a database without it would
+    otherwise both insert it)."""
+    upsert(models.StatsVersion, ("id",), ("version",), {(VERSION_ROW,): {"version": 1}})
 
 
 @event.listens_for(db.session, "before_commit")
