@@ -319,6 +319,8 @@ class UnitBrief:
     parent_id: int | None
     path: str
 
+    ancestor_ids = GridUnit.ancestor_ids
+
 
 @dataclass(frozen=True)
 class Located:

@@ -20,7 +20,7 @@ from kernel.principals import Caller, Role
 from kernel.scope import Scope
 from tasks.lifecycle import TRANSITIONS, Action, Party, Status, actions_from
 from tasks.tickets.models import Ticket
-from tasks.tickets.rows import TicketRow, find_ticket_row
+from tasks.tickets.rows import TicketRow, find_ticket_row, find_ticket_to_change
 
 # --- who sees a ticket ----------------------------------------------------------------------------
 
@@ -145,7 +145,7 @@ TICKET_BY_ID = select(Ticket).options(*TICKET_LOAD).where(Ticket.id == bindparam
 def get_visible_ticket(actor: Caller, ticket_id: int, viewer: Viewer | None = None) -> Ticket:
     """A ticket the actor may see; 404 otherwise (its existence is private)."""
     viewer = viewer or Viewer.of(actor)
-    ticket = db.session.execute(TICKET_BY_ID, {"ticket_id": ticket_id}).unique().scalar_one_or_none()
+    ticket = find_ticket_to_change(ticket_id)
     if ticket is None or not can_see(viewer, ticket):
         raise NotFoundError(_("No such ticket."))
     return ticket

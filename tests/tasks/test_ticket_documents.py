@@ -98,6 +98,47 @@ def test_a_ticket_read_as_a_row_is_the_ticket_loaded_as_an_entity(app, world, ti
     assert seen == {True, False}
 
 
+def test_a_ticket_read_to_change_is_the_ticket_the_orm_loads(app, world, tickets_in_every_state):
+    """Actions read their ticket by one compiled select into an entity of the session (`rows.find_ticket_to_change`),
+    its related rows plain: the same columns, units, category rules and assignee as the ORM's load, unchanged, and
+    the same document for every viewer."""
+    schema = TicketSchema()
+    with app.test_request_context():
+        now = clock.utcnow()
+        for name, ticket_id in tickets_in_every_state.items():
+            db.session.expunge_all()
+            loaded = db.session.execute(visibility.TICKET_BY_ID, {"ticket_id": ticket_id}).unique().scalar_one()
+            db.session.expunge_all()
+            built = rows.find_ticket_to_change(ticket_id)
+            assert built in db.session and not db.session.is_modified(built), name
+            for column in Ticket.__table__.columns:
+                assert getattr(built, column.key) == getattr(loaded, column.key), (name, column.key)
+            for unit in ("grid", "first_unit"):
+                for field in ("id", "code", "name", "level", "parent_id", "path"):
+                    assert getattr(getattr(built, unit), field) == getattr(getattr(loaded, unit), field), (name, unit)
+                assert getattr(built, unit).ancestor_ids() == getattr(loaded, unit).ancestor_ids()
+            for field in (
+                "code",
+                "name",
+                "accept_minutes",
+                "resolve_hours",
+                "accept_working_hours",
+                "resolve_working_days",
+                "suspend_needs_approval",
+            ):
+                assert getattr(built.category, field) == getattr(loaded.category, field), (name, field)
+            assert (built.assignee is None) == (loaded.assignee is None), name
+            if loaded.assignee is not None:
+                for field in ("id", "display_name", "role", "party_member"):
+                    assert getattr(built.assignee, field) == getattr(loaded.assignee, field), (name, field)
+            for who in VIEWERS:
+                viewer = visibility.Viewer.of(db.session.get(Account, world.accounts[who].id))
+                expected = schema.reference_dump(ticket_views.view_of(viewer, loaded, now))
+                assert schema.dump(ticket_views.view_of(viewer, built, now)) == expected, (who, name)
+            assert rows.find_ticket_to_change(ticket_id) is built  # the session's own, once it holds it
+        assert rows.find_ticket_to_change(max(tickets_in_every_state.values()) + 100) is None
+
+
 def test_the_states_above_are_really_different(world, tickets_in_every_state):
     """The control for the comparison: the fixture's tickets cover the statuses and the optional parts."""
     seen = [world.get("admin", str(ticket_id)).get_json() for ticket_id in tickets_in_every_state.values()]
