@@ -1,7 +1,9 @@
-"""Instructions per request of issue 27's authenticated reads, counted by callgrind on the matrix's database.
+"""Instructions per request of issue 27's endpoints, counted by callgrind on the matrix's database.
 
 Run: `.venv/bin/python bench/read_instructions.py [--tickets 20000] [--requests 50] [--warmup 40] [--keep DIR]
-[--only LABEL,...]`. Needs valgrind (with its headers) and a C compiler, as `bench/instructions.py` does.
+[--only LABEL,...]`: the reads and the bare app by default; `--only urge,accept,resolve,intake` counts the
+writes (accept and resolve on the matrix's pool of tickets, put back in the state they act on first).
+Needs valgrind (with its headers) and a C compiler, as `bench/instructions.py` does.
 
 `bench/instructions.py` counts the ticket endpoints on `bench/tickets.py`'s database; the reads issue 27 names
 (`/auth/me`, `/users/{id}`, the worker's queue, one ticket, `/grids/locate`) are the cases of `bench/matrix.py`,
@@ -33,8 +35,11 @@ from bench.matrix import Prepared, cases_for, prepare  # noqa: E402
 from bench.tickets import PASSWORD, SUPERVISOR, WORKER  # noqa: E402
 
 REFERENCE = "reference"
-LABELS = ("healthz", "me", "user", "queue", "ticket", "locate", REFERENCE)
-CASE_INDEX = {"healthz": 1, "me": 2, "user": 3, "queue": 4, "ticket": 5, "locate": 6}  # in bench.matrix.cases_for
+LABELS = ("healthz", "me", "user", "queue", "ticket", "locate", "urge", "accept", "resolve", "intake", REFERENCE)
+READS = ("healthz", "me", "user", "queue", "ticket", "locate", REFERENCE)  # what runs without --only
+# Their places in bench.matrix.cases_for
+CASE_INDEX = {"healthz": 1, "me": 2, "user": 3, "queue": 4, "ticket": 5, "locate": 6}
+CASE_INDEX |= {"urge": 7, "accept": 8, "resolve": 9, "intake": 10}
 
 
 def child(options: dict[str, Any]) -> None:
@@ -58,6 +63,8 @@ def child(options: dict[str, Any]) -> None:
         grant = client.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD})
         tokens[username] = grant.get_json()["access_token"]
     case = cases_for(dict(os.environ), prepared, tokens)[CASE_INDEX[options["label"]]]
+    if case.before_round is not None:  # accept and resolve: the pool's tickets put back in the state they act on
+        case.before_round()
     count_requests(client, case.endpoint, options, toggle)
 
 
@@ -101,7 +108,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=50, help="requests counted per endpoint")
     parser.add_argument("--warmup", type=int, default=40, help="requests sent first, not counted")
     parser.add_argument("--keep", type=Path, help="seed into this directory once, and reuse it")
-    parser.add_argument("--only", help=f"comma-separated of {', '.join(LABELS)}")
+    parser.add_argument("--only", help=f"comma-separated of {', '.join(LABELS)} (default: the reads and the reference)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -109,7 +116,7 @@ def main() -> None:
         return
     if shutil.which("valgrind") is None or shutil.which("cc") is None:
         raise SystemExit("bench/read_instructions.py needs valgrind (with its headers) and a C compiler (cc)")
-    labels = args.only.split(",") if args.only else list(LABELS)
+    labels = args.only.split(",") if args.only else list(READS)
     if set(labels) - set(LABELS):
         parser.error(f"--only: {', '.join(LABELS)}")
     if args.keep is not None:
