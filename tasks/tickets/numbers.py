@@ -1,7 +1,10 @@
 """Human ticket numbers: the Beijing calendar day and a sequence within it, e.g. 20261123-000017."""
 
 from datetime import datetime
+from functools import cache
+from typing import Any
 
+from sqlalchemy import bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 
 from kernel.clock import BEIJING
@@ -16,12 +19,17 @@ def next_ticket_no(now: datetime) -> str:
     commits, which orders concurrent intakes without a race.
     """
     day = now.astimezone(BEIJING).strftime("%Y%m%d")
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    statement = (
+    sequence = db.session.execute(_next_on(db.engine.dialect.name), {"day": day}).scalar_one()
+    return f"{day}-{sequence:06d}"
+
+
+@cache
+def _next_on(dialect_name: str) -> Any:
+    """The upsert, built once per dialect: building its ON CONFLICT clause cost more than running it."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    return (
         dialect.insert(TicketNumberDay)
-        .values(day=day, last=1)
+        .values(day=bindparam("day"), last=1)
         .on_conflict_do_update(index_elements=["day"], set_={"last": TicketNumberDay.last + 1})
         .returning(TicketNumberDay.last)
     )
-    sequence = db.session.execute(statement).scalar_one()
-    return f"{day}-{sequence:06d}"
