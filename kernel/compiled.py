@@ -13,6 +13,11 @@ per dialect (the SQL text, the parameters' order, each column's result conversio
 - with a driver's error raised as SQLAlchemy raises it (`DBAPIError`), the connection invalidated when the
   server is gone, so the pool does not hand it out again and the error handlers answer as for any statement.
 
+A `CompiledWrite` does the same for the writes every ticket change makes (its record, the rollups' upserts):
+an INSERT, UPDATE or upsert compiled once per dialect and set of parameter names, run with `execute` or
+`executemany` on the cursor. A statement whose compiled form needs SQLAlchemy's own work at execution (a column's
+Python-side default to compute, a value to fetch back) runs through SQLAlchemy instead, as before.
+
 Rows are plain tuples, in the select's column order, values converted as SQLAlchemy would (a SQLite timestamp
 becomes a `datetime`): for callers that unpack rows by position. Statements with expanding (`IN`) parameters are
 refused; they render differently for each call.
@@ -22,7 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, exc
+from sqlalchemy import Connection, Executable, Select, exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeEngine
 
@@ -110,31 +115,81 @@ class CompiledSelect:
 
 def _compile(statement: Select[Any], dialect: Dialect) -> _Compiled:
     compiled = statement.compile(dialect=dialect)
+    return _compiled_parameters(
+        compiled, dialect, column_types=tuple(column.type for column in statement.selected_columns)
+    )
+
+
+def _compiled_parameters(compiled: Any, dialect: Dialect, column_types: tuple[TypeEngine[Any], ...]) -> _Compiled:
     if any(bind.expanding for bind in compiled.bind_names):
-        raise ValueError("a CompiledSelect cannot hold expanding (IN) parameters")
+        raise ValueError("a compiled statement here cannot hold expanding (IN) parameters")
     escaped = compiled.escaped_bind_names  # a parameter's name as the SQL text spells it, where it differs
     binds, defaults = [], {}
     for bind, name in compiled.bind_names.items():  # each parameter and its name in the SQL (literals get one)
         name = escaped.get(name, name)
-        if not bind.required:  # a literal of the select, or a parameter with a value of its own
+        if not bind.required:  # a literal of the statement, or a parameter with a value of its own
             defaults[name] = bind.effective_value
         process = bind.type.dialect_impl(dialect).bind_processor(dialect)
         if process is not None:
             binds.append((name, process))
     positions = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup is not None else None
     return _Compiled(
-        sql=compiled.string,
-        positions=positions,
-        defaults=defaults,
-        binds=tuple(binds),
-        column_types=tuple(column.type for column in statement.selected_columns),
+        sql=compiled.string, positions=positions, defaults=defaults, binds=tuple(binds), column_types=column_types
     )
 
 
-def _tell(connection: Connection, event: str, cursor: Any, sql: str, parameters: Any) -> None:
+class CompiledWrite:
+    """An INSERT, UPDATE or upsert run as SQL text on the request's connection (see the module's docstring)."""
+
+    def __init__(self, statement: Executable) -> None:
+        self.statement = statement
+        # (dialect, parameter names) -> the compiled form, or None: SQLAlchemy runs it (see `_compile_write`)
+        self._by_names: dict[tuple[str, tuple[str, ...]], _Compiled | None] = {}
+
+    def execute(self, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Write `rows` (one execution, or executemany for several), each with the same parameter names; the
+        rows matched, as the driver counts them."""
+        connection = db.session.connection()
+        names = tuple(rows[0])
+        compiled = self._compiled_for(connection.dialect, names)
+        if compiled is None or any(tuple(row) != names for row in rows[1:]):
+            return connection.execute(self.statement, rows[0] if len(rows) == 1 else list(rows)).rowcount  # type: ignore[attr-defined,no-any-return]
+        many = len(rows) > 1
+        parameters = [compiled.parameters(row) for row in rows] if many else compiled.parameters(rows[0])
+        cursor = connection.connection.cursor()
+        try:
+            _tell(connection, "before_cursor_execute", cursor, compiled.sql, parameters, many=many)
+            if many:
+                cursor.executemany(compiled.sql, parameters)
+            else:
+                cursor.execute(compiled.sql, parameters)
+            _tell(connection, "after_cursor_execute", cursor, compiled.sql, parameters, many=many)
+            return cursor.rowcount  # type: ignore[no-any-return]
+        except connection.dialect.loaded_dbapi.Error as error:
+            raise _as_sqlalchemy_error(connection, cursor, compiled.sql, parameters, error) from error
+        finally:
+            cursor.close()
+
+    def _compiled_for(self, dialect: Dialect, names: tuple[str, ...]) -> _Compiled | None:
+        key = (dialect.name, names)
+        if key not in self._by_names:
+            self._by_names[key] = _compile_write(self.statement, dialect, names)
+        return self._by_names[key]
+
+
+def _compile_write(statement: Executable, dialect: Dialect, names: tuple[str, ...]) -> _Compiled | None:
+    """Compiled as for executemany (no RETURNING of a generated key added); None when executing it takes
+    SQLAlchemy's own work: Python-side defaults or `onupdate` values to compute, or values to fetch back."""
+    compiled: Any = statement.compile(dialect=dialect, column_keys=list(names), for_executemany=True)
+    if compiled.insert_prefetch or compiled.update_prefetch or compiled.effective_returning:
+        return None
+    return _compiled_parameters(compiled, dialect, column_types=())
+
+
+def _tell(connection: Connection, event: str, cursor: Any, sql: str, parameters: Any, *, many: bool = False) -> None:
     listeners = getattr(connection.dispatch, event)
     if listeners:
-        listeners(connection, cursor, sql, parameters, None, False)
+        listeners(connection, cursor, sql, parameters, None, many)
 
 
 def _as_sqlalchemy_error(

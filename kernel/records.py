@@ -22,10 +22,11 @@ from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import Column, Connection, Insert, Table, Update, bindparam, event, inspect
+from sqlalchemy import Column, Connection, Table, bindparam, event, inspect
 from sqlalchemy.orm import Mapper, Session, SessionTransaction
 from sqlalchemy.orm.exc import StaleDataError
 
+from kernel.compiled import CompiledWrite
 from kernel.db import Base
 from kernel.extensions import db
 
@@ -127,8 +128,8 @@ def _compare_and_set(session: Session, connection: Connection, instance: Base) -
         return
     current = state.dict[version_key]
     values[version.key] = following = mapper.version_id_generator(current)
-    written = connection.execute(_update_of(mapper), {**values, "where_id": state.key[1][0], "where_version": current})
-    if written.rowcount != 1:
+    written = _update_of(mapper).execute([{**values, "where_id": state.key[1][0], "where_version": current}])
+    if written != 1:
         raise StaleDataError(f"{mapper.class_.__name__} {state.key[1][0]} changed since it was read.")
     state.dict[version_key] = following
     # What the unit of work does to a row it has written: its values are now the committed ones, and the session
@@ -138,21 +139,21 @@ def _compare_and_set(session: Session, connection: Connection, instance: Base) -
 
 def _insert_rows(batch: tuple[Table, tuple[Mapping[str, Any], ...]]) -> None:
     table, rows = batch
-    db.session.connection().execute(_insert_into(table), rows[0] if len(rows) == 1 else list(rows))
+    _insert_into(table).execute(rows)
 
 
 @cache
-def _insert_into(table: Table) -> Insert:
-    return table.insert()  # built once: a statement memoizes its cache key
+def _insert_into(table: Table) -> CompiledWrite:
+    return CompiledWrite(table.insert())  # built once, compiled once per set of columns given
 
 
 @cache
-def _update_of(mapper: Mapper[Any]) -> Update:
+def _update_of(mapper: Mapper[Any]) -> CompiledWrite:
     """SET takes the columns named in the parameters; the WHERE compares the key and the version."""
     table = mapper.local_table
     [key] = mapper.primary_key
     version = mapper.version_id_col
-    return table.update().where(key == bindparam("where_id"), version == bindparam("where_version"))
+    return CompiledWrite(table.update().where(key == bindparam("where_id"), version == bindparam("where_version")))
 
 
 @cache

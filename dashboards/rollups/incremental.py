@@ -32,7 +32,7 @@ from dashboards.rollups.facts import (
 )
 from grid.models import GridUnit
 from kernel import records
-from kernel.compiled import CompiledSelect
+from kernel.compiled import CompiledSelect, CompiledWrite
 from kernel.extensions import db
 from tasks.tickets.events import TicketChanged
 from tasks.tickets.models import Ticket
@@ -95,8 +95,8 @@ _FACTS_COLUMNS = ("day", "category_code", "channel", "origin_path", "owner_path"
 _STORED_FACTS = CompiledSelect(
     select(*(_facts.c[name] for name in _FACTS_COLUMNS)).where(_facts.c.ticket_id == bindparam("ticket_id"))
 )
-_INSERT_FACTS = _facts.insert()
-_UPDATE_FACTS = _facts.update().where(_facts.c.ticket_id == bindparam("where_ticket_id"))
+_INSERT_FACTS = CompiledWrite(_facts.insert())
+_UPDATE_FACTS = CompiledWrite(_facts.update().where(_facts.c.ticket_id == bindparam("where_ticket_id")))
 
 
 @dataclass
@@ -128,10 +128,9 @@ def _write_facts(waiting: _FactsToWrite) -> None:
             changed.append({"where_ticket_id": ticket_id, **_facts_columns(facts)})
         else:
             new.append({"ticket_id": ticket_id, **_facts_columns(facts)})
-    connection = db.session.connection()
     for statement, rows in ((_INSERT_FACTS, new), (_UPDATE_FACTS, changed)):
         if rows:
-            connection.execute(statement, rows[0] if len(rows) == 1 else rows)
+            statement.execute(rows)
 
 
 def _facts_columns(facts: Facts) -> dict[str, Any]:
@@ -233,8 +232,8 @@ def upsert(model: type[Any], keys: tuple[str, ...], counters: tuple[str, ...], r
     ]
     statement = _upsert_statement(db.session.get_bind().dialect.name, model, keys, counters)
     params.sort(key=itemgetter(*keys))
-    # Core executemany: the ORM's bulk path costs more (see docs/PERFORMANCE.md).
-    db.session.connection().execute(statement, params)
+    # One execution, or executemany: the ORM's bulk path costs more (see docs/PERFORMANCE.md).
+    statement.execute(params)
 
 
 @cache
@@ -244,6 +243,8 @@ def _upsert_statement(dialect_name: str, model: type[Any], keys: tuple[str, ...]
     dialect = postgresql if dialect_name == "postgresql" else sqlite
     statement = dialect.insert(model)
     table = model.__table__
-    return statement.on_conflict_do_update(
-        index_elements=list(keys), set_={name: table.c[name] + statement.excluded[name] for name in counters}
+    return CompiledWrite(
+        statement.on_conflict_do_update(
+            index_elements=list(keys), set_={name: table.c[name] + statement.excluded[name] for name in counters}
+        )
     )

@@ -1,5 +1,8 @@
-"""kernel.compiled: a select run as SQL text on the session's connection reads what SQLAlchemy reads, is seen by
-the engine's listeners, and fails as SQLAlchemy fails (a lost server connection dropped from the pool)."""
+"""kernel.compiled: a select run as SQL text on the session's connection reads what SQLAlchemy reads, a write writes
+what SQLAlchemy writes; both are seen by the engine's listeners, and fail as SQLAlchemy fails (a lost server
+connection dropped from the pool)."""
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, bindparam, create_engine, event, exc, select, text, update
@@ -8,9 +11,10 @@ from sqlalchemy.pool import NullPool
 from auth.models import Account, LoginSession
 from auth.own import OWN_ACCOUNT
 from auth.principal import PRINCIPAL_QUERY
-from kernel.compiled import CompiledSelect
+from kernel.compiled import CompiledSelect, CompiledWrite
 from kernel.extensions import db
-from tasks.tickets.models import Ticket
+from tasks.lifecycle import Status
+from tasks.tickets.models import Ticket, TicketEvent
 from tasks.tickets.rows import TICKET_ROW
 
 
@@ -94,3 +98,99 @@ def test_a_connection_the_server_closed_is_dropped_from_the_pool(app, make_accou
         assert raised.value.connection_invalidated
         db.session.rollback()
         assert by_id.first({"account_id": account.id}) == (account.id,)  # a new connection
+
+
+# --- writes -----------------------------------------------------------------------------------------
+
+
+def _event_rows(ticket_id, actor_id):
+    moment = datetime(2026, 12, 7, 9, 30, tzinfo=UTC)
+    return [
+        {
+            "ticket_id": ticket_id,
+            "actor_id": actor_id,
+            "action": "urge",
+            "from_status": Status.ASSIGNED,
+            "to_status": Status.ASSIGNED,
+            "prior_grid_id": None,
+            "prior_assignee_id": None,
+            "note": f"第{n}次催办",
+            "photo_ids": [n, n + 1],
+            "lat": 31.2304,
+            "lng": None,
+            "details": {"urge_count": n, "名": "值"},
+            "created_at": moment + timedelta(minutes=n),
+        }
+        for n in (1, 2)
+    ]
+
+
+def _events_of(ticket_id):
+    columns = [column for column in TicketEvent.__table__.c if column.key != "id"]
+    stmt = select(*columns).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id)
+    return [tuple(row) for row in db.session.execute(stmt)]
+
+
+def test_rows_are_written_as_sqlalchemy_writes_them(app, hand):
+    """The same rows, one at a time and by executemany, read back equal to the rows SQLAlchemy wrote: enums,
+    JSON (non-ASCII too), a fraction and an aware timestamp converted for the driver as SQLAlchemy converts them."""
+    with app.app_context():
+        first, second = db.session.scalars(select(Ticket.id).order_by(Ticket.id).limit(2)).all()
+        actor = db.session.scalars(select(Account.id).limit(1)).first()
+        db.session.connection().execute(TicketEvent.__table__.insert(), _event_rows(first, actor))
+        write = CompiledWrite(TicketEvent.__table__.insert())
+        [one, two] = _event_rows(second, actor)
+        assert write.execute([one]) == 1
+        assert write.execute([two]) == 1
+        write.execute(_event_rows(second, actor))  # executemany
+        db.session.commit()
+        expected = [row[1:] for row in _events_of(first)[-2:]]
+        assert [row[1:] for row in _events_of(second)[-4:]] == expected * 2
+
+
+def test_a_write_that_needs_sqlalchemys_defaults_is_left_to_sqlalchemy(app, hand):
+    """Columns left out whose defaults are computed in Python (the event's photo_ids and details) are filled."""
+    with app.app_context():
+        ticket_id = db.session.scalars(select(Ticket.id).limit(1)).first()
+        moment = datetime(2026, 12, 7, tzinfo=UTC)
+        CompiledWrite(TicketEvent.__table__.insert()).execute(
+            [{"ticket_id": ticket_id, "action": "photo", "to_status": Status.ASSIGNED, "created_at": moment}]
+        )
+        db.session.commit()
+        stored = db.session.execute(
+            select(TicketEvent.photo_ids, TicketEvent.details).where(TicketEvent.action == "photo")
+        ).one()
+        assert tuple(stored) == ([], {})
+
+
+def test_a_matched_row_count_and_a_constraint_error_as_from_sqlalchemy(app, hand):
+    with app.app_context():
+        ticket = db.session.execute(select(Ticket.id, Ticket.version).limit(1)).one()
+        table = Ticket.__table__
+        guarded = CompiledWrite(
+            table.update().where(table.c.id == bindparam("where_id"), table.c.version == bindparam("where_version"))
+        )
+        assert guarded.execute([{"urge_count": 7, "where_id": ticket.id, "where_version": ticket.version}]) == 1
+        assert guarded.execute([{"urge_count": 8, "where_id": ticket.id, "where_version": ticket.version - 1}]) == 0
+        with pytest.raises(exc.IntegrityError):
+            CompiledWrite(table.update().where(table.c.id == bindparam("where_id"))).execute(
+                [{"no": None, "where_id": ticket.id}]  # NOT NULL
+            )
+        db.session.rollback()
+
+
+def test_the_engines_listeners_see_the_write(app, hand):
+    seen = []
+
+    def note(_connection, _cursor, statement, parameters, _context, executemany):
+        seen.append((statement.split()[0], executemany))
+
+    with app.app_context():
+        ticket_id = db.session.scalars(select(Ticket.id).limit(1)).first()
+        event.listen(db.engine, "before_cursor_execute", note)
+        try:
+            CompiledWrite(TicketEvent.__table__.insert()).execute(_event_rows(ticket_id, None))
+        finally:
+            event.remove(db.engine, "before_cursor_execute", note)
+        db.session.rollback()
+    assert seen == [("INSERT", True)]
