@@ -11,7 +11,7 @@ export HOST PORT WORKERS
 
 CONTRACT_TOOLS := contract/node_modules/.installed
 
-.PHONY: run test test-fast lint bench bench-all clean messages console-assets chromium wrk screenshots
+.PHONY: run install test test-fast lint bench bench-all clean messages console-assets chromium wrk screenshots
 
 # The message catalogues (translations/<lang>/LC_MESSAGES/messages.po) compile to .mo before the app runs.
 CATALOGUES := $(wildcard translations/*/LC_MESSAGES/messages.po)
@@ -70,8 +70,12 @@ $(CONTRACT_TOOLS): contract/package.json contract/package-lock.json
 	cd contract && npm ci --no-audit --no-fund
 	touch $@
 
+# What a server needs before it starts (README, Deployment): the requirements, the compiled message catalogues
+# (without them every message and SMS is in English) and the console's libraries (npm).
+install: $(VENV)/.installed $(COMPILED) console-assets
+
 # The web server, one delivery worker and the sweep (every minute), from the Procfile; Ctrl-C stops all three.
-run: $(VENV)/.installed $(COMPILED) console-assets
+run: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask tasks seed-categories
 	$(BIN)/flask calendar seed

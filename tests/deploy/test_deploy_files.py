@@ -153,6 +153,22 @@ def test_the_sweep_runs_every_minute_and_the_delivery_worker_is_a_template():
     assert "%i" in notify["Unit"]["Description"][0]
 
 
+def test_the_daily_unit_runs_each_daily_command_readme_names(app):
+    """What README says to run daily, each a command the app has (its --help answers)."""
+    prefix = "/opt/grid/.venv/bin/flask --app wsgi "
+    commands = [command.removeprefix(prefix) for command in unit("grid-daily.service")["Service"]["ExecStart"]]
+    assert commands == [
+        "purge-idempotency-keys",
+        "purge-positions",
+        "tasks purge-photos",
+        "purge-login-counts",
+        "partitions ensure --months-ahead 3",
+    ]
+    for command in commands:
+        result = app.test_cli_runner().invoke(args=[*command.split(), "--help"])
+        assert result.exit_code == 0, (command, result.output)
+
+
 def test_compose_runs_postgresql_redis_the_web_two_delivery_workers_and_the_sweep():
     services = compose()["services"]
     assert set(services) == {"postgres", "redis", "migrate", "web", "notify", "sweep"}
