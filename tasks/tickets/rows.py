@@ -4,8 +4,9 @@ Loading a ticket as an entity with its unit, first unit, category and assignee j
 put five mappers' loading machinery into every read of one ticket, for an object the read never changes. The same
 columns read by one Core statement, built once from the tables and run on the session's connection, cost less
 (docs/PERFORMANCE.md, "Third pass: the reads"). A `TicketRow` answers the attributes a `Ticket` answers to the
-rules that only read one (`visibility.can_see`, `allowed_actions`, `views.view_of`, `schemas.ticket_document`);
-actions still load the entity. tests/tasks/test_ticket_documents.py holds the two readings equal.
+rules that only read one (`visibility.can_see`, `allowed_actions`, `views.view_of`, `schemas.ticket_document`).
+Actions read the same row, with the category's rules, into an entity of the session (`find_ticket_to_change`).
+tests/tasks/test_ticket_documents.py holds the readings equal.
 """
 
 from collections.abc import Sequence
