@@ -22,6 +22,7 @@ from dashboards.service import (
     open_tickets,
     paginate_after,
     unindexed,
+    unit_sums,
     worker_rows,
 )
 from grid.models import GridUnit
@@ -68,10 +69,7 @@ def _by_child(target: Target, now: datetime) -> list[dict[str, Any]]:
     children = child_units(target)
     # The children's rows and, for a unit, its own (every ticket in its subtree): one statement.
     own = [target.unit.id] if target.unit is not None else []
-    sums = {
-        row.unit_id: row._mapping
-        for row in daily_sums(target, StatsDaily.unit_id, unit_ids=[c.id for c in children] + own)
-    }
+    sums = {row.unit_id: row._mapping for row in unit_sums(target, [c.id for c in children] + own)}
     total = sums.pop(target.unit.id, {}) if target.unit is not None else {}
     current = _now_by_child(target, children, now)
     items = [_unit_item(child, sums.get(child.id, {}), current.get(child.id), now, direct=False) for child in children]
@@ -92,12 +90,12 @@ def _now_by_child(target: Target, children: Sequence[GridUnit], now: datetime) -
     child_ids = {str(child.id): child.id for child in children}
     depth = 0 if target.whole_territory else len(path_ids(target.units[0].path))
     counted: dict[int, list[int]] = {}
-    # Open tickets counted per owning unit first (by the status index), then each unit's path read once.
-    unit = unindexed(Ticket.grid_id)
-    per_unit = open_tickets(target).add_columns(unit, *now_columns(now)).group_by(unit).subquery("per_unit")
-    stmt = select(GridUnit.path, per_unit.c.open, per_unit.c.overdue, per_unit.c.warned).join(
-        per_unit, GridUnit.id == per_unit.c.grid_id
-    )
+    # Open tickets counted per owning unit's path: the owners joined once (a subtree's open tickets are already
+    # joined to its units). Counting per owner id first and then reading each owner's path joined the owners to
+    # all of grid_units again, a sequential scan of the city's 101,111 units (docs/PERFORMANCE.md, "A city at
+    # scale", sixth session).
+    stmt = open_tickets(target, joined=True).add_columns(GridUnit.path, *now_columns(now))
+    stmt = stmt.group_by(GridUnit.path)
     for path, open_, overdue_, warned in db.session.execute(stmt):
         # "/1/2/15/300/" under "/1/2/" (depth 2): the child is the third id, 15; "" is the unit itself (0).
         child_id = child_ids.get(path.split("/", depth + 2)[depth + 1], 0)

@@ -6,7 +6,6 @@ from typing import Any
 from sqlalchemy import func, select
 
 from dashboards import service
-from dashboards.rollups.models import StatsDaily
 from kernel.extensions import db
 from kernel.pagination import encode_cursor
 
@@ -34,10 +33,7 @@ def leaderboard(target: service.Target, of: str, limit: int, cursor: str | None 
         names = service.account_names([key for key, _ in ranked])
     else:
         children = service.child_units(target)
-        by_id = {
-            row.unit_id: row._mapping
-            for row in service.daily_sums(target, StatsDaily.unit_id, unit_ids=[c.id for c in children], names=SCORED)
-        }
+        by_id = {row.unit_id: row._mapping for row in service.unit_sums(target, [c.id for c in children], names=SCORED)}
         rows = [(child.id, by_id.get(child.id, {})) for child in children]
         names = {child.id: child.name for child in children}
         ranked = sorted(

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, Select, and_, case, func, select, union_all
+from sqlalchemy import BigInteger, Integer, Select, and_, case, cast, func, select, union_all
+from sqlalchemy.dialects import postgresql
 
 from auth.models import Account
 from dashboards.rollups.models import (
@@ -199,6 +200,26 @@ def daily_sums(
     return list(db.session.execute(stmt))
 
 
+def unit_sums(target: Target, unit_ids: Sequence[int], names: Sequence[str] = DAILY_COUNTERS) -> list[Any]:
+    """`daily_sums` per unit (`unit_id` and the sums) of these units. On PostgreSQL the units are an array the
+    rows are joined to: the planner then expects as many groups as units and sums them in a hash table, where
+    grouping by `stats_daily.unit_id` made it expect a group per row and sort them all first (a district's 11
+    units: 13,000 rows of 47 counters sorted each time, a third of the statement at 10M tickets)."""
+    if db.session.connection().dialect.name != "postgresql":
+        return daily_sums(target, StatsDaily.unit_id, unit_ids=unit_ids, names=names)
+    units = func.unnest(cast(list(unit_ids), postgresql.ARRAY(BigInteger))).table_valued("id").render_derived(name="u")
+    stmt = (
+        select(units.c.id.label("unit_id"), *_sums_of(tuple(names)))
+        .select_from(units)
+        .join(StatsDaily, StatsDaily.unit_id == units.c.id)
+        .where(StatsDaily.day.between(target.first, target.last))
+        .group_by(units.c.id)
+    )
+    if target.categories is not None:
+        stmt = stmt.where(StatsDaily.category_code.in_(target.categories))
+    return list(db.session.execute(stmt))
+
+
 @functools.cache
 def _sums_of(names: tuple[str, ...]) -> tuple[Any, ...]:
     """The labelled sums of these stats_daily counters, built once (47 of them took a few ms a request to build:
@@ -245,12 +266,15 @@ def worker_rows(target: Target) -> Any:
     return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("worker_rows")
 
 
-def open_tickets(target: Target) -> Select[Any]:
-    """Open tickets owned in the subtree now (the index on status, grid_id, due_at serves it)."""
+def open_tickets(target: Target, *, joined: bool = False) -> Select[Any]:
+    """Open tickets owned in the subtree now (the index on status, grid_id, due_at serves it); `joined`: with
+    their owning units joined (GridUnit's columns to select), the subtree then filtered on them."""
     stmt = select().select_from(Ticket).where(Ticket.status.in_(list(OPEN_STATUSES)))
+    if joined:
+        stmt = stmt.join(GridUnit, GridUnit.id == Ticket.grid_id)
     if not target.whole_territory:
-        under = select(GridUnit.id).where(GridUnit.path.startswith(target.units[0].path, autoescape=True))
-        stmt = stmt.where(Ticket.grid_id.in_(under))
+        in_subtree = GridUnit.path.startswith(target.units[0].path, autoescape=True)
+        stmt = stmt.where(in_subtree if joined else Ticket.grid_id.in_(select(GridUnit.id).where(in_subtree)))
     if target.categories is not None:
         stmt = stmt.where(Ticket.category_code.in_(target.categories))
     return stmt
