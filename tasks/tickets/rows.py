@@ -1,6 +1,6 @@
 """Tickets read as plain rows, for the reads that only show them: one ticket's GET and the rendering of a page.
 
-Loading a ticket as an entity with its unit, first unit, category and assignee joined (`visibility.TICKET_BY_ID`)
+Loading a ticket as an entity with its unit, first unit, category and assignee joined (`visibility.TICKET_LOAD`)
 put five mappers' loading machinery into every read of one ticket, for an object the read never changes. The same
 columns read by one Core statement, built once from the tables and run on the session's connection, cost less
 (docs/PERFORMANCE.md, "Third pass: the reads"). A `TicketRow` answers the attributes a `Ticket` answers to the
@@ -10,7 +10,7 @@ tests/tasks/test_ticket_documents.py holds the readings equal.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -102,7 +102,7 @@ TICKET_ROWS = select(*_COLUMNS).select_from(_FROM).where(_tickets.c.id.in_(bindp
 
 
 # A ticket to change: the same columns and related rows, and the rest of its category's rules.
-_RULES = ("accept_minutes", "resolve_hours", "accept_working_hours", "resolve_working_days", "suspend_needs_approval")
+_RULES = tuple(rule.name for rule in fields(CategoryRules))[2:]  # after its code and name
 _TICKET_FOR_CHANGE = CompiledSelect(
     select(*_COLUMNS, *(_categories.c[name].label(f"category__{name}") for name in _RULES))
     .select_from(_FROM)

@@ -137,11 +137,6 @@ TICKET_LOAD = (
 )
 
 
-# Every single-ticket read and action starts here: built once, as db.session.get() rebuilt the statement and
-# its loader options on each call, a good part of the lookup's time (see docs/PERFORMANCE.md).
-TICKET_BY_ID = select(Ticket).options(*TICKET_LOAD).where(Ticket.id == bindparam("ticket_id"))
-
-
 def get_visible_ticket(actor: Caller, ticket_id: int, viewer: Viewer | None = None) -> Ticket:
     """A ticket the actor may see; 404 otherwise (its existence is private)."""
     viewer = viewer or Viewer.of(actor)
