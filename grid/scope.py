@@ -26,14 +26,14 @@ def management_scope(account: Caller) -> Scope:
     return Scope()
 
 
-def cell_paths_of(account_id: int) -> list[str]:
-    """Paths of the cells assigned to a worker."""
-    return [path for (path,) in _CELL_PATHS.all({"account_id": account_id})]
-
-
 # A worker's scope, read by most of a worker's requests: built and compiled once, run as SQL text.
 _CELL_PATHS = CompiledSelect(
     select(GridUnit.path)
     .join(CellAssignment, CellAssignment.grid_id == GridUnit.id)
     .where(CellAssignment.account_id == bindparam("account_id"))
 )
+
+
+def cell_paths_of(account_id: int) -> list[str]:
+    """Paths of the cells assigned to a worker."""
+    return [path for (path,) in _CELL_PATHS.all({"account_id": account_id})]

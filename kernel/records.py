@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import Column, Connection, Table, bindparam, event, inspect
+from sqlalchemy import Column, Table, bindparam, event, inspect
 from sqlalchemy.orm import Mapper, Session, SessionTransaction
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -98,9 +98,8 @@ def _write_changed_rows_first(session: Session, _context: Any, _instances: Any) 
 def _write_changed_rows(session: Session) -> None:
     changed = session.info.pop(_CHANGED, None)
     if changed:
-        connection = session.connection()
         for instance in changed.values():
-            _compare_and_set(session, connection, instance)
+            _compare_and_set(session, instance)
 
 
 @event.listens_for(db.session, "after_transaction_end")
@@ -112,7 +111,7 @@ def _drop_waiting_records(session: Session, transaction: SessionTransaction) -> 
         session.info.pop(_FLUSHED, None)
 
 
-def _compare_and_set(session: Session, connection: Connection, instance: Base) -> None:
+def _compare_and_set(session: Session, instance: Base) -> None:
     state = inspect(instance)
     if state.deleted or state.detached or state.key is None:  # only a loaded, still persistent row
         return
