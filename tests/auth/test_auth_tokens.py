@@ -180,10 +180,12 @@ def test_a_token_of_a_deleted_account_is_401(client, forgery, kind, ctx):
 def test_an_access_token_that_worked_is_401_once_it_expires(client, forgery):
     """A verified token is remembered per process, but its expiry is checked on every use."""
     forged = forgery("access")
-    token = forged.sign(additional_claims={"sid": forged.sid}, expires_delta=timedelta(seconds=1))
+    # exp is a whole second (the signing time plus the delta, rounded down): 3 s leaves the first use at least 2
+    # seconds however slow the machine, and the test then waits for the token's own exp, not a guess at it.
+    token = forged.sign(additional_claims={"sid": forged.sid}, expires_delta=timedelta(seconds=3))
     assert send(client, "access", bearer(token)).status_code == 200
 
-    time.sleep(1.1)  # exp is a whole second, at most one second ahead
+    time.sleep(max(0.0, claims_of(token)["exp"] - time.time()) + 0.1)
 
     error = assert_error(send(client, "access", bearer(token)), 401, "unauthorized")
     assert "expired" in error["message"]

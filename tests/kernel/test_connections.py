@@ -1,5 +1,7 @@
 """PostgreSQL connections: no pre-ping round trip, and still no error when the server closed a pooled one."""
 
+import time
+
 import pytest
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.pool import NullPool
@@ -39,6 +41,20 @@ def _pooled_backends(engine) -> set[int]:
             connection.close()
 
 
+def _wait_until_gone(admin, pids: set[int]) -> None:
+    """pg_terminate_backend only signals: a backend says goodbye on its socket as it exits, a moment later (on a
+    busy machine, after the next request may already have taken its connection from the pool)."""
+    for _ in range(200):
+        admin.execute(text("SELECT pg_stat_clear_snapshot()"))  # the view is otherwise read once per transaction
+        alive = admin.execute(
+            text("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:pids)"), {"pids": list(pids)}
+        ).scalar_one()
+        if not alive:
+            return
+        time.sleep(0.025)
+    raise AssertionError(f"backends {pids} still alive 5 s after pg_terminate_backend")
+
+
 def test_a_read_sends_no_ping(postgres, client, make_account, auth):
     headers = auth(make_account("worker"))
     client.get("/api/v1/auth/me", headers=headers)
@@ -58,6 +74,7 @@ def test_a_connection_the_server_closed_is_replaced_without_an_error(postgres, c
     with outside.begin() as admin:
         for pid in victims:
             admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        _wait_until_gone(admin, victims)
     outside.dispose()
 
     answers = [client.get("/api/v1/auth/me", headers=headers).status_code for _ in range(len(victims) + 2)]
