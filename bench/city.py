@@ -5,7 +5,9 @@ Run (after `bench/seed_scale.py --districts 10 --workers 20000 --tickets 1000000
 `.venv/bin/python bench/city.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/scale10m [--port 8631]
 [--only dashboards,ratios,intake,rebuild] [--endpoints heatmap]`.
 
-- The app is served by gunicorn (`--workers` sync workers, 4 by default, the Procfile's command) on `--port`.
+- The app is served as `make run` and the deployment serve it (`--server uwsgi`: deploy/web.sh's uWSGI and
+  `uwsgi.ini`; `bench/serve.py` has the other kinds) with `--workers` processes (4 by default: README's "about
+  2 × cores") on `--port`.
 - Dashboards: each `bench/stats.py` endpoint, `--requests` times after 3 warm-ups, one keep-alive connection, as
   `bench.district` (a supervisor of district 1: a tenth of the city) and as `bench.admin` (the whole city), over
   the seed's last month (November 2026; the seed ends on the 20th), then the heat map's cells (`level=grid`).
@@ -29,8 +31,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -42,8 +42,9 @@ from sqlalchemy import select, text  # noqa: E402
 
 from auth import tokens  # noqa: E402
 from auth.models import Account  # noqa: E402
-from bench.auth_reads import BIN, HOST, Endpoint, Server, measure, stop, wait_until_up  # noqa: E402
+from bench.auth_reads import BIN, HOST, Endpoint, Server, measure  # noqa: E402
 from bench.seed_scale import make_app  # noqa: E402
+from bench.serve import KINDS, serving  # noqa: E402
 from bench.stats import ENDPOINTS  # noqa: E402
 from grid.models import GridLevel, GridUnit  # noqa: E402
 from kernel.extensions import db  # noqa: E402
@@ -69,21 +70,6 @@ def environment(url: str) -> dict[str, str]:
         "RATELIMIT_STORAGE_URI": "memory://",
         "LOG_LEVEL": "WARNING",
     }
-
-
-@contextmanager
-def serving(env: dict[str, str], port: int, workers: int, log: Path) -> Iterator[Server]:
-    command = [str(BIN / "gunicorn"), "--config", "bench/gunicorn.conf.py", "--workers", str(workers)]
-    # --timeout 120: the city's heat map (100,000 cells) outlasts gunicorn's 30 s on a loaded machine.
-    command += ["--worker-class", "sync", "--timeout", "120", "--bind", f"{HOST}:{port}", "wsgi:app"]
-    with log.open("wb") as output:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
-        server = Server(process, port)
-        try:
-            wait_until_up(server, log, timeout=120)
-            yield server
-        finally:
-            stop(process)
 
 
 def arrange(url: str) -> SimpleNamespace:
@@ -271,6 +257,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--port", type=int, default=8631)
+    parser.add_argument("--server", choices=KINDS, default="uwsgi")
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3)
@@ -282,8 +269,9 @@ def main() -> None:
     parts = set(args.only.split(","))
     env = environment(args.database_url)
     arranged = arrange(args.database_url)
-    print(f"{len(arranged.cells)} cells; gunicorn {args.workers} sync workers on {HOST}:{args.port}")
-    with serving(env, args.port, args.workers, Path(f"/tmp/city-bench-{args.port}.log")) as server:
+    print(f"{len(arranged.cells)} cells; {args.server} with {args.workers} workers on {HOST}:{args.port}")
+    log = Path(f"/tmp/city-bench-{args.port}.log")
+    with serving(args.server, env, log, args.port, workers=args.workers) as server:
         if "dashboards" in parts:
             dashboards(args.port, arranged, args.requests, args.endpoints)
         if "ratios" in parts:
