@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import Connection, create_engine, make_url, text
 
 from auth import tokens
 from auth.models import Account
@@ -92,14 +92,34 @@ def _empty_tables() -> None:
     tables = [table for table in reversed(db.metadata.sorted_tables)]
     with db.engine.begin() as connection:
         if connection.dialect.name == "postgresql":
-            names = ", ".join(f'"{table.name}"' for table in tables)
-            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            _delete_the_written_rows(connection, [table.name for table in tables])
         else:
             # Foreign keys in a cycle (an organisation's secretary is one of its members) are checked at commit,
             # when every table is empty.
             connection.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
             for table in tables:
                 connection.execute(table.delete())
+
+
+def _delete_the_written_rows(connection: Connection, names: list[str]) -> None:
+    """Empties only the tables holding rows (one statement finds them) with DELETE, and restarts every sequence.
+
+    TRUNCATE of every table gave each table, partition and index a new file: 0.3–1 s a test on a busy 2-core
+    machine, most of a PostgreSQL run, against a millisecond for deleting a test's few rows. Foreign keys are not
+    checked while deleting (the replica role skips their triggers: everything goes, in any order, cycles included);
+    the test database's user creates databases already, and so is a superuser."""
+    holding = " UNION ALL ".join(f"SELECT '{name}' WHERE EXISTS (SELECT FROM \"{name}\")" for name in names)  # noqa: S608
+    written = connection.execute(text(holding)).scalars().all()
+    if written:
+        connection.execute(text("SET LOCAL session_replication_role = replica"))
+        for name in written:
+            connection.execute(text(f'DELETE FROM "{name}"'))  # noqa: S608
+    connection.execute(
+        text(
+            "SELECT setval(format('%I.%I', schemaname, sequencename)::regclass, 1, false)"
+            " FROM pg_sequences WHERE schemaname = current_schema()"
+        )
+    )
 
 
 @pytest.fixture
