@@ -82,9 +82,10 @@ def register_etags(app: Flask) -> None:
         method = request.method
         if method not in {"GET", "PATCH"} or response.status_code != 200 or not _is_json(response):
             return response
-        # Unless the view knew it (json_text_response): looked for by name, as werkzeug would raise inside to
-        # say the header is missing.
-        if not any(key == "ETag" for key, _value in response.headers):
+        # The names the response has (werkzeug would raise inside to say one is missing): an ETag unless the view
+        # knew it (json_text_response), which also wrote a Date.
+        names = {key for key, _value in response.headers}
+        if "ETag" not in names:
             response.set_etag(_digest(response.get_data()))
         if method != "GET":
             return response
@@ -92,7 +93,10 @@ def register_etags(app: Flask) -> None:
         if "HTTP_IF_NONE_MATCH" in environ or "HTTP_IF_MODIFIED_SINCE" in environ or "HTTP_IF_RANGE" in environ:
             return response.make_conditional(request)
         # What `make_conditional` does to a GET that asks nothing: a Date header (the body's length is set).
-        response.headers["Date"] = _http_date_now()
+        if "Date" in names:
+            response.headers["Date"] = _http_date_now()
+        else:
+            response.headers.add("Date", _http_date_now())
         return response
 
 

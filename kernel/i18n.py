@@ -59,5 +59,5 @@ def _vary_by_language(response: Response) -> Response:
     if any(key.lower() == "vary" for key, _value in response.headers):
         response.vary.add("Accept-Language")
     else:
-        response.headers["Vary"] = "Accept-Language"
+        response.headers.add("Vary", "Accept-Language")
     return response

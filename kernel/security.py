@@ -76,7 +76,7 @@ def register_cache_policy(app: Flask) -> None:
         # when there is none.
         private = g.get("account_id") is not None or "HTTP_AUTHORIZATION" in request.environ
         if (private or request.blueprint in PRIVATE_BLUEPRINTS) and not has_header(response, "cache-control"):
-            response.headers["Cache-Control"] = "no-store"
+            response.headers.add("Cache-Control", "no-store")
         return response
 
 

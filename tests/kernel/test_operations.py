@@ -1,6 +1,7 @@
 """Health probes, request ids, ETags on reads."""
 
 import hashlib
+import os
 import re
 
 from sqlalchemy import text
@@ -54,6 +55,23 @@ def test_every_response_carries_a_request_id(client):
     first = client.get("/healthz").headers["X-Request-ID"]
     second = client.get("/api/v1/nowhere").headers["X-Request-ID"]
     assert re.fullmatch(r"[0-9a-f]{32}", first) and first != second
+
+
+def test_a_forked_worker_names_its_requests_apart_from_its_parent(client):
+    """Web workers are forked from one process (uWSGI): each must draw its own ids, not repeat its parent's."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its next id, then out without running the parent's cleanup
+        os.write(write, client.get("/healthz").headers["X-Request-ID"].encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    childs = os.read(read, 64).decode()
+    os.close(read)
+    parents = {client.get("/healthz").headers["X-Request-ID"] for _ in range(3)}
+
+    assert re.fullmatch(r"[0-9a-f]{32}", childs) and len(parents) == 3
+    assert {childs[:16]} != {own[:16] for own in parents} and childs not in parents
 
 
 def test_a_clients_request_id_is_echoed(client):
