@@ -6,7 +6,17 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from auth.schemas import refuse_blank
-from kernel.api import BaseSchema, FullMatch, IdField, PageQuerySchema, StrictBoolean, StrictId, Timestamp, page_schema
+from kernel.api import (
+    BaseSchema,
+    Day,
+    FullMatch,
+    IdField,
+    PageQuerySchema,
+    StrictBoolean,
+    StrictId,
+    Timestamp,
+    page_schema,
+)
 from kernel.codes import CODE_MAX_LENGTH, CODE_PATTERN, CODE_RULE
 from party.activities.models import ActivityStatus
 
@@ -147,15 +157,15 @@ class ActivityQuerySchema(PageQuerySchema):
     org_id = IdField(metadata={"description": "this organisation's subtree"})
     kind = fields.String(validate=KIND_CODE)
     status = fields.Enum(ActivityStatus, by_value=True)
-    date_from = fields.Date(data_key="from", metadata={"description": "held on or after this day (Beijing time)"})
-    date_to = fields.Date(data_key="to", metadata={"description": "held on or before this day"})
+    date_from = Day(data_key="from", metadata={"description": "held on or after this day (Beijing time)"})
+    date_to = Day(data_key="to", metadata={"description": "held on or before this day"})
 
 
 class MyActivityQuerySchema(PageQuerySchema):
     kind = fields.String(validate=KIND_CODE)
     status = fields.Enum(ActivityStatus, by_value=True)
-    date_from = fields.Date(data_key="from")
-    date_to = fields.Date(data_key="to")
+    date_from = Day(data_key="from")
+    date_to = Day(data_key="to")
 
 
 class PresentSchema(Schema):

@@ -230,6 +230,13 @@ def test_lists_refuse_whom_and_what_they_should(party):
     assert_error(party.get(ACTIVITIES, colour="red"), 422, "validation_error")
 
 
+@pytest.mark.parametrize("bounds", [{"from": "0001-01-01"}, {"to": "9999-12-31"}])
+@pytest.mark.parametrize(("path", "who"), [(ACTIVITIES, "admin"), ("/api/v1/party/me/activities", "worker")])
+def test_days_past_the_calendar_are_422_not_a_server_error(party, path, who, bounds):
+    """Found by schemathesis: Beijing midnight of 0001-01-01 is before the first instant Python can hold."""
+    assert_error(party.get(path, who, **bounds), 422, "validation_error")
+
+
 def test_a_member_lists_the_activities_they_were_marked_at(party):
     marked = party.record()
     party.record(present=[party.members["volunteer"]], absent=[], title="没有李网格员")
