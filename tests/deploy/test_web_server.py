@@ -109,6 +109,27 @@ def test_both_workers_read_the_database_each_on_connections_of_its_own(server):
     assert statuses == [200] * 64
 
 
+def test_clients_that_keep_their_connections_open_hold_up_no_one(server):
+    """More keep-alive clients than workers (a browser opens six, nginx keeps its own): each answer closes its
+    connection, so a worker never waits on an idle one (uWSGI's HTTP/1.1 keep-alive held a worker on it for
+    socket-timeout, 4 s, while the other connections' requests queued)."""
+    idle = [http.client.HTTPConnection("127.0.0.1", server.port, timeout=10) for _ in range(2)]
+    try:
+        for connection in idle:  # one request each, then the connection is left open and silent
+            connection.request("GET", "/healthz")
+            response = connection.getresponse()
+            response.read()
+            assert response.getheader("Connection") == "close"
+        started = time.perf_counter()
+        statuses = [get(server.port, "/healthz")[0] for _ in range(4)]
+        waited = time.perf_counter() - started
+    finally:
+        for connection in idle:
+            connection.close()
+    assert statuses == [200] * 4
+    assert waited < 2, f"four requests took {waited:.1f} s beside two idle connections"
+
+
 def test_sigterm_stops_the_workers_gracefully_and_the_server_exits(server):
     assert get(server.port, "/healthz")[0] == 200
     pid = server.process.pid
