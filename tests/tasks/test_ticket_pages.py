@@ -4,13 +4,16 @@ Each test reads a list twice around one kind of change (see tasks.tickets.pages 
 checks that the second read shows the change, and that an unchanged list is indeed served from the cache.
 """
 
+import re
 from datetime import timedelta
 
 from flask import Flask
+from sqlalchemy import event
 
 from kernel import clock
 from kernel.caches import EXTENSION as CACHES
 from kernel.caches import BoundedCache
+from kernel.extensions import db
 from tasks.tickets.pages import CACHE
 from tests.support.http import assert_error
 from tests.support.tasks import RESIDENT_PHONE
@@ -213,3 +216,25 @@ def test_a_cell_workers_list_offers_take_on_pending_tickets_of_their_cells_only(
         "suspend",
         "resolve",
     ]
+
+
+def test_the_queues_page_size_is_written_into_its_statement(world, app):
+    """PostgreSQL plans a prepared statement whose LIMIT is a parameter afresh on every execution (it cannot cost
+    a generic plan without the number): the queue's statements carry their page size as text."""
+    for _ in range(3):
+        world.in_progress()
+    seen: list[str] = []
+
+    def note(_connection, _cursor, statement, *_args):
+        seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        first = read(world, path=QUEUE + "&limit=2").get_json()
+        read(world, path=f"{QUEUE}&limit=2&cursor={first['next_cursor']}")
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    pages = [statement for statement in seen if "FROM tickets" in statement and "ORDER BY" in statement]
+    assert len(pages) == 2 and all(re.search(r"LIMIT 3\b", statement) for statement in pages), pages
