@@ -3,6 +3,8 @@
 import hashlib
 import os
 import re
+import signal
+import time
 
 from sqlalchemy import text
 
@@ -65,13 +67,25 @@ def test_a_forked_worker_names_its_requests_apart_from_its_parent(client):
         os.write(write, client.get("/healthz").headers["X-Request-ID"].encode())
         os._exit(0)
     os.close(write)
-    os.waitpid(pid, 0)
+    _wait_for(pid)
     childs = os.read(read, 64).decode()
     os.close(read)
     parents = {client.get("/healthz").headers["X-Request-ID"] for _ in range(3)}
 
     assert re.fullmatch(r"[0-9a-f]{32}", childs) and len(parents) == 3
     assert {childs[:16]} != {own[:16] for own in parents} and childs not in parents
+
+
+def _wait_for(pid: int, seconds: float = 10.0) -> None:
+    """The child's exit, or it is killed and the test fails (a child stuck in a lock must not hang the suite)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if os.waitpid(pid, os.WNOHANG)[0]:
+            return
+        time.sleep(0.01)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    raise AssertionError(f"the forked worker did not answer within {seconds} s")
 
 
 def test_a_clients_request_id_is_echoed(client):
