@@ -76,9 +76,16 @@ def paginate(
         key = tuple_(*order_by) if len(order_by) > 1 else order_by[0]
         value = tuple_(*after) if len(order_by) > 1 else after[0]
         stmt = stmt.where(key < value if descending else key > value)
-    result = db.session.execute(stmt.order_by(*_ordering(order_by, descending)).limit(limit + 1))
+    result = db.session.execute(stmt.order_by(*_ordering(order_by, descending)).limit(_page_rows(limit + 1)))
     rows = (result if whole_rows else result.scalars()).unique().all()
     return _page_of(rows, limit, lambda item: [getattr(item, column.key) for column in order_by], binding)
+
+
+def _page_rows(rows: int) -> Any:
+    """A page's row count written into the statement, not bound: PostgreSQL plans a prepared statement whose
+    LIMIT is a parameter afresh on every execution (see `PreparedKeyset._statement`). 2 to 101 rows: as many
+    forms of a list's statement at most."""
+    return literal_column(str(int(rows)), Integer)
 
 
 class PreparedKeyset:
@@ -122,9 +129,7 @@ class PreparedKeyset:
         found = self._by_limit.get((after_cursor, rows))
         if found is None:
             stmt = self._next_page if after_cursor else self._first_page
-            found = self._by_limit[(after_cursor, rows)] = CompiledSelect(
-                stmt.limit(literal_column(str(int(rows)), Integer))
-            )
+            found = self._by_limit[(after_cursor, rows)] = CompiledSelect(stmt.limit(_page_rows(rows)))
         return found
 
 
