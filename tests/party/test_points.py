@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from kernel import clock
 from kernel.extensions import db
@@ -20,6 +20,7 @@ from party.points import service as points
 from party.points.models import PointDispute, PointEntry
 from tests.support.http import assert_error
 from tests.support.party import make_org, place_staff, register_member, seed_classes
+from tests.support.statements import statements_sent
 
 RULES = "/api/v1/party/point-rules"
 ENTRIES = "/api/v1/party/points"
@@ -180,19 +181,9 @@ def test_a_resolution_by_an_assignee_who_is_no_member_asks_the_party_tables_noth
     ticket = world.ticket("supervisor", grid_id=str(world.tree["G1b"].id))
     world.act("supervisor", ticket, "dispatch", assignee_id=world.id_of("other_worker"))
     world.act("other_worker", ticket, "accept")
-    seen: list[str] = []
-
-    def record(_connection, _cursor, statement, *_args):
-        seen.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with statements_sent(app) as seen:
         world.act("other_worker", ticket, "resolve", note="已清运")
         rate(world, ticket, 5)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     party_tables = ("party_points", "party_point_rules", "party_members")
     assert seen and not [statement for statement in seen if any(table in statement for table in party_tables)]
 

@@ -8,14 +8,13 @@ import re
 from datetime import timedelta
 
 from flask import Flask
-from sqlalchemy import event
 
 from kernel import clock
 from kernel.caches import EXTENSION as CACHES
 from kernel.caches import BoundedCache
-from kernel.extensions import db
 from tasks.tickets.pages import CACHE
 from tests.support.http import assert_error
+from tests.support.statements import statements_sent
 from tests.support.tasks import RESIDENT_PHONE
 
 QUEUE = "/api/v1/tickets?assignee=me"
@@ -223,18 +222,8 @@ def test_the_queues_page_size_is_written_into_its_statement(world, app):
     a generic plan without the number): the queue's statements carry their page size as text."""
     for _ in range(3):
         world.in_progress()
-    seen: list[str] = []
-
-    def note(_connection, _cursor, statement, *_args):
-        seen.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", note)
-    try:
+    with statements_sent(app) as seen:
         first = read(world, path=QUEUE + "&limit=2").get_json()
         read(world, path=f"{QUEUE}&limit=2&cursor={first['next_cursor']}")
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
     pages = [statement for statement in seen if "FROM tickets" in statement and "ORDER BY" in statement]
     assert len(pages) == 2 and all(re.search(r"LIMIT 3\b", statement) for statement in pages), pages
