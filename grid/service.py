@@ -3,6 +3,7 @@
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from shapely.geometry.base import BaseGeometry
@@ -18,6 +19,7 @@ from grid.scope import management_scope, scope_of
 from kernel import events, names
 from kernel.caches import app_cache
 from kernel.clock import utcnow
+from kernel.compiled import CompiledSelect
 from kernel.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from kernel.extensions import db
 from kernel.i18n import N_, _
@@ -333,8 +335,15 @@ _units = GridUnit.__table__
 _BRIEF_COLUMNS = (_units.c.id, _units.c.code, _units.c.name, _units.c.level, _units.c.parent_id, _units.c.path)
 # Built once from the table, and read as plain rows on the session's connection: a lookup loaded the cell and
 # its ancestors as entities before, boundaries and all (see docs/PERFORMANCE.md).
-UNIT_BRIEFS = select(*_BRIEF_COLUMNS).where(_units.c.id.in_(bindparam("unit_ids", expanding=True)))
-UNIT_BRIEF = select(*_BRIEF_COLUMNS).where(_units.c.id == bindparam("unit_id"))
+UNIT_BRIEF = CompiledSelect(select(*_BRIEF_COLUMNS).where(_units.c.id == bindparam("unit_id")))
+
+
+@cache
+def _briefs_by_ids(count: int) -> CompiledSelect:
+    """The briefs of `count` units by id, compiled once per count (a path is a handful of levels deep): an
+    expanding IN is rendered again on every execution, which cost a lookup more than its query."""
+    ids = [bindparam(f"unit_id_{place}") for place in range(count)]
+    return CompiledSelect(select(*_BRIEF_COLUMNS).where(_units.c.id.in_(ids)))
 
 
 def locate(lat: float, lng: float, system: CoordSystem) -> Located:
@@ -360,10 +369,10 @@ def locate(lat: float, lng: float, system: CoordSystem) -> Located:
     units = _unit_briefs(_ids_on(indexed_path))
     cell = units.get(cell_id)
     if cell is None or cell.path != indexed_path:
-        row = db.session.connection().execute(UNIT_BRIEF, {"unit_id": cell_id}).first()
+        row = UNIT_BRIEF.first({"unit_id": cell_id})
         if row is None:
             raise NotFoundError(_("No such grid unit."))
-        units = _unit_briefs(_ids_on(row.path))
+        units = _unit_briefs(_ids_on(UnitBrief(*row).path))
         cell = units[cell_id]
     point = {"lat": wgs_lat, "lng": wgs_lng, "coord_system": "wgs84"}
     return Located(cell, [units[unit_id] for unit_id in _ids_on(cell.path)[:-1]], point)
@@ -375,7 +384,7 @@ def _ids_on(path: str) -> list[int]:
 
 
 def _unit_briefs(unit_ids: list[int]) -> dict[int, UnitBrief]:
-    rows = db.session.connection().execute(UNIT_BRIEFS, {"unit_ids": unit_ids})
+    rows = _briefs_by_ids(len(unit_ids)).all({f"unit_id_{place}": unit_id for place, unit_id in enumerate(unit_ids)})
     return {row[0]: UnitBrief(*row) for row in rows}
 
 
