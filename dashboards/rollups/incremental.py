@@ -56,7 +56,8 @@ def on_event(ticket: Ticket, action: str, details: Mapping[str, Any]) -> None:
     # unit): the transaction moves the version at commit, even with no rollup row to change.
     db.session.info[_MOVES] = True
     waiting = records.total(_write_facts, _FactsToWrite)
-    before = waiting.before(ticket.id)
+    # A ticket's first event (its intake, or its routing out of triage) finds no facts stored: none are read.
+    before = None if action == "create" else waiting.before(ticket.id)
     counters = before.counters if before is not None else {}
     rating = details.get("rating")
     channel = before.channel if before is not None else str(details.get("channel") or "app")

@@ -258,16 +258,20 @@ def _route(viewer: Viewer, grid_id: int | None, point: tuple[float, float] | Non
         cell_id = grid_service.locator().locate(*point)
         if cell_id is not None:
             return grid_service.get_unit(cell_id)
-    if viewer.role is Role.WORKER:
-        cells = select(CellAssignment.grid_id).where(CellAssignment.account_id == viewer.id)
-        own = db.session.scalars(cells.order_by(CellAssignment.grid_id).limit(1)).first()
-        if own is not None:
-            return grid_service.get_unit(own)
+    if viewer.role is Role.WORKER and viewer.scope.paths:
+        # The worker's first cell (lowest id), from the cells their scope already holds: the ticket's view
+        # reads that scope anyway, so no query of its own.
+        return grid_service.get_unit(min(_unit_id_of(path) for path in viewer.scope.paths))
     where = "location" if point is not None else "grid_id"
     raise ValidationError(
         _("Cannot tell which grid cell this request belongs to: give a location inside a cell or a grid_id."),
         {where: [_("no grid cell holds this place") if point is not None else _("required without a location")]},
     )
+
+
+def _unit_id_of(path: str) -> int:
+    """The id a unit's path ends with ("/1/5/9/" is unit 9's)."""
+    return int(path.rstrip("/").rpartition("/")[2])
 
 
 def _auto_dispatch(ticket: Ticket, now: datetime) -> None:

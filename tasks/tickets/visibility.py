@@ -13,8 +13,8 @@ from grid.models import GridLevel, GridUnit
 from grid.scope import scope_of
 from kernel import privacy
 from kernel.clock import utcnow
+from kernel.compiled import CompiledSelect
 from kernel.errors import NotFoundError
-from kernel.extensions import db
 from kernel.i18n import _
 from kernel.principals import Caller, Role
 from kernel.scope import Scope
@@ -52,8 +52,7 @@ class Viewer:
         their own scope does not already settle)."""
         if self.role not in VOLUNTEER_AREA_ROLES:
             return Scope()
-        rows = db.session.connection().execute(VOLUNTEER_AREA_PATHS, {"account_id": self.caller.id})
-        return Scope.of_paths(rows.scalars())
+        return Scope.of_paths(path for (path,) in VOLUNTEER_AREA_PATHS.all({"account_id": self.caller.id}))
 
     @property
     def id(self) -> int:
@@ -66,7 +65,7 @@ class Viewer:
 
 _units, _areas = GridUnit.__table__, VolunteerArea.__table__
 # Asked for every ticket open to volunteers that a worker or supervisor reads: built once, run as plain rows.
-VOLUNTEER_AREA_PATHS = (
+VOLUNTEER_AREA_PATHS = CompiledSelect(
     select(_units.c.path)
     .select_from(_units.join(_areas, _areas.c.grid_id == _units.c.id))
     .where(_areas.c.account_id == bindparam("account_id"))
