@@ -14,6 +14,7 @@ from kernel.extensions import db
 from tasks.tickets.models import PersonalDataRead
 from tests.support.geometry import square
 from tests.support.http import assert_error
+from tests.support.statements import statements_sent
 from tests.support.tasks import RESIDENT_PHONE
 from tests.support.workforce import add_profile
 
@@ -65,6 +66,22 @@ def test_urgent_priority_halves_the_deadlines(world):
 def test_a_worker_request_without_place_goes_to_the_workers_cell(world):
     ticket = world.ticket("worker", grid_id=None)
     assert ticket["grid"]["id"] == str(world.tree["G1a"].id)
+
+
+def test_a_worker_with_several_cells_files_without_a_place_into_the_first(world, app):
+    with app.app_context():
+        grid_service.assign_cells(world.accounts["worker"].id, [db.session.get(GridUnit, world.tree["G2a"].id)])
+        db.session.commit()
+    ticket = world.ticket("worker", grid_id=None)
+    assert ticket["grid"]["id"] == str(min(world.tree["G1a"].id, world.tree["G2a"].id))
+
+
+def test_an_intake_reads_no_rollup_facts_for_its_new_ticket(world, app):
+    """A new ticket has no facts stored yet: its intake counts it without looking (one query fewer per intake)."""
+    with statements_sent(app) as seen:
+        world.ticket("worker", grid_id=None)
+    writes = [statement for statement in seen if "stats_ticket_facts" in statement]
+    assert writes and not any(statement.lstrip().upper().startswith("SELECT") for statement in writes), writes
 
 
 def test_a_request_that_no_cell_holds_is_refused(world):
