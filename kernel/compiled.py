@@ -29,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Executable, Select, exc
 from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.expression import ReturnsRows
 from sqlalchemy.types import TypeEngine
 
 from kernel.extensions import db
@@ -71,9 +72,10 @@ class _Compiled:
 
 
 class CompiledSelect:
-    """A select run as SQL text on the request's connection (see the module's docstring)."""
+    """A select run as SQL text on the request's connection (see the module's docstring); or a write that returns
+    rows (an upsert's RETURNING), run the same way."""
 
-    def __init__(self, statement: Select[Any]) -> None:
+    def __init__(self, statement: Select[Any] | ReturnsRows) -> None:
         self.statement = statement
         self._by_dialect: dict[str, _Compiled] = {}
 
@@ -113,10 +115,10 @@ class CompiledSelect:
         return compiled
 
 
-def _compile(statement: Select[Any], dialect: Dialect) -> _Compiled:
+def _compile(statement: Select[Any] | ReturnsRows, dialect: Dialect) -> _Compiled:
     compiled = statement.compile(dialect=dialect)
     return _compiled_parameters(
-        compiled, dialect, column_types=tuple(column.type for column in statement.selected_columns)
+        compiled, dialect, column_types=tuple(column.type for column in statement.exported_columns)
     )
 
 

@@ -14,7 +14,8 @@ from auth.principal import PRINCIPAL_QUERY
 from kernel.compiled import CompiledSelect, CompiledWrite
 from kernel.extensions import db
 from tasks.lifecycle import Status
-from tasks.tickets.models import Ticket, TicketEvent
+from tasks.tickets.models import Ticket, TicketEvent, TicketNumberDay
+from tasks.tickets.numbers import _next_on
 from tasks.tickets.rows import TICKET_ROW
 
 
@@ -32,6 +33,21 @@ def test_ticket_rows_are_read_as_sqlalchemy_reads_them(app, hand):
         located = compiled.first({"ticket_id": ticket_ids[0]})
         assert located[list(TICKET_ROW.selected_columns.keys()).index("lat")] == pytest.approx(31.2304)
         assert compiled.first({"ticket_id": -1}) is None
+
+
+def test_an_upsert_returning_its_row_counts_as_sqlalchemy_counts(app):
+    """The SQLite ticket number's upsert runs compiled: the first of a day inserts 1, every next one adds one, and
+    the row holds what the statement returned."""
+    with app.app_context():
+        upsert = _next_on(db.engine.dialect.name)
+        compiled = CompiledSelect(upsert)
+        given = [compiled.scalar({"day": "20990101"}) for _ in range(3)]
+        given.append(db.session.execute(upsert, {"day": "20990101"}).scalar_one())
+        given.append(compiled.scalar({"day": "20990101"}))
+        assert given == [1, 2, 3, 4, 5]
+        assert compiled.scalar({"day": "20990102"}) == 1
+        db.session.commit()
+        assert db.session.get(TicketNumberDay, "20990101").last == 5
 
 
 def test_literals_in_the_select_are_bound_as_sqlalchemy_binds_them(app, tree, make_account, auth):
