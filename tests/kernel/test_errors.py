@@ -1,10 +1,14 @@
 """Every error from every layer has the one shape of API.md, with the right status."""
 
+import itertools
 import logging
 
 import pytest
+from marshmallow import fields
 from sqlalchemy.exc import ProgrammingError
+from werkzeug.exceptions import UnprocessableEntity
 
+from kernel.api import BaseSchema, StrictParser
 from tests.support.http import assert_error
 
 
@@ -145,3 +149,30 @@ def test_a_time_that_cannot_be_brought_to_utc_is_422(client, make_account, auth)
     admin = make_account("admin")
     response = client.get("/api/v1/grids?updated_since=0001-01-01T00:00:00%2B05:00", headers=auth(admin))
     assert_error(response, 422, "validation_error")
+
+
+def test_an_empty_query_takes_its_schemas_defaults_afresh_each_time(app):
+    """Without a query string the defaults come from a copy worked out once per schema, where they cannot change;
+    a default worked out per request (a function) is worked out each time, and a required parameter is 422."""
+    made = itertools.count(1)
+
+    class Fixed(BaseSchema):
+        limit = fields.Integer(load_default=20)
+
+    class Fresh(BaseSchema):
+        serial = fields.Integer(load_default=lambda: next(made))
+
+    class Required(BaseSchema):
+        lat = fields.Float(required=True)
+
+    parser, fixed, fresh = StrictParser(), Fixed(), Fresh()
+    with app.test_request_context("/anything"):
+        first = parser.parse(fixed, location="query")
+        first["limit"] = 99  # a view changing its arguments changes nobody else's
+        assert parser.parse(fixed, location="query") == {"limit": 20}
+        assert [parser.parse(fresh, location="query")["serial"] for _ in range(2)] == [1, 2]
+        for _ in range(2):
+            with pytest.raises(UnprocessableEntity):
+                parser.parse(Required(), location="query")
+    with app.test_request_context("/anything?limit=5"):
+        assert parser.parse(fixed, location="query") == {"limit": 5}
