@@ -7,7 +7,7 @@ from flask_jwt_extended import current_user, get_jwt, verify_jwt_in_request
 
 from auth import browser, devices, service
 from auth.models import Account
-from auth.own import AccountView, OwnAccount, own_account
+from auth.own import AccountView, OwnAccount, own_account, reads_own_account_with_the_token
 from auth.schemas import (
     BrowserTokenSchema,
     LoginSchema,
@@ -142,6 +142,7 @@ def browser_logout() -> None:
 
 
 @auth_blp.route("/me", methods=["GET"])
+@reads_own_account_with_the_token
 @requires_auth
 @auth_blp.response(200, MeSchema)
 @documents(304)

@@ -26,6 +26,7 @@ from sqlalchemy import select, update
 
 from auth import devices
 from auth.models import Account, LoginSession, RefreshToken
+from auth.own import principal_and_own_account, wants_own_account
 from auth.principal import Principal, find_principal
 from kernel.clock import utcnow
 from kernel.extensions import db
@@ -178,7 +179,8 @@ def register_token_loaders(jwt: JWTManager) -> None:
             return True
         if not (isinstance(subject, str) and subject.isascii() and subject.isdigit() and len(subject) <= 18):
             return True
-        found = find_principal(session_id, int(subject))
+        lookup = principal_and_own_account if wants_own_account() else find_principal
+        found = lookup(session_id, int(subject))
         if found is None:
             return True
         g.token_principal, revoked = found

@@ -19,6 +19,7 @@ from kernel.extensions import db
 from kernel.principals import Role
 from tests.support.accounts import ACCOUNT_FIELDS, PASSWORD
 from tests.support.http import assert_error, bearer
+from tests.support.statements import statements_sent
 
 LOGIN = "/api/v1/auth/login"
 REFRESH = "/api/v1/auth/refresh"
@@ -188,6 +189,26 @@ def test_an_admin_has_no_scope_grid_and_no_cells(client, admin):
     body = me(client, session_of(client, "root")["access"]).json
 
     assert (body["role"], body["scope_grid_id"], body["grid_ids"]) == ("admin", None, [])
+
+
+def test_me_is_one_query_with_the_token_check(app, client, worker):
+    """The app's first call on every start: the session's check and the account with its cells in one query; a
+    revoked session or a deactivated account is still refused by it."""
+    tokens = session_of(client, "zhang.wei")
+    with statements_sent(app) as seen:
+        body = me(client, tokens["access"]).json
+    assert body["grid_ids"] == sorted(body["grid_ids"]) and len(body["grid_ids"]) == 2
+    assert len(seen) == 1, seen
+    with app.app_context():
+        db.session.get(Account, worker.id).active = False
+        db.session.commit()
+    assert_error(me(client, tokens["access"]), 401, "unauthorized")
+    with app.app_context():
+        db.session.get(Account, worker.id).active = True
+        db.session.commit()
+    assert me(client, tokens["access"]).status_code == 200
+    client.post("/api/v1/auth/logout", headers=bearer(tokens["access"]))
+    assert_error(me(client, tokens["access"]), 401, "unauthorized")
 
 
 def test_me_without_a_token_is_401(client):
