@@ -204,6 +204,8 @@ class StrictParser(FlaskParser):
             shape = self._query_shapes.get(argmap)
             if shape is None:  # first seen: worked out once (False: loaded whole every time)
                 shape = self._query_shapes[argmap] = QueryShape.of(argmap) or False
+            if shape and not request.query_string and not shape.required:
+                return dict(shape.defaults)  # most reads of one resource send no query at all
             if shape and shape.required <= request.args.keys():
                 loaded = self._given_part(shape, request, location, kwargs)
                 if current_app.config.get("CHECK_QUERY_SHAPES"):
@@ -213,8 +215,6 @@ class StrictParser(FlaskParser):
         return super().parse(argmap, request, location=location, **kwargs)
 
     def _given_part(self, shape: QueryShape, request: Request, location: str, kwargs: dict[str, Any]) -> Any:
-        if not request.args:
-            return dict(shape.defaults)
         given = super().parse(shape.partial_twin, request, location=location, **kwargs)
         return {**shape.defaults, **given}
 
