@@ -4,15 +4,14 @@ import http
 import json
 import re
 from collections.abc import Callable, Mapping
-from copy import copy, deepcopy
-from dataclasses import dataclass
+from copy import deepcopy
 from datetime import UTC, date, datetime
 from typing import Any, NoReturn, TypeVar
 
 import flask_smorest
 from apispec import BasePlugin
-from flask import Flask, Request, Response, current_app, send_from_directory
-from marshmallow import RAISE, Schema, fields, missing, pre_load, validate
+from flask import Flask, Request, Response, send_from_directory
+from marshmallow import RAISE, Schema, fields, pre_load, validate
 from marshmallow import ValidationError as MarshmallowValidationError
 from swagger_ui_bundle import swagger_ui_path
 from webargs import core
@@ -145,45 +144,18 @@ class QueryArgs(MultiDict):  # type: ignore[type-arg]
         return super().get(key, default, type)
 
 
-# The hooks whose work on the parameters a query leaves out is nothing: the house base's refusal of unstorable text.
-_HOOKS_IDLE_ON_ABSENT = frozenset({"refuse_unstorable_text"})
+# The hooks whose work on an empty query is nothing: the house base's refusal of unstorable text.
+_HOOKS_IDLE_WHEN_EMPTY = frozenset({"refuse_unstorable_text"})
 
 
-@dataclass(frozen=True)
-class QueryShape:
-    """What a query schema gives for the parameters a request leaves out, worked out once per schema.
-
-    marshmallow visits every declared field on every load, present or not: the worker's queue declares fourteen
-    and is sent one. For a schema where nothing depends on what is left out (no hooks that look at it, defaults
-    that are values rather than functions such as today's date, no nested schemas), loading only the given
-    parameters (`partial`, a twin of the schema) and adding the defaults of the others is the same load. The
-    suite checks it is, on every query it sends (`CHECK_QUERY_SHAPES`)."""
-
-    defaults: Mapping[str, Any]  # by the loaded key, for the fields that have a default
-    required: frozenset[str]  # the parameters (as sent) that must be there
-    partial_twin: Schema  # the same schema, loading only what is given
-
-    @classmethod
-    def of(cls, schema: Any) -> "QueryShape | None":
-        if not isinstance(schema, Schema):
-            return None
-        hooks = {name for entries in schema._hooks.values() for name, *_rest in entries}
-        load_fields = schema.load_fields.items()
-        if not hooks <= _HOOKS_IDLE_ON_ABSENT or any(
-            callable(field.load_default) or isinstance(field, fields.Nested) for _name, field in load_fields
-        ):
-            return None
-        twin = copy(schema)
-        twin.partial = True
-        return cls(
-            defaults={
-                field.attribute or name: field.load_default
-                for name, field in load_fields
-                if field.load_default is not missing
-            },
-            required=frozenset(field.data_key or name for name, field in load_fields if field.required),
-            partial_twin=twin,
-        )
+def _constant_when_empty(schema: Any) -> bool:
+    """Whether loading an empty query gives the same values every time: a schema (not a dict of fields) whose
+    defaults are values, not functions (a date of today), and whose hooks do nothing on an empty query."""
+    if not isinstance(schema, Schema):
+        return False
+    hooks = {name for entries in schema._hooks.values() for name, *_rest in entries}
+    defaults_fixed = not any(callable(field.load_default) for field in schema.load_fields.values())
+    return defaults_fixed and hooks <= _HOOKS_IDLE_WHEN_EMPTY
 
 
 class StrictParser(FlaskParser):
@@ -194,29 +166,23 @@ class StrictParser(FlaskParser):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._query_shapes: dict[Any, QueryShape | bool] = {}  # by schema instance
+        # schema instance -> its empty query's values, or False: loaded every time
+        self._empty_queries: dict[Any, dict[str, Any] | bool] = {}
 
     def parse(self, argmap: Any, req: Request | None = None, *, location: str | None = None, **kwargs: Any) -> Any:
-        """A query is loaded from the parameters it gives, the others taking their schema's defaults, where the
-        schema allows it (`QueryShape`): most reads send none or one of the parameters their schema declares."""
+        """A request without a query string takes its schema's defaults, worked out once per schema where they
+        cannot change (`_constant_when_empty`): most reads of one resource send no query, and loading nothing
+        through marshmallow cost a ticket's GET more than writing its document."""
         request = req if req is not None else self.get_default_request()
-        if location in ("query", "querystring") and not kwargs.get("validate"):
-            shape = self._query_shapes.get(argmap)
-            if shape is None:  # first seen: worked out once (False: loaded whole every time)
-                shape = self._query_shapes[argmap] = QueryShape.of(argmap) or False
-            if shape and not request.query_string and not shape.required:
-                return dict(shape.defaults)  # most reads of one resource send no query at all
-            if shape and shape.required <= request.args.keys():
-                loaded = self._given_part(shape, request, location, kwargs)
-                if current_app.config.get("CHECK_QUERY_SHAPES"):
-                    whole = super().parse(argmap, request, location=location, **kwargs)
-                    assert loaded == whole, f"{type(argmap).__name__}: {loaded} != {whole}"
-                return loaded
+        if location in ("query", "querystring") and not request.query_string and not kwargs.get("validate"):
+            defaults = self._empty_queries.get(argmap)
+            if defaults is None:  # first seen: worked out once, or False for a schema whose defaults may change
+                fixed = _constant_when_empty(argmap)
+                loaded = super().parse(argmap, request, location=location, **kwargs) if fixed else False
+                defaults = self._empty_queries[argmap] = loaded
+            if defaults is not False:
+                return dict(defaults)
         return super().parse(argmap, request, location=location, **kwargs)
-
-    def _given_part(self, shape: QueryShape, request: Request, location: str, kwargs: dict[str, Any]) -> Any:
-        given = super().parse(shape.partial_twin, request, location=location, **kwargs)
-        return {**shape.defaults, **given}
 
     def load_querystring(self, req: Request, schema: Any) -> Any:
         """The query, refusing a parameter given twice unless its field takes a list (`?limit=8&limit=false` is

@@ -59,7 +59,6 @@ def app(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[Fl
     app = create_app(
         {
             "TESTING": True,
-            "CHECK_QUERY_SHAPES": True,  # every query loaded by kernel.api.QueryShape is loaded whole too, and compared
             "SQLALCHEMY_DATABASE_URI": url,
             "SECRET_KEY": "test-secret-key-not-for-production-0123456789",
             "JWT_SECRET_KEY": "test-jwt-key-not-for-production-0123456789abc",
