@@ -6,7 +6,6 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from dashboards.rollups.facts import path_ids
 from dashboards.rollups.models import DAILY_COUNTERS, WORKER_COUNTERS, StatsDaily
 from dashboards.service import (
     Target,
@@ -31,6 +30,7 @@ from kernel.errors import ValidationError
 from kernel.extensions import db
 from kernel.i18n import _
 from kernel.pagination import encode_cursor
+from kernel.scope import path_ids
 from tasks.categories.models import Category
 from tasks.tickets.models import Ticket
 

@@ -25,7 +25,7 @@ from kernel.extensions import db
 from kernel.i18n import N_, _
 from kernel.pagination import Page, paginate
 from kernel.principals import Caller, Role
-from kernel.scope import Scope
+from kernel.scope import Scope, path_ids
 
 # --- creating units (also used by the demo seed and the importer) --------------------------------
 
@@ -366,21 +366,16 @@ def locate(lat: float, lng: float, system: CoordSystem) -> Located:
     cell_id, indexed_path = found
     # The cell and its ancestors in one query, from the path the index holds; again from the cell's own row when
     # a move has changed that path since the index was built.
-    units = _unit_briefs(_ids_on(indexed_path))
+    units = _unit_briefs(path_ids(indexed_path))
     cell = units.get(cell_id)
     if cell is None or cell.path != indexed_path:
         row = UNIT_BRIEF.first({"unit_id": cell_id})
         if row is None:
             raise NotFoundError(_("No such grid unit."))
-        units = _unit_briefs(_ids_on(UnitBrief(*row).path))
+        units = _unit_briefs(path_ids(UnitBrief(*row).path))
         cell = units[cell_id]
     point = {"lat": wgs_lat, "lng": wgs_lng, "coord_system": "wgs84"}
-    return Located(cell, [units[unit_id] for unit_id in _ids_on(cell.path)[:-1]], point)
-
-
-def _ids_on(path: str) -> list[int]:
-    """The ids on a unit's path: its ancestors', root first, then its own."""
-    return [int(part) for part in path.strip("/").split("/")]
+    return Located(cell, [units[unit_id] for unit_id in path_ids(cell.path)[:-1]], point)
 
 
 def _unit_briefs(unit_ids: list[int]) -> dict[int, UnitBrief]:

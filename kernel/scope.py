@@ -14,6 +14,11 @@ from kernel.errors import ForbiddenError, NotFoundError
 from kernel.i18n import N_, _
 
 
+def path_ids(path: str) -> list[int]:
+    """The ids on a unit's path, root first, the unit's own last ("/1/5/9/" is [1, 5, 9])."""
+    return [int(part) for part in path.strip("/").split("/") if part]
+
+
 @dataclass(frozen=True)
 class Scope:
     """The subtrees a caller covers; `unrestricted` for the whole territory (admins)."""

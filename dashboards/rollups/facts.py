@@ -24,6 +24,7 @@ from typing import Any
 
 from dashboards.rollups.models import DAILY_COUNTERS, DURATION_BOUNDS, WORKER_COUNTERS
 from kernel.clock import BEIJING
+from kernel.scope import path_ids
 from tasks.lifecycle import OPEN_STATUSES, Status
 from tasks.tickets.models import Ticket
 
@@ -45,10 +46,6 @@ def bucket_of(seconds: int) -> int:
         if seconds <= bound:
             return index
     return len(DURATION_BOUNDS)
-
-
-def path_ids(path: str) -> list[int]:
-    return [int(part) for part in path.strip("/").split("/") if part]
 
 
 # --- what one ticket adds ---------------------------------------------------------------------------

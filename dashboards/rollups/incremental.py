@@ -27,13 +27,13 @@ from dashboards.rollups.facts import (
     facts_of,
     monthly_of,
     nonzero,
-    path_ids,
     worker_months_of,
 )
 from grid.models import GridUnit
 from kernel import records
 from kernel.compiled import CompiledSelect, CompiledWrite
 from kernel.extensions import db
+from kernel.scope import path_ids
 from tasks.tickets.events import TicketChanged
 from tasks.tickets.models import Ticket
 

@@ -33,7 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased, lazyload
 
-from dashboards.rollups.facts import DONE, Counts, DailyKey, Facts, WorkerKey, beijing_day, facts_of, nonzero, path_ids
+from dashboards.rollups.facts import DONE, Counts, DailyKey, Facts, WorkerKey, beijing_day, facts_of, nonzero
 from dashboards.rollups.incremental import bump_version
 from dashboards.rollups.models import (
     DAILY_COUNTERS,
@@ -49,6 +49,7 @@ from dashboards.rollups.models import (
 from grid.models import GridUnit
 from kernel.clock import BEIJING
 from kernel.extensions import db
+from kernel.scope import path_ids
 from tasks.lifecycle import OPEN_STATUSES, Status
 from tasks.tickets.models import Feedback, Ticket, TicketEvent
 

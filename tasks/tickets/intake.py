@@ -27,6 +27,7 @@ from kernel.extensions import db
 from kernel.i18n import _
 from kernel.pagination import Page, paginate
 from kernel.principals import Caller, Role
+from kernel.scope import path_ids
 from tasks.categories.models import Priority
 from tasks.categories.service import active_category, answers_for
 from tasks.lifecycle import OPEN_STATUSES, Action, Status
@@ -261,17 +262,12 @@ def _route(viewer: Viewer, grid_id: int | None, point: tuple[float, float] | Non
     if viewer.role is Role.WORKER and viewer.scope.paths:
         # The worker's first cell (lowest id), from the cells their scope already holds: the ticket's view
         # reads that scope anyway, so no query of its own.
-        return grid_service.get_unit(min(_unit_id_of(path) for path in viewer.scope.paths))
+        return grid_service.get_unit(min(path_ids(path)[-1] for path in viewer.scope.paths))
     where = "location" if point is not None else "grid_id"
     raise ValidationError(
         _("Cannot tell which grid cell this request belongs to: give a location inside a cell or a grid_id."),
         {where: [_("no grid cell holds this place") if point is not None else _("required without a location")]},
     )
-
-
-def _unit_id_of(path: str) -> int:
-    """The id a unit's path ends with ("/1/5/9/" is unit 9's)."""
-    return int(path.rstrip("/").rpartition("/")[2])
 
 
 def _auto_dispatch(ticket: Ticket, now: datetime) -> None:
