@@ -153,6 +153,7 @@ def _constant_when_empty(schema: Any) -> bool:
     defaults are values, not functions (a date of today), and whose hooks do nothing on an empty query."""
     if not isinstance(schema, Schema):
         return False
+    # marshmallow keeps a schema's hooks by kind in `_hooks`: (method name, many, options) each
     hooks = {name for entries in schema._hooks.values() for name, *_rest in entries}
     defaults_fixed = not any(callable(field.load_default) for field in schema.load_fields.values())
     return defaults_fixed and hooks <= _HOOKS_IDLE_WHEN_EMPTY
