@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from kernel.clock import utcnow
 from kernel.db import BigId, UTCDateTime, str_enum
 from kernel.extensions import db
+from kernel.scope import path_ids
 
 
 class GridLevel(enum.StrEnum):
@@ -50,7 +51,7 @@ class GridUnit(db.Model):
         return self.path.count("/") - 1
 
     def ancestor_ids(self) -> list[int]:
-        return [int(part) for part in self.path.strip("/").split("/")[:-1]]
+        return path_ids(self.path)[:-1]
 
 
 # A subtree's units by their path prefix (`path LIKE '/1/2/%'`, every scope and dashboard filter): on PostgreSQL

@@ -135,7 +135,7 @@ def ancestors_of(actor: Caller, unit_id: int) -> list[GridUnit]:
 
 
 def _ancestors(unit: GridUnit) -> list[GridUnit]:
-    ids = [int(part) for part in unit.path.strip("/").split("/")[:-1]]
+    ids = unit.ancestor_ids()
     if not ids:
         return []
     by_id = {u.id: u for u in db.session.scalars(select(GridUnit).where(GridUnit.id.in_(ids)))}

@@ -30,6 +30,7 @@ from grid.models import GridLevel, GridUnit
 from kernel.extensions import db
 from kernel.i18n import _
 from kernel.names import grid_level
+from kernel.scope import path_ids
 
 _units = GridUnit.__table__.c
 # Core, not the ORM: the check reads every stored boundary, and ORM rows cost several times as much.
@@ -58,7 +59,7 @@ class Placed:
 
     def path_ids(self) -> list[int]:
         """Root first, this unit last."""
-        return [int(part) for part in self.path.strip("/").split("/")]
+        return path_ids(self.path)
 
     def label(self) -> str:
         return _(
