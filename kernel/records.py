@@ -23,10 +23,10 @@ from functools import cache
 from typing import Any, TypeVar
 
 from sqlalchemy import Column, Table, bindparam, event, inspect
-from sqlalchemy.orm import Mapper, Session, SessionTransaction
+from sqlalchemy.orm import Mapper, Session, SessionTransaction, make_transient_to_detached
 from sqlalchemy.orm.exc import StaleDataError
 
-from kernel.compiled import CompiledWrite
+from kernel.compiled import CompiledSelect, CompiledWrite
 from kernel.db import Base
 from kernel.extensions import db
 
@@ -61,6 +61,32 @@ def update_at_commit(instance: Base) -> None:
     It is written before the session's own pending changes, so its new values may not refer to a row inserted in
     the same transaction."""
     db.session.info.setdefault(_CHANGED, {})[id(instance)] = instance
+
+
+def insert_now(instance: Base) -> None:
+    """Insert a new (transient) entity's row now, by one compiled INSERT, and make it the session's as if loaded.
+
+    For a row the request goes on to refer to (a new ticket's events, its request): the unit of work's flush of
+    one new entity cost more than the statement (docs/PERFORMANCE.md, "Tenth pass"). Columns not given take their
+    Python-side default, else NULL; the key and the columns left to a server default are read back. Its later
+    changes are tracked as a loaded entity's. Relationships set on it are kept as they are, not written: set the
+    foreign key columns too."""
+    state = inspect(instance)
+    if state.key is not None or state.session_id is not None:
+        raise ValueError("insert_now takes a new entity that no session holds")
+    mapper = state.mapper
+    values = state.dict
+    for key, column in _defaulted(mapper).items():
+        if key not in values:
+            values[key] = _default_of(column)
+    if mapper.version_id_col is not None and mapper.version_id_generator:
+        values[mapper.get_property_by_column(mapper.version_id_col).key] = mapper.version_id_generator(None)
+    given = tuple(key for key in _columns_of(mapper) if key in values)
+    fetched = _insert_returning(mapper, given).first({f"new_{key}": values[key] for key in given})
+    values.update(zip(_fetched_keys(mapper, given), fetched, strict=True))  # type: ignore[arg-type]
+    make_transient_to_detached(instance)  # the values above become its loaded state
+    db.session.add(instance)
+    db.session.info[_FLUSHED] = True
 
 
 def pending(session: Session) -> bool:
@@ -166,3 +192,52 @@ def _column_names(mapper: Mapper[Any]) -> dict[str, str]:
         and column.table is mapper.local_table
         and column is not version
     }
+
+
+@cache
+def _columns_of(mapper: Mapper[Any]) -> dict[str, Column[Any]]:
+    """Attribute key to column, for the mapper's own columns (the version's included)."""
+    return {
+        prop.key: column
+        for prop in mapper.column_attrs
+        if isinstance(column := prop.columns[0], Column) and column.table is mapper.local_table
+    }
+
+
+@cache
+def _defaulted(mapper: Mapper[Any]) -> dict[str, Column[Any]]:
+    """The columns `insert_now` fills when not given: all but the key, the version and those left to a server
+    default."""
+    return {
+        key: column
+        for key, column in _columns_of(mapper).items()
+        if not column.primary_key
+        and column is not mapper.version_id_col
+        and not (column.server_default is not None and column.default is None)
+    }
+
+
+def _default_of(column: Column[Any]) -> Any:
+    default = column.default
+    if default is None:
+        return None
+    if default.is_scalar:
+        return default.arg
+    if default.is_callable:
+        return default.arg(None)  # SQLAlchemy's wrapper of a function that takes no context
+    raise ValueError(f"insert_now cannot work out {column}'s default")
+
+
+@cache
+def _fetched_keys(mapper: Mapper[Any], given: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(key for key in _columns_of(mapper) if key not in given)
+
+
+@cache
+def _insert_returning(mapper: Mapper[Any], given: tuple[str, ...]) -> CompiledSelect:
+    """INSERT of the `given` attributes' columns (parameters `new_<key>`), returning the rest: the key and the
+    columns left to a server default."""
+    columns = _columns_of(mapper)
+    fetched = [columns[key] for key in _fetched_keys(mapper, given)]
+    values = {columns[key]: bindparam(f"new_{key}") for key in given}
+    return CompiledSelect(mapper.local_table.insert().values(values).returning(*fetched))

@@ -20,7 +20,7 @@ from auth.models import Account
 from grid import service as grid_service
 from grid.coords import distance_m
 from grid.models import CellAssignment, GridLevel, GridUnit
-from kernel import privacy
+from kernel import privacy, records
 from kernel.clock import utcnow
 from kernel.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from kernel.extensions import db
@@ -87,10 +87,9 @@ def intake(actor: Caller, data: Mapping[str, Any], *, source: Mapping[str, str] 
         created_at=now,
     )
     ticket = _new_ticket(actor, request, category, unit, point, data.get("priority"), now)
-    request.ticket = ticket
+    request.ticket, request.ticket_id = ticket, ticket.id
     _place(request, category, unit, point)
-    db.session.add(request)
-    db.session.flush()
+    records.insert_now(request)
     photos = linked_photos(actor, data.get("photos") or [], ticket)
     details = {"channel": request.channel.value, **(source or {}), **_on_the_spot_details(data)}
     record_event(ticket, actor, "create", None, photo_ids=photos, details=details)
@@ -112,7 +111,7 @@ def _new_ticket(
     priority: str | None,
     now: datetime,
 ) -> Ticket:
-    """The pending ticket a request opens in `unit`, its resolution clock started now (added, not flushed)."""
+    """The pending ticket a request opens in `unit`, its resolution clock started now (inserted)."""
     ticket = Ticket(
         no=next_ticket_no(now),
         status=Status.PENDING,
@@ -134,7 +133,7 @@ def _new_ticket(
         created_at=now,
     )
     deadlines.start_resolution_clock(ticket, category, now)
-    db.session.add(ticket)
+    records.insert_now(ticket)
     return ticket
 
 
@@ -196,7 +195,6 @@ def route(actor: Caller, request_id: int, data: Mapping[str, Any]) -> Intake:
     unit = _route(viewer, data.get("grid_id"), point)
     now = utcnow()
     ticket = _new_ticket(actor, request, category, unit, point, data.get("priority"), now)
-    db.session.flush()
     claimed = db.session.execute(
         update(ResidentRequest)
         .where(ResidentRequest.id == request.id, ResidentRequest.ticket_id.is_(None))

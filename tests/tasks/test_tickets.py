@@ -84,6 +84,37 @@ def test_an_intake_reads_no_rollup_facts_for_its_new_ticket(world, app):
     assert writes and not any(statement.lstrip().upper().startswith("SELECT") for statement in writes), writes
 
 
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {},
+        {"location": {"lat": LAT, "lng": LNG}, "priority": "urgent", "grid_id": None},
+        {"handle": "self", "resolution": {"note": "已当场清理"}},  # changed again after it is written
+    ],
+    ids=["plain", "located", "on_the_spot"],
+)
+def test_an_intake_answers_with_the_ticket_and_request_it_stored(world, app, monkeypatch, fields):
+    """The new ticket and its request are each written by one INSERT and never read back: what the intake answers
+    is what a later read finds, auto-dispatch's change included."""
+    if not fields:
+        monkeypatch.setitem(app.config, "TICKETS_AUTO_DISPATCH", True)
+        add_profile(app, world.accounts["worker"], on_duty=True)
+    with statements_sent(app) as seen:
+        intake = world.file("worker", **fields)
+    inserts = [sql.split("(")[0].split()[-1] for sql in seen if sql.lstrip().upper().startswith("INSERT INTO")]
+    assert (inserts.count("tickets"), inserts.count("resident_requests")) == (1, 1), inserts
+    reads = [sql for sql in seen if sql.lstrip().upper().startswith("SELECT")]
+    assert not [sql for sql in reads if re.search(r"WHERE (tickets|resident_requests)\.id = ", sql)], reads
+    ticket, request = intake["ticket"], intake["request"]
+    if not fields:
+        assert ticket["status"] == "assigned"  # auto-dispatched, written after the insert
+    stored = world.get("worker", ticket)
+    assert stored.status_code == 200
+    assert stored.get_json() == ticket
+    response = world.client.get(f"/api/v1/requests/{request['id']}", headers=world.headers["worker"])
+    assert response.get_json() == request
+
+
 def test_a_request_that_no_cell_holds_is_refused(world):
     error = assert_error(
         world.client.post(
