@@ -16,7 +16,7 @@ from grid.events import UnitRemoving
 from grid.locator import CellLocator, bump_version
 from grid.models import LEVEL_DEPTH, CellAssignment, GridLevel, GridUnit
 from grid.scope import management_scope, scope_of
-from kernel import events, names
+from kernel import entities, events, names
 from kernel.caches import app_cache
 from kernel.clock import utcnow
 from kernel.compiled import CompiledSelect
@@ -63,14 +63,14 @@ def check_level_under(level: GridLevel, parent: GridUnit | None) -> None:
 
 
 def get_unit(unit_id: int) -> GridUnit:
-    unit = db.session.get(GridUnit, unit_id)
+    unit = entities.get(GridUnit, unit_id)
     if unit is None:
         raise NotFoundError(_("No such grid unit."))
     return unit
 
 
 def find_unit(unit_id: int) -> GridUnit | None:
-    return db.session.get(GridUnit, unit_id)
+    return entities.get(GridUnit, unit_id)
 
 
 def assign_cells(account_id: int, cells: Sequence[GridUnit]) -> None:

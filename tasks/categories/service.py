@@ -13,6 +13,7 @@ from typing import Any, Final
 
 from sqlalchemy import func, or_, select
 
+from kernel import entities
 from kernel.errors import ConflictError, NotFoundError, ValidationError
 from kernel.extensions import db
 from kernel.i18n import _
@@ -91,7 +92,7 @@ def seed_defaults() -> int:
 
 def active_category(code: str, field: str = "category_code") -> Category:
     """A category new work may be filed under; 422 on the given field otherwise."""
-    category = db.session.get(Category, code)
+    category = entities.get(Category, code)
     if category is None or not category.active:
         raise ValidationError(_("Unknown or inactive category."), {field: [_("no such active category")]})
     return category
