@@ -18,7 +18,7 @@ from flask import g
 from sqlalchemy import and_, bindparam, select
 
 from auth.models import Account, LoginSession
-from auth.principal import Principal
+from auth.principal import Principal, ReadWithTheToken
 from grid.models import CellAssignment, GridUnit
 from grid.service import UnitBrief
 from kernel.compiled import CompiledSelect
@@ -46,7 +46,9 @@ _VIEW_COLUMNS = (
     _units.c.path,
 )
 _WITH_UNIT = _accounts.outerjoin(_units, _units.c.id == _accounts.c.scope_grid_id)
-ACCOUNT_VIEW = select(*_VIEW_COLUMNS).select_from(_WITH_UNIT).where(_accounts.c.id == bindparam("account_id"))
+ACCOUNT_VIEW = select(*_VIEW_COLUMNS).select_from(_WITH_UNIT).where(_accounts.c.id == bindparam("user_id"))
+# `/users/{id}` reads the account with the token check (`account_read_with_the_token` marks the view).
+account_read_with_the_token = ReadWithTheToken(ACCOUNT_VIEW, "user_id")
 # The caller's own account with a worker's cells, one row per cell (one row with none): one round trip, not two.
 OWN_ACCOUNT = (
     select(*_VIEW_COLUMNS, _cells.c.grid_id)
@@ -57,7 +59,7 @@ OWN_ACCOUNT = (
     .order_by(_cells.c.grid_id)
 )
 CELL = len(_VIEW_COLUMNS)  # where the cell is in OWN_ACCOUNT's rows
-_ACCOUNT_VIEW, _OWN_ACCOUNT = CompiledSelect(ACCOUNT_VIEW), CompiledSelect(OWN_ACCOUNT)
+_OWN_ACCOUNT = CompiledSelect(OWN_ACCOUNT)
 # `/auth/me`'s token check and its document in one query (`reads_own_account_with_the_token`): the principal's
 # columns (`auth.principal.PRINCIPAL_QUERY`) are all among the document's; the session's revocation comes last.
 _OWN_ACCOUNT_BY_SESSION = CompiledSelect(
@@ -96,7 +98,7 @@ class OwnAccount(AccountView):
 
 def find_account_view(account_id: int) -> AccountView | None:
     """An account and its scope unit, in one query; None when there is no such account."""
-    row = _ACCOUNT_VIEW.first({"account_id": account_id})
+    row = account_read_with_the_token.row(account_id)
     return None if row is None else AccountView(*_view_fields(row))
 
 

@@ -6,10 +6,14 @@ instead cost much more, an ORM load against a Core row, for an object most reque
 docs/PERFORMANCE.md). A service that changes or shows the account asks for it with `entity()`.
 """
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import wraps
+from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, select
+from flask import g, request
+from sqlalchemy import Select, bindparam, select, true
 
 from auth.models import Account, LoginSession
 from grid.models import GridUnit
@@ -62,8 +66,65 @@ def find_principal(session_id: str, account_id: int) -> tuple[Principal | None, 
     """The caller behind a token's session (None when inactive) and whether the session was revoked; None when
     no such session of that account exists."""
     row = _PRINCIPAL.first({"session_id": session_id, "account_id": account_id})
-    if row is None:
-        return None
+    return None if row is None else _principal_of(row)
+
+
+def _principal_of(row: Sequence[Any]) -> tuple[Principal | None, bool]:
     account_id, role, scope_grid_id, scope_path, updated_at, active, revoked_at = row
     principal = Principal(account_id, role, scope_grid_id, scope_path, updated_at) if active else None
     return principal, revoked_at is not None
+
+
+# --- a view's row read with the token check ------------------------------------------------------------------
+
+_PRINCIPAL_WIDTH = len(PRINCIPAL_QUERY.selected_columns)
+_MARKED, _KEPT = "with_the_token.marked", "with_the_token.kept"  # this request's in `g`
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class ReadWithTheToken:
+    """The one row a view reads by a key in its URL, read by the token check's own query: one round trip, not two
+    (on PostgreSQL each query is one; `/auth/me` does the same with the caller's account, `auth.own`).
+
+    `query` selects the row by `bindparam(key)`, `key` being the URL's argument of that name, and its first column
+    is never NULL in a row it finds. Mark the view with the instance (above the role check); the view's service
+    then takes the row with `row(key)`, which reads it on its own when the token check did not (another key, a
+    request that did not pass the token check). The row is read before the role and scope checks, and only
+    handed to the view, which checks them as for a row it reads itself."""
+
+    def __init__(self, query: Select[Any], key: str) -> None:
+        found = query.subquery("with_the_token")
+        self._with_the_token = CompiledSelect(PRINCIPAL_QUERY.add_columns(*found.c).outerjoin(found, true()))
+        self._alone = CompiledSelect(query)
+        self._key = key
+
+    def __call__(self, view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            g.setdefault(_MARKED, self)
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    def principal_and_row(self, session_id: str, account_id: int) -> tuple[Principal | None, bool] | None:
+        """What `find_principal` answers, from the query that reads the view's row with it; the row is kept for
+        `row` in this request."""
+        key = (request.view_args or {}).get(self._key)
+        found = self._with_the_token.first({"session_id": session_id, "account_id": account_id, self._key: key})
+        if found is None:
+            return None
+        kept = found[_PRINCIPAL_WIDTH:]
+        g.setdefault(_KEPT, (self, key, None if kept[0] is None else kept))
+        return _principal_of(found[:_PRINCIPAL_WIDTH])
+
+    def row(self, key: Any) -> tuple[Any, ...] | None:
+        """The row `query` selects for `key`: the token check's when it read this one."""
+        kept = g.pop(_KEPT, None)
+        if kept is not None and kept[0] is self and kept[1] == key:
+            return kept[2]  # type: ignore[no-any-return]
+        return self._alone.first({self._key: key})
+
+
+def read_with_the_token() -> ReadWithTheToken | None:
+    """The read this request's view marked itself with, if any."""
+    return g.get(_MARKED)  # type: ignore[no-any-return]

@@ -7,7 +7,7 @@ from flask_jwt_extended import current_user, get_jwt, verify_jwt_in_request
 
 from auth import browser, devices, service
 from auth.models import Account
-from auth.own import AccountView, OwnAccount, own_account, reads_own_account_with_the_token
+from auth.own import AccountView, OwnAccount, account_read_with_the_token, own_account, reads_own_account_with_the_token
 from auth.schemas import (
     BrowserTokenSchema,
     LoginSchema,
@@ -187,6 +187,7 @@ def create_user(data: dict[str, Any]) -> Account:
 
 
 @users_blp.route("/<id:user_id>", methods=["GET"])
+@account_read_with_the_token
 @requires_role(*MANAGERS)
 @users_blp.response(200, UserSchema)
 @documents(304, 404)

@@ -16,6 +16,7 @@ nothing they could present. Concurrent refreshes of one token thus all get the o
 
 import dataclasses
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,7 +28,7 @@ from sqlalchemy import select, update
 from auth import devices
 from auth.models import Account, LoginSession, RefreshToken
 from auth.own import principal_and_own_account, wants_own_account
-from auth.principal import Principal, find_principal
+from auth.principal import Principal, find_principal, read_with_the_token
 from kernel.clock import utcnow
 from kernel.extensions import db
 
@@ -179,12 +180,18 @@ def register_token_loaders(jwt: JWTManager) -> None:
             return True
         if not (isinstance(subject, str) and subject.isascii() and subject.isdigit() and len(subject) <= 18):
             return True
-        lookup = principal_and_own_account if wants_own_account() else find_principal
-        found = lookup(session_id, int(subject))
+        found = _lookup()(session_id, int(subject))
         if found is None:
             return True
         g.token_principal, revoked = found
         return revoked
+
+    def _lookup() -> Callable[[str, int], tuple[Principal | None, bool] | None]:
+        """The token check's query: the principal's, or one that also reads what the view marked itself with."""
+        if wants_own_account():
+            return principal_and_own_account
+        companion = read_with_the_token()
+        return find_principal if companion is None else companion.principal_and_row
 
     @jwt.user_lookup_loader
     def active_principal(_header: dict[str, Any], _payload: dict[str, Any]) -> Principal | None:

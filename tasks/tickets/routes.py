@@ -17,6 +17,7 @@ from kernel.transaction import read_in_transaction
 from tasks.lifecycle import TRANSITIONS, Action, describe, roles_for
 from tasks.tickets import actions, intake, pages, views
 from tasks.tickets.models import TicketEvent
+from tasks.tickets.rows import ticket_read_with_the_token
 from tasks.tickets.schemas import (
     ACTION_BODIES,
     ContactQuerySchema,
@@ -133,6 +134,7 @@ def list_tickets(query: dict[str, Any]) -> Response | Page[views.TicketView]:
 
 
 @tickets_blp.route("/<id:ticket_id>", methods=["GET"])
+@ticket_read_with_the_token
 @requires_role(*EVERYONE)
 @tickets_blp.arguments(OutputQuerySchema, location="query")
 @tickets_blp.response(200, TicketSchema)
