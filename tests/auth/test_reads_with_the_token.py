@@ -53,7 +53,10 @@ def test_a_user_out_of_reach_or_missing_is_404_all_the_same(app, world):
 @pytest.mark.parametrize("what", ["ticket", "user"])
 def test_a_logged_out_session_or_a_deactivated_caller_is_refused_by_that_query(app, world, what):
     who = "supervisor"
-    path = f"/api/v1/tickets/{world.ticket(who)['id']}" if what == "ticket" else f"/api/v1/users/{world.id_of('worker')}"
+    if what == "ticket":
+        path = f"/api/v1/tickets/{world.ticket(who)['id']}"
+    else:
+        path = f"/api/v1/users/{world.id_of('worker')}"
     with app.app_context():
         db.session.get(Account, world.accounts[who].id).active = False
         db.session.commit()
