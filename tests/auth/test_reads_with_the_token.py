@@ -1,6 +1,7 @@
 """One ticket's GET and `/users/{id}` read their row in the token check's own query (`auth.principal.
-ReadWithTheToken`): one statement for both, the same documents, and the same refusals: a logged-out session
-or a deactivated caller 401, a row out of the caller's reach or missing 404."""
+ReadWithTheToken`) on PostgreSQL, where each query is a round trip (on SQLite apart: cheaper there), with the same
+documents and the same refusals either way: a logged-out session or a deactivated caller 401, a row out of the
+caller's reach or missing 404."""
 
 import pytest
 
@@ -8,6 +9,11 @@ from auth.models import Account
 from kernel.extensions import db
 from tests.support.http import assert_error
 from tests.support.statements import statements_sent
+
+
+def _token_check_reads_the_row(app) -> bool:
+    with app.app_context():
+        return db.engine.dialect.name != "sqlite"
 
 
 def _reads(app, client, path, headers):
@@ -21,8 +27,11 @@ def test_one_ticket_is_one_query_with_the_token_check(app, world):
     response, seen = _reads(app, world.client, f"/api/v1/tickets/{ticket['id']}", world.headers["worker"])
     assert response.status_code == 200 and response.get_json() == ticket
     # the token check's query reads the ticket; what else is sent is the viewer's (cells, volunteer areas)
-    assert "login_sessions" in seen[0] and "tickets" in seen[0]
-    assert not [sql for sql in seen[1:] if "FROM tickets" in sql], seen
+    assert "login_sessions" in seen[0]
+    if _token_check_reads_the_row(app):
+        assert "tickets" in seen[0] and not [sql for sql in seen[1:] if "FROM tickets" in sql], seen
+    else:
+        assert len([sql for sql in seen if "FROM tickets" in sql]) == 1, seen
     supervisor, _ = _reads(app, world.client, f"/api/v1/tickets/{ticket['id']}", world.headers["supervisor"])
     assert supervisor.get_json()["id"] == ticket["id"]
 
@@ -39,7 +48,7 @@ def test_a_user_is_one_query_with_the_token_check(app, world):
     path = f"/api/v1/users/{world.id_of('worker')}"
     response, seen = _reads(app, world.client, path, world.headers["supervisor"])
     assert response.status_code == 200 and response.get_json()["id"] == world.id_of("worker")
-    assert len(seen) == 1, seen
+    assert len(seen) == (1 if _token_check_reads_the_row(app) else 2), seen
     assert world.client.get(path, headers=world.headers["admin"]).get_json() == response.get_json()
 
 
