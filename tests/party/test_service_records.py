@@ -56,7 +56,10 @@ def records_of(party, check_in: dict[str, Any], who: str = "admin") -> list[dict
 
 def service_entries(app) -> list[tuple[int, str | None, int | None]]:
     with app.app_context():
-        entries = db.session.scalars(select(PointEntry).where(PointEntry.rule_code == "service_hours"))
+        # in the order written (PostgreSQL returns an unordered select's rows in whatever order it finds them)
+        entries = db.session.scalars(
+            select(PointEntry).where(PointEntry.rule_code == "service_hours").order_by(PointEntry.id)
+        )
         return [(entry.points, entry.source_type, entry.corrects_id) for entry in entries.all()]
 
 
