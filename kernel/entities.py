@@ -1,8 +1,8 @@
 """An entity by its key, read by a compiled select: `Session.get` without the ORM's loading machinery.
 
 An intake reads its category and its cell by key; `Session.get` put a query's whole loading path (an ORM
-execution, a result, the loading of a row into an identity) around a one-row select, and cost a fifth of an
-intake (docs/PERFORMANCE.md, "Tenth pass"). `get` answers the same entity: the one the session holds, else one
+execution, a result, the loading of a row into an identity) around a one-row select: 8 % of an intake's
+instructions (docs/PERFORMANCE.md, "Tenth pass"). `get` answers the same entity: the one the session holds, else one
 made from a row of the mapper's own columns and added to the session as if loaded (its changes tracked and
 flushed as a loaded entity's). Relationships are left unloaded, loaded when first read, whatever loading they are
 configured with. Mappers with inheritance are left to `Session.get`.

@@ -183,15 +183,8 @@ def _update_of(mapper: Mapper[Any]) -> CompiledWrite:
 
 @cache
 def _column_names(mapper: Mapper[Any]) -> dict[str, str]:
-    """Attribute key to column name, for the mapper's own columns."""
-    version = mapper.version_id_col
-    return {
-        prop.key: column.key
-        for prop in mapper.column_attrs
-        if isinstance(column := prop.columns[0], Column)
-        and column.table is mapper.local_table
-        and column is not version
-    }
+    """Attribute key to column name, for the mapper's own columns but the version."""
+    return {key: column.key for key, column in _columns_of(mapper).items() if column is not mapper.version_id_col}
 
 
 @cache
