@@ -18,13 +18,14 @@ from flask import g
 from sqlalchemy import and_, bindparam, select
 
 from auth.models import Account, LoginSession
-from auth.principal import Principal, ReadWithTheToken
+from auth.principal import Principal
 from grid.models import CellAssignment, GridUnit
 from grid.service import UnitBrief
 from kernel.compiled import CompiledSelect
 from kernel.errors import UnauthorizedError
 from kernel.i18n import _
 from kernel.principals import Caller, Role
+from kernel.token_reads import ReadWithTheToken
 
 _accounts, _units, _cells = Account.__table__, GridUnit.__table__, CellAssignment.__table__
 _sessions = LoginSession.__table__

@@ -6,14 +6,13 @@ instead cost much more, an ORM load against a Core row, for an object most reque
 docs/PERFORMANCE.md). A service that changes or shows the account asks for it with `entity()`.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import wraps
-from typing import Any, TypeVar
+from functools import cache
+from typing import Any
 
-from flask import g, request
-from sqlalchemy import Select, bindparam, null, select, type_coerce, union_all
+from sqlalchemy import bindparam, null, select, type_coerce, union_all
 
 from auth.models import Account, LoginSession
 from grid.models import GridUnit
@@ -22,6 +21,7 @@ from kernel.errors import UnauthorizedError
 from kernel.extensions import db
 from kernel.i18n import _
 from kernel.principals import Role
+from kernel.token_reads import ReadWithTheToken
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,73 +75,39 @@ def _principal_of(row: Sequence[Any]) -> tuple[Principal | None, bool]:
     return principal, revoked_at is not None
 
 
-# --- a view's row read with the token check ------------------------------------------------------------------
+# --- a view's row read with the token check (kernel.token_reads) -----------------------------------------------
 
 _PRINCIPAL_WIDTH = len(PRINCIPAL_QUERY.selected_columns)
-_MARKED, _KEPT = "with_the_token.marked", "with_the_token.kept"  # this request's in `g`
-F = TypeVar("F", bound=Callable[..., Any])
 
 
-class ReadWithTheToken:
-    """The one row a view reads by a key in its URL, read by the token check's own query: one round trip, not two
-    (on PostgreSQL each query is one; `/auth/me` does the same with the caller's account, `auth.own`).
+def principal_and_row(read: ReadWithTheToken, session_id: str, account_id: int) -> tuple[Principal | None, bool] | None:
+    """What `find_principal` answers, from the query that reads `read`'s row with it; the row is kept for the view
+    (`read.row`) in this request. Not on SQLite: a query there is no round trip, and the two halves in one
+    statement cost more than the second query they save (callgrind: one ticket's GET 3.10 → 3.21 M instructions)."""
+    if db.engine.dialect.name == "sqlite":
+        return find_principal(session_id, account_id)
+    key, parameters = read.parameters()
+    rows = _with_the_token(read).all({"session_id": session_id, "account_id": account_id, **parameters})
+    principal = next((row[:_PRINCIPAL_WIDTH] for row in rows if row[0] is not None), None)
+    if principal is None:
+        return None
+    read.keep(key, next((row[_PRINCIPAL_WIDTH:] for row in rows if row[0] is None), None))
+    return _principal_of(principal)
 
-    `query` selects the row by `bindparam(key)`, `key` being the URL's argument of that name, and its first column
-    is never NULL in a row it finds. Mark the view with the instance (above the role check); the view's service
-    then takes the row with `row(key)`, which reads it on its own when the token check did not (another key, a
-    request that did not pass the token check). The row is read before the role and scope checks, and only
-    handed to the view, which checks them as for a row it reads itself."""
 
-    def __init__(self, query: Select[Any], key: str) -> None:
-        # Two rows at most, the principal's and the view's, each padded with the other's columns as NULLs: each
-        # half runs with its own plan (SQLite would materialise the view's row as a subquery joined to the
-        # principal's, which cost more than the second query it saves).
-        principal_columns = PRINCIPAL_QUERY.selected_columns
-        self._with_the_token = CompiledSelect(
-            union_all(
-                PRINCIPAL_QUERY.add_columns(*_nulls_like(query.selected_columns)),
-                query.with_only_columns(*_nulls_like(principal_columns), *query.selected_columns),
-            )
+@cache
+def _with_the_token(read: ReadWithTheToken) -> CompiledSelect:
+    """Two rows at most, the principal's and the view's, each padded with the other's columns as NULLs: each half
+    runs with its own plan (SQLite materialised the view's row as a subquery joined to the principal's)."""
+    columns = read.query.selected_columns
+    return CompiledSelect(
+        union_all(
+            PRINCIPAL_QUERY.add_columns(*_nulls_like(columns)),
+            read.query.with_only_columns(*_nulls_like(PRINCIPAL_QUERY.selected_columns), *columns),
         )
-        self._alone = CompiledSelect(query)
-        self._key = key
-
-    def __call__(self, view: F) -> F:
-        @wraps(view)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            g.setdefault(_MARKED, self)
-            return view(*args, **kwargs)
-
-        return wrapper  # type: ignore[return-value]
-
-    def principal_and_row(self, session_id: str, account_id: int) -> tuple[Principal | None, bool] | None:
-        """What `find_principal` answers, from the query that reads the view's row with it; the row is kept for
-        `row` in this request. Not on SQLite: a query there is no round trip, and the two halves in one statement
-        cost more than the second query they save (callgrind: one ticket's GET 3.10 → 3.21 M instructions)."""
-        if db.engine.dialect.name == "sqlite":
-            return find_principal(session_id, account_id)
-        key = (request.view_args or {}).get(self._key)
-        rows = self._with_the_token.all({"session_id": session_id, "account_id": account_id, self._key: key})
-        principal = next((row[:_PRINCIPAL_WIDTH] for row in rows if row[0] is not None), None)
-        if principal is None:
-            return None
-        kept = next((row[_PRINCIPAL_WIDTH:] for row in rows if row[0] is None), None)
-        g.setdefault(_KEPT, (self, key, kept))
-        return _principal_of(principal)
-
-    def row(self, key: Any) -> tuple[Any, ...] | None:
-        """The row `query` selects for `key`: the token check's when it read this one."""
-        kept = g.pop(_KEPT, None)
-        if kept is not None and kept[0] is self and kept[1] == key:
-            return kept[2]  # type: ignore[no-any-return]
-        return self._alone.first({self._key: key})
+    )
 
 
 def _nulls_like(columns: Any) -> list[Any]:
     """NULL for each column, typed as it (for the rows' conversion; the SQL is a plain NULL)."""
     return [type_coerce(null(), column.type) for column in columns]
-
-
-def read_with_the_token() -> ReadWithTheToken | None:
-    """The read this request's view marked itself with, if any."""
-    return g.get(_MARKED)  # type: ignore[no-any-return]

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from flask import current_app, g
@@ -28,9 +29,10 @@ from sqlalchemy import select, update
 from auth import devices
 from auth.models import Account, LoginSession, RefreshToken
 from auth.own import principal_and_own_account, wants_own_account
-from auth.principal import Principal, find_principal, read_with_the_token
+from auth.principal import Principal, find_principal, principal_and_row
 from kernel.clock import utcnow
 from kernel.extensions import db
+from kernel.token_reads import read_with_the_token
 
 
 @dataclass(frozen=True)
@@ -190,8 +192,8 @@ def register_token_loaders(jwt: JWTManager) -> None:
         """The token check's query: the principal's, or one that also reads what the view marked itself with."""
         if wants_own_account():
             return principal_and_own_account
-        companion = read_with_the_token()
-        return find_principal if companion is None else companion.principal_and_row
+        read = read_with_the_token()
+        return find_principal if read is None else partial(principal_and_row, read)
 
     @jwt.user_lookup_loader
     def active_principal(_header: dict[str, Any], _payload: dict[str, Any]) -> Principal | None:

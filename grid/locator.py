@@ -16,8 +16,8 @@ import shapely
 from sqlalchemy import select, update
 
 from grid.models import GridIndexState, GridLevel, GridUnit
-from kernel.compiled import CompiledSelect
 from kernel.extensions import db
+from kernel.token_reads import ReadWithTheToken
 
 STATE_ROW = 1
 
@@ -86,12 +86,14 @@ def build_index(version: int) -> CellIndex:
 
 
 _state = GridIndexState.__table__
-# Read on every lookup: built once, and run on the session's connection (a plain column; see docs/PERFORMANCE.md).
-VERSION = CompiledSelect(select(_state.c.version).where(_state.c.id == STATE_ROW))
+# Read on every lookup: built once, and run on the session's connection (a plain column; see docs/PERFORMANCE.md);
+# `/grids/locate` reads it with the token check (`version_read_with_the_token` marks the view).
+version_read_with_the_token = ReadWithTheToken(select(_state.c.version).where(_state.c.id == STATE_ROW), None)
 
 
 def current_version() -> int:
-    return VERSION.scalar({}) or 0
+    row = version_read_with_the_token.row()
+    return (row[0] if row else None) or 0
 
 
 def bump_version() -> None:

@@ -7,6 +7,7 @@ from marshmallow import Schema, fields
 
 from grid import importer, service
 from grid.importer import ImportSummary
+from grid.locator import version_read_with_the_token
 from grid.models import GridUnit
 from grid.schemas import (
     FeatureCollectionSchema,
@@ -66,6 +67,7 @@ def create_grid(data: dict[str, Any]) -> GridUnit:
 
 
 @blp.route("/locate", methods=["GET"])
+@version_read_with_the_token
 @requires_auth
 @blp.arguments(LocateQuerySchema, location="query")
 @blp.response(200, LocatedSchema)

@@ -17,12 +17,12 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import make_transient_to_detached
 
 from auth.models import Account
-from auth.principal import ReadWithTheToken
 from grid.models import GridUnit
 from grid.service import UnitBrief
 from kernel.compiled import CompiledSelect
 from kernel.extensions import db
 from kernel.principals import Role
+from kernel.token_reads import ReadWithTheToken
 from tasks.categories.models import Category
 from tasks.tickets.models import Ticket
 

@@ -7,6 +7,7 @@ from grid.coords import CoordSystem, from_wgs84
 from kernel.extensions import db
 from tests.support.geometry import LAT, LNG, MAP
 from tests.support.http import assert_error
+from tests.support.statements import statements_sent
 
 # The middle of cell G1 (a 200 m square at LNG, LAT) in WGS-84.
 INSIDE_G1 = (LAT + 0.001, LNG + 0.001)
@@ -89,6 +90,28 @@ def test_another_process_sees_an_import_on_its_next_request(app, client, admin):
     assert locate(other_client, admin, *INSIDE_G1).json["cell"]["code"] == "G1"
     with other.app_context():
         db.engine.dispose()
+
+
+def test_the_locators_version_is_read_with_the_token_check_on_postgresql(app, client, admin, mapped):
+    """On PostgreSQL, where a query is a round trip, the lookup's check of the index version travels in the token
+    check's statement (kernel.token_reads); a change through another instance is still seen at once."""
+    with app.app_context():
+        server = db.engine.dialect.name != "sqlite"
+    locate(client, admin, *INSIDE_G1)  # the index built
+    with statements_sent(app) as seen:
+        assert locate(client, admin, *INSIDE_G1).json["cell"]["code"] == "G1"
+    versions = [sql for sql in seen if "grid_index_state" in sql]
+    assert len(versions) == 1, seen
+    assert ("login_sessions" in versions[0]) is server
+    assert len(seen) == (2 if server else 3), seen
+    other = create_app({**app.config, "TESTING": True})
+    g1 = other.test_client().get("/api/v1/grids?q=G1", headers=admin).json["items"][0]
+    assert (
+        other.test_client().patch(f"/api/v1/grids/{g1['id']}", json={"active": False}, headers=admin).status_code == 200
+    )
+    with other.app_context():
+        db.engine.dispose()
+    assert_error(locate(client, admin, *INSIDE_G1), 404, "not_found")
 
 
 def test_a_move_of_the_cells_community_shows_in_the_next_lookups_ancestors(client, admin, mapped):
