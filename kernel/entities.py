@@ -34,9 +34,15 @@ def get(model: type[T], key: Any) -> T | None:
         return None
     entity = mapper.class_manager.new_instance()
     entity.__dict__.update(zip(_attribute_keys(mapper), row, strict=True))
-    make_transient_to_detached(entity)  # the values above become its loaded state
+    return adopt(entity)  # type: ignore[no-any-return]
+
+
+def adopt(entity: T) -> T:
+    """`entity`, made from its row's values (set in its `__dict__`), the session's as if the ORM had loaded it:
+    those values its loaded state, its later changes tracked and flushed."""
+    make_transient_to_detached(entity)
     db.session.add(entity)
-    return entity  # type: ignore[no-any-return]
+    return entity
 
 
 @cache

@@ -23,9 +23,10 @@ from functools import cache
 from typing import Any, TypeVar
 
 from sqlalchemy import Column, Table, bindparam, event, inspect
-from sqlalchemy.orm import Mapper, Session, SessionTransaction, make_transient_to_detached
+from sqlalchemy.orm import Mapper, Session, SessionTransaction
 from sqlalchemy.orm.exc import StaleDataError
 
+from kernel import entities
 from kernel.compiled import CompiledSelect, CompiledWrite
 from kernel.db import Base
 from kernel.extensions import db
@@ -84,8 +85,7 @@ def insert_now(instance: Base) -> None:
     given = tuple(key for key in _columns_of(mapper) if key in values)
     fetched = _insert_returning(mapper, given).first({f"new_{key}": values[key] for key in given})
     values.update(zip(_fetched_keys(mapper, given), fetched, strict=True))  # type: ignore[arg-type]
-    make_transient_to_detached(instance)  # the values above become its loaded state
-    db.session.add(instance)
+    entities.adopt(instance)
     db.session.info[_FLUSHED] = True
 
 

@@ -14,11 +14,11 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import make_transient_to_detached
 
 from auth.models import Account
 from grid.models import GridUnit
 from grid.service import UnitBrief
+from kernel import entities
 from kernel.compiled import CompiledSelect
 from kernel.extensions import db
 from kernel.principals import Role
@@ -138,9 +138,7 @@ def find_ticket_to_change(ticket_id: int) -> Ticket | None:
     values["first_unit"] = UnitBrief(*row[_FIRST_UNIT])
     values["category"] = CategoryRules(values["category_code"], row[_CATEGORY_NAME], *row[_RULES_START:])
     values["assignee"] = None if row[_ASSIGNEE.start] is None else AssigneeRow(*row[_ASSIGNEE])
-    make_transient_to_detached(ticket)  # the values above become its loaded state
-    db.session.add(ticket)
-    return ticket
+    return entities.adopt(ticket)
 
 
 def find_ticket_row(ticket_id: int) -> TicketRow | None:
