@@ -18,16 +18,25 @@ an INSERT, UPDATE or upsert compiled once per dialect and set of parameter names
 `executemany` on the cursor. A statement whose compiled form needs SQLAlchemy's own work at execution (a column's
 Python-side default to compute, a value to fetch back) runs through SQLAlchemy instead, as before.
 
+Writes sent together (`writes_sent_together`): on PostgreSQL every statement is a round trip, about 200 µs here
+and as much of the worker's CPU in the driver and the network stack as the statement itself (docs/PERFORMANCE.md,
+"Eleventh pass"). The writes a commit makes (records, rollups, the dashboards' version) need no answer: inside
+the block a `CompiledWrite` is queued, and the queue is sent in one round trip (psycopg's pipeline mode) when the
+block ends, or before any other statement runs on the connection, so the order of statements never changes. An
+error in a queued write is raised then, as SQLAlchemy raises it. SQLite has no round trip to save: there the block
+changes nothing.
+
 Rows are plain tuples, in the select's column order, values converted as SQLAlchemy would (a SQLite timestamp
 becomes a `datetime`): for callers that unpack rows by position. Statements with expanding (`IN`) parameters are
 refused; they render differently for each call.
 """
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Executable, Select, exc
+from sqlalchemy import Connection, Engine, Executable, Select, event, exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.expression import ReturnsRows
 from sqlalchemy.types import TypeEngine
@@ -150,7 +159,7 @@ class CompiledWrite:
 
     def execute(self, rows: Sequence[Mapping[str, Any]]) -> int:
         """Write `rows` (one execution, or executemany for several), each with the same parameter names; the
-        rows matched, as the driver counts them."""
+        rows matched, as the driver counts them, or -1 for a write queued by `writes_sent_together`."""
         connection = db.session.connection()
         names = tuple(rows[0])
         compiled = self._compiled_for(connection.dialect, names)
@@ -158,6 +167,10 @@ class CompiledWrite:
             return connection.execute(self.statement, rows[0] if len(rows) == 1 else list(rows)).rowcount  # type: ignore[attr-defined,no-any-return]
         many = len(rows) > 1
         parameters = [compiled.parameters(row) for row in rows] if many else compiled.parameters(rows[0])
+        queued = connection.info.get(_QUEUED)
+        if queued is not None:
+            queued.append((compiled.sql, parameters, many))
+            return -1
         cursor = connection.connection.cursor()
         try:
             _tell(connection, "before_cursor_execute", cursor, compiled.sql, parameters, many=many)
@@ -186,6 +199,63 @@ def _compile_write(statement: Executable, dialect: Dialect, names: tuple[str, ..
     if compiled.insert_prefetch or compiled.update_prefetch or compiled.effective_returning:
         return None
     return _compiled_parameters(compiled, dialect, column_types=())
+
+
+_QUEUED = "compiled.queued_writes"  # in the connection's info while a block of writes_sent_together runs
+
+
+@contextmanager
+def writes_sent_together() -> Iterator[None]:
+    """The `CompiledWrite`s executed in the block, on PostgreSQL, sent in one round trip when it ends (see the
+    module's docstring); their `execute` returns -1. Only for writes whose count nobody reads."""
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql" or _QUEUED in connection.info:
+        yield
+        return
+    queued: list[tuple[str, Any, bool]] = []
+    connection.info[_QUEUED] = queued
+    try:
+        yield
+        _send(connection, queued)
+    finally:  # on an error the transaction is rolled back: what is still queued goes with it
+        del connection.info[_QUEUED]
+
+
+def send_queued_writes_first(engine: Engine) -> None:
+    """Any other statement on one of `engine`'s connections sends the queued writes before it (PostgreSQL's
+    engines; `kernel.app` installs it)."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before(connection: Connection, *_args: Any) -> None:
+        queued = connection.info.get(_QUEUED)
+        if queued:
+            _send(connection, queued)
+
+
+def _send(connection: Connection, queued: list[tuple[str, Any, bool]]) -> None:
+    """The queued writes in one round trip, in order, and the queue emptied."""
+    writes = queued[:]
+    queued.clear()
+    if not writes:
+        return
+    dbapi_connection: Any = connection.connection.dbapi_connection
+    cursors = []
+    try:
+        with dbapi_connection.pipeline():
+            for sql, parameters, many in writes:
+                cursors.append(cursor := dbapi_connection.cursor())
+                _tell(connection, "before_cursor_execute", cursor, sql, parameters, many=many)
+                if many:
+                    cursor.executemany(sql, parameters)
+                else:
+                    cursor.execute(sql, parameters)
+                _tell(connection, "after_cursor_execute", cursor, sql, parameters, many=many)
+    except connection.dialect.loaded_dbapi.Error as error:  # the first write that failed (the rest did not run)
+        statements = "; ".join(sql for sql, _, _ in writes)
+        raise _as_sqlalchemy_error(connection, cursors[-1] if cursors else None, statements, None, error) from error
+    finally:
+        for cursor in cursors:
+            cursor.close()
 
 
 def _tell(connection: Connection, event: str, cursor: Any, sql: str, parameters: Any, *, many: bool = False) -> None:

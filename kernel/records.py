@@ -10,8 +10,10 @@ costs fewer instructions appended here than as ORM objects; flushing its ticket 
 At commit, in the request's transaction and in this order: the versioned rows' changes (`SET changed columns,
 version = <the mapper's next version> WHERE id = ? AND version = ?`; StaleDataError when no row matched, as
 from the unit of work; written at an earlier flush instead if one comes first), then the session's own pending
-changes (a flush), then the records and the totals in the order they were first asked for. So a record may
-refer to any row written before it, and a lost version check writes nothing. Writing at the end keeps SQLite's
+changes (a flush), then the records and the totals in the order they were first asked for, then the writes asked
+for last (`at_end`). So a record may refer to any row written before it, and a lost version check writes nothing.
+The records, totals and last writes need no answer: on PostgreSQL they are sent together, in one round trip
+(`kernel.compiled.writes_sent_together`). Writing at the end keeps SQLite's
 single writer lock for the writes alone, not for the reads and the rendering between a request's first write
 and its commit; on PostgreSQL, a request that loses the version check has locked no row that others wait on,
 and one that changes a ticket locks it before any other row. A rollback drops whatever still waits, with the
@@ -27,7 +29,7 @@ from sqlalchemy.orm import Mapper, Session, SessionTransaction
 from sqlalchemy.orm.exc import StaleDataError
 
 from kernel import entities
-from kernel.compiled import CompiledSelect, CompiledWrite
+from kernel.compiled import CompiledSelect, CompiledWrite, writes_sent_together
 from kernel.db import Base
 from kernel.extensions import db
 
@@ -35,6 +37,7 @@ _WAITING = "records.waiting"  # (write, what it writes), in order
 _TOTALS = "records.totals"
 _CHANGED = "records.changed"
 _FLUSHED = "records.flushed"  # the session has written something in this transaction
+_LAST = "records.last"  # writes after every other, each once
 T = TypeVar("T")
 
 
@@ -54,6 +57,14 @@ def total(write: Callable[[T], None], start: Callable[[], T]) -> T:
         totals[write] = start()
         db.session.info.setdefault(_WAITING, []).append((write, totals[write]))
     return totals[write]  # type: ignore[no-any-return]
+
+
+def at_end(write: Callable[[], None]) -> None:
+    """Call `write` at commit after every record and total, once however often this transaction asks.
+
+    For a row every writer of a kind shares (the dashboards' version): each holds its lock only from there to the
+    commit, and never waits for another row while it holds it."""
+    db.session.info.setdefault(_LAST, {})[write] = None
 
 
 def update_at_commit(instance: Base) -> None:
@@ -92,7 +103,7 @@ def insert_now(instance: Base) -> None:
 def pending(session: Session) -> bool:
     """Whether the transaction has written through the session, or has records or versioned rows to write."""
     info = session.info
-    return bool(info.get(_FLUSHED) or info.get(_WAITING) or info.get(_CHANGED))
+    return bool(info.get(_FLUSHED) or info.get(_WAITING) or info.get(_CHANGED) or info.get(_LAST))
 
 
 @event.listens_for(db.session, "after_flush")
@@ -104,12 +115,16 @@ def _note_flush(session: Session, _context: Any) -> None:
 def _write_waiting_records(session: Session) -> None:
     _write_changed_rows(session)
     session.info.pop(_TOTALS, None)
-    waiting = session.info.pop(_WAITING, None)
-    if not waiting:
+    waiting = session.info.pop(_WAITING, None) or ()
+    last = session.info.pop(_LAST, None) or {}
+    if not (waiting or last):
         return
     session.flush()
-    for write, what in waiting:
-        write(what)
+    with writes_sent_together():
+        for write, what in waiting:
+            write(what)
+        for write_last in last:
+            write_last()
 
 
 @event.listens_for(db.session, "before_flush")
@@ -134,6 +149,7 @@ def _drop_waiting_records(session: Session, transaction: SessionTransaction) -> 
         session.info.pop(_WAITING, None)
         session.info.pop(_TOTALS, None)
         session.info.pop(_CHANGED, None)
+        session.info.pop(_LAST, None)
         session.info.pop(_FLUSHED, None)
 
 

@@ -14,9 +14,8 @@ from functools import cache
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import bindparam, event, inspect, select
+from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, SessionTransaction
 
 from dashboards.rollups import models
 from dashboards.rollups.facts import (
@@ -54,7 +53,7 @@ def on_event(ticket: Ticket, action: str, details: Mapping[str, Any]) -> None:
         return
     # Whatever the facts say, the change may move what the dashboards show now (an open ticket's deadline, its
     # unit): the transaction moves the version at commit, even with no rollup row to change.
-    db.session.info[_MOVES] = True
+    records.at_end(bump_version)
     waiting = records.total(_write_facts, _FactsToWrite)
     # A ticket's first event (its intake, or its routing out of triage) finds no facts stored: none are read.
     before = None if action == "create" else waiting.before(ticket.id)
@@ -160,7 +159,7 @@ def apply(before: Facts | None, after: Facts | None) -> None:
     workers = _difference(before.worker() if before else {}, after.worker() if after else {})
     if not (daily or workers):
         return
-    db.session.info[_MOVES] = True
+    records.at_end(bump_version)
     changes = records.total(_write, _Changes)
     for summed, more in ((changes.daily, daily), (changes.workers, workers)):
         for key, counts in more.items():
@@ -193,7 +192,6 @@ def _write(changes: _Changes) -> None:
     upsert(models.StatsWorkerMonthly, ("unit_id", "month", "account_id"), models.WORKER_COUNTERS, months)
 
 
-_MOVES = "stats_version.moves"  # the transaction changed a counted ticket
 VERSION_ROW = 1
 _version = models.StatsVersion.__table__
 VERSION = select(_version.c.version).where(_version.c.id == VERSION_ROW)
@@ -203,23 +201,9 @@ def bump_version() -> None:
     """Move the dashboards' version, in the transaction that changes what they count (a ticket, the rollups).
     Every such transaction writes this one row, so a reader sees a version only with the changes it counts. An
     upsert like the rollups' (the migration writes the row; two first writers of a database without it would
-    otherwise both insert it)."""
+    otherwise both insert it). A ticket's change moves it as the transaction's last write (`records.at_end`): each
+    writer holds the row only from there to its commit, and never waits for another row while holding it."""
     upsert(models.StatsVersion, ("id",), ("version",), {(VERSION_ROW,): {"version": 1}})
-
-
-@event.listens_for(db.session, "before_commit")
-def _move_version_last(session: Session) -> None:
-    """The version moves as the transaction's last write: after kernel.records' listener (registered before this
-    one, on import) has written the ticket, the records and every total. The row is every such writer's: each
-    holds it only from here to its commit, and never waits for another row while holding it (no deadlock)."""
-    if session.info.pop(_MOVES, False):
-        bump_version()
-
-
-@event.listens_for(db.session, "after_transaction_end")
-def _forget_the_move(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:  # rolled back (or committed): nothing left to move
-        session.info.pop(_MOVES, None)
 
 
 def upsert(model: type[Any], keys: tuple[str, ...], counters: tuple[str, ...], rows: Mapping[Any, Counts]) -> None:

@@ -1,0 +1,132 @@
+"""A commit's writes sent together (`kernel.compiled.writes_sent_together`): on PostgreSQL the records, rollups and
+the dashboards' version a ticket change writes at commit go to the server in one round trip (psycopg's pipeline
+mode), after the ticket's own version-checked UPDATE; the order of statements is kept, an error in a queued write
+is SQLAlchemy's error and leaves nothing written. On SQLite nothing changes."""
+
+import pytest
+from sqlalchemy import Integer, MetaData, String, event, exc, insert, select, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from kernel.compiled import CompiledWrite, writes_sent_together
+from kernel.extensions import db
+
+
+class _Scratch(DeclarativeBase):
+    metadata = MetaData()  # not the app's: no migration knows this table
+
+
+class Mark(_Scratch):
+    __tablename__ = "scratch_marks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    label: Mapped[str] = mapped_column(String(20), unique=True)
+
+
+_INSERT_MARK = CompiledWrite(insert(Mark))
+
+
+@pytest.fixture
+def marks(app):
+    with app.app_context():
+        _Scratch.metadata.create_all(db.engine)
+        try:
+            yield
+        finally:
+            db.session.rollback()
+            _Scratch.metadata.drop_all(db.engine)
+
+
+def _on_postgresql(app) -> bool:
+    with app.app_context():
+        return db.engine.dialect.name == "postgresql"
+
+
+def _labels() -> list[str]:
+    return list(db.session.scalars(select(Mark.label).order_by(Mark.id)))
+
+
+class _Batches:
+    """For each statement the engine runs: its SQL and the pipeline it was sent in (None: a round trip alone)."""
+
+    def __init__(self, app):
+        with app.app_context():
+            self.engine = db.engine
+        self.sent: list[tuple[str, object]] = []
+
+    def note(self, _connection, cursor, statement, *_args):
+        self.sent.append((" ".join(statement.split()), getattr(cursor.connection, "_pipeline", None)))
+
+    def __enter__(self):
+        event.listen(self.engine, "after_cursor_execute", self.note)
+        return self
+
+    def __exit__(self, *_exc):
+        event.remove(self.engine, "after_cursor_execute", self.note)
+
+
+def test_queued_writes_are_written_in_order_when_the_block_ends(app, marks):
+    with writes_sent_together():
+        _INSERT_MARK.execute([{"id": 1, "label": "井盖"}])
+        _INSERT_MARK.execute([{"id": 2, "label": "路灯"}, {"id": 3, "label": "积水"}])
+    db.session.commit()
+    assert _labels() == ["井盖", "路灯", "积水"]
+
+
+def test_a_statement_in_the_block_sees_the_writes_queued_before_it(app, marks):
+    with writes_sent_together():
+        _INSERT_MARK.execute([{"id": 1, "label": "井盖"}])
+        assert _labels() == ["井盖"]  # sent before the SELECT, not after
+        _INSERT_MARK.execute([{"id": 2, "label": "路灯"}])
+        db.session.execute(text("UPDATE scratch_marks SET label = 'x' || label"))
+    db.session.commit()
+    assert _labels() == ["x井盖", "x路灯"]
+
+
+def test_an_error_in_a_queued_write_is_sqlalchemys_and_nothing_stays_written(app, marks):
+    _INSERT_MARK.execute([{"id": 1, "label": "井盖"}])
+    db.session.commit()
+    with pytest.raises(exc.IntegrityError), writes_sent_together():
+        _INSERT_MARK.execute([{"id": 2, "label": "路灯"}])
+        _INSERT_MARK.execute([{"id": 3, "label": "井盖"}])  # the unique label again
+        _INSERT_MARK.execute([{"id": 4, "label": "积水"}])
+    db.session.rollback()
+    assert _labels() == ["井盖"]
+    with writes_sent_together():  # the connection is fit for the next transaction
+        _INSERT_MARK.execute([{"id": 5, "label": "积水"}])
+    db.session.commit()
+    assert _labels() == ["井盖", "积水"]
+
+
+def test_on_postgresql_the_queued_writes_share_one_round_trip(app, marks):
+    with _Batches(app) as batches, writes_sent_together():
+        _INSERT_MARK.execute([{"id": 1, "label": "井盖"}])
+        _INSERT_MARK.execute([{"id": 2, "label": "路灯"}])
+    db.session.commit()
+    pipelines = [pipeline for _sql, pipeline in batches.sent]
+    assert len(pipelines) == 2
+    if _on_postgresql(app):
+        assert pipelines[0] is not None and pipelines[0] is pipelines[1]
+    else:
+        assert pipelines == [None, None]
+
+
+def test_an_accept_sends_its_commit_time_writes_in_one_round_trip_on_postgresql(app, world):
+    ticket = world.ticket()
+    world.act("supervisor", ticket, "dispatch", assignee_id=world.id_of("worker"))
+    with _Batches(app) as batches:
+        accepted = world.act("worker", ticket, "accept")
+    assert accepted["status"] == "in_progress"
+    sql = [statement for statement, _ in batches.sent]
+    update = next(i for i, statement in enumerate(sql) if statement.startswith("UPDATE tickets"))
+    # the event and the rollups (records and totals); a resident's SMS is an ORM row, flushed before them
+    records = [(s, pipeline) for s, pipeline in batches.sent[update + 1 :] if "ticket_events" in s or " stats_" in s]
+    written = {statement.split()[2] for statement, _ in records}  # INSERT INTO x / UPDATE x SET
+    assert {"ticket_events", "stats_daily", "stats_version"} <= written, sql
+    pipelines = {id(pipeline) for _, pipeline in records}
+    if _on_postgresql(app):
+        assert batches.sent[update][1] is None  # the version check's count is read before anything else is sent
+        assert len(pipelines) == 1 and records[0][1] is not None, sql
+    else:
+        assert all(pipeline is None for _, pipeline in records)
+    history = world.client.get(f"/api/v1/tickets/{ticket['id']}/events", headers=world.headers["worker"])
+    assert [event["action"] for event in history.get_json()["items"]][-1] == "accept"
