@@ -1,11 +1,11 @@
 """A view's one row read by the token check's own query: one round trip, not two.
 
 On PostgreSQL each query is a round trip to the server, and every authenticated request sends the token check's
-(`auth.principal`). A view that reads one row it can name from its URL alone (one ticket, one account, the cell
-locator's version) marks itself with a `ReadWithTheToken`; the token check then reads that row in the same
-statement (`auth.principal.principal_and_row`) and keeps it for the view in this request. Defined here, below
-every context, so that any of them can mark a view; `auth` does the reading. `/auth/me` does the same with the
-caller's own account (`auth.own`).
+(`auth.principal`). A view that reads one row it can name from its URL alone (one ticket, the ticket an action
+changes, one account, the cell locator's version) marks itself with a `ReadWithTheToken`; the token check then reads
+that row in the same statement (`auth.principal.principal_and_row`) and keeps it for the view in this request.
+Defined here, below every context, so that any of them can mark a view; `auth` does the reading. `/auth/me` does the
+same with the caller's own account (`auth.own`).
 """
 
 from collections.abc import Callable

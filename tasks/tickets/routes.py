@@ -17,7 +17,7 @@ from kernel.transaction import read_in_transaction
 from tasks.lifecycle import TRANSITIONS, Action, describe, roles_for
 from tasks.tickets import actions, intake, pages, views
 from tasks.tickets.models import TicketEvent
-from tasks.tickets.rows import ticket_read_with_the_token
+from tasks.tickets.rows import ticket_read_with_the_token, ticket_to_change_read_with_the_token
 from tasks.tickets.schemas import (
     ACTION_BODIES,
     ContactQuerySchema,
@@ -197,6 +197,7 @@ def _action_route(action: Action) -> Callable[..., views.TicketView]:
     view = checks_if_match(current_ticket)(view)
     view = tickets_blp.arguments(ACTION_BODIES[action])(view)
     view = requires_role(*roles_for(action))(view)
+    view = ticket_to_change_read_with_the_token(view)  # the ticket read by the token check's query (PostgreSQL)
     return tickets_blp.route(f"/<id:ticket_id>/{action}", methods=["POST"], endpoint=f"{action}_ticket")(view)
 
 

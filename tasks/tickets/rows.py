@@ -19,7 +19,6 @@ from auth.models import Account
 from grid.models import GridUnit
 from grid.service import UnitBrief
 from kernel import entities
-from kernel.compiled import CompiledSelect
 from kernel.extensions import db
 from kernel.principals import Role
 from kernel.token_reads import ReadWithTheToken
@@ -105,10 +104,12 @@ TICKET_ROWS = select(*_COLUMNS).select_from(_FROM).where(_tickets.c.id.in_(bindp
 
 # A ticket to change: the same columns and related rows, and the rest of its category's rules.
 _RULES = tuple(rule.name for rule in fields(CategoryRules))[2:]  # after its code and name
-_TICKET_FOR_CHANGE = CompiledSelect(
+# An action reads it with the token check too (`ticket_to_change_read_with_the_token` marks the action views).
+ticket_to_change_read_with_the_token = ReadWithTheToken(
     select(*_COLUMNS, *(_categories.c[name].label(f"category__{name}") for name in _RULES))
     .select_from(_FROM)
-    .where(_tickets.c.id == bindparam("ticket_id"))
+    .where(_tickets.c.id == bindparam("ticket_id")),
+    "ticket_id",
 )
 _RULES_START = _ASSIGNEE.stop
 _TICKETS = Ticket.__mapper__
@@ -128,7 +129,7 @@ def find_ticket_to_change(ticket_id: int) -> Ticket | None:
     held = db.session.identity_map.get(key)
     if held is not None:
         return held  # type: ignore[no-any-return]
-    row = _TICKET_FOR_CHANGE.first({"ticket_id": ticket_id})
+    row = ticket_to_change_read_with_the_token.row(ticket_id)
     if row is None:
         return None
     ticket: Ticket = _TICKETS.class_manager.new_instance()

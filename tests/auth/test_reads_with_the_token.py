@@ -76,3 +76,31 @@ def test_a_logged_out_session_or_a_deactivated_caller_is_refused_by_that_query(a
     assert world.client.get(path, headers=world.headers[who]).status_code == 200
     world.client.post("/api/v1/auth/logout", headers=world.headers[who])
     assert_error(world.client.get(path, headers=world.headers[who]), 401, "unauthorized")
+
+
+def test_a_ticket_action_reads_its_ticket_with_the_token_check(app, world):
+    ticket = world.ticket("worker")
+    with statements_sent(app) as seen:
+        urged = world.client.post(
+            f"/api/v1/tickets/{ticket['id']}/urge", json={"note": "居民再次来电"}, headers=world.headers["supervisor"]
+        )
+    assert urged.status_code == 200 and urged.get_json()["urge_count"] == 1
+    reads = [sql for sql in seen if sql.lstrip().startswith("SELECT") and "FROM tickets" in sql]
+    if _token_check_reads_the_row(app):
+        assert "login_sessions" in seen[0] and "tickets" in seen[0] and not reads[1:], seen
+    else:
+        assert len(reads) == 1 and "login_sessions" not in reads[0], seen
+    assert world.get("supervisor", ticket).get_json()["urge_count"] == 1
+
+
+def test_a_ticket_action_out_of_reach_missing_or_by_a_logged_out_caller_is_refused(app, world):
+    ticket = world.ticket("worker")
+    body = {"note": "居民再次来电"}
+    far = world.client.post(f"/api/v1/tickets/{ticket['id']}/urge", json=body, headers=world.headers["far_supervisor"])
+    assert_error(far, 404, "not_found")
+    missing = f"/api/v1/tickets/{int(ticket['id']) + 1000}/urge"
+    assert_error(world.client.post(missing, json=body, headers=world.headers["supervisor"]), 404, "not_found")
+    world.client.post("/api/v1/auth/logout", headers=world.headers["supervisor"])
+    path = f"/api/v1/tickets/{ticket['id']}/urge"
+    assert_error(world.client.post(path, json=body, headers=world.headers["supervisor"]), 401, "unauthorized")
+    assert world.get("worker", ticket).get_json()["urge_count"] == 0
