@@ -113,7 +113,6 @@ def _new_ticket(
 ) -> Ticket:
     """The pending ticket a request opens in `unit`, its resolution clock started now (inserted)."""
     ticket = Ticket(
-        no=next_ticket_no(now),
         status=Status.PENDING,
         priority=Priority(priority or category.default_priority),
         category=category,
@@ -133,6 +132,9 @@ def _new_ticket(
         created_at=now,
     )
     deadlines.start_resolution_clock(ticket, category, now)
+    # The number last, just before the ticket's row: on SQLite the number's upsert takes the write lock, which
+    # every other writer then waits for until this intake commits.
+    ticket.no = next_ticket_no(now)
     records.insert_now(ticket)
     return ticket
 
