@@ -259,9 +259,11 @@ def _send(connection: Connection, queued: list[tuple[str, Any, bool]]) -> None:
 
 
 def _tell(connection: Connection, event: str, cursor: Any, sql: str, parameters: Any, *, many: bool = False) -> None:
-    listeners = getattr(connection.dispatch, event)
-    if listeners:
-        listeners(connection, cursor, sql, parameters, None, many)
+    # As SQLAlchemy asks before it looks for listeners: whether the connection or its engine has any at all.
+    if connection._has_events or connection.engine._has_events:
+        listeners = getattr(connection.dispatch, event)
+        if listeners:
+            listeners(connection, cursor, sql, parameters, None, many)
 
 
 def _as_sqlalchemy_error(
