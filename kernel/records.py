@@ -13,11 +13,10 @@ from the unit of work; written at an earlier flush instead if one comes first), 
 changes (a flush), then the records and the totals in the order they were first asked for, then the writes asked
 for last (`at_end`). So a record may refer to any row written before it, and a lost version check writes nothing.
 The records, totals and last writes need no answer: on PostgreSQL they are sent together, in one round trip
-(`kernel.compiled.writes_sent_together`). Writing at the end keeps SQLite's
-single writer lock for the writes alone, not for the reads and the rendering between a request's first write
-and its commit; on PostgreSQL, a request that loses the version check has locked no row that others wait on,
-and one that changes a ticket locks it before any other row. A rollback drops whatever still waits, with the
-rest of the transaction.
+(`kernel.compiled.writes_sent_together`). Writing at the end keeps SQLite's single writer lock for the writes
+alone, not for the reads and the rendering between a request's first write and its commit; on PostgreSQL, a
+request that loses the version check has locked no row that others wait on, and one that changes a ticket locks it
+before any other row. A rollback drops whatever still waits, with the rest of the transaction.
 """
 
 from collections.abc import Callable, Mapping
