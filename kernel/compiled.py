@@ -34,6 +34,7 @@ refused; they render differently for each call.
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Executable, Select, event, exc
@@ -209,7 +210,7 @@ def writes_sent_together() -> Iterator[None]:
     """The `CompiledWrite`s executed in the block, on PostgreSQL, sent in one round trip when it ends (see the
     module's docstring); their `execute` returns -1. Only for writes whose count nobody reads."""
     connection = db.session.connection()
-    if connection.dialect.name != "postgresql" or _QUEUED in connection.info:
+    if _QUEUED in connection.info or not _can_pipeline(connection.dialect):
         yield
         return
     queued: list[tuple[str, Any, bool]] = []
@@ -219,6 +220,16 @@ def writes_sent_together() -> Iterator[None]:
         _send(connection, queued)
     finally:  # on an error the transaction is rolled back: what is still queued goes with it
         del connection.info[_QUEUED]
+
+
+@cache
+def _can_pipeline(dialect: Dialect) -> bool:
+    """psycopg's pipeline mode, which needs libpq 14 or later (psycopg[binary] brings its own)."""
+    if dialect.driver != "psycopg":
+        return False
+    import psycopg
+
+    return bool(psycopg.Pipeline.is_supported())
 
 
 def send_queued_writes_first(engine: Engine) -> None:

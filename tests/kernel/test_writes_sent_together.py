@@ -130,3 +130,15 @@ def test_an_accept_sends_its_commit_time_writes_in_one_round_trip_on_postgresql(
         assert all(pipeline is None for _, pipeline in records)
     history = world.client.get(f"/api/v1/tickets/{ticket['id']}/events", headers=world.headers["worker"])
     assert [event["action"] for event in history.get_json()["items"]][-1] == "accept"
+
+
+def test_without_pipeline_mode_the_writes_are_sent_one_by_one(app, marks, monkeypatch):
+    from kernel import compiled
+
+    monkeypatch.setattr(compiled, "_can_pipeline", lambda _dialect: False)  # a libpq older than 14
+    with _Batches(app) as batches, writes_sent_together():
+        _INSERT_MARK.execute([{"id": 1, "label": "井盖"}])
+        _INSERT_MARK.execute([{"id": 2, "label": "路灯"}])
+    db.session.commit()
+    assert _labels() == ["井盖", "路灯"]
+    assert [pipeline for _sql, pipeline in batches.sent] == [None, None]
