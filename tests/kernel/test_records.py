@@ -12,6 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from kernel import records
 from kernel.db import UTCDateTime
 from kernel.extensions import db
+from tests.support.scratch import scratch_tables
 
 MOMENT = datetime(2026, 12, 7, 8, 30, tzinfo=UTC)
 
@@ -37,13 +38,8 @@ class Note(_Scratch):
 
 @pytest.fixture
 def notes(app):
-    with app.app_context():
-        _Scratch.metadata.create_all(db.engine)
-        try:
-            yield
-        finally:
-            db.session.rollback()
-            _Scratch.metadata.drop_all(db.engine)
+    with scratch_tables(app, _Scratch.metadata):
+        yield
 
 
 def _stored(note_id: int) -> dict:

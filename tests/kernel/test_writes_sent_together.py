@@ -9,6 +9,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from kernel.compiled import CompiledWrite, writes_sent_together
 from kernel.extensions import db
+from tests.support.scratch import scratch_tables
 
 
 class _Scratch(DeclarativeBase):
@@ -27,13 +28,8 @@ _INSERT_MARK = CompiledWrite(insert(Mark))
 
 @pytest.fixture
 def marks(app):
-    with app.app_context():
-        _Scratch.metadata.create_all(db.engine)
-        try:
-            yield
-        finally:
-            db.session.rollback()
-            _Scratch.metadata.drop_all(db.engine)
+    with scratch_tables(app, _Scratch.metadata):
+        yield
 
 
 def _on_postgresql(app) -> bool:
