@@ -4,12 +4,13 @@ mode), after the ticket's own version-checked UPDATE; the order of statements is
 is SQLAlchemy's error and leaves nothing written. On SQLite nothing changes."""
 
 import pytest
-from sqlalchemy import Integer, MetaData, String, event, exc, insert, select, text
+from sqlalchemy import Integer, MetaData, String, exc, insert, select, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from kernel.compiled import CompiledWrite, writes_sent_together
 from kernel.extensions import db
 from tests.support.scratch import scratch_tables
+from tests.support.statements import statements_and_pipelines
 
 
 class _Scratch(DeclarativeBase):
@@ -39,25 +40,6 @@ def _on_postgresql(app) -> bool:
 
 def _labels() -> list[str]:
     return list(db.session.scalars(select(Mark.label).order_by(Mark.id)))
-
-
-class _Batches:
-    """For each statement the engine runs: its SQL and the pipeline it was sent in (None: a round trip alone)."""
-
-    def __init__(self, app):
-        with app.app_context():
-            self.engine = db.engine
-        self.sent: list[tuple[str, object]] = []
-
-    def note(self, _connection, cursor, statement, *_args):
-        self.sent.append((" ".join(statement.split()), getattr(cursor.connection, "_pipeline", None)))
-
-    def __enter__(self):
-        event.listen(self.engine, "after_cursor_execute", self.note)
-        return self
-
-    def __exit__(self, *_exc):
-        event.remove(self.engine, "after_cursor_execute", self.note)
 
 
 def test_queued_writes_are_written_in_order_when_the_block_ends(app, marks):
@@ -94,11 +76,11 @@ def test_an_error_in_a_queued_write_is_sqlalchemys_and_nothing_stays_written(app
 
 
 def test_on_postgresql_the_queued_writes_share_one_round_trip(app, marks):
-    with _Batches(app) as batches, writes_sent_together():
+    with statements_and_pipelines(app) as sent, writes_sent_together():
         _INSERT_MARK.execute([{"id": 1, "label": "井盖"}])
         _INSERT_MARK.execute([{"id": 2, "label": "路灯"}])
     db.session.commit()
-    pipelines = [pipeline for _sql, pipeline in batches.sent]
+    pipelines = [pipeline for _sql, pipeline in sent]
     assert len(pipelines) == 2
     if _on_postgresql(app):
         assert pipelines[0] is not None and pipelines[0] is pipelines[1]
@@ -109,18 +91,18 @@ def test_on_postgresql_the_queued_writes_share_one_round_trip(app, marks):
 def test_an_accept_sends_its_commit_time_writes_in_one_round_trip_on_postgresql(app, world):
     ticket = world.ticket()
     world.act("supervisor", ticket, "dispatch", assignee_id=world.id_of("worker"))
-    with _Batches(app) as batches:
+    with statements_and_pipelines(app) as sent:
         accepted = world.act("worker", ticket, "accept")
     assert accepted["status"] == "in_progress"
-    sql = [statement for statement, _ in batches.sent]
+    sql = [statement for statement, _ in sent]
     update = next(i for i, statement in enumerate(sql) if statement.startswith("UPDATE tickets"))
     # the event and the rollups (records and totals); a resident's SMS is an ORM row, flushed before them
-    records = [(s, pipeline) for s, pipeline in batches.sent[update + 1 :] if "ticket_events" in s or " stats_" in s]
+    records = [(s, pipeline) for s, pipeline in sent[update + 1 :] if "ticket_events" in s or " stats_" in s]
     written = {statement.split()[2] for statement, _ in records}  # INSERT INTO x / UPDATE x SET
     assert {"ticket_events", "stats_daily", "stats_version"} <= written, sql
     pipelines = {id(pipeline) for _, pipeline in records}
     if _on_postgresql(app):
-        assert batches.sent[update][1] is None  # the version check's count is read before anything else is sent
+        assert sent[update][1] is None  # the version check's count is read before anything else is sent
         assert len(pipelines) == 1 and records[0][1] is not None, sql
     else:
         assert all(pipeline is None for _, pipeline in records)
@@ -132,9 +114,9 @@ def test_without_pipeline_mode_the_writes_are_sent_one_by_one(app, marks, monkey
     from kernel import compiled
 
     monkeypatch.setattr(compiled, "_can_pipeline", lambda _dialect: False)  # a libpq older than 14
-    with _Batches(app) as batches, writes_sent_together():
+    with statements_and_pipelines(app) as sent, writes_sent_together():
         _INSERT_MARK.execute([{"id": 1, "label": "井盖"}])
         _INSERT_MARK.execute([{"id": 2, "label": "路灯"}])
     db.session.commit()
     assert _labels() == ["井盖", "路灯"]
-    assert [pipeline for _sql, pipeline in batches.sent] == [None, None]
+    assert [pipeline for _sql, pipeline in sent] == [None, None]
