@@ -91,9 +91,14 @@ def test_on_postgresql_the_queued_writes_share_one_round_trip(app, marks):
 def test_an_accept_sends_its_commit_time_writes_in_one_round_trip_on_postgresql(app, world):
     ticket = world.ticket()
     world.act("supervisor", ticket, "dispatch", assignee_id=world.id_of("worker"))
+    summary = world.client.get("/api/v1/stats/summary", headers=world.headers["supervisor"]).get_json()
     with statements_and_pipelines(app) as sent:
         accepted = world.act("worker", ticket, "accept")
     assert accepted["status"] == "in_progress"
+    # what the supervisor's dashboard shows moved with it (the rollups and their version, written in the pipeline)
+    after = world.client.get("/api/v1/stats/summary", headers=world.headers["supervisor"]).get_json()
+    assert after["time_to_accept"]["count"] == summary["time_to_accept"]["count"] + 1, (summary, after)
+    assert after["response_rate"]["numerator"] == summary["response_rate"]["numerator"] + 1
     sql = [statement for statement, _ in sent]
     update = next(i for i, statement in enumerate(sql) if statement.startswith("UPDATE tickets"))
     # the event and the rollups (records and totals); a resident's SMS is an ORM row, flushed before them
