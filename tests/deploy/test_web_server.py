@@ -63,7 +63,10 @@ def server(tmp_path: Path) -> Iterator[Server]:
     subprocess.run(upgrade, cwd=ROOT, env=env, check=True, capture_output=True)  # noqa: S603  # as make run does
     with log.open("wb") as output:
         command = [str(ROOT / "deploy" / "web.sh")]
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=output)  # noqa: S603
+        # A process group of its own, as honcho and systemd start it: a test can signal the whole group.
+        process = subprocess.Popen(  # noqa: S603
+            command, cwd=ROOT, env=env, stdout=output, stderr=output, start_new_session=True
+        )
     running = Server(process, port, log)
     try:
         deadline = time.monotonic() + STARTUP_SECONDS
@@ -139,4 +142,24 @@ def test_sigterm_stops_the_workers_gracefully_and_the_server_exits(server):
     assert server.process.wait(timeout=40) == 0
     log = server.log.read_text(errors="replace")
     assert "graceful shutdown" in log and "goodbye to uWSGI" in log
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+
+
+def test_a_sigterm_to_the_whole_group_stops_the_workers_through_the_master_only(server):
+    """honcho (Ctrl-C in `make run`) and systemd signal the server's whole process group, so each worker gets the
+    SIGTERM its master gets. A worker leaves stopping to its master (kernel/forking.py): uWSGI's own handler
+    would exit at once, and the master's graceful stop arriving during that exit hung the worker until honcho
+    killed it 5 s later (seen in CI; reproduced with a SIGHUP 20 ms after a worker's SIGTERM)."""
+    pid = server.process.pid
+    workers = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    os.kill(int(workers[0]), signal.SIGTERM)  # the worker's share of a group's SIGTERM, on its own
+    time.sleep(1)
+    assert Path(f"/proc/{workers[0]}").exists()  # still there, and still serving
+    assert Path(f"/proc/{pid}/task/{pid}/children").read_text().split() == workers
+    assert [get(server.port, "/healthz")[0] for _ in range(4)] == [200] * 4
+    os.killpg(pid, signal.SIGTERM)
+    assert server.process.wait(timeout=40) == 0
+    log = server.log.read_text(errors="replace")
+    assert "graceful shutdown" in log and "goodbye to uWSGI" in log
+    assert "respawned" not in log and "did not die" not in log
     assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]

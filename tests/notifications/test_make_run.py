@@ -155,9 +155,7 @@ def test_make_runs_processes_deliver_an_sms_sweep_and_stop_together_on_ctrl_c(ap
                 return found
 
         assert _wait(swept, 30)
-        # uWSGI 2.0 can miss a stop signal sent in the very moment its master finishes starting (seen once here at
-        # load 3: the worker said it was stopping and was killed 5 s later); a person's Ctrl-C comes later than
-        # that (docs/PERFORMANCE.md, "The server").
+        # A person's Ctrl-C comes a moment after the server is up, not in the instant its worker starts.
         time.sleep(2)
         os.killpg(honcho.pid, signal.SIGINT)  # what Ctrl-C sends to the terminal's process group
         output, _ = honcho.communicate(timeout=30)
