@@ -11,6 +11,7 @@ from sqlalchemy import text
 from kernel import clock
 from kernel.extensions import db
 from kernel.partitions import ROLLUPS, Partition, add_months
+from tests.support.partitions import as_migrated
 from tests.support.stats import travel_to
 
 
@@ -19,6 +20,9 @@ def postgres(app):
     with app.app_context():
         if db.engine.dialect.name != "postgresql":
             pytest.skip("monthly partitions exist on PostgreSQL only (SQLite keeps plain tables)")
+    as_migrated(app)
+    yield
+    as_migrated(app)  # for the tests that follow in this database
 
 
 def run(app, *args):

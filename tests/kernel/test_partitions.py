@@ -13,6 +13,7 @@ from sqlalchemy import text
 from kernel import clock
 from kernel.extensions import db
 from kernel.partitions import PARTITIONED, Partition, add_months, existing
+from tests.support.partitions import as_migrated
 from tests.support.workforce import LAT, LNG, build_staff, iso
 
 
@@ -21,10 +22,9 @@ def postgres(app):
     with app.app_context():
         if db.engine.dialect.name != "postgresql":
             pytest.skip("monthly partitions exist on PostgreSQL only (SQLite keeps plain tables)")
+    as_migrated(app)
     yield
-    # Leave the months around today as the migration made them, for the tests that follow in this database.
-    clock.travel(timedelta(0))
-    app.test_cli_runner().invoke(args=["partitions", "ensure", "--months-ahead", "3"])
+    as_migrated(app)  # for the tests that follow in this database
 
 
 def run(app, *args):
