@@ -9,7 +9,7 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from kernel import commands, events, forking, health, i18n, metrics, replica
-from kernel.compiled import send_queued_writes_first
+from kernel.compiled import send_queued_writes
 from kernel.config import ROOT, load_settings
 from kernel.db import POSTGRES_KEEPALIVES, install_connection_settings
 from kernel.errors import register_error_handlers
@@ -90,7 +90,7 @@ def register_extensions(app: Flask) -> None:
         for engine in db.engines.values():  # the primary, and the read replica if there is one
             install_connection_settings(engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
             if engine.dialect.name == "postgresql":
-                send_queued_writes_first(engine)
+                send_queued_writes(engine)
     forking.install(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     jwt.init_app(app)

@@ -23,8 +23,10 @@ and as much of the worker's CPU in the driver and the network stack as the state
 "Eleventh pass"). The writes a commit makes (records, rollups, the dashboards' version) need no answer: inside
 the block a `CompiledWrite` is queued, and the queue is sent in one round trip (psycopg's pipeline mode) when the
 block ends, or before any other statement runs on the connection, so the order of statements never changes. An
-error in a queued write is raised then, as SQLAlchemy raises it. SQLite has no round trip to save: there the block
-changes nothing.
+error in a queued write is raised then, as SQLAlchemy raises it. A block `with_the_commit` keeps its writes queued
+past its end, and they go with the transaction's COMMIT, in the same round trip, unless a statement comes first
+(then before it, as above); a rollback drops them. SQLite has no round trip to save: there the block changes
+nothing.
 
 Rows are plain tuples, in the select's column order, values converted as SQLAlchemy would (a SQLite timestamp
 becomes a `datetime`): for callers that unpack rows by position. Statements with expanding (`IN`) parameters are
@@ -206,9 +208,10 @@ _QUEUED = "compiled.queued_writes"  # in the connection's info while a block of 
 
 
 @contextmanager
-def writes_sent_together() -> Iterator[None]:
-    """The `CompiledWrite`s executed in the block, on PostgreSQL, sent in one round trip when it ends (see the
-    module's docstring); their `execute` returns -1. Only for writes whose count nobody reads."""
+def writes_sent_together(*, with_the_commit: bool = False) -> Iterator[None]:
+    """The `CompiledWrite`s executed in the block, on PostgreSQL, sent in one round trip when it ends, or
+    `with_the_commit` (see the module's docstring); their `execute` returns -1. Only for writes whose count nobody
+    reads."""
     connection = db.session.connection()
     if _QUEUED in connection.info or not _can_pipeline(connection.dialect):
         yield
@@ -217,8 +220,12 @@ def writes_sent_together() -> Iterator[None]:
     connection.info[_QUEUED] = queued
     try:
         yield
-        _send(connection, queued)
-    finally:  # on an error the transaction is rolled back: what is still queued goes with it
+        if not with_the_commit:
+            _send(connection, queued)
+    except BaseException:  # the transaction is rolled back: what is still queued goes with it
+        connection.info.pop(_QUEUED, None)
+        raise
+    if not with_the_commit:
         del connection.info[_QUEUED]
 
 
@@ -232,9 +239,9 @@ def _can_pipeline(dialect: Dialect) -> bool:
     return bool(psycopg.Pipeline.is_supported())
 
 
-def send_queued_writes_first(engine: Engine) -> None:
-    """Any other statement on one of `engine`'s connections sends the queued writes before it (PostgreSQL's
-    engines; `kernel.app` installs it)."""
+def send_queued_writes(engine: Engine) -> None:
+    """On `engine`'s connections (PostgreSQL's; `kernel.app` installs it) any other statement sends the queued
+    writes before it, a commit sends those left queued for it with its COMMIT, a rollback drops them."""
 
     @event.listens_for(engine, "before_cursor_execute")
     def _before(connection: Connection, *_args: Any) -> None:
@@ -242,9 +249,21 @@ def send_queued_writes_first(engine: Engine) -> None:
         if queued:
             _send(connection, queued)
 
+    @event.listens_for(engine, "commit")
+    def _commit(connection: Connection) -> None:
+        queued = connection.info.pop(_QUEUED, None)
+        if queued:  # SQLAlchemy's commit then finds the transaction ended, and sends nothing
+            _send(connection, queued, commit=True)
 
-def _send(connection: Connection, queued: list[tuple[str, Any, bool]]) -> None:
-    """The queued writes in one round trip, in order, and the queue emptied."""
+    @event.listens_for(engine, "rollback")
+    def _rollback(connection: Connection) -> None:
+        if not connection.invalidated:  # an invalidated connection's queue went with it
+            connection.info.pop(_QUEUED, None)
+
+
+def _send(connection: Connection, queued: list[tuple[str, Any, bool]], *, commit: bool = False) -> None:
+    """The queued writes in one round trip, in order, and the queue emptied; with `commit`, the transaction's
+    COMMIT after them."""
     writes = queued[:]
     queued.clear()
     if not writes:
@@ -261,6 +280,9 @@ def _send(connection: Connection, queued: list[tuple[str, Any, bool]]) -> None:
                 else:
                     cursor.execute(sql, parameters)
                 _tell(connection, "after_cursor_execute", cursor, sql, parameters, many=many)
+            if commit:  # as a statement: psycopg's commit() would wait for a second Sync of its own
+                cursors.append(cursor := dbapi_connection.cursor())
+                cursor.execute("COMMIT")
     except connection.dialect.loaded_dbapi.Error as error:  # the first write that failed (the rest did not run)
         statements = "; ".join(sql for sql, _, _ in writes)
         raise _as_sqlalchemy_error(connection, cursors[-1] if cursors else None, statements, None, error) from error

@@ -12,8 +12,8 @@ version = <the mapper's next version> WHERE id = ? AND version = ?`; StaleDataEr
 from the unit of work; written at an earlier flush instead if one comes first), then the session's own pending
 changes (a flush), then the records and the totals in the order they were first asked for, then the writes asked
 for last (`at_end`). So a record may refer to any row written before it, and a lost version check writes nothing.
-The records, totals and last writes need no answer: on PostgreSQL they are sent together, in one round trip
-(`kernel.compiled.writes_sent_together`). Writing at the end keeps SQLite's single writer lock for the writes
+The records, totals and last writes need no answer: on PostgreSQL they are sent together with the COMMIT, in one
+round trip (`kernel.compiled.writes_sent_together`). Writing at the end keeps SQLite's single writer lock for the writes
 alone, not for the reads and the rendering between a request's first write and its commit; on PostgreSQL, a
 request that loses the version check has locked no row that others wait on, and one that changes a ticket locks it
 before any other row. A rollback drops whatever still waits, with the rest of the transaction.
@@ -119,7 +119,7 @@ def _write_waiting_records(session: Session) -> None:
     if not (waiting or last):
         return
     session.flush()
-    with writes_sent_together():
+    with writes_sent_together(with_the_commit=True):
         for write, what in waiting:
             write(what)
         for write_last in last:

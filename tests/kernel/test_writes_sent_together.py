@@ -3,8 +3,10 @@ the dashboards' version a ticket change writes at commit go to the server in one
 mode), after the ticket's own version-checked UPDATE; the order of statements is kept, an error in a queued write
 is SQLAlchemy's error and leaves nothing written. On SQLite nothing changes."""
 
+from contextlib import contextmanager
+
 import pytest
-from sqlalchemy import Integer, MetaData, String, exc, insert, select, text
+from sqlalchemy import Integer, MetaData, String, event, exc, insert, select, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from kernel.compiled import CompiledWrite, writes_sent_together
@@ -113,6 +115,83 @@ def test_an_accept_sends_its_commit_time_writes_in_one_round_trip_on_postgresql(
         assert all(pipeline is None for _, pipeline in records)
     history = world.client.get(f"/api/v1/tickets/{ticket['id']}/events", headers=world.headers["worker"])
     assert [event["action"] for event in history.get_json()["items"]][-1] == "accept"
+
+
+def test_an_accepts_commit_goes_with_its_writes_on_postgresql(app, world):
+    """When SQLAlchemy commits, the server has already committed: the COMMIT went in the writes' round trip."""
+    ticket = world.ticket()
+    world.act("supervisor", ticket, "dispatch", assignee_id=world.id_of("worker"))
+    with _transaction_status_at_commit(app) as statuses:
+        world.act("worker", ticket, "accept")
+    if _on_postgresql(app):
+        from psycopg.pq import TransactionStatus
+
+        assert statuses == [TransactionStatus.IDLE]  # nothing left to commit
+    else:
+        assert len(statuses) == 1
+    shown = world.client.get(f"/api/v1/tickets/{ticket['id']}", headers=world.headers["supervisor"]).get_json()
+    assert shown["status"] == "in_progress"
+
+
+@pytest.mark.parametrize("late_label", ["路灯", "井盖"])
+def test_what_the_commit_flushes_after_the_records_is_in_the_same_transaction(app, marks, late_label):
+    """A row the commit's own flush writes after the records (added by a later `before_commit` listener): the
+    queued writes go before it, the COMMIT after it, so all of it is one transaction; when that row fails (a
+    label already taken), nothing is written."""
+    from kernel import records
+
+    def add_a_row_late(session):  # type: ignore[no-untyped-def]  # registered after the records' listener
+        session.add(Mark(id=2, label=late_label))
+
+    with app.app_context():
+        records.at_end(lambda: _INSERT_MARK.execute([{"id": 1, "label": "井盖"}]))
+        event.listen(db.session, "before_commit", add_a_row_late)
+        try:
+            with _transaction_status_at_commit(app) as statuses:
+                if late_label == "井盖":
+                    with pytest.raises(exc.IntegrityError):
+                        db.session.commit()
+                    db.session.rollback()
+                else:
+                    db.session.commit()
+        finally:
+            event.remove(db.session, "before_commit", add_a_row_late)
+        if late_label == "井盖":
+            assert _labels() == []
+            return
+        assert _labels() == ["井盖", "路灯"]
+        if _on_postgresql(app):
+            from psycopg.pq import TransactionStatus
+
+            assert statuses == [TransactionStatus.INTRANS]  # the COMMIT was SQLAlchemy's own
+
+
+def test_a_rollback_drops_the_writes_left_for_the_commit(app, marks):
+    with app.app_context():
+        with writes_sent_together(with_the_commit=True):
+            _INSERT_MARK.execute([{"id": 1, "label": "井盖"}])
+        db.session.rollback()
+        _INSERT_MARK.execute([{"id": 2, "label": "路灯"}])
+        db.session.commit()
+        assert _labels() == ["路灯"]
+
+
+@contextmanager
+def _transaction_status_at_commit(app):  # type: ignore[no-untyped-def]
+    """The driver's transaction status each time SQLAlchemy is about to commit (PostgreSQL; None on SQLite)."""
+    statuses = []
+
+    def note(connection):  # type: ignore[no-untyped-def]
+        info = getattr(connection.connection.dbapi_connection, "info", None)
+        statuses.append(getattr(info, "transaction_status", None))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "commit", note)
+    try:
+        yield statuses
+    finally:
+        event.remove(engine, "commit", note)
 
 
 def test_without_pipeline_mode_the_writes_are_sent_one_by_one(app, marks, monkeypatch):
