@@ -125,8 +125,8 @@ def test_the_web_server_stops_gracefully_within_what_systemd_and_compose_wait_fo
 def test_the_web_servers_workers_are_replaced_seconds_apart_not_together():
     """uWSGI replaces worker N after max-requests + (N - 1) × max-requests-delta requests, and its master notices
     a worker gone within a one-second check: workers replaced together paused the whole server (a p99 of 860 ms at
-    /healthz's 8,000 requests/s with 20,000 and a delta of 500). At 5,000 requests/s a worker, each must go at
-    least two checks after the one before it."""
+    /healthz's 8,000 requests/s with a delta of 500). At 5,000 requests/s a worker, each must go at least two
+    checks after the one before it."""
     settings = (ROOT / "uwsgi.ini").read_text()
 
     def number(name: str) -> int:
