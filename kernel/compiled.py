@@ -222,11 +222,10 @@ def writes_sent_together(*, with_the_commit: bool = False) -> Iterator[None]:
         yield
         if not with_the_commit:
             _send(connection, queued)
+            del connection.info[_QUEUED]
     except BaseException:  # the transaction is rolled back: what is still queued goes with it
         connection.info.pop(_QUEUED, None)
         raise
-    if not with_the_commit:
-        del connection.info[_QUEUED]
 
 
 @cache
