@@ -133,37 +133,42 @@ def test_an_accepts_commit_goes_with_its_writes_on_postgresql(app, world):
     assert shown["status"] == "in_progress"
 
 
-@pytest.mark.parametrize("late_label", ["路灯", "井盖"])
-def test_what_the_commit_flushes_after_the_records_is_in_the_same_transaction(app, marks, late_label):
+def test_a_row_the_commit_flushes_after_the_records_is_committed_with_them(app, marks):
     """A row the commit's own flush writes after the records (added by a later `before_commit` listener): the
-    queued writes go before it, the COMMIT after it, so all of it is one transaction; when that row fails (a
-    label already taken), nothing is written."""
+    queued writes go before it and the COMMIT after it, one transaction."""
+    with app.app_context(), _a_mark_added_late("路灯"), _transaction_status_at_commit(app) as statuses:
+        db.session.commit()
+    with app.app_context():
+        assert _labels() == ["井盖", "路灯"]
+    if _on_postgresql(app):
+        from psycopg.pq import TransactionStatus
+
+        assert statuses == [TransactionStatus.INTRANS]  # the COMMIT was SQLAlchemy's own
+
+
+def test_when_that_late_row_fails_nothing_of_the_commit_is_written(app, marks):
+    with app.app_context(), _a_mark_added_late("井盖"):  # the label the record takes
+        with pytest.raises(exc.IntegrityError):
+            db.session.commit()
+        db.session.rollback()
+        assert _labels() == []
+
+
+@contextmanager
+def _a_mark_added_late(label: str):  # type: ignore[no-untyped-def]
+    """Inside an app context: a record (mark 1, 井盖) waiting for the commit, and mark 2 with `label` added by a
+    `before_commit` listener registered after the records' one, so the commit flushes it after them."""
     from kernel import records
 
-    def add_a_row_late(session):  # type: ignore[no-untyped-def]  # registered after the records' listener
-        session.add(Mark(id=2, label=late_label))
+    def add_a_row_late(session):  # type: ignore[no-untyped-def]
+        session.add(Mark(id=2, label=label))
 
-    with app.app_context():
-        records.at_end(lambda: _INSERT_MARK.execute([{"id": 1, "label": "井盖"}]))
-        event.listen(db.session, "before_commit", add_a_row_late)
-        try:
-            with _transaction_status_at_commit(app) as statuses:
-                if late_label == "井盖":
-                    with pytest.raises(exc.IntegrityError):
-                        db.session.commit()
-                    db.session.rollback()
-                else:
-                    db.session.commit()
-        finally:
-            event.remove(db.session, "before_commit", add_a_row_late)
-        if late_label == "井盖":
-            assert _labels() == []
-            return
-        assert _labels() == ["井盖", "路灯"]
-        if _on_postgresql(app):
-            from psycopg.pq import TransactionStatus
-
-            assert statuses == [TransactionStatus.INTRANS]  # the COMMIT was SQLAlchemy's own
+    records.at_end(lambda: _INSERT_MARK.execute([{"id": 1, "label": "井盖"}]))
+    event.listen(db.session, "before_commit", add_a_row_late)
+    try:
+        yield
+    finally:
+        event.remove(db.session, "before_commit", add_a_row_late)
 
 
 def test_a_rollback_drops_the_writes_left_for_the_commit(app, marks):
