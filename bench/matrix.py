@@ -3,7 +3,9 @@ with the same workers, in the same run, on SQLite and on PostgreSQL (issue 27). 
 
 Run: `.venv/bin/python bench/matrix.py [--servers granian] [--databases sqlite,postgresql] [--rounds 3]
 [--duration 3] [--warmup 1] [--tickets 20000] [--workers 2] [--connections 16] [--postgres-url URL]`;
-`--servers all` compares gunicorn (sync), gunicorn (gthread), granian and uWSGI (`bench/serve.py`).
+`--servers all` compares gunicorn (sync), gunicorn (gthread), granian and uWSGI (`bench/serve.py`); `--floor` also
+serves `bench/floor.py` (Flask and the driver alone: the token check's SQL, then the account, or an urge's SQL) and
+measures its `/me` and urges beside the app's, to show how near the targets the least such an endpoint can do stands.
 
 Per database: migrate and seed the territory, staff and tickets of `bench/tickets.py` (fixed seed, in process),
 give the 100 cells square boundaries (for `/grids/locate`) and hand the tickets of the last street to one
@@ -49,6 +51,7 @@ from bench.auth_reads import (  # noqa: E402
 from bench.serve import KINDS, REFERENCE, free_port, serving  # noqa: E402
 from bench.tickets import SUPERVISOR, URGE_BODY, WORKER, login, seeded_database  # noqa: E402
 
+FLOOR = "bench.floor:app"
 SERVER = "uwsgi"  # what `make run` serves with (docs/PERFORMANCE.md, "The server"); `--servers all` compares every kind
 DATABASES = ("sqlite", "postgresql")
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/speed_bench"
@@ -71,6 +74,7 @@ class Case:
 
     endpoint: Endpoint
     reference: bool = False
+    floor: bool = False  # served by bench/floor.py (`--floor`): shown for comparison, no target of its own
     before_round: Callable[[], None] | None = None
 
 
@@ -255,6 +259,21 @@ def cases_for(env: dict[str, str], prepared: Prepared, tokens: dict[str, str]) -
     ]
 
 
+def floor_cases(kind: str, prepared: Prepared, tokens: dict[str, str]) -> list[Case]:
+    """`bench/floor.py`'s endpoints, on the same rows and tokens as the app's `/auth/me` and urge."""
+    worker, supervisor = tokens[WORKER], tokens[SUPERVISOR]
+    urges = [("urge", "floor: POST urge (driver)")]
+    if kind == "postgresql":
+        urges.append(("urge-together", "floor: POST urge, 1 round trip"))
+    return [
+        Case(Endpoint("/me", worker, title="floor: GET /me (driver)", target=READ_TARGET), floor=True),
+        *(
+            Case(action([f"/tickets/{i}/{path}" for i in prepared.urge_ids], supervisor, URGE_BODY, title), floor=True)
+            for path, title in urges
+        ),
+    ]
+
+
 def action(paths: Sequence[str], token: str, body: str, title: str) -> Endpoint:
     return Endpoint(paths[0], token, method="POST", body=body, paths=tuple(paths), title=title, target=ACTION_TARGET)
 
@@ -270,14 +289,16 @@ class Measured:
     ratios: tuple[float, ...]
 
 
-def measure(app_port: int, reference_port: int, cases: Sequence[Case], args: argparse.Namespace) -> list[Measured]:
+def measure(
+    app_port: int, reference_port: int, cases: Sequence[Case], args: argparse.Namespace, floor_port: int | None = None
+) -> list[Measured]:
     rounds = []
     for number in range(args.rounds):
         results = []
         for case in cases:
             if case.before_round is not None:
                 case.before_round()
-            port = reference_port if case.reference else app_port
+            port = reference_port if case.reference else floor_port if case.floor else app_port
             wrk_load(port, case.endpoint, args.warmup, args.connections)
             if case.before_round is not None:  # the warm-up used up part of the pool: start it afresh
                 # once the warm-up's last requests have finished: one still running when the pool is reset
@@ -305,6 +326,8 @@ def print_table(measured: Sequence[Measured]) -> bool:
     for m in measured:
         if m.case.reference:
             verdict = "floor"
+        elif m.case.floor:
+            verdict = "(driver)"
         else:
             met = m.ratio >= m.case.endpoint.target and m.result.errors == 0
             all_met &= met
@@ -370,10 +393,24 @@ def run_database(kind: str, args: argparse.Namespace) -> bool:
                 users = (WORKER, SUPERVISOR, prepared.pool_worker)
                 tokens = {username: login(app_port, username) for username in users}
                 cases = cases_for(env, prepared, tokens)
-                check(app_port, reference_port, cases)
+                floor_port = None
+                if args.floor:
+                    floor_port = free_port()
+                    stack.enter_context(
+                        serving(
+                            server_kind,
+                            env,
+                            directory / f"{server_kind}-floor.log",
+                            floor_port,
+                            app=FLOOR,
+                            workers=args.workers,
+                        )
+                    )
+                    cases += floor_cases(kind, prepared, tokens)
+                check(app_port, reference_port, cases, floor_port)
                 load_before = os.getloadavg()[0]
                 print(f"\n-- {kind}, {server_kind}, {args.workers} workers; load average {load_before:.2f}", flush=True)
-                measured = measure(app_port, reference_port, cases, args)
+                measured = measure(app_port, reference_port, cases, args, floor_port)
                 all_met &= print_table(measured)
                 all_met &= print_memory("app", app_server.worker_pids())
                 print_memory("reference", reference.worker_pids())
@@ -381,7 +418,7 @@ def run_database(kind: str, args: argparse.Namespace) -> bool:
     return all_met
 
 
-def check(app_port: int, reference_port: int, cases: Sequence[Case]) -> None:
+def check(app_port: int, reference_port: int, cases: Sequence[Case], floor_port: int | None = None) -> None:
     """Every endpoint answers 2xx before it is measured (a fast 4xx would be a false success)."""
     if call(reference_port, "GET", "/healthz")[0] != 200:
         raise SystemExit("the reference app does not answer /healthz")
@@ -392,7 +429,8 @@ def check(app_port: int, reference_port: int, cases: Sequence[Case]) -> None:
             case.before_round()
         endpoint = case.endpoint
         sent = json.loads(endpoint.body) if endpoint.body is not None else None
-        status, body = call(app_port, endpoint.method, endpoint.request_paths[0], token=endpoint.token, body=sent)
+        port = floor_port if case.floor else app_port
+        status, body = call(port, endpoint.method, endpoint.request_paths[0], token=endpoint.token, body=sent)
         if not 200 <= status < 300:
             raise SystemExit(f"{endpoint.label} answered {status}: {body}")
 
@@ -408,6 +446,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--tickets", type=int, default=20_000, help="tickets to seed (default 20,000)")
     parser.add_argument("--postgres-url", default=POSTGRES_URL, help="a database of the benchmark's own")
+    parser.add_argument("--floor", action="store_true", help="also measure bench/floor.py's /me and urges")
     parser.add_argument("--only", help=argparse.SUPPRESS)  # one database, in a child process
     args = parser.parse_args()
     args.servers = list(KINDS) if args.servers == "all" else args.servers.split(",")
