@@ -5,6 +5,9 @@ Run: `.venv/bin/python bench/read_instructions.py [--tickets 20000] [--requests 
 writes (accept and resolve on the matrix's pool of tickets, put back in the state they act on first).
 Needs valgrind (with its headers) and a C compiler, as `bench/instructions.py` does.
 
+`--only floor-me,floor-urge` counts `bench/floor.py`'s `/me` and urge (Flask and the driver alone, on the same rows
+and tokens), the floor under the app's `/auth/me` and urge.
+
 `bench/instructions.py` counts the ticket endpoints on `bench/tickets.py`'s database; the reads issue 27 names
 (`/auth/me`, `/users/{id}`, the worker's queue, one ticket, `/grids/locate`) are the cases of `bench/matrix.py`,
 with its square cell boundaries and its accounts. This script seeds that database (`bench.matrix.prepare`,
@@ -35,7 +38,9 @@ from bench.matrix import Prepared, cases_for, prepare  # noqa: E402
 from bench.tickets import PASSWORD, SUPERVISOR, WORKER  # noqa: E402
 
 REFERENCE = "reference"
+FLOOR_LABELS = ("floor-me", "floor-urge")  # bench/floor.py: Flask and the driver alone (--only floor-me,floor-urge)
 LABELS = ("healthz", "me", "user", "queue", "ticket", "locate", "urge", "accept", "resolve", "intake", REFERENCE)
+LABELS += FLOOR_LABELS
 READS = ("healthz", "me", "user", "queue", "ticket", "locate", REFERENCE)  # what runs without --only
 # Their places in bench.matrix.cases_for
 CASE_INDEX = {"healthz": 1, "me": 2, "user": 3, "queue": 4, "ticket": 5, "locate": 6}
@@ -62,6 +67,13 @@ def child(options: dict[str, Any]) -> None:
     for username in (WORKER, SUPERVISOR, prepared.pool_worker):
         grant = client.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD})
         tokens[username] = grant.get_json()["access_token"]
+    if options["label"] in FLOOR_LABELS:
+        from bench.floor import app as floor
+        from bench.matrix import floor_cases
+
+        me, urge = floor_cases("sqlite", prepared, tokens)
+        count_requests(floor.test_client(), (me if options["label"] == "floor-me" else urge).endpoint, options, toggle)
+        return
     case = cases_for(dict(os.environ), prepared, tokens)[CASE_INDEX[options["label"]]]
     if case.before_round is not None:  # accept and resolve: the pool's tickets put back in the state they act on
         case.before_round()
