@@ -34,9 +34,11 @@ _URL = os.environ.get("DATABASE_URL", "")
 _verified: dict[str, dict[str, Any]] = {}
 _connections: dict[int, Any] = {}  # by process: each worker opens its own after the fork
 
+# The columns the app's token check reads (auth/principal.py), so the floor's query does the same work.
 PRINCIPAL = (
-    "SELECT a.id, a.active, s.revoked_at FROM accounts a JOIN login_sessions s ON s.account_id = a.id "
-    "LEFT JOIN grid_units u ON u.id = a.scope_grid_id WHERE s.id = {p} AND a.id = {p}"
+    "SELECT a.id, a.role, a.scope_grid_id, u.path, a.updated_at, a.active, s.revoked_at FROM accounts a "
+    "JOIN login_sessions s ON s.account_id = a.id LEFT JOIN grid_units u ON u.id = a.scope_grid_id "
+    "WHERE s.id = {p} AND a.id = {p}"
 )
 ACCOUNT = "SELECT id, username, display_name, role, scope_grid_id, phone, active FROM accounts WHERE id = {p}"
 TICKET = "SELECT status, version, urge_count FROM tickets WHERE id = {p}"
@@ -45,10 +47,10 @@ URGE = (
     "WHERE id = {p} AND version = {p}"
 )
 URGE_IN_PLACE = (
-    "WITH urged AS (UPDATE tickets SET urge_count = urge_count + 1, last_urged_at = %s, updated_at = %s, "
-    "version = version + 1 WHERE id = %s RETURNING id, status, version, urge_count) "
+    "WITH urged AS (UPDATE tickets SET urge_count = urge_count + 1, last_urged_at = {p}, updated_at = {p}, "
+    "version = version + 1 WHERE id = {p} RETURNING id, status, version, urge_count) "
     "INSERT INTO ticket_events (ticket_id, actor_id, action, from_status, to_status, note, photo_ids, details, "
-    "created_at) SELECT id, %s, 'urge', status, status, %s, '[]', '{}', %s FROM urged "
+    "created_at) SELECT id, {p}, 'urge', status, status, {p}, '[]', '{{}}', {p} FROM urged "
     "RETURNING ticket_id, from_status, (SELECT version FROM urged), (SELECT urge_count FROM urged)"
 )
 EVENT = (
@@ -78,8 +80,8 @@ class Database:
     def one(self, text: str, parameters: Sequence[Any]) -> Any:
         return self.connection.execute(self.sql(text), parameters).fetchone()
 
-    def run(self, text: str, parameters: Sequence[Any]) -> None:
-        self.connection.execute(self.sql(text), parameters)
+    def run(self, text: str, parameters: Sequence[Any]) -> Any:
+        return self.connection.execute(self.sql(text), parameters)
 
 
 def database() -> Database:
@@ -101,8 +103,11 @@ def caller() -> int:
             claims = _verified[token] = jwt.decode(token, _SECRET, algorithms=["HS256"])
         except jwt.InvalidTokenError:
             abort(401)
-    row = database().one(PRINCIPAL, (claims["sid"], int(claims["sub"])))
-    if row is None or not row[1] or row[2] is not None:
+    session_id, subject = claims.get("sid"), claims.get("sub")
+    if not isinstance(session_id, str) or not (isinstance(subject, str) and subject.isdigit() and len(subject) <= 18):
+        abort(401)
+    row = database().one(PRINCIPAL, (session_id, int(subject)))
+    if row is None or not row[5] or row[6] is not None:  # no such session, the account inactive, or revoked
         abort(401)
     return int(row[0])
 
@@ -147,7 +152,7 @@ def urge_together(ticket_id: int) -> dict[str, Any]:
         abort(404)
     with db.connection.pipeline():
         db.run("BEGIN", ())
-        urged = db.connection.execute(URGE_IN_PLACE, (now, now, ticket_id, actor, note, now))
+        urged = db.run(URGE_IN_PLACE, (now, now, ticket_id, actor, note, now))
         db.run("COMMIT", ())
     found = urged.fetchone()
     if found is None:

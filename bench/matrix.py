@@ -266,7 +266,7 @@ def floor_cases(kind: str, prepared: Prepared, tokens: dict[str, str]) -> list[C
     if kind == "postgresql":
         urges.append(("urge-together", "floor: POST urge, 1 round trip"))
     return [
-        Case(Endpoint("/me", worker, title="floor: GET /me (driver)", target=READ_TARGET), floor=True),
+        Case(Endpoint("/me", worker, title="floor: GET /me (driver)"), floor=True),
         *(
             Case(action([f"/tickets/{i}/{path}" for i in prepared.urge_ids], supervisor, URGE_BODY, title), floor=True)
             for path, title in urges
